@@ -1,0 +1,1 @@
+"""Мектеп Парламенті bot: the application package (config, factory, services, CLI)."""

@@ -1,0 +1,89 @@
+"""Who may use what: the one table of access rules for every command and every callback.
+
+A command or callback prefix missing from these tables is refused for everyone, so a new
+feature cannot forget to declare its rule (tests/test_access.py walks the whole table).
+"""
+
+from __future__ import annotations
+
+from bot.services.users import COORDINATOR, GUEST, PENDING, STAFF, STUDENT
+
+EVERYONE = frozenset({GUEST, STUDENT, PENDING, COORDINATOR, STAFF})
+REGISTERED = frozenset({STUDENT, PENDING, COORDINATOR, STAFF})
+MEMBERS = frozenset({STUDENT, COORDINATOR, STAFF})
+LEADERS = frozenset({COORDINATOR, STAFF})
+STAFF_ONLY = frozenset({STAFF})
+
+COMMAND_ROLES: dict[str, frozenset[str]] = {
+    # foundation
+    "start": EVERYONE,
+    "help": EVERYONE,
+    "cancel": EVERYONE,
+    "language": EVERYONE,
+    "verify": EVERYONE,
+    "profile": REGISTERED,
+    "deleteme": REGISTERED,
+    "mydata": REGISTERED,
+    "joinlink": LEADERS,
+    "invite": STAFF_ONLY,
+    "pending": STAFF_ONLY,
+    "promote": STAFF_ONLY,
+    "import_districts": STAFF_ONLY,
+    # broadcasts
+    "broadcast": LEADERS,
+    "broadcasts": LEADERS,
+    # challenges
+    "challenges": MEMBERS,
+    "my": MEMBERS,
+    "newchallenge": STAFF_ONLY,
+    "review": LEADERS,
+    "jury": STAFF_ONLY,
+    "export_challenge": STAFF_ONLY,
+    # webinars
+    "webinars": MEMBERS,
+    "newwebinar": STAFF_ONLY,
+    "export_webinar": STAFF_ONLY,
+    # statistics
+    "stats": LEADERS,
+    "export_stats": LEADERS,
+    "report": STAFF_ONLY,
+    "leaderboard": MEMBERS,
+    "digest": STAFF_ONLY,
+    # certificates
+    "certificates": STAFF_ONLY,
+}
+
+# Callback data prefix (CallbackData factory prefix) -> roles.
+CALLBACK_ROLES: dict[str, frozenset[str]] = {
+    "lang": EVERYONE,
+    "reg": EVERYONE,
+    "pg": EVERYONE,
+    "cfm": EVERYONE,  # consent happens before registration; handlers check the state
+    "prof": REGISTERED,
+    "appr": STAFF_ONLY,
+}
+
+# Commands shown in /help and Telegram's "/" menu, per role, in this order.
+MENU: dict[str, tuple[str, ...]] = {
+    GUEST: ("start", "language", "help"),
+    PENDING: ("profile", "language", "help", "cancel", "deleteme"),
+    STUDENT: ("challenges", "webinars", "my", "leaderboard", "profile", "language", "help",
+              "cancel", "mydata", "deleteme"),
+    COORDINATOR: ("broadcast", "broadcasts", "review", "stats", "export_stats", "joinlink",
+                  "challenges", "webinars", "leaderboard", "profile", "language", "help",
+                  "cancel", "mydata", "deleteme"),
+    STAFF: ("broadcast", "broadcasts", "newchallenge", "challenges", "review", "jury",
+            "newwebinar", "webinars", "stats", "export_stats", "report", "leaderboard",
+            "certificates", "invite", "pending", "promote", "import_districts", "joinlink",
+            "profile", "language", "help", "cancel", "mydata", "deleteme"),
+}
+
+
+def command_allowed(command: str, role: str) -> bool | None:
+    """True/False for a known command, None for a command nobody declared."""
+    roles = COMMAND_ROLES.get(command)
+    return None if roles is None else role in roles
+
+
+def callback_allowed(prefix: str, role: str) -> bool:
+    return role in CALLBACK_ROLES.get(prefix, frozenset())

@@ -1,0 +1,45 @@
+"""Command descriptions: /help per role, and Telegram's "/" menu per language."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.utils.i18n import lazy_gettext as __
+
+from bot.access import MENU
+from bot.i18n import LANGUAGES, PoI18n
+from bot.services.users import GUEST, STUDENT
+
+# A command appears in /help and the menu only once it has a description here.
+DESCRIPTIONS = {
+    "start": __("register or open the main menu"),
+    "help": __("what this bot can do for you"),
+    "cancel": __("leave the current step"),
+    "language": __("change the language"),
+    "profile": __("see and edit your data"),
+    "deleteme": __("erase your personal data"),
+    "joinlink": __("a link and QR code for students of your area"),
+    "invite": __("create a coordinator invite link"),
+    "pending": __("coordinators waiting for approval"),
+    "promote": __("make a registered user staff"),
+    "import_districts": __("import district corrections from CSV"),
+}
+
+
+def help_lines(role: str) -> list[tuple[str, str]]:
+    """(command, description) for one role, in menu order."""
+    return [(c, str(DESCRIPTIONS[c])) for c in MENU.get(role, ()) if c in DESCRIPTIONS]
+
+
+async def publish_commands(bot: Bot, i18n: PoI18n) -> None:
+    """The default "/" menu (guests and students) in each language."""
+    commands = [c for c in dict.fromkeys(MENU[STUDENT] + MENU[GUEST]) if c in DESCRIPTIONS]
+    for lang in LANGUAGES:
+        with i18n.context(), i18n.use_locale(lang):
+            menu = [BotCommand(command=c, description=str(DESCRIPTIONS[c])[:256])
+                    for c in commands]
+        await bot.set_my_commands(menu, scope=BotCommandScopeDefault(), language_code=lang)
+    with i18n.context(), i18n.use_locale(i18n.default_locale):
+        await bot.set_my_commands(
+            [BotCommand(command=c, description=str(DESCRIPTIONS[c])) for c in commands],
+            scope=BotCommandScopeDefault())

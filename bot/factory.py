@@ -1,0 +1,134 @@
+"""Builds the whole object graph once; production, the console and tests share it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bot.config import Settings
+from bot.delivery import DeliveryWorker
+from bot.i18n import PoI18n, create_i18n
+from bot.local_api import LocalSession
+from bot.middlewares import (
+    AccessMiddleware,
+    CommitBeforeRequest,
+    DbSessionMiddleware,
+    FloodMiddleware,
+    UserContextMiddleware,
+)
+from bot.services.places import PlaceDirectory
+from bot.services.users import UserCache
+from bot.storage import SqlStorage
+from db.base import utcnow
+from db.engine import create_engine, create_sessionmaker
+
+logger = logging.getLogger(__name__)
+LOCAL_TOKEN = "42:local-console-token-not-for-telegram"
+
+
+@dataclass
+class App:
+    settings: Settings
+    bot: Bot
+    dp: Dispatcher
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker
+    i18n: PoI18n
+    users: UserCache
+    places: PlaceDirectory
+    storage: BaseStorage
+    scheduler: AsyncIOScheduler
+    delivery: DeliveryWorker
+    clock: Callable[[], datetime] = utcnow
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def close(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await self.storage.close()
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+
+def make_bot_session(settings: Settings) -> BaseSession:
+    if settings.token is None:
+        return LocalSession()
+    if settings.bot_api_base_url:
+        server = TelegramAPIServer.from_base(settings.bot_api_base_url.rstrip("/"))
+        return AiohttpSession(api=server)
+    return AiohttpSession()
+
+
+def make_storage(settings: Settings, sessionmaker: async_sessionmaker) -> BaseStorage:
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(settings.redis_url)
+    return SqlStorage(sessionmaker)
+
+
+def build_app(settings: Settings, session: BaseSession | None = None) -> App:
+    """The Bot, Dispatcher, storage, scheduler and workers; nothing is started here."""
+    from handlers import get_routers
+
+    engine = create_engine(settings.database_url)
+    sessionmaker = create_sessionmaker(engine)
+    bot_session = session or make_bot_session(settings)
+    bot_session.middleware(CommitBeforeRequest())
+    bot = Bot(settings.token or LOCAL_TOKEN, session=bot_session,
+              default=DefaultBotProperties(parse_mode="HTML", link_preview_is_disabled=True))
+    storage = make_storage(settings, sessionmaker)
+    i18n = create_i18n(settings.default_locale)
+    users = UserCache()
+    dp = Dispatcher(storage=storage)
+    app = App(settings=settings, bot=bot, dp=dp, engine=engine, sessionmaker=sessionmaker,
+              i18n=i18n, users=users, places=PlaceDirectory(), storage=storage,
+              scheduler=AsyncIOScheduler(timezone="UTC"),
+              delivery=DeliveryWorker(bot, sessionmaker))
+    dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
+    dp.update.outer_middleware(UserContextMiddleware(i18n, users, settings.staff_ids,
+                                                     settings.default_locale))
+    flood = FloodMiddleware(settings.flood_limit, settings.flood_window)
+    for observer in (dp.message, dp.callback_query):
+        observer.outer_middleware(flood)
+        observer.outer_middleware(AccessMiddleware())
+    dp.callback_query.middleware(CallbackAnswerMiddleware())
+    dp["app"] = app
+    dp["settings"] = settings
+    dp["i18n"] = i18n
+    dp["users"] = users
+    dp["places"] = app.places
+    dp.include_routers(*get_routers())
+    dp.startup.register(_on_startup)
+    return app
+
+
+async def _on_startup(app: App) -> None:
+    async with app.sessionmaker() as session:
+        await app.places.load(session)
+    from bot.commands import publish_commands
+
+    await publish_commands(app.bot, app.i18n)
+    logger.info("bot started")
+
+
+async def prepare(app: App) -> None:
+    """What startup does, for callers that feed updates without starting polling (tests)."""
+    async with app.sessionmaker() as session:
+        await app.places.load(session)

@@ -1,0 +1,58 @@
+"""Catalog upkeep: list message ids in the code and those a language lacks.
+
+    python -m bot.i18n_tools missing ru          # po-formatted stubs of what ru lacks
+    python -m bot.i18n_tools missing ru --file handlers/webinars.py
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import write_po
+
+from bot.i18n import LANGUAGES, LOCALES_DIR, merged_catalog
+
+ROOT = LOCALES_DIR.parent
+KEYWORDS = {"_": None, "__": None, "gettext": None, "lazy_gettext": None,
+            "ngettext": (1, 2), "t": (2,), "_t": (3,)}
+
+
+def code_messages() -> dict[str, str]:
+    """msgid -> first source location, over bot/ and handlers/."""
+    found: dict[str, str] = {}
+    for folder in ("bot", "handlers"):
+        for filename, lineno, message, _comments, _ctx in extract_from_dir(
+            ROOT / folder, method_map=[("**.py", "python")], keywords=KEYWORDS,
+        ):
+            msgid = message[0] if isinstance(message, tuple) else message
+            if msgid:
+                found.setdefault(msgid, f"{folder}/{filename}:{lineno}")
+    return found
+
+
+def missing(lang: str) -> dict[str, str]:
+    have = merged_catalog(LOCALES_DIR / lang, lang)
+    return {m: loc for m, loc in code_messages().items() if not (have.get(m) and have[m].string)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("action", choices=["missing"])
+    parser.add_argument("lang", choices=LANGUAGES)
+    parser.add_argument("--file", help="only ids first seen in this source file")
+    args = parser.parse_args()
+    catalog = Catalog(locale=args.lang)
+    for msgid, loc in missing(args.lang).items():
+        if args.file and not loc.startswith(args.file):
+            continue
+        catalog.add(msgid, "", locations=[(loc.split(":")[0], int(loc.split(":")[1]))])
+    import sys
+
+    write_po(sys.stdout.buffer, catalog, omit_header=True, width=99)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Keyboards: pure builders, no I/O; texts come translated from the caller's locale."""

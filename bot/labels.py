@@ -1,0 +1,33 @@
+"""Localized names of the movement's fixed vocabularies (glossary terms)."""
+
+from __future__ import annotations
+
+from aiogram.utils.i18n import lazy_gettext as __
+
+ROLE = {
+    "student": __("Parliament member (student)"),
+    "coordinator": __("Coordinator"),
+    "staff": __("Centre staff"),
+}
+LEVEL = {"regional": __("Regional level"), "district": __("District (city) level")}
+ORG_TYPE = {"school": __("School"), "college": __("College"), "university": __("University")}
+FACTION = {
+    "self_knowledge": __("Self-knowledge"),
+    "happiness": __("Happiness"),
+    "law_order": __("Law and order"),
+    "care": __("Care (volunteering)"),
+}
+POSITION = {
+    "president": __("Parliament president"),
+    "leader": __("Faction leader"),
+    "member": __("Faction member (deputy)"),
+}
+STATUS = {
+    "active": __("active"),
+    "pending": __("waiting for approval"),
+    "rejected": __("rejected"),
+}
+
+
+def label(table: dict[str, object], key: str | None) -> str:
+    return str(table[key]) if key in table else "—"

@@ -1,0 +1,177 @@
+"""An in-process Telegram Bot API: answers every call locally and records it.
+
+Used by `python -m bot console` (try the bot with no token) and by the tests. Calls can be
+made to fail (429, 403, 400, 500, time-outs) through `fail_with`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.default import Default
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import (
+    CopyMessage,
+    GetFile,
+    GetMe,
+    GetUpdates,
+    SendMediaGroup,
+    TelegramMethod,
+)
+from aiogram.methods.base import TelegramType
+from aiogram.types import InputFile
+
+BOT_ID = 7000000001
+BOT_USERNAME = "mektep_parliament_bot"
+
+MEDIA_FIELDS = {"photo": "photo", "video": "video", "document": "document",
+                "animation": "animation", "audio": "audio", "voice": "voice",
+                "sticker": "sticker", "video_note": "video_note"}
+
+
+@dataclass
+class ApiCall:
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def chat_id(self) -> Any:
+        return self.params.get("chat_id")
+
+    @property
+    def text(self) -> str | None:
+        return self.params.get("text") or self.params.get("caption")
+
+
+# A fault injector: given the call, raise an aiogram exception or return None to go on.
+FaultHook = Callable[[ApiCall], None]
+
+
+class LocalSession(BaseSession):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[ApiCall] = []
+        self.fault: FaultHook | None = None
+        self.listeners: list[Callable[[ApiCall], None]] = []
+        self._ids = itertools.count(1000)
+
+    async def close(self) -> None:
+        return None
+
+    async def stream_content(self, *args: Any, **kwargs: Any) -> AsyncGenerator[bytes, None]:
+        yield b"local file content"
+
+    async def make_request(self, bot: Bot, method: TelegramMethod[TelegramType],
+                           timeout: int | None = None) -> TelegramType:
+        call = _record(method)
+        if self.fault is not None:
+            self.fault(call)  # may raise: the call then counts as not delivered
+        self.calls.append(call)
+        for listener in self.listeners:
+            listener(call)
+        result = self._result_for(bot, method, call)
+        return method.__returning__ and _validate(method, result, bot)
+
+    def _result_for(self, bot: Bot, method: TelegramMethod[Any], call: ApiCall) -> Any:
+        if isinstance(method, GetMe):
+            return {"id": BOT_ID, "is_bot": True, "first_name": "Mektep Parliament",
+                    "username": BOT_USERNAME}
+        if isinstance(method, GetUpdates):
+            return []
+        if isinstance(method, GetFile):
+            return {"file_id": method.file_id, "file_unique_id": method.file_id[:16],
+                    "file_path": f"files/{method.file_id}"}
+        if isinstance(method, CopyMessage):
+            return {"message_id": next(self._ids)}
+        if isinstance(method, SendMediaGroup):
+            return [self._message(call, media=m) for m in call.params.get("media", [])]
+        returning = getattr(method, "__returning__", None)
+        if returning is not None and getattr(returning, "__name__", "") == "Message":
+            return self._message(call)
+        if returning is bool or "Union" in str(returning) or "bool" in str(returning):
+            return True if "edit" not in call.method.lower() else self._message(call)
+        return True
+
+    def _message(self, call: ApiCall, media: dict[str, Any] | None = None) -> dict[str, Any]:
+        params = media or call.params
+        msg: dict[str, Any] = {
+            "message_id": call.params.get("message_id") or next(self._ids),
+            "date": int(time.time()),
+            "chat": {"id": call.params.get("chat_id") or 0, "type": "private"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Mektep Parliament"},
+        }
+        if params.get("text"):
+            msg["text"] = params["text"]
+        if params.get("caption"):
+            msg["caption"] = params["caption"]
+        kind = media.get("type") if media else next(
+            (k for k in MEDIA_FIELDS if k in call.params), None)
+        if kind:
+            file_id = (media or call.params).get("media" if media else kind)
+            file_id = file_id if isinstance(file_id, str) else f"local-{next(self._ids)}"
+            size = {"file_id": file_id, "file_unique_id": file_id[-16:]}
+            msg[kind] = [dict(size, width=1, height=1)] if kind == "photo" else dict(size)
+            if kind in ("video", "animation", "video_note"):
+                msg[kind].update(width=1, height=1, duration=1, length=1)
+            if kind in ("audio", "voice"):
+                msg[kind]["duration"] = 1
+            if kind == "sticker":
+                msg[kind].update(type="regular", width=1, height=1, is_animated=False,
+                                 is_video=False)
+        return msg
+
+    # --- helpers for tests and the console -------------------------------------------
+    def of(self, method: str, chat_id: int | None = None) -> list[ApiCall]:
+        return [c for c in self.calls
+                if c.method == method and (chat_id is None or c.chat_id == chat_id)]
+
+    def texts(self, chat_id: int | None = None) -> list[str]:
+        return [c.text for c in self.calls
+                if c.text and (chat_id is None or c.chat_id == chat_id)
+                and c.method != "answerCallbackQuery"]
+
+    def last(self, chat_id: int | None = None) -> ApiCall:
+        sent = [c for c in self.calls if c.method not in ("answerCallbackQuery", "getMe")
+                and (chat_id is None or c.chat_id == chat_id)]
+        if not sent:
+            raise AssertionError(f"the bot sent nothing to {chat_id}")
+        return sent[-1]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+
+def _record(method: TelegramMethod[Any]) -> ApiCall:
+    files: dict[str, bytes] = {}
+    params: dict[str, Any] = {}
+    for name, value in method.model_dump(exclude_none=True, mode="python").items():
+        raw = getattr(method, name, None)
+        if isinstance(raw, Default):
+            continue
+        if isinstance(raw, InputFile):
+            files[name] = _file_bytes(raw)
+            params[name] = f"attach://{name}"
+        else:
+            params[name] = value
+    return ApiCall(method=method.__api_method__, params=params, files=files)
+
+
+def _file_bytes(file: InputFile) -> bytes:
+    data = getattr(file, "data", None)
+    if isinstance(data, bytes):
+        return data
+    path = getattr(file, "path", None)
+    return path.read_bytes() if path else b""
+
+
+def _validate(method: TelegramMethod[Any], result: Any, bot: Bot) -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(method.__returning__).validate_python(result, context={"bot": bot})

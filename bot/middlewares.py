@@ -1,0 +1,161 @@
+"""Update pipeline: database session, who is talking and in which language, access, flood."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.fsm.context import FSMContext
+from aiogram.methods.base import TelegramMethod, TelegramType
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.access import callback_allowed, command_allowed
+from bot.db_context import current_session
+from bot.i18n import LANGUAGES, PoI18n
+from bot.services.users import UserCache, access_role, load_user_info
+from db.models import ProcessedUpdate
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+logger = logging.getLogger(__name__)
+
+
+class DbSessionMiddleware(BaseMiddleware):
+    """One AsyncSession per update, committed when the handler returns.
+
+    When the update came from our polling or webhook runner (`guard_update`), its id is
+    recorded in the same transaction: a redelivered update is then recognised and skipped.
+    """
+
+    def __init__(self, sessionmaker: async_sessionmaker) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async with self.sessionmaker() as session:
+            token = current_session.set(session)
+            data["session"] = session
+            try:
+                result = await handler(event, data)
+                if data.get("guard_update") and isinstance(event, Update):
+                    session.add(ProcessedUpdate(update_id=event.update_id))
+                await session.commit()
+                return result
+            finally:
+                current_session.reset(token)
+
+
+class CommitBeforeRequest(BaseRequestMiddleware):
+    """Commit the update's pending work before any Bot API call.
+
+    The user is told "saved" only once it is saved, and the (single) SQLite connection is
+    not held while we wait on the network.
+    """
+
+    async def __call__(
+        self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
+        session = current_session.get(None)
+        if session is not None and session.in_transaction():
+            await session.commit()
+        return await make_request(bot, method)
+
+
+def _guess_locale(user: User | None, default: str) -> str:
+    code = (user.language_code or "")[:2] if user else ""
+    return code if code in LANGUAGES else default
+
+
+class UserContextMiddleware(BaseMiddleware):
+    """Puts `user` (UserInfo or None), `role` and the locale in place for everything after."""
+
+    def __init__(self, i18n: PoI18n, cache: UserCache, staff_ids: frozenset[int],
+                 default_locale: str) -> None:
+        self.i18n, self.cache, self.staff_ids = i18n, cache, staff_ids
+        self.default_locale = default_locale
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        tg_user: User | None = data.get("event_from_user")
+        info = None
+        if tg_user is not None:
+            info = await load_user_info(data["session"], self.cache, tg_user.id)
+        data["user"] = info
+        data["role"] = access_role(info, tg_user.id, self.staff_ids) if tg_user else "guest"
+        locale = info.locale if info else await self._guest_locale(tg_user, data)
+        data["locale"] = locale
+        with self.i18n.context(), self.i18n.use_locale(locale):
+            return await handler(event, data)
+
+    async def _guest_locale(self, tg_user: User | None, data: dict[str, Any]) -> str:
+        state: FSMContext | None = data.get("state")
+        if state is not None:
+            chosen = (await state.get_data()).get("locale")
+            if chosen in LANGUAGES:
+                return chosen
+        return _guess_locale(tg_user, self.default_locale)
+
+
+def command_of(text: str | None) -> str | None:
+    if not text or not text.startswith("/"):
+        return None
+    return text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else None
+
+
+class AccessMiddleware(BaseMiddleware):
+    """Refuses, politely and in the user's language, any command or button not for their role."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        from aiogram.utils.i18n import gettext as _
+
+        role = data.get("role", "guest")
+        if isinstance(event, Message):
+            command = command_of(event.text)
+            if command is not None and command_allowed(command, role) is False:
+                logger.info("refused /%s for role %s", command, role)
+                await event.answer(_("Sorry, this command is not available to you."))
+                return None
+        elif isinstance(event, CallbackQuery):
+            prefix = (event.data or "").split(":", 1)[0]
+            if not callback_allowed(prefix, role):
+                logger.info("refused callback %r for role %s", prefix, role)
+                await event.answer(_("Sorry, this button is not available to you."),
+                                   show_alert=True)
+                return None
+        return await handler(event, data)
+
+
+class FloodMiddleware(BaseMiddleware):
+    """More than `limit` updates in `window` seconds from one user: drop, with one notice."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window = limit, window
+        self._seen: dict[int, deque[float]] = {}
+        self._warned: set[int] = set()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        from aiogram.utils.i18n import gettext as _
+
+        tg_user: User | None = data.get("event_from_user")
+        if tg_user is None:
+            return await handler(event, data)
+        now = time.monotonic()
+        times = self._seen.setdefault(tg_user.id, deque())
+        while times and now - times[0] > self.window:
+            times.popleft()
+        if len(times) >= self.limit:
+            if tg_user.id not in self._warned:
+                self._warned.add(tg_user.id)
+                if isinstance(event, Message):
+                    await event.answer(_("You are sending messages too fast. Please wait a "
+                                         "few seconds."))
+            return None
+        self._warned.discard(tg_user.id)
+        times.append(now)
+        if len(self._seen) > 50_000:
+            self._seen.clear()
+        return await handler(event, data)

@@ -1,0 +1,66 @@
+"""Messages the bot sends to people other than the one talking, built per recipient's
+language and handed to the delivery queue."""
+
+from __future__ import annotations
+
+import html
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import ApproveCD
+from bot.services.delivery import (
+    PRIORITY_PERSONAL,
+    Button,
+    OutgoingMessage,
+    Recipient,
+    enqueue,
+)
+from bot.services.registration import list_staff
+from db.models import User
+
+
+def _t(app: object, locale: str, msgid: str, **kw: object) -> str:
+    return app.i18n.t(locale, msgid, **kw)  # type: ignore[attr-defined]
+
+
+def describe_coordinator(app: object, user: User, locale: str) -> str:
+    places = app.places  # type: ignore[attr-defined]
+    region = places.region(user.region_id)
+    district = places.district(user.district_id)
+    level = {"regional": _t(app, locale, "Regional level"),
+             "district": _t(app, locale, "District (city) level")}.get(
+        user.coordinator_level or "", "—")
+    return _t(app, locale, "{name}\nLevel: {level}\nRegion: {region}\nDistrict: {district}\n"
+                           "Organisation: {org}",
+              name=html.escape(user.full_name or "—"), level=level,
+              region=region.name(locale) if region else "—",
+              district=district.name(locale) if district else "—",
+              org=html.escape(user.org_name or "—"))
+
+
+async def notify_staff_of_request(session: AsyncSession, app: object, user: User) -> int:
+    staff = await list_staff(session, app.settings.staff_ids)  # type: ignore[attr-defined]
+    payloads = {}
+    for locale in {s.locale for s in staff}:
+        text = _t(app, locale, "New coordinator request:") + "\n\n" + \
+            describe_coordinator(app, user, locale)
+        payloads[locale] = OutgoingMessage(text=text, html=True, buttons=[[
+            Button(_t(app, locale, "✅ Approve"), ApproveCD(user_id=user.id, ok=True).pack()),
+            Button(_t(app, locale, "❌ Reject"), ApproveCD(user_id=user.id, ok=False).pack()),
+        ]])
+    recipients = [Recipient(s.id, s.chat_id, s.locale) for s in staff if s.chat_id]
+    return await enqueue(session, "coordinator_request", user.id, recipients, payloads,
+                         priority=PRIORITY_PERSONAL)
+
+
+async def notify_coordinator_decision(session: AsyncSession, app: object, user: User,
+                                      approved: bool) -> int:
+    if not user.chat_id:
+        return 0
+    msgid = ("Your coordinator request was approved. Send /help to see your commands."
+             if approved else "Your coordinator request was not approved. If you think this "
+             "is a mistake, contact the centre.")
+    message = OutgoingMessage(text=_t(app, user.locale, msgid), html=True)
+    return await enqueue(session, "coordinator_decision", user.id,
+                         [Recipient(user.id, user.chat_id, "one")], {"one": message},
+                         priority=PRIORITY_PERSONAL)

@@ -1,0 +1,92 @@
+"""FSM storage in the database, so a flow half-way through survives a restart.
+
+Writes join the current update's transaction when there is one (see bot.middlewares), so a
+handler's data and its next state commit together. Reads are served from a write-through
+cache: one process owns its users' states (several processes use RedisStorage instead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db_context import current_session
+from db.models import FsmRecord
+
+
+def key_str(key: StorageKey) -> str:
+    return f"{key.bot_id}:{key.chat_id}:{key.user_id}:{key.thread_id or 0}:{key.destiny}"
+
+
+class SqlStorage(BaseStorage):
+    def __init__(self, sessionmaker: async_sessionmaker, cache_size: int = 100_000) -> None:
+        self.sessionmaker = sessionmaker
+        self._cache: dict[str, tuple[str | None, dict[str, Any]]] = {}
+        self._cache_size = cache_size
+
+    async def _load(self, key: StorageKey) -> tuple[str | None, dict[str, Any]]:
+        k = key_str(key)
+        if k in self._cache:
+            return self._cache[k]
+        session = current_session.get(None)
+        if session is not None:
+            record = await session.get(FsmRecord, k)
+        else:
+            async with self.sessionmaker() as own:
+                record = await own.get(FsmRecord, k)
+        value = (record.state, dict(record.data or {})) if record else (None, {})
+        self._remember(k, value)
+        return value
+
+    def _remember(self, k: str, value: tuple[str | None, dict[str, Any]]) -> None:
+        if len(self._cache) >= self._cache_size:
+            self._cache.clear()
+        self._cache[k] = value
+
+    async def _save(self, key: StorageKey, state: str | None, data: dict[str, Any]) -> None:
+        k = key_str(key)
+        self._remember(k, (state, data))
+        session = current_session.get(None)
+        if session is not None:
+            await self._write(session, k, state, data)
+            return
+        async with self.sessionmaker() as own, own.begin():
+            await self._write(own, k, state, data)
+
+    @staticmethod
+    async def _write(session: AsyncSession, k: str, state: str | None, data: dict) -> None:
+        record = await session.get(FsmRecord, k)
+        if state is None and not data:
+            if record is not None:
+                await session.delete(record)
+            return
+        if record is None:
+            session.add(FsmRecord(key=k, state=state, data=data))
+        else:
+            record.state, record.data = state, data
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        _, data = await self._load(key)
+        value = state.state if isinstance(state, State) else state
+        await self._save(key, value, data)
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        return (await self._load(key))[0]
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        state, _ = await self._load(key)
+        await self._save(key, state, dict(data))
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        return dict((await self._load(key))[1])
+
+    def forget_user(self, user_id: int) -> None:
+        for k in [k for k in self._cache if f":{user_id}:" in k]:
+            del self._cache[k]
+
+    async def close(self) -> None:
+        self._cache.clear()

@@ -1,0 +1,51 @@
+"""Engine and session factory. SQLite gets WAL + synchronous=NORMAL for write throughput."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def ensure_sqlite_folder(url: str) -> None:
+    db = make_url(url).database
+    if is_sqlite(url) and db and db != ":memory:":
+        Path(db).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+    cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def create_engine(url: str, echo: bool = False) -> AsyncEngine:
+    ensure_sqlite_folder(url)
+    if is_sqlite(url):
+        # One connection, sessions take turns: SQLite has one writer anyway, and a second
+        # connection upgrading a read to a write fails at once with SQLITE_BUSY_SNAPSHOT.
+        # bot.middlewares commits before every Bot API call, so no turn waits on the network.
+        # Never open a second session while holding one in the same task: it would wait forever.
+        memory = make_url(url).database in (None, "", ":memory:")
+        pool = {"poolclass": StaticPool} if memory else {
+            "poolclass": AsyncAdaptedQueuePool, "pool_size": 1, "max_overflow": 0,
+            "pool_timeout": 60,
+        }
+        engine = create_async_engine(url, echo=echo, **pool)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False)

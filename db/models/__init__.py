@@ -1,0 +1,28 @@
+"""All models, imported so that Base.metadata knows every table."""
+
+from db.base import Base
+from db.models.core import (
+    ActivityLog,
+    BotState,
+    District,
+    FsmRecord,
+    Invite,
+    ProcessedUpdate,
+    Region,
+    User,
+)
+from db.models.delivery import Delivery, OutboxPayload
+
+__all__ = [
+    "ActivityLog",
+    "Base",
+    "BotState",
+    "Delivery",
+    "District",
+    "FsmRecord",
+    "Invite",
+    "OutboxPayload",
+    "ProcessedUpdate",
+    "Region",
+    "User",
+]

@@ -1,0 +1,154 @@
+"""Core tables: people, places, invites, the activity log, bot bookkeeping."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db.base import Base, UtcDateTime, utcnow
+
+
+class Region(Base):
+    """An oblast or a city of republican significance."""
+
+    __tablename__ = "regions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_kk: Mapped[str] = mapped_column(String(120))
+    name_ru: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    sort: Mapped[int] = mapped_column(Integer, default=0)
+
+    def name(self, locale: str) -> str:
+        return getattr(self, f"name_{locale}", None) or self.name_kk
+
+
+class District(Base):
+    """A district, a city of regional significance, or a district of a republican city."""
+
+    __tablename__ = "districts"
+    __table_args__ = (Index("ix_districts_region_sort", "region_id", "sort"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # district | city | city_district
+    name_kk: Mapped[str] = mapped_column(String(120))
+    name_ru: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    sort: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    region: Mapped[Region] = relationship(lazy="raise")
+
+    def name(self, locale: str) -> str:
+        return getattr(self, f"name_{locale}", None) or self.name_kk
+
+
+class User(Base):
+    """A person who consented. Before consent nothing is stored here (only FSM answers)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        Index("ix_users_scope", "region_id", "district_id", "role"),
+        Index("ix_users_role_status", "role", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tg_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # NULL once erased
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    channel: Mapped[str] = mapped_column(String(16), default="telegram")
+    locale: Mapped[str] = mapped_column(String(5), default="kk")
+    role: Mapped[str] = mapped_column(String(16))  # student | coordinator | staff
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    # status: active | pending (coordinator awaiting approval) | rejected | erased
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    org_type: Mapped[str | None] = mapped_column(String(16))  # school | college | university
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
+    org_name: Mapped[str | None] = mapped_column(String(200))
+    faction: Mapped[str | None] = mapped_column(String(16))
+    position: Mapped[str | None] = mapped_column(String(16))  # president | leader | member
+    grade: Mapped[str | None] = mapped_column(String(20))
+    coordinator_level: Mapped[str | None] = mapped_column(String(16))  # regional | district
+    consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    consent_version: Mapped[str | None] = mapped_column(String(20))
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    blocked_bot: Mapped[bool] = mapped_column(default=False)
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Invite(Base):
+    """A deep link: `inv_` registers a coordinator with a scope, `j_` pre-fills a student's place."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # coordinator | join
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    level: Mapped[str | None] = mapped_column(String(16))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
+    org_type: Mapped[str | None] = mapped_column(String(16))
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ActivityLog(Base):
+    """Append-only: one row per meaningful action; the source of every count."""
+
+    __tablename__ = "activity_log"
+    __table_args__ = (
+        Index("ix_activity_kind_at", "kind", "at"),
+        Index("ix_activity_at_region", "at", "region_id"),
+        Index("ix_activity_user_at", "user_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    role: Mapped[str | None] = mapped_column(String(16))
+    region_id: Mapped[int | None] = mapped_column(Integer)
+    district_id: Mapped[int | None] = mapped_column(Integer)
+    org_type: Mapped[str | None] = mapped_column(String(16))
+    ref_type: Mapped[str | None] = mapped_column(String(24))
+    ref_id: Mapped[int | None] = mapped_column(Integer)
+    extra: Mapped[dict | None] = mapped_column(JSON)
+
+
+class ProcessedUpdate(Base):
+    """Update ids already handled: a redelivered update is recognised and skipped."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    handled_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class BotState(Base):
+    """Small key/value bookkeeping (polling offset, instance lock, last digest week)."""
+
+    __tablename__ = "bot_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class FsmRecord(Base):
+    """aiogram FSM state and data, so a flow survives a restart."""
+
+    __tablename__ = "fsm_records"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)

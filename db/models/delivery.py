@@ -1,0 +1,48 @@
+"""The durable delivery queue: one row per recipient and message."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, UtcDateTime, utcnow
+
+
+class OutboxPayload(Base):
+    """What to send, Telegram-agnostic (see bot.services.delivery.OutgoingMessage)."""
+
+    __tablename__ = "outbox_payloads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Delivery(Base):
+    """One message to one person. `dedup_key` is unique: nobody gets the same message twice."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_claim", "status", "priority", "next_attempt_at"),
+        Index("ix_deliveries_source", "source_type", "source_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(120), unique=True)
+    source_type: Mapped[str] = mapped_column(String(24))  # broadcast | reminder | notice | ...
+    source_id: Mapped[int | None] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    payload_id: Mapped[int] = mapped_column(ForeignKey("outbox_payloads.id"))
+    priority: Mapped[int] = mapped_column(Integer, default=5)  # lower goes first
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    # queued | sending | sent | failed | blocked | cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    sent_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

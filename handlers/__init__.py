@@ -1,0 +1,23 @@
+"""aiogram Routers, one module per feature, included in this explicit order."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+
+def get_routers() -> list[Router]:
+    """Commands that work in any state first, feature flows next, the catch-all last."""
+    from handlers import common, errors, fallback, registration
+
+    routers = [
+        errors.router,
+        common.router,
+        registration.router,
+        # feature routers go here
+        fallback.router,
+    ]
+    for router in routers:
+        # Routers are module singletons; a process that builds several apps (tests, the
+        # console after a restart) re-attaches them to the newest Dispatcher.
+        router._parent_router = None
+    return routers

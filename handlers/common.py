@@ -1,0 +1,57 @@
+"""/help, /cancel, /language: available everywhere, in any state."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import LangCD
+from bot.factory import App
+from bot.i18n import LANGUAGES
+from bot.keyboards.common import language_kb
+from bot.services.registration import set_locale
+from bot.services.users import UserInfo, get_user
+from handlers.menu import menu_text
+from handlers.registration import RegistrationSG
+
+router = Router(name=__name__)
+
+
+@router.message(Command("help"))
+async def cmd_help(message: Message, role: str) -> None:
+    await message.answer(menu_text(role))
+
+
+@router.message(Command("cancel"))
+async def cmd_cancel(message: Message, state: FSMContext) -> None:
+    if await state.get_state() is None:
+        await message.answer(_("There is nothing to cancel."))
+        return
+    await state.clear()
+    await message.answer(_("Cancelled. Send /help to see what you can do."))
+
+
+@router.message(Command("language"))
+async def cmd_language(message: Message) -> None:
+    await message.answer("Тілді таңдаңыз · Выберите язык · Choose your language",
+                         reply_markup=language_kb())
+
+
+@router.callback_query(LangCD.filter(), ~StateFilter(RegistrationSG.language))
+async def on_language_switch(cb: CallbackQuery, callback_data: LangCD, state: FSMContext,
+                             session: AsyncSession, app: App, user: UserInfo | None) -> None:
+    if callback_data.code not in LANGUAGES:
+        await cb.answer()
+        return
+    if user is not None:
+        db_user = await get_user(session, cb.from_user.id)
+        await set_locale(session, app.users, db_user, callback_data.code)
+    else:
+        await state.update_data(locale=callback_data.code)
+    with app.i18n.use_locale(callback_data.code):
+        await cb.message.edit_reply_markup(reply_markup=None)
+        await cb.message.answer(_("Language changed: English."))

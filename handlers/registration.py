@@ -1,0 +1,375 @@
+"""/start and the registration flow: language → role → … → consent → main menu."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import labels
+from bot.factory import App
+from bot.callbacks import ConfirmCD, LangCD, PageCD, RegCD
+from bot.keyboards.common import choice_kb, confirm_kb, district_kb, language_kb, region_kb
+from bot.notifications import notify_staff_of_request
+from bot.services import registration as reg
+from bot.services.errors import DomainError
+from bot.services.users import UserInfo
+from handlers.menu import send_main_menu
+from handlers.texts import error_text
+
+router = Router(name=__name__)
+
+
+class RegistrationSG(StatesGroup):
+    language = State()
+    role = State()
+    level = State()
+    org_type = State()
+    region = State()
+    district = State()
+    org_name = State()
+    faction = State()
+    position = State()
+    grade = State()
+    consent = State()
+
+
+STEPS = ("language", "role", "level", "org_type", "region", "district", "org_name",
+         "faction", "position", "grade", "consent")
+
+
+def step_needed(step: str, d: dict[str, Any]) -> bool:
+    role = d.get("role")
+    staff, student = role == "staff", role == "student"
+    by_invite = bool(d.get("invite_code"))
+    rules = {
+        "language": "locale" not in d,
+        "role": not role,
+        "level": role == "coordinator" and not by_invite and not d.get("level"),
+        "org_type": not staff and not d.get("org_type"),
+        "region": not staff and not d.get("region_id"),
+        "district": not staff and not d.get("district_id") and d.get("level") != "regional",
+        "org_name": not staff and not d.get("org_name"),
+        "faction": student and not d.get("faction"),
+        "position": student and not d.get("position"),
+        "grade": student and not d.get("grade"),
+        "consent": True,
+    }
+    return rules[step]
+
+
+async def advance(message: Message, state: FSMContext, app: App) -> None:
+    """Ask the first question that is still unanswered."""
+    data = await state.get_data()
+    step = next(s for s in STEPS if step_needed(s, data))
+    await state.set_state(getattr(RegistrationSG, step))
+    await ask(step, message, data, app)
+
+
+async def ask(step: str, message: Message, data: dict[str, Any], app: App) -> None:
+    locale = data.get("locale", app.settings.default_locale)
+    if step == "language":
+        await message.answer("Тілді таңдаңыз · Выберите язык · Choose your language",
+                             reply_markup=language_kb())
+    elif step == "role":
+        options = {k: labels.ROLE[k] for k in ("student", "coordinator")}
+        await message.answer(_("Who are you in the parliament movement?"),
+                             reply_markup=choice_kb("role", options))
+    elif step == "level":
+        await message.answer(_("At which level do you coordinate?"),
+                             reply_markup=choice_kb("level", labels.LEVEL))
+    elif step == "org_type":
+        await message.answer(_("What kind of organisation?"),
+                             reply_markup=choice_kb("org", labels.ORG_TYPE, columns=3))
+    elif step == "region":
+        await message.answer(_("Choose your region (oblast or city):"),
+                             reply_markup=region_kb(app.places.regions, locale))
+    elif step == "district":
+        await show_districts(message, app, data["region_id"], 0, data.get("district_query", ""),
+                             locale)
+    elif step == "org_name":
+        await message.answer(_("Type the name of your school, college or university "
+                               "(2–200 characters):"))
+    elif step == "faction":
+        await message.answer(_("Which faction are you in?"),
+                             reply_markup=choice_kb("faction", labels.FACTION, columns=2))
+    elif step == "position":
+        await message.answer(_("What is your position in the parliament?"),
+                             reply_markup=choice_kb("pos", labels.POSITION))
+    elif step == "grade":
+        if data.get("org_type") == "school":
+            await message.answer(_("Which grade are you in? Type a number from 1 to 11:"))
+        else:
+            await message.answer(_("Which year of study are you in? Type a number from 1 to 5:"))
+    elif step == "consent":
+        await message.answer(consent_text(app.settings.consent_version),
+                             reply_markup=confirm_kb("consent", _("✅ I agree"),
+                                                     _("I do not agree")))
+
+
+def consent_text(version: str) -> str:
+    return _(
+        "<b>Consent to the processing of personal data</b> (version {version})\n\n"
+        "To take part we store: your Telegram id and name, your role, organisation, region "
+        "and district, and for students the faction, position and grade. We use them only "
+        "to run the parliament's challenges, contests and webinars and to count "
+        "participation. Nothing is shared outside the centre. You can see your data with "
+        "/profile and erase it at any time with /deleteme.\n\n"
+        "Do you agree?"
+    ).format(version=version)
+
+
+async def show_districts(message: Message, app: App, region_id: int, page: int, query: str,
+                         locale: str, edit: bool = False) -> None:
+    items, pages = app.places.district_page(region_id, page, query)
+    if query and not items:
+        await message.answer(_("Nothing found for “{query}”. Try another spelling or choose "
+                               "from the list:").format(query=html.escape(query)))
+        items, pages = app.places.district_page(region_id, 0)
+    text = _("Choose your district or city. You can also type a part of its name:")
+    markup = district_kb(items, locale, region_id, min(page, pages - 1), pages)
+    if edit:
+        await message.edit_text(text, reply_markup=markup)
+    else:
+        await message.answer(text, reply_markup=markup)
+
+
+# --- /start ------------------------------------------------------------------------------
+
+@router.message(CommandStart(deep_link=True))
+async def cmd_start_link(message: Message, command: CommandObject, state: FSMContext,
+                         session: AsyncSession, app: App, user: UserInfo | None) -> None:
+    payload = command.args or ""
+    if payload.startswith("v_"):
+        handler = app.extras.get("verify_handler")
+        if handler:
+            await handler(message, payload[2:], session, app)
+            return
+    kind = "coordinator" if payload.startswith("inv_") else "join"
+    code = payload.split("_", 1)[-1]
+    if user is not None:
+        await message.answer(_("You are already registered. Use /profile to change your data."))
+        return
+    try:
+        invite = await reg.check_invite(session, code, kind)
+    except DomainError as exc:
+        await message.answer(error_text(exc))
+        return
+    await state.clear()
+    seed: dict[str, Any] = {"invite_code": code} if kind == "coordinator" else {}
+    seed.update(role="coordinator" if kind == "coordinator" else "student",
+                region_id=invite.region_id, org_type=invite.org_type)
+    if invite.district_id:
+        seed["district_id"] = invite.district_id
+    if kind == "coordinator":
+        seed["level"] = invite.level
+    if kind == "join":
+        await reg.use_join_link(session, code)
+        seed["join_code"] = code
+    await state.set_data({k: v for k, v in seed.items() if v is not None})
+    await message.answer(_("Welcome to the School and Student Parliament bot!"))
+    await advance(message, state, app)
+
+
+@router.message(CommandStart())
+async def cmd_start(message: Message, state: FSMContext, app: App,
+                    user: UserInfo | None, role: str) -> None:
+    await state.clear()
+    if user is not None:
+        await send_main_menu(message, role)
+        return
+    if message.from_user and message.from_user.id in app.settings.staff_ids:
+        await state.set_data({"role": "staff"})
+    await message.answer("Сәлеметсіз бе! · Здравствуйте! · Hello!\n"
+                         "Мектеп және Студенттік Парламент боты.")
+    await advance(message, state, app)
+
+
+# --- answers by button -------------------------------------------------------------------
+
+@router.callback_query(RegistrationSG.language, LangCD.filter())
+async def on_language(cb: CallbackQuery, callback_data: LangCD, state: FSMContext, app: App) -> None:
+    await state.update_data(locale=callback_data.code)
+    with app.i18n.use_locale(callback_data.code):
+        await cb.message.edit_reply_markup(reply_markup=None)
+        await advance(cb.message, state, app)
+
+
+FIELD_STATES = {
+    "role": (RegistrationSG.role, "role"),
+    "level": (RegistrationSG.level, "level"),
+    "org": (RegistrationSG.org_type, "org_type"),
+    "faction": (RegistrationSG.faction, "faction"),
+    "pos": (RegistrationSG.position, "position"),
+}
+ALLOWED = {"role": ("student", "coordinator"), "level": tuple(labels.LEVEL),
+           "org": tuple(labels.ORG_TYPE), "faction": tuple(labels.FACTION),
+           "pos": tuple(labels.POSITION)}
+
+
+@router.callback_query(RegCD.filter(F.field.in_(FIELD_STATES)))
+async def on_choice(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, app: App) -> None:
+    expected_state, key = FIELD_STATES[callback_data.field]
+    if await state.get_state() != expected_state.state or \
+            callback_data.value not in ALLOWED[callback_data.field]:
+        await cb.answer(_("This button is no longer active."), show_alert=True)
+        return
+    await state.update_data({key: callback_data.value})
+    await cb.message.edit_reply_markup(reply_markup=None)
+    await advance(cb.message, state, app)
+
+
+@router.callback_query(RegistrationSG.region, RegCD.filter(F.field == "region"))
+async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, app: App) -> None:
+    region = app.places.region(int(callback_data.value)) if callback_data.value.isdigit() else None
+    if region is None:
+        await cb.answer(_("Unknown region."), show_alert=True)
+        return
+    await state.update_data(region_id=region.id, district_id=None, district_query="")
+    await cb.message.edit_reply_markup(reply_markup=None)
+    await advance(cb.message, state, app)
+
+
+@router.callback_query(RegistrationSG.district, RegCD.filter(F.field == "district"))
+async def on_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
+                      app: App) -> None:
+    data = await state.get_data()
+    place = app.places.district(int(callback_data.value)) if callback_data.value.isdigit() else None
+    if place is None or place.region_id != data.get("region_id"):
+        await cb.answer(_("Unknown district."), show_alert=True)
+        return
+    await state.update_data(district_id=place.id)
+    await cb.message.edit_reply_markup(reply_markup=None)
+    await advance(cb.message, state, app)
+
+
+@router.callback_query(RegistrationSG.district, RegCD.filter(F.field == "back"))
+async def on_district_back(cb: CallbackQuery, state: FSMContext, app: App) -> None:
+    data = await state.get_data()
+    if data.get("join_code"):
+        await cb.answer(_("Your region comes from the link you opened."), show_alert=True)
+        return
+    await state.update_data(region_id=None, district_query="")
+    await cb.message.edit_reply_markup(reply_markup=None)
+    await advance(cb.message, state, app)
+
+
+@router.callback_query(RegistrationSG.district, PageCD.filter())
+async def on_district_page(cb: CallbackQuery, callback_data: PageCD, state: FSMContext,
+                           app: App, locale: str) -> None:
+    data = await state.get_data()
+    if callback_data.region != data.get("region_id"):
+        await cb.answer(_("This button is no longer active."), show_alert=True)
+        return
+    await show_districts(cb.message, app, callback_data.region, callback_data.page,
+                         data.get("district_query", ""), locale, edit=True)
+
+
+@router.callback_query(RegistrationSG.consent, ConfirmCD.filter(F.action == "consent"))
+async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMContext,
+                     session: AsyncSession, app: App) -> None:
+    await cb.message.edit_reply_markup(reply_markup=None)
+    if not callback_data.yes:
+        await state.clear()
+        await cb.message.answer(_("Without your consent we cannot register you. Your answers "
+                                  "were not kept. Send /start if you change your mind."))
+        return
+    data = await state.get_data()
+    registration = reg.Registration.from_fsm(data)
+    registration.full_name = cb.from_user.full_name[:120] if cb.from_user else None
+    try:
+        user = await reg.complete_registration(
+            session, app.users, cb.from_user.id, cb.message.chat.id, registration,
+            app.settings.consent_version, registration.role == "staff")
+    except DomainError as exc:
+        await state.clear()
+        await cb.message.answer(error_text(exc))
+        return
+    await state.clear()
+    if user.status == "pending":
+        await notify_staff_of_request(session, app, user)
+        await cb.message.answer(_("Thank you! Your request to become a coordinator was sent to "
+                                  "the centre. You will get a message when it is approved."))
+        return
+    await cb.message.answer(_("Registration complete. Welcome!"))
+    await send_main_menu(cb.message, user.role if user.role != "coordinator" else "coordinator")
+
+
+# --- answers by text ---------------------------------------------------------------------
+
+@router.message(RegistrationSG.org_name, F.text)
+async def on_org_name(message: Message, state: FSMContext, app: App) -> None:
+    try:
+        name = reg.validate_org_name(message.text)
+    except DomainError as exc:
+        await message.answer(error_text(exc))
+        await advance(message, state, app)
+        return
+    await state.update_data(org_name=name)
+    await advance(message, state, app)
+
+
+@router.message(RegistrationSG.grade, F.text)
+async def on_grade(message: Message, state: FSMContext, app: App) -> None:
+    data = await state.get_data()
+    try:
+        grade = reg.validate_grade(message.text, data.get("org_type") or "school")
+    except DomainError as exc:
+        await message.answer(error_text(exc))
+        await advance(message, state, app)
+        return
+    await state.update_data(grade=grade)
+    await advance(message, state, app)
+
+
+@router.message(RegistrationSG.region, F.text)
+async def on_region_text(message: Message, state: FSMContext, app: App) -> None:
+    region = app.places.find_region(message.text or "")
+    if region is None:
+        await message.answer(_("I do not know such a region. Please choose one of the buttons."))
+        await advance(message, state, app)
+        return
+    await state.update_data(region_id=region.id)
+    await advance(message, state, app)
+
+
+@router.message(RegistrationSG.district, F.text)
+async def on_district_search(message: Message, state: FSMContext, app: App,
+                             locale: str) -> None:
+    query = (message.text or "")[:60]
+    await state.update_data(district_query=query)
+    data = await state.get_data()
+    await show_districts(message, app, data["region_id"], 0, query, locale)
+
+
+@router.message(RegistrationSG.language)
+async def on_language_text(message: Message, state: FSMContext, app: App) -> None:
+    text = (message.text or "").casefold()
+    for code, names in {"kk": ("қазақша", "kk"), "ru": ("русский", "ru"),
+                        "en": ("english", "en")}.items():
+        if text in names:
+            await state.update_data(locale=code)
+            with app.i18n.use_locale(code):
+                await advance(message, state, app)
+            return
+    await advance(message, state, app)
+
+
+@router.message(RegistrationSG.org_name)
+@router.message(RegistrationSG.grade)
+async def on_not_text(message: Message, state: FSMContext, app: App) -> None:
+    await message.answer(_("Please answer with a text message."))
+    await advance(message, state, app)
+
+
+@router.message(RegistrationSG())
+async def on_need_button(message: Message, state: FSMContext, app: App) -> None:
+    await message.answer(_("Please choose one of the buttons."))
+    await advance(message, state, app)

@@ -1,0 +1,36 @@
+"""Domain error codes → a reply in the user's language."""
+
+from __future__ import annotations
+
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+
+from bot.services.errors import DomainError
+
+ERRORS = {
+    "org_name_length": __("The name must be from {min} to {max} characters long."),
+    "name_length": __("The name must be from {min} to {max} characters long."),
+    "grade_range": __("Please type a number from 1 to {max}."),
+    "invite_unknown": __("This invitation link is not valid."),
+    "invite_expired": __("This invitation link has expired. Ask for a new one."),
+    "invite_used_up": __("This invitation link has already been used."),
+    "not_found": __("Not found. It may have been deleted."),
+    "already_decided": __("This request was already decided."),
+    "csv_encoding": __("The file must be a CSV in UTF-8."),
+    "csv_columns": __("The CSV must have the columns: {columns}."),
+    "csv_region": __("Line {line}: unknown region code “{code}”."),
+    "csv_unit_type": __("Line {line}: the type must be district, city or city_district."),
+    "csv_empty": __("Line {line}: the names in all three languages are required."),
+    "bad_field": __("This field cannot be changed."),
+}
+
+# Feature modules register their own codes here at import time.
+def register_errors(table: dict[str, object]) -> None:
+    ERRORS.update(table)  # type: ignore[arg-type]
+
+
+def error_text(exc: DomainError) -> str:
+    template = ERRORS.get(exc.code)
+    if template is None:
+        return _("Something went wrong. Please try again.")
+    return str(template).format(**exc.details)
