@@ -1,0 +1,39 @@
+"""Periodic ticks. The database holds what is due (reminders, deadlines, scheduled broadcasts,
+digests); a tick finds it and acts, so nothing is lost across restarts and the scheduler
+itself keeps no state. Each tick is `async def tick(app) -> None` and must be idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+Tick = Callable[[Any], Awaitable[Any]]
+
+
+def ticks() -> list[tuple[str, float, Tick]]:
+    """(job id, interval in seconds, tick). Features add their line here."""
+    return []
+
+
+def start_scheduler(app: Any) -> None:
+    for job_id, seconds, tick in ticks():
+        app.scheduler.add_job(_guarded, "interval", seconds=seconds, args=[job_id, tick, app],
+                              id=job_id, max_instances=1, coalesce=True, replace_existing=True)
+    app.scheduler.start()
+
+
+async def _guarded(job_id: str, tick: Tick, app: Any) -> None:
+    try:
+        await tick(app)
+    except Exception:  # one failing tick must not stop the others or the next run
+        logger.exception("scheduled job %s failed", job_id)
+
+
+async def run_all_ticks(app: Any) -> None:
+    """Every tick once (start-up catch-up, and tests)."""
+    for job_id, _seconds, tick in ticks():
+        await _guarded(job_id, tick, app)
