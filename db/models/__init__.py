@@ -1,6 +1,7 @@
 """All models, imported so that Base.metadata knows every table."""
 
 from db.base import Base
+from db.models.challenges import Challenge, ChallengeOption, ChallengeParticipant, Submission
 from db.models.core import (
     ActivityLog,
     BotState,
@@ -17,6 +18,9 @@ __all__ = [
     "ActivityLog",
     "Base",
     "BotState",
+    "Challenge",
+    "ChallengeOption",
+    "ChallengeParticipant",
     "Delivery",
     "District",
     "FsmRecord",
@@ -24,5 +28,6 @@ __all__ = [
     "OutboxPayload",
     "ProcessedUpdate",
     "Region",
+    "Submission",
     "User",
 ]

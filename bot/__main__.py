@@ -1,0 +1,116 @@
+"""`python -m bot COMMAND`: run | migrate | console | seed-demo | backup | restore | copy-db."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.config import ConfigError, Settings, load_settings
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot (long polling or webhook; console if no BOT_TOKEN)")
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("console", help="chat with the bot in this terminal, no Telegram needed")
+    seed = sub.add_parser("seed-demo", help="fill the database with reproducible demo data")
+    seed.add_argument("--users", type=int, default=2000)
+    seed.add_argument("--events", type=int, default=20000)
+    seed.add_argument("--seed", type=int, default=42)
+    backup = sub.add_parser("backup", help="consistent online backup of the SQLite database")
+    backup.add_argument("path")
+    restore = sub.add_parser("restore", help="restore the SQLite database from a backup")
+    restore.add_argument("path")
+    copy = sub.add_parser("copy-db", help="copy this database into another (e.g. PostgreSQL)")
+    copy.add_argument("--to", required=True, dest="target")
+    return parser.parse_args(argv)
+
+
+async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "migrate":
+        from db.migrate import upgrade_async
+
+        await upgrade_async(settings.database_url)
+        print("database is up to date")
+        return 0
+    if args.command == "console" or (args.command == "run" and settings.token is None):
+        from bot.console import run_console
+
+        if args.command == "run":
+            print("BOT_TOKEN is not set: starting the local console instead. To connect to "
+                  "Telegram, put BOT_TOKEN=<token from @BotFather> in .env and run again.\n")
+        await run_console(settings)
+        return 0
+    if args.command == "run":
+        return await _run(settings)
+    if args.command in ("backup", "restore"):
+        from bot.backup import backup, restore
+
+        await (backup if args.command == "backup" else restore)(settings.database_url, args.path)
+        print(f"{args.command} done: {args.path}")
+        return 0
+    if args.command == "seed-demo":
+        return await _seed(settings, args)
+    if args.command == "copy-db":
+        from bot.copydb import copy_db
+
+        await copy_db(settings.database_url, args.target)
+        print(f"copied to {args.target}")
+        return 0
+    return 2
+
+
+async def _run(settings: Settings) -> int:
+    from bot.runner import AlreadyRunning, run_polling
+
+    try:
+        if settings.webhook_url:
+            from bot.webhook import run_webhook_process
+
+            await run_webhook_process(settings)
+        else:
+            await run_polling(settings)
+    except AlreadyRunning as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    return 0
+
+
+async def _seed(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.demo import seed_demo
+    from db.engine import create_engine, create_sessionmaker
+    from db.migrate import upgrade_async
+
+    await upgrade_async(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        summary = await seed_demo(create_sessionmaker(engine), users=args.users,
+                                  events=args.events, seed=args.seed)
+    finally:
+        await engine.dispose()
+    print(f"demo data: {summary}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    from bot.logs import setup_logging
+
+    setup_logging(settings.log_level, settings.log_format,
+                  [settings.token or "", settings.webhook_secret.get_secret_value()
+                   if settings.webhook_secret else ""])
+    try:
+        return asyncio.run(dispatch(args, settings))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

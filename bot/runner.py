@@ -1,0 +1,93 @@
+"""Running the bot for real: migrations, one-instance lock, scheduler, delivery, polling."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import signal
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import delete
+from sqlalchemy.engine import make_url
+
+from bot.config import Settings
+from bot.factory import App, build_app
+from bot.polling import poll
+from bot.scheduler import run_all_ticks, start_scheduler
+from db.base import utcnow
+from db.engine import is_sqlite
+from db.migrate import upgrade_async
+from db.models import ProcessedUpdate
+
+logger = logging.getLogger(__name__)
+
+
+class AlreadyRunning(Exception):
+    pass
+
+
+def acquire_instance_lock(settings: Settings) -> IO[str] | None:
+    """SQLite allows one bot process: a second would poll and send reminders twice."""
+    if not is_sqlite(settings.database_url):
+        return None
+    db = make_url(settings.database_url).database or "memory"
+    path = Path(f"{db}.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise AlreadyRunning(
+            f"another bot process is already running on {db}; stop it first") from None
+    return handle
+
+
+async def prune_processed_updates(app: App) -> None:
+    """Telegram keeps unconfirmed updates for 24 hours; older ids cannot come back."""
+    from datetime import timedelta
+
+    async with app.sessionmaker() as session, session.begin():
+        await session.execute(delete(ProcessedUpdate).where(
+            ProcessedUpdate.handled_at < utcnow() - timedelta(days=2)))
+
+
+async def start_background(app: App) -> asyncio.Task[None]:
+    await run_all_ticks(app)  # catch up with whatever fell due while we were down
+    start_scheduler(app)
+    return asyncio.create_task(app.delivery.run(), name="delivery")
+
+
+async def stop_background(app: App, worker: asyncio.Task[None]) -> None:
+    app.delivery.stop()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await asyncio.wait_for(worker, timeout=15)
+    await app.close()
+
+
+async def run_polling(settings: Settings) -> None:
+    await upgrade_async(settings.database_url)
+    lock = acquire_instance_lock(settings)
+    app = build_app(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await app.bot.delete_webhook(drop_pending_updates=False)
+    await app.dp.emit_startup(bot=app.bot, **app.dp.workflow_data)
+    app.scheduler.add_job(prune_processed_updates, "interval", hours=6, args=[app],
+                          id="prune_processed_updates")
+    worker = await start_background(app)
+    me = await app.bot.me()
+    logger.info("polling as @%s", me.username)
+    try:
+        await poll(app, stop)
+    finally:
+        logger.info("shutting down")
+        await app.dp.emit_shutdown(bot=app.bot, **app.dp.workflow_data)
+        await stop_background(app, worker)
+        if lock:
+            lock.close()

@@ -1,0 +1,132 @@
+"""Challenges, actions and contests: options, participants, submissions, winners."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, UtcDateTime, utcnow
+
+
+class Challenge(Base):
+    """kind: challenge | action | contest; status: draft | open | closed | judged."""
+
+    __tablename__ = "challenges"
+    __table_args__ = (Index("ix_challenges_status_deadline", "status", "deadline_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    title_kk: Mapped[str] = mapped_column(String(200))
+    title_ru: Mapped[str | None] = mapped_column(String(200))
+    title_en: Mapped[str | None] = mapped_column(String(200))
+    description_kk: Mapped[str] = mapped_column(Text)
+    description_ru: Mapped[str | None] = mapped_column(Text)
+    description_en: Mapped[str | None] = mapped_column(Text)
+    # {"org_types": [...], "factions": [...], "region_ids": [...]}; an empty list means any.
+    audience: Mapped[dict] = mapped_column(JSON, default=dict)
+    content_kinds: Mapped[list] = mapped_column(JSON, default=list)
+    max_submissions: Mapped[int] = mapped_column(Integer, default=1)
+    cover_file_id: Mapped[str | None] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    deadline_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    announced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    results_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reminders_done: Mapped[list] = mapped_column(JSON, default=list)  # day offsets sent
+
+    def text(self, field: str, locale: str) -> str:
+        """The title or description in `locale`, falling back to another language."""
+        order = {"kk": ("kk", "ru", "en"), "ru": ("ru", "kk", "en"),
+                 "en": ("en", "ru", "kk")}.get(locale, ("kk", "ru", "en"))
+        for lang in order:
+            value = getattr(self, f"{field}_{lang}")
+            if value:
+                return value
+        return ""
+
+
+class ChallengeOption(Base):
+    """A nomination or an age category of a contest (kind: nomination | category)."""
+
+    __tablename__ = "challenge_options"
+    __table_args__ = (Index("ix_challenge_options_challenge", "challenge_id", "kind", "sort"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(12))
+    sort: Mapped[int] = mapped_column(Integer, default=0)
+    name_kk: Mapped[str] = mapped_column(String(200))
+    name_ru: Mapped[str | None] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))
+
+    def name(self, locale: str) -> str:
+        return getattr(self, f"name_{locale}", None) or self.name_ru or self.name_kk
+
+
+class ChallengeParticipant(Base):
+    """Someone who joined (for an action, joining is the participation)."""
+
+    __tablename__ = "challenge_participants"
+    __table_args__ = (
+        UniqueConstraint("challenge_id", "user_id", name="uq_challenge_participants_pair"),
+        Index("ix_challenge_participants_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    joined_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Submission(Base):
+    """One entry. status: pending | approved | rejected | withdrawn.
+
+    `media`: [{"type", "file_id", "file_unique_id", "size", "caption"}] (an album is one
+    entry); text and links are in `text`. Region and district are copied from the
+    participant at submission time so scope queries and counts need no join.
+    """
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        Index("ix_submissions_challenge_status", "challenge_id", "status"),
+        Index("ix_submissions_user", "user_id", "challenge_id"),
+        Index("ix_submissions_scope", "status", "region_id", "district_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    nomination_id: Mapped[int | None] = mapped_column(
+        ForeignKey("challenge_options.id", ondelete="SET NULL"))
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("challenge_options.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    content_kind: Mapped[str] = mapped_column(String(12))
+    text: Mapped[str | None] = mapped_column(Text)
+    media: Mapped[list] = mapped_column(JSON, default=list)
+    media_group_id: Mapped[str | None] = mapped_column(String(64))
+    comment: Mapped[str | None] = mapped_column(Text)
+    region_id: Mapped[int | None] = mapped_column(Integer)
+    district_id: Mapped[int | None] = mapped_column(Integer)
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    place: Mapped[str | None] = mapped_column(String(12))  # grand_prix | 1 | 2 | 3 | diploma
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
