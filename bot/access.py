@@ -61,6 +61,17 @@ CALLBACK_ROLES: dict[str, frozenset[str]] = {
     "cfm": EVERYONE,  # consent happens before registration; handlers check the state
     "prof": REGISTERED,
     "appr": STAFF_ONLY,
+    "bc": LEADERS,
+    "bca": MEMBERS,
+    "bcf": LEADERS,
+    "crt": STAFF_ONLY,  # certificates: bulk issue and template settings
+    "ch": MEMBERS,
+    "cha": STAFF_ONLY,
+    "rv": LEADERS,
+    "wb": MEMBERS,
+    "wba": STAFF_ONLY,
+    "wbw": STAFF_ONLY,
+    "ivt": STAFF_ONLY,
 }
 
 # Commands shown in /help and Telegram's "/" menu, per role, in this order.

@@ -31,9 +31,96 @@ class ConfirmCD(CallbackData, prefix="cfm"):
 
 
 class ProfileCD(CallbackData, prefix="prof"):
+    """Profile edits: `field` to edit; `value` is a chosen option (empty: open the editor)."""
+
     field: str
+    value: str = ""
 
 
 class ApproveCD(CallbackData, prefix="appr"):
     user_id: int
     ok: bool
+
+
+class InviteCD(CallbackData, prefix="ivt"):
+    """The staff invite wizard: step is level|preset; value the choice."""
+
+    step: str
+    value: str
+
+
+class WebinarCD(CallbackData, prefix="wb"):
+    """A participant's action on a webinar: open|reg|unreg|ics|here|list."""
+
+    action: str
+    id: int = 0
+
+
+class WebinarAdminCD(CallbackData, prefix="wba"):
+    """Staff action on a webinar: edit|field|cancel|cancel_yes|regs|export."""
+
+    action: str
+    id: int
+    value: str = ""
+
+
+class WebinarWizCD(CallbackData, prefix="wbw"):
+    """The /newwebinar wizard: skip|aud|aud_done|rem_default|publish|announce|discard."""
+
+    action: str
+    value: str = ""
+
+
+class ChallengeCD(CallbackData, prefix="ch"):
+    """Participants: action is list|card|join|submit|nom|cat|skip|ok|no|my|wd|wdok; arg extra.
+
+    bot.services.challenges.challenge_cb builds the same strings for queued messages.
+    """
+
+    action: str
+    id: int
+    arg: str = ""
+
+
+class ChallengeAdminCD(CallbackData, prefix="cha"):
+    """Staff: the creation wizard and the management of one challenge."""
+
+    action: str
+    id: int = 0
+    arg: str = ""
+
+
+class ReviewCD(CallbackData, prefix="rv"):
+    """Review: action is ok|rej|why|type|next; id is the submission."""
+
+    action: str
+    id: int
+    arg: str = ""
+
+
+class CertCD(CallbackData, prefix="crt"):
+    """Certificates (staff): action is issue|drop (bulk issue) or tpl|bg|sig|nobg|pv
+    (template settings); template names the template for the settings actions."""
+
+    action: str
+    template: str = ""
+
+
+class BroadcastCD(CallbackData, prefix="bc"):
+    """The /broadcast flow and its management: action is aud|menu|area|place|ack|send|sched|
+    quit|stop|acks|nudge|noop; value an audience ("." for ":"), a place or a broadcast id."""
+
+    action: str
+    value: str = ""
+
+
+class BroadcastAckCD(CallbackData, prefix="bca"):
+    """A recipient's "✅ Received" / "✅ Done" under a broadcast."""
+
+    id: int
+
+
+class BroadcastFwdCD(CallbackData, prefix="bcf"):
+    """A coordinator's "Forward to my people" under a cascading broadcast."""
+
+    id: int

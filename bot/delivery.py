@@ -1,18 +1,62 @@
 """Sending side of the delivery queue: claims queued rows and sends them through the Bot API.
 
-(Foundation version: sequential, no pacing. The broadcast issue replaces the loop with the
-rate-limited, crash-safe worker; the interface — `drain`, `run`, `stop` — stays.)
+How it keeps its promises:
+- Pacing: every send first takes a slot from a `RateLimiter`: slots are spaced evenly
+  (1/DELIVERY_RATE apart, never bursts after a pause) and one chat gets at most one message a
+  second. A 429 pauses *all* senders of the limiter for `retry_after`; the message is retried.
+  `LocalRateLimiter` serves one process; a shared (Redis) limiter implements the same two
+  methods.
+- Durability: a row is claimed (status `sending`, lease in `next_attempt_at`) in a short
+  transaction, sent with no database session held, and its result written right after
+  (results of concurrent senders are committed together). Claimed rows not yet sent go back
+  to `queued` on a clean stop; after a crash, claims whose lease ran out are taken again.
+- The one exception to "exactly once": a message that was sent when the process died but
+  whose result was not yet written is sent again after the restart. Each sender waits for
+  its result to be committed before it takes the next row, so a crash duplicates at most
+  `concurrency` messages (default 4).
+- Errors: 403 → `blocked` and users.blocked_bot set, never retried; 400 (chat not found, bad
+  content) → `failed` with the reason; 5xx / network → retried with exponential backoff up to
+  MAX_ATTEMPTS, then `failed` with the reason kept.
+- Order: lower `priority` first (personal notices before the rest of a long broadcast).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import heapq
+import itertools
 import logging
+import os
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramForbiddenError
-from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaAnimation,
+    InputMediaAudio,
+    InputMediaDocument,
+    InputMediaPhoto,
+    InputMediaVideo,
+    LinkPreviewOptions,
+    MessageEntity,
+)
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -22,7 +66,118 @@ from db.models import Delivery, OutboxPayload, User
 
 logger = logging.getLogger(__name__)
 
+MAX_ATTEMPTS = 5  # 5xx / network errors; then the row fails with the reason
+BACKOFF_BASE = 2.0  # seconds; doubles with every failed attempt
+BACKOFF_MAX = 300.0
+LEASE = timedelta(minutes=5)  # a claim older than this belongs to a dead worker
+MAX_429_RETRIES = 10
 
+
+# --- time -------------------------------------------------------------------------------
+class Timer(Protocol):
+    def monotonic(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class RealTimer:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(seconds, 0))
+
+
+class VirtualTimer:
+    """Time that passes only when someone sleeps: tests (and the in-process API) never wait.
+
+    Sleepers wake in order of their wake-up time, and the clock jumps to that time, so rate
+    pacing is exact in virtual time.
+    """
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+        self._sleepers: list[tuple[float, int]] = []
+        self._seq = itertools.count()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        entry = (self.now + seconds, next(self._seq))
+        heapq.heappush(self._sleepers, entry)
+        try:
+            while self._sleepers[0] != entry:
+                await asyncio.sleep(0)
+        finally:
+            self._sleepers.remove(entry)
+            heapq.heapify(self._sleepers)
+        self.now = max(self.now, entry[0])
+
+
+# --- rate limiting ------------------------------------------------------------------------
+class RateLimiter(Protocol):
+    """What the worker needs from a limiter; a Redis-backed one shares it across processes."""
+
+    async def acquire(self, chat_id: int | None) -> None:
+        """Wait for a global slot and (for a chat) the chat's slot."""
+
+    def pause(self, seconds: float) -> None:
+        """A 429: nobody sends before `seconds` from now."""
+
+
+class LocalRateLimiter:
+    """Even pacing (virtual scheduling): slot k goes out at start + k/rate, never in bursts."""
+
+    def __init__(self, rate: float | None, timer: Timer, per_chat: float = 1.0) -> None:
+        self.interval = 1.0 / rate if rate else 0.0
+        self.per_chat = per_chat
+        self.timer = timer
+        self._next = 0.0
+        self._paused_until = 0.0
+        self._chat_next: dict[int, float] = {}
+
+    def pause(self, seconds: float) -> None:
+        until = self.timer.monotonic() + max(seconds, 0)
+        if until > self._paused_until:
+            logger.warning("flood control: all sending paused for %.1f s", seconds)
+            self._paused_until = until
+
+    async def acquire(self, chat_id: int | None) -> None:
+        timer = self.timer
+        while True:
+            now = timer.monotonic()
+            if chat_id is not None:
+                ready = self._chat_next.get(chat_id, 0.0)
+                if ready > now:
+                    await timer.sleep(ready - now)
+                    continue
+            slot = max(now, self._next, self._paused_until)
+            self._next = slot + self.interval
+            previous = self._chat_next.get(chat_id) if chat_id is not None else None
+            if chat_id is not None:
+                self._chat_next[chat_id] = slot + self.per_chat
+            if slot > now:
+                await timer.sleep(slot - now)
+            if self._paused_until > slot:  # a 429 came in while we waited: take a new slot
+                if chat_id is not None:
+                    if previous is None:
+                        self._chat_next.pop(chat_id, None)
+                    else:
+                        self._chat_next[chat_id] = previous
+                continue
+            self._prune(slot)
+            return
+
+    def _prune(self, now: float) -> None:
+        if len(self._chat_next) > 50_000:
+            self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+
+
+# --- sending one message ------------------------------------------------------------------
 def markup_of(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
     if not message.buttons:
         return None
@@ -32,14 +187,35 @@ def markup_of(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
     ])
 
 
+def _entities(raw: list[dict[str, Any]] | None) -> list[MessageEntity] | None:
+    return [MessageEntity.model_validate(e) for e in raw] if raw else None
+
+
+MEDIA_TYPES = {"photo": InputMediaPhoto, "video": InputMediaVideo,
+               "document": InputMediaDocument, "audio": InputMediaAudio,
+               "animation": InputMediaAnimation}
+
+
 async def send_outgoing(bot: Bot, chat_id: int, message: OutgoingMessage) -> int | None:
-    """Send one OutgoingMessage; returns the Telegram message id."""
+    """Send one OutgoingMessage; returns the Telegram message id (of an album's first)."""
     markup = markup_of(message)
     parse_mode = "HTML" if message.html else None
+    entities = None if message.html else _entities(message.entities)
     if message.kind == "text":
-        sent = await bot.send_message(chat_id, message.text or "", entities=message.entities,
-                                      parse_mode=parse_mode, reply_markup=markup)
+        preview = LinkPreviewOptions(is_disabled=not message.link_preview)
+        sent = await bot.send_message(chat_id, message.text or "", entities=entities,
+                                      parse_mode=parse_mode, reply_markup=markup,
+                                      link_preview_options=preview)
         return sent.message_id
+    if message.kind == "album":
+        media = []
+        for item in message.media or []:
+            cls = MEDIA_TYPES[item.get("kind", "photo")]
+            media.append(cls(media=item["file_id"], caption=item.get("caption"),
+                             caption_entities=_entities(item.get("entities")),
+                             parse_mode=None))
+        sent_group = await bot.send_media_group(chat_id, media)
+        return sent_group[0].message_id if sent_group else None
     if message.document_bytes_b64 is not None:
         doc = BufferedInputFile(base64.b64decode(message.document_bytes_b64),
                                 filename=message.filename or "file")
@@ -47,56 +223,225 @@ async def send_outgoing(bot: Bot, chat_id: int, message: OutgoingMessage) -> int
                                        parse_mode=parse_mode, reply_markup=markup)
         return sent.message_id
     sender = getattr(bot, f"send_{message.kind}")
-    sent = await sender(chat_id, message.file_id, caption=message.text,
-                        caption_entities=message.entities, parse_mode=parse_mode,
-                        reply_markup=markup)
+    kwargs: dict[str, Any] = {"reply_markup": markup}
+    if message.kind not in ("sticker", "video_note"):
+        kwargs.update(caption=message.text, caption_entities=entities, parse_mode=parse_mode)
+    sent = await sender(chat_id, message.file_id, **kwargs)
     return sent.message_id
 
 
-class DeliveryWorker:
-    def __init__(self, bot: Bot, sessionmaker: async_sessionmaker) -> None:
-        self.bot, self.sessionmaker = bot, sessionmaker
-        self._stop = asyncio.Event()
+# --- the worker ---------------------------------------------------------------------------
+@dataclass(slots=True)
+class Job:
+    id: int
+    chat_id: int
+    user_id: int | None
+    payload_id: int
+    attempts: int
 
+
+@dataclass(slots=True)
+class Outcome:
+    job: Job
+    status: str  # sent | blocked | failed | queued (retry later)
+    message_id: int | None = None
+    error: str | None = None
+    retry_in: float = 0.0
+
+
+class DeliveryWorker:
+    """Drains the queue with `concurrency` concurrent senders behind one rate limiter."""
+
+    def __init__(self, bot: Bot, sessionmaker: async_sessionmaker, *,
+                 rate: float | None = 25.0, concurrency: int = 4,
+                 timer: Timer | None = None, limiter: RateLimiter | None = None,
+                 now: Callable[[], datetime] = utcnow, worker_id: str | None = None) -> None:
+        self.bot, self.sessionmaker = bot, sessionmaker
+        self.timer: Timer = timer or RealTimer()
+        self.limiter: RateLimiter = limiter or LocalRateLimiter(rate, self.timer)
+        self.concurrency = concurrency
+        self.now = now
+        self.worker_id = worker_id or f"{os.getpid()}-{id(self):x}"
+        self._stop = asyncio.Event()
+        self._payloads: OrderedDict[int, OutgoingMessage] = OrderedDict()
+        self._pending: list[tuple[Outcome, asyncio.Future[None]]] = []
+        self._writing = False
+
+    # -- public interface
     async def drain(self) -> int:
         """Send everything due now; returns how many rows were processed."""
+        buffer: deque[Job] = deque()
+        claim_lock = asyncio.Lock()
+        exhausted = False
         done = 0
-        while True:
-            async with self.sessionmaker() as session:
-                row = await session.scalar(
-                    select(Delivery).where(Delivery.status == "queued",
-                                           Delivery.next_attempt_at <= utcnow())
-                    .order_by(Delivery.priority, Delivery.id).limit(1))
-                if row is None:
-                    return done
-                body = (await session.get(OutboxPayload, row.payload_id)).body
-                row_id, chat_id, user_id = row.id, row.chat_id, row.user_id
-            status, message_id, error = await self._send(chat_id, OutgoingMessage.from_body(body))
-            async with self.sessionmaker() as session, session.begin():
-                await session.execute(update(Delivery).where(Delivery.id == row_id).values(
-                    status=status, sent_message_id=message_id, error=error,
-                    attempts=Delivery.attempts + 1, sent_at=utcnow()))
-                if status == "blocked" and user_id:
-                    await session.execute(update(User).where(User.id == user_id)
-                                          .values(blocked_bot=True))
-            done += 1
 
-    async def _send(self, chat_id: int, message: OutgoingMessage) -> tuple[str, int | None, str | None]:
+        async def next_job() -> Job | None:
+            nonlocal exhausted
+            async with claim_lock:
+                if not buffer and not exhausted and not self._stop.is_set():
+                    jobs = await self._claim(self.concurrency * 2)
+                    exhausted = not jobs
+                    buffer.extend(jobs)
+                return buffer.popleft() if buffer and not self._stop.is_set() else None
+
+        async def sender() -> None:
+            nonlocal done
+            while (job := await next_job()) is not None:
+                outcome = await self._deliver(job)
+                await self._record(outcome)
+                done += 1
+
         try:
-            return "sent", await send_outgoing(self.bot, chat_id, message), None
-        except TelegramForbiddenError as exc:
-            return "blocked", None, str(exc)
-        except Exception as exc:  # one bad row must not stop the queue
-            logger.warning("delivery to %s failed: %s", chat_id, exc)
-            return "failed", None, str(exc)
+            await asyncio.gather(*(sender() for _ in range(self.concurrency)))
+        finally:
+            if buffer:  # stopped: give the claimed rows back at once
+                await self._release([j.id for j in buffer])
+        return done
 
     async def run(self, idle_sleep: float = 0.5) -> None:
+        self._stop.clear()
         while not self._stop.is_set():
-            if not await self.drain():
-                try:
+            try:
+                done = await self.drain()
+            except Exception:  # the database may be briefly unavailable; keep the loop alive
+                logger.exception("delivery loop failed; retrying")
+                done = 0
+            if not done:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), idle_sleep)
-                except TimeoutError:
-                    pass
 
     def stop(self) -> None:
         self._stop.set()
+
+    # -- database
+    async def _claim(self, limit: int) -> list[Job]:
+        now = self.now()
+        cols = (Delivery.id, Delivery.chat_id, Delivery.user_id, Delivery.payload_id,
+                Delivery.attempts)
+        async with self.sessionmaker() as session, session.begin():
+            postgres = session.bind.dialect.name == "postgresql"
+            rows: list[Any] = []
+            # Expired claims first (their worker died), then what is due, by priority.
+            for status in ("sending", "queued"):
+                query = (select(*cols)
+                         .where(Delivery.status == status, Delivery.next_attempt_at <= now)
+                         .order_by(Delivery.priority, Delivery.next_attempt_at, Delivery.id)
+                         .limit(limit - len(rows)))
+                if postgres:
+                    query = query.with_for_update(skip_locked=True)
+                rows += (await session.execute(query)).all()
+                if len(rows) >= limit:
+                    break
+            if not rows:
+                return []
+            await session.execute(
+                update(Delivery).where(Delivery.id.in_([r.id for r in rows]))
+                .values(status="sending", claimed_by=self.worker_id,
+                        next_attempt_at=now + LEASE))
+            await self._load_payloads(session, {r.payload_id for r in rows})
+        return [Job(r.id, r.chat_id, r.user_id, r.payload_id, r.attempts) for r in rows]
+
+    async def _load_payloads(self, session: Any, ids: set[int]) -> None:
+        missing = [i for i in ids if i not in self._payloads]
+        for i in ids - set(missing):
+            self._payloads.move_to_end(i)
+        if missing:
+            rows = await session.execute(
+                select(OutboxPayload.id, OutboxPayload.body).where(OutboxPayload.id.in_(missing)))
+            for pid, body in rows:
+                self._payloads[pid] = OutgoingMessage.from_body(body)
+        while len(self._payloads) > 512:
+            self._payloads.popitem(last=False)
+
+    async def _release(self, ids: list[int]) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(Delivery).where(Delivery.id.in_(ids), Delivery.status == "sending",
+                                       Delivery.claimed_by == self.worker_id)
+                .values(status="queued", claimed_by=None, next_attempt_at=self.now()))
+
+    async def _record(self, outcome: Outcome) -> None:
+        """Write the outcome; concurrent senders' outcomes share one commit."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((outcome, future))
+        if not self._writing:
+            self._writing = True
+            try:
+                while self._pending:
+                    batch, self._pending = self._pending, []
+                    try:
+                        await self._write([o for o, _ in batch])
+                    except Exception as exc:
+                        for _, fut in batch:
+                            if not fut.done():
+                                fut.set_exception(exc)
+                    else:
+                        for _, fut in batch:
+                            if not fut.done():
+                                fut.set_result(None)
+            finally:
+                self._writing = False
+        await future
+
+    async def _write(self, outcomes: list[Outcome]) -> None:
+        now = self.now()
+        params = []
+        blocked = []
+        for o in outcomes:
+            final = o.status != "queued"
+            params.append({
+                "id": o.job.id, "status": o.status, "attempts": o.job.attempts + 1,
+                "sent_message_id": o.message_id, "error": o.error, "claimed_by": None,
+                "sent_at": now if final else None,
+                "next_attempt_at": now + timedelta(seconds=o.retry_in) if not final else now,
+            })
+            if o.status == "blocked" and o.job.user_id:
+                blocked.append(o.job.user_id)
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(update(Delivery), params)
+            if blocked:
+                await session.execute(update(User).where(User.id.in_(blocked))
+                                      .values(blocked_bot=True))
+
+    # -- sending
+    async def _deliver(self, job: Job) -> Outcome:
+        message = self._payloads.get(job.payload_id)
+        if message is None:
+            async with self.sessionmaker() as session:
+                await self._load_payloads(session, {job.payload_id})
+            message = self._payloads[job.payload_id]
+        for _ in range(MAX_429_RETRIES):
+            await self.limiter.acquire(job.chat_id)
+            try:
+                message_id = await send_outgoing(self.bot, job.chat_id, message)
+            except TelegramRetryAfter as exc:
+                self.limiter.pause(exc.retry_after)
+                continue
+            except TelegramForbiddenError as exc:
+                return Outcome(job, "blocked", error=exc.message)
+            except (TelegramBadRequest, TelegramNotFound) as exc:
+                logger.info("delivery %s to %s refused: %s", job.id, job.chat_id, exc.message)
+                return Outcome(job, "failed", error=exc.message)
+            except (TelegramServerError, TelegramNetworkError, TimeoutError) as exc:
+                return self._retry_or_fail(job, f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # one bad row must not stop the queue
+                logger.warning("delivery %s to %s failed: %r", job.id, job.chat_id, exc)
+                return Outcome(job, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
+            return Outcome(job, "sent", message_id=message_id)
+        return Outcome(job, "queued", error="flood control", retry_in=BACKOFF_BASE)
+
+    def _retry_or_fail(self, job: Job, reason: str) -> Outcome:
+        if job.attempts + 1 >= MAX_ATTEMPTS:
+            logger.warning("delivery %s to %s failed for good: %s", job.id, job.chat_id, reason)
+            return Outcome(job, "failed", error=reason[:500])
+        delay = min(BACKOFF_BASE * 2 ** job.attempts, BACKOFF_MAX)
+        return Outcome(job, "queued", error=reason[:500], retry_in=delay)
+
+
+def worker_for(bot: Bot, sessionmaker: async_sessionmaker, rate: float | None,
+               local: bool, limiter: RateLimiter | None = None) -> DeliveryWorker:
+    """The app's worker. Against the in-process API (tests, console) time is virtual:
+    there is no Telegram limit to respect and tests must never sleep. `limiter` replaces
+    the in-process one (e.g. `bot.ratelimit_redis.RedisRateLimiter` for several processes)."""
+    return DeliveryWorker(bot, sessionmaker, rate=rate, limiter=limiter,
+                          timer=VirtualTimer() if local else None)

@@ -19,7 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.config import Settings
-from bot.delivery import DeliveryWorker
+from bot.delivery import DeliveryWorker, worker_for
 from bot.i18n import PoI18n, create_i18n
 from bot.local_api import LocalSession
 from bot.middlewares import (
@@ -100,7 +100,8 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
     app = App(settings=settings, bot=bot, dp=dp, engine=engine, sessionmaker=sessionmaker,
               i18n=i18n, users=users, places=PlaceDirectory(), storage=storage,
               scheduler=AsyncIOScheduler(timezone="UTC"),
-              delivery=DeliveryWorker(bot, sessionmaker))
+              delivery=worker_for(bot, sessionmaker, settings.delivery_rate,
+                                  isinstance(bot_session, LocalSession)))
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dp.update.outer_middleware(UserContextMiddleware(i18n, users, settings.staff_ids,
                                                      settings.default_locale))
@@ -115,6 +116,9 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
     dp["users"] = users
     dp["places"] = app.places
     dp.include_routers(*get_routers())
+    from handlers.certificates import verify_reply
+
+    app.extras["verify_handler"] = verify_reply  # /start v_<number>
     dp.startup.register(_on_startup)
     return app
 

@@ -6,11 +6,16 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
 from aiogram.fsm.context import FSMContext
+from aiogram.methods import AnswerCallbackQuery
 from aiogram.methods.base import TelegramMethod, TelegramType
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -23,6 +28,8 @@ from db.models import ProcessedUpdate
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 logger = logging.getLogger(__name__)
+# Callback query ids answered while handling the current update (see CommitBeforeRequest).
+answered_callbacks: ContextVar[set[str] | None] = ContextVar("answered_callbacks", default=None)
 
 
 class DbSessionMiddleware(BaseMiddleware):
@@ -38,6 +45,7 @@ class DbSessionMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self.sessionmaker() as session:
             token = current_session.set(session)
+            answered_token = answered_callbacks.set(set())
             data["session"] = session
             try:
                 result = await handler(event, data)
@@ -46,6 +54,7 @@ class DbSessionMiddleware(BaseMiddleware):
                 await session.commit()
                 return result
             finally:
+                answered_callbacks.reset(answered_token)
                 current_session.reset(token)
 
 
@@ -54,12 +63,22 @@ class CommitBeforeRequest(BaseRequestMiddleware):
 
     The user is told "saved" only once it is saved, and the (single) SQLite connection is
     not held while we wait on the network.
+
+    Also drops a second answer to the same callback query: CallbackAnswerMiddleware answers
+    after every handler, also after one that called `cb.answer(text)` itself, and Telegram
+    rejects the repeat with an error.
     """
 
     async def __call__(
         self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Any:
+        if isinstance(method, AnswerCallbackQuery):
+            answered = answered_callbacks.get()
+            if answered is not None:
+                if method.callback_query_id in answered:
+                    return True  # type: ignore[return-value]
+                answered.add(method.callback_query_id)
         session = current_session.get(None)
         if session is not None and session.in_transaction():
             await session.commit()

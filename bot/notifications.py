@@ -57,10 +57,25 @@ async def notify_coordinator_decision(session: AsyncSession, app: object, user: 
                                       approved: bool) -> int:
     if not user.chat_id:
         return 0
-    msgid = ("Your coordinator request was approved. Send /help to see your commands."
-             if approved else "Your coordinator request was not approved. If you think this "
-             "is a mistake, contact the centre.")
-    message = OutgoingMessage(text=_t(app, user.locale, msgid), html=True)
+    # Each text spelled out in a _t() call so the catalog extractor finds it.
+    if approved:
+        text = _t(app, user.locale,
+                  "Your coordinator request was approved. Send /help to see your commands.")
+    else:
+        text = _t(app, user.locale, "Your coordinator request was not approved. If you think "
+                                    "this is a mistake, contact the centre.")
+    message = OutgoingMessage(text=text, html=True)
     return await enqueue(session, "coordinator_decision", user.id,
                          [Recipient(user.id, user.chat_id, "one")], {"one": message},
+                         priority=PRIORITY_PERSONAL)
+
+
+async def notify_promoted(session: AsyncSession, app: object, user: User) -> int:
+    """Tell a person a staff member made them centre staff."""
+    if not user.chat_id:
+        return 0
+    text = _t(app, user.locale, "You are now centre staff. Send /help to see your commands.")
+    return await enqueue(session, "promoted", user.id,
+                         [Recipient(user.id, user.chat_id, "one")],
+                         {"one": OutgoingMessage(text=text, html=True)},
                          priority=PRIORITY_PERSONAL)

@@ -16,7 +16,17 @@ Tick = Callable[[Any], Awaitable[Any]]
 
 def ticks() -> list[tuple[str, float, Tick]]:
     """(job id, interval in seconds, tick). Features add their line here."""
-    return []
+    from bot.services.certificates import tick as certificates_tick
+    from bot.services.challenges import challenges_tick
+    from bot.webinar_notices import webinar_reminders_tick
+    from handlers.broadcast import broadcasts_tick
+
+    return [
+        ("broadcasts", 5, broadcasts_tick),
+        ("webinar_reminders", 30, webinar_reminders_tick),
+        ("certificates", 20, certificates_tick),
+        ("challenges", 60, challenges_tick),
+    ]
 
 
 def start_scheduler(app: Any) -> None:

@@ -46,3 +46,7 @@ def seed_admin_units(conn: Connection, path: Path = CSV_PATH) -> None:
          "sort": n, "active": True}
         for n, r in enumerate(rows, start=1)
     ])
+    if conn.dialect.name == "postgresql":
+        # Region ids were given explicitly: move the sequence past them for later inserts.
+        conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('regions', 'id'), "
+                             "(SELECT MAX(id) FROM regions))"))

@@ -7,12 +7,21 @@ from aiogram import Router
 
 def get_routers() -> list[Router]:
     """Commands that work in any state first, feature flows next, the catch-all last."""
-    from handlers import common, errors, fallback, registration
+    from handlers import certificates  # noqa: I001
+    from handlers import challenges, challenges_admin, review
+    from handlers import admin, common, errors, fallback, profile, registration, webinars
 
     routers = [
         errors.router,
         common.router,
         registration.router,
+        profile.router,
+        admin.router,
+        webinars.router,
+        certificates.router,
+        challenges_admin.router,
+        challenges.router,
+        review.router,
         # feature routers go here
         fallback.router,
     ]

@@ -14,9 +14,9 @@ from bot.factory import App
 from bot.i18n import LANGUAGES
 from bot.keyboards.common import language_kb
 from bot.services.registration import set_locale
-from bot.services.users import UserInfo, get_user
+from bot.services.users import UserInfo
 from handlers.menu import menu_text
-from handlers.registration import RegistrationSG
+from handlers.registration import RegistrationSG, clear_keeping_language
 
 router = Router(name=__name__)
 
@@ -31,7 +31,7 @@ async def cmd_cancel(message: Message, state: FSMContext) -> None:
     if await state.get_state() is None:
         await message.answer(_("There is nothing to cancel."))
         return
-    await state.clear()
+    await clear_keeping_language(state)
     await message.answer(_("Cancelled. Send /help to see what you can do."))
 
 
@@ -48,10 +48,8 @@ async def on_language_switch(cb: CallbackQuery, callback_data: LangCD, state: FS
         await cb.answer()
         return
     if user is not None:
-        db_user = await get_user(session, cb.from_user.id)
-        await set_locale(session, app.users, db_user, callback_data.code)
+        await set_locale(session, app.users, user, callback_data.code)
     else:
         await state.update_data(locale=callback_data.code)
     with app.i18n.use_locale(callback_data.code):
-        await cb.message.edit_reply_markup(reply_markup=None)
-        await cb.message.answer(_("Language changed: English."))
+        await cb.message.edit_text(_("Language changed: English."))

@@ -14,8 +14,8 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.factory import App
 from bot.callbacks import ConfirmCD, LangCD, PageCD, RegCD
+from bot.factory import App
 from bot.keyboards.common import choice_kb, confirm_kb, district_kb, language_kb, region_kb
 from bot.notifications import notify_staff_of_request
 from bot.services import registration as reg
@@ -114,6 +114,14 @@ async def ask(step: str, message: Message, data: dict[str, Any], app: App) -> No
                                                      _("I do not agree")))
 
 
+async def clear_keeping_language(state: FSMContext) -> None:
+    """Leave the flow; a guest keeps the language they chose (not personal data)."""
+    locale = (await state.get_data()).get("locale")
+    await state.clear()
+    if locale:
+        await state.set_data({"locale": locale})
+
+
 def consent_text(version: str) -> str:
     return _(
         "<b>Consent to the processing of personal data</b> (version {version})\n\n"
@@ -158,7 +166,7 @@ async def cmd_start_link(message: Message, command: CommandObject, state: FSMCon
         await message.answer(_("You are already registered. Use /profile to change your data."))
         return
     try:
-        invite = await reg.check_invite(session, code, kind)
+        invite = await reg.check_invite(session, code, kind, app.now())
     except DomainError as exc:
         await message.answer(error_text(exc))
         return
@@ -171,7 +179,7 @@ async def cmd_start_link(message: Message, command: CommandObject, state: FSMCon
     if kind == "coordinator":
         seed["level"] = invite.level
     if kind == "join":
-        await reg.use_join_link(session, code)
+        await reg.use_join_link(session, code, app.now())
         seed["join_code"] = code
     await state.set_data({k: v for k, v in seed.items() if v is not None})
     await message.answer(_("Welcome to the School and Student Parliament bot!"))
@@ -195,7 +203,8 @@ async def cmd_start(message: Message, state: FSMContext, app: App,
 # --- answers by button -------------------------------------------------------------------
 
 @router.callback_query(RegistrationSG.language, LangCD.filter())
-async def on_language(cb: CallbackQuery, callback_data: LangCD, state: FSMContext, app: App) -> None:
+async def on_language(cb: CallbackQuery, callback_data: LangCD, state: FSMContext,
+                      app: App) -> None:
     await state.update_data(locale=callback_data.code)
     with app.i18n.use_locale(callback_data.code):
         await cb.message.edit_reply_markup(reply_markup=None)
@@ -241,7 +250,8 @@ async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, 
 async def on_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
                       app: App) -> None:
     data = await state.get_data()
-    place = app.places.district(int(callback_data.value)) if callback_data.value.isdigit() else None
+    value = callback_data.value
+    place = app.places.district(int(value)) if value.isdigit() else None
     if place is None or place.region_id != data.get("region_id"):
         await cb.answer(_("Unknown district."), show_alert=True)
         return
@@ -277,7 +287,7 @@ async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMCont
                      session: AsyncSession, app: App) -> None:
     await cb.message.edit_reply_markup(reply_markup=None)
     if not callback_data.yes:
-        await state.clear()
+        await clear_keeping_language(state)
         await cb.message.answer(_("Without your consent we cannot register you. Your answers "
                                   "were not kept. Send /start if you change your mind."))
         return
@@ -287,7 +297,7 @@ async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMCont
     try:
         user = await reg.complete_registration(
             session, app.users, cb.from_user.id, cb.message.chat.id, registration,
-            app.settings.consent_version, registration.role == "staff")
+            app.settings.consent_version, registration.role == "staff", now=app.now())
     except DomainError as exc:
         await state.clear()
         await cb.message.answer(error_text(exc))
@@ -344,8 +354,10 @@ async def on_region_text(message: Message, state: FSMContext, app: App) -> None:
 async def on_district_search(message: Message, state: FSMContext, app: App,
                              locale: str) -> None:
     query = (message.text or "")[:60]
-    await state.update_data(district_query=query)
     data = await state.get_data()
+    found, _pages = app.places.district_page(data["region_id"], 0, query)
+    # A search that found nothing shows the whole list, so its pages must not filter.
+    await state.update_data(district_query=query if found else "")
     await show_districts(message, app, data["region_id"], 0, query, locale)
 
 

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests import pg
 from tests.harness import BotHarness, Clock, make_harness
 
 os.environ.pop("BOT_TOKEN", None)
@@ -17,7 +18,21 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def h(tmp_path, clock) -> AsyncIterator[BotHarness]:
-    harness = await make_harness(str(tmp_path / "bot.db"), clock, staff_ids=frozenset({STAFF_ID}))
+async def db_url(tmp_path) -> AsyncIterator[str]:
+    """A fresh migrated database: SQLite by default, PostgreSQL with TEST_DB=postgres."""
+    if os.environ.get("TEST_DB") == "postgres":
+        async with pg.fresh_database() as url:
+            yield url
+    else:
+        yield str(tmp_path / "bot.db")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    pg.drop_template()
+
+
+@pytest.fixture
+async def h(db_url, clock) -> AsyncIterator[BotHarness]:
+    harness = await make_harness(db_url, clock, staff_ids=frozenset({STAFF_ID}))
     yield harness
     await harness.close()

@@ -132,7 +132,7 @@ class FakeUser:
 async def make_harness(db_path: str, clock: Clock | None = None, **settings: Any) -> BotHarness:
     from db.migrate import upgrade_async
 
-    url = f"sqlite+aiosqlite:///{db_path}"
+    url = db_path if "://" in db_path else f"sqlite+aiosqlite:///{db_path}"
     await upgrade_async(url)
     api = LocalSession()
     app = build_app(Settings(database_url=url, _env_file=None, **settings), session=api)

@@ -2,15 +2,23 @@
 
 Everything sent to more than the person who is talking goes through here: broadcasts,
 reminders, notifications. `bot.delivery.DeliveryWorker` sends the rows.
+
+Two ways in:
+- `enqueue(session, ..., recipients, payloads)` for lists built in Python; recipients may be
+  a generator, they are inserted in chunks so memory stays flat for any size;
+- `enqueue_select(session, ..., select(User.id, User.chat_id, User.locale)...)` for large
+  audiences: one INSERT … SELECT, the rows never pass through Python.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, case, func, insert, literal, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +28,7 @@ from db.models import Delivery, OutboxPayload
 
 PRIORITY_PERSONAL = 1  # notifications, reminders: before a long broadcast's remaining rows
 PRIORITY_BULK = 5
+CHUNK = 2000
 
 
 @dataclass
@@ -55,7 +64,7 @@ class OutgoingMessage:
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> OutgoingMessage:
-        data = dict(body)
+        data = {k: v for k, v in body.items() if k in cls.__dataclass_fields__}
         data["buttons"] = [[Button(**b) for b in row] for row in data.get("buttons") or []]
         return cls(**data)
 
@@ -67,6 +76,22 @@ class Recipient:
     payload_key: str = "default"  # e.g. the locale, when each language gets its own text
 
 
+def _insert_for(session: AsyncSession):
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+async def store_payloads(session: AsyncSession,
+                         payloads: dict[str, OutgoingMessage]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for key, message in payloads.items():
+        row = OutboxPayload(body=message.to_body())
+        session.add(row)
+        await session.flush()
+        ids[key] = row.id
+    return ids
+
+
 async def enqueue(
     session: AsyncSession,
     source_type: str,
@@ -75,38 +100,86 @@ async def enqueue(
     payloads: dict[str, OutgoingMessage],
     priority: int = PRIORITY_BULK,
     dedup_suffix: str = "",
+    not_before: datetime | None = None,
 ) -> int:
     """Queue one message per recipient; repeats of (source, recipient, suffix) are ignored.
 
-    Returns the number of rows newly queued.
+    Returns the number of rows newly queued. `not_before` delays sending (reminders).
     """
     now = utcnow()
-    payload_ids: dict[str, int] = {}
-    for key, message in payloads.items():
-        row = OutboxPayload(body=message.to_body())
-        session.add(row)
-        await session.flush()
-        payload_ids[key] = row.id
-    rows = [
-        {
-            "dedup_key": f"{source_type}:{source_id}:{dedup_suffix}:{r.user_id or r.chat_id}",
-            "source_type": source_type, "source_id": source_id, "user_id": r.user_id,
-            "chat_id": r.chat_id, "payload_id": payload_ids[r.payload_key],
-            "priority": priority, "status": "queued", "attempts": 0,
-            "next_attempt_at": now, "created_at": now,
-        }
-        for r in recipients
-    ]
-    if not rows:
-        return 0
-    before = await session.scalar(select(func.count()).select_from(Delivery)) or 0
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    ins = pg_insert if dialect == "postgresql" else sqlite_insert
-    for start in range(0, len(rows), 5000):
+    due = not_before or now
+    payload_ids: dict[str, int] | None = None
+    ins = _insert_for(session)
+    added = 0
+    prefix = f"{source_type}:{source_id}:{dedup_suffix}:"
+    it = iter(recipients)
+    while chunk := list(itertools.islice(it, CHUNK)):
+        if payload_ids is None:
+            payload_ids = await store_payloads(session, payloads)
+        rows = [
+            {
+                "dedup_key": f"{prefix}{r.user_id or r.chat_id}",
+                "source_type": source_type, "source_id": source_id, "user_id": r.user_id,
+                "chat_id": r.chat_id, "payload_id": payload_ids[r.payload_key],
+                "priority": priority, "status": "queued", "attempts": 0,
+                "next_attempt_at": due, "created_at": now,
+            }
+            for r in chunk
+        ]
         stmt = ins(Delivery).on_conflict_do_nothing(index_elements=["dedup_key"])
-        await session.execute(stmt, rows[start:start + 5000])
-    after = await session.scalar(select(func.count()).select_from(Delivery)) or 0
-    return after - before
+        result = await session.execute(stmt.returning(Delivery.id), rows)
+        added += len(result.all())
+    return added
 
 
-__all__ = ["Button", "OutgoingMessage", "Recipient", "enqueue", "insert"]
+async def enqueue_select(
+    session: AsyncSession,
+    source_type: str,
+    source_id: int | None,
+    people: Select[Any],
+    payloads: dict[str, OutgoingMessage],
+    priority: int = PRIORITY_BULK,
+    dedup_suffix: str = "",
+    not_before: datetime | None = None,
+) -> int:
+    """Queue one message per row of `people` = select(user_id, chat_id, locale).
+
+    The payload is chosen by the locale column (`payloads` keyed by locale; a missing
+    locale gets the first payload). One statement, whatever the audience size.
+    """
+    if not payloads:
+        return 0
+    now = utcnow()
+    due = not_before or now
+    payload_ids = await store_payloads(session, payloads)
+    sub = people.subquery()
+    user_id, chat_id, locale = (sub.c[k] for k in list(sub.c.keys())[:3])
+    default_payload = next(iter(payload_ids.values()))
+    payload_expr = case({k: v for k, v in payload_ids.items()}, value=locale,
+                        else_=default_payload) if len(payload_ids) > 1 \
+        else literal(default_payload)
+    prefix = f"{source_type}:{source_id}:{dedup_suffix}:"
+    source = select(
+        (literal(prefix) + func.cast(user_id, Delivery.dedup_key.type)).label("dedup_key"),
+        literal(source_type).label("source_type"),
+        literal(source_id).label("source_id"),
+        user_id.label("user_id"),
+        chat_id.label("chat_id"),
+        payload_expr.label("payload_id"),
+        literal(priority).label("priority"),
+        literal("queued").label("status"),
+        literal(0).label("attempts"),
+        literal(due, Delivery.next_attempt_at.type).label("next_attempt_at"),
+        literal(now, Delivery.created_at.type).label("created_at"),
+    ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT
+    ins = _insert_for(session)
+    columns = ["dedup_key", "source_type", "source_id", "user_id", "chat_id", "payload_id",
+               "priority", "status", "attempts", "next_attempt_at", "created_at"]
+    stmt = ins(Delivery).from_select(columns, source).on_conflict_do_nothing(
+        index_elements=["dedup_key"])
+    result = await session.execute(stmt)
+    return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+
+
+__all__ = ["PRIORITY_BULK", "PRIORITY_PERSONAL", "Button", "OutgoingMessage", "Recipient",
+           "enqueue", "enqueue_select", "insert"]

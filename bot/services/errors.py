@@ -2,7 +2,7 @@
 
 
 class DomainError(Exception):
-    def __init__(self, code: str, **details: object) -> None:
+    def __init__(self, code: str, /, **details: object) -> None:
         super().__init__(code)
         self.code = code
         self.details = details

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import log_activity
 from bot.services.errors import DomainError
-from bot.services.users import COORDINATOR, STAFF, STUDENT, UserCache
+from bot.services.users import COORDINATOR, STAFF, STUDENT, UserCache, UserInfo
 from db.base import utcnow
-from db.models import ActivityLog, Delivery, FsmRecord, Invite, User
+from db.models import ActivityLog, Delivery, District, FsmRecord, Invite, Region, User
 
 ORG_TYPES = ("school", "college", "university")
 FACTIONS = ("self_knowledge", "happiness", "law_order", "care")
@@ -23,6 +23,7 @@ LEVELS = ("regional", "district")
 ORG_NAME_MIN, ORG_NAME_MAX = 2, 200
 NAME_MAX = 120
 GRADE_MAX = 20
+INVITE_DAYS_MAX, INVITE_USES_MAX = 365, 1000
 
 
 def clean_text(text: str | None, low: int, high: int, error: str) -> str:
@@ -73,10 +74,12 @@ class Registration:
 
 async def complete_registration(
     session: AsyncSession, cache: UserCache, tg_id: int, chat_id: int, reg: Registration,
-    consent_version: str, is_staff: bool,
+    consent_version: str, is_staff: bool, now: datetime | None = None,
 ) -> User:
     """Store the user at the moment of consent. Coordinators without an invite stay pending."""
-    invite = await _redeem(session, reg.invite_code, "coordinator") if reg.invite_code else None
+    now = now or utcnow()
+    invite = (await _redeem(session, reg.invite_code, "coordinator", now)
+              if reg.invite_code else None)
     user = await session.scalar(select(User).where(User.tg_id == tg_id)) or User(tg_id=tg_id)
     role = STAFF if is_staff else (COORDINATOR if invite else reg.role)
     user.chat_id, user.locale, user.role = chat_id, reg.locale, role
@@ -90,7 +93,7 @@ async def complete_registration(
         user.district_id = invite.district_id if invite.level == "district" else None
         user.org_type = invite.org_type or user.org_type
         user.approved_by = invite.created_by
-    user.consent_at, user.consent_version = utcnow(), consent_version
+    user.consent_at, user.consent_version = now, consent_version
     user.erased_at, user.blocked_bot = None, False
     session.add(user)
     await session.flush()
@@ -130,12 +133,16 @@ def new_code() -> str:
 async def create_invite(
     session: AsyncSession, creator: User, kind: str, level: str | None, region_id: int | None,
     district_id: int | None, days: int | None = 7, max_uses: int | None = 1,
-    org_type: str | None = None,
+    org_type: str | None = None, now: datetime | None = None,
 ) -> Invite:
+    if days is not None and not 1 <= days <= INVITE_DAYS_MAX:
+        raise DomainError("invite_days", max=INVITE_DAYS_MAX)
+    if max_uses is not None and not 1 <= max_uses <= INVITE_USES_MAX:
+        raise DomainError("invite_uses", max=INVITE_USES_MAX)
     invite = Invite(
         code=new_code(), kind=kind, created_by=creator.id, level=level, region_id=region_id,
         district_id=district_id, org_type=org_type, max_uses=max_uses,
-        expires_at=utcnow() + timedelta(days=days) if days else None,
+        expires_at=(now or utcnow()) + timedelta(days=days) if days else None,
     )
     session.add(invite)
     await session.flush()
@@ -155,8 +162,9 @@ async def check_invite(session: AsyncSession, code: str, kind: str,
     return invite
 
 
-async def _redeem(session: AsyncSession, code: str, kind: str) -> Invite:
-    invite = await check_invite(session, code, kind)
+async def _redeem(session: AsyncSession, code: str, kind: str,
+                  now: datetime | None = None) -> Invite:
+    invite = await check_invite(session, code, kind, now)
     # Guarded increment: two people racing for the last use cannot both win.
     result = await session.execute(
         update(Invite).where(Invite.id == invite.id, (Invite.max_uses.is_(None))
@@ -180,8 +188,9 @@ async def join_link_for(session: AsyncSession, coordinator: User) -> Invite:
                                org_type=coordinator.org_type)
 
 
-async def use_join_link(session: AsyncSession, code: str) -> Invite:
-    invite = await check_invite(session, code, "join")
+async def use_join_link(session: AsyncSession, code: str,
+                        now: datetime | None = None) -> Invite:
+    invite = await check_invite(session, code, "join", now)
     invite.uses += 1
     return invite
 
@@ -190,10 +199,44 @@ PROFILE_FIELDS = ("full_name", "org_name", "faction", "position", "grade", "regi
                   "district_id", "org_type")
 
 
+def editable_fields(user: User) -> tuple[str, ...]:
+    """What a person may change about themselves. A coordinator's region and district are
+    their scope (set by approval or an invite), so only the centre changes them."""
+    if user.role == STUDENT:
+        return ("full_name", "org_name", "faction", "position", "grade", "region_id",
+                "district_id")
+    if user.role == COORDINATOR:
+        return ("full_name", "org_name")
+    return ("full_name",)
+
+
+async def _validated(session: AsyncSession, user: User, field: str, value: Any) -> Any:
+    if field == "full_name":
+        return validate_full_name(value)
+    if field == "org_name":
+        return validate_org_name(value)
+    if field == "grade":
+        return validate_grade(value, user.org_type or "school")
+    if (field == "org_type" and value not in ORG_TYPES) or \
+            (field == "faction" and value not in FACTIONS) or \
+            (field == "position" and value not in POSITIONS):
+        raise DomainError("bad_value")
+    if field == "region_id" and (not isinstance(value, int)
+                                 or await session.get(Region, value) is None):
+        raise DomainError("bad_value")
+    if field == "district_id":
+        district = await session.get(District, value) if isinstance(value, int) else None
+        if district is None or not district.active or district.region_id != user.region_id:
+            raise DomainError("bad_value")
+    return value
+
+
 async def update_profile(session: AsyncSession, cache: UserCache, user: User,
-                         field: str, value: Any) -> User:
-    if field not in PROFILE_FIELDS:
+                         field: str, value: Any, check_role: bool = False) -> User:
+    """Change one field after validating it; `check_role` limits it to `editable_fields`."""
+    if field not in PROFILE_FIELDS or (check_role and field not in editable_fields(user)):
         raise DomainError("bad_field")
+    value = await _validated(session, user, field, value)
     setattr(user, field, value)
     if field == "region_id":
         user.district_id = None
@@ -202,9 +245,54 @@ async def update_profile(session: AsyncSession, cache: UserCache, user: User,
     return user
 
 
-async def set_locale(session: AsyncSession, cache: UserCache, user: User, locale: str) -> None:
-    user.locale = locale
-    cache.forget(user.tg_id)
+async def list_pending_coordinators(session: AsyncSession, limit: int = 20) -> list[User]:
+    rows = await session.scalars(select(User).where(
+        User.role == COORDINATOR, User.status == "pending").order_by(User.id).limit(limit))
+    return list(rows)
+
+
+async def count_pending_coordinators(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).select_from(User).where(
+        User.role == COORDINATOR, User.status == "pending")) or 0
+
+
+async def promote_to_staff(session: AsyncSession, cache: UserCache, staff: User,
+                           tg_id: int) -> User:
+    user = await session.scalar(select(User).where(User.tg_id == tg_id))
+    if user is None or user.status == "erased":
+        raise DomainError("user_unknown", tg_id=tg_id)
+    if user.role == STAFF:
+        raise DomainError("already_staff")
+    previous = user.role
+    user.role, user.status, user.coordinator_level = STAFF, "active", None
+    await log_activity(session, "promote_staff", staff, ref_type="user", ref_id=user.id,
+                       extra={"from": previous})
+    cache.forget(tg_id)
+    return user
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
+    """Everything stored about one person: the user row and their activity log."""
+    row = {c.key: _plain(getattr(user, c.key)) for c in User.__table__.columns}
+    activity = (await session.scalars(select(ActivityLog).where(
+        ActivityLog.user_id == user.id).order_by(ActivityLog.id))).all()
+    return {
+        "user": row,
+        "activity": [{c.key: _plain(getattr(a, c.key)) for c in ActivityLog.__table__.columns}
+                     for a in activity],
+    }
+
+
+async def set_locale(session: AsyncSession, cache: UserCache, user: UserInfo,
+                     locale: str) -> None:
+    """One UPDATE and a cache refresh: the hottest write path (see bench/bench_core.py)."""
+    await session.execute(update(User).where(User.id == user.id).values(locale=locale))
+    if user.tg_id is not None:
+        cache.put(user.tg_id, replace(user, locale=locale))
 
 
 async def erase_user(session: AsyncSession, cache: UserCache, user: User) -> None:

@@ -1,6 +1,8 @@
 """All models, imported so that Base.metadata knows every table."""
 
 from db.base import Base
+from db.models.broadcasts import Broadcast, BroadcastAck
+from db.models.certificates import Certificate, CertificateTemplate
 from db.models.challenges import Challenge, ChallengeOption, ChallengeParticipant, Submission
 from db.models.core import (
     ActivityLog,
@@ -13,11 +15,17 @@ from db.models.core import (
     User,
 )
 from db.models.delivery import Delivery, OutboxPayload
+from db.models.stats import ix_activity_stats, ix_deliveries_sent  # noqa: F401
+from db.models.webinars import Webinar, WebinarRegistration, WebinarReminder
 
 __all__ = [
     "ActivityLog",
     "Base",
     "BotState",
+    "Broadcast",
+    "BroadcastAck",
+    "Certificate",
+    "CertificateTemplate",
     "Challenge",
     "ChallengeOption",
     "ChallengeParticipant",
@@ -30,4 +38,7 @@ __all__ = [
     "Region",
     "Submission",
     "User",
+    "Webinar",
+    "WebinarRegistration",
+    "WebinarReminder",
 ]

@@ -1,11 +1,11 @@
-"""statistics
+"""statistics: covering indexes for period counts
 
 Revision ID: 0005
 Revises: 0004
 """
 
 import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+from alembic import op
 
 import db.base  # noqa: F401
 
@@ -16,8 +16,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("activity_log", schema=None) as batch_op:
+        batch_op.create_index("ix_activity_stats", ["at", "kind", "role", "region_id",
+                                                    "district_id", "user_id"], unique=False)
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.create_index("ix_deliveries_sent", ["source_type", "sent_at", "status"],
+                              unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_deliveries_sent")
+    with op.batch_alter_table("activity_log", schema=None) as batch_op:
+        batch_op.drop_index("ix_activity_stats")

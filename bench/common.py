@@ -1,0 +1,34 @@
+"""Shared bench helpers: a migrated temporary database, the production app, memory readings."""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+from pathlib import Path
+
+from bot.config import Settings
+from bot.factory import App, build_app, prepare
+from bot.local_api import LocalSession
+from db.migrate import upgrade_async
+
+
+def rss_mb() -> float:
+    """Current resident memory of this process."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def bench_app(**settings: object) -> tuple[App, LocalSession, str]:
+    folder = tempfile.mkdtemp(prefix="bench-")
+    url = f"sqlite+aiosqlite:///{folder}/bench.db"
+    await upgrade_async(url)
+    api = LocalSession()
+    app = build_app(Settings(database_url=url, _env_file=None, **settings), session=api)
+    await prepare(app)
+    return app, api, folder

@@ -1,0 +1,117 @@
+"""Keyboards of challenges, submissions, review and the staff wizard (pure builders)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import ChallengeAdminCD, ChallengeCD, ReviewCD
+
+
+def rows_kb(rows: Iterable[tuple[str, str]], columns: int = 1) -> InlineKeyboardMarkup:
+    """(text, packed callback data) pairs."""
+    kb = InlineKeyboardBuilder()
+    for text, data in rows:
+        kb.button(text=text, callback_data=data)
+    kb.adjust(columns)
+    return kb.as_markup()
+
+
+def list_kb(items: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    return rows_kb((text, ChallengeCD(action="card", id=cid).pack()) for cid, text in items)
+
+
+def card_kb(challenge_id: int, can_join: bool, can_submit: bool) -> InlineKeyboardMarkup:
+    rows = []
+    if can_join:
+        rows.append((_("✋ Join"), ChallengeCD(action="join", id=challenge_id).pack()))
+    if can_submit:
+        rows.append((_("📤 Send my entry"), ChallengeCD(action="submit", id=challenge_id).pack()))
+    rows.append((_("« All challenges"), ChallengeCD(action="list", id=0).pack()))
+    return rows_kb(rows)
+
+
+def options_kb(challenge_id: int, action: str, options: list[tuple[int, str]],
+               ) -> InlineKeyboardMarkup:
+    return rows_kb((name, ChallengeCD(action=action, id=challenge_id, arg=str(oid)).pack())
+                   for oid, name in options)
+
+
+def confirm_submit_kb(challenge_id: int, with_comment: bool) -> InlineKeyboardMarkup:
+    send = _("✅ Send") if with_comment else _("✅ Send without a comment")
+    return rows_kb([(send, ChallengeCD(action="ok", id=challenge_id).pack()),
+                    (_("✖️ Cancel"), ChallengeCD(action="no", id=challenge_id).pack())])
+
+
+def withdraw_kb(items: list[int]) -> InlineKeyboardMarkup | None:
+    if not items:
+        return None
+    return rows_kb(((_("Withdraw No. {n}").format(n=sid),
+                     ChallengeCD(action="wd", id=sid).pack()) for sid in items), columns=2)
+
+
+def withdraw_confirm_kb(submission_id: int) -> InlineKeyboardMarkup:
+    return rows_kb([(_("Yes, withdraw"), ChallengeCD(action="wdok", id=submission_id).pack()),
+                    (_("No, keep it"), ChallengeCD(action="my", id=0).pack())], columns=2)
+
+
+# --- staff ---------------------------------------------------------------------------------
+
+def admin_kb(rows: Iterable[tuple[str, str, int, str]], columns: int = 1) -> InlineKeyboardMarkup:
+    """(text, action, id, arg) rows of ChallengeAdminCD buttons."""
+    return rows_kb(((text, ChallengeAdminCD(action=a, id=i, arg=arg).pack())
+                    for text, a, i, arg in rows), columns)
+
+
+def toggles_kb(action: str, options: dict[str, str], chosen: Iterable[str], done: str,
+               columns: int = 2) -> InlineKeyboardMarkup:
+    picked = set(chosen)
+    rows = [(("☑️ " if key in picked else "▫️ ") + text, action, 0, key)
+            for key, text in options.items()]
+    kb = InlineKeyboardBuilder()
+    for text, a, i, arg in rows:
+        kb.button(text=text, callback_data=ChallengeAdminCD(action=a, id=i, arg=arg))
+    kb.adjust(columns)
+    kb.row()
+    done_kb = InlineKeyboardBuilder()
+    done_kb.button(text=done, callback_data=ChallengeAdminCD(action=f"{action}_done"))
+    kb.attach(done_kb)
+    return kb.as_markup()
+
+
+def manage_kb(challenge_id: int, status: str) -> InlineKeyboardMarkup:
+    rows: list[tuple[str, str, int, str]] = []
+    if status == "draft":
+        rows += [(_("🚀 Publish"), "pub", challenge_id, ""),
+                 (_("✏️ Edit"), "edit", challenge_id, ""),
+                 (_("🗑 Delete draft"), "del", challenge_id, "")]
+    if status == "open":
+        rows += [(_("✏️ Edit"), "edit", challenge_id, ""),
+                 (_("📅 Extend the deadline"), "ext", challenge_id, ""),
+                 (_("⏹ Close now"), "close", challenge_id, "")]
+    if status in ("closed", "judged"):
+        rows += [(_("🏆 Mark winners"), "win", challenge_id, "")]
+    if status == "closed":
+        rows += [(_("📅 Extend the deadline"), "ext", challenge_id, ""),
+                 (_("📣 Publish the results"), "res", challenge_id, "")]
+    if status != "draft":
+        rows += [(_("📊 Export XLSX"), "xlsx", challenge_id, "")]
+    return admin_kb(rows, columns=2)
+
+
+def review_kb(submission_id: int) -> InlineKeyboardMarkup:
+    return rows_kb([(_("✅ Approve"), ReviewCD(action="ok", id=submission_id).pack()),
+                    (_("❌ Reject"), ReviewCD(action="rej", id=submission_id).pack()),
+                    (_("➡️ Next"), ReviewCD(action="next", id=submission_id).pack())],
+                   columns=3)
+
+
+def reasons_kb(submission_id: int, reasons: dict[str, str]) -> InlineKeyboardMarkup:
+    rows = [(text, ReviewCD(action="why", id=submission_id, arg=key).pack())
+            for key, text in reasons.items()]
+    rows.append((_("✍️ Type a reason"), ReviewCD(action="type", id=submission_id).pack()))
+    rows.append((_("« Back"), ReviewCD(action="back", id=submission_id).pack()))
+    return rows_kb(rows)

@@ -1,0 +1,703 @@
+"""Certificates: who is eligible, the registry (numbers, revoking, export), template settings,
+the printed texts per language, and handing the PDFs to the delivery queue.
+
+The PDF is never stored: it is rendered from the registry row when it is sent (or shown
+again), so the database keeps a few hundred bytes per certificate. Sending is paced: each
+tick renders and queues at most `BATCH` certificates while fewer than `IN_FLIGHT` are still
+waiting in the delivery queue, and the bytes of sent ones are dropped from the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import logging
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.activity import log_activity
+from bot.services.delivery import OutgoingMessage, Recipient, enqueue
+from bot.services.errors import DomainError
+from bot.services.pdf import PdfContent, render_certificate
+from db.models import (
+    Certificate,
+    CertificateTemplate,
+    Challenge,
+    ChallengeOption,
+    ChallengeParticipant,
+    Delivery,
+    OutboxPayload,
+    Submission,
+    User,
+    Webinar,
+    WebinarRegistration,
+)
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES = ("winner", "participant", "webinar", "series")
+NUMBER_LETTER = {"winner": "D", "participant": "P", "webinar": "W", "series": "S"}
+CHECK_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+LOCALES = ("kk", "ru", "en")
+PLACES = ("grand_prix", "1", "2", "3", "diploma")
+NOT_ENTRIES = ("rejected", "withdrawn")
+SOURCE_TYPE = "certificate"  # delivery queue source
+BATCH = 200
+IN_FLIGHT = 400
+BACKGROUND_MAX = (2339, 1654)  # A4 landscape at 200 dpi
+NUMBER_RE = re.compile(r"^[DPWS]\d{2}-\d{6,}-[A-Z0-9]{4}$")
+
+
+class Translator(Protocol):
+    def t(self, locale: str, msgid: str, **kwargs: Any) -> str: ...
+
+
+def _t(i18n: Translator, locale: str, msgid: str, **kw: Any) -> str:
+    return i18n.t(locale, msgid, **kw)
+
+
+# --- sources and eligibility -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Source:
+    """What a bulk issue is for: a challenge, a webinar, or a series of webinars."""
+
+    kind: str  # challenge | webinar | series
+    id: int | None = None
+    webinar_ids: tuple[int, ...] = ()
+    minimum: int = 0
+    title: str = ""
+
+    @property
+    def key(self) -> str:
+        if self.kind == "series":
+            return "series:" + ",".join(map(str, self.webinar_ids))
+        return f"{self.kind}:{self.id}"
+
+
+@dataclass
+class Eligible:
+    user_id: int
+    template: str
+    slot: str  # tells apart two certificates of one template, source and person
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _ids(text: str) -> tuple[int, ...]:
+    found: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if re.fullmatch(r"\d+-\d+", part):
+            low, high = map(int, part.split("-"))
+            if high < low or high - low > 500:
+                raise DomainError("cert_usage")
+            found.extend(range(low, high + 1))
+        elif part.isdigit():
+            found.append(int(part))
+        else:
+            raise DomainError("cert_usage")
+    return tuple(sorted(set(found)))
+
+
+def parse_source(args: str) -> Source:
+    """`challenge 5` | `webinar 3` | `series 3-17 12 Title of the series`."""
+    parts = args.split(maxsplit=3)
+    if len(parts) == 2 and parts[0] in ("challenge", "webinar") and parts[1].isdigit():
+        return Source(parts[0], int(parts[1]))
+    if len(parts) >= 3 and parts[0] == "series" and parts[2].isdigit():
+        ids = _ids(parts[1])
+        minimum = int(parts[2])
+        title = parts[3].strip() if len(parts) == 4 else ""
+        if len(ids) < 2 or not 1 <= minimum <= len(ids) or len(title) > 200:
+            raise DomainError("cert_usage")
+        return Source("series", None, ids, minimum, title)
+    raise DomainError("cert_usage")
+
+
+def _names(obj: Any, method: str = "text", attr: str = "title") -> dict[str, str]:
+    if method == "text":
+        return {loc: obj.text(attr, loc) for loc in LOCALES}
+    return {loc: obj.name(loc) for loc in LOCALES}
+
+
+async def _challenge(session: AsyncSession, challenge_id: int) -> Challenge:
+    challenge = await session.get(Challenge, challenge_id)
+    if challenge is None:
+        raise DomainError("not_found")
+    finished = ("judged",) if challenge.kind == "contest" else ("closed", "judged")
+    if challenge.status not in finished:
+        raise DomainError("cert_not_finished")
+    return challenge
+
+
+async def eligible_winners(session: AsyncSession, challenge_id: int) -> list[Eligible]:
+    """Winner diplomas: entries with a place (as the results announced them); one per
+    person per nomination and age category, the best place if several."""
+    challenge = await _challenge(session, challenge_id)
+    options = {o.id: o for o in await session.scalars(
+        select(ChallengeOption).where(ChallengeOption.challenge_id == challenge_id))}
+    rows = (await session.execute(
+        select(Submission.user_id, Submission.place, Submission.nomination_id,
+               Submission.category_id)
+        .where(Submission.challenge_id == challenge_id, Submission.place.is_not(None),
+               Submission.status.not_in(NOT_ENTRIES))
+        .order_by(Submission.id))).all()
+    best: dict[tuple[int, str], Eligible] = {}
+    for user_id, place, nomination_id, category_id in rows:
+        if place not in PLACES:
+            continue
+        slot = f"{nomination_id or 0}-{category_id or 0}"
+        current = best.get((user_id, slot))
+        if current and PLACES.index(current.details["place"]) <= PLACES.index(place):
+            continue
+        nomination, category = options.get(nomination_id), options.get(category_id)
+        best[(user_id, slot)] = Eligible(user_id, "winner", slot, {
+            "title": _names(challenge), "kind": challenge.kind, "place": place,
+            "nomination": _names(nomination, "name") if nomination else None,
+            "category": _names(category, "name") if category else None,
+        })
+    return list(best.values())
+
+
+async def eligible_participants(session: AsyncSession, challenge_id: int) -> list[Eligible]:
+    """Participant certificates: an approved entry (or, for an action, joining it), and no
+    place among the winners (they get the diploma instead)."""
+    challenge = await _challenge(session, challenge_id)
+    users = set(await session.scalars(
+        select(Submission.user_id).where(Submission.challenge_id == challenge_id,
+                                         Submission.status == "approved")))
+    if challenge.kind == "action":
+        users |= set(await session.scalars(select(ChallengeParticipant.user_id).where(
+            ChallengeParticipant.challenge_id == challenge_id)))
+    winners = set(await session.scalars(
+        select(Submission.user_id).where(Submission.challenge_id == challenge_id,
+                                         Submission.status.not_in(NOT_ENTRIES),
+                                         Submission.place.in_(PLACES))))
+    details = {"title": _names(challenge), "kind": challenge.kind}
+    return [Eligible(uid, "participant", "", dict(details)) for uid in sorted(users - winners)]
+
+
+async def eligible_webinar(session: AsyncSession, webinar_id: int, now: datetime,
+                           tz: ZoneInfo) -> list[Eligible]:
+    """Attendance certificates: registered people marked as attended."""
+    webinar = await session.get(Webinar, webinar_id)
+    if webinar is None:
+        raise DomainError("not_found")
+    if webinar.status == "cancelled" or webinar.starts_at > now:
+        raise DomainError("cert_not_finished")
+    users = await session.scalars(
+        select(WebinarRegistration.user_id)
+        .where(WebinarRegistration.webinar_id == webinar_id,
+               WebinarRegistration.attended_at.is_not(None),
+               WebinarRegistration.status != "cancelled")
+        .order_by(WebinarRegistration.user_id))
+    details = {"title": _names(webinar),
+               "date": webinar.starts_at.astimezone(tz).strftime("%d.%m.%Y")}
+    return [Eligible(uid, "webinar", "", dict(details)) for uid in users]
+
+
+async def eligible_series(session: AsyncSession, source: Source) -> list[Eligible]:
+    """Series completion: attended at least `minimum` of the listed webinars."""
+    found = set(await session.scalars(
+        select(Webinar.id).where(Webinar.id.in_(source.webinar_ids))))
+    if found != set(source.webinar_ids):
+        raise DomainError("not_found")
+    attended = func.count(WebinarRegistration.id)
+    rows = (await session.execute(
+        select(WebinarRegistration.user_id, attended)
+        .where(WebinarRegistration.webinar_id.in_(source.webinar_ids),
+               WebinarRegistration.attended_at.is_not(None),
+               WebinarRegistration.status != "cancelled")
+        .group_by(WebinarRegistration.user_id)
+        .having(attended >= source.minimum)
+        .order_by(WebinarRegistration.user_id))).all()
+    title = {loc: source.title for loc in LOCALES}
+    total = len(source.webinar_ids)
+    return [Eligible(uid, "series", "", {"title": title, "attended": n, "total": total})
+            for uid, n in rows]
+
+
+async def eligible_for(session: AsyncSession, source: Source, now: datetime,
+                       tz: ZoneInfo) -> list[Eligible]:
+    if source.kind == "challenge":
+        return (await eligible_winners(session, source.id or 0)
+                + await eligible_participants(session, source.id or 0))
+    if source.kind == "webinar":
+        return await eligible_webinar(session, source.id or 0, now, tz)
+    return await eligible_series(session, source)
+
+
+# --- planning and issuing --------------------------------------------------------------
+
+def issue_key(source: Source, person: Eligible) -> str:
+    key = f"{person.template}:{source.key}:{person.user_id}:{person.slot}"
+    if len(key) > 120:  # a long series list: keep the key short but stable
+        import hashlib
+
+        digest = hashlib.sha1(source.key.encode()).hexdigest()[:16]
+        key = f"{person.template}:series#{digest}:{person.user_id}:{person.slot}"
+    return key
+
+
+@dataclass
+class Plan:
+    new: list[tuple[Eligible, User]]
+    existing: int
+    no_name: int
+    by_template: dict[str, int]
+
+
+async def plan_issue(session: AsyncSession, source: Source, now: datetime,
+                     tz: ZoneInfo) -> Plan:
+    """Who would get a certificate now, without writing anything."""
+    people = await eligible_for(session, source, now, tz)
+    users: dict[int, User] = {}
+    ids = sorted({p.user_id for p in people})
+    for start in range(0, len(ids), 500):
+        chunk_ids = ids[start:start + 500]
+        for user in await session.scalars(select(User).where(User.id.in_(chunk_ids))):
+            users[user.id] = user
+    keys = [issue_key(source, p) for p in people]
+    existing: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        existing |= set(await session.scalars(
+            select(Certificate.issue_key).where(Certificate.issue_key.in_(chunk))))
+    plan = Plan([], 0, 0, {})
+    for person, key in zip(people, keys, strict=True):
+        user = users.get(person.user_id)
+        if key in existing:
+            plan.existing += 1
+        elif user is None or user.status in ("erased", "rejected"):
+            continue
+        elif not (user.full_name or "").strip():
+            plan.no_name += 1
+        else:
+            plan.new.append((person, user))
+            plan.by_template[person.template] = plan.by_template.get(person.template, 0) + 1
+    return plan
+
+
+def make_number(template: str, cert_id: int, year: int) -> str:
+    check = "".join(secrets.choice(CHECK_ALPHABET) for _ in range(4))
+    return f"{NUMBER_LETTER[template]}{year % 100:02d}-{cert_id:06d}-{check}"
+
+
+def normalize_number(text: str) -> str:
+    value = re.sub(r"\s+", "", text or "").upper().lstrip("№#").removeprefix("V_")
+    return value
+
+
+@dataclass
+class IssueResult:
+    new: int
+    existing: int
+    no_name: int
+
+
+async def issue(session: AsyncSession, source: Source, actor: Any, now: datetime,
+                tz: ZoneInfo) -> IssueResult:
+    """Add a registry row for everyone eligible who has none yet (safe to run again)."""
+    plan = await plan_issue(session, source, now, tz)
+    rows = []
+    for person, user in plan.new:
+        rows.append(Certificate(
+            issue_key=issue_key(source, person), template=person.template,
+            source_type=source.kind, source_id=source.id, user_id=user.id,
+            full_name=" ".join((user.full_name or "").split()),
+            org_name=user.org_name, locale=user.locale if user.locale in LOCALES else "kk",
+            details=person.details, issued_at=now, issued_by=getattr(actor, "id", None)))
+    session.add_all(rows)
+    await session.flush()
+    year = now.astimezone(tz).year
+    for row in rows:
+        row.number = make_number(row.template, row.id, year)
+    await session.flush()
+    if rows:
+        await log_activity(session, "certificates_issued", actor, source.kind, source.id,
+                           {"new": len(rows), "existing": plan.existing,
+                            "by_template": plan.by_template})
+    return IssueResult(len(rows), plan.existing, plan.no_name)
+
+
+# --- registry ------------------------------------------------------------------------
+
+async def find(session: AsyncSession, number: str) -> Certificate | None:
+    value = normalize_number(number)
+    if not NUMBER_RE.match(value):
+        return None
+    return await session.scalar(select(Certificate).where(Certificate.number == value))
+
+
+async def revoke(session: AsyncSession, number: str, actor: Any, reason: str,
+                 now: datetime) -> Certificate:
+    cert = await find(session, number)
+    if cert is None:
+        raise DomainError("cert_unknown", number=normalize_number(number)[:40])
+    if cert.revoked_at is not None:
+        raise DomainError("cert_already_revoked", number=cert.number)
+    cert.revoked_at, cert.revoked_by = now, getattr(actor, "id", None)
+    cert.revoke_reason = reason.strip()[:500] or None
+    await log_activity(session, "certificate_revoked", actor, "certificate", cert.id)
+    return cert
+
+
+async def export_registry(session: AsyncSession, i18n: Translator, locale: str,
+                          tz: ZoneInfo) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_t(i18n, locale, "Certificates")[:31])
+    ws.append([_t(i18n, locale, "Number"), _t(i18n, locale, "Template"),
+               _t(i18n, locale, "Name"), _t(i18n, locale, "Organisation"),
+               _t(i18n, locale, "Reason"), _t(i18n, locale, "Source"),
+               _t(i18n, locale, "Language"), _t(i18n, locale, "Issued at"),
+               _t(i18n, locale, "Sent to the queue at"), _t(i18n, locale, "Revoked at"),
+               _t(i18n, locale, "Revocation reason")])
+    last = 0
+    while True:
+        chunk = list(await session.scalars(
+            select(Certificate).where(Certificate.id > last).order_by(Certificate.id)
+            .limit(1000)))
+        if not chunk:
+            break
+        for c in chunk:
+            ws.append([c.number, template_label(i18n, locale, c.template), c.full_name,
+                       c.org_name or "", reason_text(i18n, locale, c),
+                       f"{c.source_type} {c.source_id or ''}".strip(), c.locale,
+                       _local(c.issued_at, tz), _local(c.queued_at, tz),
+                       _local(c.revoked_at, tz), c.revoke_reason or ""])
+        last = chunk[-1].id
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _local(value: datetime | None, tz: ZoneInfo) -> str:
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+# --- template settings ---------------------------------------------------------------
+
+@dataclass
+class TemplateSettings:
+    template: str
+    background: bytes | None = None
+    signatories: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+
+
+async def get_settings(session: AsyncSession, template: str) -> TemplateSettings:
+    row = await session.get(CertificateTemplate, template)
+    if row is None:
+        return TemplateSettings(template)
+    return TemplateSettings(template, row.background, dict(row.signatories or {}))
+
+
+async def _settings_row(session: AsyncSession, template: str, actor: Any) -> CertificateTemplate:
+    if template not in TEMPLATES:
+        raise DomainError("not_found")
+    row = await session.get(CertificateTemplate, template)
+    if row is None:
+        row = CertificateTemplate(template=template, signatories={})
+        session.add(row)
+    row.updated_by = getattr(actor, "id", None)
+    return row
+
+
+def normalize_background(data: bytes) -> bytes:
+    """Any picture → an RGB JPEG no larger than A4 at 200 dpi (keeps every PDF small)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            picture = img.convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise DomainError("cert_bad_image") from exc
+    if picture.width < 300 or picture.height < 200:
+        raise DomainError("cert_bad_image")
+    picture.thumbnail(BACKGROUND_MAX)
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=82, optimize=True)
+    return out.getvalue()
+
+
+async def set_background(session: AsyncSession, template: str, data: bytes | None,
+                         actor: Any) -> None:
+    """Store a new background (None restores the built-in frame)."""
+    image = normalize_background(data) if data is not None else None
+    row = await _settings_row(session, template, actor)
+    row.background = image
+    await log_activity(session, "certificate_template_changed", actor, "certificate_template",
+                       None, {"template": template, "background": image is not None})
+
+
+def parse_signatories(text: str) -> dict[str, list[dict[str, str]]]:
+    """Lines `Title | Name` (up to 3); `[kk]`, `[ru]`, `[en]` start a language's own list,
+    lines before any header go to every language."""
+    result: dict[str, list[dict[str, str]]] = {}
+    current = "*"
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        header = re.fullmatch(r"\[(kk|ru|en)\]", line.lower())
+        if header:
+            current = header.group(1)
+            result.setdefault(current, [])
+            continue
+        if line.count("|") != 1:
+            raise DomainError("cert_signatories_format")
+        title, name = (" ".join(p.split()) for p in line.split("|"))
+        if not title or len(title) > 120 or len(name) > 80:
+            raise DomainError("cert_signatories_format")
+        result.setdefault(current, []).append({"title": title, "name": name})
+    if not any(result.values()) or any(len(v) > 3 for v in result.values()):
+        raise DomainError("cert_signatories_format")
+    return result
+
+
+async def set_signatories(session: AsyncSession, template: str, text: str,
+                          actor: Any) -> dict[str, list[dict[str, str]]]:
+    parsed = parse_signatories(text)
+    row = await _settings_row(session, template, actor)
+    row.signatories = parsed
+    await log_activity(session, "certificate_template_changed", actor, "certificate_template",
+                       None, {"template": template, "signatories": True})
+    return parsed
+
+
+def signatories_for(i18n: Translator, settings: TemplateSettings,
+                    locale: str) -> list[tuple[str, str]]:
+    people = settings.signatories.get(locale) or settings.signatories.get("*")
+    if not people:
+        return [(_t(i18n, locale, "Director"), "")]
+    return [(p["title"], p["name"]) for p in people]
+
+
+def signatories_text(settings: TemplateSettings) -> str:
+    lines = []
+    for key, people in settings.signatories.items():
+        if key != "*":
+            lines.append(f"[{key}]")
+        lines.extend(f"{p['title']} | {p['name']}" for p in people)
+    return "\n".join(lines)
+
+
+# --- printed texts -------------------------------------------------------------------
+
+def template_label(i18n: Translator, locale: str, template: str) -> str:
+    if template == "winner":
+        return _t(i18n, locale, "Winner's diploma")
+    if template == "participant":
+        return _t(i18n, locale, "Participant's certificate")
+    if template == "webinar":
+        return _t(i18n, locale, "Webinar attendance certificate")
+    return _t(i18n, locale, "Series completion certificate")
+
+
+def place_label(i18n: Translator, locale: str, place: str) -> str:
+    if place == "grand_prix":
+        return _t(i18n, locale, "Grand Prix")
+    if place == "diploma":
+        return _t(i18n, locale, "Laureate")
+    return _t(i18n, locale, "{place} place", place=_roman(place))
+
+
+def _roman(place: str) -> str:
+    return {"1": "I", "2": "II", "3": "III"}.get(place, place)
+
+
+def _title(details: dict[str, Any], locale: str) -> str:
+    titles = details.get("title") or {}
+    return titles.get(locale) or titles.get("ru") or titles.get("kk") or ""
+
+
+def reason_text(i18n: Translator, locale: str, cert: Certificate) -> str:
+    """One line for /verify and the export: what the certificate was given for."""
+    d = cert.details or {}
+    parts = [template_label(i18n, locale, cert.template), f"«{_title(d, locale)}»"]
+    if cert.template == "winner":
+        parts.append(place_label(i18n, locale, d.get("place", "")))
+        parts.extend(n.get(locale) or n.get("kk", "") for n in (d.get("nomination"),
+                                                                 d.get("category")) if n)
+    if cert.template == "series":
+        parts.append(_t(i18n, locale, "{attended} of {total} webinars",
+                        attended=d.get("attended"), total=d.get("total")))
+    return " · ".join(p for p in parts if p and p != "«»")
+
+
+def _winner_body(i18n: Translator, locale: str, d: dict[str, Any]) -> list[str]:
+    title, place = _title(d, locale), d.get("place")
+    if place == "grand_prix":
+        line = _t(i18n, locale, "as the Grand Prix winner of the contest «{title}»",
+                  title=title)
+    elif place == "diploma":
+        line = _t(i18n, locale, "as a laureate of the contest «{title}»", title=title)
+    else:
+        line = _t(i18n, locale, "for {place} place in the contest «{title}»",
+                  place=_roman(str(place)), title=title)
+    extra = []
+    if d.get("nomination"):
+        extra.append(_t(i18n, locale, "Nomination: {name}",
+                        name=d["nomination"].get(locale) or d["nomination"].get("kk", "")))
+    if d.get("category"):
+        extra.append(_t(i18n, locale, "Age category: {name}",
+                        name=d["category"].get(locale) or d["category"].get("kk", "")))
+    return [line] + ([" · ".join(extra)] if extra else [])
+
+
+def _participant_body(i18n: Translator, locale: str, d: dict[str, Any]) -> list[str]:
+    title = _title(d, locale)
+    if d.get("kind") == "action":
+        return [_t(i18n, locale, "took part in the action «{title}»", title=title)]
+    if d.get("kind") == "challenge":
+        return [_t(i18n, locale, "took part in the challenge «{title}»", title=title)]
+    return [_t(i18n, locale, "took part in the contest «{title}»", title=title)]
+
+
+def pdf_content(i18n: Translator, cert: Certificate, settings: TemplateSettings,
+                bot_username: str, tz: ZoneInfo) -> PdfContent:
+    locale, d = cert.locale if cert.locale in LOCALES else "kk", cert.details or {}
+    if cert.template == "winner":
+        title = _t(i18n, locale, "DIPLOMA")
+        lead = _t(i18n, locale, "This diploma is awarded to")
+        body = _winner_body(i18n, locale, d)
+    else:
+        title = _t(i18n, locale, "CERTIFICATE")
+        lead = _t(i18n, locale, "This is to certify that")
+        if cert.template == "participant":
+            body = _participant_body(i18n, locale, d)
+        elif cert.template == "webinar":
+            body = [_t(i18n, locale, "attended the webinar «{title}» on {date}",
+                       title=_title(d, locale), date=d.get("date", ""))]
+        elif d.get("title", {}).get(locale):
+            body = [_t(i18n, locale, "attended {attended} of {total} webinars of the series "
+                                     "«{title}»", attended=d.get("attended"),
+                       total=d.get("total"), title=_title(d, locale))]
+        else:
+            body = [_t(i18n, locale, "attended {attended} of {total} webinars of the series",
+                       attended=d.get("attended"), total=d.get("total"))]
+    number = cert.number or "—"
+    return PdfContent(
+        centre=_t(i18n, locale, "Republican Educational and Methodological Centre of "
+                                "Additional Education"),
+        title=title, lead=lead, name=cert.full_name, org=cert.org_name, body=body,
+        number_label=_t(i18n, locale, "No. {number}", number=number),
+        date_label=_t(i18n, locale, "Date of issue: {date}",
+                      date=cert.issued_at.astimezone(tz).strftime("%d.%m.%Y")),
+        verify_hint=_t(i18n, locale, "Scan the QR code to check that it is genuine"),
+        qr_url=verify_link(bot_username, number),
+        signatories=signatories_for(i18n, settings, locale),
+        background=settings.background)
+
+
+def verify_link(bot_username: str, number: str) -> str:
+    return f"https://t.me/{bot_username}?start=v_{number}"
+
+
+def render(i18n: Translator, cert: Certificate, settings: TemplateSettings,
+           bot_username: str, tz: ZoneInfo) -> bytes:
+    return render_certificate(pdf_content(i18n, cert, settings, bot_username, tz))
+
+
+def sample_certificate(template: str, locale: str, now: datetime, name: str = "",
+                       org: str | None = None, details: dict[str, Any] | None = None,
+                       ) -> Certificate:
+    """An unsaved certificate for previews (number SAMPLE)."""
+    demo = {"kk": "Мектеп Парламенті", "ru": "Школьный парламент", "en": "School Parliament"}
+    defaults: dict[str, Any] = {"title": demo, "kind": "contest", "place": "1",
+                                "date": now.strftime("%d.%m.%Y"), "attended": 12, "total": 15}
+    return Certificate(number="SAMPLE", template=template, source_type="preview",
+                       full_name=name or "Әлия Құрманова", org_name=org, locale=locale,
+                       details=details or defaults, issued_at=now)
+
+
+def preview_for(source: Source, plan: Plan, now: datetime) -> Certificate | None:
+    """The first new certificate of a plan, unsaved (number SAMPLE), for the staff preview."""
+    if not plan.new:
+        return None
+    person, user = plan.new[0]
+    return Certificate(number="SAMPLE", template=person.template, source_type=source.kind,
+                       source_id=source.id, full_name=user.full_name or "", locale=user.locale,
+                       org_name=user.org_name, details=person.details, issued_at=now)
+
+
+# --- delivery ------------------------------------------------------------------------
+
+async def enqueue_pending(session: AsyncSession, i18n: Translator, bot_username: str,
+                          tz: ZoneInfo, now: datetime, limit: int = BATCH) -> int:
+    """Render and queue up to `limit` issued, not yet queued, not revoked certificates."""
+    rows = (await session.execute(
+        select(Certificate, User.chat_id)
+        .join(User, User.id == Certificate.user_id, isouter=True)
+        .where(Certificate.queued_at.is_(None), Certificate.revoked_at.is_(None),
+               Certificate.number.is_not(None))
+        .order_by(Certificate.id).limit(limit))).all()
+    if not rows:
+        return 0
+    settings = {t: await get_settings(session, t) for t in {c.template for c, _ in rows}}
+    sendable = [(c, chat) for c, chat in rows if chat]
+    pdfs = await asyncio.to_thread(
+        lambda: [render(i18n, c, settings[c.template], bot_username, tz) for c, _ in sendable])
+    for (cert, chat_id), pdf in zip(sendable, pdfs, strict=True):
+        caption = _t(i18n, cert.locale, "🎓 Your certificate No. {number}. Anyone can check "
+                                        "it with /verify {number}", number=cert.number)
+        message = OutgoingMessage(kind="document", text=caption, html=True,
+                                  document_bytes_b64=base64.b64encode(pdf).decode(),
+                                  filename=f"{cert.number}.pdf")
+        await enqueue(session, SOURCE_TYPE, cert.id, [Recipient(cert.user_id, chat_id)],
+                      {"default": message})
+    await session.execute(update(Certificate)
+                          .where(Certificate.id.in_([c.id for c, _ in rows]))
+                          .values(queued_at=now))
+    return len(sendable)
+
+
+async def in_flight(session: AsyncSession) -> int:
+    return await session.scalar(
+        select(func.count()).select_from(Delivery)
+        .where(Delivery.source_type == SOURCE_TYPE,
+               Delivery.status.in_(("queued", "sending")))) or 0
+
+
+async def compact_sent(session: AsyncSession, limit: int = 500) -> int:
+    """Drop the PDF bytes of certificate messages already delivered (or undeliverable)."""
+    payload_ids = list(await session.scalars(
+        select(Delivery.payload_id)
+        .join(OutboxPayload, OutboxPayload.id == Delivery.payload_id)
+        .where(Delivery.source_type == SOURCE_TYPE, Delivery.status.in_(("sent", "blocked")),
+               OutboxPayload.body["document_bytes_b64"].as_string().is_not(None))
+        .limit(limit)))
+    for payload in await session.scalars(
+            select(OutboxPayload).where(OutboxPayload.id.in_(payload_ids))):
+        payload.body = {**payload.body, "document_bytes_b64": None}
+    return len(payload_ids)
+
+
+async def pump(session: AsyncSession, i18n: Translator, bot_username: str, tz: ZoneInfo,
+               now: datetime) -> int:
+    """One step of paced sending: queue more if the queue has room, tidy sent ones."""
+    await compact_sent(session)
+    room = IN_FLIGHT - await in_flight(session)
+    if room <= 0:
+        return 0
+    return await enqueue_pending(session, i18n, bot_username, tz, now, min(room, BATCH))
+
+
+async def tick(app: Any) -> None:
+    """Scheduler tick (see bot.scheduler): keep certificates flowing into the queue."""
+    me = await app.bot.me()
+    async with app.sessionmaker() as session:
+        queued = await pump(session, app.i18n, me.username or "", app.settings.tz, app.now())
+        await session.commit()
+    if queued:
+        logger.info("queued %s certificates", queued)

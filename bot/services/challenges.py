@@ -1,0 +1,776 @@
+"""Challenges, actions and contests: create, publish, join, submit, review, close, judge.
+
+Channel-agnostic: handlers (Telegram today, WhatsApp later) turn messages into
+`ContentPart`s and DomainError codes into text. Messages to other people go through the
+delivery queue; their buttons carry callback strings in the layout of
+`bot.callbacks.ChallengeCD` ("ch:<action>:<id>:<arg>").
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import logging
+from collections import Counter
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.activity import log_activity
+from bot.services.delivery import (
+    PRIORITY_BULK,
+    PRIORITY_PERSONAL,
+    Button,
+    OutgoingMessage,
+    Recipient,
+    enqueue,
+)
+from bot.services.errors import DomainError
+from db.models import User
+from db.models.challenges import Challenge, ChallengeOption, ChallengeParticipant, Submission
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("challenge", "action", "contest")
+STATUSES = ("draft", "open", "closed", "judged")
+CONTENT_KINDS = ("photo", "video", "document", "text", "link")
+PLACES = ("grand_prix", "1", "2", "3", "diploma")
+REJECT_REASONS = ("off_topic", "quality", "incomplete", "duplicate", "rules")
+MAX_FILE_SIZE = 50 * 1024 * 1024  # what a bot can later fetch or forward reliably
+MAX_ALBUM = 10
+MAX_SUBMISSIONS_LIMIT = 50
+REMINDER_DAYS = (3, 1)
+TITLE_MAX = 200
+DESCRIPTION_MAX = 3000
+COMMENT_MAX = 1000
+TEXT_MAX = 4000
+LANGS = ("kk", "ru", "en")
+
+
+def _t(i18n: Any, locale: str, msgid: str, **kw: Any) -> str:
+    return i18n.t(locale, msgid, **kw)
+
+
+def challenge_cb(action: str, challenge_id: int, arg: str = "") -> str:
+    """The packed form of bot.callbacks.ChallengeCD (services import no aiogram)."""
+    return f"ch:{action}:{challenge_id}:{arg}"
+
+
+# --- content ---------------------------------------------------------------------------
+
+@dataclass
+class ContentPart:
+    """One incoming message, reduced to what we store (nothing is downloaded)."""
+
+    kind: str  # photo | video | document | text | link | other
+    file_id: str | None = None
+    file_unique_id: str | None = None
+    size: int | None = None
+    caption: str | None = None
+    text: str | None = None
+    media_group_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_part(challenge: Challenge, part: ContentPart) -> None:
+    accepted = list(challenge.content_kinds or [])
+    kind = part.kind
+    if kind == "link" and "link" not in accepted and "text" in accepted:
+        kind = "text"  # a text that happens to hold a link is still a text
+    if kind not in accepted:
+        raise DomainError("wrong_type", kinds=accepted)
+    if part.size is not None and part.size > MAX_FILE_SIZE:
+        raise DomainError("too_big", mb=MAX_FILE_SIZE // (1024 * 1024))
+    if part.text is not None and len(part.text) > TEXT_MAX:
+        raise DomainError("text_too_long", max=TEXT_MAX)
+    part.kind = kind
+
+
+# --- creating --------------------------------------------------------------------------
+
+def parse_local_time(text: str, tz: ZoneInfo, end_of_day: bool = False) -> datetime:
+    """'dd.mm.yyyy hh:mm' (or just the date) in local time -> aware UTC."""
+    raw = " ".join(text.strip().split())
+    for fmt in ("%d.%m.%Y %H:%M", "%d.%m.%Y"):
+        try:
+            value = datetime.strptime(raw, fmt)
+        except ValueError:
+            continue
+        if fmt == "%d.%m.%Y" and end_of_day:
+            value = value.replace(hour=23, minute=59)
+        return value.replace(tzinfo=tz).astimezone(ZoneInfo("UTC"))
+    raise DomainError("bad_date")
+
+
+def parse_options(text: str) -> list[dict[str, str]]:
+    """One option a line, 'kk | ru | en' (ru and en optional)."""
+    options = []
+    for line in text.splitlines():
+        parts = [p.strip() for p in line.split("|")]
+        if not parts[0]:
+            continue
+        names = dict(zip(LANGS, parts, strict=False))
+        if any(len(v) > TITLE_MAX for v in names.values()):
+            raise DomainError("option_too_long", max=TITLE_MAX)
+        options.append(names)
+    if not options:
+        raise DomainError("options_empty")
+    if len(options) > 30:
+        raise DomainError("options_too_many", max=30)
+    return options
+
+
+def check_text(field: str, value: str) -> str:
+    value = value.strip()
+    limit = TITLE_MAX if field.startswith("title") else DESCRIPTION_MAX
+    if not value or len(value) > limit:
+        raise DomainError("text_length", max=limit)
+    return value
+
+
+def check_schedule(starts_at: datetime, deadline_at: datetime, now: datetime) -> None:
+    if deadline_at <= now:
+        raise DomainError("deadline_past")
+    if deadline_at <= starts_at:
+        raise DomainError("deadline_before_start")
+
+
+async def create_challenge(session: AsyncSession, data: dict[str, Any], creator_id: int | None,
+                           now: datetime) -> Challenge:
+    """From the wizard's answers (primitives; times as ISO strings in UTC)."""
+    if data.get("kind") not in KINDS:
+        raise DomainError("bad_kind")
+    starts_at = datetime.fromisoformat(data["starts_at"])
+    deadline_at = datetime.fromisoformat(data["deadline_at"])
+    check_schedule(starts_at, deadline_at, now)
+    kinds = [k for k in data.get("content_kinds") or [] if k in CONTENT_KINDS]
+    challenge = Challenge(
+        kind=data["kind"], status="draft",
+        title_kk=data["title_kk"], title_ru=data.get("title_ru"), title_en=data.get("title_en"),
+        description_kk=data["description_kk"], description_ru=data.get("description_ru"),
+        description_en=data.get("description_en"),
+        audience={k: list(data.get("audience", {}).get(k) or [])
+                  for k in ("org_types", "factions", "region_ids")},
+        content_kinds=kinds, max_submissions=int(data.get("max_submissions") or 1),
+        cover_file_id=data.get("cover_file_id"), starts_at=starts_at, deadline_at=deadline_at,
+        created_by=creator_id, created_at=now, reminders_done=[],
+    )
+    session.add(challenge)
+    await session.flush()
+    for kind, key in (("nomination", "nominations"), ("category", "categories")):
+        for n, names in enumerate(data.get(key) or []):
+            session.add(ChallengeOption(challenge_id=challenge.id, kind=kind, sort=n,
+                                        name_kk=names["kk"], name_ru=names.get("ru"),
+                                        name_en=names.get("en")))
+    await session.flush()
+    return challenge
+
+
+async def get_challenge(session: AsyncSession, challenge_id: int) -> Challenge:
+    challenge = await session.get(Challenge, challenge_id)
+    if challenge is None:
+        raise DomainError("not_found")
+    return challenge
+
+
+async def get_options(session: AsyncSession, challenge_id: int,
+                      ) -> tuple[list[ChallengeOption], list[ChallengeOption]]:
+    rows = (await session.scalars(
+        select(ChallengeOption).where(ChallengeOption.challenge_id == challenge_id)
+        .order_by(ChallengeOption.kind, ChallengeOption.sort))).all()
+    return ([o for o in rows if o.kind == "nomination"], [o for o in rows if o.kind == "category"])
+
+
+def audience_conditions(audience: dict[str, list]) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    if audience.get("org_types"):
+        conds.append(User.org_type.in_(audience["org_types"]))
+    if audience.get("factions"):
+        conds.append(User.faction.in_(audience["factions"]))
+    if audience.get("region_ids"):
+        conds.append(User.region_id.in_(audience["region_ids"]))
+    return conds
+
+
+def in_audience(challenge: Challenge, user: Any) -> bool:
+    if getattr(user, "role", None) == "staff":
+        return True
+    aud = challenge.audience or {}
+    return all(not aud.get(key) or getattr(user, attr, None) in aud[key]
+               for key, attr in (("org_types", "org_type"), ("factions", "faction"),
+                                 ("region_ids", "region_id")))
+
+
+async def audience_recipients(session: AsyncSession, challenge: Challenge) -> list[Recipient]:
+    rows = (await session.execute(
+        select(User.id, User.chat_id, User.locale).where(
+            User.role.in_(("student", "coordinator")), User.status == "active",
+            User.chat_id.is_not(None), User.blocked_bot.is_(False),
+            *audience_conditions(challenge.audience or {})))).all()
+    return [Recipient(uid, chat, loc) for uid, chat, loc in rows]
+
+
+def is_open(challenge: Challenge, now: datetime) -> bool:
+    return (challenge.status == "open" and challenge.starts_at <= now
+            and challenge.deadline_at > now)
+
+
+def _announcement(i18n: Any, challenge: Challenge, locale: str, tz: ZoneInfo) -> OutgoingMessage:
+    kind = _t(i18n, locale, {"challenge": "New challenge", "action": "New action",
+                             "contest": "New contest"}[challenge.kind])
+    text = _t(i18n, locale, "📣 {kind}: <b>{title}</b>\n\n{description}\n\nDeadline: {deadline}",
+              kind=kind, title=html.escape(challenge.text("title", locale)),
+              description=html.escape(challenge.text("description", locale)),
+              deadline=challenge.deadline_at.astimezone(tz).strftime("%d.%m.%Y %H:%M"))
+    buttons = [[Button(_t(i18n, locale, "Open"), challenge_cb("card", challenge.id))]]
+    if challenge.cover_file_id:
+        return OutgoingMessage(kind="photo", file_id=challenge.cover_file_id, text=text[:1024],
+                               html=True, buttons=buttons)
+    return OutgoingMessage(text=text, html=True, buttons=buttons)
+
+
+async def announce(session: AsyncSession, app: Any, challenge: Challenge, now: datetime) -> int:
+    """Tell the audience once (re-running adds nothing: the queue dedups per person)."""
+    recipients = await audience_recipients(session, challenge)
+    payloads = {loc: _announcement(app.i18n, challenge, loc, app.settings.tz)
+                for loc in {r.payload_key for r in recipients}}
+    challenge.announced_at = now
+    return await enqueue(session, "challenge", challenge.id, recipients, payloads,
+                         priority=PRIORITY_BULK, dedup_suffix="announce")
+
+
+async def publish(session: AsyncSession, app: Any, challenge_id: int, actor: Any,
+                  now: datetime) -> Challenge:
+    challenge = await get_challenge(session, challenge_id)
+    if challenge.status != "draft":
+        raise DomainError("not_draft")
+    check_schedule(challenge.starts_at, challenge.deadline_at, now)
+    challenge.status = "open"
+    challenge.published_at = now
+    await log_activity(session, "challenge_published", actor, "challenge", challenge.id,
+                       {"kind": challenge.kind})
+    if challenge.starts_at <= now:
+        await announce(session, app, challenge, now)
+    return challenge
+
+
+# --- students ---------------------------------------------------------------------------
+
+async def list_open(session: AsyncSession, user: Any, now: datetime) -> list[Challenge]:
+    rows = (await session.scalars(
+        select(Challenge).where(Challenge.status == "open", Challenge.starts_at <= now,
+                                Challenge.deadline_at > now)
+        .order_by(Challenge.deadline_at.desc(), Challenge.id.desc()))).all()
+    return [c for c in rows if in_audience(c, user)]
+
+
+def days_left(challenge: Challenge, now: datetime) -> int:
+    return max(0, -(-int((challenge.deadline_at - now).total_seconds()) // 86400))
+
+
+async def is_participant(session: AsyncSession, challenge_id: int, user_id: int) -> bool:
+    return bool(await session.scalar(select(ChallengeParticipant.id).where(
+        ChallengeParticipant.challenge_id == challenge_id,
+        ChallengeParticipant.user_id == user_id)))
+
+
+def _check_open(challenge: Challenge, user: Any, now: datetime) -> None:
+    if challenge.status == "draft":
+        raise DomainError("not_found")
+    if challenge.status != "open" or challenge.deadline_at <= now:
+        raise DomainError("deadline_passed")
+    if challenge.starts_at > now:
+        raise DomainError("not_started")
+    if not in_audience(challenge, user):
+        raise DomainError("not_in_audience")
+
+
+async def join(session: AsyncSession, challenge_id: int, user: Any, now: datetime) -> bool:
+    """True when newly joined; joining twice is harmless."""
+    challenge = await get_challenge(session, challenge_id)
+    _check_open(challenge, user, now)
+    if await is_participant(session, challenge_id, user.id):
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(ChallengeParticipant(challenge_id=challenge_id, user_id=user.id,
+                                             joined_at=now))
+    except IntegrityError:
+        return False
+    await log_activity(session, "challenge_join", user, "challenge", challenge_id,
+                       {"kind": challenge.kind})
+    return True
+
+
+async def active_count(session: AsyncSession, challenge_id: int, user_id: int) -> int:
+    return await session.scalar(select(func.count()).select_from(Submission).where(
+        Submission.challenge_id == challenge_id, Submission.user_id == user_id,
+        Submission.status != "withdrawn")) or 0
+
+
+async def check_can_submit(session: AsyncSession, challenge: Challenge, user: Any,
+                           now: datetime) -> None:
+    _check_open(challenge, user, now)
+    if not challenge.content_kinds:
+        raise DomainError("no_submissions")
+    if await active_count(session, challenge.id, user.id) >= challenge.max_submissions:
+        raise DomainError("limit_reached", max=challenge.max_submissions)
+
+
+async def create_submission(
+    session: AsyncSession, challenge_id: int, user: Any, parts: list[dict[str, Any]],
+    nomination_id: int | None, category_id: int | None, comment: str | None, now: datetime,
+) -> Submission:
+    """Everything is checked again at confirmation: time may have passed since the start."""
+    challenge = await get_challenge(session, challenge_id)
+    await check_can_submit(session, challenge, user, now)
+    if not parts:
+        raise DomainError("no_content")
+    content = [ContentPart(**p) for p in parts]
+    for part in content:
+        check_part(challenge, part)
+    nominations, categories = await get_options(session, challenge_id)
+    if nominations and nomination_id not in {o.id for o in nominations}:
+        raise DomainError("choose_nomination")
+    if categories and category_id not in {o.id for o in categories}:
+        raise DomainError("choose_category")
+    if comment and len(comment) > COMMENT_MAX:
+        raise DomainError("comment_too_long", max=COMMENT_MAX)
+    text_parts = [p.text for p in content if p.kind in ("text", "link")]
+    media = [{"type": p.kind, "file_id": p.file_id, "file_unique_id": p.file_unique_id,
+              "size": p.size, "caption": p.caption} for p in content if p.file_id]
+    kind = "album" if len(media) > 1 else content[0].kind
+    if await join(session, challenge_id, user, now):
+        pass  # submitting implies joining; join() logged it
+    submission = Submission(
+        challenge_id=challenge_id, user_id=user.id, nomination_id=nomination_id or None,
+        category_id=category_id or None, status="pending", content_kind=kind,
+        text="\n".join(t for t in text_parts if t) or None, media=media,
+        media_group_id=content[0].media_group_id, comment=comment or None,
+        region_id=user.region_id, district_id=user.district_id, submitted_at=now,
+        chat_id=getattr(user, "chat_id", None))
+    session.add(submission)
+    await session.flush()
+    await log_activity(session, "submission", user, "challenge", challenge_id,
+                       {"submission_id": submission.id, "kind": kind})
+    return submission
+
+
+async def withdraw(session: AsyncSession, submission_id: int, user: Any,
+                   now: datetime) -> Submission:
+    sub = await session.get(Submission, submission_id)
+    if sub is None or sub.user_id != user.id:
+        raise DomainError("not_found")
+    challenge = await get_challenge(session, sub.challenge_id)
+    if challenge.status != "open" or challenge.deadline_at <= now:
+        raise DomainError("deadline_passed")
+    result = await session.execute(
+        update(Submission).where(Submission.id == submission_id,
+                                 Submission.status.in_(("pending", "approved")))
+        .values(status="withdrawn", withdrawn_at=now))
+    if result.rowcount == 0:
+        raise DomainError("cannot_withdraw")
+    await session.refresh(sub)
+    await log_activity(session, "submission_withdrawn", user, "challenge", sub.challenge_id,
+                       {"submission_id": sub.id})
+    return sub
+
+
+async def my_challenges(session: AsyncSession, user_id: int,
+                        ) -> list[tuple[Challenge, list[Submission]]]:
+    joined = (await session.scalars(
+        select(Challenge).join(ChallengeParticipant,
+                               ChallengeParticipant.challenge_id == Challenge.id)
+        .where(ChallengeParticipant.user_id == user_id)
+        .order_by(Challenge.deadline_at.desc()))).all()
+    subs = (await session.scalars(select(Submission).where(Submission.user_id == user_id)
+                                  .order_by(Submission.id))).all()
+    by_challenge: dict[int, list[Submission]] = {}
+    for s in subs:
+        by_challenge.setdefault(s.challenge_id, []).append(s)
+    return [(c, by_challenge.get(c.id, [])) for c in joined]
+
+
+async def challenge_participant_ids(session: AsyncSession, challenge_id: int) -> list[int]:
+    """User ids of everyone who joined (an audience for broadcasts)."""
+    return list((await session.scalars(select(ChallengeParticipant.user_id).where(
+        ChallengeParticipant.challenge_id == challenge_id))).all())
+
+
+# --- review -----------------------------------------------------------------------------
+
+def scope_conditions(reviewer: Any) -> list[ColumnElement[bool]]:
+    if reviewer.role == "staff":
+        return []
+    if reviewer.coordinator_level == "district" and reviewer.district_id:
+        return [Submission.district_id == reviewer.district_id]
+    if reviewer.region_id:
+        return [Submission.region_id == reviewer.region_id]
+    return [Submission.id < 0]  # a coordinator without a scope sees nothing
+
+
+async def next_pending(session: AsyncSession, reviewer: Any, after_id: int = 0,
+                       ) -> Submission | None:
+    base = select(Submission).where(Submission.status == "pending", *scope_conditions(reviewer))
+    sub = await session.scalar(base.where(Submission.id > after_id).order_by(Submission.id)
+                               .limit(1))
+    if sub is None and after_id:
+        sub = await session.scalar(base.order_by(Submission.id).limit(1))
+    return sub
+
+
+async def pending_count(session: AsyncSession, reviewer: Any) -> int:
+    return await session.scalar(select(func.count()).select_from(Submission).where(
+        Submission.status == "pending", *scope_conditions(reviewer))) or 0
+
+
+async def get_in_scope(session: AsyncSession, submission_id: int, reviewer: Any) -> Submission:
+    sub = await session.scalar(select(Submission).where(Submission.id == submission_id,
+                                                        *scope_conditions(reviewer)))
+    if sub is None:
+        raise DomainError("not_found")
+    return sub
+
+
+async def decide(session: AsyncSession, app: Any, submission_id: int, reviewer: Any,
+                 approve: bool, reason: str | None, now: datetime) -> Submission:
+    """Guarded: of two reviewers deciding at once, the second gets `already_reviewed`."""
+    sub = await get_in_scope(session, submission_id, reviewer)
+    status = "approved" if approve else "rejected"
+    result = await session.execute(
+        update(Submission).where(Submission.id == submission_id, Submission.status == "pending")
+        .values(status=status, reviewed_by=reviewer.id, reviewed_at=now,
+                reject_reason=None if approve else (reason or None))
+        .execution_options(synchronize_session=False))
+    if result.rowcount == 0:
+        raise DomainError("already_reviewed")
+    await session.refresh(sub)
+    participant = await session.get(User, sub.user_id)
+    await log_activity(session, f"submission_{status}", participant, "challenge",
+                       sub.challenge_id, {"submission_id": sub.id, "by": reviewer.id})
+    if participant is not None and participant.chat_id:
+        challenge = await get_challenge(session, sub.challenge_id)
+        loc = participant.locale
+        title = html.escape(challenge.text("title", loc))
+        if approve:
+            text = _t(app.i18n, loc, "✅ Your entry to “{title}” was approved.", title=title)
+        else:
+            text = _t(app.i18n, loc, "Your entry to “{title}” was not accepted. Reason: {reason}",
+                      title=title, reason=html.escape(reason_text(app.i18n, loc, reason)))
+        await enqueue(session, "submission", sub.id, [Recipient(participant.id,
+                      participant.chat_id, "one")], {"one": OutgoingMessage(text=text, html=True)},
+                      priority=PRIORITY_PERSONAL, dedup_suffix=status)
+    return sub
+
+
+def reason_text(i18n: Any, locale: str, reason: str | None) -> str:
+    preset = {
+        "off_topic": "The entry does not match the topic.",
+        "quality": "The quality is too low to assess the entry.",
+        "incomplete": "The entry is incomplete.",
+        "duplicate": "The same entry was already sent.",
+        "rules": "The entry breaks the rules of the challenge.",
+    }
+    if reason in preset:
+        return _t(i18n, locale, preset[reason])
+    return reason or "—"
+
+
+# --- staff --------------------------------------------------------------------------------
+
+async def staff_list(session: AsyncSession) -> list[tuple[Challenge, int, int]]:
+    """Every challenge with (participants, active submissions), newest first."""
+    parts = dict((await session.execute(
+        select(ChallengeParticipant.challenge_id, func.count())
+        .group_by(ChallengeParticipant.challenge_id))).all())
+    subs = dict((await session.execute(
+        select(Submission.challenge_id, func.count()).where(Submission.status != "withdrawn")
+        .group_by(Submission.challenge_id))).all())
+    rows = (await session.scalars(select(Challenge).order_by(Challenge.id.desc()))).all()
+    return [(c, parts.get(c.id, 0), subs.get(c.id, 0)) for c in rows]
+
+
+EDITABLE = ("title_kk", "title_ru", "title_en", "description_kk", "description_ru",
+            "description_en", "max_submissions")
+
+
+async def edit_field(session: AsyncSession, challenge_id: int, field: str, value: str,
+                     actor: Any) -> Challenge:
+    challenge = await get_challenge(session, challenge_id)
+    if field not in EDITABLE:
+        raise DomainError("bad_field")
+    if field == "max_submissions":
+        if not value.strip().isdigit() or not 1 <= int(value) <= MAX_SUBMISSIONS_LIMIT:
+            raise DomainError("bad_number", max=MAX_SUBMISSIONS_LIMIT)
+        challenge.max_submissions = int(value)
+    else:
+        setattr(challenge, field, check_text(field, value))
+    await log_activity(session, "challenge_edited", actor, "challenge", challenge_id,
+                       {"field": field})
+    return challenge
+
+
+async def extend(session: AsyncSession, challenge_id: int, deadline_at: datetime, actor: Any,
+                 now: datetime) -> Challenge:
+    """A new deadline; a challenge that closed (but has no results yet) opens again."""
+    challenge = await get_challenge(session, challenge_id)
+    if challenge.status == "judged":
+        raise DomainError("already_judged")
+    check_schedule(challenge.starts_at, deadline_at, now)
+    challenge.deadline_at = deadline_at
+    challenge.reminders_done = []
+    if challenge.status == "closed":
+        challenge.status, challenge.closed_at = "open", None
+    await log_activity(session, "challenge_extended", actor, "challenge", challenge_id,
+                       {"deadline_at": deadline_at.isoformat()})
+    return challenge
+
+
+async def close(session: AsyncSession, challenge_id: int, actor: Any, now: datetime) -> bool:
+    """Open -> closed exactly once, whoever (staff or the deadline tick) comes first."""
+    result = await session.execute(
+        update(Challenge).where(Challenge.id == challenge_id, Challenge.status == "open")
+        .values(status="closed", closed_at=now).execution_options(synchronize_session=False))
+    if result.rowcount == 0:
+        return False
+    await log_activity(session, "challenge_closed", actor, "challenge", challenge_id,
+                       {"early": actor is not None})
+    return True
+
+
+async def delete_draft(session: AsyncSession, challenge_id: int, actor: Any) -> None:
+    challenge = await get_challenge(session, challenge_id)
+    if challenge.status != "draft":
+        raise DomainError("not_draft")
+    await session.execute(delete(ChallengeOption).where(
+        ChallengeOption.challenge_id == challenge_id))
+    await session.delete(challenge)
+    await log_activity(session, "challenge_deleted", actor, "challenge", challenge_id)
+
+
+def parse_winner_lines(text: str) -> list[tuple[int, str | None]]:
+    """'<entry number> <place>' a line; place: gp, 1, 2, 3, diploma, or '-' to clear."""
+    aliases = {"gp": "grand_prix", "grand_prix": "grand_prix", "1": "1", "2": "2", "3": "3",
+               "d": "diploma", "diploma": "diploma", "-": None}
+    result = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        parts = line.replace("#", " ").replace(",", " ").split()
+        if not parts:
+            continue
+        if len(parts) != 2 or not parts[0].isdigit() or parts[1].lower() not in aliases:
+            raise DomainError("winner_line", line=n)
+        result.append((int(parts[0]), aliases[parts[1].lower()]))
+    if not result:
+        raise DomainError("winner_line", line=1)
+    return result
+
+
+async def set_places(session: AsyncSession, challenge_id: int,
+                     places: list[tuple[int, str | None]], actor: Any) -> int:
+    challenge = await get_challenge(session, challenge_id)
+    if challenge.status not in ("closed", "judged"):
+        raise DomainError("not_closed")
+    ids = [sid for sid, _ in places]
+    subs = {s.id: s for s in (await session.scalars(select(Submission).where(
+        Submission.id.in_(ids), Submission.challenge_id == challenge_id))).all()}
+    for sid, _place in places:
+        sub = subs.get(sid)
+        if sub is None:
+            raise DomainError("winner_unknown", number=sid)
+        if sub.status in ("rejected", "withdrawn"):
+            raise DomainError("winner_not_eligible", number=sid)
+    for sid, place in places:
+        sub = subs[sid]
+        if sub.place == place:
+            continue
+        sub.place = place
+        if place is not None:
+            participant = await session.get(User, sub.user_id)
+            await log_activity(session, "winner", participant, "challenge", challenge_id,
+                               {"submission_id": sid, "place": place})
+    return len(places)
+
+
+async def publish_results(session: AsyncSession, app: Any, challenge_id: int, actor: Any,
+                          now: datetime) -> int:
+    """Every participant hears their outcome in their language (once)."""
+    challenge = await get_challenge(session, challenge_id)
+    if challenge.status not in ("closed", "judged"):
+        raise DomainError("not_closed")
+    rank = {p: n for n, p in enumerate(PLACES)}
+    best: dict[int, str] = {}
+    for user_id, place in (await session.execute(
+            select(Submission.user_id, Submission.place).where(
+                Submission.challenge_id == challenge_id, Submission.place.is_not(None),
+                Submission.status.not_in(("rejected", "withdrawn"))))).all():
+        if user_id not in best or rank[place] < rank[best[user_id]]:
+            best[user_id] = place
+    people = (await session.execute(
+        select(User.id, User.chat_id, User.locale)
+        .join(ChallengeParticipant, ChallengeParticipant.user_id == User.id)
+        .where(ChallengeParticipant.challenge_id == challenge_id, User.chat_id.is_not(None),
+               User.status != "erased"))).all()
+    recipients = []
+    payloads: dict[str, OutgoingMessage] = {}
+    for uid, chat_id, loc in people:
+        outcome = best.get(uid, "none")
+        key = f"{loc}:{outcome}"
+        recipients.append(Recipient(uid, chat_id, key))
+        if key not in payloads:
+            payloads[key] = OutgoingMessage(text=result_text(app.i18n, challenge, loc, outcome),
+                                            html=True)
+    challenge.status = "judged"
+    challenge.results_at = now
+    await log_activity(session, "challenge_results", actor, "challenge", challenge_id,
+                       {"winners": len(best), "participants": len(people)})
+    return await enqueue(session, "challenge", challenge_id, recipients, payloads,
+                         priority=PRIORITY_BULK, dedup_suffix="results")
+
+
+def place_text(i18n: Any, locale: str, place: str | None) -> str:
+    names = {"grand_prix": "Grand Prix", "1": "1st place", "2": "2nd place", "3": "3rd place",
+             "diploma": "Diploma"}
+    return _t(i18n, locale, names[place]) if place in names else "—"
+
+
+def result_text(i18n: Any, challenge: Challenge, locale: str, outcome: str) -> str:
+    title = html.escape(challenge.text("title", locale))
+    if outcome == "none":
+        return _t(i18n, locale, "The results of “{title}” are out. Thank you for taking part! "
+                                "Your work matters, and we hope to see you in the next one.",
+                  title=title)
+    return _t(i18n, locale, "🏆 Congratulations! The results of “{title}” are out: you won "
+                            "<b>{place}</b>.", title=title,
+              place=place_text(i18n, locale, outcome))
+
+
+async def counts(session: AsyncSession, challenge_id: int) -> dict[str, Any]:
+    participants = await session.scalar(select(func.count()).select_from(ChallengeParticipant)
+                                        .where(ChallengeParticipant.challenge_id == challenge_id))
+    rows = (await session.execute(
+        select(Submission.status, Submission.nomination_id, Submission.category_id,
+               Submission.region_id, Submission.place)
+        .where(Submission.challenge_id == challenge_id))).all()
+    active = [r for r in rows if r.status != "withdrawn"]
+    return {
+        "participants": participants or 0,
+        "by_status": Counter(r.status for r in rows),
+        "by_nomination": Counter(r.nomination_id for r in active),
+        "by_category": Counter(r.category_id for r in active),
+        "by_region": Counter(r.region_id for r in active),
+        "winners": sum(1 for r in active if r.place),
+    }
+
+
+# --- the deadline tick ----------------------------------------------------------------------
+
+async def challenges_tick(app: Any) -> None:
+    """Announce what started, close what is due, remind who joined but has not submitted."""
+    now = app.now()
+    async with app.sessionmaker() as session:
+        due = (await session.scalars(select(Challenge.id).where(
+            Challenge.status == "open", Challenge.deadline_at <= now))).all()
+        for challenge_id in due:
+            if await close(session, challenge_id, None, now):
+                logger.info("challenge %s closed at its deadline", challenge_id)
+        await session.commit()
+        started = (await session.scalars(select(Challenge).where(
+            Challenge.status == "open", Challenge.announced_at.is_(None),
+            Challenge.starts_at <= now, Challenge.deadline_at > now))).all()
+        for challenge in started:
+            await announce(session, app, challenge, now)
+            await session.commit()
+        await _remind(session, app, now)
+        await session.commit()
+
+
+async def _remind(session: AsyncSession, app: Any, now: datetime) -> None:
+    horizon = now + timedelta(days=max(REMINDER_DAYS))
+    rows = (await session.scalars(select(Challenge).where(
+        Challenge.status == "open", Challenge.starts_at <= now, Challenge.deadline_at > now,
+        Challenge.deadline_at <= horizon))).all()
+    for challenge in rows:
+        if not challenge.content_kinds:
+            continue
+        due = [d for d in REMINDER_DAYS if challenge.deadline_at - timedelta(days=d) <= now
+               and d not in (challenge.reminders_done or [])]
+        if not due:
+            continue
+        day = min(due)  # one reminder now even if several thresholds were crossed at once
+        submitted = select(Submission.user_id).where(
+            Submission.challenge_id == challenge.id, Submission.status != "withdrawn")
+        people = (await session.execute(
+            select(User.id, User.chat_id, User.locale)
+            .join(ChallengeParticipant, ChallengeParticipant.user_id == User.id)
+            .where(ChallengeParticipant.challenge_id == challenge.id,
+                   User.chat_id.is_not(None), User.status == "active",
+                   User.id.not_in(submitted)))).all()
+        recipients = [Recipient(uid, chat, loc) for uid, chat, loc in people]
+        payloads = {}
+        for loc in {r.payload_key for r in recipients}:
+            text = _t(app.i18n, loc, "⏰ Reminder: “{title}” closes in {days} d. ({deadline}). "
+                                     "You joined but have not sent your entry yet.",
+                      title=html.escape(challenge.text("title", loc)),
+                      days=days_left(challenge, now),
+                      deadline=challenge.deadline_at.astimezone(app.settings.tz)
+                      .strftime("%d.%m.%Y %H:%M"))
+            payloads[loc] = OutgoingMessage(text=text, html=True, buttons=[[Button(
+                _t(app.i18n, loc, "Send my entry"), challenge_cb("submit", challenge.id))]])
+        await enqueue(session, "challenge", challenge.id, recipients, payloads,
+                      priority=PRIORITY_PERSONAL, dedup_suffix=f"remind{day}")
+        challenge.reminders_done = sorted({*(challenge.reminders_done or []),
+                                           *[d for d in REMINDER_DAYS if d >= day]})
+
+
+# --- export ------------------------------------------------------------------------------
+
+EXPORT_HEADERS = ("Entry", "Participant", "Organisation", "Organisation type", "Region",
+                  "District", "Nomination", "Age category", "Status", "Place",
+                  "Submitted at", "Content", "Text or link", "Comment", "Telegram file ids")
+
+
+async def export_rows(session: AsyncSession, challenge_id: int, locale: str, places: Any,
+                      tz: ZoneInfo) -> list[list[Any]]:
+    nominations, categories = await get_options(session, challenge_id)
+    names = {o.id: o.name(locale) for o in (*nominations, *categories)}
+    rows = (await session.execute(
+        select(Submission.id, User.full_name, User.org_name, User.org_type, Submission.region_id,
+               Submission.district_id, Submission.nomination_id, Submission.category_id,
+               Submission.status, Submission.place, Submission.submitted_at,
+               Submission.content_kind, Submission.text, Submission.comment, Submission.media)
+        .join(User, User.id == Submission.user_id)
+        .where(Submission.challenge_id == challenge_id).order_by(Submission.id))).all()
+    out = []
+    for r in rows:
+        region = places.region(r.region_id)
+        district = places.district(r.district_id)
+        out.append([
+            r.id, r.full_name or "", r.org_name or "", r.org_type or "",
+            region.name(locale) if region else "", district.name(locale) if district else "",
+            names.get(r.nomination_id, ""), names.get(r.category_id, ""), r.status,
+            r.place or "", r.submitted_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            r.content_kind, r.text or "", r.comment or "",
+            "\n".join(m["file_id"] for m in r.media or [] if m.get("file_id")),
+        ])
+    return out
+
+
+def build_xlsx(headers: list[str], rows: list[list[Any]]) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("submissions")
+    ws.append(headers)
+    for row in rows:
+        ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+

@@ -1,0 +1,177 @@
+"""Certificate PDFs: A4 landscape, DejaVu Sans embedded (Kazakh letters), vector QR code.
+
+Pure rendering: gets already translated strings, returns the PDF bytes. No I/O but reading
+the bundled fonts once.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import segno
+from reportlab.lib.colors import Color
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.utils import ImageReader, simpleSplit
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+FONTS_DIR = Path(__file__).resolve().parent.parent / "assets" / "fonts"
+REGULAR, BOLD = "CertSans", "CertSans-Bold"
+PAGE_W, PAGE_H = landscape(A4)
+MARGIN = 70.0
+NAVY = Color(0.09, 0.22, 0.45)
+GOLD = Color(0.78, 0.62, 0.22)
+INK = Color(0.12, 0.12, 0.16)
+
+
+@dataclass(frozen=True)
+class PdfContent:
+    """Everything printed on one certificate, already in the recipient's language."""
+
+    centre: str
+    title: str
+    lead: str
+    name: str
+    org: str | None
+    body: list[str]
+    number_label: str
+    date_label: str
+    verify_hint: str
+    qr_url: str
+    signatories: list[tuple[str, str]] = field(default_factory=list)  # (title, name)
+    background: bytes | None = None
+
+
+_fonts_ready = False
+
+
+def register_fonts() -> None:
+    global _fonts_ready
+    if _fonts_ready:
+        return
+    pdfmetrics.registerFont(TTFont(REGULAR, str(FONTS_DIR / "DejaVuSans.ttf")))
+    pdfmetrics.registerFont(TTFont(BOLD, str(FONTS_DIR / "DejaVuSans-Bold.ttf")))
+    _fonts_ready = True
+
+
+def render_certificate(content: PdfContent) -> bytes:
+    register_fonts()
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=(PAGE_W, PAGE_H), pageCompression=1, invariant=1)
+    c.setTitle(f"{content.title} {content.number_label}")
+    c.setAuthor(content.centre)
+    if content.background:
+        c.drawImage(ImageReader(io.BytesIO(content.background)), 0, 0, PAGE_W, PAGE_H)
+    else:
+        _frame(c)
+    c.setFillColor(INK)
+    width = PAGE_W - 2 * MARGIN
+    y = PAGE_H - MARGIN - 12
+    y = _centred(c, content.centre, REGULAR, 12, y, width, leading=15, color=NAVY)
+    y -= 40
+    y = _centred(c, content.title, BOLD, 40, y, width, leading=44, color=NAVY)
+    y -= 14
+    y = _centred(c, content.lead, REGULAR, 14, y, width, leading=18)
+    y -= 14
+    y = _centred(c, content.name, BOLD, _fit(content.name, BOLD, 28, width), y, width,
+                 leading=32)
+    if content.org:
+        y = _centred(c, content.org, REGULAR, 13, y - 2, width, leading=17)
+    y -= 10
+    for paragraph in content.body:
+        y = _centred(c, paragraph, REGULAR, 14, y, width, leading=19)
+    _signatories(c, content.signatories)
+    _qr_block(c, content)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _frame(c: Canvas) -> None:
+    c.setStrokeColor(NAVY)
+    c.setLineWidth(6)
+    c.rect(22, 22, PAGE_W - 44, PAGE_H - 44, stroke=1, fill=0)
+    c.setStrokeColor(GOLD)
+    c.setLineWidth(1.5)
+    c.rect(34, 34, PAGE_W - 68, PAGE_H - 68, stroke=1, fill=0)
+
+
+def _fit(text: str, font: str, size: float, width: float) -> float:
+    """A font size at which `text` fits on one line (not below 16 pt; then it wraps)."""
+    while size > 16 and pdfmetrics.stringWidth(text, font, size) > width:
+        size -= 1
+    return size
+
+
+def _centred(c: Canvas, text: str, font: str, size: float, y: float, width: float,
+             leading: float, color: Color = INK) -> float:
+    """Draw wrapped centred lines starting at baseline y; returns the next baseline."""
+    c.setFont(font, size)
+    c.setFillColor(color)
+    for line in simpleSplit(text, font, size, width):
+        c.drawCentredString(PAGE_W / 2, y, line)
+        y -= leading
+    return y
+
+
+def _signatories(c: Canvas, people: list[tuple[str, str]]) -> None:
+    if not people:
+        return
+    slot = 210.0
+    x = MARGIN
+    for title, name in people[:3]:
+        y = 118.0
+        c.setFillColor(INK)
+        c.setFont(REGULAR, 9)
+        for line in simpleSplit(title, REGULAR, 9, slot - 20)[:3]:
+            c.drawString(x, y, line)
+            y -= 11
+        c.setStrokeColor(INK)
+        c.setLineWidth(0.6)
+        c.line(x, y - 12, x + slot - 40, y - 12)
+        c.setFont(BOLD, 10)
+        c.drawString(x, y - 26, name)
+        x += slot
+
+
+def _qr_block(c: Canvas, content: PdfContent) -> None:
+    size = 92.0
+    x, y = PAGE_W - MARGIN - size, 50.0
+    draw_qr(c, content.qr_url, x, y, size)
+    c.setFillColor(INK)
+    right = x - 10
+    c.setFont(BOLD, 10)
+    c.drawRightString(right, y + 62, content.number_label)
+    c.setFont(REGULAR, 9)
+    c.drawRightString(right, y + 48, content.date_label)
+    c.setFont(REGULAR, 8)
+    for i, line in enumerate(simpleSplit(content.verify_hint, REGULAR, 8, 170)[:2]):
+        c.drawRightString(right, y + 30 - i * 10, line)
+
+
+def draw_qr(c: Canvas, data: str, x: float, y: float, size: float) -> None:
+    """The QR code as vector rectangles (runs of dark modules), with a white quiet zone."""
+    qr = segno.make(data, error="m", micro=False)
+    matrix = qr.matrix
+    n = len(matrix)
+    quiet = 4
+    module = size / (n + 2 * quiet)
+    c.setFillColor(Color(1, 1, 1))
+    c.rect(x, y, size, size, stroke=0, fill=1)
+    path = c.beginPath()
+    for row_index, row in enumerate(matrix):
+        top = y + size - (row_index + quiet + 1) * module
+        col = 0
+        while col < n:
+            if row[col] & 1:
+                start = col
+                while col < n and row[col] & 1:
+                    col += 1
+                path.rect(x + (start + quiet) * module, top, (col - start) * module, module)
+            else:
+                col += 1
+    c.setFillColor(Color(0, 0, 0))
+    c.drawPath(path, stroke=0, fill=1)

@@ -1,0 +1,401 @@
+"""Files for staff: the statistics workbook (XLSX) and the annual report draft (DOCX).
+
+Names and dates of challenges and webinars come from their tables when those features are
+installed; every sheet still works (empty) when a table has no rows or does not exist.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import stats as st
+from bot.services.stats import _
+from db.models import ActivityLog, Delivery, User
+
+logger = logging.getLogger(__name__)
+DATE_FMT = "DD.MM.YYYY"
+DATETIME_FMT = "DD.MM.YYYY HH:MM"
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+PlaceName = Callable[[str, int], str]
+
+KIND_LABELS = {"challenge": _("Challenge"), "action": _("Action"), "contest": _("Contest")}
+
+
+@dataclass
+class ChallengeRow:
+    id: int
+    title: str
+    kind: str
+    starts: datetime | None
+    deadline: datetime | None
+    joins: int
+    submissions: int
+    approved: int
+    winners: int
+
+
+@dataclass
+class WebinarRow:
+    id: int
+    title: str
+    starts: datetime | None
+    status: str
+    speakers: list[str]
+    registered: int
+    attended: int
+
+
+@dataclass
+class BroadcastRow:
+    id: int | None
+    first_at: datetime | None
+    recipients: int
+    sent: int
+    failed: int
+    blocked: int
+
+
+async def challenge_rows(session: AsyncSession, period: st.Period, scope: st.Scope,
+                         locale: str) -> list[ChallengeRow]:
+    """Challenges with any activity in the period (counts within the scope)."""
+    a = ActivityLog
+    kinds = {"challenge_join": "joins", "submission": "submissions",
+             "submission_approved": "approved", "winner": "winners"}
+    rows = await session.execute(
+        select(a.ref_id, a.kind, func.count())
+        .where(a.ref_type == "challenge", a.kind.in_(kinds), a.at >= period.start,
+               a.at < period.end, *scope.filters(a.region_id, a.district_id))
+        .group_by(a.ref_id, a.kind))
+    counts: dict[int, dict[str, int]] = {}
+    for ref_id, kind, n in rows:
+        if ref_id is not None:
+            counts.setdefault(ref_id, {})[kinds[kind]] = n
+    meta: dict[int, Any] = {}
+    try:
+        from db.models.challenges import Challenge
+
+        ids = set(counts)
+        found = await session.scalars(select(Challenge).where(
+            Challenge.id.in_(ids) | ((Challenge.starts_at >= period.start)
+                                     & (Challenge.starts_at < period.end)
+                                     & (Challenge.status != "draft"))))
+        meta = {c.id: c for c in found}
+    except Exception:  # the challenges feature is missing or not migrated
+        logger.warning("challenge names unavailable", exc_info=True)
+    out = []
+    for cid in sorted(set(counts) | set(meta)):
+        c, n = meta.get(cid), counts.get(cid, {})
+        out.append(ChallengeRow(
+            cid, c.text("title", locale) if c else f"#{cid}", c.kind if c else "",
+            c.starts_at if c else None, c.deadline_at if c else None, n.get("joins", 0),
+            n.get("submissions", 0), n.get("approved", 0), n.get("winners", 0)))
+    return out
+
+
+async def webinar_rows(session: AsyncSession, period: st.Period, scope: st.Scope,
+                       locale: str) -> list[WebinarRow]:
+    """Webinars starting in the period; registrations and attendance within the scope."""
+    try:
+        from db.models.webinars import Webinar, WebinarRegistration
+    except ImportError:
+        return []
+    try:
+        webinars = (await session.scalars(select(Webinar).where(
+            Webinar.starts_at >= period.start, Webinar.starts_at < period.end)
+            .order_by(Webinar.starts_at))).all()
+        if not webinars:
+            return []
+        r = WebinarRegistration
+        q = (select(r.webinar_id, func.count(),
+                    func.count(r.attended_at))
+             .where(r.webinar_id.in_([w.id for w in webinars]), r.status != "cancelled")
+             .group_by(r.webinar_id))
+        if not scope.is_country:
+            q = q.join(User, User.id == r.user_id).where(
+                *scope.filters(User.region_id, User.district_id))
+        regs = {wid: (n, att) for wid, n, att in await session.execute(q)}
+    except Exception:
+        logger.warning("webinar rows unavailable", exc_info=True)
+        return []
+    return [WebinarRow(w.id, w.text("title", locale), w.starts_at, w.status,
+                       st.speaker_names(w.speakers), *regs.get(w.id, (0, 0)))
+            for w in webinars]
+
+
+async def broadcast_rows(session: AsyncSession, period: st.Period,
+                         scope: st.Scope) -> list[BroadcastRow]:
+    d = Delivery
+    q = (select(d.source_id, func.min(d.created_at), func.count(), d.status)
+         .where(d.source_type == "broadcast", d.created_at >= period.start,
+                d.created_at < period.end)
+         .group_by(d.source_id, d.status))
+    if not scope.is_country:
+        q = q.join(User, User.id == d.user_id).where(
+            *scope.filters(User.region_id, User.district_id))
+    found: dict[int | None, BroadcastRow] = {}
+    for source_id, first_at, n, status in await session.execute(q):
+        row = found.setdefault(source_id, BroadcastRow(source_id, first_at, 0, 0, 0, 0))
+        row.recipients += n
+        if first_at and (row.first_at is None or first_at < row.first_at):
+            row.first_at = first_at
+        if status in ("sent", "failed", "blocked"):
+            setattr(row, status, getattr(row, status) + n)
+    return sorted(found.values(), key=lambda r: (r.first_at or datetime.min.replace(
+        tzinfo=period.start.tzinfo), r.id or 0))
+
+
+# ---------------------------------------------------------------- XLSX
+
+
+def _local(value: datetime | None, period: st.Period) -> datetime | None:
+    return value.astimezone(period.tz).replace(tzinfo=None) if value else None
+
+
+def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]],
+           widths: list[int], formats: dict[int, str] | None = None) -> None:
+    ws = wb.create_sheet(title[:31])
+    ws.append(header)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for row in rows:
+        ws.append(row)
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    for col, fmt in (formats or {}).items():
+        for (cell,) in ws.iter_rows(min_row=2, min_col=col, max_col=col):
+            cell.number_format = fmt
+    ws.freeze_panes = "A2"
+
+
+async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
+                      tr: st.Translate, locale: str, place_name: PlaceName) -> bytes:
+    data = await st.collect(session, period, scope, with_trend=False)
+    prev = period.previous()
+    district_rows = await _district_rows(session, period, scope)
+    challenges = await challenge_rows(session, period, scope, locale)
+    webinars = await webinar_rows(session, period, scope, locale)
+    broadcasts = await broadcast_rows(session, period, scope)
+    wb = Workbook()
+    wb.remove(wb.active)
+
+    summary = [[tr("Period"), period.first_day, period.last_day, None, None],
+               [tr("Previous period"), prev.first_day, prev.last_day, None, None]]
+    for title, rows in st.SECTIONS:
+        for key, label in rows:
+            cur, before = data.current[key], data.previous[key]
+            pct = (cur - before) / before if before else None
+            summary.append([f"{tr(title)}: {tr(label)}", cur, before, cur - before, pct])
+    _sheet(wb, tr("Summary"), [tr("Indicator"), tr("This period"), tr("Previous period"),
+                               tr("Change"), tr("Change, %")], summary,
+           [46, 14, 16, 10, 11], {5: "0%"})
+    ws = wb[tr("Summary")[:31]]
+    for r in (2, 3):
+        for c in (2, 3):
+            ws.cell(r, c).number_format = DATE_FMT
+
+    cols = [*st.AREA_COLUMNS, "participation"]
+    heads = [tr(st.AREA_LABELS[c]) for c in cols]
+    region_rows = _region_rows(scope, data)
+    _sheet(wb, tr("By region"), [tr("Region"), *heads],
+           [[place_name("region", rid) if rid else "—", *[row.get(c) for c in cols]]
+            for rid, row in region_rows]
+           + [[tr("Total"), *[data.total.get(c) for c in cols]]],
+           [34, *[13] * len(cols)])
+    _sheet(wb, tr("By district"), [tr("Region"), tr("District"), *heads],
+           [[place_name("region", reg) if reg else "—",
+             place_name("district", row.area_id) if row.area_id else "—",
+             *[row.get(c) for c in cols]] for reg, row in district_rows],
+           [30, 34, *[13] * len(cols)])
+    _sheet(wb, tr("Challenges"),
+           ["ID", tr("Title"), tr("Type"), tr("Starts"), tr("Deadline"), tr("Joined"),
+            tr("Entries submitted"), tr("Entries approved"), tr("Winners")],
+           [[c.id, c.title, tr(KIND_LABELS[c.kind]) if c.kind in KIND_LABELS else c.kind,
+             _local(c.starts, period), _local(c.deadline, period), c.joins, c.submissions,
+             c.approved, c.winners] for c in challenges],
+           [7, 48, 12, 17, 17, 11, 13, 13, 11], {4: DATETIME_FMT, 5: DATETIME_FMT})
+    _sheet(wb, tr("Webinars"),
+           ["ID", tr("Title"), tr("Starts"), tr("Status"), tr("Speakers"),
+            tr("Registered"), tr("Attended")],
+           [[w.id, w.title, _local(w.starts, period),
+             tr("cancelled") if w.status == "cancelled" else tr("held"),
+             ", ".join(w.speakers), w.registered, w.attended] for w in webinars],
+           [7, 48, 17, 12, 40, 12, 12], {3: DATETIME_FMT})
+    _sheet(wb, tr("Broadcasts"),
+           ["ID", tr("Queued at"), tr("Recipients"), tr("Delivered"), tr("Failed"),
+            tr("Blocked the bot")],
+           [[b.id, _local(b.first_at, period), b.recipients, b.sent, b.failed, b.blocked]
+            for b in broadcasts],
+           [8, 17, 12, 12, 10, 14], {2: DATETIME_FMT})
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _region_rows(scope: st.Scope, data: st.Stats) -> list[tuple[int, st.AreaRow]]:
+    if scope.is_country:
+        return [(r.area_id or 0, r) for r in data.areas]
+    return [(scope.region_id or 0, data.total)]
+
+
+async def _district_rows(session: AsyncSession, period: st.Period, scope: st.Scope,
+                         ) -> list[tuple[int | None, st.AreaRow]]:
+    """Every district with activity (in the scope), grouped under its region."""
+    a = ActivityLog
+    conds = [a.at >= period.start, a.at < period.end,
+             *scope.filters(a.region_id, a.district_id)]
+    rows = await session.execute(
+        select(a.region_id, a.district_id, a.kind, func.count()).where(*conds)
+        .group_by(a.region_id, a.district_id, a.kind))
+    found: dict[tuple, st.AreaRow] = {}
+    for reg, dist, kind, n in rows:
+        row = found.setdefault((reg, dist), st.AreaRow(dist))
+        metric = "registrations" if kind == "register" else st.KIND_METRIC.get(kind)
+        if metric in st.AREA_COLUMNS:
+            row.counts[metric] = row.counts.get(metric, 0) + n
+    active = await session.execute(
+        select(a.region_id, a.district_id, func.count(func.distinct(a.user_id)))
+        .where(*conds, a.kind.not_in(st.PASSIVE_KINDS)).group_by(a.region_id, a.district_id))
+    for reg, dist, n in active:
+        found.setdefault((reg, dist), st.AreaRow(dist)).counts["active"] = n
+    return [(reg, row) for (reg, _dist), row in sorted(
+        found.items(), key=lambda kv: (kv[0][0] or 0, -kv[1].participation, kv[0][1] or 0))]
+
+
+# ---------------------------------------------------------------- DOCX
+
+
+@dataclass
+class YearChallenge:
+    title: str
+    kind: str
+    starts: datetime | None
+    participants: int
+    entries: int
+    winners: int
+
+
+async def year_challenges(session: AsyncSession, period: st.Period,
+                          locale: str) -> list[YearChallenge]:
+    """Every published challenge, action and contest starting in the year."""
+    try:
+        from db.models.challenges import Challenge, ChallengeParticipant, Submission
+
+        items = (await session.scalars(select(Challenge).where(
+            Challenge.starts_at >= period.start, Challenge.starts_at < period.end,
+            Challenge.status != "draft").order_by(Challenge.starts_at))).all()
+        if not items:
+            return []
+        ids = [c.id for c in items]
+        joins = dict((await session.execute(
+            select(ChallengeParticipant.challenge_id, func.count())
+            .where(ChallengeParticipant.challenge_id.in_(ids))
+            .group_by(ChallengeParticipant.challenge_id))).all())
+        s = Submission
+        subs = {cid: (n, w) for cid, n, w in await session.execute(
+            select(s.challenge_id, func.count(), func.count(s.place))
+            .where(s.challenge_id.in_(ids), s.status != "withdrawn")
+            .group_by(s.challenge_id))}
+    except Exception:
+        logger.warning("challenges unavailable for the report", exc_info=True)
+        return []
+    return [YearChallenge(c.text("title", locale), c.kind, c.starts_at, joins.get(c.id, 0),
+                          *subs.get(c.id, (0, 0))) for c in items]
+
+
+async def annual_docx(session: AsyncSession, year: int, tz: Any, now: datetime,
+                      tr: st.Translate, locale: str, fmt: Callable[[int | float], str],
+                      place_name: PlaceName) -> bytes:
+    from docx import Document
+    from docx.shared import Pt
+
+    period = st.Period(date(year, 1, 1), date(year, 12, 31), tz)
+    scope = st.Scope()
+    data = await st.collect(session, period, scope, with_trend=False)
+    quarters = []
+    for q in range(4):
+        next_first = date(year, 3 * q + 4, 1) if q < 3 else date(year + 1, 1, 1)
+        qp = st.Period(date(year, 3 * q + 1, 1), next_first - timedelta(days=1), tz)
+        totals, _areas = await st.summary(session, qp, scope)
+        quarters.append(totals)
+    challenges = await year_challenges(session, period, locale)
+    webinars = await webinar_rows(session, period, scope, locale)
+
+    doc = Document()
+    doc.styles["Normal"].font.name = "Times New Roman"
+    doc.styles["Normal"].font.size = Pt(12)
+    doc.add_heading(tr("School and Student Parliament: results of {year}").format(year=year),
+                    level=1)
+    doc.add_paragraph(tr("Draft prepared by the bot from its records on {date}.").format(
+        date=now.astimezone(tz).strftime("%d.%m.%Y")))
+
+    doc.add_heading(tr("Totals for the year"), level=2)
+    rows = [[f"{tr(title)}: {tr(label)}", fmt(data.current[key]),
+             fmt(data.previous[key])]
+            for title, items in st.SECTIONS for key, label in items]
+    _table(doc, [tr("Indicator"), str(year), str(year - 1)], rows)
+
+    doc.add_heading(tr("By quarter"), level=2)
+    qkeys = ["reg_student", "active", "joins", "submissions", "winners", "webinars_held",
+             "attendance"]
+    _table(doc, [tr("Indicator"), "I", "II", "III", "IV"],
+           [[tr(st.METRIC_LABELS[k]), *[fmt(q[k]) for q in quarters]] for k in qkeys])
+
+    doc.add_heading(tr("By region"), level=2)
+    _table(doc, [tr("Region"), tr("Registrations"), tr("Active users"), tr("Participation"),
+                 tr("Winners")],
+           [[place_name("region", r.area_id or 0), fmt(r.get("registrations")),
+             fmt(r.get("active")), fmt(r.participation), fmt(r.get("winners"))]
+            for r in data.areas]
+           + [[tr("Total"), fmt(data.total.get("registrations")),
+               fmt(data.total.get("active")), fmt(data.total.participation),
+               fmt(data.total.get("winners"))]])
+
+    doc.add_heading(tr("Challenges, actions and contests"), level=2)
+    if challenges:
+        _table(doc, [tr("Title"), tr("Type"), tr("Starts"), tr("Participants"),
+                     tr("Entries submitted"), tr("Winners")],
+               [[c.title, tr(KIND_LABELS[c.kind]) if c.kind in KIND_LABELS else c.kind,
+                 c.starts.astimezone(tz).strftime("%d.%m.%Y") if c.starts else "—",
+                 fmt(c.participants), fmt(c.entries), fmt(c.winners)] for c in challenges])
+    else:
+        doc.add_paragraph(tr("None in this year."))
+
+    doc.add_heading(tr("Webinars"), level=2)
+    if webinars:
+        _table(doc, [tr("Title"), tr("Date"), tr("Registered"), tr("Attended"),
+                     tr("Speakers")],
+               [[w.title + (" (" + tr("cancelled") + ")" if w.status == "cancelled" else ""),
+                 w.starts.astimezone(tz).strftime("%d.%m.%Y") if w.starts else "—",
+                 fmt(w.registered), fmt(w.attended), ", ".join(w.speakers) or "—"]
+                for w in webinars])
+    else:
+        doc.add_paragraph(tr("None in this year."))
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def _table(doc: Any, header: list[str], rows: list[list[str]]) -> None:
+    table = doc.add_table(rows=1, cols=len(header))
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, header, strict=True):
+        cell.text = text
+        for run in cell.paragraphs[0].runs:
+            run.bold = True
+    for row in rows:
+        cells = table.add_row().cells
+        for cell, text in zip(cells, row, strict=True):
+            cell.text = str(text)

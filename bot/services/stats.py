@@ -1,0 +1,537 @@
+"""Statistics: periods in Asia/Almaty, scopes, counts from the activity log and entity tables.
+
+Definitions (also in the README, "Statistics"):
+- every count is of activity_log rows whose `at` lies in [start, end) of the period, the
+  period's days running from 00:00 to 24:00 Asia/Almaty;
+- a row belongs to the region/district stored on it (the actor's place at that moment), so
+  erased users still count, anonymously;
+- active user: anyone with at least one logged action in the period;
+- coordinators by level: active coordinators registered before the period's end (a snapshot);
+- webinars held: not cancelled webinars starting in the period (country-wide); speakers: the
+  distinct speaker names of those webinars;
+- broadcasts: "broadcast_sent" rows; delivered/blocked: broadcast deliveries finished in the
+  period with status sent/blocked (scoped by the recipient's place).
+
+No aiogram here: texts are built with a translator callable `tr(msgid) -> str`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.errors import DomainError
+from db.models import ActivityLog, Delivery, User
+
+logger = logging.getLogger(__name__)
+Translate = Callable[[str], str]
+MAX_PERIOD_DAYS = 366 * 3
+TREND_WEEKS = 12
+
+
+def _(msgid: str) -> str:
+    """Marks a message id for extraction; it is translated when rendered (`tr`)."""
+    return msgid
+
+
+# ---------------------------------------------------------------- periods
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole local days [first_day, last_day]; `start`/`end` are the UTC instants (end excl.)."""
+
+    first_day: date
+    last_day: date
+    tz: ZoneInfo
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first_day, time(), self.tz).astimezone(UTC)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.last_day + timedelta(days=1), time(),
+                                self.tz).astimezone(UTC)
+
+    @property
+    def days(self) -> int:
+        return (self.last_day - self.first_day).days + 1
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one."""
+        return Period(self.first_day - timedelta(days=self.days),
+                      self.first_day - timedelta(days=1), self.tz)
+
+    def label(self) -> str:
+        return f"{self.first_day:%d.%m.%Y} – {self.last_day:%d.%m.%Y}"
+
+
+def week_of(day: date, tz: ZoneInfo) -> Period:
+    monday = day - timedelta(days=day.weekday())
+    return Period(monday, monday + timedelta(days=6), tz)
+
+
+def parse_period(arg: str | None, now: datetime, tz: ZoneInfo,
+                 default: str = "week") -> Period:
+    """'week' | 'month' | 'year' | 'YYYY' | 'YYYY-MM-DD YYYY-MM-DD' (both days included)."""
+    today = now.astimezone(tz).date()
+    words = (arg or default).strip().lower().split()
+    if len(words) == 1 and words[0] in ("week", "month", "year"):
+        kind = words[0]
+        if kind == "week":
+            return week_of(today, tz)
+        if kind == "month":
+            first = today.replace(day=1)
+            nxt = (first + timedelta(days=32)).replace(day=1)
+            return Period(first, nxt - timedelta(days=1), tz)
+        return Period(date(today.year, 1, 1), date(today.year, 12, 31), tz)
+    if len(words) == 1 and re.fullmatch(r"\d{4}", words[0]):
+        year = int(words[0])
+        if not 2000 <= year <= 2100:
+            raise DomainError("stats_period")
+        return Period(date(year, 1, 1), date(year, 12, 31), tz)
+    if len(words) == 2:
+        try:
+            first, last = (date.fromisoformat(w) for w in words)
+        except ValueError:
+            raise DomainError("stats_period") from None
+        if last < first or (last - first).days >= MAX_PERIOD_DAYS:
+            raise DomainError("stats_period")
+        return Period(first, last, tz)
+    raise DomainError("stats_period")
+
+
+# ---------------------------------------------------------------- scopes
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whole country (staff), one region (regional coordinator) or one district."""
+
+    region_id: int | None = None
+    district_id: int | None = None
+
+    @property
+    def is_country(self) -> bool:
+        return self.region_id is None and self.district_id is None
+
+    @property
+    def area(self) -> str:
+        """What the by-area table lists: regions for the country, districts otherwise."""
+        return "region" if self.is_country else "district"
+
+    def filters(self, region_col: Any, district_col: Any) -> list[Any]:
+        out = []
+        if self.district_id is not None:
+            out.append(district_col == self.district_id)
+        elif self.region_id is not None:
+            out.append(region_col == self.region_id)
+        return out
+
+
+def scope_of(user: Any) -> Scope:
+    """The scope a user may see: staff everything, coordinators their region or district."""
+    if user.role == "staff":
+        return Scope()
+    if user.role == "coordinator" and user.status == "active":
+        if user.coordinator_level == "district" and user.district_id:
+            return Scope(user.region_id, user.district_id)
+        if user.region_id:
+            return Scope(user.region_id)
+    raise DomainError("stats_scope")
+
+
+# ---------------------------------------------------------------- metrics
+
+# (key, label) in display order, grouped by section.
+SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
+    (_("Registrations"), [
+        ("reg_student", _("Parliament members")),
+        ("reg_coordinator", _("Coordinators")),
+        ("reg_staff", _("Centre staff")),
+        ("active", _("Active users")),
+    ]),
+    (_("Coordinators by level"), [
+        ("coord_regional", _("Regional level")),
+        ("coord_district", _("District (city) level")),
+    ]),
+    (_("Challenges"), [
+        ("joins", _("Joined")),
+        ("submissions", _("Entries submitted")),
+        ("approved", _("Entries approved")),
+        ("rejected", _("Entries rejected")),
+        ("withdrawn", _("Entries withdrawn")),
+        ("winners", _("Winners")),
+    ]),
+    (_("Webinars"), [
+        ("webinars_held", _("Webinars held")),
+        ("webinar_regs", _("Registrations for webinars")),
+        ("attendance", _("Attendance")),
+        ("speakers", _("Speakers")),
+    ]),
+    (_("Broadcasts"), [
+        ("broadcasts", _("Broadcasts sent")),
+        ("delivered", _("Messages delivered")),
+        ("blocked", _("Blocked the bot")),
+    ]),
+]
+METRIC_KEYS = [key for _title, rows in SECTIONS for key, _label in rows]
+METRIC_LABELS = {key: label for _title, rows in SECTIONS for key, label in rows}
+
+KIND_METRIC = {
+    "challenge_join": "joins",
+    "submission": "submissions",
+    "submission_approved": "approved",
+    "submission_rejected": "rejected",
+    "submission_withdrawn": "withdrawn",
+    "winner": "winners",
+    "webinar_register": "webinar_regs",
+    "webinar_attend": "attendance",
+    "broadcast_sent": "broadcasts",
+}
+REG_ROLES = ("student", "coordinator", "staff")
+PARTICIPATION_KINDS = ("challenge_join", "submission", "webinar_attend")
+# Logged on the participant's row but done by someone else: not "activity" of that user.
+PASSIVE_KINDS = ("submission_approved", "submission_rejected", "winner")
+
+AREA_COLUMNS = ("registrations", "active", "joins", "submissions", "approved", "winners",
+                "webinar_regs", "attendance")
+AREA_LABELS = {
+    "registrations": _("Registrations"), "active": _("Active users"), "joins": _("Joined"),
+    "submissions": _("Entries submitted"), "approved": _("Entries approved"),
+    "winners": _("Winners"), "webinar_regs": _("Registrations for webinars"),
+    "attendance": _("Attendance"), "participation": _("Participation"),
+}
+
+
+@dataclass
+class AreaRow:
+    area_id: int | None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def participation(self) -> int:
+        """Joins + entries submitted + webinar attendance."""
+        return sum(self.counts.get(k, 0) for k in ("joins", "submissions", "attendance"))
+
+    def get(self, key: str) -> int:
+        return self.participation if key == "participation" else self.counts.get(key, 0)
+
+
+@dataclass
+class Trend:
+    week_starts: list[date]
+    registrations: list[int]
+    participation: list[int]
+    attendance: list[int]
+
+
+@dataclass
+class Stats:
+    period: Period
+    scope: Scope
+    current: dict[str, int]
+    previous: dict[str, int]
+    areas: list[AreaRow]  # by participation, largest first
+    total: AreaRow
+    trend: Trend | None = None
+
+
+def _period_filters(period: Period, scope: Scope) -> list[Any]:
+    a = ActivityLog
+    return [a.at >= period.start, a.at < period.end,
+            *scope.filters(a.region_id, a.district_id)]
+
+
+def _covered(stmt: Any) -> Any:
+    """SQLite's planner may pick (kind, at) with a skip-scan; the covering index is faster."""
+    return stmt.with_hint(ActivityLog, "INDEXED BY ix_activity_stats", "sqlite")
+
+
+async def _activity_counts(session: AsyncSession, period: Period, scope: Scope,
+                           ) -> tuple[dict[str, int], dict[int | None, AreaRow]]:
+    a = ActivityLog
+    area_col = a.region_id if scope.area == "region" else a.district_id
+    rows = await session.execute(_covered(
+        select(a.kind, a.role, area_col, func.count())
+        .where(*_period_filters(period, scope))
+        .group_by(a.kind, a.role, area_col)))
+    totals = dict.fromkeys(METRIC_KEYS, 0)
+    areas: dict[int | None, AreaRow] = {}
+    for kind, role, area_id, n in rows:
+        row = areas.setdefault(area_id, AreaRow(area_id))
+        if kind == "register":
+            if role in REG_ROLES:
+                totals[f"reg_{role}"] += n
+            row.counts["registrations"] = row.counts.get("registrations", 0) + n
+            continue
+        metric = KIND_METRIC.get(kind)
+        if metric is None:
+            continue
+        totals[metric] += n
+        if metric in AREA_COLUMNS:
+            row.counts[metric] = row.counts.get(metric, 0) + n
+    acted = [*_period_filters(period, scope), a.kind.not_in(PASSIVE_KINDS)]
+    active = await session.execute(_covered(
+        select(area_col, func.count(distinct(a.user_id))).where(*acted).group_by(area_col)))
+    for area_id, n in active:
+        areas.setdefault(area_id, AreaRow(area_id)).counts["active"] = n
+    totals["active"] = await session.scalar(_covered(
+        select(func.count(distinct(a.user_id))).where(*acted))) or 0
+    return totals, areas
+
+
+async def _coordinators(session: AsyncSession, period: Period, scope: Scope) -> dict[str, int]:
+    rows = await session.execute(
+        select(User.coordinator_level, func.count())
+        .where(User.role == "coordinator", User.status == "active",
+               User.created_at < period.end, *scope.filters(User.region_id, User.district_id))
+        .group_by(User.coordinator_level))
+    found = dict(rows.all())
+    return {"coord_regional": found.get("regional", 0),
+            "coord_district": found.get("district", 0)}
+
+
+def speaker_names(speakers: Iterable[Any] | None) -> list[str]:
+    names = []
+    for s in speakers or []:
+        name = s.get("name") if isinstance(s, dict) else s
+        if name and str(name).strip():
+            names.append(" ".join(str(name).split()))
+    return names
+
+
+async def _webinars_held(session: AsyncSession, period: Period) -> dict[str, int]:
+    try:
+        from db.models.webinars import Webinar
+    except ImportError:  # the webinars feature is not installed
+        return {"webinars_held": 0, "speakers": 0}
+    rows = (await session.execute(
+        select(Webinar.id, Webinar.speakers)
+        .where(Webinar.starts_at >= period.start, Webinar.starts_at < period.end,
+               Webinar.status != "cancelled"))).all()
+    speakers = {n.casefold() for _id, sp in rows for n in speaker_names(sp)}
+    return {"webinars_held": len(rows), "speakers": len(speakers)}
+
+
+async def _deliveries(session: AsyncSession, period: Period, scope: Scope) -> dict[str, int]:
+    d = Delivery
+    q = (select(d.status, func.count())
+         .where(d.source_type == "broadcast", d.sent_at >= period.start,
+                d.sent_at < period.end, d.status.in_(("sent", "blocked")))
+         .group_by(d.status))
+    if not scope.is_country:
+        q = q.join(User, User.id == d.user_id).where(
+            *scope.filters(User.region_id, User.district_id))
+    found = dict((await session.execute(q)).all())
+    return {"delivered": found.get("sent", 0), "blocked": found.get("blocked", 0)}
+
+
+async def summary(session: AsyncSession, period: Period, scope: Scope,
+                  ) -> tuple[dict[str, int], dict[int | None, AreaRow]]:
+    """Every metric of one period, and the per-area rows."""
+    totals, areas = await _activity_counts(session, period, scope)
+    totals.update(await _coordinators(session, period, scope))
+    totals.update(await _webinars_held(session, period))
+    totals.update(await _deliveries(session, period, scope))
+    return totals, areas
+
+
+async def trend(session: AsyncSession, last_day: date, tz: ZoneInfo, scope: Scope,
+                weeks: int = TREND_WEEKS) -> Trend:
+    """Weekly registrations, participation and attendance for `weeks` weeks up to last_day."""
+    last_week = week_of(last_day, tz)
+    starts = [last_week.first_day - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
+    bounds = [datetime.combine(d, time(), tz).astimezone(UTC) for d in starts]
+    bounds.append(last_week.end)
+    a = ActivityLog
+    bucket = case(*[(a.at < bounds[i + 1], i) for i in range(weeks)], else_=weeks)
+    kinds = ("register", *PARTICIPATION_KINDS)
+    rows = await session.execute(
+        select(a.kind, bucket, func.count())
+        .where(a.kind.in_(kinds), a.at >= bounds[0], a.at < bounds[-1],
+               *scope.filters(a.region_id, a.district_id))
+        .group_by(a.kind, bucket))
+    reg, part, att = [0] * weeks, [0] * weeks, [0] * weeks
+    for kind, i, n in rows:
+        if i >= weeks:
+            continue
+        if kind == "register":
+            reg[i] += n
+        else:
+            part[i] += n
+            if kind == "webinar_attend":
+                att[i] += n
+    return Trend(starts, reg, part, att)
+
+
+async def collect(session: AsyncSession, period: Period, scope: Scope,
+                  with_trend: bool = True) -> Stats:
+    current, areas = await summary(session, period, scope)
+    previous, _prev_areas = await summary(session, period.previous(), scope)
+    total = AreaRow(None, {k: current.get(k, 0) for k in AREA_COLUMNS})
+    total.counts["registrations"] = sum(current[f"reg_{r}"] for r in REG_ROLES)
+    if scope.district_id is not None:
+        areas = {k: v for k, v in areas.items() if k == scope.district_id}
+    ordered = sorted((r for r in areas.values() if r.area_id is not None),
+                     key=lambda r: (-r.participation, -r.get("active"), r.area_id or 0))
+    tr = (await trend(session, period.last_day, period.tz, scope)) if with_trend else None
+    return Stats(period, scope, current, previous, ordered, total, tr)
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def fmt_change(cur: int, prev: int, fmt: Callable[[int | float], str]) -> str:
+    diff = cur - prev
+    if diff == 0:
+        return "±0"
+    sign = "+" if diff > 0 else "−"
+    text = f"{sign}{fmt(abs(diff))}"
+    if prev > 0:
+        text += f", {sign}{fmt(round(abs(diff) * 100 / prev))}%"
+    return text
+
+
+def render_text(stats: Stats, tr: Translate, fmt: Callable[[int | float], str],
+                place_name: Callable[[str, int], str], top: int = 5) -> str:
+    """The /stats reply and the digest (HTML; place names are ours, not user text)."""
+    cur, prev = stats.current, stats.previous
+    if stats.scope.district_id is not None:
+        where = place_name("district", stats.scope.district_id)
+    elif stats.scope.region_id is not None:
+        where = place_name("region", stats.scope.region_id)
+    else:
+        where = tr("Whole country")
+    lines = [
+        "📊 <b>" + tr("Statistics: {period}").format(period=stats.period.label()) + "</b>",
+        tr("Scope: {scope}").format(scope=where),
+        "<i>" + tr("In brackets: the change against {period}.").format(
+            period=stats.period.previous().label()) + "</i>",
+    ]
+    for title, rows in SECTIONS:
+        lines.append("")
+        lines.append(f"<b>{tr(title)}</b>")
+        for key, label in rows:
+            lines.append(f"• {tr(label)}: <b>{fmt(cur[key])}</b> "
+                         f"({fmt_change(cur[key], prev[key], fmt)})")
+    heading = tr("By region") if stats.scope.area == "region" else tr("By district")
+    lines.append("")
+    lines.append("<b>" + heading + "</b> — " + tr(
+        "registrations / active users / participation"))
+    for n, row in enumerate(stats.areas[:top], start=1):
+        name = place_name(stats.scope.area, row.area_id or 0)
+        lines.append(f"{n}. {name}: {fmt(row.get('registrations'))} / "
+                     f"{fmt(row.get('active'))} / {fmt(row.participation)}")
+    if not stats.areas:
+        lines.append(tr("No activity in this period."))
+    t = stats.total
+    lines.append("<b>" + tr("Total") + f"</b>: {fmt(t.get('registrations'))} / "
+                 f"{fmt(t.get('active'))} / {fmt(t.participation)}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- leaderboard
+
+POINTS = {"challenge_join": 1, "submission": 2, "submission_approved": 3, "winner": 10,
+          "webinar_attend": 1}
+BOARDS = ("orgs", "districts", "regions", "factions")
+
+
+@dataclass
+class BoardRow:
+    key: tuple[Any, ...]
+    points: int
+
+
+@dataclass
+class Leaderboard:
+    boards: dict[str, list[BoardRow]]
+
+
+def _board_key(board: str) -> list[Any]:
+    if board == "orgs":
+        return [User.region_id, User.district_id, User.org_name]
+    if board == "districts":
+        return [User.district_id]
+    if board == "regions":
+        return [User.region_id]
+    return [User.faction]
+
+
+async def _points_rows(session: AsyncSession, board: str, period: Period | None,
+                       challenge_id: int | None, scope: Scope) -> dict[tuple, int]:
+    """Points per group; the log row's user is the participant (also for approvals and
+    wins), grouped by the participant's current place, school and faction."""
+    key = _board_key(board)
+    a = ActivityLog
+    points = case(*[(a.kind == k, v) for k, v in POINTS.items()], else_=0)
+    conds = [a.kind.in_(POINTS), *scope.filters(User.region_id, User.district_id)]
+    if period is not None:
+        conds += [a.at >= period.start, a.at < period.end]
+    if challenge_id is not None:
+        conds += [a.ref_type == "challenge", a.ref_id == challenge_id]
+    rows = await session.execute(
+        select(*key, func.sum(points)).select_from(a).join(User, User.id == a.user_id)
+        .where(*conds).group_by(*key))
+    return {tuple(k): int(n or 0) for *k, n in rows}
+
+
+async def leaderboard(session: AsyncSession, scope: Scope, period: Period | None = None,
+                      challenge_id: int | None = None,
+                      boards: Iterable[str] = BOARDS) -> Leaderboard:
+    """Rankings by points (see POINTS); ties ordered by key for a stable order."""
+    result: dict[str, list[BoardRow]] = {}
+    for board in boards:
+        scores = await _points_rows(session, board, period, challenge_id, scope)
+        rows = [BoardRow(k, p) for k, p in scores.items()
+                if p > 0 and all(v is not None for v in k)]
+        rows.sort(key=lambda r: (-r.points, tuple(str(v) for v in r.key)))
+        result[board] = rows
+    return Leaderboard(result)
+
+
+def place_of(rows: list[BoardRow], key: tuple[Any, ...]) -> tuple[int, int] | None:
+    """(place, points) with equal points sharing a place ("competition ranking")."""
+    for i, row in enumerate(rows):
+        if row.key == key:
+            place = 1 + sum(1 for r in rows[:i] if r.points > row.points)
+            return place, row.points
+    return None
+
+
+def org_key(user: Any) -> tuple[Any, ...] | None:
+    """An organisation is its region, district and name as registered."""
+    name = getattr(user, "org_name", None)
+    return (user.region_id, user.district_id, name) if name else None
+
+
+# ---------------------------------------------------------------- digest preferences
+
+
+def digest_enabled(settings: dict | None) -> bool:
+    return bool((settings or {}).get("digest", True))
+
+
+async def set_digest(session: AsyncSession, user_id: int, enabled: bool) -> None:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise DomainError("not_found")
+    user.settings = {**(user.settings or {}), "digest": enabled}
+
+
+def place_namer(places: Any, locale: str) -> Callable[[str, int], str]:
+    """(kind, id) -> a region's or district's name in `locale` (PlaceDirectory lookups)."""
+    def name(kind: str, place_id: int) -> str:
+        place = places.region(place_id) if kind == "region" else places.district(place_id)
+        return place.name(locale) if place else f"#{place_id}"
+    return name

@@ -1,0 +1,284 @@
+"""Webhook mode: an aiohttp server that takes updates from Telegram, plus /healthz and /metrics.
+
+Every request must carry X-Telegram-Bot-Api-Secret-Token equal to WEBHOOK_SECRET (else 401,
+nothing processed). An update id already in `processed_updates` is acknowledged and skipped:
+the id is recorded by DbSessionMiddleware in the handler's own transaction
+(`guard_update=True`), so a redelivered update, even to another instance, is handled once.
+Several instances may run behind one reverse proxy; they share PostgreSQL (and Redis).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import signal
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from aiogram.types import TelegramObject, Update
+from aiohttp import web
+from pydantic import ValidationError
+from sqlalchemy import func, select, text
+
+from bot.config import ConfigError, Settings
+from bot.factory import App, build_app
+from bot.polling import already_processed, sender_key
+from db.migrate import upgrade_async
+from db.models import Delivery
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+APP_KEY: web.AppKey[App] = web.AppKey("bot_app", App)
+INFLIGHT_KEY: web.AppKey[set[int]] = web.AppKey("inflight", set)
+REDIS_KEY: web.AppKey[Any] = web.AppKey("redis", object)
+HEALTH_TIMEOUT = 3.0
+
+
+@dataclass
+class Metrics:
+    """Per-process counters, rendered in the Prometheus text format with cluster-wide gauges."""
+
+    updates_handled: int = 0
+    handler_errors: int = 0
+    duplicate_updates: int = 0
+    rejected_requests: int = 0
+    deliveries: Counter[str] = field(default_factory=Counter)  # per process, by outcome
+
+    def render(self, by_status: dict[str, int], queue_length: int | None) -> str:
+        lines = [
+            *_counter("bot_updates_handled_total", "Updates fed to the dispatcher.",
+                      self.updates_handled),
+            *_counter("bot_handler_errors_total", "Updates whose handler raised.",
+                      self.handler_errors),
+            *_counter("bot_duplicate_updates_total",
+                      "Updates skipped because their id was already handled.",
+                      self.duplicate_updates),
+            *_counter("bot_webhook_rejected_total",
+                      "Webhook requests refused for a wrong or missing secret.",
+                      self.rejected_requests),
+            "# HELP bot_deliveries Delivery queue rows by status (all instances).",
+            "# TYPE bot_deliveries gauge",
+            *(f'bot_deliveries{{status="{s}"}} {n}' for s, n in sorted(by_status.items())),
+        ]
+        if self.deliveries:
+            lines += ["# HELP bot_deliveries_processed_total Deliveries sent by this process, "
+                      "by outcome.", "# TYPE bot_deliveries_processed_total counter"]
+            lines += [f'bot_deliveries_processed_total{{outcome="{o}"}} {n}'
+                      for o, n in sorted(self.deliveries.items())]
+        if queue_length is not None:
+            lines += ["# HELP bot_delivery_queue_length Deliveries waiting to be sent.",
+                      "# TYPE bot_delivery_queue_length gauge",
+                      f"bot_delivery_queue_length {queue_length}"]
+        return "\n".join(lines) + "\n"
+
+
+def _counter(name: str, help_text: str, value: int) -> list[str]:
+    return [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {value}"]
+
+
+def metrics_of(app: App) -> Metrics:
+    """The app's Metrics; the first call also hooks error counting into the dispatcher."""
+    metrics = app.extras.get("metrics")
+    if metrics is None:
+        metrics = app.extras["metrics"] = Metrics()
+
+        async def count_errors(handler: Callable[[TelegramObject, dict[str, Any]],
+                                                 Awaitable[Any]],
+                               event: TelegramObject, data: dict[str, Any]) -> Any:
+            metrics.handler_errors += 1
+            return await handler(event, data)
+
+        app.dp.errors.outer_middleware(count_errors)
+    return metrics
+
+
+async def delivery_stats(app: App) -> tuple[dict[str, int], int]:
+    async with app.sessionmaker() as session:
+        rows = (await session.execute(
+            select(Delivery.status, func.count()).group_by(Delivery.status))).all()
+    by_status = {status: count for status, count in rows}
+    return by_status, by_status.get("queued", 0)
+
+
+class _SenderLocks:
+    """One person's updates are handled in order within a process (FSM steps)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+LOCKS_KEY: web.AppKey[_SenderLocks] = web.AppKey("sender_locks", _SenderLocks)
+
+
+def secret_ok(settings: Settings, given: str | None) -> bool:
+    if settings.webhook_secret is None or not given:
+        return False
+    expected = settings.webhook_secret.get_secret_value()
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def webhook_path(settings: Settings) -> str:
+    path = urlparse(settings.webhook_url or "").path
+    return path if path and path != "/" else "/webhook"
+
+
+async def handle_update(request: web.Request) -> web.Response:
+    app = request.app[APP_KEY]
+    metrics = metrics_of(app)
+    if not secret_ok(app.settings, request.headers.get(SECRET_HEADER)):
+        metrics.rejected_requests += 1
+        return web.Response(status=401, text="wrong secret")
+    try:
+        update = Update.model_validate(await request.json(), context={"bot": app.bot})
+    except (ValueError, ValidationError):
+        return web.Response(status=400, text="not an update")
+    inflight: set[int] = request.app[INFLIGHT_KEY]
+    if update.update_id in inflight or await already_processed(app, [update.update_id]):
+        metrics.duplicate_updates += 1
+        return web.Response()
+    inflight.add(update.update_id)
+    try:
+        async with request.app[LOCKS_KEY].hold(sender_key(update)):
+            await app.dp.feed_update(app.bot, update, guard_update=True)
+    except Exception:  # answered 200 anyway: a retry storm would not make it work
+        metrics.handler_errors += 1
+        logger.exception("update %s could not be handled", update.update_id)
+    finally:
+        inflight.discard(update.update_id)
+    metrics.updates_handled += 1
+    return web.Response()
+
+
+async def _check_database(app: App) -> str:
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT), app.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return "ok"
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+
+
+async def _check_redis(request: web.Request) -> str:
+    client = request.app.get(REDIS_KEY)
+    if client is None:
+        return "not configured"
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT):
+            await client.ping()
+        return "ok"
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+
+
+async def healthz(request: web.Request) -> web.Response:
+    app = request.app[APP_KEY]
+    checks = {"database": await _check_database(app), "redis": await _check_redis(request)}
+    healthy = all(v in ("ok", "not configured") for v in checks.values())
+    return web.json_response(checks, status=200 if healthy else 503,
+                             dumps=lambda d: json.dumps(d, sort_keys=True))
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    app = request.app[APP_KEY]
+    try:
+        by_status, queued = await delivery_stats(app)
+    except Exception:
+        logger.warning("could not read delivery statistics for /metrics", exc_info=True)
+        by_status, queued = {}, None
+    body = metrics_of(app).render(by_status, queued)
+    return web.Response(text=body, content_type="text/plain", charset="utf-8",
+                        headers={"X-Content-Type-Options": "nosniff"})
+
+
+async def _redis_ctx(web_app: web.Application) -> AsyncIterator[None]:
+    url = web_app[APP_KEY].settings.redis_url
+    client = None
+    if url:
+        from redis.asyncio import Redis
+
+        client = Redis.from_url(url, socket_connect_timeout=HEALTH_TIMEOUT)
+    web_app[REDIS_KEY] = client
+    yield
+    if client is not None:
+        await client.aclose()
+
+
+def build_web_app(app: App) -> web.Application:
+    """The aiohttp application: POST <webhook path>, GET /healthz, GET /metrics."""
+    web_app = web.Application()
+    web_app[APP_KEY] = app
+    web_app[INFLIGHT_KEY] = set()
+    web_app[LOCKS_KEY] = _SenderLocks()
+    metrics_of(app)
+    web_app.cleanup_ctx.append(_redis_ctx)
+    web_app.router.add_post(webhook_path(app.settings), handle_update)
+    web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", metrics_endpoint)
+    return web_app
+
+
+async def run_webhook(app: App, stop: asyncio.Event | None = None) -> None:
+    """Serve on WEBHOOK_HOST:WEBHOOK_PORT, register the webhook, run until cancelled/stopped.
+
+    Every instance registers the same URL; none deletes it on exit (the others go on).
+    """
+    settings = app.settings
+    if not settings.webhook_url or settings.webhook_secret is None:
+        raise ConfigError("WEBHOOK_URL and WEBHOOK_SECRET must both be set for webhook mode")
+    runner = web.AppRunner(build_web_app(app), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+        await app.bot.set_webhook(
+            url=settings.webhook_url, secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=app.dp.resolve_used_update_types(), drop_pending_updates=False)
+        logger.info("webhook %s served on %s:%s", settings.webhook_url,
+                    settings.webhook_host, settings.webhook_port)
+        await (stop or asyncio.Event()).wait()
+    finally:
+        await runner.cleanup()
+
+
+async def run_webhook_process(settings: Settings) -> None:
+    """`python -m bot run` with WEBHOOK_URL set: migrations, background work, the server."""
+    from bot.runner import prune_processed_updates, start_background, stop_background
+
+    if settings.webhook_secret is None:
+        raise ConfigError("WEBHOOK_SECRET: required when WEBHOOK_URL is set")
+    await upgrade_async(settings.database_url)
+    app = build_app(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await app.dp.emit_startup(bot=app.bot, **app.dp.workflow_data)
+    app.scheduler.add_job(prune_processed_updates, "interval", hours=6, args=[app],
+                          id="prune_processed_updates")
+    worker = await start_background(app)
+    try:
+        await run_webhook(app, stop)
+    finally:
+        logger.info("shutting down")
+        await app.dp.emit_shutdown(bot=app.bot, **app.dp.workflow_data)
+        await stop_background(app, worker)

@@ -1,0 +1,172 @@
+"""Webinar messages to other people (reminders, announcements, time changes, cancellations),
+built per recipient's language and handed to the delivery queue; and the reminder tick."""
+
+from __future__ import annotations
+
+import html
+import logging
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import WebinarCD
+from bot.i18n import LANGUAGES, fmt_dt
+from bot.services import webinars as svc
+from bot.services.delivery import (
+    PRIORITY_BULK,
+    PRIORITY_PERSONAL,
+    Button,
+    OutgoingMessage,
+    Recipient,
+    enqueue,
+)
+from db.models import User, Webinar, WebinarReminder
+
+logger = logging.getLogger(__name__)
+
+
+def _t(app: Any, locale: str, msgid: str, **kw: object) -> str:
+    return app.i18n.t(locale, msgid, **kw)
+
+
+def _locale(user: User) -> str:
+    return user.locale if user.locale in LANGUAGES else "kk"
+
+
+def _recipients(users: Sequence[User]) -> list[Recipient]:
+    return [Recipient(u.id, u.chat_id, _locale(u)) for u in users if u.chat_id]
+
+
+def when_text(app: Any, locale: str, webinar: Webinar) -> str:
+    return _t(app, locale, "{time} (Almaty time)",
+              time=fmt_dt(webinar.starts_at, locale, app.settings.tz))
+
+
+def offset_text(app: Any, locale: str, minutes: int) -> str:
+    if minutes >= 2880 and minutes % 1440 == 0:
+        return _t(app, locale, "{n} d", n=minutes // 1440)
+    if minutes % 60 == 0:
+        return _t(app, locale, "{n} h", n=minutes // 60)
+    if minutes > 60:
+        return _t(app, locale, "{h} h {m} min", h=minutes // 60, m=minutes % 60)
+    return _t(app, locale, "{n} min", n=minutes)
+
+
+def join_buttons(app: Any, locale: str, webinar: Webinar, here: bool) -> list[list[Button]]:
+    rows = [[Button(_t(app, locale, "🔗 Join"), url=webinar.join_url)]]
+    if here:
+        rows.append([Button(_t(app, locale, "✋ I'm here"),
+                            WebinarCD(action="here", id=webinar.id).pack())])
+    return rows
+
+
+def reminder_message(app: Any, locale: str, webinar: Webinar, offset: int) -> OutgoingMessage:
+    title = html.escape(webinar.text("title", locale))
+    if offset == 0:
+        head = _t(app, locale, "🔔 The webinar «{title}» is starting now.", title=title)
+    else:
+        head = _t(app, locale, "⏰ Reminder: the webinar «{title}» starts in {left}.",
+                  title=title, left=offset_text(app, locale, offset))
+    text = "\n".join([
+        head, "",
+        _t(app, locale, "Start: {when}", when=when_text(app, locale, webinar)),
+        _t(app, locale, "Link to join: {url}", url=html.escape(webinar.join_url)),
+    ])
+    here = offset * 60 <= svc.ATTEND_BEFORE.total_seconds()
+    if here:
+        text += "\n\n" + _t(app, locale, "When you join, press “I'm here” so your "
+                                         "attendance is counted.")
+    return OutgoingMessage(text=text, html=True, link_preview=False,
+                           buttons=join_buttons(app, locale, webinar, here))
+
+
+async def enqueue_reminder(session: AsyncSession, app: Any, webinar: Webinar,
+                           reminder: WebinarReminder) -> int:
+    """Queue one reminder for every registrant who had registered by its due time."""
+    rows = await svc.registrants(session, webinar.id, before=reminder.due_at)
+    users = [u for u, _r in rows]
+    recipients = _recipients(users)
+    payloads = {loc: reminder_message(app, loc, webinar, reminder.offset_min)
+                for loc in {r.payload_key for r in recipients}}
+    return await enqueue(session, svc.REMINDER_SOURCE, webinar.id, recipients, payloads,
+                         priority=PRIORITY_PERSONAL, dedup_suffix=svc.reminder_dedup(reminder))
+
+
+async def webinar_reminders_tick(app: Any) -> int:
+    """Every due reminder, each taken exactly once; returns how many messages were queued."""
+    now = app.now()
+    async with app.sessionmaker() as session:
+        due = await svc.due_reminder_ids(session, now)
+    queued = 0
+    for reminder_id in due:
+        started = time.perf_counter()
+        async with app.sessionmaker() as session, session.begin():
+            claimed = await svc.claim_reminder(session, reminder_id, now)
+            if claimed is None or not claimed.send:
+                continue
+            count = await enqueue_reminder(session, app, claimed.webinar, claimed.reminder)
+            claimed.reminder.recipients = count
+        queued += count
+        logger.info("webinar %s: reminder %s min before start queued for %d people in %.3f s",
+                    claimed.webinar.id, claimed.reminder.offset_min, count,
+                    time.perf_counter() - started)
+    return queued
+
+
+def announce_message(app: Any, locale: str, webinar: Webinar) -> OutgoingMessage:
+    text = "\n".join([
+        _t(app, locale, "📣 New webinar: «{title}»",
+           title=html.escape(webinar.text("title", locale))),
+        _t(app, locale, "Start: {when}", when=when_text(app, locale, webinar)),
+        "",
+        html.escape(webinar.text("description", locale)[:700]),
+    ])
+    return OutgoingMessage(text=text, html=True, buttons=[[
+        Button(_t(app, locale, "✅ Register"), WebinarCD(action="reg", id=webinar.id).pack()),
+        Button(_t(app, locale, "More"), WebinarCD(action="open", id=webinar.id).pack()),
+    ]])
+
+
+async def announce(session: AsyncSession, app: Any, webinar: Webinar) -> int:
+    users = await svc.audience_users(session, webinar.audience)
+    recipients = _recipients(users)
+    payloads = {loc: announce_message(app, loc, webinar)
+                for loc in {r.payload_key for r in recipients}}
+    return await enqueue(session, "webinar_announce", webinar.id, recipients, payloads,
+                         priority=PRIORITY_BULK)
+
+
+async def notify_time_change(session: AsyncSession, app: Any, webinar: Webinar,
+                             old_start: datetime) -> int:
+    users = [u for u, _r in await svc.registrants(session, webinar.id)]
+    recipients = _recipients(users)
+    payloads = {}
+    for loc in {r.payload_key for r in recipients}:
+        text = "\n".join([
+            _t(app, loc, "🕒 The time of the webinar «{title}» has changed.",
+               title=html.escape(webinar.text("title", loc))),
+            _t(app, loc, "Was: {old}", old=fmt_dt(old_start, loc, app.settings.tz)),
+            _t(app, loc, "Now: {when}", when=when_text(app, loc, webinar)),
+            _t(app, loc, "Your registration stays; reminders will come at the new time."),
+        ])
+        payloads[loc] = OutgoingMessage(text=text, html=True, buttons=[[
+            Button(_t(app, loc, "📅 Add to calendar"),
+                   WebinarCD(action="ics", id=webinar.id).pack())]])
+    return await enqueue(session, "webinar_change", webinar.id, recipients, payloads,
+                         priority=PRIORITY_PERSONAL,
+                         dedup_suffix=f"time:{int(webinar.starts_at.timestamp())}")
+
+
+async def notify_cancelled(session: AsyncSession, app: Any, webinar: Webinar) -> int:
+    users = [u for u, _r in await svc.registrants(session, webinar.id)]
+    recipients = _recipients(users)
+    payloads = {loc: OutgoingMessage(html=True, text=_t(
+        app, loc, "❌ The webinar «{title}» planned for {when} has been cancelled. "
+                  "We are sorry for the inconvenience.",
+        title=html.escape(webinar.text("title", loc)), when=when_text(app, loc, webinar)))
+        for loc in {r.payload_key for r in recipients}}
+    return await enqueue(session, "webinar_cancel", webinar.id, recipients, payloads,
+                         priority=PRIORITY_PERSONAL, dedup_suffix="cancel")

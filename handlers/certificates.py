@@ -1,0 +1,341 @@
+"""/certificates (staff: bulk issue, templates, revoke, export) and /verify (anyone)."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import CertCD
+from bot.factory import App
+from bot.services import certificates as certs
+from bot.services.errors import DomainError
+from bot.services.users import UserInfo
+from db.models import Certificate
+from handlers.texts import error_text, register_errors
+
+router = Router(name=__name__)
+logger = logging.getLogger(__name__)
+
+register_errors({
+    "cert_usage": __(
+        "Usage:\n/certificates challenge N — winners and participants of a challenge\n"
+        "/certificates webinar N — those who attended a webinar\n"
+        "/certificates series 3-17 12 Title — attended at least 12 of webinars 3…17\n"
+        "/certificates templates — backgrounds and signatories\n"
+        "/certificates revoke NUMBER reason\n/certificates export — the registry as XLSX"),
+    "cert_not_finished": __("Certificates can be issued only after it has finished (a contest: "
+                            "after the results are published)."),
+    "cert_unknown": __("No certificate has the number {number}."),
+    "cert_already_revoked": __("Certificate {number} was already revoked."),
+    "cert_bad_image": __("This is not a picture I can use. Send a JPEG or PNG of at least "
+                         "300×200 pixels (A4 landscape works best)."),
+    "cert_signatories_format": __(
+        "Send one signatory per line as “Title | Name”, at most 3. A line [kk], [ru] or [en] "
+        "starts a list for that language only."),
+})
+
+BACKGROUND_MAX_BYTES = 10_000_000
+
+
+class CertificatesSG(StatesGroup):
+    confirm = State()
+    background = State()
+    signatories = State()
+
+
+def confirm_kb(count: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("✅ Issue {count}").format(count=count), callback_data=CertCD(action="issue"))
+    kb.button(text=_("✖️ Cancel"), callback_data=CertCD(action="drop"))
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+def templates_kb(app: App, locale: str) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for template in certs.TEMPLATES:
+        kb.button(text=certs.template_label(app.i18n, locale, template),
+                  callback_data=CertCD(action="tpl", template=template))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def template_kb(template: str) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("🖼 Background"), callback_data=CertCD(action="bg", template=template))
+    kb.button(text=_("✍️ Signatories"), callback_data=CertCD(action="sig", template=template))
+    kb.button(text=_("♻️ Built-in frame"), callback_data=CertCD(action="nobg", template=template))
+    kb.button(text=_("👁 Preview"), callback_data=CertCD(action="pv", template=template))
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+async def _username(bot: Bot) -> str:
+    return (await bot.me()).username or ""
+
+
+async def _render(app: App, bot: Bot, session: AsyncSession, cert: Certificate) -> bytes:
+    settings = await certs.get_settings(session, cert.template)
+    username = await _username(bot)
+    return await asyncio.to_thread(certs.render, app.i18n, cert, settings, username,
+                                   app.settings.tz)
+
+
+# --- /certificates ---------------------------------------------------------------------
+
+@router.message(Command("certificates"))
+async def cmd_certificates(message: Message, command: CommandObject, state: FSMContext,
+                           session: AsyncSession, app: App, bot: Bot,
+                           user: UserInfo | None) -> None:
+    args = " ".join((command.args or "").split())
+    sub, _sep, rest = args.partition(" ")
+    try:
+        if sub == "templates":
+            await message.answer(_("Which template?"),
+                                 reply_markup=templates_kb(app, app.i18n.current_locale))
+        elif sub == "export":
+            await send_export(message, session, app)
+        elif sub == "revoke":
+            await revoke(message, rest, session, app, user)
+        else:
+            await preview_issue(message, args, state, session, app, bot)
+    except DomainError as exc:
+        await message.answer(error_text(exc))
+
+
+async def preview_issue(message: Message, args: str, state: FSMContext,
+                        session: AsyncSession, app: App, bot: Bot) -> None:
+    source = certs.parse_source(args)
+    plan = await certs.plan_issue(session, source, app.now(), app.settings.tz)
+    locale = app.i18n.current_locale
+    lines = [_("New certificates to issue: {count}").format(count=len(plan.new))]
+    lines += [f"• {certs.template_label(app.i18n, locale, t)}: {n}"
+              for t, n in plan.by_template.items()]
+    lines.append(_("Issued before: {count}").format(count=plan.existing))
+    if plan.no_name:
+        lines.append(_("Without a name in the profile (skipped until they add it in /profile):"
+                       " {count}").format(count=plan.no_name))
+    summary = "\n".join(lines)
+    sample = certs.preview_for(source, plan, app.now())
+    if sample is None:
+        await message.answer(summary + "\n\n" + _("Nothing new to issue."))
+        return
+    pdf = await _render(app, bot, session, sample)
+    await state.set_state(CertificatesSG.confirm)
+    await state.update_data(cert_source=args)
+    await message.answer_document(
+        BufferedInputFile(pdf, filename="sample.pdf"),
+        caption=summary + "\n\n" + _("Above is a sample. Issue them and send each person "
+                                     "their certificate?"),
+        reply_markup=confirm_kb(len(plan.new)))
+
+
+@router.callback_query(CertCD.filter(F.action == "issue"))
+async def on_issue(cb: CallbackQuery, state: FSMContext, session: AsyncSession, app: App,
+                   bot: Bot, user: UserInfo | None) -> None:
+    args = (await state.get_data()).get("cert_source")
+    if await state.get_state() != CertificatesSG.confirm.state or not args:
+        await cb.message.answer(_("This request has expired. Send the /certificates command "
+                                  "again."))
+        return
+    await state.clear()
+    await cb.message.edit_reply_markup(reply_markup=None)
+    try:
+        result = await certs.issue(session, certs.parse_source(args), user, app.now(),
+                                   app.settings.tz)
+    except DomainError as exc:
+        await cb.message.answer(error_text(exc))
+        return
+    queued = await certs.enqueue_pending(session, app.i18n, await _username(bot),
+                                         app.settings.tz, app.now())
+    logger.info("issued %s certificates for %s, %s queued now", result.new, args, queued)
+    await cb.message.answer(
+        _("Issued: {new} new certificates ({existing} had been issued before). They are being "
+          "sent now.").format(new=result.new, existing=result.existing))
+
+
+@router.callback_query(CertCD.filter(F.action == "drop"))
+async def on_drop(cb: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await cb.message.edit_reply_markup(reply_markup=None)
+    await cb.message.answer(_("Cancelled. Nothing was issued."))
+
+
+@router.message(CertificatesSG.confirm, ~F.text.startswith("/"))
+async def on_confirm_other(message: Message) -> None:
+    await message.answer(_("Press “Issue” or “Cancel” under the sample, or send /cancel."))
+
+
+async def send_export(message: Message, session: AsyncSession, app: App) -> None:
+    data = await certs.export_registry(session, app.i18n, app.i18n.current_locale,
+                                       app.settings.tz)
+    stamp = app.now().astimezone(app.settings.tz).strftime("%Y%m%d")
+    await message.answer_document(BufferedInputFile(data, filename=f"certificates_{stamp}.xlsx"),
+                                  caption=_("The registry of certificates."))
+
+
+async def revoke(message: Message, rest: str, session: AsyncSession, app: App,
+                 user: UserInfo | None) -> None:
+    number, _sep, reason = rest.partition(" ")
+    if not number:
+        raise DomainError("cert_usage")
+    cert = await certs.revoke(session, number, user, reason, app.now())
+    await message.answer(_("Certificate {number} is revoked. /verify will now say so.").format(
+        number=cert.number))
+
+
+# --- templates -------------------------------------------------------------------------
+
+@router.callback_query(CertCD.filter(F.action == "tpl"))
+async def on_template(cb: CallbackQuery, callback_data: CertCD, session: AsyncSession,
+                      app: App) -> None:
+    if callback_data.template not in certs.TEMPLATES:
+        return
+    settings = await certs.get_settings(session, callback_data.template)
+    locale = app.i18n.current_locale
+    background = _("own picture") if settings.background else _("built-in frame")
+    signatories = certs.signatories_text(settings) or _("not set (“Director”, no name)")
+    await cb.message.answer(
+        _("<b>{template}</b>\nBackground: {background}\nSignatories:\n{signatories}").format(
+            template=certs.template_label(app.i18n, locale, callback_data.template),
+            background=background, signatories=html.escape(signatories)),
+        reply_markup=template_kb(callback_data.template))
+
+
+@router.callback_query(CertCD.filter(F.action == "bg"))
+async def on_background_ask(cb: CallbackQuery, callback_data: CertCD,
+                            state: FSMContext) -> None:
+    await state.set_state(CertificatesSG.background)
+    await state.update_data(cert_template=callback_data.template)
+    await cb.message.answer(_("Send the background picture as a photo or as a file. A4 "
+                              "landscape (297×210) works best; keep the middle light so the "
+                              "text stays readable. /cancel to stop."))
+
+
+@router.message(CertificatesSG.background, F.photo | F.document)
+async def on_background(message: Message, state: FSMContext, session: AsyncSession, app: App,
+                        bot: Bot, user: UserInfo | None) -> None:
+    media = message.photo[-1] if message.photo else message.document
+    if media.file_size and media.file_size > BACKGROUND_MAX_BYTES:
+        await message.answer(_("The file is too large (at most 10 MB)."))
+        return
+    template = (await state.get_data()).get("cert_template", "")
+    raw = (await bot.download(media.file_id)).read()
+    try:
+        await certs.set_background(session, template, raw, user)
+    except DomainError as exc:
+        await message.answer(error_text(exc))
+        return
+    await state.clear()
+    await _send_template_preview(message, template, session, app, bot,
+                                 _("The background is saved. A sample:"))
+
+
+@router.message(CertificatesSG.background, ~F.text.startswith("/"))
+async def on_background_other(message: Message) -> None:
+    await message.answer(_("Send a picture (a photo or an image file), or /cancel."))
+
+
+@router.callback_query(CertCD.filter(F.action == "sig"))
+async def on_signatories_ask(cb: CallbackQuery, callback_data: CertCD,
+                             state: FSMContext) -> None:
+    await state.set_state(CertificatesSG.signatories)
+    await state.update_data(cert_template=callback_data.template)
+    await cb.message.answer(_(
+        "Send the signatories, one per line, at most 3:\n<code>Director | A. Seitov</code>\n"
+        "Lines for one language only go after a line [kk], [ru] or [en]. /cancel to stop."))
+
+
+@router.message(CertificatesSG.signatories, F.text, ~F.text.startswith("/"))
+async def on_signatories(message: Message, state: FSMContext, session: AsyncSession,
+                         app: App, bot: Bot, user: UserInfo | None) -> None:
+    template = (await state.get_data()).get("cert_template", "")
+    try:
+        await certs.set_signatories(session, template, message.text, user)
+    except DomainError as exc:
+        await message.answer(error_text(exc))
+        return
+    await state.clear()
+    await _send_template_preview(message, template, session, app, bot,
+                                 _("The signatories are saved. A sample:"))
+
+
+@router.message(CertificatesSG.signatories, ~F.text.startswith("/"))
+async def on_signatories_other(message: Message) -> None:
+    await message.answer(_("Send the signatories as text, or /cancel."))
+
+
+@router.callback_query(CertCD.filter(F.action == "nobg"))
+async def on_no_background(cb: CallbackQuery, callback_data: CertCD, session: AsyncSession,
+                           user: UserInfo | None) -> None:
+    try:
+        await certs.set_background(session, callback_data.template, None, user)
+    except DomainError as exc:
+        await cb.message.answer(error_text(exc))
+        return
+    await cb.message.answer(_("The built-in frame is used again."))
+
+
+@router.callback_query(CertCD.filter(F.action == "pv"))
+async def on_preview(cb: CallbackQuery, callback_data: CertCD, session: AsyncSession,
+                     app: App, bot: Bot) -> None:
+    if callback_data.template in certs.TEMPLATES:
+        await _send_template_preview(cb.message, callback_data.template, session, app, bot,
+                                     _("A sample:"))
+
+
+async def _send_template_preview(message: Message, template: str, session: AsyncSession,
+                                 app: App, bot: Bot, caption: str) -> None:
+    sample = certs.sample_certificate(template, app.i18n.current_locale, app.now())
+    pdf = await _render(app, bot, session, sample)
+    await message.answer_document(BufferedInputFile(pdf, filename=f"sample_{template}.pdf"),
+                                  caption=caption)
+
+
+# --- /verify and /start v_<number> -----------------------------------------------------
+
+@router.message(Command("verify"))
+async def cmd_verify(message: Message, command: CommandObject, session: AsyncSession,
+                     app: App) -> None:
+    if not (command.args or "").strip():
+        await message.answer(_("Send the number after the command, e.g. "
+                               "<code>/verify D26-000123-ABCD</code>."))
+        return
+    await verify_reply(message, command.args or "", session, app)
+
+
+async def verify_reply(message: Message, number: str, session: AsyncSession, app: App) -> None:
+    """Also called by /start v_<number> (app.extras["verify_handler"])."""
+    cert = await certs.find(session, number)
+    if cert is None:
+        shown = certs.normalize_number(number)[:40]
+        await message.answer(_("❓ No certificate has the number {number}. Check the number "
+                               "and try again.").format(number=html.escape(shown)))
+        return
+    locale = app.i18n.current_locale
+    tz = app.settings.tz
+    values = {"number": cert.number, "name": html.escape(cert.full_name),
+              "org": html.escape(cert.org_name or "—"),
+              "reason": html.escape(certs.reason_text(app.i18n, locale, cert)),
+              "date": cert.issued_at.astimezone(tz).strftime("%d.%m.%Y")}
+    if cert.revoked_at is not None:
+        text = _("⛔ <b>Certificate {number} was revoked</b> on {revoked}. It had been issued "
+                 "to {name} ({org}): {reason}.").format(
+            revoked=cert.revoked_at.astimezone(tz).strftime("%d.%m.%Y"), **values)
+        if cert.revoke_reason:
+            text += "\n" + _("Reason: {reason}").format(reason=html.escape(cert.revoke_reason))
+    else:
+        text = _("✅ <b>The certificate is genuine.</b>\nNo. {number}\nIssued to: {name}\n"
+                 "Organisation: {org}\nFor: {reason}\nDate of issue: {date}").format(**values)
+    await message.answer(text)

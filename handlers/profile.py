@@ -1,0 +1,379 @@
+"""/profile (see and edit one's data), /deleteme (erase it), /mydata (download it)."""
+
+from __future__ import annotations
+
+import html
+import json
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import labels
+from bot.callbacks import ConfirmCD, PageCD, ProfileCD, RegCD
+from bot.factory import App
+from bot.i18n import LANGUAGE_NAMES, fmt_dt
+from bot.keyboards.common import confirm_kb, region_kb
+from bot.services import registration as reg
+from bot.services.activity import log_activity
+from bot.services.errors import DomainError
+from bot.services.users import UserInfo, get_user
+from db.models import User
+from handlers.registration import show_districts
+from handlers.texts import error_text, register_errors
+
+router = Router(name=__name__)
+
+register_errors({
+    "bad_value": __("This value cannot be used. Please choose again."),
+})
+
+
+class ProfileSG(StatesGroup):
+    full_name = State()
+    org_name = State()
+    grade = State()
+    region = State()
+    district = State()
+
+
+# Button key in ProfileCD -> the service's field name.
+FIELDS = {"name": "full_name", "org": "org_name", "faction": "faction", "pos": "position",
+          "grade": "grade", "place": "region_id"}
+BUTTONS = {
+    "name": __("✏️ Name"),
+    "org": __("✏️ Organisation"),
+    "faction": __("✏️ Faction"),
+    "pos": __("✏️ Position"),
+    "grade": __("✏️ Grade / year"),
+    "place": __("✏️ Region and district"),
+}
+NOT_A_COMMAND = ~F.text.startswith("/")
+
+
+def alert(callback_answer: CallbackAnswer, text: str) -> None:
+    """Answer the button press with a pop-up (CallbackAnswerMiddleware sends it once)."""
+    callback_answer.text, callback_answer.show_alert = text, True
+
+
+def profile_text(user: User, app: App, locale: str) -> str:
+    region = app.places.region(user.region_id)
+    district = app.places.district(user.district_id)
+    status = labels.STATUS.get(user.status)
+    lines = [
+        _("<b>Your profile</b>"),
+        _("Role: {value}").format(value=labels.label(labels.ROLE, user.role)),
+        _("Status: {value}").format(value=str(status) if status else "—"),
+        _("Name for certificates: {value}").format(value=html.escape(user.full_name or "—")),
+    ]
+    if user.role != "staff":
+        lines += [
+            _("Organisation type: {value}").format(
+                value=labels.label(labels.ORG_TYPE, user.org_type)),
+            _("Organisation: {value}").format(value=html.escape(user.org_name or "—")),
+            _("Region: {value}").format(value=region.name(locale) if region else "—"),
+            _("District or city: {value}").format(
+                value=district.name(locale) if district else "—"),
+        ]
+    if user.role == "coordinator":
+        lines.append(_("Level: {value}").format(
+            value=labels.label(labels.LEVEL, user.coordinator_level)))
+    if user.role == "student":
+        lines += [
+            _("Faction: {value}").format(value=labels.label(labels.FACTION, user.faction)),
+            _("Position: {value}").format(value=labels.label(labels.POSITION, user.position)),
+            _("Grade / year of study: {value}").format(value=html.escape(user.grade or "—")),
+        ]
+    lines.append(_("Language: {value}").format(value=LANGUAGE_NAMES.get(user.locale, "—")))
+    consent = fmt_dt(user.consent_at, locale, app.settings.tz) if user.consent_at else "—"
+    lines.append(_("Consent given: {value}").format(value=consent))
+    if user.role == "coordinator":
+        lines.append(_("To change your region or district, contact the centre."))
+    return "\n".join(lines)
+
+
+def profile_kb(user: User) -> InlineKeyboardMarkup:
+    allowed = reg.editable_fields(user)
+    kb = InlineKeyboardBuilder()
+    for key, field in FIELDS.items():
+        if field in allowed:
+            kb.button(text=str(BUTTONS[key]), callback_data=ProfileCD(field=key))
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+def options_kb(key: str, options: dict[str, object]) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for value, text in options.items():
+        kb.button(text=str(text), callback_data=ProfileCD(field=key, value=value))
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+async def _me(session: AsyncSession, tg_id: int) -> User | None:
+    user = await get_user(session, tg_id)
+    return user if user is not None and user.status != "erased" else None
+
+
+async def show_profile(message: Message, user: User, app: App, locale: str) -> None:
+    await message.answer(profile_text(user, app, locale), reply_markup=profile_kb(user))
+
+
+@router.message(Command("profile"))
+async def cmd_profile(message: Message, state: FSMContext, session: AsyncSession, app: App,
+                      locale: str) -> None:
+    user = await _me(session, message.from_user.id)
+    if user is None:
+        await message.answer(_("You are not registered yet. Send /start."))
+        return
+    if (await state.get_state() or "").startswith("ProfileSG"):
+        await state.clear()
+    await show_profile(message, user, app, locale)
+
+
+# --- editing -----------------------------------------------------------------------------
+
+async def ask(key: str, message: Message, user: User, app: App, locale: str) -> None:
+    """The question for one field (asked again after a wrong answer)."""
+    if key == "name":
+        await message.answer(_("Type your full name as it should appear on certificates "
+                               "(2–120 characters):"))
+    elif key == "org":
+        await message.answer(_("Type the new name of your school, college or university "
+                               "(2–200 characters):"))
+    elif key == "grade":
+        if (user.org_type or "school") == "school":
+            await message.answer(_("Which grade are you in? Type a number from 1 to 11:"))
+        else:
+            await message.answer(_("Which year of study are you in? Type a number from 1 to 5:"))
+    elif key == "faction":
+        await message.answer(_("Which faction are you in?"),
+                             reply_markup=options_kb("faction", labels.FACTION))
+    elif key == "pos":
+        await message.answer(_("What is your position in the parliament?"),
+                             reply_markup=options_kb("pos", labels.POSITION))
+    elif key == "place":
+        await message.answer(_("Choose your region (oblast or city):"),
+                             reply_markup=region_kb(app.places.regions, locale))
+
+
+STATE_OF = {"name": ProfileSG.full_name, "org": ProfileSG.org_name, "grade": ProfileSG.grade,
+            "place": ProfileSG.region}
+KEY_OF_STATE = {ProfileSG.full_name.state: "name", ProfileSG.org_name.state: "org",
+                ProfileSG.grade.state: "grade"}
+
+
+@router.callback_query(ProfileCD.filter(F.value == ""))
+async def on_edit(cb: CallbackQuery, callback_data: ProfileCD, state: FSMContext,
+                  session: AsyncSession, app: App, locale: str,
+                  callback_answer: CallbackAnswer) -> None:
+    user = await _me(session, cb.from_user.id)
+    field = FIELDS.get(callback_data.field)
+    if user is None or field not in reg.editable_fields(user):
+        alert(callback_answer, _("This button is no longer active."))
+        return
+    if callback_data.field in STATE_OF:
+        await state.set_state(STATE_OF[callback_data.field])
+        await state.set_data({})
+    await ask(callback_data.field, cb.message, user, app, locale)
+
+
+async def save(message: Message, state: FSMContext, session: AsyncSession, app: App,
+               locale: str, user: User, field: str, value: object) -> bool:
+    """Store one field; on a validation error explain and return False (the caller asks again)."""
+    try:
+        await reg.update_profile(session, app.users, user, field, value, check_role=True)
+    except DomainError as exc:
+        await message.answer(error_text(exc))
+        return False
+    await state.clear()
+    await message.answer(_("Saved."))
+    await show_profile(message, user, app, locale)
+    return True
+
+
+@router.callback_query(ProfileCD.filter(F.field.in_({"faction", "pos"})))
+async def on_option(cb: CallbackQuery, callback_data: ProfileCD, state: FSMContext,
+                    session: AsyncSession, app: App, locale: str,
+                  callback_answer: CallbackAnswer) -> None:
+    user = await _me(session, cb.from_user.id)
+    if user is None:
+        alert(callback_answer, _("This button is no longer active."))
+        return
+    await cb.message.edit_reply_markup(reply_markup=None)
+    if not await save(cb.message, state, session, app, locale, user,
+                      FIELDS[callback_data.field], callback_data.value):
+        await ask(callback_data.field, cb.message, user, app, locale)
+
+
+@router.message(ProfileSG.full_name, F.text, NOT_A_COMMAND)
+@router.message(ProfileSG.org_name, F.text, NOT_A_COMMAND)
+@router.message(ProfileSG.grade, F.text, NOT_A_COMMAND)
+async def on_text_value(message: Message, state: FSMContext, session: AsyncSession, app: App,
+                        locale: str) -> None:
+    key = KEY_OF_STATE[await state.get_state()]
+    user = await _me(session, message.from_user.id)
+    if user is None:
+        await state.clear()
+        return
+    if not await save(message, state, session, app, locale, user, FIELDS[key], message.text):
+        await ask(key, message, user, app, locale)
+
+
+@router.message(ProfileSG.full_name, ~F.text)
+@router.message(ProfileSG.org_name, ~F.text)
+@router.message(ProfileSG.grade, ~F.text)
+async def on_not_text(message: Message, state: FSMContext, session: AsyncSession, app: App,
+                      locale: str) -> None:
+    user = await _me(session, message.from_user.id)
+    if user is None:
+        await state.clear()
+        return
+    await message.answer(_("Please answer with a text message."))
+    await ask(KEY_OF_STATE[await state.get_state()], message, user, app, locale)
+
+
+# --- region and district (the registration's district picker) -------------------------------
+
+@router.callback_query(ProfileSG.region, RegCD.filter(F.field == "region"))
+async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, app: App,
+                    locale: str,
+                  callback_answer: CallbackAnswer) -> None:
+    region = app.places.region(int(callback_data.value)) if callback_data.value.isdigit() \
+        else None
+    if region is None:
+        alert(callback_answer, _("Unknown region."))
+        return
+    await cb.message.edit_reply_markup(reply_markup=None)
+    await state.set_state(ProfileSG.district)
+    await state.set_data({"region_id": region.id, "district_query": ""})
+    await show_districts(cb.message, app, region.id, 0, "", locale)
+
+
+@router.message(ProfileSG.region, F.text, NOT_A_COMMAND)
+async def on_region_text(message: Message, state: FSMContext, app: App, locale: str) -> None:
+    region = app.places.find_region(message.text or "")
+    if region is None:
+        await message.answer(_("I do not know such a region. Please choose one of the buttons."))
+        await message.answer(_("Choose your region (oblast or city):"),
+                             reply_markup=region_kb(app.places.regions, locale))
+        return
+    await state.set_state(ProfileSG.district)
+    await state.set_data({"region_id": region.id, "district_query": ""})
+    await show_districts(message, app, region.id, 0, "", locale)
+
+
+@router.callback_query(ProfileSG.district, RegCD.filter(F.field == "district"))
+async def on_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
+                      session: AsyncSession, app: App, locale: str,
+                  callback_answer: CallbackAnswer) -> None:
+    data = await state.get_data()
+    place = app.places.district(int(callback_data.value)) if callback_data.value.isdigit() \
+        else None
+    user = await _me(session, cb.from_user.id)
+    if user is None or place is None or place.region_id != data.get("region_id"):
+        alert(callback_answer, _("Unknown district."))
+        return
+    await cb.message.edit_reply_markup(reply_markup=None)
+    try:
+        await reg.update_profile(session, app.users, user, "region_id", place.region_id,
+                                 check_role=True)
+        await reg.update_profile(session, app.users, user, "district_id", place.id,
+                                 check_role=True)
+    except DomainError as exc:
+        await session.rollback()
+        await state.clear()
+        await cb.message.answer(error_text(exc))
+        return
+    await state.clear()
+    await cb.message.answer(_("Saved."))
+    await show_profile(cb.message, user, app, locale)
+
+
+@router.callback_query(ProfileSG.district, RegCD.filter(F.field == "back"))
+async def on_district_back(cb: CallbackQuery, state: FSMContext, app: App, locale: str) -> None:
+    await cb.message.edit_reply_markup(reply_markup=None)
+    await state.set_state(ProfileSG.region)
+    await state.set_data({})
+    await cb.message.answer(_("Choose your region (oblast or city):"),
+                            reply_markup=region_kb(app.places.regions, locale))
+
+
+@router.callback_query(ProfileSG.district, PageCD.filter())
+async def on_district_page(cb: CallbackQuery, callback_data: PageCD, state: FSMContext,
+                           app: App, locale: str,
+                  callback_answer: CallbackAnswer) -> None:
+    data = await state.get_data()
+    if callback_data.region != data.get("region_id"):
+        alert(callback_answer, _("This button is no longer active."))
+        return
+    await show_districts(cb.message, app, callback_data.region, callback_data.page,
+                         data.get("district_query", ""), locale, edit=True)
+
+
+@router.message(ProfileSG.district, F.text, NOT_A_COMMAND)
+async def on_district_search(message: Message, state: FSMContext, app: App,
+                             locale: str) -> None:
+    query = (message.text or "")[:60]
+    await state.update_data(district_query=query)
+    data = await state.get_data()
+    await show_districts(message, app, data["region_id"], 0, query, locale)
+
+
+@router.message(ProfileSG.region, ~F.text)
+@router.message(ProfileSG.district, ~F.text)
+async def on_place_not_text(message: Message) -> None:
+    await message.answer(_("Please choose one of the buttons."))
+
+
+# --- /deleteme and /mydata ---------------------------------------------------------------
+
+@router.message(Command("deleteme"))
+async def cmd_deleteme(message: Message) -> None:
+    await message.answer(
+        _("This erases your name, organisation, grade and Telegram id from the bot. Your "
+          "past participation stays only as anonymous counts. You can register again later "
+          "with /start.\n\nErase your personal data?"),
+        reply_markup=confirm_kb("erase", _("Yes, erase my data"), _("No, keep it")))
+
+
+@router.callback_query(ConfirmCD.filter(F.action == "erase"))
+async def on_erase(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMContext,
+                   session: AsyncSession, app: App, user: UserInfo | None) -> None:
+    await cb.message.edit_reply_markup(reply_markup=None)
+    if not callback_data.yes:
+        await cb.message.answer(_("Nothing was erased."))
+        return
+    db_user = await _me(session, cb.from_user.id) if user is not None else None
+    if db_user is None:
+        await cb.message.answer(_("There is nothing to erase: you are not registered."))
+        return
+    await state.clear()
+    await reg.erase_user(session, app.users, db_user)
+    forget = getattr(app.storage, "forget_user", None)
+    if forget is not None:
+        forget(cb.from_user.id)
+    await cb.message.answer(_("Your personal data was erased. For the bot you are a guest "
+                              "now; send /start if you want to register again."))
+
+
+@router.message(Command("mydata"))
+async def cmd_mydata(message: Message, session: AsyncSession) -> None:
+    user = await _me(session, message.from_user.id)
+    if user is None:
+        await message.answer(_("You are not registered yet. Send /start."))
+        return
+    data = await reg.export_user_data(session, user)
+    await log_activity(session, "data_export", user)
+    raw = json.dumps(data, ensure_ascii=False, indent=2).encode()
+    await message.answer_document(
+        BufferedInputFile(raw, filename="my_data.json"),
+        caption=_("Everything the bot stores about you: your profile and the log of your "
+                  "actions."))

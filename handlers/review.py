@@ -1,0 +1,191 @@
+"""/review: coordinators (their scope) and staff (everything) approve or reject entries."""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    CallbackQuery,
+    InputMediaDocument,
+    InputMediaPhoto,
+    InputMediaVideo,
+    Message,
+)
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import ReviewCD
+from bot.factory import App
+from bot.i18n import fmt_dt
+from bot.keyboards.challenges import reasons_kb, review_kb
+from bot.services import challenges as svc
+from bot.services.errors import DomainError
+from bot.services.users import UserInfo
+from db.models import User
+from db.models.challenges import Submission
+from handlers.challenges import CONTENT
+from handlers.texts import error_text, register_errors
+
+router = Router(name=__name__)
+
+register_errors({
+    "already_reviewed": __("This entry was already reviewed by someone else."),
+})
+
+REASONS = {
+    "off_topic": __("Off topic"),
+    "quality": __("Poor quality"),
+    "incomplete": __("Incomplete"),
+    "duplicate": __("Duplicate"),
+    "rules": __("Breaks the rules"),
+}
+
+
+class ReviewSG(StatesGroup):
+    reason = State()  # data: sid
+
+
+INPUT_MEDIA = {"photo": InputMediaPhoto, "video": InputMediaVideo,
+               "document": InputMediaDocument}
+
+
+async def resend_media(message: Message, sub: Submission) -> None:
+    """The entry as the participant sent it (by file_id: nothing is downloaded)."""
+    media = sub.media or []
+    if len(media) > 1:
+        group = [INPUT_MEDIA[m["type"]](media=m["file_id"], caption=m.get("caption"),
+                                        parse_mode=None)
+                 for m in media if m["type"] in INPUT_MEDIA]
+        if all(m["type"] in ("photo", "video") for m in media) or \
+                all(m["type"] == "document" for m in media):
+            await message.answer_media_group(group[:10])
+            return
+    for m in media:
+        sender = {"photo": message.answer_photo, "video": message.answer_video,
+                  "document": message.answer_document}.get(m["type"])
+        if sender is not None:
+            await sender(m["file_id"], caption=m.get("caption"), parse_mode=None)
+    if sub.text:
+        await message.answer(sub.text, parse_mode=None)
+
+
+async def show_next(message: Message, session: AsyncSession, reviewer: UserInfo, app: App,
+                    locale: str, after_id: int = 0) -> None:
+    sub = await svc.next_pending(session, reviewer, after_id)
+    if sub is None:
+        await message.answer(_("No entries are waiting for review in your area. Well done!"))
+        return
+    if after_id and sub.id == after_id:
+        await message.answer(_("This is the only entry waiting for review."))
+    challenge = await svc.get_challenge(session, sub.challenge_id)
+    participant = await session.get(User, sub.user_id)
+    options = {o.id: o.name(locale) for group in await svc.get_options(session, challenge.id)
+               for o in group}
+    region = app.places.region(sub.region_id)
+    district = app.places.district(sub.district_id)
+    await resend_media(message, sub)
+    lines = [
+        _("<b>Entry No. {n}</b> · {title}").format(
+            n=sub.id, title=html.escape(challenge.text("title", locale))),
+        _("Participant: {name}, {org}").format(
+            name=html.escape(participant.full_name or "—") if participant else "—",
+            org=html.escape(participant.org_name or "—") if participant else "—"),
+        _("Place: {region}, {district}").format(
+            region=region.name(locale) if region else "—",
+            district=district.name(locale) if district else "—"),
+        _("Content: {kind}; sent {at}").format(
+            kind=CONTENT.get(sub.content_kind, sub.content_kind),
+            at=fmt_dt(sub.submitted_at, locale, app.settings.tz)),
+    ]
+    if sub.nomination_id or sub.category_id:
+        lines.append(_("Nomination: {nom}; age category: {cat}").format(
+            nom=html.escape(options.get(sub.nomination_id, "—")),
+            cat=html.escape(options.get(sub.category_id, "—"))))
+    if sub.comment:
+        lines.append(_("Comment: {comment}").format(comment=html.escape(sub.comment)))
+    await message.answer("\n".join(lines), reply_markup=review_kb(sub.id))
+
+
+@router.message(Command("review"))
+async def cmd_review(message: Message, session: AsyncSession, user: UserInfo, app: App,
+                     locale: str, state: FSMContext) -> None:
+    await state.clear()
+    count = await svc.pending_count(session, user)
+    if count:
+        await message.answer(_("Entries waiting for review: {n}").format(n=count))
+    await show_next(message, session, user, app, locale)
+
+
+@router.callback_query(ReviewCD.filter(F.action == "next"))
+async def on_next(cb: CallbackQuery, callback_data: ReviewCD, session: AsyncSession,
+                  user: UserInfo, app: App, locale: str) -> None:
+    await show_next(cb.message, session, user, app, locale, after_id=callback_data.id)
+
+
+async def decide(message: Message, session: AsyncSession, user: UserInfo, app: App,
+                 locale: str, sid: int, approve: bool, reason: str | None) -> None:
+    try:
+        await svc.decide(session, app, sid, user, approve, reason, app.now())
+    except DomainError as exc:
+        await message.answer(error_text(exc))
+    else:
+        text = _("Entry No. {n} is approved.") if approve else _("Entry No. {n} is rejected.")
+        await message.answer(text.format(n=sid))
+    await show_next(message, session, user, app, locale, after_id=sid)
+
+
+@router.callback_query(ReviewCD.filter(F.action == "ok"))
+async def on_approve(cb: CallbackQuery, callback_data: ReviewCD, session: AsyncSession,
+                     user: UserInfo, app: App, locale: str) -> None:
+    await decide(cb.message, session, user, app, locale, callback_data.id, True, None)
+
+
+@router.callback_query(ReviewCD.filter(F.action == "rej"))
+async def on_reject(cb: CallbackQuery, callback_data: ReviewCD) -> None:
+    await cb.message.answer(_("Why is entry No. {n} rejected?").format(n=callback_data.id),
+                            reply_markup=reasons_kb(callback_data.id,
+                                                    {k: str(v) for k, v in REASONS.items()}))
+
+
+@router.callback_query(ReviewCD.filter(F.action == "why"))
+async def on_reason(cb: CallbackQuery, callback_data: ReviewCD, session: AsyncSession,
+                    user: UserInfo, app: App, locale: str) -> None:
+    if callback_data.arg not in REASONS:
+        return
+    await decide(cb.message, session, user, app, locale, callback_data.id, False,
+                 callback_data.arg)
+
+
+@router.callback_query(ReviewCD.filter(F.action == "type"))
+async def on_type_reason(cb: CallbackQuery, callback_data: ReviewCD, state: FSMContext) -> None:
+    await state.set_state(ReviewSG.reason)
+    await state.set_data({"sid": callback_data.id})
+    await cb.message.answer(_("Type the reason; the participant will see it:"))
+
+
+@router.callback_query(ReviewCD.filter(F.action == "back"))
+async def on_back(cb: CallbackQuery, callback_data: ReviewCD) -> None:
+    await cb.message.answer(_("Entry No. {n}:").format(n=callback_data.id),
+                            reply_markup=review_kb(callback_data.id))
+
+
+@router.message(ReviewSG.reason, F.text)
+async def on_reason_text(message: Message, state: FSMContext, session: AsyncSession,
+                         user: UserInfo, app: App, locale: str) -> None:
+    text = message.text.strip()
+    if text.startswith("/") or not 2 <= len(text) <= 500:
+        await message.answer(_("Type the reason (2–500 characters), or /cancel."))
+        return
+    sid = (await state.get_data())["sid"]
+    await state.clear()
+    await decide(message, session, user, app, locale, sid, False, text)
+
+
+@router.message(ReviewSG.reason)
+async def on_reason_wrong(message: Message) -> None:
+    await message.answer(_("Type the reason (2–500 characters), or /cancel."))

@@ -1,0 +1,385 @@
+"""Certificates: eligibility per template, bulk issue through the bot, re-issue, registry,
+/verify and /start v_<number>, revoking, templates, export."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from openpyxl import load_workbook
+from PIL import Image
+from pypdf import PdfReader
+from sqlalchemy import func, select, update
+
+from bot.services import certificates as certs
+from bot.services.errors import DomainError
+from db.models import (
+    Certificate,
+    Challenge,
+    ChallengeOption,
+    ChallengeParticipant,
+    Delivery,
+    OutboxPayload,
+    Submission,
+    User,
+    Webinar,
+    WebinarRegistration,
+)
+from tests.factories import make_staff, make_student
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+async def student(h, tg_id: int, name: str | None, locale: str = "kk",
+                  org: str = "№ 7 мектеп-гимназиясы") -> User:
+    user = await make_student(h, tg_id, locale=locale, org_name=org)
+    async with h.app.sessionmaker() as s:
+        await s.execute(update(User).where(User.id == user.id).values(full_name=name))
+        await s.commit()
+    h.app.users.forget(tg_id)
+    return user
+
+
+async def contest(h, kind: str = "contest", status: str = "judged") -> tuple[int, int, int]:
+    """A contest with one nomination and one age category: (id, nomination, category)."""
+    now = h.app.now()
+    async with h.app.sessionmaker() as s:
+        ch = Challenge(kind=kind, status=status, title_kk="Біздің Мектеп Парламенті",
+                       title_ru="Наш Школьный парламент", title_en="Our School Parliament",
+                       description_kk="…", starts_at=now - timedelta(days=20),
+                       deadline_at=now - timedelta(days=5), audience={}, content_kinds=[])
+        s.add(ch)
+        await s.flush()
+        nom = ChallengeOption(challenge_id=ch.id, kind="nomination", name_kk="Үздік бейне",
+                              name_ru="Лучшее видео", name_en="Best video")
+        cat = ChallengeOption(challenge_id=ch.id, kind="category", name_kk="14–17 жас",
+                              name_ru="14–17 лет", name_en="14–17 years")
+        s.add_all([nom, cat])
+        await s.commit()
+        return ch.id, nom.id, cat.id
+
+
+async def entry(h, challenge_id: int, user: User, status: str = "approved",
+                place: str | None = None, nomination: int | None = None,
+                category: int | None = None) -> None:
+    async with h.app.sessionmaker() as s:
+        s.add(ChallengeParticipant(challenge_id=challenge_id, user_id=user.id))
+        await s.flush()
+        s.add(Submission(challenge_id=challenge_id, user_id=user.id, status=status, place=place,
+                         content_kind="text", text="…", nomination_id=nomination,
+                         category_id=category, chat_id=user.chat_id))
+        await s.commit()
+
+
+async def webinar(h, days_ago: int = 1, title: str = "Өзін-өзі басқару") -> int:
+    async with h.app.sessionmaker() as s:
+        w = Webinar(title_kk=title, title_ru="Самоуправление", title_en="Self-government",
+                    description_kk="…", description_ru="…",
+                    starts_at=h.app.now() - timedelta(days=days_ago), duration_min=60,
+                    join_url="https://example.org/w")
+        s.add(w)
+        await s.commit()
+        return w.id
+
+
+async def attend(h, webinar_id: int, user: User, attended: bool = True,
+                 status: str = "registered") -> None:
+    async with h.app.sessionmaker() as s:
+        s.add(WebinarRegistration(webinar_id=webinar_id, user_id=user.id, status=status,
+                                  attended_at=h.app.now() if attended else None))
+        await s.commit()
+
+
+def sent_documents(h, chat_id: int) -> list:
+    return [c for c in h.api.of("sendDocument", chat_id)]
+
+
+# --- eligibility ---------------------------------------------------------------------
+
+async def test_winners_and_participants_of_a_contest(h):
+    cid, nom, cat = await contest(h)
+    first = await student(h, 101, "Әлия Құрманова")
+    gp = await student(h, 102, "Данияр Сейітов")
+    plain = await student(h, 103, "Ирина Ким")
+    rejected = await student(h, 104, "Арман Оспанов")
+    await entry(h, cid, first, place="3", nomination=nom, category=cat)
+    await entry(h, cid, first, place="1", nomination=nom, category=cat)  # best place counts
+    await entry(h, cid, gp, place="grand_prix")
+    await entry(h, cid, plain)
+    await entry(h, cid, rejected, status="rejected")
+    async with h.app.sessionmaker() as s:
+        winners = await certs.eligible_winners(s, cid)
+        participants = await certs.eligible_participants(s, cid)
+    by_user = {w.user_id: w for w in winners}
+    assert set(by_user) == {first.id, gp.id}
+    assert by_user[first.id].details["place"] == "1"
+    assert by_user[first.id].details["nomination"]["kk"] == "Үздік бейне"
+    assert by_user[first.id].details["category"]["ru"] == "14–17 лет"
+    assert by_user[gp.id].details["place"] == "grand_prix"
+    assert [p.user_id for p in participants] == [plain.id]
+
+
+async def test_an_action_counts_everyone_who_joined(h):
+    cid, _nom, _cat = await contest(h, kind="action", status="closed")
+    joined = await student(h, 101, "Әлия Құрманова")
+    async with h.app.sessionmaker() as s:
+        s.add(ChallengeParticipant(challenge_id=cid, user_id=joined.id))
+        await s.commit()
+        assert [p.user_id for p in await certs.eligible_participants(s, cid)] == [joined.id]
+
+
+async def test_a_contest_without_results_gives_nothing_yet(h):
+    cid, _nom, _cat = await contest(h, status="closed")
+    async with h.app.sessionmaker() as s:
+        with pytest.raises(DomainError) as err:
+            await certs.eligible_winners(s, cid)
+    assert err.value.code == "cert_not_finished"
+
+
+async def test_webinar_attendance(h):
+    wid = await webinar(h)
+    came = await student(h, 101, "Әлия Құрманова")
+    absent = await student(h, 102, "Данияр Сейітов")
+    left = await student(h, 103, "Ирина Ким")
+    await attend(h, wid, came)
+    await attend(h, wid, absent, attended=False)
+    await attend(h, wid, left, status="cancelled")
+    future = await webinar(h, days_ago=-2)
+    async with h.app.sessionmaker() as s:
+        people = await certs.eligible_webinar(s, wid, h.app.now(), h.app.settings.tz)
+        assert [p.user_id for p in people] == [came.id]
+        with pytest.raises(DomainError):
+            await certs.eligible_webinar(s, future, h.app.now(), h.app.settings.tz)
+
+
+async def test_series_completion_needs_the_minimum(h):
+    ids = [await webinar(h, days_ago=d) for d in (9, 8, 7)]
+    keen = await student(h, 101, "Әлия Құрманова")
+    once = await student(h, 102, "Данияр Сейітов")
+    for wid in ids:
+        await attend(h, wid, keen)
+    await attend(h, ids[0], once)
+    await attend(h, ids[1], once, attended=False)
+    source = certs.parse_source(f"series {ids[0]}-{ids[2]} 2 Көшбасшылар мектебі")
+    assert source.webinar_ids == tuple(ids) and source.minimum == 2
+    async with h.app.sessionmaker() as s:
+        people = await certs.eligible_series(s, source)
+    assert [(p.user_id, p.details["attended"], p.details["total"]) for p in people] == [
+        (keen.id, 3, 3)]
+
+
+def test_parse_source_rejects_nonsense():
+    for args in ("", "challenge", "challenge x", "series 1 1", "series 1-3 5", "party 2"):
+        with pytest.raises(DomainError):
+            certs.parse_source(args)
+
+
+# --- bulk issue through the bot ------------------------------------------------------
+
+async def test_bulk_issue_preview_confirm_deliver_and_reissue(h):
+    await make_staff(h)
+    cid, nom, cat = await contest(h)
+    winner = await student(h, 101, "Әлия Құрманова", locale="kk")
+    taker = await student(h, 102, "Ирина Ким", locale="ru")
+    nameless = await student(h, 103, None)
+    await entry(h, cid, winner, place="1", nomination=nom, category=cat)
+    await entry(h, cid, taker)
+    await entry(h, cid, nameless)
+    staff = h.user(900)
+
+    await staff.send(f"/certificates challenge {cid}")
+    preview = h.api.last(900)
+    assert preview.method == "sendDocument"
+    assert "2" in preview.text and "1" in preview.text  # 2 new, 1 without a name
+    assert "Әлия Құрманова" in pdf_text(preview.files["document"])
+    await staff.click("2")
+    assert "2" in staff.last_text()
+    await h.drain()
+
+    kk_docs, ru_docs = sent_documents(h, 101), sent_documents(h, 102)
+    assert len(kk_docs) == 1 and len(ru_docs) == 1 and not sent_documents(h, 103)
+    kk_text = pdf_text(kk_docs[0].files["document"])
+    assert "Әлия Құрманова" in kk_text and "ДИПЛОМ" in kk_text and "I орын" in kk_text
+    assert "Үздік бейне" in kk_text
+    ru_text = pdf_text(ru_docs[0].files["document"])
+    assert "Ирина Ким" in ru_text and "СЕРТИФИКАТ" in ru_text
+    assert "Наш Школьный парламент" in ru_text
+    async with h.app.sessionmaker() as s:
+        numbers = dict((await s.execute(select(Certificate.user_id, Certificate.number))).all())
+    assert numbers[winner.id] in kk_text and numbers[taker.id] in ru_text
+    assert kk_docs[0].params["document"] == "attach://document"
+
+    # the nameless one fixes the name; running again issues only the missing certificate
+    async with h.app.sessionmaker() as s:
+        await s.execute(update(User).where(User.id == nameless.id).values(full_name="Арман Ли"))
+        await s.commit()
+    await staff.send(f"/certificates challenge {cid}")
+    await staff.click("1")
+    await h.drain()
+    assert len(sent_documents(h, 103)) == 1
+    assert len(sent_documents(h, 101)) == 1
+    await staff.send(f"/certificates challenge {cid}")
+    assert "3" in staff.last_text()  # issued before: 3
+    async with h.app.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Certificate)) == 3
+
+
+async def test_cancel_issues_nothing(h):
+    await make_staff(h)
+    wid = await webinar(h)
+    await attend(h, wid, await student(h, 101, "Әлия Құрманова"))
+    staff = h.user(900)
+    await staff.send(f"/certificates webinar {wid}")
+    await staff.click("✖️")
+    async with h.app.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Certificate)) == 0
+    await staff.send(f"/certificates webinar {wid}")
+    await staff.click("1")
+    await h.drain()
+    text = pdf_text(sent_documents(h, 101)[0].files["document"])
+    assert "Өзін-өзі басқару" in text and "вебинар" in text
+
+
+async def test_students_cannot_issue(h):
+    await student(h, 101, "Әлия Құрманова")
+    await h.user(101).send("/certificates challenge 1")
+    async with h.app.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Certificate)) == 0
+    assert not h.api.of("sendDocument")
+
+
+async def test_sending_is_paced_and_sent_pdfs_are_dropped(h, monkeypatch):
+    monkeypatch.setattr(certs, "IN_FLIGHT", 2)
+    wid = await webinar(h)
+    for n in range(5):
+        await attend(h, wid, await student(h, 200 + n, f"Оқушы {n}"))
+    async with h.app.sessionmaker() as s:
+        result = await certs.issue(s, certs.Source("webinar", wid), None, h.app.now(),
+                                   h.app.settings.tz)
+        await s.commit()
+    assert result.new == 5
+    await certs.tick(h.app)
+    assert await h.drain() == 2
+    await certs.tick(h.app)  # drops the sent PDFs, queues two more
+    assert await h.drain() == 2
+    await certs.tick(h.app)
+    await h.drain()
+    await certs.tick(h.app)
+    assert len(h.api.of("sendDocument")) == 5
+    async with h.app.sessionmaker() as s:
+        bodies = (await s.scalars(select(OutboxPayload.body).join(
+            Delivery, Delivery.payload_id == OutboxPayload.id))).all()
+    assert bodies and all(b["document_bytes_b64"] is None for b in bodies)
+
+
+# --- registry: verify, revoke, export ------------------------------------------------
+
+async def issued(h, name: str = "Әлия Құрманова", locale: str = "kk") -> Certificate:
+    wid = await webinar(h)
+    await attend(h, wid, await student(h, 101, name, locale=locale))
+    async with h.app.sessionmaker() as s:
+        await certs.issue(s, certs.Source("webinar", wid), None, h.app.now(), h.app.settings.tz)
+        await s.commit()
+        return await s.scalar(select(Certificate))
+
+
+async def test_verify_genuine_unknown_and_revoked(h):
+    cert = await issued(h)
+    await make_staff(h)
+    guest = h.user(555, language_code="ru")
+    await guest.send(f"/verify {cert.number.lower()}")
+    assert "Әлия Құрманова" in guest.last_text() and cert.number in guest.last_text()
+    await guest.send(f"/start v_{cert.number}")
+    assert "Әлия Құрманова" in guest.last_text()
+    await guest.send("/verify D26-999999-ZZZZ")
+    assert "D26-999999-ZZZZ" in guest.last_text() and "Әлия" not in guest.last_text()
+    await guest.send("/start v_nonsense")
+    assert "NONSENSE" in guest.last_text()
+
+    await h.user(900).send(f"/certificates revoke {cert.number} issued by mistake")
+    assert cert.number in h.user(900).last_text()
+    await guest.send(f"/start v_{cert.number}")
+    assert "⛔" in guest.last_text() and "issued by mistake" in guest.last_text()
+    await h.user(900).send(f"/certificates revoke {cert.number}")
+    assert cert.number in h.user(900).last_text()  # already revoked
+    async with h.app.sessionmaker() as s:
+        row = await s.get(Certificate, cert.id)
+        assert row.revoked_at == h.app.now() and row.revoke_reason == "issued by mistake"
+
+
+async def test_numbers_are_unique_and_well_formed(h):
+    wid = await webinar(h)
+    for n in range(3):
+        await attend(h, wid, await student(h, 300 + n, f"Оқушы {n}"))
+    async with h.app.sessionmaker() as s:
+        await certs.issue(s, certs.Source("webinar", wid), None, h.app.now(), h.app.settings.tz)
+        numbers = (await s.scalars(select(Certificate.number))).all()
+    assert len(set(numbers)) == 3
+    assert all(certs.NUMBER_RE.match(n) and n.startswith("W26-") for n in numbers)
+
+
+async def test_registry_export(h):
+    cert = await issued(h)
+    await make_staff(h)
+    await h.user(900).send("/certificates export")
+    call = h.api.last(900)
+    assert call.method == "sendDocument"
+    rows = list(load_workbook(io.BytesIO(call.files["document"])).active.values)
+    assert len(rows) == 2
+    assert rows[1][0] == cert.number and rows[1][2] == "Әлия Құрманова"
+
+
+# --- templates -----------------------------------------------------------------------
+
+def picture() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (1200, 850), (250, 240, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+async def test_signatories_flow_and_per_language_lists(h):
+    await make_staff(h)
+    staff = h.user(900)
+    await staff.send("/certificates templates")
+    await staff.click("diploma")
+    await staff.click("Signatories")
+    await staff.send("no separator here")
+    assert "Title | Name" in staff.last_text()
+    await staff.send("Директор | А. Сейітов\n[ru]\nДиректор центра | А. Сеитов")
+    preview = h.api.last(900)
+    assert preview.method == "sendDocument"
+    assert "А. Сейітов" in pdf_text(preview.files["document"])  # staff reads English: "*"
+    async with h.app.sessionmaker() as s:
+        settings = await certs.get_settings(s, "winner")
+    assert certs.signatories_for(h.app.i18n, settings, "ru") == [("Директор центра",
+                                                                  "А. Сеитов")]
+    assert certs.signatories_for(h.app.i18n, settings, "kk") == [("Директор", "А. Сейітов")]
+
+
+async def test_background_is_normalised_and_printed(h):
+    async with h.app.sessionmaker() as s:
+        await certs.set_background(s, "webinar", picture(), None)
+        await s.commit()
+        settings = await certs.get_settings(s, "webinar")
+    assert settings.background[:2] == b"\xff\xd8"  # stored as JPEG
+    cert = certs.sample_certificate("webinar", "kk", h.app.now())
+    pdf = certs.render(h.app.i18n, cert, settings, "bot", h.app.settings.tz)
+    assert b"/DCTDecode" in pdf
+    with pytest.raises(DomainError):
+        certs.normalize_background(b"not a picture")
+
+
+async def test_a_broken_background_file_is_refused(h):
+    await make_staff(h)
+    staff = h.user(900)
+    await staff.send("/certificates templates")
+    await staff.click("Webinar")
+    await staff.click("Background")
+    await staff.send("hello")
+    assert "picture" in staff.last_text()
+    await staff.send_content(document={"file_id": "doc1", "file_unique_id": "u1",
+                                       "file_name": "bg.png", "file_size": 100})
+    assert "JPEG or PNG" in staff.last_text()

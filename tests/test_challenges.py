@@ -1,0 +1,321 @@
+"""Challenges end to end: the staff wizard, joining, submitting, review, deadline, results."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.services import challenges as svc
+from db.models import ActivityLog, Delivery
+from db.models.challenges import Challenge, ChallengeParticipant, Submission
+from tests.factories import make_coordinator, make_staff, make_student
+from tests.harness import BotHarness, make_harness
+
+
+@pytest.fixture
+async def h(tmp_path, clock) -> AsyncIterator[BotHarness]:
+    """The usual harness, without the flood limit (a wizard is many quick messages)."""
+    harness = await make_harness(str(tmp_path / "bot.db"), clock,
+                                 staff_ids=frozenset({900}), flood_limit=100_000)
+    yield harness
+    await harness.close()
+
+PHOTO = [{"file_id": "AgPhotoSmall", "file_unique_id": "uSmall", "width": 90, "height": 90,
+          "file_size": 1_000},
+         {"file_id": "AgPhotoBig", "file_unique_id": "uBig", "width": 1280, "height": 960,
+          "file_size": 200_000}]
+
+
+def photo(n: int, size: int = 200_000) -> list[dict]:
+    return [{"file_id": f"AgPhoto{n}", "file_unique_id": f"uPhoto{n}", "width": 1280,
+             "height": 960, "file_size": size}]
+
+
+async def new_challenge(h, kind: str = "challenge", days: int = 10, publish: bool = True,
+                        content=("photo", "text"), max_submissions: int = 1,
+                        nominations=None, categories=None, audience=None) -> int:
+    """A challenge straight through the service (the wizard has its own test)."""
+    now = h.app.now()
+    staff = await make_staff(h) if publish else None
+    async with h.app.sessionmaker() as s:
+        c = await svc.create_challenge(s, {
+            "kind": kind, "title_kk": "Менің сыныбым", "title_ru": "Мой класс",
+            "title_en": "My class", "description_kk": "Сипаттама", "description_ru": "Описание",
+            "description_en": "Description",
+            "audience": audience or {}, "content_kinds": list(content),
+            "max_submissions": max_submissions, "starts_at": now.isoformat(),
+            "deadline_at": (now + timedelta(days=days)).isoformat(),
+            "nominations": nominations or [], "categories": categories or []}, None, now)
+        if publish:
+            await svc.publish(s, h.app, c.id, staff, now)
+        await s.commit()
+        return c.id
+
+
+async def count(h, model, *where) -> int:
+    async with h.app.sessionmaker() as s:
+        return await s.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+async def kinds_logged(h) -> list[str]:
+    async with h.app.sessionmaker() as s:
+        return list((await s.scalars(select(ActivityLog.kind).order_by(ActivityLog.id))).all())
+
+
+async def test_staff_wizard_creates_and_publishes_a_contest(h):
+    await make_student(h, 101, locale="en")
+    await make_student(h, 102, locale="ru")
+    await make_student(h, 103, locale="kk", org_type="college")
+    await make_staff(h)
+    s = h.user(900)
+    await s.send("/newchallenge")
+    await s.click("Contest")
+    assert "Title in Kazakh" in s.last_text()
+    await s.send("Үздік баяндама")
+    await s.send("Лучший доклад")
+    await s.click("Skip")  # English title falls back to Russian
+    await s.send("Баяндама жазыңыз")
+    await s.send("Напишите доклад")
+    await s.click("Skip")
+    assert "Who may take part" in s.last_text()
+    await s.click("School")
+    assert "☑️ School" in s.buttons()
+    await s.click("Next")
+    assert "Which regions" in s.last_text()
+    await s.click("Next")
+    await s.click("Now")
+    await s.send("30.02.2026 18:00")
+    assert "25.11.2026 18:00" in s.last_text()  # not a date: asked again with an example
+    await s.send("01.03.2026 18:00")
+    assert "must be in the future" in s.last_text()
+    await s.send("12.03.2026 18:00")
+    assert "Nominations" in s.last_text()
+    await s.send("Эссе | Эссе | Essay\nВидео | Видео")
+    await s.send("7–9 сынып | 7–9 классы\n10–11 сынып | 10–11 классы")
+    assert "Which content" in s.last_text()
+    await s.click("Next")
+    assert "at least one kind" in h.api.of("answerCallbackQuery", None)[-1].params["text"]
+    await s.click("document")
+    await s.click("Next")
+    await s.send("0")
+    assert "number from 1 to 50" in s.last_text()
+    await s.send("2")
+    await s.click("Skip")
+    preview = s.last_text()
+    assert "Preview" in preview and "Лучший доклад" in preview  # en falls back to ru
+    assert "Essay" in preview and "12.03.2026 18:00" in preview and "School" in preview
+    await s.click("Publish")
+    assert "Published: No. 1" in s.last_text()
+    async with h.app.sessionmaker() as db:
+        c = await db.get(Challenge, 1)
+        assert (c.kind, c.status, c.max_submissions, c.content_kinds) == (
+            "contest", "open", 2, ["document"])
+        # 18:00 in Almaty is 13:00 UTC
+        assert c.deadline_at.hour == 13 and c.audience["org_types"] == ["school"]
+    assert "challenge_published" in await kinds_logged(h)
+    await h.drain()
+    texts = {uid: h.api.texts(uid) for uid in (101, 102, 103)}
+    assert any("New contest" in t and "Лучший доклад" in t for t in texts[101])
+    assert any("Новый конкурс" in t and "Лучший доклад" in t for t in texts[102])
+    assert texts[103] == []  # a college student is not in the audience
+
+
+async def test_wizard_can_save_a_draft_and_staff_delete_it(h):
+    await make_staff(h)
+    s = h.user(900)
+    await s.send("/newchallenge")
+    await s.click("Action")
+    for text in ("Акция", "Акция", "Action", "Сипат", "Описание", "Description"):
+        await s.send(text)
+    await s.click("Next")
+    await s.click("Next")
+    await s.send("05.03.2026 09:00")
+    await s.send("05.03.2026 08:00")
+    assert "after the start" in s.last_text()
+    await s.send("06.03.2026")
+    await s.click("Next")  # an action may accept no content: joining is taking part
+    await s.click("Skip")
+    await s.click("Save as draft")
+    assert "draft No. 1" in s.last_text()
+    await s.send("/challenges")
+    assert "draft" in s.last_text()
+    await s.click("No. 1")
+    await s.click("Delete draft")
+    assert "deleted" in s.last_text()
+    assert await count(h, Challenge) == 0
+
+
+async def test_student_lifecycle_in_english(h, clock):
+    cid = await new_challenge(h, "contest", content=("photo",), nominations=[
+        {"kk": "Эссе", "ru": "Эссе", "en": "Essay"}], categories=[
+        {"kk": "7–9 сынып", "ru": "7–9 классы", "en": "Grades 7–9"}])
+    await make_student(h, 101, locale="en")
+    u = h.user(101)
+    await u.send("/challenges")
+    assert "Open challenges" in u.last_text()
+    assert any("My class" in b and "10 d. left" in b for b in u.buttons())
+    await u.click("My class")
+    card = u.last_text()
+    assert "Description" in card and "Essay" in card and "Grades 7–9" in card
+    await u.click("Join")
+    assert "You have joined" in u.last_text()
+    assert await count(h, ChallengeParticipant) == 1
+    await u.click("Send my entry")
+    await u.click("Essay")
+    await u.click("Grades 7–9")
+    assert "Send your entry (photo)" in u.last_text()
+    await u.send("just text")
+    assert "not accepted here. Send: photo" in u.last_text()
+    await u.send_content(photo=photo(1, size=60 * 1024 * 1024))
+    assert "too big" in u.last_text()
+    await u.send_content(photo=PHOTO, caption="Our class")
+    assert "Received" in u.last_text()
+    await u.send("Made by 9B")
+    assert "Made by 9B" in u.last_text()
+    await u.click("Send")
+    assert "Your entry No. 1" in u.last_text()
+    async with h.app.sessionmaker() as s:
+        sub = await s.get(Submission, 1)
+        assert sub.status == "pending" and sub.comment == "Made by 9B"
+        assert sub.media == [{"type": "photo", "file_id": "AgPhotoBig", "file_unique_id": "uBig",
+                              "size": 200_000, "caption": "Our class"}]
+        assert sub.nomination_id and sub.category_id
+    # the limit is one entry per person
+    await u.click("Send my entry")
+    assert "most entries allowed (1)" in u.last_text()
+    await u.send("/my")
+    assert "No. 1 · photo · waiting for review" in u.last_text()
+    await u.click("Withdraw No. 1")
+    await u.click("Yes, withdraw")
+    assert "withdrawn" in u.last_text()
+    await u.send("/my")
+    assert "No. 1 · photo · withdrawn" in u.last_text()
+    kinds = await kinds_logged(h)
+    assert [k for k in kinds if k != "challenge_published"] == [
+        "challenge_join", "submission", "submission_withdrawn"]
+    async with h.app.sessionmaker() as s:
+        rows = (await s.scalars(select(ActivityLog).where(ActivityLog.kind == "submission"))).all()
+        assert (rows[0].ref_type, rows[0].ref_id, rows[0].extra["submission_id"]) == (
+            "challenge", cid, 1)
+
+
+async def test_album_counts_as_one_entry_and_captions_are_kept(h):
+    await new_challenge(h, content=("photo", "video"))
+    await make_student(h, 101)
+    u = h.user(101)
+    await u.press(f"ch:submit:1:")
+    for n in range(3):
+        await u.send_content(photo=photo(n), media_group_id="album-1",
+                             caption="first" if n == 0 else None)
+    assert sum("Received" in t for t in u.texts()) == 1
+    await u.click("Send without a comment")
+    async with h.app.sessionmaker() as s:
+        sub = await s.get(Submission, 1)
+        assert sub.content_kind == "album" and len(sub.media) == 3
+        assert sub.media[0]["caption"] == "first" and sub.media_group_id == "album-1"
+    assert await count(h, Submission) == 1
+
+
+async def test_refusals_closed_deadline_audience_and_action(h, clock):
+    cid = await new_challenge(h, days=1, audience={"org_types": ["university"]})
+    await make_student(h, 101)
+    u = h.user(101)
+    await u.send("/challenges")
+    assert "no open challenges" in u.last_text()
+    await u.press(f"ch:join:{cid}:")
+    assert "not open to your" in u.last_text()
+    cid = await new_challenge(h, days=1)
+    await u.press(f"ch:submit:{cid}:")
+    await u.send_content(photo=PHOTO)
+    clock.advance(days=2)  # the deadline passes while the user is at the last step
+    await u.click("Send without a comment")
+    assert "deadline has passed" in u.last_text()
+    assert await count(h, Submission) == 0  # nothing half-saved
+    await u.press(f"ch:submit:{cid}:")
+    assert "deadline has passed" in u.last_text()
+    action = await new_challenge(h, "action", content=())
+    await u.press(f"ch:join:{action}:")
+    assert "Thank you for taking part" in u.last_text()
+    await u.press(f"ch:submit:{action}:")
+    assert "joining is your participation" in u.last_text()
+
+
+async def test_review_approve_reject_and_concurrent_review(h):
+    cid = await new_challenge(h, content=("text", "link"), max_submissions=3)
+    await make_student(h, 101, locale="en")
+    await make_student(h, 102, locale="en", region_code="almaty_city")
+    await make_coordinator(h, 201, level="regional")
+    await make_coordinator(h, 202, level="district")
+    u = h.user(101)
+    for text in ("First essay", "See https://example.com/x", "Third"):
+        await u.press(f"ch:submit:{cid}:")
+        await u.send(text)
+        await u.click("Send without a comment")
+    other = h.user(102)
+    await other.press(f"ch:submit:{cid}:")
+    await other.send("Out of scope")
+    await other.click("Send without a comment")
+    r1, r2 = h.user(201), h.user(202)
+    await r1.send("/review")
+    assert "waiting for review: 3" in r1.texts()[-3]  # only the region's entries
+    assert "First essay" in r1.texts()[-2] and "Entry No. 1" in r1.last_text()
+    await r2.send("/review")
+    assert "Entry No. 1" in r2.last_text()
+    await r1.click("Approve")
+    assert "No. 1 is approved" in r1.texts()[-3]
+    await r2.click("Approve")  # the same entry, a moment later
+    assert "already reviewed by someone else" in " ".join(r2.texts()[-4:])
+    await r1.press("rv:rej:2:")
+    await r1.click("Off topic")
+    assert "No. 2 is rejected" in " ".join(r1.texts()[-4:])
+    await r1.press("rv:rej:3:")
+    await r1.click("Type a reason")
+    await r1.send("Please add photos")
+    async with h.app.sessionmaker() as s:
+        statuses = dict((await s.execute(select(Submission.id, Submission.status))).all())
+        reasons = dict((await s.execute(select(Submission.id, Submission.reject_reason))).all())
+    assert statuses == {1: "approved", 2: "rejected", 3: "rejected", 4: "pending"}
+    assert reasons[3] == "Please add photos"
+    await r1.press("rv:ok:4:")  # outside the coordinator's region
+    assert "Not found" in " ".join(r1.texts()[-3:])
+    await h.drain()
+    texts = u.texts()
+    assert any("was approved" in t for t in texts)
+    assert any("does not match the topic" in t for t in texts)
+    assert any("Please add photos" in t for t in texts)
+    kinds = await kinds_logged(h)
+    assert kinds.count("submission_approved") == 1 and kinds.count("submission_rejected") == 2
+
+
+async def test_deadline_tick_closes_once_across_a_restart(h, clock, tmp_path):
+    from bot.scheduler import run_all_ticks
+    from tests.harness import make_harness
+
+    cid = await new_challenge(h, days=2)
+    await make_student(h, 101)
+    u = h.user(101)
+    await u.press(f"ch:join:{cid}:")
+    clock.advance(days=1, hours=1)  # inside the last day: one reminder
+    await svc.challenges_tick(h.app)
+    await svc.challenges_tick(h.app)
+    await h.drain()
+    reminders = [t for t in u.texts() if "Reminder" in t]
+    assert len(reminders) == 1
+    clock.advance(days=1)
+    await h.close()
+    h2 = await make_harness(str(tmp_path / "bot.db"), clock, staff_ids=frozenset({900}))
+    try:
+        await run_all_ticks(h2.app)
+        await svc.challenges_tick(h2.app)
+        async with h2.app.sessionmaker() as s:
+            assert (await s.get(Challenge, cid)).status == "closed"
+            closed = await s.scalar(select(func.count()).select_from(ActivityLog).where(
+                ActivityLog.kind == "challenge_closed"))
+        assert closed == 1
+        await h2.user(101).press(f"ch:submit:{cid}:")
+        assert "deadline has passed" in h2.user(101).last_text()
+    finally:
+        await h2.close()

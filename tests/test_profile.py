@@ -1,0 +1,150 @@
+"""/profile with its edits and wrong answers, /deleteme, /mydata."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from bot.callbacks import ProfileCD
+from db.models import ActivityLog, District, FsmRecord, User
+from tests.factories import make_coordinator, make_student
+
+
+async def stored(h, user_id: int) -> User:
+    async with h.app.sessionmaker() as s:
+        return await s.get(User, user_id)
+
+
+async def test_profile_shows_data_and_edit_buttons(h):
+    await make_student(h, 101, locale="ru")
+    u = h.user(101)
+    await u.send("/profile")
+    text = u.last_text()
+    for expected in ("Школа", "School No. 1", "область Абай", "Счастье", "9", "Русский"):
+        assert expected in text, expected
+    assert len(u.buttons()) == 6
+
+
+async def test_edit_name_with_wrong_answers(h):
+    student = await make_student(h, 102)
+    u = h.user(102)
+    await u.send("/profile")
+    await u.click("Name")
+    assert "full name" in u.last_text()
+    await u.send("A")
+    assert "from 2 to 120 characters" in u.texts()[-2]
+    assert "full name" in u.last_text()  # asked again
+    await u.send_content(sticker={"file_id": "s1", "file_unique_id": "s1", "type": "regular",
+                                  "width": 1, "height": 1, "is_animated": False,
+                                  "is_video": False})
+    assert "text message" in u.texts()[-2]
+    await u.send("x" * 121)
+    assert "from 2 to 120 characters" in u.texts()[-2]
+    await u.send("  Aida   Serikova ")
+    assert "Saved." in u.texts()[-2]
+    assert "Aida Serikova" in u.last_text()
+    assert (await stored(h, student.id)).full_name == "Aida Serikova"
+    await u.send("Just chatting")  # the edit is over: not taken as a name
+    assert (await stored(h, student.id)).full_name == "Aida Serikova"
+
+
+async def test_edit_grade_org_and_faction(h):
+    student = await make_student(h, 103)
+    u = h.user(103)
+    await u.send("/profile")
+    await u.click("Grade")
+    await u.send("12")
+    assert "from 1 to 11" in u.texts()[-2]
+    await u.send("10")
+    await u.click("Organisation")
+    await u.send("Lyceum No. 2")
+    await u.click("Faction")
+    await u.click("Law and order")
+    await u.click("Position")
+    await u.click("Parliament president")
+    row = await stored(h, student.id)
+    assert (row.grade, row.org_name, row.faction, row.position) == (
+        "10", "Lyceum No. 2", "law_order", "president")
+    async with h.app.sessionmaker() as s:
+        edits = (await s.scalars(select(ActivityLog).where(
+            ActivityLog.kind == "profile_edit"))).all()
+    assert [e.extra["field"] for e in edits] == ["grade", "org_name", "faction", "position"]
+
+
+async def test_edit_region_and_district_with_the_picker(h):
+    student = await make_student(h, 104)
+    u = h.user(104)
+    await u.send("/profile")
+    await u.click("Region and district")
+    await u.send("Narnia")
+    assert "do not know such a region" in u.texts()[-2]
+    await u.click("Almaty Region")
+    await u.send("Talgar")
+    await u.click("Talgar")
+    row = await stored(h, student.id)
+    async with h.app.sessionmaker() as s:
+        district = await s.get(District, row.district_id)
+    assert district.region_id == row.region_id != student.region_id
+    assert "Talgar" in district.name_en
+    assert "Saved." in u.texts()[-2]
+
+
+async def test_coordinator_cannot_move_own_scope(h):
+    coordinator = await make_coordinator(h, 201)
+    u = h.user(201)
+    await u.send("/profile")
+    assert "contact the centre" in u.last_text()
+    assert not any("Region" in b for b in u.buttons())
+    await u.press(ProfileCD(field="place").pack())
+    await u.press(ProfileCD(field="faction", value="care").pack())
+    row = await stored(h, coordinator.id)
+    assert (row.region_id, row.district_id, row.faction) == (
+        coordinator.region_id, coordinator.district_id, None)
+
+
+async def test_deleteme_erases_personal_data_and_keeps_counts(h):
+    student = await make_student(h, 105)
+    u = h.user(105)
+    await u.send("/profile")
+    await u.click("Name")  # leaves FSM state behind in the database
+    await u.send("/deleteme")
+    await u.click("No")
+    assert "Nothing was erased" in u.last_text()
+    await u.send("/deleteme")
+    await u.click("Yes")
+    assert "erased" in u.last_text()
+
+    async with h.app.sessionmaker() as s:
+        row = await s.get(User, student.id)
+        assert row.status == "erased"
+        assert (row.tg_id, row.chat_id, row.full_name, row.org_name, row.grade) == (
+            None, None, None, None, None)
+        assert not (await s.scalars(select(FsmRecord).where(
+            FsmRecord.key.contains(":105:")))).all()
+        kinds = (await s.scalars(select(ActivityLog.kind).where(
+            ActivityLog.user_id == student.id))).all()
+        assert "erase" in kinds
+        assert all(a.extra is None for a in (await s.scalars(select(ActivityLog))).all())
+
+    await u.send("/profile")  # a guest now
+    assert "not available" in u.last_text()
+    await u.send("/start")
+    assert "Hello" in " ".join(u.texts()[-2:])
+
+
+async def test_mydata_sends_json_of_everything(h):
+    student = await make_student(h, 106, org_name="Gymnasium No. 5")
+    u = h.user(106)
+    await u.send("/profile")
+    await u.click("Grade")
+    await u.send("11")
+    await u.send("/mydata")
+    call = h.api.last(106)
+    assert call.method == "sendDocument"
+    data = json.loads(call.files["document"])
+    assert data["user"]["tg_id"] == 106
+    assert data["user"]["org_name"] == "Gymnasium No. 5"
+    assert data["user"]["grade"] == "11"
+    assert data["user"]["id"] == student.id
+    assert "profile_edit" in [a["kind"] for a in data["activity"]]

@@ -1,0 +1,103 @@
+"""Webhook mode: the secret is checked, a good update is answered, a repeated one is not."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
+
+from bot.webhook import SECRET_HEADER, build_web_app
+from db.models import ProcessedUpdate
+from tests.harness import BotHarness, Clock, make_harness
+
+SECRET = "s3cret-token_1"
+
+
+@pytest.fixture
+async def wh(db_url: str, clock: Clock) -> AsyncIterator[tuple[BotHarness, TestClient]]:
+    harness = await make_harness(db_url, clock, webhook_url="https://bot.example.kz/tg/hook",
+                                 webhook_secret=SECRET)
+    client = TestClient(TestServer(build_web_app(harness.app)))
+    await client.start_server()
+    yield harness, client
+    await client.close()
+    await harness.close()
+
+
+def start_update(update_id: int, tg_id: int = 501) -> dict[str, Any]:
+    return {"update_id": update_id, "message": {
+        "message_id": update_id, "date": 1767000000, "text": "/start",
+        "chat": {"id": tg_id, "type": "private"},
+        "from": {"id": tg_id, "is_bot": False, "first_name": "Aruzhan"},
+        "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}
+
+
+async def post(client: TestClient, payload: dict[str, Any], secret: str | None = SECRET) -> int:
+    headers = {SECRET_HEADER: secret} if secret is not None else {}
+    resp = await client.post("/tg/hook", json=payload, headers=headers)
+    return resp.status
+
+
+async def processed(h: BotHarness) -> int:
+    async with h.app.sessionmaker() as s:
+        return await s.scalar(select(func.count()).select_from(ProcessedUpdate))
+
+
+async def test_good_update_is_answered(wh) -> None:
+    h, client = wh
+    assert await post(client, start_update(10_001)) == 200
+    assert "Choose your language" in h.api.last(501).text
+    assert await processed(h) == 1
+    metrics = await (await client.get("/metrics")).text()
+    assert "bot_updates_handled_total 1" in metrics
+    assert "bot_webhook_rejected_total 0" in metrics
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong", SECRET + "x"])
+async def test_wrong_or_missing_secret_is_refused(wh, secret: str | None) -> None:
+    h, client = wh
+    assert await post(client, start_update(10_002), secret=secret) == 401
+    assert h.api.texts(501) == []
+    assert await processed(h) == 0
+    assert "bot_webhook_rejected_total 1" in await (await client.get("/metrics")).text()
+
+
+async def test_duplicate_update_is_handled_once(wh) -> None:
+    h, client = wh
+    for _ in range(3):
+        assert await post(client, start_update(10_003)) == 200
+    assert len([t for t in h.api.texts(501) if "Choose your language" in t]) == 1
+    assert await processed(h) == 1
+    metrics = await (await client.get("/metrics")).text()
+    assert "bot_duplicate_updates_total 2" in metrics
+    assert "bot_updates_handled_total 1" in metrics
+
+
+async def test_not_an_update_is_a_bad_request(wh) -> None:
+    _, client = wh
+    resp = await client.post("/tg/hook", data=b"{oops", headers={SECRET_HEADER: SECRET})
+    assert resp.status == 400
+
+
+async def test_healthz_reports_database(wh) -> None:
+    _, client = wh
+    resp = await client.get("/healthz")
+    assert resp.status == 200
+    assert await resp.json() == {"database": "ok", "redis": "not configured"}
+
+
+async def test_healthz_fails_when_redis_is_unreachable(wh) -> None:
+    h, client = wh
+    await client.close()
+    h.app.settings.redis_url = "redis://127.0.0.1:1/0"
+    broken = TestClient(TestServer(build_web_app(h.app)))
+    await broken.start_server()
+    try:
+        resp = await broken.get("/healthz")
+        assert resp.status == 503
+        assert (await resp.json())["redis"].startswith("error")
+    finally:
+        await broken.close()
