@@ -8,7 +8,7 @@ from aiogram import Router
 def get_routers() -> list[Router]:
     """Commands that work in any state first, feature flows next, the catch-all last."""
     from handlers import certificates  # noqa: I001
-    from handlers import challenges, challenges_admin, review
+    from handlers import broadcast, challenges, challenges_admin, review
     from handlers import admin, common, errors, fallback, profile, registration, webinars
 
     routers = [
@@ -22,6 +22,7 @@ def get_routers() -> list[Router]:
         challenges_admin.router,
         challenges.router,
         review.router,
+        broadcast.router,
         # feature routers go here
         fallback.router,
     ]

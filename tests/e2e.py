@@ -43,7 +43,7 @@ class BotProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-async def wait_until(condition: Callable[[], bool], timeout: float = 30,
+async def wait_until(condition: Callable[[], bool], timeout: float = 120,
                      what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not condition():

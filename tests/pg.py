@@ -37,11 +37,14 @@ def _dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def create_database(url: str, name: str, template: str | None = None) -> str:
+async def create_database(url: str, name: str, template: str | None = None,
+                          durable: bool = False) -> str:
     conn = await asyncpg.connect(_dsn(url))
     try:
         suffix = f' TEMPLATE "{template}"' if template else ""
         await conn.execute(f'CREATE DATABASE "{name}"{suffix}')
+        if not durable:  # throw-away data: no fsync wait per commit
+            await conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit TO off')
     finally:
         await conn.close()
     return with_database(url, name)

@@ -66,8 +66,11 @@ async def entry(h, challenge_id: int, user: User, status: str = "approved",
                 place: str | None = None, nomination: int | None = None,
                 category: int | None = None) -> None:
     async with h.app.sessionmaker() as s:
-        s.add(ChallengeParticipant(challenge_id=challenge_id, user_id=user.id))
-        await s.flush()
+        if not await s.scalar(select(ChallengeParticipant.id).where(
+                ChallengeParticipant.challenge_id == challenge_id,
+                ChallengeParticipant.user_id == user.id)):
+            s.add(ChallengeParticipant(challenge_id=challenge_id, user_id=user.id))
+            await s.flush()
         s.add(Submission(challenge_id=challenge_id, user_id=user.id, status=status, place=place,
                          content_kind="text", text="…", nomination_id=nomination,
                          category_id=category, chat_id=user.chat_id))
@@ -193,10 +196,11 @@ async def test_bulk_issue_preview_confirm_deliver_and_reissue(h):
     await staff.send(f"/certificates challenge {cid}")
     preview = h.api.last(900)
     assert preview.method == "sendDocument"
-    assert "2" in preview.text and "1" in preview.text  # 2 new, 1 without a name
+    assert "New certificates to issue: 2" in preview.text
+    assert "Without a name in the profile" in preview.text
     assert "Әлия Құрманова" in pdf_text(preview.files["document"])
-    await staff.click("2")
-    assert "2" in staff.last_text()
+    await staff.click("Issue 2")
+    assert "Issued: 2 new" in staff.last_text()
     await h.drain()
 
     kk_docs, ru_docs = sent_documents(h, 101), sent_documents(h, 102)
@@ -217,12 +221,13 @@ async def test_bulk_issue_preview_confirm_deliver_and_reissue(h):
         await s.execute(update(User).where(User.id == nameless.id).values(full_name="Арман Ли"))
         await s.commit()
     await staff.send(f"/certificates challenge {cid}")
-    await staff.click("1")
+    await staff.click("Issue 1")
     await h.drain()
     assert len(sent_documents(h, 103)) == 1
     assert len(sent_documents(h, 101)) == 1
     await staff.send(f"/certificates challenge {cid}")
-    assert "3" in staff.last_text()  # issued before: 3
+    assert "Nothing new to issue" in staff.last_text()
+    assert "Issued before: 3" in staff.last_text()
     async with h.app.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(Certificate)) == 3
 
@@ -237,7 +242,7 @@ async def test_cancel_issues_nothing(h):
     async with h.app.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(Certificate)) == 0
     await staff.send(f"/certificates webinar {wid}")
-    await staff.click("1")
+    await staff.click("Issue 1")
     await h.drain()
     text = pdf_text(sent_documents(h, 101)[0].files["document"])
     assert "Өзін-өзі басқару" in text and "вебинар" in text

@@ -53,7 +53,7 @@ WINNER = {"title": TITLE, "kind": "contest", "place": "2",
     ("ru", ["ДИПЛОМ", "Наш Школьный парламент", "за II место", "Номинация: Лучшее видео",
             "Возрастная категория: 14–17 лет", "Республиканский учебно-методический центр"]),
     ("en", ["DIPLOMA", "Our School Parliament", "for II place", "Nomination: Best video"]),
-])
+], ids=["kk", "ru", "en"])
 def test_winner_diploma_in_each_language(locale, expected):
     text = text_of(render(cert("winner", locale, WINNER)))
     for piece in expected + ["Әлия Ғабитқызы Құрманова", "D26-000042-K7QF",
@@ -70,7 +70,7 @@ def test_winner_diploma_in_each_language(locale, expected):
                 "attended": 12, "total": 15},
      "15 вебинардың 12", "12 из 15 вебинаров"),
     ("participant", {"title": TITLE, "kind": "action"}, "акциясына", "в акции"),
-])
+], ids=["participant", "webinar", "series", "action"])
 def test_other_templates_in_kazakh_and_russian(template, details, kk, ru):
     assert kk in text_of(render(cert(template, "kk", details)))
     assert ru in text_of(render(cert(template, "ru", details)))

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.services import challenges as svc
-from db.models import ActivityLog, Delivery
+from db.models import ActivityLog, Delivery, User
 from db.models.challenges import Challenge, ChallengeParticipant, Submission
 from tests.factories import make_coordinator, make_staff, make_student
 from tests.harness import BotHarness, make_harness
@@ -39,7 +39,7 @@ async def new_challenge(h, kind: str = "challenge", days: int = 10, publish: boo
                         nominations=None, categories=None, audience=None) -> int:
     """A challenge straight through the service (the wizard has its own test)."""
     now = h.app.now()
-    staff = await make_staff(h) if publish else None
+    staff = await staff_user(h) if publish else None
     async with h.app.sessionmaker() as s:
         c = await svc.create_challenge(s, {
             "kind": kind, "title_kk": "Менің сыныбым", "title_ru": "Мой класс",
@@ -53,6 +53,12 @@ async def new_challenge(h, kind: str = "challenge", days: int = 10, publish: boo
             await svc.publish(s, h.app, c.id, staff, now)
         await s.commit()
         return c.id
+
+
+async def staff_user(h):
+    async with h.app.sessionmaker() as s:
+        existing = await s.scalar(select(User).where(User.tg_id == 900))
+    return existing or await make_staff(h)
 
 
 async def count(h, model, *where) -> int:
@@ -69,7 +75,7 @@ async def test_staff_wizard_creates_and_publishes_a_contest(h):
     await make_student(h, 101, locale="en")
     await make_student(h, 102, locale="ru")
     await make_student(h, 103, locale="kk", org_type="college")
-    await make_staff(h)
+    await staff_user(h)
     s = h.user(900)
     await s.send("/newchallenge")
     await s.click("Contest")
@@ -124,7 +130,7 @@ async def test_staff_wizard_creates_and_publishes_a_contest(h):
 
 
 async def test_wizard_can_save_a_draft_and_staff_delete_it(h):
-    await make_staff(h)
+    await staff_user(h)
     s = h.user(900)
     await s.send("/newchallenge")
     await s.click("Action")
@@ -291,9 +297,6 @@ async def test_review_approve_reject_and_concurrent_review(h):
 
 
 async def test_deadline_tick_closes_once_across_a_restart(h, clock, tmp_path):
-    from bot.scheduler import run_all_ticks
-    from tests.harness import make_harness
-
     cid = await new_challenge(h, days=2)
     await make_student(h, 101)
     u = h.user(101)
@@ -308,7 +311,7 @@ async def test_deadline_tick_closes_once_across_a_restart(h, clock, tmp_path):
     await h.close()
     h2 = await make_harness(str(tmp_path / "bot.db"), clock, staff_ids=frozenset({900}))
     try:
-        await run_all_ticks(h2.app)
+        await svc.challenges_tick(h2.app)
         await svc.challenges_tick(h2.app)
         async with h2.app.sessionmaker() as s:
             assert (await s.get(Challenge, cid)).status == "closed"

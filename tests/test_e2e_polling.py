@@ -50,7 +50,7 @@ async def test_kill_9_with_2000_queued_updates_loses_none(fake, tmp_path):
         expected[user] += 1
     bot = BotProcess(f"http://127.0.0.1:{fake.port}", tmp_path / "bot.db")
     await bot.start()
-    await wait_until(lambda: len(fake.sent(method="sendMessage")) >= 300, 60, "first replies")
+    await wait_until(lambda: len(fake.sent(method="sendMessage")) >= 300, 120, "first replies")
     await bot.kill()
     at_kill = len(fake.sent(method="sendMessage"))
     assert at_kill < 2000, "the kill came too late to test anything"
@@ -72,12 +72,12 @@ async def test_sigterm_finishes_the_batch_and_repeats_nothing(fake, tmp_path):
         fake.user_text(20_000 + n % 50, "/help")
     bot = BotProcess(f"http://127.0.0.1:{fake.port}", tmp_path / "bot.db")
     await bot.start()
-    await wait_until(lambda: len(fake.sent(method="sendMessage")) >= 50, 60, "first replies")
+    await wait_until(lambda: len(fake.sent(method="sendMessage")) >= 50, 120, "first replies")
     assert await bot.terminate() == 0, bot.log()
     again = BotProcess(f"http://127.0.0.1:{fake.port}", tmp_path / "bot.db")
     await again.start()
     try:
-        await wait_until(lambda: len(fake.sent(method="sendMessage")) >= 600, 60, "all replies")
+        await wait_until(lambda: len(fake.sent(method="sendMessage")) >= 600, 120, "all replies")
         await wait_until(lambda: fake.confirmed > 600, 30, "last offset confirmed")
         assert len(fake.sent(method="sendMessage")) == 600
     finally:

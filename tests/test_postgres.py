@@ -78,7 +78,7 @@ async def test_two_workers_share_queue_and_rate() -> None:
             engine = create_engine(url)
             limiter = RedisRateLimiter(Redis.from_url(redis), rate, prefix=prefix)
             workers.append(DeliveryWorker(Bot(TOKEN, session=api), create_sessionmaker(engine),
-                                          limiter=limiter, concurrency=4, worker_id=f"w{n}"))
+                                          limiter=limiter, concurrency=8, worker_id=f"w{n}"))
             apis.append(api)
             engines.append(engine)
         started = time.monotonic()

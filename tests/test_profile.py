@@ -105,7 +105,7 @@ async def test_coordinator_cannot_move_own_scope(h):
 
 async def test_deleteme_erases_personal_data_and_keeps_counts(h):
     student = await make_student(h, 105)
-    u = h.user(105)
+    u = h.user(105, language_code="en")
     await u.send("/profile")
     await u.click("Name")  # leaves FSM state behind in the database
     await u.send("/deleteme")

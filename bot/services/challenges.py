@@ -223,8 +223,12 @@ def is_open(challenge: Challenge, now: datetime) -> bool:
 
 
 def _announcement(i18n: Any, challenge: Challenge, locale: str, tz: ZoneInfo) -> OutgoingMessage:
-    kind = _t(i18n, locale, {"challenge": "New challenge", "action": "New action",
-                             "contest": "New contest"}[challenge.kind])
+    if challenge.kind == "contest":
+        kind = _t(i18n, locale, "New contest")
+    elif challenge.kind == "action":
+        kind = _t(i18n, locale, "New action")
+    else:
+        kind = _t(i18n, locale, "New challenge")
     text = _t(i18n, locale, "📣 {kind}: <b>{title}</b>\n\n{description}\n\nDeadline: {deadline}",
               kind=kind, title=html.escape(challenge.text("title", locale)),
               description=html.escape(challenge.text("description", locale)),
@@ -471,15 +475,16 @@ async def decide(session: AsyncSession, app: Any, submission_id: int, reviewer: 
 
 
 def reason_text(i18n: Any, locale: str, reason: str | None) -> str:
-    preset = {
-        "off_topic": "The entry does not match the topic.",
-        "quality": "The quality is too low to assess the entry.",
-        "incomplete": "The entry is incomplete.",
-        "duplicate": "The same entry was already sent.",
-        "rules": "The entry breaks the rules of the challenge.",
-    }
-    if reason in preset:
-        return _t(i18n, locale, preset[reason])
+    if reason == "off_topic":
+        return _t(i18n, locale, "The entry does not match the topic.")
+    if reason == "quality":
+        return _t(i18n, locale, "The quality is too low to assess the entry.")
+    if reason == "incomplete":
+        return _t(i18n, locale, "The entry is incomplete.")
+    if reason == "duplicate":
+        return _t(i18n, locale, "The same entry was already sent.")
+    if reason == "rules":
+        return _t(i18n, locale, "The entry breaks the rules of the challenge.")
     return reason or "—"
 
 
@@ -635,9 +640,17 @@ async def publish_results(session: AsyncSession, app: Any, challenge_id: int, ac
 
 
 def place_text(i18n: Any, locale: str, place: str | None) -> str:
-    names = {"grand_prix": "Grand Prix", "1": "1st place", "2": "2nd place", "3": "3rd place",
-             "diploma": "Diploma"}
-    return _t(i18n, locale, names[place]) if place in names else "—"
+    if place == "grand_prix":
+        return _t(i18n, locale, "Grand Prix")
+    if place == "1":
+        return _t(i18n, locale, "1st place")
+    if place == "2":
+        return _t(i18n, locale, "2nd place")
+    if place == "3":
+        return _t(i18n, locale, "3rd place")
+    if place == "diploma":
+        return _t(i18n, locale, "Diploma")
+    return "—"
 
 
 def result_text(i18n: Any, challenge: Challenge, locale: str, outcome: str) -> str:

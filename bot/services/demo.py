@@ -95,9 +95,7 @@ def _people(rng: random.Random, n: int, first_id: int, regions: Sequence[int],
         uid = first_id + i
         region = _pick(rng, region_w, regions)
         district = rng.choice(by_region.get(region) or [None])
-        # Growth: more people joined recently (square root skews towards "now").
-        created = now - timedelta(days=DAYS * (1 - rng.random() ** 0.5),
-                                  seconds=rng.randrange(86_400))
+        created = now - timedelta(days=DAYS * rng.random())
         row: dict[str, Any] = {
             "id": uid, "tg_id": TG_BASE + uid, "chat_id": TG_BASE + uid,
             "channel": "telegram", "blocked_bot": rng.random() < 0.03, "settings": {},
@@ -199,20 +197,22 @@ def _events(rng: random.Random, people: list[dict[str, Any]], n: int,
                 "extra": extra}
 
     out = [row(p, "register", p["created_at"], extra={"role": p["role"]}) for p in people]
-    students = [p for p in people if p["role"] == "student"]
+    students = sorted((p for p in people if p["role"] == "student"),
+                      key=lambda p: p["created_at"])
+    joined = [p["created_at"] for p in students]
     leaders = [p for p in people if p["role"] in ("staff", "coordinator")] or people
     kinds = [k for k, _w in EVENT_MIX]
     cum = list(accumulate(w for _k, w in EVENT_MIX))
-    # A few very active people and many occasional ones.
-    weights = list(accumulate(rng.paretovariate(1.5) for _ in students)) if students else []
+    year_ago = now - timedelta(days=DAYS)
     for _ in range(max(0, n - len(out))):
         kind = _pick(rng, cum, kinds)
-        if kind == "broadcast_sent" or not students:
+        at = year_ago + (now - year_ago) * rng.random()
+        # Someone registered by then; earlier members have had more time to take part.
+        known = bisect(joined, at)
+        if kind == "broadcast_sent" or not known:
             person = rng.choice(leaders)
         else:
-            person = _pick(rng, weights, students)
-        start = max(person["created_at"], now - timedelta(days=DAYS))
-        at = start + (now - start) * rng.random()
+            person = students[rng.randrange(known)]
         if kind.startswith(("challenge", "submission")) or kind == "winner":
             ref = rng.choice(challenges)
             out.append(row(person, kind, at, "challenge", ref[0]))

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import DomainError
@@ -138,11 +138,13 @@ class Scope:
         return out
 
 
-def scope_of(user: Any) -> Scope:
-    """The scope a user may see: staff everything, coordinators their region or district."""
-    if user.role == "staff":
+def scope_of(role: str, user: Any) -> Scope:
+    """The scope a user may see: staff everything, coordinators their region or district.
+
+    `role` is the access role (staff ids from the settings count as staff)."""
+    if role == "staff":
         return Scope()
-    if user.role == "coordinator" and user.status == "active":
+    if role == "coordinator" and user is not None and user.status == "active":
         if user.coordinator_level == "district" and user.district_id:
             return Scope(user.region_id, user.district_id)
         if user.region_id:
@@ -258,17 +260,17 @@ def _covered(stmt: Any) -> Any:
 
 
 async def _activity_counts(session: AsyncSession, period: Period, scope: Scope,
+                           by_area: bool = True,
                            ) -> tuple[dict[str, int], dict[int | None, AreaRow]]:
     a = ActivityLog
     area_col = a.region_id if scope.area == "region" else a.district_id
+    group = [a.kind, a.role, area_col] if by_area else [a.kind, a.role]
     rows = await session.execute(_covered(
-        select(a.kind, a.role, area_col, func.count())
-        .where(*_period_filters(period, scope))
-        .group_by(a.kind, a.role, area_col)))
+        select(*group, func.count()).where(*_period_filters(period, scope)).group_by(*group)))
     totals = dict.fromkeys(METRIC_KEYS, 0)
     areas: dict[int | None, AreaRow] = {}
-    for kind, role, area_id, n in rows:
-        row = areas.setdefault(area_id, AreaRow(area_id))
+    for kind, role, *area, n in rows:
+        row = areas.setdefault(area[0] if area else None, AreaRow(area[0] if area else None))
         if kind == "register":
             if role in REG_ROLES:
                 totals[f"reg_{role}"] += n
@@ -280,13 +282,18 @@ async def _activity_counts(session: AsyncSession, period: Period, scope: Scope,
         totals[metric] += n
         if metric in AREA_COLUMNS:
             row.counts[metric] = row.counts.get(metric, 0) + n
-    acted = [*_period_filters(period, scope), a.kind.not_in(PASSIVE_KINDS)]
-    active = await session.execute(_covered(
-        select(area_col, func.count(distinct(a.user_id))).where(*acted).group_by(area_col)))
+    # One pass: each active user once, in the area of their (latest-numbered) rows.
+    per_user = _covered(
+        select(a.user_id, func.max(area_col).label("area"))
+        .where(*_period_filters(period, scope), a.kind.not_in(PASSIVE_KINDS),
+               a.user_id.is_not(None))
+        .group_by(a.user_id)).subquery()
+    active = await session.execute(
+        select(per_user.c.area, func.count()).group_by(per_user.c.area))
     for area_id, n in active:
-        areas.setdefault(area_id, AreaRow(area_id)).counts["active"] = n
-    totals["active"] = await session.scalar(_covered(
-        select(func.count(distinct(a.user_id))).where(*acted))) or 0
+        totals["active"] += n
+        if by_area:
+            areas.setdefault(area_id, AreaRow(area_id)).counts["active"] = n
     return totals, areas
 
 
@@ -336,10 +343,10 @@ async def _deliveries(session: AsyncSession, period: Period, scope: Scope) -> di
     return {"delivered": found.get("sent", 0), "blocked": found.get("blocked", 0)}
 
 
-async def summary(session: AsyncSession, period: Period, scope: Scope,
+async def summary(session: AsyncSession, period: Period, scope: Scope, by_area: bool = True,
                   ) -> tuple[dict[str, int], dict[int | None, AreaRow]]:
     """Every metric of one period, and the per-area rows."""
-    totals, areas = await _activity_counts(session, period, scope)
+    totals, areas = await _activity_counts(session, period, scope, by_area)
     totals.update(await _coordinators(session, period, scope))
     totals.update(await _webinars_held(session, period))
     totals.update(await _deliveries(session, period, scope))
@@ -377,7 +384,7 @@ async def trend(session: AsyncSession, last_day: date, tz: ZoneInfo, scope: Scop
 async def collect(session: AsyncSession, period: Period, scope: Scope,
                   with_trend: bool = True) -> Stats:
     current, areas = await summary(session, period, scope)
-    previous, _prev_areas = await summary(session, period.previous(), scope)
+    previous, _prev_areas = await summary(session, period.previous(), scope, by_area=False)
     total = AreaRow(None, {k: current.get(k, 0) for k in AREA_COLUMNS})
     total.counts["registrations"] = sum(current[f"reg_{r}"] for r in REG_ROLES)
     if scope.district_id is not None:

@@ -1,0 +1,118 @@
+"""Certificates: 2,000 winner diplomas of one contest on SQLite — issuing the registry rows,
+rendering and queueing the PDFs in paced batches (as the scheduler tick does), sending them
+through the delivery worker; plus raw PDF rendering with a custom background. Target: under
+60 s on one core and under 300 MB of memory."""
+
+from __future__ import annotations
+
+import io
+import time
+from datetime import timedelta
+
+from PIL import Image, ImageDraw
+from sqlalchemy import func, insert, select
+
+from bench.common import bench_app, peak_rss_mb, rss_mb
+from bot.services import certificates as certs
+from db.models import Certificate, Challenge, ChallengeOption, Submission, User
+
+PEOPLE = 2000
+NAMES = ("Әлия Ғабитқызы Құрманова", "Данияр Серікұлы Өтебаев", "Ирина Сергеевна Ким",
+         "Нұрсұлтан Һадиұлы Үсенов", "Айгерім Іңкәрқызы Жұмабаева")
+
+
+def background() -> bytes:
+    img = Image.new("RGB", (2339, 1654), (252, 248, 236))
+    draw = ImageDraw.Draw(img)
+    for i in range(0, 2339, 40):
+        draw.line([(i, 0), (i + 400, 1654)], fill=(240, 230, 205), width=6)
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+async def seed(app) -> int:
+    now = app.now()
+    async with app.sessionmaker() as s:
+        ch = Challenge(kind="contest", status="judged", title_kk="Біздің Мектеп Парламенті",
+                       title_ru="Наш Школьный парламент", description_kk="…",
+                       starts_at=now - timedelta(days=30), deadline_at=now - timedelta(days=3),
+                       audience={}, content_kinds=[])
+        s.add(ch)
+        await s.flush()
+        options = [ChallengeOption(challenge_id=ch.id, kind=k, name_kk=f"{k} {i}",
+                                   name_ru=f"{k} {i}") for k in ("nomination", "category")
+                   for i in range(3)]
+        s.add_all(options)
+        await s.flush()
+        await s.execute(insert(User), [
+            {"tg_id": 10_000 + n, "chat_id": 10_000 + n, "role": "student", "status": "active",
+             "locale": ("kk", "ru")[n % 2], "full_name": NAMES[n % len(NAMES)],
+             "org_name": f"№ {n % 90 + 1} мектеп-гимназиясы", "settings": {},
+             "created_at": now, "updated_at": now, "blocked_bot": False, "channel": "telegram"}
+            for n in range(PEOPLE)])
+        user_ids = (await s.scalars(select(User.id).order_by(User.id))).all()
+        places = ("grand_prix", "1", "2", "3", "diploma")
+        await s.execute(insert(Submission), [
+            {"challenge_id": ch.id, "user_id": uid, "status": "approved", "content_kind": "text",
+             "media": [], "place": places[n % 5], "submitted_at": now,
+             "nomination_id": options[n % 3].id, "category_id": options[3 + n % 3].id}
+            for n, uid in enumerate(user_ids)])
+        await s.commit()
+        return ch.id
+
+
+async def main() -> None:
+    app, _api, _folder = await bench_app()
+    try:
+        challenge_id = await seed(app)
+        base = rss_mb()
+        tz = app.settings.tz
+        username = (await app.bot.me()).username or ""
+
+        started = time.perf_counter()
+        async with app.sessionmaker() as s:
+            result = await certs.issue(s, certs.Source("challenge", challenge_id), None,
+                                       app.now(), tz)
+            await certs.set_background(s, "winner", background(), None)
+            await s.commit()
+        issue_s = time.perf_counter() - started
+        print(f"issue registry rows: {result.new} in {issue_s:.2f} s")
+
+        async with app.sessionmaker() as s:
+            rows = (await s.scalars(select(Certificate).order_by(Certificate.id))).all()
+            settings = await certs.get_settings(s, "winner")
+        started = time.perf_counter()
+        size = 0
+        for cert in rows:
+            size += len(certs.render(app.i18n, cert, settings, username, tz))
+        render_s = time.perf_counter() - started
+        print(f"render only: {len(rows)} PDFs in {render_s:.1f} s "
+              f"({len(rows) / render_s:.0f}/s), average {size / len(rows) / 1024:.0f} KiB "
+              f"with a background picture")
+
+        started = time.perf_counter()
+        queued = sent = rounds = 0
+        while True:
+            async with app.sessionmaker() as s:
+                n = await certs.pump(s, app.i18n, username, tz, app.now())
+                await s.commit()
+            queued += n
+            sent += await app.delivery.drain()
+            rounds += 1
+            if not n:
+                break
+        pipeline_s = time.perf_counter() - started
+        async with app.sessionmaker() as s:
+            await certs.compact_sent(s, limit=PEOPLE)
+            await s.commit()
+            waiting = await s.scalar(select(func.count()).select_from(Certificate)
+                                     .where(Certificate.queued_at.is_(None)))
+        print(f"render + queue + send: {queued} queued, {sent} sent in {rounds} ticks, "
+              f"{pipeline_s:.1f} s ({queued / pipeline_s:.0f}/s); not queued: {waiting}")
+        total = issue_s + pipeline_s
+        print(f"TOTAL issue + deliver {PEOPLE}: {total:.1f} s (target < 60 s)")
+        print(f"memory: rss {rss_mb():.0f} MB (after seeding {base:.0f} MB), "
+              f"peak {peak_rss_mb():.0f} MB (target < 300 MB)")
+    finally:
+        await app.close()

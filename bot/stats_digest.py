@@ -1,0 +1,88 @@
+"""The weekly digest: every Monday from 09:00 Asia/Almaty, last week's summary and chart to
+each staff member (unless switched off), through the delivery queue.
+
+Exactly once per week, also across restarts: the week is marked done in bot_state in the
+same transaction that queues the messages, and the queue's dedup keys are per
+(week, staff member), so even two ticks racing cannot queue a second copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import fmt_int
+from bot.services import charts
+from bot.services import stats as st
+from bot.services.delivery import PRIORITY_BULK, OutgoingMessage, Recipient, enqueue
+from bot.services.registration import list_staff
+from db.models import BotState
+
+logger = logging.getLogger(__name__)
+STATE_KEY = "stats.digest_week"
+SEND_AT = time(9, 0)
+
+
+def due_week(now: datetime, tz: Any) -> datetime | None:
+    """This week's Monday 09:00 (local) if it has passed, else None."""
+    local = now.astimezone(tz)
+    monday = local.date() - timedelta(days=local.weekday())
+    due = datetime.combine(monday, SEND_AT, tz)
+    return due if local >= due else None
+
+
+async def digest_tick(app: Any) -> int:
+    """Queue this week's digest if due and not yet queued; returns the rows queued."""
+    due = due_week(app.now(), app.settings.tz)
+    if due is None:
+        return 0
+    week_key = due.date().isoformat()
+    async with app.sessionmaker() as session:
+        state = await session.get(BotState, STATE_KEY)
+        if state is not None and state.value >= week_key:
+            return 0
+        queued = await queue_digest(session, app, due)
+        if state is None:
+            session.add(BotState(key=STATE_KEY, value=week_key))
+        else:
+            state.value = week_key
+        await session.commit()
+    logger.info("weekly digest %s: %d messages queued", week_key, queued)
+    return queued
+
+
+async def queue_digest(session: AsyncSession, app: Any, due: datetime) -> int:
+    tz = app.settings.tz
+    period = st.week_of(due.date() - timedelta(days=7), tz)
+    staff = [s for s in await list_staff(session, app.settings.staff_ids)
+             if s.chat_id and not s.blocked_bot and st.digest_enabled(s.settings)]
+    if not staff:
+        return 0
+    data = await st.collect(session, period, st.Scope())
+    texts: dict[str, OutgoingMessage] = {}
+    pictures: dict[str, OutgoingMessage] = {}
+    for locale in sorted({s.locale for s in staff}):
+        def tr(msgid: str, locale: str = locale) -> str:
+            return app.i18n.t(locale, msgid)
+
+        name = st.place_namer(app.places, locale)
+        text = st.render_text(data, tr, lambda v, loc=locale: fmt_int(v, loc), name)
+        footer = tr("Weekly report. To stop receiving it, send /digest off.")
+        texts[locale] = OutgoingMessage(text=f"{text}\n\n<i>{footer}</i>", html=True)
+        png = await asyncio.to_thread(charts.stats_chart, data, tr, name)
+        pictures[locale] = OutgoingMessage(
+            kind="document", text=tr("Statistics: {period}").format(period=period.label()),
+            document_bytes_b64=base64.b64encode(png).decode(),
+            filename=f"stats_{period.first_day.isoformat()}.png")
+    recipients = [Recipient(s.id, s.chat_id, s.locale) for s in staff]
+    source_id = int(due.strftime("%Y%m%d"))
+    queued = await enqueue(session, "digest", source_id, recipients, texts, PRIORITY_BULK,
+                           dedup_suffix="text")
+    queued += await enqueue(session, "digest", source_id, recipients, pictures, PRIORITY_BULK,
+                            dedup_suffix="chart")
+    return queued

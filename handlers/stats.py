@@ -1,0 +1,216 @@
+"""/stats, /export_stats, /report, /leaderboard, /digest: statistics for staff and coordinators."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import Callable
+from typing import Any
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import labels
+from bot.factory import App
+from bot.i18n import fmt_int
+from bot.services import charts, reports
+from bot.services import stats as st
+from bot.services.errors import DomainError
+from bot.services.users import UserInfo
+from db.models import User
+from handlers.texts import error_text, register_errors
+
+router = Router(name=__name__)
+TOP = 10
+
+register_errors({
+    "stats_period": __("Write the period as week, month, year, a year (2026) or two dates: "
+                       "/stats 2026-03-01 2026-03-31."),
+    "stats_scope": __("Statistics are available to centre staff and approved coordinators."),
+    "stats_year": __("Write the year, for example: /report 2026."),
+})
+
+
+def _tools(app: App, locale: str) -> tuple[st.Translate, Callable[[int | float], str],
+                                            Callable[[str, int], str]]:
+    def tr(msgid: str) -> str:
+        return app.i18n.t(locale, msgid)
+
+    return tr, (lambda v: fmt_int(v, locale)), st.place_namer(app.places, locale)
+
+
+async def _period_and_scope(message: Message, command: CommandObject, app: App,
+                            user: UserInfo | None, role: str,
+                            ) -> tuple[st.Period, st.Scope] | None:
+    try:
+        scope = st.scope_of(role, user)
+        period = st.parse_period(command.args, app.now(), app.settings.tz)
+    except DomainError as exc:
+        await message.answer(error_text(exc))
+        return None
+    return period, scope
+
+
+@router.message(Command("stats"))
+async def cmd_stats(message: Message, command: CommandObject, session: AsyncSession,
+                    app: App, user: UserInfo | None, role: str, locale: str) -> None:
+    found = await _period_and_scope(message, command, app, user, role)
+    if found is None:
+        return
+    period, scope = found
+    data = await st.collect(session, period, scope)
+    tr, fmt, name = _tools(app, locale)
+    text = st.render_text(data, tr, fmt, name)
+    png = await asyncio.to_thread(charts.stats_chart, data, tr, name)
+    await message.answer(text)
+    await message.answer_photo(BufferedInputFile(png, filename="stats.png"),
+                               caption=tr("Statistics: {period}").format(
+                                   period=period.label()))
+
+
+@router.message(Command("export_stats"))
+async def cmd_export_stats(message: Message, command: CommandObject, session: AsyncSession,
+                           app: App, user: UserInfo | None, role: str, locale: str) -> None:
+    found = await _period_and_scope(message, command, app, user, role)
+    if found is None:
+        return
+    period, scope = found
+    tr, _fmt, name = _tools(app, locale)
+    data = await reports.export_xlsx(session, period, scope, tr, locale, name)
+    filename = f"stats_{period.first_day.isoformat()}_{period.last_day.isoformat()}.xlsx"
+    await message.answer_document(BufferedInputFile(data, filename=filename),
+                                  caption=tr("Statistics: {period}").format(
+                                      period=period.label()))
+
+
+@router.message(Command("report"))
+async def cmd_report(message: Message, command: CommandObject, session: AsyncSession,
+                     app: App, locale: str) -> None:
+    arg = (command.args or "").strip()
+    year = int(arg) if arg.isdigit() else (app.now().astimezone(app.settings.tz).year
+                                           if not arg else 0)
+    if not 2000 <= year <= 2100:
+        await message.answer(error_text(DomainError("stats_year")))
+        return
+    tr, fmt, name = _tools(app, locale)
+    data = await reports.annual_docx(session, year, app.settings.tz, app.now(), tr, locale,
+                                     fmt, name)
+    await message.answer_document(BufferedInputFile(data, filename=f"report_{year}.docx"),
+                                  caption=_("Annual report draft for {year}.").format(
+                                      year=year))
+
+
+@router.message(Command("digest"))
+async def cmd_digest(message: Message, command: CommandObject, session: AsyncSession,
+                     app: App, user: UserInfo | None) -> None:
+    arg = (command.args or "").strip().lower()
+    if user is None:
+        return
+    if arg in ("on", "off"):
+        await st.set_digest(session, user.id, arg == "on")
+        app.users.forget(user.tg_id)
+        await message.answer(_("The weekly report is switched on.") if arg == "on"
+                             else _("The weekly report is switched off."))
+        return
+    db_user = await session.get(User, user.id)
+    enabled = st.digest_enabled(db_user.settings if db_user else None)
+    await message.answer(
+        (_("The weekly report is switched on.") if enabled
+         else _("The weekly report is switched off."))
+        + "\n" + _("It comes every Monday at 09:00. Send /digest on or /digest off."))
+
+
+# ---------------------------------------------------------------- leaderboard
+
+BOARD_TITLES = {
+    "orgs": __("Schools, colleges and universities"),
+    "districts": __("Districts and cities"),
+    "regions": __("Regions"),
+    "factions": __("Factions"),
+}
+
+
+def _parse_board_arg(arg: str | None, app: App) -> tuple[st.Period | None, int | None]:
+    words = (arg or "").split()
+    if words and words[0].lower() == "challenge" and len(words) == 2 and words[1].isdigit():
+        return None, int(words[1])
+    if len(words) == 1 and words[0].isdigit() and len(words[0]) < 4:
+        return None, int(words[0])
+    return st.parse_period(arg, app.now(), app.settings.tz, default="year"), None
+
+
+def _row_name(board: str, key: tuple[Any, ...], name: Callable[[str, int], str]) -> str:
+    if board == "orgs":
+        region_id, district_id, org = key
+        where = name("district", district_id) if district_id else name("region", region_id)
+        return f"{html.escape(org)} ({where})"
+    if board == "districts":
+        return name("district", key[0])
+    if board == "regions":
+        return name("region", key[0])
+    return labels.label(labels.FACTION, key[0])
+
+
+@router.message(Command("leaderboard"))
+async def cmd_leaderboard(message: Message, command: CommandObject, session: AsyncSession,
+                          app: App, user: UserInfo | None, role: str, locale: str) -> None:
+    try:
+        period, challenge_id = _parse_board_arg(command.args, app)
+        scope = st.Scope() if role == "student" else st.scope_of(role, user)
+    except DomainError as exc:
+        await message.answer(error_text(exc))
+        return
+    _tr, fmt, name = _tools(app, locale)
+    what = (_("challenge No. {id}").format(id=challenge_id) if challenge_id
+            else period.label() if period else "")
+    lines = ["🏆 <b>" + _("Leaderboard: {what}").format(what=what) + "</b>",
+             "<i>" + _("Points: joined 1, entry 2, entry approved 3, winner 10, "
+                       "webinar attended 1.") + "</i>"]
+    if role == "student":
+        lines += await _student_place(session, user, period, challenge_id, fmt, name)
+        await message.answer("\n".join(lines))
+        return
+    boards = ("orgs", "districts", "regions", "factions") if scope.is_country else (
+        ("orgs", "districts", "factions") if scope.district_id is None else ("orgs", "factions"))
+    board = await st.leaderboard(session, scope, period, challenge_id, boards)
+    for key in boards:
+        rows = board.boards[key]
+        lines += ["", "<b>" + str(BOARD_TITLES[key]) + "</b>"]
+        if not rows:
+            lines.append(_("No points yet."))
+        for row in rows[:TOP]:
+            place, points = st.place_of(rows, row.key) or (0, 0)
+            lines.append(f"{place}. {_row_name(key, row.key, name)} — {fmt(points)}")
+    await message.answer("\n".join(lines))
+
+
+async def _student_place(session: AsyncSession, user: UserInfo | None,
+                         period: st.Period | None, challenge_id: int | None,
+                         fmt: Callable[[int | float], str],
+                         name: Callable[[str, int], str]) -> list[str]:
+    db_user = await session.get(User, user.id) if user else None
+    key = st.org_key(db_user) if db_user else None
+    if key is None:
+        return [_("Your school is not in your profile.")]
+    org = _row_name("orgs", key, name)
+    country = (await st.leaderboard(session, st.Scope(), period, challenge_id,
+                                    ("orgs",))).boards["orgs"]
+    found = st.place_of(country, key)
+    if found is None:
+        return ["", _("{org}: no points yet in this period.").format(org=org)]
+    place, points = found
+    lines = ["", _("{org}: {points} points.").format(org=org, points=fmt(points)),
+             _("Place in the country: {place} of {total}.").format(
+                 place=fmt(place), total=fmt(len(country)))]
+    if db_user.district_id:
+        local = (await st.leaderboard(session, st.Scope(db_user.region_id, db_user.district_id),
+                                      period, challenge_id, ("orgs",))).boards["orgs"]
+        local_place = st.place_of(local, key)
+        if local_place:
+            lines.append(_("Place in your district: {place} of {total}.").format(
+                place=fmt(local_place[0]), total=fmt(len(local))))
+    return lines

@@ -1,0 +1,50 @@
+"""Every translation keeps the placeholders and HTML tags of its message id.
+
+A lost `{name}` raises KeyError at run time; a broken tag makes Telegram reject the message.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from bot.i18n import LANGUAGES, LOCALES_DIR
+
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+TAG = re.compile(r"</?[a-z][a-z0-9-]*")
+
+
+def catalogs() -> list[Path]:
+    return sorted(p for lang in LANGUAGES for p in (LOCALES_DIR / lang / "LC_MESSAGES").glob("*.po"))
+
+
+@pytest.mark.parametrize("po", catalogs(), ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_translations_keep_placeholders_and_tags(po):
+    lang = po.parent.parent.name
+    with po.open("rb") as fh:
+        messages = [m for m in read_po(fh, locale=lang) if m.id and m.string]
+    for m in messages:
+        msgid = m.id if isinstance(m.id, str) else m.id[0]
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        for text in strings:
+            assert sorted(PLACEHOLDER.findall(text)) == sorted(PLACEHOLDER.findall(msgid)), msgid
+            assert sorted(TAG.findall(text)) == sorted(TAG.findall(msgid)), msgid
+
+
+def test_core_catalogs_exist():
+    for lang in LANGUAGES:
+        assert (LOCALES_DIR / lang / "LC_MESSAGES" / "core.po").is_file()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+async def test_consent_text_in_every_language(h, lang):
+    from handlers.registration import consent_text
+
+    with h.app.i18n.context(), h.app.i18n.use_locale(lang):
+        text = consent_text("v9")
+    assert "(" in text and "v9" in text and "/deleteme" in text and "/profile" in text
+    assert text.startswith("<b>") and text.count("</b>") == 1
+    assert "<" not in text.replace("<b>", "").replace("</b>", "")
