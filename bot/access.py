@@ -84,7 +84,7 @@ MENU: dict[str, tuple[str, ...]] = {
                   "challenges", "webinars", "leaderboard", "profile", "language", "help",
                   "cancel", "mydata", "deleteme"),
     STAFF: ("broadcast", "broadcasts", "newchallenge", "challenges", "review", "jury",
-            "newwebinar", "webinars", "stats", "export_stats", "report", "leaderboard",
+            "newwebinar", "webinars", "stats", "export_stats", "report", "digest", "leaderboard",
             "certificates", "invite", "pending", "promote", "import_districts", "joinlink",
             "profile", "language", "help", "cancel", "mydata", "deleteme"),
 }

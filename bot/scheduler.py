@@ -18,10 +18,12 @@ def ticks() -> list[tuple[str, float, Tick]]:
     """(job id, interval in seconds, tick). Features add their line here."""
     from bot.services.certificates import tick as certificates_tick
     from bot.services.challenges import challenges_tick
+    from bot.stats_digest import digest_tick
     from bot.webinar_notices import webinar_reminders_tick
     from handlers.broadcast import broadcasts_tick
 
     return [
+        ("stats_digest", 60, digest_tick),
         ("broadcasts", 5, broadcasts_tick),
         ("webinar_reminders", 30, webinar_reminders_tick),
         ("certificates", 20, certificates_tick),

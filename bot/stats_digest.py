@@ -21,6 +21,7 @@ from bot.services import charts
 from bot.services import stats as st
 from bot.services.delivery import PRIORITY_BULK, OutgoingMessage, Recipient, enqueue
 from bot.services.registration import list_staff
+from bot.services.stats import _
 from db.models import BotState
 
 logger = logging.getLogger(__name__)
@@ -72,11 +73,11 @@ async def queue_digest(session: AsyncSession, app: Any, due: datetime) -> int:
 
         name = st.place_namer(app.places, locale)
         text = st.render_text(data, tr, lambda v, loc=locale: fmt_int(v, loc), name)
-        footer = tr("Weekly report. To stop receiving it, send /digest off.")
+        footer = tr(_("Weekly report. To stop receiving it, send /digest off."))
         texts[locale] = OutgoingMessage(text=f"{text}\n\n<i>{footer}</i>", html=True)
         png = await asyncio.to_thread(charts.stats_chart, data, tr, name)
         pictures[locale] = OutgoingMessage(
-            kind="document", text=tr("Statistics: {period}").format(period=period.label()),
+            kind="document", text=tr(_("Statistics: {period}")).format(period=period.label()),
             document_bytes_b64=base64.b64encode(png).decode(),
             filename=f"stats_{period.first_day.isoformat()}.png")
     recipients = [Recipient(s.id, s.chat_id, s.locale) for s in staff]

@@ -22,6 +22,7 @@ from bot.services.delivery import (
     OutgoingMessage,
     Recipient,
     enqueue,
+    enqueue_select,
 )
 from db.models import User, Webinar, WebinarReminder
 
@@ -86,13 +87,13 @@ def reminder_message(app: Any, locale: str, webinar: Webinar, offset: int) -> Ou
 async def enqueue_reminder(session: AsyncSession, app: Any, webinar: Webinar,
                            reminder: WebinarReminder) -> int:
     """Queue one reminder for every registrant who had registered by its due time."""
-    rows = await svc.registrants(session, webinar.id, before=reminder.due_at)
-    users = [u for u, _r in rows]
-    recipients = _recipients(users)
+    people = svc.registrant_contacts(webinar.id, before=reminder.due_at)
+    default = app.settings.default_locale
     payloads = {loc: reminder_message(app, loc, webinar, reminder.offset_min)
-                for loc in {r.payload_key for r in recipients}}
-    return await enqueue(session, svc.REMINDER_SOURCE, webinar.id, recipients, payloads,
-                         priority=PRIORITY_PERSONAL, dedup_suffix=svc.reminder_dedup(reminder))
+                for loc in (default, *(x for x in LANGUAGES if x != default))}
+    return await enqueue_select(session, svc.REMINDER_SOURCE, webinar.id, people, payloads,
+                                priority=PRIORITY_PERSONAL,
+                                dedup_suffix=svc.reminder_dedup(reminder))
 
 
 async def webinar_reminders_tick(app: Any) -> int:

@@ -10,9 +10,12 @@ def get_routers() -> list[Router]:
     from handlers import certificates  # noqa: I001
     from handlers import broadcast, challenges, challenges_admin, review
     from handlers import admin, common, errors, fallback, profile, registration, webinars
+    from handlers import system
+    from handlers import stats
 
     routers = [
         errors.router,
+        system.router,
         common.router,
         registration.router,
         profile.router,
@@ -23,6 +26,7 @@ def get_routers() -> list[Router]:
         challenges.router,
         review.router,
         broadcast.router,
+        stats.router,
         # feature routers go here
         fallback.router,
     ]

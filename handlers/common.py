@@ -16,7 +16,7 @@ from bot.keyboards.common import language_kb
 from bot.services.registration import set_locale
 from bot.services.users import UserInfo
 from handlers.menu import menu_text
-from handlers.registration import RegistrationSG, clear_keeping_language
+from handlers.registration import RegistrationSG, advance, clear_keeping_language
 
 router = Router(name=__name__)
 
@@ -53,3 +53,5 @@ async def on_language_switch(cb: CallbackQuery, callback_data: LangCD, state: FS
         await state.update_data(locale=callback_data.code)
     with app.i18n.use_locale(callback_data.code):
         await cb.message.edit_text(_("Language changed: English."))
+        if user is None and await state.get_state() is not None:
+            await advance(cb.message, state, app)  # the pending question, in the new language

@@ -68,7 +68,7 @@ async def cmd_stats(message: Message, command: CommandObject, session: AsyncSess
     png = await asyncio.to_thread(charts.stats_chart, data, tr, name)
     await message.answer(text)
     await message.answer_photo(BufferedInputFile(png, filename="stats.png"),
-                               caption=tr("Statistics: {period}").format(
+                               caption=_("Statistics: {period}").format(
                                    period=period.label()))
 
 
@@ -83,7 +83,7 @@ async def cmd_export_stats(message: Message, command: CommandObject, session: As
     data = await reports.export_xlsx(session, period, scope, tr, locale, name)
     filename = f"stats_{period.first_day.isoformat()}_{period.last_day.isoformat()}.xlsx"
     await message.answer_document(BufferedInputFile(data, filename=filename),
-                                  caption=tr("Statistics: {period}").format(
+                                  caption=_("Statistics: {period}").format(
                                       period=period.label()))
 
 

@@ -18,7 +18,8 @@ TAG = re.compile(r"</?[a-z][a-z0-9-]*")
 
 
 def catalogs() -> list[Path]:
-    return sorted(p for lang in LANGUAGES for p in (LOCALES_DIR / lang / "LC_MESSAGES").glob("*.po"))
+    return sorted(p for lang in LANGUAGES
+                  for p in (LOCALES_DIR / lang / "LC_MESSAGES").glob("*.po"))
 
 
 @pytest.mark.parametrize("po", catalogs(), ids=lambda p: f"{p.parent.parent.name}/{p.name}")

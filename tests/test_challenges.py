@@ -322,3 +322,167 @@ async def test_deadline_tick_closes_once_across_a_restart(h, clock, tmp_path):
         assert "deadline has passed" in h2.user(101).last_text()
     finally:
         await h2.close()
+
+
+@pytest.mark.parametrize(("locale", "words"), [
+    ("kk", {"join": "Қосылу", "send": "Жұмысты жіберу", "nom": "Эссе", "ok": "Түсініктемесіз",
+            "received": "№ 1 жұмысыңыз қабылданды", "approved": "қабылданды",
+            "won": "Құттықтаймыз", "place": "1-орын", "title": "Менің сыныбым"}),
+    ("ru", {"join": "Присоединиться", "send": "Отправить работу", "nom": "Эссе",
+            "ok": "без комментария", "received": "Ваша работа № 1", "approved": "одобрена",
+            "won": "Поздравляем", "place": "1 место", "title": "Мой класс"}),
+])
+async def test_whole_life_cycle_in_kazakh_and_russian(h, clock, locale, words):
+    cid = await new_challenge(h, "contest", content=("photo",), nominations=[
+        {"kk": "Эссе", "ru": "Эссе", "en": "Essay"}])
+    await make_student(h, 101, locale=locale)
+    await make_student(h, 102, locale=locale, org_name="School No. 2")
+    await make_coordinator(h, 201, level="regional", locale=locale)
+    await h.drain()
+    assert words["title"] in h.api.texts(101)[-1]  # the announcement, in the user's language
+    u = h.user(101)
+    await u.send("/challenges")
+    await u.click(words["title"])
+    await u.click(words["join"])
+    await u.click(words["send"])
+    await u.click(words["nom"])
+    await u.send_content(photo=PHOTO)
+    await u.click(words["ok"])
+    assert words["received"] in u.last_text()
+    await h.user(102).press(f"ch:join:{cid}:")
+    r = h.user(201)
+    await r.send("/review")
+    await r.press("rv:ok:1:")
+    await h.drain()
+    assert any(words["approved"] in t for t in u.texts())
+    clock.advance(days=11)
+    await svc.challenges_tick(h.app)
+    s = h.user(900)
+    await s.send("/challenges")
+    await s.press(f"cha:win:{cid}:")
+    await s.send("1 1")
+    await s.press(f"cha:res:{cid}:")
+    await h.drain()
+    assert words["won"] in u.last_text() and words["place"] in u.last_text()
+    assert words["title"] in h.api.texts(102)[-1] and words["won"] not in h.api.texts(102)[-1]
+    async with h.app.sessionmaker() as db:
+        assert (await db.get(Challenge, cid)).status == "judged"
+    kinds = await kinds_logged(h)
+    assert {"challenge_published", "challenge_join", "submission", "submission_approved",
+            "winner", "challenge_closed"} <= set(kinds)
+
+
+async def test_staff_manages_extends_closes_and_counts(h, clock):
+    cid = await new_challenge(h, days=3, content=("text",), max_submissions=2)
+    await make_student(h, 101)
+    u = h.user(101)
+    for text in ("one", "two"):
+        await u.press(f"ch:submit:{cid}:")
+        await u.send(text)
+        await u.click("Send without a comment")
+    s = h.user(900)
+    await s.send("/challenges")
+    assert "open" in s.last_text() and "1 / 2" in s.last_text()
+    await s.click("No. 1")
+    card = s.last_text()
+    assert "Participants: 1" in card and "waiting for review: 2" in card
+    await s.click("Edit")
+    await s.click("Entries per person")
+    await s.send("3")
+    assert "Saved" in " ".join(s.texts()[-2:])
+    await s.press(f"cha:ext:{cid}:")
+    await s.send("01.01.2020 10:00")
+    assert "in the future" in s.last_text()
+    await s.send("20.03.2026 18:00")
+    async with h.app.sessionmaker() as db:
+        c = await db.get(Challenge, cid)
+        assert c.max_submissions == 3 and c.deadline_at.day == 20
+    await s.press(f"cha:close:{cid}:")
+    assert "is closed" in s.last_text()
+    await s.press(f"cha:close:{cid}:")
+    assert "is not open" in s.last_text()
+    await u.press(f"ch:submit:{cid}:")
+    assert "deadline has passed" in u.last_text()
+    # extending a closed (not yet judged) challenge opens it again
+    await s.press(f"cha:ext:{cid}:")
+    await s.send("25.03.2026 18:00")
+    async with h.app.sessionmaker() as db:
+        assert (await db.get(Challenge, cid)).status == "open"
+    await s.send("/newchallenge")
+    await s.send("/cancel")
+    assert await count(h, Challenge) == 1
+
+
+async def test_winner_lines_are_checked(h, clock):
+    cid = await new_challenge(h, days=1, content=("text",))
+    await make_student(h, 101)
+    u = h.user(101)
+    await u.press(f"ch:submit:{cid}:")
+    await u.send("my entry")
+    await u.click("Send without a comment")
+    s = h.user(900)
+    await s.send("/challenges")
+    await s.press(f"cha:res:{cid}:")
+    assert "Close the challenge first" in s.last_text()
+    clock.advance(days=2)
+    await svc.challenges_tick(h.app)
+    await s.press(f"cha:win:{cid}:")
+    await s.send("1 first")
+    assert "Line 1" in s.last_text()
+    await s.send("7 1")
+    assert "no entry No. 7" in s.last_text()
+    await s.send("1 gp")
+    assert "Saved places for 1" in s.texts()[-2]
+    async with h.app.sessionmaker() as db:
+        assert (await db.get(Submission, 1)).place == "grand_prix"
+
+
+async def test_export_is_an_xlsx_with_one_row_per_entry(h):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    cid = await new_challenge(h, "contest", content=("photo", "text"), max_submissions=5,
+                              nominations=[{"kk": "Эссе", "ru": "Эссе", "en": "Essay"}])
+    await make_student(h, 101)
+    async with h.app.sessionmaker() as db:
+        student = await db.scalar(select(User).where(User.tg_id == 101))
+        student.full_name = "Aida Nurlan"
+        await db.commit()
+    h.app.users.forget(101)
+    u = h.user(101)
+    await u.press(f"ch:submit:{cid}:")
+    await u.click("Essay")
+    await u.send_content(photo=PHOTO)
+    await u.click("Send without a comment")
+    s = h.user(900)
+    await s.send("/export_challenge")
+    assert "Usage" in s.last_text()
+    await s.send("/export_challenge 99")
+    assert "Not found" in s.last_text()
+    await s.send(f"/export_challenge {cid}")
+    call = h.api.of("sendDocument", 900)[-1]
+    data = next(iter(call.files.values()))
+    ws = load_workbook(BytesIO(data)).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Entry", "Participant", "Organisation")
+    assert len(rows) == 2
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["Participant"] == "Aida Nurlan" and row["Organisation"] == "School No. 1"
+    assert row["Region"] == "Abai Region" and row["Nomination"] == "Essay"
+    assert row["Status"] == "waiting for review" and row["Telegram file ids"] == "AgPhotoBig"
+    assert row["Submitted at (Almaty)"] == "2026-03-02 11:00"  # 06:00 UTC
+
+
+async def test_challenge_participant_ids_and_the_callback_layout(h):
+    from bot.callbacks import ChallengeCD
+
+    assert ChallengeCD(action="card", id=5).pack() == svc.challenge_cb("card", 5)
+    cid = await new_challenge(h)
+    await make_student(h, 101)
+    await h.user(101).press(f"ch:join:{cid}:")
+    await h.user(101).press(f"ch:join:{cid}:")
+    async with h.app.sessionmaker() as s:
+        ids = await svc.challenge_participant_ids(s, cid)
+    assert len(ids) == 1
+    assert await count(h, Delivery) >= 0

@@ -406,9 +406,12 @@ async def test_stale_buttons_from_earlier_steps_change_nothing(h):
         calls = await u.click(text)
         assert refusals(calls) == ["This button is no longer active."], text
         assert ORG_QUESTION in u.last_text()
-    await u.click("English")  # the language buttons switch the language at any time
-    assert u.last_text() == "Language changed: English."
+    await u.click("Русский")  # the language buttons switch the language at any time
+    assert u.texts()[-2] == "Язык изменён: русский."
+    assert "Напишите название" in u.last_text()  # the same question, now in Russian
     assert await fsm_state(h, 211) == "RegistrationSG:org_name"
+    await u.click("English")
+    assert ORG_QUESTION in u.last_text()
     await u.send("School No. 7")
     await u.click("Happiness")
     calls = await u.click("Care (volunteering)")  # the same keyboard, already answered

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -109,12 +110,10 @@ async def test_wizard_validates_previews_publishes_and_announces(h):
     assert not h.api.texts(201)  # a coordinator is not in the audience
 
 
-async def test_iso_date_form_is_accepted(h):
-    h.app.clock.value = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
-    moment = svc.parse_local_datetime("2026-03-12 15:00", h.app.settings.tz, h.app.now())
-    assert moment == START
-    assert svc.parse_local_datetime(" 12.03.2026, 15.00 ", h.app.settings.tz,
-                                    h.app.now()) == START
+def test_iso_date_form_is_accepted():
+    now, tz = datetime(2026, 3, 2, 6, 0, tzinfo=UTC), ZoneInfo("Asia/Almaty")
+    assert svc.parse_local_datetime("2026-03-12 15:00", tz, now) == START
+    assert svc.parse_local_datetime(" 12.03.2026, 15.00 ", tz, now) == START
 
 
 def test_parsers():
@@ -420,8 +419,6 @@ async def test_ics_file(h):
 
 
 def test_ics_escaping_and_folding():
-    from zoneinfo import ZoneInfo
-
     from bot.services.ics import event_ics
 
     data = event_ics(uid="x@y", title="Заседание; фракции, «Бақыт»\\", description="a\nb" * 40,
@@ -433,3 +430,20 @@ def test_ics_escaping_and_folding():
     assert "SUMMARY:Заседание\\; фракции\\, «Бақыт»\\\\" in unfolded
     assert "DESCRIPTION:a\\nb" in unfolded and "STATUS:CANCELLED" in unfolded
     assert "SEQUENCE:2" in unfolded and "BEGIN:VALARM" not in unfolded
+
+
+async def test_broadcast_audience_of_registrants(h):
+    from bot.services import broadcasts
+
+    await make_student(h, 101)
+    await make_student(h, 102)
+    wid = await new_webinar(h)
+    await register(h, 101, wid)
+    async with h.app.sessionmaker() as s:
+        assert await svc.webinar_registrant_ids(s, wid) == [
+            (await load_user_info(s, h.app.users, 101)).id]
+        options = await broadcasts.PROVIDERS["wreg"].options(s, broadcasts.Scope())
+        assert options == [(str(wid), f"№{wid} · Көшбасшылық мектебі")]
+        people = (await s.execute(await broadcasts.people(
+            s, broadcasts.Scope(), f"wreg:{wid}"))).all()
+        assert [row[1] for row in people] == [101]

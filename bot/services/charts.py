@@ -30,7 +30,7 @@ def stats_chart(stats: Stats, tr: Translate, place_name: Callable[[str, int], st
         ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1]})
         _trend(ax1, stats, tr)
         _areas(ax2, stats, tr, place_name, top)
-        fig.suptitle(tr("Statistics: {period}").format(period=stats.period.label()),
+        fig.suptitle(tr(_("Statistics: {period}")).format(period=stats.period.label()),
                      fontsize=12)
         fig.tight_layout()
         buf = io.BytesIO()
@@ -40,7 +40,7 @@ def stats_chart(stats: Stats, tr: Translate, place_name: Callable[[str, int], st
 
 def _trend(ax, stats: Stats, tr: Translate) -> None:
     trend = stats.trend
-    ax.set_title(tr("Last 12 weeks"))
+    ax.set_title(tr(_("Last 12 weeks")))
     if trend is None:
         return
     x = list(range(len(trend.week_starts)))
@@ -50,7 +50,7 @@ def _trend(ax, stats: Stats, tr: Translate) -> None:
     for (label, values), color in zip(series, COLORS, strict=True):
         ax.plot(x, values, marker="o", markersize=3, label=tr(label), color=color)
     ax.set_xticks(x, [d.strftime("%d.%m") for d in trend.week_starts], rotation=45)
-    ax.set_xlabel(tr("Week starting"))
+    ax.set_xlabel(tr(_("Week starting")))
     ax.grid(alpha=0.3)
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper left")
@@ -58,8 +58,8 @@ def _trend(ax, stats: Stats, tr: Translate) -> None:
 
 def _areas(ax, stats: Stats, tr: Translate,
            place_name: Callable[[str, int], str], top: int) -> None:
-    heading = tr("By region") if stats.scope.area == "region" else tr("By district")
-    ax.set_title(heading + " — " + tr("Participation"))
+    heading = tr(_("By region")) if stats.scope.area == "region" else tr(_("By district"))
+    ax.set_title(heading + " — " + tr(_("Participation")))
     rows = stats.areas[:top][::-1]
     names = [_short(place_name(stats.scope.area, r.area_id or 0)) for r in rows]
     values = [r.participation for r in rows]
@@ -68,7 +68,7 @@ def _areas(ax, stats: Stats, tr: Translate,
     for i, v in enumerate(values):
         ax.text(v, i, f" {v}", va="center", fontsize=8)
     if not rows:
-        ax.text(0.5, 0.5, tr("No activity in this period."), ha="center", va="center",
+        ax.text(0.5, 0.5, tr(_("No activity in this period.")), ha="center", va="center",
                 transform=ax.transAxes)
     ax.grid(axis="x", alpha=0.3)
 

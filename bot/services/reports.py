@@ -191,17 +191,18 @@ async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
     wb = Workbook()
     wb.remove(wb.active)
 
-    summary = [[tr("Period"), period.first_day, period.last_day, None, None],
-               [tr("Previous period"), prev.first_day, prev.last_day, None, None]]
+    summary = [[tr(_("Period")), period.first_day, period.last_day, None, None],
+               [tr(_("Previous period")), prev.first_day, prev.last_day, None, None]]
     for title, rows in st.SECTIONS:
         for key, label in rows:
             cur, before = data.current[key], data.previous[key]
             pct = (cur - before) / before if before else None
             summary.append([f"{tr(title)}: {tr(label)}", cur, before, cur - before, pct])
-    _sheet(wb, tr("Summary"), [tr("Indicator"), tr("This period"), tr("Previous period"),
-                               tr("Change"), tr("Change, %")], summary,
+    _sheet(wb, tr(_("Summary")), [tr(_("Indicator")), tr(_("This period")),
+                                  tr(_("Previous period")), tr(_("Change")),
+                                  tr(_("Change, %"))], summary,
            [46, 14, 16, 10, 11], {5: "0%"})
-    ws = wb[tr("Summary")[:31]]
+    ws = wb[tr(_("Summary"))[:31]]
     for r in (2, 3):
         for c in (2, 3):
             ws.cell(r, c).number_format = DATE_FMT
@@ -209,33 +210,34 @@ async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
     cols = [*st.AREA_COLUMNS, "participation"]
     heads = [tr(st.AREA_LABELS[c]) for c in cols]
     region_rows = _region_rows(scope, data)
-    _sheet(wb, tr("By region"), [tr("Region"), *heads],
+    _sheet(wb, tr(_("By region")), [tr(_("Region")), *heads],
            [[place_name("region", rid) if rid else "—", *[row.get(c) for c in cols]]
             for rid, row in region_rows]
-           + [[tr("Total"), *[data.total.get(c) for c in cols]]],
+           + [[tr(_("Total")), *[data.total.get(c) for c in cols]]],
            [34, *[13] * len(cols)])
-    _sheet(wb, tr("By district"), [tr("Region"), tr("District"), *heads],
+    _sheet(wb, tr(_("By district")), [tr(_("Region")), tr(_("District")), *heads],
            [[place_name("region", reg) if reg else "—",
              place_name("district", row.area_id) if row.area_id else "—",
              *[row.get(c) for c in cols]] for reg, row in district_rows],
            [30, 34, *[13] * len(cols)])
-    _sheet(wb, tr("Challenges"),
-           ["ID", tr("Title"), tr("Type"), tr("Starts"), tr("Deadline"), tr("Joined"),
-            tr("Entries submitted"), tr("Entries approved"), tr("Winners")],
+    _sheet(wb, tr(_("Challenges")),
+           ["ID", tr(_("Title")), tr(_("Type")), tr(_("Starts")), tr(_("Deadline")),
+            tr(_("Joined")), tr(_("Entries submitted")), tr(_("Entries approved")),
+            tr(_("Winners"))],
            [[c.id, c.title, tr(KIND_LABELS[c.kind]) if c.kind in KIND_LABELS else c.kind,
              _local(c.starts, period), _local(c.deadline, period), c.joins, c.submissions,
              c.approved, c.winners] for c in challenges],
            [7, 48, 12, 17, 17, 11, 13, 13, 11], {4: DATETIME_FMT, 5: DATETIME_FMT})
-    _sheet(wb, tr("Webinars"),
-           ["ID", tr("Title"), tr("Starts"), tr("Status"), tr("Speakers"),
-            tr("Registered"), tr("Attended")],
+    _sheet(wb, tr(_("Webinars")),
+           ["ID", tr(_("Title")), tr(_("Starts")), tr(_("Status")), tr(_("Speakers")),
+            tr(_("Registered")), tr(_("Attended"))],
            [[w.id, w.title, _local(w.starts, period),
-             tr("cancelled") if w.status == "cancelled" else tr("held"),
+             tr(_("cancelled")) if w.status == "cancelled" else tr(_("held")),
              ", ".join(w.speakers), w.registered, w.attended] for w in webinars],
            [7, 48, 17, 12, 40, 12, 12], {3: DATETIME_FMT})
-    _sheet(wb, tr("Broadcasts"),
-           ["ID", tr("Queued at"), tr("Recipients"), tr("Delivered"), tr("Failed"),
-            tr("Blocked the bot")],
+    _sheet(wb, tr(_("Broadcasts")),
+           ["ID", tr(_("Queued at")), tr(_("Recipients")), tr(_("Delivered")), tr(_("Failed")),
+            tr(_("Blocked the bot"))],
            [[b.id, _local(b.first_at, period), b.recipients, b.sent, b.failed, b.blocked]
             for b in broadcasts],
            [8, 17, 12, 12, 10, 14], {2: DATETIME_FMT})
@@ -336,53 +338,53 @@ async def annual_docx(session: AsyncSession, year: int, tz: Any, now: datetime,
     doc = Document()
     doc.styles["Normal"].font.name = "Times New Roman"
     doc.styles["Normal"].font.size = Pt(12)
-    doc.add_heading(tr("School and Student Parliament: results of {year}").format(year=year),
+    doc.add_heading(tr(_("School and Student Parliament: results of {year}")).format(year=year),
                     level=1)
-    doc.add_paragraph(tr("Draft prepared by the bot from its records on {date}.").format(
+    doc.add_paragraph(tr(_("Draft prepared by the bot from its records on {date}.")).format(
         date=now.astimezone(tz).strftime("%d.%m.%Y")))
 
-    doc.add_heading(tr("Totals for the year"), level=2)
+    doc.add_heading(tr(_("Totals for the year")), level=2)
     rows = [[f"{tr(title)}: {tr(label)}", fmt(data.current[key]),
              fmt(data.previous[key])]
             for title, items in st.SECTIONS for key, label in items]
-    _table(doc, [tr("Indicator"), str(year), str(year - 1)], rows)
+    _table(doc, [tr(_("Indicator")), str(year), str(year - 1)], rows)
 
-    doc.add_heading(tr("By quarter"), level=2)
+    doc.add_heading(tr(_("By quarter")), level=2)
     qkeys = ["reg_student", "active", "joins", "submissions", "winners", "webinars_held",
              "attendance"]
-    _table(doc, [tr("Indicator"), "I", "II", "III", "IV"],
+    _table(doc, [tr(_("Indicator")), "I", "II", "III", "IV"],
            [[tr(st.METRIC_LABELS[k]), *[fmt(q[k]) for q in quarters]] for k in qkeys])
 
-    doc.add_heading(tr("By region"), level=2)
-    _table(doc, [tr("Region"), tr("Registrations"), tr("Active users"), tr("Participation"),
-                 tr("Winners")],
+    doc.add_heading(tr(_("By region")), level=2)
+    _table(doc, [tr(_("Region")), tr(_("Registrations")), tr(_("Active users")),
+                 tr(_("Participation")), tr(_("Winners"))],
            [[place_name("region", r.area_id or 0), fmt(r.get("registrations")),
              fmt(r.get("active")), fmt(r.participation), fmt(r.get("winners"))]
             for r in data.areas]
-           + [[tr("Total"), fmt(data.total.get("registrations")),
+           + [[tr(_("Total")), fmt(data.total.get("registrations")),
                fmt(data.total.get("active")), fmt(data.total.participation),
                fmt(data.total.get("winners"))]])
 
-    doc.add_heading(tr("Challenges, actions and contests"), level=2)
+    doc.add_heading(tr(_("Challenges, actions and contests")), level=2)
     if challenges:
-        _table(doc, [tr("Title"), tr("Type"), tr("Starts"), tr("Participants"),
-                     tr("Entries submitted"), tr("Winners")],
+        _table(doc, [tr(_("Title")), tr(_("Type")), tr(_("Starts")), tr(_("Participants")),
+                     tr(_("Entries submitted")), tr(_("Winners"))],
                [[c.title, tr(KIND_LABELS[c.kind]) if c.kind in KIND_LABELS else c.kind,
                  c.starts.astimezone(tz).strftime("%d.%m.%Y") if c.starts else "—",
                  fmt(c.participants), fmt(c.entries), fmt(c.winners)] for c in challenges])
     else:
-        doc.add_paragraph(tr("None in this year."))
+        doc.add_paragraph(tr(_("None in this year.")))
 
-    doc.add_heading(tr("Webinars"), level=2)
+    doc.add_heading(tr(_("Webinars")), level=2)
     if webinars:
-        _table(doc, [tr("Title"), tr("Date"), tr("Registered"), tr("Attended"),
-                     tr("Speakers")],
-               [[w.title + (" (" + tr("cancelled") + ")" if w.status == "cancelled" else ""),
+        _table(doc, [tr(_("Title")), tr(_("Date")), tr(_("Registered")), tr(_("Attended")),
+                     tr(_("Speakers"))],
+               [[w.title + (" (" + tr(_("cancelled")) + ")" if w.status == "cancelled" else ""),
                  w.starts.astimezone(tz).strftime("%d.%m.%Y") if w.starts else "—",
                  fmt(w.registered), fmt(w.attended), ", ".join(w.speakers) or "—"]
                 for w in webinars])
     else:
-        doc.add_paragraph(tr("None in this year."))
+        doc.add_paragraph(tr(_("None in this year.")))
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()

@@ -159,7 +159,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
     (_("Registrations"), [
         ("reg_student", _("Parliament members")),
         ("reg_coordinator", _("Coordinators")),
-        ("reg_staff", _("Centre staff")),
+        ("reg_staff", _("Centre staff members")),
         ("active", _("Active users")),
     ]),
     (_("Coordinators by level"), [
@@ -418,11 +418,11 @@ def render_text(stats: Stats, tr: Translate, fmt: Callable[[int | float], str],
     elif stats.scope.region_id is not None:
         where = place_name("region", stats.scope.region_id)
     else:
-        where = tr("Whole country")
+        where = tr(_("Whole country"))
     lines = [
-        "📊 <b>" + tr("Statistics: {period}").format(period=stats.period.label()) + "</b>",
-        tr("Scope: {scope}").format(scope=where),
-        "<i>" + tr("In brackets: the change against {period}.").format(
+        "📊 <b>" + tr(_("Statistics: {period}")).format(period=stats.period.label()) + "</b>",
+        tr(_("Scope: {scope}")).format(scope=where),
+        "<i>" + tr(_("In brackets: the change against {period}.")).format(
             period=stats.period.previous().label()) + "</i>",
     ]
     for title, rows in SECTIONS:
@@ -431,18 +431,18 @@ def render_text(stats: Stats, tr: Translate, fmt: Callable[[int | float], str],
         for key, label in rows:
             lines.append(f"• {tr(label)}: <b>{fmt(cur[key])}</b> "
                          f"({fmt_change(cur[key], prev[key], fmt)})")
-    heading = tr("By region") if stats.scope.area == "region" else tr("By district")
+    heading = tr(_("By region")) if stats.scope.area == "region" else tr(_("By district"))
     lines.append("")
-    lines.append("<b>" + heading + "</b> — " + tr(
-        "registrations / active users / participation"))
+    lines.append("<b>" + heading + "</b> — " + tr(_(
+        "registrations / active users / participation")))
     for n, row in enumerate(stats.areas[:top], start=1):
         name = place_name(stats.scope.area, row.area_id or 0)
         lines.append(f"{n}. {name}: {fmt(row.get('registrations'))} / "
                      f"{fmt(row.get('active'))} / {fmt(row.participation)}")
     if not stats.areas:
-        lines.append(tr("No activity in this period."))
+        lines.append(tr(_("No activity in this period.")))
     t = stats.total
-    lines.append("<b>" + tr("Total") + f"</b>: {fmt(t.get('registrations'))} / "
+    lines.append("<b>" + tr(_("Total")) + f"</b>: {fmt(t.get('registrations'))} / "
                  f"{fmt(t.get('active'))} / {fmt(t.participation)}")
     return "\n".join(lines)
 

@@ -91,3 +91,11 @@ def access_role(info: UserInfo | None, tg_id: int, staff_ids: frozenset[int]) ->
     if info is None:
         return GUEST
     return STAFF if tg_id in staff_ids else info.access_role
+
+
+async def set_reachable(session: AsyncSession, tg_id: int, reachable: bool) -> None:
+    """The user blocked (or unblocked) the bot: the delivery queue stops (or resumes) trying."""
+    from sqlalchemy import update
+
+    await session.execute(update(User).where(User.tg_id == tg_id)
+                          .values(blocked_bot=not reachable))

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import log_activity
@@ -393,13 +393,37 @@ async def registrants(session: AsyncSession, webinar_id: int,
     return [(u, r) for u, r in (await session.execute(query)).all()]
 
 
+def registrant_contacts(webinar_id: int, before: datetime | None = None) -> Select[Any]:
+    """select(user id, chat id, locale) of active registrants with a chat (registered by
+    `before`): the delivery queue copies it in one INSERT … SELECT."""
+    query = (select(User.id, User.chat_id, User.locale)
+             .join(WebinarRegistration, WebinarRegistration.user_id == User.id)
+             .where(WebinarRegistration.webinar_id == webinar_id,
+                    WebinarRegistration.status == "registered", User.status == "active",
+                    User.chat_id.is_not(None)))
+    if before is not None:
+        query = query.where(WebinarRegistration.registered_at <= before)
+    return query
+
+
+def registrant_ids_select(webinar_id: int) -> Select[Any]:
+    """select(user id) of a webinar's registrants (the broadcasts audience provider)."""
+    return select(WebinarRegistration.user_id).where(
+        WebinarRegistration.webinar_id == webinar_id,
+        WebinarRegistration.status == "registered")
+
+
+async def recent_webinars(session: AsyncSession, limit: int = 10) -> list[Webinar]:
+    """The latest published webinars by start time, newest first."""
+    rows = await session.scalars(select(Webinar).where(Webinar.status == "published")
+                                 .order_by(Webinar.starts_at.desc(), Webinar.id.desc())
+                                 .limit(limit))
+    return list(rows)
+
+
 async def webinar_registrant_ids(session: AsyncSession, webinar_id: int) -> list[int]:
     """User ids of a webinar's registrants (an audience for broadcasts)."""
-    rows = await session.scalars(
-        select(WebinarRegistration.user_id).where(
-            WebinarRegistration.webinar_id == webinar_id,
-            WebinarRegistration.status == "registered"))
-    return list(rows)
+    return list(await session.scalars(registrant_ids_select(webinar_id)))
 
 
 @dataclass

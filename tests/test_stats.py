@@ -1,0 +1,332 @@
+"""Statistics on a small hand-built data set: exact numbers, Almaty midnight edges,
+coordinator scopes, the chart, the XLSX and DOCX files, the leaderboard, the digest."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from datetime import UTC, date, datetime
+
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+from PIL import Image
+from sqlalchemy import func, select, update
+
+from bot.services import charts
+from bot.services import stats as st
+from bot.services.demo import seed_demo
+from bot.services.errors import DomainError
+from bot.stats_digest import digest_tick
+from db.models import ActivityLog, Delivery, OutboxPayload, User
+from db.models.challenges import Challenge
+from db.models.webinars import Webinar
+from tests.conftest import STAFF_ID
+from tests.factories import make_coordinator, make_staff, make_student
+from tests.harness import make_harness
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+# Almaty is UTC+5: the week of Mon 2026-03-02 runs from 2026-03-01 19:00 UTC to
+# 2026-03-08 19:00 UTC. The clock fixture starts at 2026-03-02 06:00 UTC (11:00 Almaty).
+WEEK = "2026-03-02 2026-03-08"
+
+
+@pytest.fixture
+async def data(h):
+    staff = await make_staff(h)
+    s1 = await make_student(h, 101, org_name="School No. 1", faction="happiness")
+    s2 = await make_student(h, 102, org_name="School No. 1", faction="care")
+    s3 = await make_student(h, 103, district_index=1, org_name="School No. 2",
+                            faction="happiness")
+    s4 = await make_student(h, 104, region_code="karaganda", org_name="School No. 5",
+                            faction="law_order")
+    cd = await make_coordinator(h, 201, level="district")
+    cr = await make_coordinator(h, 202, level="regional")
+
+    def ev(u, kind, at, ref_type=None, ref_id=None):
+        return ActivityLog(user_id=u.id, kind=kind, at=at, role=u.role, region_id=u.region_id,
+                           district_id=u.district_id, org_type=u.org_type, ref_type=ref_type,
+                           ref_id=ref_id)
+
+    async with h.app.sessionmaker() as s:
+        await s.execute(update(User).values(created_at=utc(2026, 2, 1)))
+        s.add(Challenge(id=1, kind="contest", status="open", title_kk="Кітап – өмір",
+                        title_en="Books are life", description_kk="…",
+                        starts_at=utc(2026, 2, 20), deadline_at=utc(2026, 3, 20)))
+        s.add(Webinar(id=1, title_kk="Медиасауаттылық", title_ru="Медиаграмотность",
+                      title_en="Media literacy", description_kk="…", description_ru="…",
+                      starts_at=utc(2026, 3, 5, 9), duration_min=60, join_url="https://x",
+                      speakers=["Айгүл Сәрсенова", "Ерлан Қасымов"]))
+        s.add(Webinar(id=2, title_kk="Тоқтатылды", title_ru="Отменён", description_kk="…",
+                      description_ru="…", starts_at=utc(2026, 3, 6, 9), duration_min=60,
+                      join_url="https://x", status="cancelled"))
+        s.add_all([
+            # previous week (2026-02-23 .. 2026-03-01 Almaty)
+            ev(s1, "register", utc(2026, 2, 25, 10)),
+            ev(s4, "register", utc(2026, 3, 1, 18, 59, 59)),  # Sunday 23:59:59 Almaty
+            ev(s1, "challenge_join", utc(2026, 2, 26, 10), "challenge", 1),
+            # this week
+            ev(s2, "register", utc(2026, 3, 1, 19)),  # Monday 00:00 Almaty
+            ev(s3, "register", utc(2026, 3, 3, 8)),
+            ev(cd, "register", utc(2026, 3, 3, 9)),
+            ev(s1, "submission", utc(2026, 3, 4, 10), "challenge", 1),
+            ev(s2, "challenge_join", utc(2026, 3, 4, 11), "challenge", 1),
+            ev(s3, "challenge_join", utc(2026, 3, 5, 11), "challenge", 1),
+            ev(s4, "challenge_join", utc(2026, 3, 5, 12), "challenge", 1),
+            ev(s1, "submission_approved", utc(2026, 3, 6, 10), "challenge", 1),
+            ev(s1, "winner", utc(2026, 3, 7, 10), "challenge", 1),
+            ev(s2, "webinar_register", utc(2026, 3, 6, 9), "webinar", 1),
+            ev(s2, "webinar_attend", utc(2026, 3, 8, 18, 59, 59), "webinar", 1),
+            ev(cd, "broadcast_sent", utc(2026, 3, 4, 6), "broadcast", 1),
+            # next week (Monday 00:00 Almaty): not counted
+            ev(s3, "webinar_attend", utc(2026, 3, 8, 19), "webinar", 1),
+        ])
+        payload = OutboxPayload(body={"kind": "text", "text": "hi"})
+        s.add(payload)
+        await s.flush()
+        for n, (u, status, at) in enumerate([(s1, "sent", utc(2026, 3, 4, 7)),
+                                             (s4, "sent", utc(2026, 3, 4, 7)),
+                                             (s3, "blocked", utc(2026, 3, 4, 7)),
+                                             (s2, "sent", utc(2026, 2, 27, 7))]):
+            s.add(Delivery(dedup_key=f"broadcast:1::{n}", source_type="broadcast",
+                           source_id=1, user_id=u.id, chat_id=u.chat_id,
+                           payload_id=payload.id, status=status, created_at=at, sent_at=at))
+        await s.commit()
+    return {"staff": staff, "s1": s1, "s2": s2, "s3": s3, "s4": s4, "cd": cd, "cr": cr}
+
+
+async def collect(h, scope, arg=WEEK):
+    async with h.app.sessionmaker() as s:
+        return await st.collect(s, st.parse_period(arg, h.app.now(), h.app.settings.tz), scope)
+
+
+def test_periods_in_almaty_time():
+    tz = st.ZoneInfo("Asia/Almaty")
+    now = utc(2026, 3, 1, 19, 30)  # Monday 00:30 in Almaty, still Sunday in UTC
+    week = st.parse_period(None, now, tz)
+    assert (week.first_day, week.last_day) == (date(2026, 3, 2), date(2026, 3, 8))
+    assert (week.start, week.end) == (utc(2026, 3, 1, 19), utc(2026, 3, 8, 19))
+    assert week.previous().first_day == date(2026, 2, 23)
+    month = st.parse_period("month", now, tz)
+    assert (month.first_day, month.last_day, month.days) == (date(2026, 3, 1),
+                                                             date(2026, 3, 31), 31)
+    assert month.previous().first_day == date(2026, 1, 29)  # the same length: 31 days
+    assert st.parse_period("year", now, tz).days == 365
+    assert st.parse_period("2025", now, tz).first_day == date(2025, 1, 1)
+    days = st.parse_period("2026-03-05 2026-03-05", now, tz)
+    assert (days.start, days.end) == (utc(2026, 3, 4, 19), utc(2026, 3, 5, 19))
+    for bad in ("fortnight", "2026-03-09 2026-03-01", "2026-13-01 2026-14-01", "a b c"):
+        with pytest.raises(DomainError):
+            st.parse_period(bad, now, tz)
+
+
+async def test_country_counts_and_midnight_edges(h, data):
+    stats = await collect(h, st.Scope())
+    cur, prev = stats.current, stats.previous
+    assert {k: cur[k] for k in ("reg_student", "reg_coordinator", "reg_staff", "active")} == {
+        "reg_student": 2, "reg_coordinator": 1, "reg_staff": 0, "active": 5}
+    assert {k: cur[k] for k in ("joins", "submissions", "approved", "rejected", "winners",
+                                "webinar_regs", "attendance", "broadcasts")} == {
+        "joins": 3, "submissions": 1, "approved": 1, "rejected": 0, "winners": 1,
+        "webinar_regs": 1, "attendance": 1, "broadcasts": 1}
+    assert (cur["webinars_held"], cur["speakers"]) == (1, 2)
+    assert (cur["coord_regional"], cur["coord_district"]) == (1, 1)
+    assert (cur["delivered"], cur["blocked"]) == (2, 1)
+    assert (prev["reg_student"], prev["active"], prev["joins"], prev["delivered"]) == (2, 2, 1, 1)
+    abai = h.app.places.find_region("abai").id
+    rows = {r.area_id: r for r in stats.areas}
+    assert stats.areas[0].area_id == abai
+    assert (rows[abai].get("registrations"), rows[abai].get("active"),
+            rows[abai].participation) == (3, 4, 5)
+    assert stats.total.participation == 5
+    assert stats.trend.registrations[-2:] == [2, 3]  # the previous week, this week
+    assert stats.trend.attendance[-1] == 1
+
+
+async def test_coordinator_scopes(h, data):
+    district = await collect(h, st.scope_of("coordinator", data["cd"]))
+    assert {k: district.current[k] for k in (
+        "reg_student", "reg_coordinator", "active", "joins", "submissions", "attendance",
+        "coord_district", "coord_regional", "delivered", "blocked")} == {
+        "reg_student": 1, "reg_coordinator": 1, "active": 3, "joins": 1, "submissions": 1,
+        "attendance": 1, "coord_district": 1, "coord_regional": 0, "delivered": 1,
+        "blocked": 0}
+    assert [r.area_id for r in district.areas] == [data["cd"].district_id]
+    region = await collect(h, st.scope_of("coordinator", data["cr"]))
+    assert (region.current["active"], region.current["joins"],
+            region.current["coord_regional"], region.current["coord_district"]) == (4, 2, 1, 1)
+    assert {r.area_id for r in region.areas} == {data["s1"].district_id,
+                                                  data["s3"].district_id}
+    with pytest.raises(DomainError):
+        st.scope_of("student", data["s1"])
+
+
+async def test_stats_command_replies_with_numbers_and_a_chart(h, data):
+    staff = h.user(STAFF_ID)
+    await staff.send("/stats " + WEEK)
+    text = h.api.of("sendMessage", STAFF_ID)[-1].params["text"]
+    assert "Statistics: 02.03.2026 – 08.03.2026" in text
+    assert "Parliament members: <b>2</b> (±0)" in text
+    assert "Active users: <b>5</b> (+3, +150%)" in text
+    assert "Joined: <b>3</b> (+2, +200%)" in text
+    assert "1. Abai Region: 3 / 4 / 4" in text
+    png = h.api.of("sendPhoto", STAFF_ID)[-1].files["photo"]
+    assert png.startswith(b"\x89PNG") and 20_000 < len(png) < 1_000_000
+    assert Image.open(io.BytesIO(png)).size == (1200, 550)
+
+
+async def test_district_coordinator_sees_only_the_district_and_students_none(h, data):
+    coordinator = h.user(201)
+    await coordinator.send("/stats " + WEEK)
+    text = h.api.of("sendMessage", 201)[-1].params["text"]
+    assert "Active users: <b>3</b>" in text and "Karaganda" not in text
+    student = h.user(101)
+    await student.send("/stats")
+    assert not h.api.of("sendPhoto", 101)
+    assert "Statistics" not in student.last_text()
+
+
+async def test_numbers_in_kazakh_and_a_kazakh_chart(h, data):
+    async with h.app.sessionmaker() as s:
+        await s.execute(update(User).where(User.tg_id == STAFF_ID).values(locale="kk"))
+        await s.commit()
+    h.app.users.forget(STAFF_ID)
+    await h.user(STAFF_ID).send("/stats " + WEEK)
+    text = h.api.of("sendMessage", STAFF_ID)[-1].params["text"]
+    assert "Парламент мүшелері: <b>2</b>" in text and "Бүкіл ел" in text
+    stats = await collect(h, st.Scope())
+
+    def tr(msgid):
+        return h.app.i18n.t("kk", msgid)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph … missing from font" would raise
+        png = charts.stats_chart(stats, lambda m: tr(m) + " ӘҒҚҢӨҰҮҺІ",
+                                 st.place_namer(h.app.places, "kk"))
+    assert png.startswith(b"\x89PNG")
+
+
+async def test_export_xlsx_reads_back(h, data):
+    await h.user(STAFF_ID).send("/export_stats " + WEEK)
+    call = h.api.of("sendDocument", STAFF_ID)[-1]
+    assert call.params["document"] == "attach://document"
+    wb = load_workbook(io.BytesIO(call.files["document"]))
+    assert wb.sheetnames == ["Summary", "By region", "By district", "Challenges", "Webinars",
+                             "Broadcasts"]
+    summary = wb["Summary"]
+    assert summary["B1"].value == "This period"
+    assert summary["B2"].value == datetime(2026, 3, 2)
+    assert summary["B2"].number_format == "DD.MM.YYYY"
+    assert summary.column_dimensions["A"].width == 46
+    values = {r[0]: r[1:4] for r in summary.iter_rows(min_row=4, values_only=True)}
+    assert values["Registrations: Parliament members"] == (2, 2, 0)
+    assert values["Registrations: Active users"] == (5, 2, 3)
+    regions = list(wb["By region"].iter_rows(min_row=2, values_only=True))
+    assert regions[0][0] == "Abai Region" and regions[-1][0] == "Total"
+    challenge = list(wb["Challenges"].iter_rows(min_row=2, values_only=True))
+    assert challenge == [(1, "Books are life", "Contest", datetime(2026, 2, 20, 5),
+                          datetime(2026, 3, 20, 5), 3, 1, 1, 1)]
+    assert wb["Challenges"]["D2"].number_format == "DD.MM.YYYY HH:MM"
+    webinars = list(wb["Webinars"].iter_rows(min_row=2, values_only=True))
+    assert webinars[0][:3] == (1, "Media literacy", datetime(2026, 3, 5, 14))
+    assert "Айгүл Сәрсенова" in webinars[0][4]
+    broadcasts = list(wb["Broadcasts"].iter_rows(min_row=2, values_only=True))
+    assert broadcasts == [(1, datetime(2026, 3, 4, 12), 3, 2, 0, 1)]
+
+
+async def test_coordinator_export_is_scoped(h, data):
+    await h.user(201).send("/export_stats " + WEEK)
+    wb = load_workbook(io.BytesIO(h.api.of("sendDocument", 201)[-1].files["document"]))
+    districts = list(wb["By district"].iter_rows(min_row=2, values_only=True))
+    assert len(districts) == 1
+    values = {r[0]: r[1] for r in wb["Summary"].iter_rows(min_row=4, values_only=True)}
+    assert values["Registrations: Active users"] == 3
+
+
+async def test_annual_report_docx(h, data):
+    await h.user(STAFF_ID).send("/report 2026")
+    doc = Document(io.BytesIO(h.api.of("sendDocument", STAFF_ID)[-1].files["document"]))
+    assert "results of 2026" in doc.paragraphs[0].text
+    tables = [[[c.text for c in row.cells] for row in t.rows] for t in doc.tables]
+    totals = {row[0]: row[1:] for row in tables[0]}
+    assert totals["Registrations: Parliament members"] == ["4", "0"]
+    quarters = {row[0]: row[1:] for row in tables[1]}
+    assert quarters["Parliament members"] == ["4", "0", "0", "0"]
+    assert tables[2][-1][0] == "Total"
+    assert tables[3][1][:3] == ["Books are life", "Contest", "20.02.2026"]
+    assert tables[4][1][0] == "Media literacy" and "Ерлан Қасымов" in tables[4][1][4]
+    assert any("Отменён" in r[0] or "cancelled" in r[0] for r in tables[4])
+
+
+async def test_leaderboard_points_and_places(h, data):
+    async with h.app.sessionmaker() as s:
+        board = await st.leaderboard(s, st.Scope(), st.parse_period(
+            "2026-01-01 2026-12-31", h.app.now(), h.app.settings.tz))
+    orgs = [(r.key[2], r.points) for r in board.boards["orgs"]]
+    assert orgs == [("School No. 1", 18), ("School No. 2", 2), ("School No. 5", 1)]
+    assert [r.points for r in board.boards["regions"]] == [20, 1]
+    assert [(r.key[0], r.points) for r in board.boards["factions"]] == [
+        ("happiness", 18), ("care", 2), ("law_order", 1)]
+    student = h.user(103)
+    await student.send("/leaderboard 2026-01-01 2026-12-31")
+    text = student.last_text()
+    assert "School No. 2" in text and "2 points" in text
+    assert "Place in the country: 2 of 3." in text and "Place in your district: 1 of 1." in text
+    await h.user(201).send("/leaderboard 2026-01-01 2026-12-31")
+    text = h.api.last(201).text
+    assert "School No. 1" in text and "School No. 2" not in text  # another district
+    await h.user(STAFF_ID).send("/leaderboard challenge 1")
+    assert "1. School No. 1" in h.api.last(STAFF_ID).text
+
+
+async def test_weekly_digest_once_a_week_across_restarts(h, data, clock, tmp_path):
+    other = await make_staff(h, 901)
+    await h.user(901).send("/digest off")
+    assert "switched off" in h.api.last(901).text
+    clock.value = utc(2026, 3, 9, 3, 59)  # Monday 08:59 Almaty
+    assert await digest_tick(h.app) == 0
+    clock.value = utc(2026, 3, 9, 4, 0)  # 09:00
+    assert await digest_tick(h.app) == 2  # text and chart, to staff 900 only
+    assert await digest_tick(h.app) == 0
+    again = await make_harness(str(tmp_path / "bot.db"), clock,
+                               staff_ids=frozenset({STAFF_ID}))
+    try:
+        clock.advance(hours=5)
+        assert await digest_tick(again.app) == 0  # after a restart: still once
+    finally:
+        await again.close()
+    await h.drain()
+    text = h.api.of("sendMessage", STAFF_ID)[-1].params["text"]
+    assert "Statistics: 02.03.2026 – 08.03.2026" in text and "/digest off" in text
+    picture = h.api.of("sendDocument", STAFF_ID)[-1]
+    assert picture.files["document"].startswith(b"\x89PNG")
+    assert not h.api.of("sendMessage", other.tg_id)[1:]
+    async with h.app.sessionmaker() as s:
+        rows = await s.scalar(select(func.count()).select_from(Delivery)
+                              .where(Delivery.source_type == "digest"))
+    assert rows == 2
+    clock.value = utc(2026, 3, 16, 4, 0)  # the next Monday
+    assert await digest_tick(h.app) == 2
+
+
+async def test_demo_data_is_reproducible(tmp_path, clock):
+    counts = []
+    for n in (1, 2):
+        harness = await make_harness(str(tmp_path / f"demo{n}.db"), clock)
+        try:
+            made = await seed_demo(harness.app.sessionmaker, 300, 3000, seed=7,
+                                   now=utc(2026, 3, 2))
+            async with harness.app.sessionmaker() as s:
+                stats = await st.collect(s, st.parse_period("year", utc(2026, 3, 2),
+                                                            harness.app.settings.tz),
+                                         st.Scope())
+            counts.append((made, stats.current))
+        finally:
+            await harness.close()
+    assert counts[0] == counts[1]
+    assert counts[0][0]["users"] == 300 and counts[0][0]["events"] == 3000
+    assert counts[0][1]["active"] > 50
