@@ -57,7 +57,7 @@ from aiogram.types import (
     LinkPreviewOptions,
     MessageEntity,
 )
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.services.delivery import OutgoingMessage
@@ -71,6 +71,14 @@ BACKOFF_BASE = 2.0  # seconds; doubles with every failed attempt
 BACKOFF_MAX = 300.0
 LEASE = timedelta(minutes=5)  # a claim older than this belongs to a dead worker
 MAX_429_RETRIES = 10
+RECOVER_EVERY = 60.0  # seconds between looks for expired claims during a long drain
+DELIVERIES = Delivery.__table__
+WRITE_OUTCOME = (
+    update(DELIVERIES).where(DELIVERIES.c.id == bindparam("b_id"))
+    .values(status=bindparam("b_status"), attempts=bindparam("b_attempts"),
+            sent_message_id=bindparam("b_message_id"), error=bindparam("b_error"),
+            sent_at=bindparam("b_sent_at"), next_attempt_at=bindparam("b_next"),
+            claimed_by=None))
 
 
 # --- time -------------------------------------------------------------------------------
@@ -133,7 +141,10 @@ class LocalRateLimiter:
     """Even pacing (virtual scheduling): slot k goes out at start + k/rate, never in bursts."""
 
     def __init__(self, rate: float | None, timer: Timer, per_chat: float = 1.0) -> None:
-        self.interval = 1.0 / rate if rate else 0.0
+        # A hair over 1/rate: jitter in when a sender actually goes can never make two
+        # sends closer than the interval, so no one-second window ever holds rate + 1.
+        self.interval = 1.002 / rate if rate else 0.0
+        self._last = float("-inf")
         self.per_chat = per_chat
         self.timer = timer
         self._next = 0.0
@@ -169,6 +180,9 @@ class LocalRateLimiter:
                     else:
                         self._chat_next[chat_id] = previous
                 continue
+            while (late := self._last + self.interval - timer.monotonic()) > 0:
+                await timer.sleep(late)  # the previous sender went late: keep the real gap
+            self._last = timer.monotonic()
             self._prune(slot)
             return
 
@@ -266,6 +280,8 @@ class DeliveryWorker:
         self._payloads: OrderedDict[int, OutgoingMessage] = OrderedDict()
         self._pending: list[tuple[Outcome, asyncio.Future[None]]] = []
         self._writing = False
+        self._recovered_at = 0.0
+        self.engine = sessionmaker.kw["bind"]
 
     # -- public interface
     async def drain(self) -> int:
@@ -274,11 +290,14 @@ class DeliveryWorker:
         claim_lock = asyncio.Lock()
         exhausted = False
         done = 0
+        await self._recover()
 
         async def next_job() -> Job | None:
             nonlocal exhausted
             async with claim_lock:
                 if not buffer and not exhausted and not self._stop.is_set():
+                    if self.timer.monotonic() - self._recovered_at > RECOVER_EVERY:
+                        await self._recover()
                     jobs = await self._claim(self.concurrency * 2)
                     exhausted = not jobs
                     buffer.extend(jobs)
@@ -313,40 +332,41 @@ class DeliveryWorker:
     def stop(self) -> None:
         self._stop.set()
 
-    # -- database
+    # -- database (Core statements on a short connection: few round trips, no ORM state)
+    async def _recover(self) -> None:
+        """Claims whose lease ran out belong to a worker that died: queue them again."""
+        self._recovered_at = self.timer.monotonic()
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(DELIVERIES).where(DELIVERIES.c.status == "sending",
+                                         DELIVERIES.c.next_attempt_at <= self.now())
+                .values(status="queued", claimed_by=None))
+
     async def _claim(self, limit: int) -> list[Job]:
         now = self.now()
-        cols = (Delivery.id, Delivery.chat_id, Delivery.user_id, Delivery.payload_id,
-                Delivery.attempts)
-        async with self.sessionmaker() as session, session.begin():
-            postgres = session.bind.dialect.name == "postgresql"
-            rows: list[Any] = []
-            # Expired claims first (their worker died), then what is due, by priority.
-            for status in ("sending", "queued"):
-                query = (select(*cols)
-                         .where(Delivery.status == status, Delivery.next_attempt_at <= now)
-                         .order_by(Delivery.priority, Delivery.next_attempt_at, Delivery.id)
-                         .limit(limit - len(rows)))
-                if postgres:
-                    query = query.with_for_update(skip_locked=True)
-                rows += (await session.execute(query)).all()
-                if len(rows) >= limit:
-                    break
-            if not rows:
-                return []
-            await session.execute(
-                update(Delivery).where(Delivery.id.in_([r.id for r in rows]))
+        t = DELIVERIES
+        due = (select(t.c.id).where(t.c.status == "queued", t.c.next_attempt_at <= now)
+               .order_by(t.c.priority, t.c.next_attempt_at, t.c.id).limit(limit))
+        async with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                due = due.with_for_update(skip_locked=True)
+            rows = (await conn.execute(
+                update(t).where(t.c.id.in_(due.scalar_subquery()))
                 .values(status="sending", claimed_by=self.worker_id,
-                        next_attempt_at=now + LEASE))
-            await self._load_payloads(session, {r.payload_id for r in rows})
+                        next_attempt_at=now + LEASE)
+                .returning(t.c.id, t.c.chat_id, t.c.user_id, t.c.payload_id, t.c.attempts,
+                           t.c.priority))).all()
+            if rows:
+                await self._load_payloads(conn, {r.payload_id for r in rows})
+        rows.sort(key=lambda r: (r.priority, r.id))
         return [Job(r.id, r.chat_id, r.user_id, r.payload_id, r.attempts) for r in rows]
 
-    async def _load_payloads(self, session: Any, ids: set[int]) -> None:
+    async def _load_payloads(self, conn: Any, ids: set[int]) -> None:
         missing = [i for i in ids if i not in self._payloads]
         for i in ids - set(missing):
             self._payloads.move_to_end(i)
         if missing:
-            rows = await session.execute(
+            rows = await conn.execute(
                 select(OutboxPayload.id, OutboxPayload.body).where(OutboxPayload.id.in_(missing)))
             for pid, body in rows:
                 self._payloads[pid] = OutgoingMessage.from_body(body)
@@ -354,10 +374,11 @@ class DeliveryWorker:
             self._payloads.popitem(last=False)
 
     async def _release(self, ids: list[int]) -> None:
-        async with self.sessionmaker() as session, session.begin():
-            await session.execute(
-                update(Delivery).where(Delivery.id.in_(ids), Delivery.status == "sending",
-                                       Delivery.claimed_by == self.worker_id)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(DELIVERIES).where(DELIVERIES.c.id.in_(ids),
+                                         DELIVERIES.c.status == "sending",
+                                         DELIVERIES.c.claimed_by == self.worker_id)
                 .values(status="queued", claimed_by=None, next_attempt_at=self.now()))
 
     async def _record(self, outcome: Outcome) -> None:
@@ -390,25 +411,25 @@ class DeliveryWorker:
         for o in outcomes:
             final = o.status != "queued"
             params.append({
-                "id": o.job.id, "status": o.status, "attempts": o.job.attempts + 1,
-                "sent_message_id": o.message_id, "error": o.error, "claimed_by": None,
-                "sent_at": now if final else None,
-                "next_attempt_at": now + timedelta(seconds=o.retry_in) if not final else now,
+                "b_id": o.job.id, "b_status": o.status, "b_attempts": o.job.attempts + 1,
+                "b_message_id": o.message_id, "b_error": o.error,
+                "b_sent_at": now if final else None,
+                "b_next": now + timedelta(seconds=o.retry_in) if not final else now,
             })
             if o.status == "blocked" and o.job.user_id:
                 blocked.append(o.job.user_id)
-        async with self.sessionmaker() as session, session.begin():
-            await session.execute(update(Delivery), params)
+        async with self.engine.begin() as conn:
+            await conn.execute(WRITE_OUTCOME, params)
             if blocked:
-                await session.execute(update(User).where(User.id.in_(blocked))
-                                      .values(blocked_bot=True))
+                await conn.execute(update(User).where(User.id.in_(blocked))
+                                   .values(blocked_bot=True))
 
     # -- sending
     async def _deliver(self, job: Job) -> Outcome:
         message = self._payloads.get(job.payload_id)
         if message is None:
-            async with self.sessionmaker() as session:
-                await self._load_payloads(session, {job.payload_id})
+            async with self.engine.connect() as conn:
+                await self._load_payloads(conn, {job.payload_id})
             message = self._payloads[job.payload_id]
         for _ in range(MAX_429_RETRIES):
             await self.limiter.acquire(job.chat_id)

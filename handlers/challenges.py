@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import html
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import ChallengeCD
@@ -26,6 +29,7 @@ from bot.keyboards.challenges import (
     withdraw_kb,
 )
 from bot.services import challenges as svc
+from bot.services.broadcasts import register_audience
 from bot.services.errors import DomainError
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge
@@ -73,6 +77,24 @@ def wrong_type_text(exc: DomainError) -> str:
 
 def say(exc: DomainError) -> str:
     return wrong_type_text(exc) if exc.code == "wrong_type" else error_text(exc)
+
+
+async def _audience_members(session: AsyncSession, scope: object, key: str) -> Select[Any]:
+    return svc.participant_ids_select(int(key) if key.isdigit() else 0)
+
+
+async def _audience_options(session: AsyncSession, scope: object) -> list[tuple[str, str]]:
+    try:
+        locale = get_i18n().current_locale
+    except LookupError:
+        locale = "kk"
+    return [(str(c.id), f"№{c.id} · {c.text('title', locale)}"[:60])
+            for c in await svc.recent_challenges(session)]
+
+
+# /broadcast can address "the participants of a challenge" (limited to the author's scope).
+register_audience("chp", __("Participants of a challenge"), _audience_members,
+                  _audience_options)
 
 
 class SubmitSG(StatesGroup):

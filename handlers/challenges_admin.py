@@ -490,9 +490,10 @@ async def send_staff_list(message: Message, session: AsyncSession, app: App,
     buttons = []
     for challenge, participants, entries in rows[:40]:
         title = challenge.text("title", locale)
-        lines.append(f"No. {challenge.id} · {KIND[challenge.kind]} · {STATUS[challenge.status]}"
+        number = _("No. {n}").format(n=challenge.id)
+        lines.append(f"{number} · {KIND[challenge.kind]} · {STATUS[challenge.status]}"
                      f" · {html.escape(title[:50])} · {participants} / {entries}")
-        buttons.append((f"No. {challenge.id} · {title[:30]}", "man", challenge.id, ""))
+        buttons.append((f"{number} · {title[:30]}", "man", challenge.id, ""))
     await message.answer("\n".join(lines), reply_markup=admin_kb(buttons, columns=2))
 
 
@@ -521,7 +522,7 @@ async def send_manage(message: Message, session: AsyncSession, app: App, locale:
     nominations, categories = await svc.get_options(session, challenge_id)
     counts = await svc.counts(session, challenge_id)
     text = "\n".join([
-        f"<b>No. {challenge.id} · {KIND[challenge.kind]} · "
+        f"<b>{_('No. {n}').format(n=challenge.id)} · {KIND[challenge.kind]} · "
         f"{html.escape(challenge.text('title', locale))}</b>",
         _("Status: {status}").format(status=STATUS[challenge.status]),
         _("Start: {start}\nDeadline: {deadline}").format(
@@ -630,7 +631,8 @@ async def on_winners(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: 
                      session: AsyncSession, app: App, locale: str) -> None:
     rows = await svc.export_rows(session, callback_data.id, locale, app.places, app.settings.tz)
     approved = [r for r in rows if r[8] == "approved"]
-    lines = [f"No. {r[0]} · {html.escape(r[1] or '—')} · {html.escape(r[2] or '—')}"
+    number = _("No. {n}")
+    lines = [f"{number.format(n=r[0])} · {html.escape(r[1] or '—')} · {html.escape(r[2] or '—')}"
              + (f" · {html.escape(r[6])}" if r[6] else "")
              + (f" · {PLACE[r[9]]}" if r[9] in PLACE else "") for r in approved[:40]]
     await state.set_state(ChallengeEditSG.winners)

@@ -371,13 +371,12 @@ def webinar_ics(webinar: Webinar, app: App, locale: str) -> bytes:
 
 async def my_webinars_text(session: AsyncSession, app: App, user: UserInfo,
                            locale: str) -> str:
-    """The webinars block of /my (HTML): upcoming registrations, then recent past ones."""
+    """The webinars block of /my (HTML): upcoming registrations, then recent past ones;
+    "" when the user has none."""
     rows = await svc.my_webinars(session, user.id, app.now())
-    head = app.i18n.t(locale, "<b>My webinars</b>")
     if not rows:
-        return head + "\n" + app.i18n.t(locale, "You have not registered for any webinars "
-                                                "yet. See /webinars.")
-    lines = [head]
+        return ""
+    lines = [app.i18n.t(locale, "<b>My webinars</b>")]
     now = app.now()
     for w, reg in rows:
         mark = "❌" if w.status == "cancelled" else (

@@ -333,11 +333,11 @@ async def test_deadline_tick_closes_once_across_a_restart(h, clock, tmp_path):
             "won": "Поздравляем", "place": "1 место", "title": "Мой класс"}),
 ])
 async def test_whole_life_cycle_in_kazakh_and_russian(h, clock, locale, words):
-    cid = await new_challenge(h, "contest", content=("photo",), nominations=[
-        {"kk": "Эссе", "ru": "Эссе", "en": "Essay"}])
     await make_student(h, 101, locale=locale)
     await make_student(h, 102, locale=locale, org_name="School No. 2")
     await make_coordinator(h, 201, level="regional", locale=locale)
+    cid = await new_challenge(h, "contest", content=("photo",), nominations=[
+        {"kk": "Эссе", "ru": "Эссе", "en": "Essay"}])
     await h.drain()
     assert words["title"] in h.api.texts(101)[-1]  # the announcement, in the user's language
     u = h.user(101)

@@ -171,9 +171,11 @@ async def test_list_register_twice_and_capacity(h):
 async def test_my_webinars_block(h):
     student = await make_student(h, 101)
     wid = await new_webinar(h)
-    await register(h, 101, wid)
     async with h.app.sessionmaker() as s:
         info = await load_user_info(s, h.app.users, 101)
+        assert await my_webinars_text(s, h.app, info, "en") == ""
+    await register(h, 101, wid)
+    async with h.app.sessionmaker() as s:
         text = await my_webinars_text(s, h.app, info, "en")
     assert student.id == info.id
     assert "My webinars" in text and "12.03.2026 15:00 — Leadership school" in text

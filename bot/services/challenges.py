@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -400,6 +400,17 @@ async def my_challenges(session: AsyncSession, user_id: int,
     for s in subs:
         by_challenge.setdefault(s.challenge_id, []).append(s)
     return [(c, by_challenge.get(c.id, [])) for c in joined]
+
+
+def participant_ids_select(challenge_id: int) -> Select[Any]:
+    """select(user id) of everyone who joined: the broadcast audience "participants"."""
+    return select(ChallengeParticipant.user_id).where(
+        ChallengeParticipant.challenge_id == challenge_id)
+
+
+async def recent_challenges(session: AsyncSession, limit: int = 20) -> list[Challenge]:
+    return list((await session.scalars(select(Challenge).where(Challenge.status != "draft")
+                                       .order_by(Challenge.id.desc()).limit(limit))).all())
 
 
 async def challenge_participant_ids(session: AsyncSession, challenge_id: int) -> list[int]:

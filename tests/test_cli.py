@@ -1,0 +1,76 @@
+"""The program as a user runs it: configuration errors, migrate, the console, backup/restore."""
+
+from __future__ import annotations
+
+import io
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from bot.config import Settings
+from bot.console import run_console
+from tests.e2e import ROOT
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "STAFF_IDS")}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=full_env,
+                          input=stdin, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("STAFF_IDS", "12,abc"), ("BOT_TOKEN", "not-a-token"), ("DEFAULT_LOCALE", "de"),
+    ("TIMEZONE", "Mars/Base"), ("DELIVERY_RATE", "0"),
+])
+def test_bad_setting_stops_with_one_line_and_exit_2(variable, value, tmp_path):
+    result = run_cli("migrate", env={variable: value,
+                                     "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and variable in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_creates_the_database_folder(tmp_path):
+    db = tmp_path / "nested" / "bot.db"
+    result = run_cli("migrate", env={"DATABASE_URL": f"sqlite+aiosqlite:///{db}"})
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from regions").fetchone()[0] == 20
+        assert conn.execute("select count(*) from districts").fetchone()[0] == 228
+
+
+async def test_console_scripted_registration(tmp_path):
+    script = io.StringIO("/start\n3\n1\n1\n2\n1\nSchool 5\n2\n3\n9\n1\n/help\n/as 900\n/help\n")
+    out = io.StringIO()
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/c.db", _env_file=None,
+                        staff_ids=frozenset({900}))
+    await run_console(settings, stdin=script, out=out)
+    text = out.getvalue()
+    assert "[1] Қазақша" in text
+    assert "Registration complete" in text
+    assert "(now talking as user 900)" in text
+    with sqlite3.connect(tmp_path / "c.db") as conn:
+        assert conn.execute("select role, org_name, grade from users where tg_id=1001"
+                            ).fetchone() == ("student", "School 5", "9")
+
+
+def test_backup_and_restore(tmp_path):
+    db = tmp_path / "bot.db"
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
+    assert run_cli("migrate", env=env).returncode == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("insert into bot_state(key, value, updated_at) values ('k', 'before', "
+                     "'2026-01-01')")
+    backup = tmp_path / "backups" / "b.db"
+    result = run_cli("backup", str(backup), env=env)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(db) as conn:
+        conn.execute("update bot_state set value='after' where key='k'")
+    assert run_cli("restore", str(backup), env=env).returncode == 0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select value from bot_state where key='k'").fetchone()[0] == "before"
