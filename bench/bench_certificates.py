@@ -77,7 +77,7 @@ async def main() -> None:
             await certs.set_background(s, "winner", background(), None)
             await s.commit()
         issue_s = time.perf_counter() - started
-        print(f"issue registry rows: {result.new} in {issue_s:.2f} s")
+        print(f"issue registry rows: {result.new} in {issue_s:.2f} s", flush=True)
 
         async with app.sessionmaker() as s:
             rows = (await s.scalars(select(Certificate).order_by(Certificate.id))).all()
@@ -111,7 +111,7 @@ async def main() -> None:
         print(f"render + queue + send: {queued} queued, {sent} sent in {rounds} ticks, "
               f"{pipeline_s:.1f} s ({queued / pipeline_s:.0f}/s); not queued: {waiting}")
         total = issue_s + pipeline_s
-        print(f"TOTAL issue + deliver {PEOPLE}: {total:.1f} s (target < 60 s)")
+        print(f"TOTAL issue + deliver {PEOPLE}: {total:.1f} s (target < 60 s)", flush=True)
         print(f"memory: rss {rss_mb():.0f} MB (after seeding {base:.0f} MB), "
               f"peak {peak_rss_mb():.0f} MB (target < 300 MB)")
     finally:

@@ -21,7 +21,7 @@ import aiohttp
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 SECRET = "bench-secret"
-UPDATES = 3000
+UPDATES = 1000
 CLIENTS = 32
 QUEUE_ROWS = 5000
 
@@ -92,6 +92,12 @@ async def stop_servers(procs: list[Any]) -> None:
         await proc.wait()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (load on the machine does not change it)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def post_updates(ports: list[int], first_id: int, count: int) -> float:
     """Send `count` updates from CLIENTS concurrent connections; returns updates/s."""
     ids = iter(range(first_id, first_id + count))
@@ -122,12 +128,15 @@ async def bench_webhook(db_url: str) -> None:
         try:
             await post_updates(ports, next_id, 200)  # warm-up: connections, caches
             next_id += 200
+            cpu_before = sum(cpu_seconds(p.pid) for p in procs)
             rate = await post_updates(ports, next_id, UPDATES)
+            cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_before
             next_id += UPDATES
         finally:
             await stop_servers(procs)
         print(f"webhook, {processes} process(es): {rate:,.0f} updates/s "
-              f"({UPDATES} × /start, {CLIENTS} connections)")
+              f"({UPDATES} × /start, {CLIENTS} connections); bot CPU "
+              f"{cpu / UPDATES * 1000:.1f} ms per update")
 
 
 async def bench_queue(db_url: str) -> None:
@@ -185,7 +194,8 @@ async def main() -> None:
         from db.migrate import upgrade_async
 
         await upgrade_async(db_url)
-        print("PostgreSQL, synchronous_commit on (production default)")
+        print(f"PostgreSQL, synchronous_commit on (production default); "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         await bench_webhook(db_url)
         await bench_queue(db_url)
     finally:

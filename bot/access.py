@@ -57,6 +57,7 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
 CALLBACK_ROLES: dict[str, frozenset[str]] = {
     "lang": EVERYONE,
     "reg": EVERYONE,
+    "grd": EVERYONE,  # the guardian is usually not registered
     "pg": EVERYONE,
     "cfm": EVERYONE,  # consent happens before registration; handlers check the state
     "prof": REGISTERED,

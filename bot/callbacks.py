@@ -124,3 +124,9 @@ class BroadcastFwdCD(CallbackData, prefix="bcf"):
     """A coordinator's "Forward to my people" under a cascading broadcast."""
 
     id: int
+
+
+class GuardianCD(CallbackData, prefix="grd"):
+    """A parent or guardian confirms a minor's account (token of the one-time link)."""
+
+    token: str

@@ -31,3 +31,10 @@ STATUS = {
 
 def label(table: dict[str, object], key: str | None) -> str:
     return str(table[key]) if key in table else "—"
+
+AGE_BAND = {
+    "u14": __("Under 14"),
+    "14_15": __("14–15"),
+    "16_17": __("16–17"),
+    "18plus": __("18 or older"),
+}

@@ -79,3 +79,14 @@ async def notify_promoted(session: AsyncSession, app: object, user: User) -> int
                          [Recipient(user.id, user.chat_id, "one")],
                          {"one": OutgoingMessage(text=text, html=True)},
                          priority=PRIORITY_PERSONAL)
+
+
+async def notify_guardian_confirmed(session: AsyncSession, app: object, user: User) -> int:
+    if not user.chat_id:
+        return 0
+    text = _t(app, user.locale, "Your parent or guardian confirmed your account. You can now "
+                                "take part in everything, including submitting entries.")
+    return await enqueue(session, "guardian_confirmed", user.id,
+                         [Recipient(user.id, user.chat_id, "one")],
+                         {"one": OutgoingMessage(text=text, html=True)},
+                         priority=PRIORITY_PERSONAL)

@@ -26,7 +26,7 @@ def ticks() -> list[tuple[str, float, Tick]]:
         ("stats_digest", 60, digest_tick),
         ("broadcasts", 5, broadcasts_tick),
         ("webinar_reminders", 30, webinar_reminders_tick),
-        ("certificates", 20, certificates_tick),
+        ("certificates", 10, certificates_tick),
         ("challenges", 60, challenges_tick),
     ]
 
@@ -39,8 +39,13 @@ def start_scheduler(app: Any) -> None:
 
 
 async def _guarded(job_id: str, tick: Tick, app: Any) -> None:
+    from bot.cluster import exclusive
+
     try:
-        await tick(app)
+        # Several instances on PostgreSQL: one of them runs this round, the others skip it.
+        async with exclusive(app.engine, f"tick:{job_id}") as mine:
+            if mine:
+                await tick(app)
     except Exception:  # one failing tick must not stop the others or the next run
         logger.exception("scheduled job %s failed", job_id)
 

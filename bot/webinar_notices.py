@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +20,9 @@ from bot.services.delivery import (
     PRIORITY_PERSONAL,
     Button,
     OutgoingMessage,
-    Recipient,
-    enqueue,
     enqueue_select,
 )
-from db.models import User, Webinar, WebinarReminder
+from db.models import Webinar, WebinarReminder
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +31,10 @@ def _t(app: Any, locale: str, msgid: str, **kw: object) -> str:
     return app.i18n.t(locale, msgid, **kw)
 
 
-def _locale(user: User) -> str:
-    return user.locale if user.locale in LANGUAGES else "kk"
-
-
-def _recipients(users: Sequence[User]) -> list[Recipient]:
-    return [Recipient(u.id, u.chat_id, _locale(u)) for u in users if u.chat_id]
+def _by_locale(app: Any, build: Callable[[str], OutgoingMessage]) -> dict[str, OutgoingMessage]:
+    """One payload per language, the default language first (used for unknown locales)."""
+    default = app.settings.default_locale
+    return {loc: build(loc) for loc in (default, *(x for x in LANGUAGES if x != default))}
 
 
 def when_text(app: Any, locale: str, webinar: Webinar) -> str:
@@ -88,9 +84,8 @@ async def enqueue_reminder(session: AsyncSession, app: Any, webinar: Webinar,
                            reminder: WebinarReminder) -> int:
     """Queue one reminder for every registrant who had registered by its due time."""
     people = svc.registrant_contacts(webinar.id, before=reminder.due_at)
-    default = app.settings.default_locale
-    payloads = {loc: reminder_message(app, loc, webinar, reminder.offset_min)
-                for loc in (default, *(x for x in LANGUAGES if x != default))}
+    payloads = _by_locale(app, lambda loc: reminder_message(app, loc, webinar,
+                                                             reminder.offset_min))
     return await enqueue_select(session, svc.REMINDER_SOURCE, webinar.id, people, payloads,
                                 priority=PRIORITY_PERSONAL,
                                 dedup_suffix=svc.reminder_dedup(reminder))
@@ -132,20 +127,15 @@ def announce_message(app: Any, locale: str, webinar: Webinar) -> OutgoingMessage
 
 
 async def announce(session: AsyncSession, app: Any, webinar: Webinar) -> int:
-    users = await svc.audience_users(session, webinar.audience)
-    recipients = _recipients(users)
-    payloads = {loc: announce_message(app, loc, webinar)
-                for loc in {r.payload_key for r in recipients}}
-    return await enqueue(session, "webinar_announce", webinar.id, recipients, payloads,
-                         priority=PRIORITY_BULK)
+    payloads = _by_locale(app, lambda loc: announce_message(app, loc, webinar))
+    return await enqueue_select(session, "webinar_announce", webinar.id,
+                                svc.audience_contacts(webinar.audience), payloads,
+                                priority=PRIORITY_BULK)
 
 
 async def notify_time_change(session: AsyncSession, app: Any, webinar: Webinar,
                              old_start: datetime) -> int:
-    users = [u for u, _r in await svc.registrants(session, webinar.id)]
-    recipients = _recipients(users)
-    payloads = {}
-    for loc in {r.payload_key for r in recipients}:
+    def build(loc: str) -> OutgoingMessage:
         text = "\n".join([
             _t(app, loc, "🕒 The time of the webinar «{title}» has changed.",
                title=html.escape(webinar.text("title", loc))),
@@ -153,21 +143,23 @@ async def notify_time_change(session: AsyncSession, app: Any, webinar: Webinar,
             _t(app, loc, "Now: {when}", when=when_text(app, loc, webinar)),
             _t(app, loc, "Your registration stays; reminders will come at the new time."),
         ])
-        payloads[loc] = OutgoingMessage(text=text, html=True, buttons=[[
+        return OutgoingMessage(text=text, html=True, buttons=[[
             Button(_t(app, loc, "📅 Add to calendar"),
                    WebinarCD(action="ics", id=webinar.id).pack())]])
-    return await enqueue(session, "webinar_change", webinar.id, recipients, payloads,
-                         priority=PRIORITY_PERSONAL,
-                         dedup_suffix=f"time:{int(webinar.starts_at.timestamp())}")
+
+    return await enqueue_select(session, "webinar_change", webinar.id,
+                                svc.registrant_contacts(webinar.id), _by_locale(app, build),
+                                priority=PRIORITY_PERSONAL,
+                                dedup_suffix=f"time:{int(webinar.starts_at.timestamp())}")
 
 
 async def notify_cancelled(session: AsyncSession, app: Any, webinar: Webinar) -> int:
-    users = [u for u, _r in await svc.registrants(session, webinar.id)]
-    recipients = _recipients(users)
-    payloads = {loc: OutgoingMessage(html=True, text=_t(
-        app, loc, "❌ The webinar «{title}» planned for {when} has been cancelled. "
-                  "We are sorry for the inconvenience.",
-        title=html.escape(webinar.text("title", loc)), when=when_text(app, loc, webinar)))
-        for loc in {r.payload_key for r in recipients}}
-    return await enqueue(session, "webinar_cancel", webinar.id, recipients, payloads,
-                         priority=PRIORITY_PERSONAL, dedup_suffix="cancel")
+    def build(loc: str) -> OutgoingMessage:
+        return OutgoingMessage(html=True, text=_t(
+            app, loc, "❌ The webinar «{title}» planned for {when} has been cancelled. "
+                      "We are sorry for the inconvenience.",
+            title=html.escape(webinar.text("title", loc)), when=when_text(app, loc, webinar)))
+
+    return await enqueue_select(session, "webinar_cancel", webinar.id,
+                                svc.registrant_contacts(webinar.id), _by_locale(app, build),
+                                priority=PRIORITY_PERSONAL, dedup_suffix="cancel")

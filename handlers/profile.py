@@ -185,6 +185,10 @@ async def on_edit(cb: CallbackQuery, callback_data: ProfileCD, state: FSMContext
     await ask(callback_data.field, cb.message, user, app, locale)
 
 
+def saved_text(user: User, app: App, locale: str) -> str:
+    return _("Saved.") + "\n\n" + profile_text(user, app, locale)
+
+
 async def save(message: Message, state: FSMContext, session: AsyncSession, app: App,
                locale: str, user: User, field: str, value: object) -> bool:
     """Store one field; on a validation error explain and return False (the caller asks again)."""
@@ -194,23 +198,25 @@ async def save(message: Message, state: FSMContext, session: AsyncSession, app: 
         await message.answer(error_text(exc))
         return False
     await state.clear()
-    await message.answer(_("Saved."))
-    await show_profile(message, user, app, locale)
+    await message.answer(saved_text(user, app, locale), reply_markup=profile_kb(user))
     return True
 
 
 @router.callback_query(ProfileCD.filter(F.field.in_({"faction", "pos"})))
-async def on_option(cb: CallbackQuery, callback_data: ProfileCD, state: FSMContext,
-                    session: AsyncSession, app: App, locale: str,
-                  callback_answer: CallbackAnswer) -> None:
+async def on_option(cb: CallbackQuery, callback_data: ProfileCD, session: AsyncSession,
+                    app: App, locale: str, callback_answer: CallbackAnswer) -> None:
+    """A choice by button: the options message turns into the updated profile."""
     user = await _me(session, cb.from_user.id)
     if user is None:
         alert(callback_answer, _("This button is no longer active."))
         return
-    await cb.message.edit_reply_markup(reply_markup=None)
-    if not await save(cb.message, state, session, app, locale, user,
-                      FIELDS[callback_data.field], callback_data.value):
-        await ask(callback_data.field, cb.message, user, app, locale)
+    try:
+        await reg.update_profile(session, app.users, user, FIELDS[callback_data.field],
+                                 callback_data.value, check_role=True)
+    except DomainError as exc:
+        alert(callback_answer, error_text(exc))
+        return
+    await cb.message.edit_text(saved_text(user, app, locale), reply_markup=profile_kb(user))
 
 
 @router.message(ProfileSG.full_name, F.text, NOT_A_COMMAND)
@@ -293,8 +299,7 @@ async def on_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext
         await cb.message.answer(error_text(exc))
         return
     await state.clear()
-    await cb.message.answer(_("Saved."))
-    await show_profile(cb.message, user, app, locale)
+    await cb.message.answer(saved_text(user, app, locale), reply_markup=profile_kb(user))
 
 
 @router.callback_query(ProfileSG.district, RegCD.filter(F.field == "back"))

@@ -11,15 +11,17 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.callbacks import ConfirmCD, LangCD, PageCD, RegCD
+from bot.callbacks import ConfirmCD, GuardianCD, LangCD, PageCD, RegCD
 from bot.factory import App
 from bot.keyboards.common import choice_kb, confirm_kb, district_kb, language_kb, region_kb
-from bot.notifications import notify_staff_of_request
+from bot.notifications import notify_guardian_confirmed, notify_staff_of_request
 from bot.services import registration as reg
 from bot.services.errors import DomainError
+from bot.services.guardian import apply_age_band, confirm_guardian, guardian_student
 from bot.services.users import UserInfo
 from handlers.menu import send_main_menu
 from handlers.texts import error_text
@@ -38,11 +40,12 @@ class RegistrationSG(StatesGroup):
     faction = State()
     position = State()
     grade = State()
+    age = State()
     consent = State()
 
 
 STEPS = ("language", "role", "level", "org_type", "region", "district", "org_name",
-         "faction", "position", "grade", "consent")
+         "faction", "position", "grade", "age", "consent")
 
 
 def step_needed(step: str, d: dict[str, Any]) -> bool:
@@ -60,6 +63,7 @@ def step_needed(step: str, d: dict[str, Any]) -> bool:
         "faction": student and not d.get("faction"),
         "position": student and not d.get("position"),
         "grade": student and not d.get("grade"),
+        "age": student and not d.get("age_band"),
         "consent": True,
     }
     return rules[step]
@@ -108,6 +112,9 @@ async def ask(step: str, message: Message, data: dict[str, Any], app: App) -> No
             await message.answer(_("Which grade are you in? Type a number from 1 to 11:"))
         else:
             await message.answer(_("Which year of study are you in? Type a number from 1 to 5:"))
+    elif step == "age":
+        await message.answer(_("How old are you?"),
+                             reply_markup=choice_kb("age", labels.AGE_BAND, columns=2))
     elif step == "consent":
         await message.answer(consent_text(app.settings.consent_version),
                              reply_markup=confirm_kb("consent", _("✅ I agree"),
@@ -160,6 +167,9 @@ async def cmd_start_link(message: Message, command: CommandObject, state: FSMCon
         if handler:
             await handler(message, payload[2:], session, app)
             return
+    if payload.startswith("g_"):
+        await show_guardian_consent(message, session, payload[2:], app)
+        return
     kind = "coordinator" if payload.startswith("inv_") else "join"
     code = payload.split("_", 1)[-1]
     if user is not None:
@@ -217,10 +227,11 @@ FIELD_STATES = {
     "org": (RegistrationSG.org_type, "org_type"),
     "faction": (RegistrationSG.faction, "faction"),
     "pos": (RegistrationSG.position, "position"),
+    "age": (RegistrationSG.age, "age_band"),
 }
 ALLOWED = {"role": ("student", "coordinator"), "level": tuple(labels.LEVEL),
            "org": tuple(labels.ORG_TYPE), "faction": tuple(labels.FACTION),
-           "pos": tuple(labels.POSITION)}
+           "pos": tuple(labels.POSITION), "age": tuple(labels.AGE_BAND)}
 
 
 @router.callback_query(RegCD.filter(F.field.in_(FIELD_STATES)))
@@ -309,6 +320,15 @@ async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMCont
                                   "the centre. You will get a message when it is approved."))
         return
     await cb.message.answer(_("Registration complete. Welcome!"))
+    token = await apply_age_band(session, app.users, user, registration.age_band,
+                                 app.settings.guardian_age)
+    if token:
+        link = f"https://t.me/{(await app.bot.me()).username}?start=g_{token}"
+        await cb.message.answer(_(
+            "Because you are under {age}, your account is limited: you can read news and "
+            "register for webinars, but you cannot submit entries until a parent or guardian "
+            "confirms. Forward this link to them:\n{link}").format(
+                age=app.settings.guardian_age, link=link))
     await send_main_menu(cb.message, user.role if user.role != "coordinator" else "coordinator")
 
 
@@ -385,3 +405,38 @@ async def on_not_text(message: Message, state: FSMContext, app: App) -> None:
 async def on_need_button(message: Message, state: FSMContext, app: App) -> None:
     await message.answer(_("Please choose one of the buttons."))
     await advance(message, state, app)
+
+
+# --- a parent or guardian confirms a minor's account ---------------------------------------
+
+async def show_guardian_consent(message: Message, session: AsyncSession, token: str,
+                                app: App) -> None:
+    try:
+        student = await guardian_student(session, token)
+    except DomainError as exc:
+        await message.answer(error_text(exc))
+        return
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("✅ I confirm"), callback_data=GuardianCD(token=token))
+    await message.answer(_(
+        "Hello! {name} ({org}) registered in the School and Student Parliament bot and asks "
+        "you, as a parent or guardian, to confirm. We store their name, organisation, region, "
+        "district, faction, position and grade to run challenges, contests and webinars. "
+        "Nothing is shared outside the centre, and the data can be erased at any time with "
+        "/deleteme. Consent version: {version}.\n\nDo you confirm?").format(
+            name=html.escape(student.full_name or "—"), org=html.escape(student.org_name or "—"),
+            version=app.settings.consent_version), reply_markup=kb.as_markup())
+
+
+@router.callback_query(GuardianCD.filter())
+async def on_guardian_confirm(cb: CallbackQuery, callback_data: GuardianCD,
+                              session: AsyncSession, app: App) -> None:
+    try:
+        student = await confirm_guardian(session, app.users, callback_data.token,
+                                         app.settings.consent_version, app.now())
+    except DomainError as exc:
+        await cb.answer(error_text(exc), show_alert=True)
+        return
+    await cb.message.edit_reply_markup(reply_markup=None)
+    await cb.message.answer(_("Thank you! The account is now confirmed."))
+    await notify_guardian_confirmed(session, app, student)

@@ -22,6 +22,7 @@ ERRORS = {
     "csv_unit_type": __("Line {line}: the type must be district, city or city_district."),
     "csv_empty": __("Line {line}: the names in all three languages are required."),
     "bad_field": __("This field cannot be changed."),
+    "guardian_link_invalid": __("This confirmation link is not valid or was already used."),
 }
 
 # Feature modules register their own codes here at import time.

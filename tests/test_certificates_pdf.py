@@ -56,8 +56,8 @@ WINNER = {"title": TITLE, "kind": "contest", "place": "2",
 ], ids=["kk", "ru", "en"])
 def test_winner_diploma_in_each_language(locale, expected):
     text = text_of(render(cert("winner", locale, WINNER)))
-    for piece in expected + ["Әлия Ғабитқызы Құрманова", "D26-000042-K7QF",
-                             "№ 7 мектеп-гимназиясы"]:
+    for piece in [*expected, "Әлия Ғабитқызы Құрманова", "D26-000042-K7QF",
+                  "№ 7 мектеп-гимназиясы"]:
         assert piece in text, (piece, text)
 
 

@@ -88,9 +88,8 @@ async def test_second_process_on_same_database_refuses(fake, tmp_path):
     first = BotProcess(f"http://127.0.0.1:{fake.port}", tmp_path / "bot.db")
     await first.start()
     try:
-        await wait_until(lambda: any(c.method == "getUpdates" for c in fake.calls) or
-                         fake.confirmed >= 0 and any(c.method == "getMe" for c in fake.calls),
-                         30, "first bot polling")
+        await wait_until(lambda: any(c.method == "setMyCommands" for c in fake.calls),
+                         what="first bot started")
         second = BotProcess(f"http://127.0.0.1:{fake.port}", tmp_path / "bot.db")
         await second.start()
         code = await second.proc.wait()

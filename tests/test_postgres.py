@@ -13,6 +13,7 @@ from aiogram import Bot
 from redis.asyncio import Redis
 from sqlalchemy import func, insert, inspect, select
 
+from bot.cluster import exclusive
 from bot.delivery import DeliveryWorker
 from bot.local_api import LocalSession
 from bot.ratelimit_redis import RedisRateLimiter
@@ -52,6 +53,30 @@ async def test_migrations_walk_up_and_down_on_postgres() -> None:
         await engine.dispose()
         await asyncio.to_thread(downgrade, url, "base")
         await upgrade_async(url)
+
+
+async def test_instances_starting_together_migrate_once() -> None:
+    async with pg.fresh_database(migrated=False) as url:
+        await asyncio.gather(upgrade_async(url), upgrade_async(url), upgrade_async(url))
+        engine = create_engine(url)
+        async with create_sessionmaker(engine)() as s:
+            assert await s.scalar(select(func.count()).select_from(Region)) > 10
+        await engine.dispose()
+
+
+async def test_a_tick_runs_in_one_instance_at_a_time() -> None:
+    async with pg.fresh_database() as url:
+        engines = [create_engine(url) for _ in range(2)]
+        try:
+            async with (exclusive(engines[0], "tick:digest") as first,
+                        exclusive(engines[1], "tick:digest") as second,
+                        exclusive(engines[1], "tick:other") as other):
+                assert (first, second, other) == (True, False, True)
+            async with exclusive(engines[1], "tick:digest") as later:
+                assert later is True
+        finally:
+            for engine in engines:
+                await engine.dispose()
 
 
 async def test_two_workers_share_queue_and_rate() -> None:

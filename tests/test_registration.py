@@ -22,6 +22,7 @@ async def register_student(u, lang_button: str = "English", district: str = "Sem
     await u.click({"English": "Faction leader", "Русский": "Лидер фракции",
                    "Қазақша": "Фракция жетекшісі"}[lang_button])
     await u.send("9")
+    await u.click("16–17")  # age band: no guardian needed
 
 
 async def test_student_registers_in_english(h):
@@ -124,6 +125,7 @@ async def test_student_in_russian_sees_russian_names_and_menu(h):
     await u.click("Президент парламента")
     assert "На каком вы курсе?" in u.last_text()
     await u.send("3")
+    await u.click("18 или старше")
     assert "Согласие на обработку персональных данных" in u.last_text()
     await u.click("Согласен")
     assert u.texts()[-2] == "Регистрация завершена. Добро пожаловать!"
@@ -149,6 +151,7 @@ async def test_student_in_kazakh_gets_kazakh_questions(h):
     await u.click("Фракция мүшесі")
     assert u.last_text().startswith("Нешінші сыныпта оқисыз?")
     await u.send("10")
+    await u.click("16–17")
     assert "Дербес деректерді өңдеуге келісім" in u.last_text()
     await u.click("Келісемін")
     assert u.texts()[-2] == "Тіркелу аяқталды. Қош келдіңіз!"
@@ -167,6 +170,7 @@ async def test_consent_text_is_valid_html_with_the_version(h):
     u = h.user(106)
     await reach_grade(u)
     await u.send("9")
+    await u.click("16–17")  # age band: no guardian needed
     call = h.api.last(106)
     assert f"(version {h.app.settings.consent_version})" in call.text
     assert call.text.count("<b>") == call.text.count("</b>") == 1
@@ -310,6 +314,8 @@ async def test_grade_out_of_range_or_not_a_number(h, grade):
     assert u.texts()[-2] == "Please type a number from 1 to 11."
     assert GRADE_QUESTION in u.last_text()
     await u.send("11")
+    assert u.last_text() == "How old are you?"
+    await u.click("16–17")
     assert "Consent to the processing" in u.last_text()
 
 
@@ -360,6 +366,7 @@ async def test_district_search_by_part_of_the_name(h):
     await u.click("Happiness")
     await u.click("Faction member")
     await u.send("8")
+    await u.click("16–17")
     await u.click("I agree")
     [user] = await stored_users(h)
     assert h.app.places.district(user.district_id).names["en"] == "Urzhar District"
@@ -422,6 +429,7 @@ async def test_stale_buttons_from_earlier_steps_change_nothing(h):
     assert refusals(calls) == ["This button is no longer active."]
     await u.click("Faction member")
     await u.send("9")
+    await u.click("16–17")  # age band: no guardian needed
     await u.click("I agree")
     [user] = await stored_users(h)
     assert (user.role, user.org_type, user.faction, user.district_id is not None) == (
@@ -457,6 +465,7 @@ async def test_consent_refused_stores_nothing(h):
     u = h.user(221)
     await reach_grade(u)
     await u.send("9")
+    await u.click("16–17")  # age band: no guardian needed
     await u.click("I do not agree")
     assert u.last_text().startswith("Without your consent we cannot register you.")
     assert await stored_users(h) == []
@@ -491,6 +500,7 @@ async def test_registration_survives_a_restart(tmp_path, clock):
         await u.click("Самопознание")
         await u.click("Лидер фракции")
         await u.send("7")
+        await u.click("16–17")
         await u.click("Согласен")
         assert u.texts()[-2] == "Регистрация завершена. Добро пожаловать!"
         [user] = await stored_users(second)

@@ -350,6 +350,7 @@ async def test_registrants_by_region_and_export(h, clock):
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "Name" and len(rows) == 3
     assert rows[1][1] == "Abai Region" and rows[1][6] == "12.03.2026 15:00"
+    assert rows[1][4] == "Parliament member (student)"
     await staff.send("/export_webinar")
     assert "/export_webinar 12" in staff.last_text()
 

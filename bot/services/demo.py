@@ -72,6 +72,7 @@ async def seed_demo(sessionmaker: async_sessionmaker, users: int, events: int, s
         challenges = await _challenges(conn, rng, max(5, events // 25_000), now)
         webinars = await _webinars(conn, rng, max(3, events // 40_000), now)
         rows = _events(rng, people, events, challenges, webinars, now)
+        rows.sort(key=lambda r: r["at"])  # as the log grows: in time order
         await _insert(conn, ActivityLog, rows)
         deliveries = await _deliveries(conn, rng, rows, people, events // 5)
         await session.commit()

@@ -6,14 +6,18 @@ the bundled fonts once.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import segno
+from reportlab import rl_config
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.utils import ImageReader, simpleSplit
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
@@ -54,7 +58,24 @@ def register_fonts() -> None:
         return
     pdfmetrics.registerFont(TTFont(REGULAR, str(FONTS_DIR / "DejaVuSans.ttf")))
     pdfmetrics.registerFont(TTFont(BOLD, str(FONTS_DIR / "DejaVuSans-Bold.ttf")))
+    rl_config.useA85 = 0  # binary streams: ASCII85 only makes every PDF a quarter larger
     _fonts_ready = True
+
+
+def background_file(jpeg: bytes) -> str:
+    """The background as a JPEG file named by its content.
+
+    Given a file name, reportlab copies the JPEG into the PDF as it is; given bytes, it
+    decodes the whole picture for every certificate (slow, and ~10 MB of memory each).
+    """
+    folder = Path(tempfile.gettempdir()) / "mektep-certificate-backgrounds"
+    path = folder / f"{hashlib.sha1(jpeg).hexdigest()}.jpg"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        part = path.with_suffix(f".{os.getpid()}.part")
+        part.write_bytes(jpeg)
+        part.replace(path)
+    return str(path)
 
 
 def render_certificate(content: PdfContent) -> bytes:
@@ -64,25 +85,25 @@ def render_certificate(content: PdfContent) -> bytes:
     c.setTitle(f"{content.title} {content.number_label}")
     c.setAuthor(content.centre)
     if content.background:
-        c.drawImage(ImageReader(io.BytesIO(content.background)), 0, 0, PAGE_W, PAGE_H)
+        c.drawImage(background_file(content.background), 0, 0, PAGE_W, PAGE_H)
     else:
         _frame(c)
     c.setFillColor(INK)
     width = PAGE_W - 2 * MARGIN
-    y = PAGE_H - MARGIN - 12
+    y = PAGE_H - MARGIN - 16
     y = _centred(c, content.centre, REGULAR, 12, y, width, leading=15, color=NAVY)
-    y -= 40
-    y = _centred(c, content.title, BOLD, 40, y, width, leading=44, color=NAVY)
-    y -= 14
-    y = _centred(c, content.lead, REGULAR, 14, y, width, leading=18)
-    y -= 14
+    y -= 52
+    y = _centred(c, content.title, BOLD, 42, y, width, leading=46, color=NAVY)
+    y -= 22
+    y = _centred(c, content.lead, REGULAR, 15, y, width, leading=19)
+    y -= 20
     y = _centred(c, content.name, BOLD, _fit(content.name, BOLD, 28, width), y, width,
                  leading=32)
     if content.org:
         y = _centred(c, content.org, REGULAR, 13, y - 2, width, leading=17)
-    y -= 10
+    y -= 16
     for paragraph in content.body:
-        y = _centred(c, paragraph, REGULAR, 14, y, width, leading=19)
+        y = _centred(c, paragraph, REGULAR, 15, y, width, leading=21)
     _signatories(c, content.signatories)
     _qr_block(c, content)
     c.showPage()
@@ -120,20 +141,19 @@ def _centred(c: Canvas, text: str, font: str, size: float, y: float, width: floa
 def _signatories(c: Canvas, people: list[tuple[str, str]]) -> None:
     if not people:
         return
-    slot = 210.0
+    slot = min(210.0, 420.0 / min(len(people), 3))  # the number and QR code take the right
     x = MARGIN
     for title, name in people[:3]:
-        y = 118.0
+        lines = simpleSplit(title, REGULAR, 9, slot - 20)[:3]
         c.setFillColor(INK)
         c.setFont(REGULAR, 9)
-        for line in simpleSplit(title, REGULAR, 9, slot - 20)[:3]:
-            c.drawString(x, y, line)
-            y -= 11
+        for i, line in enumerate(lines):  # bottom-aligned above the signature line
+            c.drawString(x, 96 + (len(lines) - 1 - i) * 11, line)
         c.setStrokeColor(INK)
         c.setLineWidth(0.6)
-        c.line(x, y - 12, x + slot - 40, y - 12)
+        c.line(x, 76, x + slot - 24, 76)
         c.setFont(BOLD, 10)
-        c.drawString(x, y - 26, name)
+        c.drawString(x, 62, name)
         x += slot
 
 
@@ -153,25 +173,33 @@ def _qr_block(c: Canvas, content: PdfContent) -> None:
 
 
 def draw_qr(c: Canvas, data: str, x: float, y: float, size: float) -> None:
-    """The QR code as vector rectangles (runs of dark modules), with a white quiet zone."""
-    qr = segno.make(data, error="m", micro=False)
-    matrix = qr.matrix
-    n = len(matrix)
+    """The QR code as vector rectangles (runs of dark modules) on a white quiet zone.
+
+    Drawn in module units with integer operators written directly (addLiteral): formatting
+    a few hundred float rectangles through reportlab costs more than the rest of the page.
+    """
+    # A fixed mask is as valid as the "best" one and skips scoring all eight (half the time).
+    qr = segno.make(data, error="m", micro=False, mask=0)
+    n = qr.symbol_size(scale=1, border=0)[0]
     quiet = 4
     module = size / (n + 2 * quiet)
     c.setFillColor(Color(1, 1, 1))
     c.rect(x, y, size, size, stroke=0, fill=1)
-    path = c.beginPath()
-    for row_index, row in enumerate(matrix):
-        top = y + size - (row_index + quiet + 1) * module
+    ops = []
+    for row_index, row in enumerate(qr.matrix):
+        top = n - 1 - row_index
         col = 0
         while col < n:
             if row[col] & 1:
                 start = col
                 while col < n and row[col] & 1:
                     col += 1
-                path.rect(x + (start + quiet) * module, top, (col - start) * module, module)
+                ops.append(f"{start} {top} {col - start} 1 re")
             else:
                 col += 1
+    c.saveState()
+    c.translate(x + quiet * module, y + quiet * module)
+    c.scale(module, module)
     c.setFillColor(Color(0, 0, 0))
-    c.drawPath(path, stroke=0, fill=1)
+    c.addLiteral("\n".join(ops) + "\nf")
+    c.restoreState()

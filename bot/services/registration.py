@@ -65,6 +65,7 @@ class Registration:
     level: str | None = None
     full_name: str | None = None
     invite_code: str | None = None
+    age_band: str | None = None
 
     @classmethod
     def from_fsm(cls, data: dict[str, Any]) -> Registration:
@@ -300,7 +301,8 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User) -> Non
     tg_id = user.tg_id
     await log_activity(session, "erase", user)
     for field in ("tg_id", "chat_id", "full_name", "org_name", "grade", "consent_at",
-                  "consent_version"):
+                  "consent_version", "age_band", "guardian_token", "guardian_consent_at",
+                  "guardian_consent_version"):
         setattr(user, field, None)
     user.status, user.erased_at, user.settings = "erased", utcnow(), {}
     await session.execute(update(Delivery).where(

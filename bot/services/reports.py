@@ -72,11 +72,12 @@ async def challenge_rows(session: AsyncSession, period: st.Period, scope: st.Sco
     a = ActivityLog
     kinds = {"challenge_join": "joins", "submission": "submissions",
              "submission_approved": "approved", "winner": "winners"}
-    rows = await session.execute(
+    # These kinds always refer to a challenge (ref_type "challenge").
+    rows = await session.execute(st.covered(
         select(a.ref_id, a.kind, func.count())
-        .where(a.ref_type == "challenge", a.kind.in_(kinds), a.at >= period.start,
+        .where(a.kind.in_(kinds), a.at >= period.start,
                a.at < period.end, *scope.filters(a.region_id, a.district_id))
-        .group_by(a.ref_id, a.kind))
+        .group_by(a.ref_id, a.kind), "ix_activity_kind_scope"))
     counts: dict[int, dict[str, int]] = {}
     for ref_id, kind, n in rows:
         if ref_id is not None:
@@ -258,18 +259,18 @@ async def _district_rows(session: AsyncSession, period: st.Period, scope: st.Sco
     a = ActivityLog
     conds = [a.at >= period.start, a.at < period.end,
              *scope.filters(a.region_id, a.district_id)]
-    rows = await session.execute(
+    rows = await session.execute(st.covered(
         select(a.region_id, a.district_id, a.kind, func.count()).where(*conds)
-        .group_by(a.region_id, a.district_id, a.kind))
+        .group_by(a.region_id, a.district_id, a.kind)))
     found: dict[tuple, st.AreaRow] = {}
     for reg, dist, kind, n in rows:
         row = found.setdefault((reg, dist), st.AreaRow(dist))
         metric = "registrations" if kind == "register" else st.KIND_METRIC.get(kind)
         if metric in st.AREA_COLUMNS:
             row.counts[metric] = row.counts.get(metric, 0) + n
-    active = await session.execute(
+    active = await session.execute(st.covered(
         select(a.region_id, a.district_id, func.count(func.distinct(a.user_id)))
-        .where(*conds, a.kind.not_in(st.PASSIVE_KINDS)).group_by(a.region_id, a.district_id))
+        .where(*conds, a.kind.not_in(st.PASSIVE_KINDS)).group_by(a.region_id, a.district_id)))
     for reg, dist, n in active:
         found.setdefault((reg, dist), st.AreaRow(dist)).counts["active"] = n
     return [(reg, row) for (reg, _dist), row in sorted(

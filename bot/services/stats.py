@@ -254,9 +254,10 @@ def _period_filters(period: Period, scope: Scope) -> list[Any]:
             *scope.filters(a.region_id, a.district_id)]
 
 
-def _covered(stmt: Any) -> Any:
-    """SQLite's planner may pick (kind, at) with a skip-scan; the covering index is faster."""
-    return stmt.with_hint(ActivityLog, "INDEXED BY ix_activity_stats", "sqlite")
+def covered(stmt: Any, index: str = "ix_activity_stats") -> Any:
+    """SQLite's planner may pick a narrower index and read the table row by row; the
+    covering indexes of migration 0005 answer these queries from the index alone."""
+    return stmt.with_hint(ActivityLog, f"INDEXED BY {index}", "sqlite")
 
 
 async def _activity_counts(session: AsyncSession, period: Period, scope: Scope,
@@ -265,7 +266,7 @@ async def _activity_counts(session: AsyncSession, period: Period, scope: Scope,
     a = ActivityLog
     area_col = a.region_id if scope.area == "region" else a.district_id
     group = [a.kind, a.role, area_col] if by_area else [a.kind, a.role]
-    rows = await session.execute(_covered(
+    rows = await session.execute(covered(
         select(*group, func.count()).where(*_period_filters(period, scope)).group_by(*group)))
     totals = dict.fromkeys(METRIC_KEYS, 0)
     areas: dict[int | None, AreaRow] = {}
@@ -283,7 +284,7 @@ async def _activity_counts(session: AsyncSession, period: Period, scope: Scope,
         if metric in AREA_COLUMNS:
             row.counts[metric] = row.counts.get(metric, 0) + n
     # One pass: each active user once, in the area of their (latest-numbered) rows.
-    per_user = _covered(
+    per_user = covered(
         select(a.user_id, func.max(area_col).label("area"))
         .where(*_period_filters(period, scope), a.kind.not_in(PASSIVE_KINDS),
                a.user_id.is_not(None))
@@ -363,11 +364,11 @@ async def trend(session: AsyncSession, last_day: date, tz: ZoneInfo, scope: Scop
     a = ActivityLog
     bucket = case(*[(a.at < bounds[i + 1], i) for i in range(weeks)], else_=weeks)
     kinds = ("register", *PARTICIPATION_KINDS)
-    rows = await session.execute(
+    rows = await session.execute(covered(
         select(a.kind, bucket, func.count())
         .where(a.kind.in_(kinds), a.at >= bounds[0], a.at < bounds[-1],
                *scope.filters(a.region_id, a.district_id))
-        .group_by(a.kind, bucket))
+        .group_by(a.kind, bucket), "ix_activity_kind_scope"))
     reg, part, att = [0] * weeks, [0] * weeks, [0] * weeks
     for kind, i, n in rows:
         if i >= weeks:
@@ -465,45 +466,48 @@ class Leaderboard:
     boards: dict[str, list[BoardRow]]
 
 
-def _board_key(board: str) -> list[Any]:
+def _board_key(board: str, user: Any) -> tuple[Any, ...]:
     if board == "orgs":
-        return [User.region_id, User.district_id, User.org_name]
+        return (user.region_id, user.district_id, user.org_name)
     if board == "districts":
-        return [User.district_id]
+        return (user.district_id,)
     if board == "regions":
-        return [User.region_id]
-    return [User.faction]
-
-
-async def _points_rows(session: AsyncSession, board: str, period: Period | None,
-                       challenge_id: int | None, scope: Scope) -> dict[tuple, int]:
-    """Points per group; the log row's user is the participant (also for approvals and
-    wins), grouped by the participant's current place, school and faction."""
-    key = _board_key(board)
-    a = ActivityLog
-    points = case(*[(a.kind == k, v) for k, v in POINTS.items()], else_=0)
-    conds = [a.kind.in_(POINTS), *scope.filters(User.region_id, User.district_id)]
-    if period is not None:
-        conds += [a.at >= period.start, a.at < period.end]
-    if challenge_id is not None:
-        conds += [a.ref_type == "challenge", a.ref_id == challenge_id]
-    rows = await session.execute(
-        select(*key, func.sum(points)).select_from(a).join(User, User.id == a.user_id)
-        .where(*conds).group_by(*key))
-    return {tuple(k): int(n or 0) for *k, n in rows}
+        return (user.region_id,)
+    return (user.faction,)
 
 
 async def leaderboard(session: AsyncSession, scope: Scope, period: Period | None = None,
                       challenge_id: int | None = None,
                       boards: Iterable[str] = BOARDS) -> Leaderboard:
-    """Rankings by points (see POINTS); ties ordered by key for a stable order."""
+    """Rankings by points (see POINTS); ties ordered by key for a stable order.
+
+    The log row's user is the participant (also for approvals and wins, which the reviewer
+    causes); points go to the participant's current place, organisation and faction."""
+    a = ActivityLog
+    points = case(*[(a.kind == k, v) for k, v in POINTS.items()], else_=0)
+    conds = [a.kind.in_(POINTS), a.user_id.is_not(None)]
+    if period is not None:
+        conds += [a.at >= period.start, a.at < period.end]
+    if challenge_id is not None:
+        conds += [a.kind != "webinar_attend", a.ref_id == challenge_id]
+    per_user = covered(select(a.user_id.label("uid"), func.sum(points).label("pts"))
+                        .where(*conds).group_by(a.user_id),
+                        "ix_activity_kind_scope").subquery()
+    rows = await session.execute(
+        select(per_user.c.pts, User.region_id, User.district_id, User.org_name, User.faction)
+        .join(User, User.id == per_user.c.uid)
+        .where(*scope.filters(User.region_id, User.district_id)))
+    scored = rows.all()
     result: dict[str, list[BoardRow]] = {}
     for board in boards:
-        scores = await _points_rows(session, board, period, challenge_id, scope)
-        rows = [BoardRow(k, p) for k, p in scores.items()
-                if p > 0 and all(v is not None for v in k)]
-        rows.sort(key=lambda r: (-r.points, tuple(str(v) for v in r.key)))
-        result[board] = rows
+        scores: dict[tuple, int] = {}
+        for row in scored:
+            key = _board_key(board, row)
+            if row.pts and all(v is not None for v in key):
+                scores[key] = scores.get(key, 0) + int(row.pts)
+        ranked = [BoardRow(k, p) for k, p in scores.items()]
+        ranked.sort(key=lambda r: (-r.points, tuple(str(v) for v in r.key)))
+        result[board] = ranked
     return Leaderboard(result)
 
 

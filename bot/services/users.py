@@ -31,6 +31,7 @@ class UserInfo:
     coordinator_level: str | None
     faction: str | None
     position: str | None
+    limited: bool = False
 
     @classmethod
     def of(cls, user: User) -> UserInfo:
@@ -39,7 +40,7 @@ class UserInfo:
             role=user.role, status=user.status, region_id=user.region_id,
             district_id=user.district_id, org_type=user.org_type,
             coordinator_level=user.coordinator_level, faction=user.faction,
-            position=user.position,
+            position=user.position, limited=bool(user.limited),
         )
 
     @property
@@ -58,7 +59,7 @@ class UserCache:
         self._items: dict[int, UserInfo | None] = {}
         self._max = max_size
 
-    def get(self, tg_id: int) -> UserInfo | None | bool:
+    def get(self, tg_id: int) -> UserInfo | bool | None:
         """UserInfo, None (known guest), or False (not cached)."""
         return self._items.get(tg_id, False)
 

@@ -169,11 +169,11 @@ def _audience_filter(audience: dict[str, Any] | None) -> list[Any]:
     return [and_(*conds)] if conds else []
 
 
-async def audience_users(session: AsyncSession, audience: dict[str, Any] | None) -> list[User]:
-    rows = await session.scalars(
-        select(User).where(User.status == "active", User.chat_id.is_not(None),
-                           User.blocked_bot.is_(False), *_audience_filter(audience)))
-    return list(rows)
+def audience_contacts(audience: dict[str, Any] | None) -> Select[Any]:
+    """select(user id, chat id, locale) of the active people a webinar is for."""
+    return select(User.id, User.chat_id, User.locale).where(
+        User.status == "active", User.chat_id.is_not(None), User.blocked_bot.is_(False),
+        *_audience_filter(audience))
 
 
 # --- webinars ---------------------------------------------------------------------------
@@ -515,7 +515,8 @@ def reminder_dedup(reminder: WebinarReminder) -> str:
 
 
 def registrants_xlsx(rows: list[tuple[User, WebinarRegistration]], headers: list[str],
-                     region_name: Any, district_name: Any, tz: tzinfo) -> bytes:
+                     region_name: Any, district_name: Any, role_name: Any,
+                     tz: tzinfo) -> bytes:
     """One sheet: a row per registrant (name, region, district, organisation, role,
     registered at, attended at), local times."""
     import io
@@ -532,7 +533,8 @@ def registrants_xlsx(rows: list[tuple[User, WebinarRegistration]], headers: list
 
     for user, reg in rows:
         sheet.append([user.full_name or "", region_name(user.region_id),
-                      district_name(user.district_id), user.org_name or "", user.role,
+                      district_name(user.district_id), user.org_name or "",
+                      role_name(user.role),
                       local(reg.registered_at), local(reg.attended_at)])
     for column, width in zip("ABCDEFG", (32, 28, 28, 32, 12, 18, 18), strict=True):
         sheet.column_dimensions[column].width = width

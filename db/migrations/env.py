@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -23,6 +24,10 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # N instances may start at once: one migrates, the others wait here, then find
+            # the database at head. Released at commit.
+            connection.execute(text("SELECT pg_advisory_xact_lock(7270011)"))
         context.run_migrations()
 
 

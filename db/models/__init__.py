@@ -15,7 +15,7 @@ from db.models.core import (
     User,
 )
 from db.models.delivery import Delivery, OutboxPayload
-from db.models.stats import ix_activity_stats, ix_deliveries_sent  # noqa: F401
+from db.models import stats as _stats_indexes  # noqa: F401
 from db.models.webinars import Webinar, WebinarRegistration, WebinarReminder
 
 __all__ = [

@@ -76,6 +76,13 @@ class User(Base):
     consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     consent_version: Mapped[str | None] = mapped_column(String(20))
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Minors: below settings.guardian_age a student account is limited (no submissions, not in
+    # exports) until a parent or guardian confirms through a one-time link.
+    age_band: Mapped[str | None] = mapped_column(String(8))
+    limited: Mapped[bool] = mapped_column(default=False)
+    guardian_token: Mapped[str | None] = mapped_column(String(40), unique=True)
+    guardian_consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    guardian_consent_version: Mapped[str | None] = mapped_column(String(20))
     blocked_bot: Mapped[bool] = mapped_column(default=False)
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

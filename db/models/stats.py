@@ -15,6 +15,10 @@ from db.models.delivery import Delivery
 ix_activity_stats = Index(
     "ix_activity_stats", ActivityLog.at, ActivityLog.kind, ActivityLog.role,
     ActivityLog.region_id, ActivityLog.district_id, ActivityLog.user_id)
+# Counts of a few kinds over long ranges: the 12-week trend, leaderboards, per-challenge rows.
+ix_activity_kind_scope = Index(
+    "ix_activity_kind_scope", ActivityLog.kind, ActivityLog.at, ActivityLog.region_id,
+    ActivityLog.district_id, ActivityLog.user_id, ActivityLog.ref_id)
 # Broadcast deliveries finished in a period, by status.
 ix_deliveries_sent = Index(
     "ix_deliveries_sent", Delivery.source_type, Delivery.sent_at, Delivery.status)

@@ -19,6 +19,9 @@ def upgrade() -> None:
     with op.batch_alter_table("activity_log", schema=None) as batch_op:
         batch_op.create_index("ix_activity_stats", ["at", "kind", "role", "region_id",
                                                     "district_id", "user_id"], unique=False)
+        batch_op.create_index("ix_activity_kind_scope", ["kind", "at", "region_id",
+                                                         "district_id", "user_id", "ref_id"],
+                              unique=False)
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index("ix_deliveries_sent", ["source_type", "sent_at", "status"],
                               unique=False)
@@ -28,4 +31,5 @@ def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_deliveries_sent")
     with op.batch_alter_table("activity_log", schema=None) as batch_op:
+        batch_op.drop_index("ix_activity_kind_scope")
         batch_op.drop_index("ix_activity_stats")

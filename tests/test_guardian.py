@@ -1,0 +1,59 @@
+"""Minors: below the guardian age an account is limited until a parent or guardian confirms."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from db.models import ActivityLog, User
+from tests.test_registration import register_student
+
+
+async def test_minor_is_limited_until_guardian_confirms(h):
+    u = h.user(401, "Dana")
+    await u.send("/start")
+    await u.click("English")
+    for button in ("Parliament member", "School", "Abai Region", "Semey"):
+        await u.click(button)
+    await u.send("School No. 3")
+    await u.click("Care")
+    await u.click("Faction member")
+    await u.send("7")
+    await u.click("Under 14")
+    await u.click("I agree")
+    limited_text = next(t for t in u.texts() if "account is limited" in t)
+    token = re.search(r"start=g_([\w-]+)", limited_text).group(1)
+    async with h.app.sessionmaker() as s:
+        student = await s.scalar(select(User).where(User.tg_id == 401))
+        assert (student.limited, student.age_band) == (True, "u14")
+
+    parent = h.user(777, "Parent", language_code="en")
+    await parent.send(f"/start g_{token}")
+    assert "Dana (School No. 3)" in parent.last_text()
+    await parent.click("I confirm")
+    assert parent.last_text() == "Thank you! The account is now confirmed."
+    await h.drain()
+    assert "confirmed your account" in u.last_text()
+    async with h.app.sessionmaker() as s:
+        student = await s.scalar(select(User).where(User.tg_id == 401))
+        assert student.limited is False and student.guardian_token is None
+        assert student.guardian_consent_at == h.app.now()
+        assert student.guardian_consent_version == h.app.settings.consent_version
+        assert await s.scalar(select(ActivityLog.kind).where(
+            ActivityLog.kind == "guardian_confirmed")) == "guardian_confirmed"
+        # the parent's Telegram account stored nothing
+        assert await s.scalar(select(User).where(User.tg_id == 777)) is None
+
+    await parent.send(f"/start g_{token}")  # one-time link
+    assert parent.last_text() == "This confirmation link is not valid or was already used."
+
+
+async def test_sixteen_and_older_are_not_limited(h):
+    u = h.user(402)
+    await register_student(u)  # 16–17
+    await u.click("I agree")
+    assert not any("account is limited" in t for t in u.texts())
+    async with h.app.sessionmaker() as s:
+        student = await s.scalar(select(User).where(User.tg_id == 402))
+        assert student.limited is False and student.guardian_token is None
