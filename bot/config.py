@@ -46,7 +46,8 @@ class Settings(BaseSettings):
         if value in (None, ""):
             return None
         if not TOKEN_RE.match(str(value)):
-            raise ValueError("malformed token, expected '<digits>:<secret>' as given by @BotFather")
+            raise ValueError(
+                "malformed token, expected '<digits>:<secret>' as given by @BotFather")
         return value
 
     @field_validator("staff_ids", mode="before")
@@ -64,7 +65,8 @@ class Settings(BaseSettings):
     @classmethod
     def _check_locale(cls, value: str) -> str:
         if value not in SUPPORTED_LOCALES:
-            raise ValueError(f"unknown locale {value!r}, use one of {', '.join(SUPPORTED_LOCALES)}")
+            choices = ", ".join(SUPPORTED_LOCALES)
+            raise ValueError(f"unknown locale {value!r}, use one of {choices}")
         return value
 
     @field_validator("timezone")

@@ -225,8 +225,8 @@ async def on_submit(cb: CallbackQuery, callback_data: ChallengeCD, session: Asyn
     except DomainError as exc:
         await cb.message.answer(say(exc))
         return
-    await state.set_state(None)
-    await state.set_data({"cid": challenge.id, "parts": []})
+    await state.set_data({"cid": challenge.id, "kinds": challenge.content_kinds, "parts": [],
+                          "contest": challenge.kind == "contest"})
     await ask_next(cb.message, session, state, locale)
 
 
@@ -234,22 +234,22 @@ async def ask_next(message: Message, session: AsyncSession, state: FSMContext,
                    locale: str) -> None:
     data = await state.get_data()
     cid = data["cid"]
-    nominations, categories = await svc.get_options(session, cid)
-    if nominations and not data.get("nom"):
-        await state.set_state(SubmitSG.nomination)
-        await message.answer(_("Choose the nomination:"), reply_markup=options_kb(
-            cid, "nom", [(o.id, o.name(locale)) for o in nominations]))
-        return
-    if categories and not data.get("cat"):
-        await state.set_state(SubmitSG.category)
-        await message.answer(_("Choose your age category:"), reply_markup=options_kb(
-            cid, "cat", [(o.id, o.name(locale)) for o in categories]))
-        return
-    challenge = await svc.get_challenge(session, cid)
+    if data.get("contest"):
+        nominations, categories = await svc.get_options(session, cid)
+        if nominations and not data.get("nom"):
+            await state.set_state(SubmitSG.nomination)
+            await message.answer(_("Choose the nomination:"), reply_markup=options_kb(
+                cid, "nom", [(o.id, o.name(locale)) for o in nominations]))
+            return
+        if categories and not data.get("cat"):
+            await state.set_state(SubmitSG.category)
+            await message.answer(_("Choose your age category:"), reply_markup=options_kb(
+                cid, "cat", [(o.id, o.name(locale)) for o in categories]))
+            return
     await state.set_state(SubmitSG.content)
     await message.answer(_("Send your entry ({kinds}). Several photos sent as one album count "
                            "as one entry. /cancel to stop.").format(
-                               kinds=kinds_text(challenge.content_kinds)))
+                               kinds=kinds_text(data.get("kinds") or [])))
 
 
 @router.callback_query(SubmitSG.nomination, ChallengeCD.filter(F.action == "nom"))
@@ -305,9 +305,8 @@ async def take_part(message: Message, session: AsyncSession, state: FSMContext, 
     part = part_of(message)
     async with _lock(app, user.id):
         data = await state.get_data()
-        challenge = await svc.get_challenge(session, data["cid"])
         try:
-            svc.check_part(challenge, part)
+            svc.check_part(data.get("kinds") or [], part)
         except DomainError as exc:
             await message.answer(say(exc))
             return
@@ -325,7 +324,7 @@ async def take_part(message: Message, session: AsyncSession, state: FSMContext, 
         if same_album:
             return  # one prompt per album
     await message.answer(_("Received. Type a comment for the reviewers if you like, or send "
-                           "it as it is."), reply_markup=confirm_submit_kb(challenge.id, False))
+                           "it as it is."), reply_markup=confirm_submit_kb(data["cid"], False))
 
 
 @router.message(SubmitSG.comment, F.media_group_id)
@@ -369,6 +368,7 @@ async def on_confirm(cb: CallbackQuery, callback_data: ChallengeCD, session: Asy
         await cb.answer(_("This button is no longer active."), show_alert=True)
         return
     try:
+        challenge = await svc.get_challenge(session, data["cid"])
         sub = await svc.create_submission(session, data["cid"], user, data.get("parts") or [],
                                           data.get("nom"), data.get("cat"), data.get("comment"),
                                           app.now())
@@ -377,7 +377,6 @@ async def on_confirm(cb: CallbackQuery, callback_data: ChallengeCD, session: Asy
         await cb.message.answer(say(exc))
         return
     await state.clear()
-    challenge = await svc.get_challenge(session, sub.challenge_id)
     await cb.message.answer(_("Your entry No. {n} to “{title}” is received. It will be reviewed, "
                               "and you will get a message. /my shows your entries.").format(
         n=sub.id, title=html.escape(challenge.text("title", locale))))

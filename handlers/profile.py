@@ -24,7 +24,7 @@ from bot.keyboards.common import confirm_kb, region_kb
 from bot.services import registration as reg
 from bot.services.activity import log_activity
 from bot.services.errors import DomainError
-from bot.services.users import UserInfo, get_user
+from bot.services.users import UserInfo
 from db.models import User
 from handlers.registration import show_districts
 from handlers.texts import error_text, register_errors
@@ -117,8 +117,10 @@ def options_kb(key: str, options: dict[str, object]) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-async def _me(session: AsyncSession, tg_id: int) -> User | None:
-    user = await get_user(session, tg_id)
+async def _me(session: AsyncSession, info: UserInfo | None) -> User | None:
+    """The talking user's row; by primary key, so a row the middleware has just loaded comes
+    from the session's identity map without a second query."""
+    user = await session.get(User, info.id) if info is not None else None
     return user if user is not None and user.status != "erased" else None
 
 
@@ -128,14 +130,15 @@ async def show_profile(message: Message, user: User, app: App, locale: str) -> N
 
 @router.message(Command("profile"))
 async def cmd_profile(message: Message, state: FSMContext, session: AsyncSession, app: App,
-                      locale: str) -> None:
-    user = await _me(session, message.from_user.id)
-    if user is None:
+                      locale: str,
+                  user: UserInfo | None) -> None:
+    me = await _me(session, user)
+    if me is None:
         await message.answer(_("You are not registered yet. Send /start."))
         return
     if (await state.get_state() or "").startswith("ProfileSG"):
         await state.clear()
-    await show_profile(message, user, app, locale)
+    await show_profile(message, me, app, locale)
 
 
 # --- editing -----------------------------------------------------------------------------
@@ -173,16 +176,17 @@ KEY_OF_STATE = {ProfileSG.full_name.state: "name", ProfileSG.org_name.state: "or
 @router.callback_query(ProfileCD.filter(F.value == ""))
 async def on_edit(cb: CallbackQuery, callback_data: ProfileCD, state: FSMContext,
                   session: AsyncSession, app: App, locale: str,
-                  callback_answer: CallbackAnswer) -> None:
-    user = await _me(session, cb.from_user.id)
+                  callback_answer: CallbackAnswer,
+                  user: UserInfo | None) -> None:
+    me = await _me(session, user)
     field = FIELDS.get(callback_data.field)
-    if user is None or field not in reg.editable_fields(user):
+    if me is None or field not in reg.editable_fields(me):
         alert(callback_answer, _("This button is no longer active."))
         return
     if callback_data.field in STATE_OF:
         await state.set_state(STATE_OF[callback_data.field])
         await state.set_data({})
-    await ask(callback_data.field, cb.message, user, app, locale)
+    await ask(callback_data.field, cb.message, me, app, locale)
 
 
 def saved_text(user: User, app: App, locale: str) -> str:
@@ -204,46 +208,49 @@ async def save(message: Message, state: FSMContext, session: AsyncSession, app: 
 
 @router.callback_query(ProfileCD.filter(F.field.in_({"faction", "pos"})))
 async def on_option(cb: CallbackQuery, callback_data: ProfileCD, session: AsyncSession,
-                    app: App, locale: str, callback_answer: CallbackAnswer) -> None:
+                    app: App, locale: str, callback_answer: CallbackAnswer,
+                  user: UserInfo | None) -> None:
     """A choice by button: the options message turns into the updated profile."""
-    user = await _me(session, cb.from_user.id)
-    if user is None:
+    me = await _me(session, user)
+    if me is None:
         alert(callback_answer, _("This button is no longer active."))
         return
     try:
-        await reg.update_profile(session, app.users, user, FIELDS[callback_data.field],
+        await reg.update_profile(session, app.users, me, FIELDS[callback_data.field],
                                  callback_data.value, check_role=True)
     except DomainError as exc:
         alert(callback_answer, error_text(exc))
         return
-    await cb.message.edit_text(saved_text(user, app, locale), reply_markup=profile_kb(user))
+    await cb.message.edit_text(saved_text(me, app, locale), reply_markup=profile_kb(me))
 
 
 @router.message(ProfileSG.full_name, F.text, NOT_A_COMMAND)
 @router.message(ProfileSG.org_name, F.text, NOT_A_COMMAND)
 @router.message(ProfileSG.grade, F.text, NOT_A_COMMAND)
 async def on_text_value(message: Message, state: FSMContext, session: AsyncSession, app: App,
-                        locale: str) -> None:
+                        locale: str,
+                  user: UserInfo | None) -> None:
     key = KEY_OF_STATE[await state.get_state()]
-    user = await _me(session, message.from_user.id)
-    if user is None:
+    me = await _me(session, user)
+    if me is None:
         await state.clear()
         return
-    if not await save(message, state, session, app, locale, user, FIELDS[key], message.text):
-        await ask(key, message, user, app, locale)
+    if not await save(message, state, session, app, locale, me, FIELDS[key], message.text):
+        await ask(key, message, me, app, locale)
 
 
 @router.message(ProfileSG.full_name, ~F.text)
 @router.message(ProfileSG.org_name, ~F.text)
 @router.message(ProfileSG.grade, ~F.text)
 async def on_not_text(message: Message, state: FSMContext, session: AsyncSession, app: App,
-                      locale: str) -> None:
-    user = await _me(session, message.from_user.id)
-    if user is None:
+                      locale: str,
+                  user: UserInfo | None) -> None:
+    me = await _me(session, user)
+    if me is None:
         await state.clear()
         return
     await message.answer(_("Please answer with a text message."))
-    await ask(KEY_OF_STATE[await state.get_state()], message, user, app, locale)
+    await ask(KEY_OF_STATE[await state.get_state()], message, me, app, locale)
 
 
 # --- region and district (the registration's district picker) -------------------------------
@@ -279,19 +286,20 @@ async def on_region_text(message: Message, state: FSMContext, app: App, locale: 
 @router.callback_query(ProfileSG.district, RegCD.filter(F.field == "district"))
 async def on_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
                       session: AsyncSession, app: App, locale: str,
-                  callback_answer: CallbackAnswer) -> None:
+                  callback_answer: CallbackAnswer,
+                  user: UserInfo | None) -> None:
     data = await state.get_data()
     place = app.places.district(int(callback_data.value)) if callback_data.value.isdigit() \
         else None
-    user = await _me(session, cb.from_user.id)
-    if user is None or place is None or place.region_id != data.get("region_id"):
+    me = await _me(session, user)
+    if me is None or place is None or place.region_id != data.get("region_id"):
         alert(callback_answer, _("Unknown district."))
         return
     await cb.message.edit_reply_markup(reply_markup=None)
     try:
-        await reg.update_profile(session, app.users, user, "region_id", place.region_id,
+        await reg.update_profile(session, app.users, me, "region_id", place.region_id,
                                  check_role=True)
-        await reg.update_profile(session, app.users, user, "district_id", place.id,
+        await reg.update_profile(session, app.users, me, "district_id", place.id,
                                  check_role=True)
     except DomainError as exc:
         await session.rollback()
@@ -299,7 +307,7 @@ async def on_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext
         await cb.message.answer(error_text(exc))
         return
     await state.clear()
-    await cb.message.answer(saved_text(user, app, locale), reply_markup=profile_kb(user))
+    await cb.message.answer(saved_text(me, app, locale), reply_markup=profile_kb(me))
 
 
 @router.callback_query(ProfileSG.district, RegCD.filter(F.field == "back"))
@@ -356,7 +364,7 @@ async def on_erase(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMContex
     if not callback_data.yes:
         await cb.message.answer(_("Nothing was erased."))
         return
-    db_user = await _me(session, cb.from_user.id) if user is not None else None
+    db_user = await _me(session, user)
     if db_user is None:
         await cb.message.answer(_("There is nothing to erase: you are not registered."))
         return
@@ -370,13 +378,14 @@ async def on_erase(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMContex
 
 
 @router.message(Command("mydata"))
-async def cmd_mydata(message: Message, session: AsyncSession) -> None:
-    user = await _me(session, message.from_user.id)
-    if user is None:
+async def cmd_mydata(message: Message, session: AsyncSession,
+                  user: UserInfo | None) -> None:
+    me = await _me(session, user)
+    if me is None:
         await message.answer(_("You are not registered yet. Send /start."))
         return
-    data = await reg.export_user_data(session, user)
-    await log_activity(session, "data_export", user)
+    data = await reg.export_user_data(session, me)
+    await log_activity(session, "data_export", me)
     raw = json.dumps(data, ensure_ascii=False, indent=2).encode()
     await message.answer_document(
         BufferedInputFile(raw, filename="my_data.json"),

@@ -13,12 +13,15 @@ from bot.services.users import set_reachable
 router = Router(name=__name__)
 
 
-@router.my_chat_member(F.chat.type == "private", ChatMemberUpdatedFilter(member_status_changed=KICKED))
+PRIVATE = F.chat.type == "private"
+
+
+@router.my_chat_member(PRIVATE, ChatMemberUpdatedFilter(member_status_changed=KICKED))
 async def on_blocked(event: ChatMemberUpdated, session: AsyncSession, app: App) -> None:
     await set_reachable(session, event.from_user.id, reachable=False)
 
 
-@router.my_chat_member(F.chat.type == "private", ChatMemberUpdatedFilter(member_status_changed=MEMBER))
+@router.my_chat_member(PRIVATE, ChatMemberUpdatedFilter(member_status_changed=MEMBER))
 async def on_unblocked(event: ChatMemberUpdated, session: AsyncSession, app: App) -> None:
     await set_reachable(session, event.from_user.id, reachable=True)
 

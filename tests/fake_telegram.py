@@ -9,6 +9,7 @@ Run standalone: `python -m tests.fake_telegram --port 8081`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -157,10 +158,8 @@ class FakeTelegram:
             if pending or time.monotonic() >= deadline:
                 return pending[:limit]
             self._new_update.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
-            except TimeoutError:
-                pass
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":

@@ -15,7 +15,8 @@ from bot.console import run_console
 from tests.e2e import ROOT
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess:
+def run_cli(*args: str, env: dict[str, str] | None = None,
+            stdin: str = "") -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "STAFF_IDS")}
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=full_env,

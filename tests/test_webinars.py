@@ -450,3 +450,31 @@ async def test_broadcast_audience_of_registrants(h):
         people = (await s.execute(await broadcasts.people(
             s, broadcasts.Scope(), f"wreg:{wid}"))).all()
         assert [row[1] for row in people] == [101]
+
+
+async def test_staff_edits_reminder_offsets_and_link(h, clock):
+    await make_staff(h)
+    await make_student(h, 101)
+    wid = await new_webinar(h)
+    await register(h, 101, wid)
+    staff = h.user(900)
+    await staff.press(WebinarCD(action="open", id=wid).pack())
+    await staff.click("Edit")
+    await staff.click("Reminders")
+    await staff.send("every day")
+    assert "24h, 1h, 0" in staff.last_text()
+    await staff.send("2h, 10m")
+    assert "Saved." in staff.texts()[-2]
+    await staff.click("Edit")
+    await staff.click("Link")
+    await staff.send("https://meet.google.com/abc-defg-hij")
+    async with h.app.sessionmaker() as s:
+        rows = dict((await s.execute(select(
+            WebinarReminder.offset_min, WebinarReminder.status))).all())
+    assert rows == {1440: "cancelled", 60: "cancelled", 0: "cancelled", 120: "pending",
+                    10: "pending"}
+    clock.value = START - timedelta(minutes=10)
+    assert await tick_and_drain(h) == 2  # the 2-hour one (late, before start) and 10-minute
+    ten = received(h, 101, "starts in 10 min")[0]
+    assert "https://meet.google.com/abc-defg-hij" in ten
+    assert "I'm here" in str(h.api.last(101).params["reply_markup"])

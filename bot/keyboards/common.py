@@ -30,7 +30,8 @@ def choice_kb(field: str, options: dict[str, object], columns: int = 1) -> Inlin
 def region_kb(regions: list[Place], locale: str) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for place in regions:
-        kb.button(text=place.name(locale), callback_data=RegCD(field="region", value=str(place.id)))
+        kb.button(text=place.name(locale),
+                  callback_data=RegCD(field="region", value=str(place.id)))
     kb.adjust(2)
     return kb.as_markup()
 

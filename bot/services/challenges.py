@@ -18,7 +18,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import log_activity
@@ -79,8 +80,7 @@ class ContentPart:
         return asdict(self)
 
 
-def check_part(challenge: Challenge, part: ContentPart) -> None:
-    accepted = list(challenge.content_kinds or [])
+def check_part(accepted: list[str], part: ContentPart) -> None:
     kind = part.kind
     if kind == "link" and "link" not in accepted and "text" in accepted:
         kind = "text"  # a text that happens to hold a link is still a text
@@ -297,16 +297,16 @@ def _check_open(challenge: Challenge, user: Any, now: datetime) -> None:
 
 
 async def join(session: AsyncSession, challenge_id: int, user: Any, now: datetime) -> bool:
-    """True when newly joined; joining twice is harmless."""
+    """True when newly joined; joining twice is harmless (one statement, no race)."""
     challenge = await get_challenge(session, challenge_id)
     _check_open(challenge, user, now)
-    if await is_participant(session, challenge_id, user.id):
-        return False
-    try:
-        async with session.begin_nested():
-            session.add(ChallengeParticipant(challenge_id=challenge_id, user_id=user.id,
-                                             joined_at=now))
-    except IntegrityError:
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    result = await session.execute(
+        ins(ChallengeParticipant).values(challenge_id=challenge_id, user_id=user.id,
+                                         joined_at=now)
+        .on_conflict_do_nothing(index_elements=["challenge_id", "user_id"]))
+    if result.rowcount == 0:
         return False
     await log_activity(session, "challenge_join", user, "challenge", challenge_id,
                        {"kind": challenge.kind})
@@ -339,20 +339,24 @@ async def create_submission(
         raise DomainError("no_content")
     content = [ContentPart(**p) for p in parts]
     for part in content:
-        check_part(challenge, part)
-    nominations, categories = await get_options(session, challenge_id)
-    if nominations and nomination_id not in {o.id for o in nominations}:
-        raise DomainError("choose_nomination")
-    if categories and category_id not in {o.id for o in categories}:
-        raise DomainError("choose_category")
+        check_part(challenge.content_kinds or [], part)
+    if challenge.kind == "contest" or nomination_id or category_id:  # only contests have them
+        nominations, categories = await get_options(session, challenge_id)
+        if nominations and nomination_id not in {o.id for o in nominations}:
+            raise DomainError("choose_nomination")
+        if categories and category_id not in {o.id for o in categories}:
+            raise DomainError("choose_category")
+        if not nominations:
+            nomination_id = None
+        if not categories:
+            category_id = None
     if comment and len(comment) > COMMENT_MAX:
         raise DomainError("comment_too_long", max=COMMENT_MAX)
     text_parts = [p.text for p in content if p.kind in ("text", "link")]
     media = [{"type": p.kind, "file_id": p.file_id, "file_unique_id": p.file_unique_id,
               "size": p.size, "caption": p.caption} for p in content if p.file_id]
     kind = "album" if len(media) > 1 else content[0].kind
-    if await join(session, challenge_id, user, now):
-        pass  # submitting implies joining; join() logged it
+    await join(session, challenge_id, user, now)  # submitting implies joining
     submission = Submission(
         challenge_id=challenge_id, user_id=user.id, nomination_id=nomination_id or None,
         category_id=category_id or None, status="pending", content_kind=kind,

@@ -110,6 +110,7 @@ async def enqueue(
     due = not_before or now
     payload_ids: dict[str, int] | None = None
     ins = _insert_for(session)
+    table = Delivery.__table__
     added = 0
     prefix = f"{source_type}:{source_id}:{dedup_suffix}:"
     it = iter(recipients)
@@ -126,9 +127,13 @@ async def enqueue(
             }
             for r in chunk
         ]
-        stmt = ins(Delivery).on_conflict_do_nothing(index_elements=["dedup_key"])
-        result = await session.execute(stmt.returning(Delivery.id), rows)
-        added += len(result.all())
+        stmt = ins(table).on_conflict_do_nothing(index_elements=["dedup_key"])
+        if ins is sqlite_insert:  # executemany; SQLite sums the rows really inserted
+            result = await session.execute(stmt, rows)
+            added += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+        else:
+            result = await session.execute(stmt.returning(table.c.id), rows)
+            added += len(result.all())
     return added
 
 

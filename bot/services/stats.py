@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import DomainError
@@ -362,13 +362,15 @@ async def trend(session: AsyncSession, last_day: date, tz: ZoneInfo, scope: Scop
     bounds = [datetime.combine(d, time(), tz).astimezone(UTC) for d in starts]
     bounds.append(last_week.end)
     a = ActivityLog
-    bucket = case(*[(a.at < bounds[i + 1], i) for i in range(weeks)], else_=weeks)
     kinds = ("register", *PARTICIPATION_KINDS)
-    rows = await session.execute(covered(
-        select(a.kind, bucket, func.count())
-        .where(a.kind.in_(kinds), a.at >= bounds[0], a.at < bounds[-1],
-               *scope.filters(a.region_id, a.district_id))
-        .group_by(a.kind, bucket), "ix_activity_kind_scope"))
+    # One plain range count per week: much cheaper in SQLite than a CASE on every row.
+    per_week = [
+        covered(select(a.kind, literal(i).label("week"), func.count().label("n"))
+                .where(a.kind.in_(kinds), a.at >= bounds[i], a.at < bounds[i + 1],
+                       *scope.filters(a.region_id, a.district_id))
+                .group_by(a.kind), "ix_activity_kind_scope")
+        for i in range(weeks)]
+    rows = await session.execute(union_all(*per_week))
     reg, part, att = [0] * weeks, [0] * weeks, [0] * weeks
     for kind, i, n in rows:
         if i >= weeks:
