@@ -81,11 +81,10 @@ def reminder_message(app: Any, locale: str, webinar: Webinar, offset: int) -> Ou
 
 
 async def enqueue_reminder(session: AsyncSession, app: Any, webinar: Webinar,
-                           reminder: WebinarReminder) -> int:
+                           reminder: WebinarReminder, minutes_left: int) -> int:
     """Queue one reminder for every registrant who had registered by its due time."""
     people = svc.registrant_contacts(webinar.id, before=reminder.due_at)
-    payloads = _by_locale(app, lambda loc: reminder_message(app, loc, webinar,
-                                                             reminder.offset_min))
+    payloads = _by_locale(app, lambda loc: reminder_message(app, loc, webinar, minutes_left))
     return await enqueue_select(session, svc.REMINDER_SOURCE, webinar.id, people, payloads,
                                 priority=PRIORITY_PERSONAL,
                                 dedup_suffix=svc.reminder_dedup(reminder))
@@ -103,7 +102,8 @@ async def webinar_reminders_tick(app: Any) -> int:
             claimed = await svc.claim_reminder(session, reminder_id, now)
             if claimed is None or not claimed.send:
                 continue
-            count = await enqueue_reminder(session, app, claimed.webinar, claimed.reminder)
+            count = await enqueue_reminder(session, app, claimed.webinar, claimed.reminder,
+                                           claimed.minutes_left)
             claimed.reminder.recipients = count
         queued += count
         logger.info("webinar %s: reminder %s min before start queued for %d people in %.3f s",

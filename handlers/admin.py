@@ -70,15 +70,21 @@ def outcome_line(coordinator: User, decider: User | None) -> str:
     return _("❌ Rejected by {name}").format(name=name)
 
 
+async def show_outcome(cb: CallbackQuery, line: str) -> None:
+    """Append the outcome to the request message and drop its buttons."""
+    if isinstance(cb.message, Message) and cb.message.text:
+        await cb.message.edit_text(f"{cb.message.html_text}\n\n{line}", reply_markup=None)
+    else:  # too old to edit: say it in a new message
+        await cb.bot.send_message(cb.from_user.id, line)
+
+
 @router.callback_query(ApproveCD.filter())
-async def on_decision(cb: CallbackQuery, callback_data: ApproveCD, session: AsyncSession,
-                      app: App,
-                  callback_answer: CallbackAnswer) -> None:
+async def on_decision(cb: CallbackQuery, callback_data: ApproveCD, session: AsyncSession, app: App,
+                      callback_answer: CallbackAnswer) -> None:
     staff = await _me(session, cb.from_user.id)
     if staff is None:
         alert(callback_answer, _("This button is no longer active."))
         return
-    original = cb.message.html_text if cb.message and cb.message.text else ""
     try:
         coordinator = await reg.decide_coordinator(session, app.users, staff,
                                                    callback_data.user_id, callback_data.ok)
@@ -87,12 +93,10 @@ async def on_decision(cb: CallbackQuery, callback_data: ApproveCD, session: Asyn
         if exc.code == "already_decided":
             done = await session.get(User, callback_data.user_id)
             decider = await session.get(User, done.approved_by) if done.approved_by else None
-            await cb.message.edit_text(f"{original}\n\n{outcome_line(done, decider)}",
-                                       reply_markup=None)
+            await show_outcome(cb, outcome_line(done, decider))
         return
     await notify_coordinator_decision(session, app, coordinator, callback_data.ok)
-    line = outcome_line(coordinator, staff)
-    await cb.message.edit_text(f"{original}\n\n{line}", reply_markup=None)
+    await show_outcome(cb, outcome_line(coordinator, staff))
     callback_answer.text = _("Done: the coordinator will be told.")
 
 
@@ -151,9 +155,9 @@ async def deep_link(bot: Bot, payload: str) -> str:
     return f"https://t.me/{me.username}?start={payload}"
 
 
-async def issue_invite(message: Message, session: AsyncSession, app: App, locale: str,
-                       staff: User, level: str, region_id: int, district_id: int | None,
-                       days: int, uses: int) -> bool:
+async def issue_invite(message: Message, session: AsyncSession, app: App, locale: str, staff: User,
+                       level: str, region_id: int, district_id: int | None, days: int,
+                       uses: int) -> bool:
     try:
         invite = await reg.create_invite(session, staff, "coordinator", level, region_id,
                                          district_id, days=days, max_uses=uses, now=app.now())
@@ -255,9 +259,8 @@ async def cmd_invite(message: Message, command: CommandObject, state: FSMContext
 
 
 @router.callback_query(InviteSG.level, InviteCD.filter(F.step == "level"))
-async def on_invite_level(cb: CallbackQuery, callback_data: InviteCD, state: FSMContext,
-                          app: App, locale: str,
-                  callback_answer: CallbackAnswer) -> None:
+async def on_invite_level(cb: CallbackQuery, callback_data: InviteCD, state: FSMContext, app: App,
+                          locale: str, callback_answer: CallbackAnswer) -> None:
     if callback_data.value not in labels.LEVEL:
         alert(callback_answer, _("This button is no longer active."))
         return
@@ -268,9 +271,8 @@ async def on_invite_level(cb: CallbackQuery, callback_data: InviteCD, state: FSM
 
 
 @router.callback_query(InviteSG.region, RegCD.filter(F.field == "region"))
-async def on_invite_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
-                           app: App, locale: str,
-                  callback_answer: CallbackAnswer) -> None:
+async def on_invite_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, app: App,
+                           locale: str, callback_answer: CallbackAnswer) -> None:
     region = app.places.region(int(callback_data.value)) if callback_data.value.isdigit() \
         else None
     if region is None:
@@ -293,9 +295,8 @@ async def ask_limits(message: Message, state: FSMContext) -> None:
 
 
 @router.callback_query(InviteSG.district, RegCD.filter(F.field == "district"))
-async def on_invite_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
-                             app: App,
-                  callback_answer: CallbackAnswer) -> None:
+async def on_invite_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, app: App,
+                             callback_answer: CallbackAnswer) -> None:
     data = await state.get_data()
     place = app.places.district(int(callback_data.value)) if callback_data.value.isdigit() \
         else None
@@ -315,9 +316,8 @@ async def on_invite_back(cb: CallbackQuery, state: FSMContext, app: App, locale:
 
 
 @router.callback_query(InviteSG.district, PageCD.filter())
-async def on_invite_page(cb: CallbackQuery, callback_data: PageCD, state: FSMContext,
-                         app: App, locale: str,
-                  callback_answer: CallbackAnswer) -> None:
+async def on_invite_page(cb: CallbackQuery, callback_data: PageCD, state: FSMContext, app: App,
+                         locale: str, callback_answer: CallbackAnswer) -> None:
     data = await state.get_data()
     if callback_data.region != data.get("region_id"):
         alert(callback_answer, _("This button is no longer active."))
@@ -335,9 +335,8 @@ async def on_invite_district_search(message: Message, state: FSMContext, app: Ap
     await show_districts(message, app, data["region_id"], 0, query, locale)
 
 
-async def finish_invite(message: Message, tg_id: int, state: FSMContext,
-                        session: AsyncSession, app: App, locale: str, days: int,
-                        uses: int) -> None:
+async def finish_invite(message: Message, tg_id: int, state: FSMContext, session: AsyncSession,
+                        app: App, locale: str, days: int, uses: int) -> None:
     data = await state.get_data()
     staff = await _me(session, tg_id)
     if staff is None or not data.get("region_id"):
@@ -353,7 +352,7 @@ async def finish_invite(message: Message, tg_id: int, state: FSMContext,
 @router.callback_query(InviteSG.limits, InviteCD.filter(F.step == "preset"))
 async def on_invite_preset(cb: CallbackQuery, callback_data: InviteCD, state: FSMContext,
                            session: AsyncSession, app: App, locale: str,
-                  callback_answer: CallbackAnswer) -> None:
+                           callback_answer: CallbackAnswer) -> None:
     days, _sep, uses = callback_data.value.partition("-")
     if not (days.isdigit() and uses.isdigit()):
         alert(callback_answer, _("This button is no longer active."))
@@ -392,8 +391,7 @@ def qr_png(url: str) -> bytes:
 
 
 @router.message(Command("joinlink"))
-async def cmd_joinlink(message: Message, session: AsyncSession, app: App,
-                       locale: str) -> None:
+async def cmd_joinlink(message: Message, session: AsyncSession, app: App, locale: str) -> None:
     user = await _me(session, message.from_user.id)
     if user is None:
         return

@@ -24,6 +24,7 @@ from bot.keyboards.challenges import (
     card_kb,
     confirm_submit_kb,
     list_kb,
+    nudge_kb,
     options_kb,
     withdraw_confirm_kb,
     withdraw_kb,
@@ -167,7 +168,7 @@ async def on_list(cb: CallbackQuery, session: AsyncSession, user: UserInfo, app:
 
 
 async def send_card(message: Message, session: AsyncSession, user: UserInfo, app: App,
-                    locale: str, challenge_id: int) -> None:
+                    locale: str, challenge_id: int, leader: bool = False) -> None:
     challenge = await svc.get_challenge(session, challenge_id)
     if challenge.status == "draft" or not svc.in_audience(challenge, user):
         raise DomainError("not_found")
@@ -176,7 +177,8 @@ async def send_card(message: Message, session: AsyncSession, user: UserInfo, app
     open_now = svc.is_open(challenge, app.now())
     joined = await svc.is_participant(session, challenge_id, user.id)
     markup = card_kb(challenge_id, open_now and not joined,
-                     open_now and bool(challenge.content_kinds))
+                     open_now and bool(challenge.content_kinds),
+                     leader and open_now and bool(challenge.content_kinds))
     if not open_now:
         text += "\n\n" + _("Entries are no longer accepted.")
     if challenge.cover_file_id and len(text) <= 1024:
@@ -187,9 +189,10 @@ async def send_card(message: Message, session: AsyncSession, user: UserInfo, app
 
 @router.callback_query(ChallengeCD.filter(F.action == "card"))
 async def on_card(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
-                  user: UserInfo, app: App, locale: str) -> None:
+                  user: UserInfo, app: App, locale: str, role: str) -> None:
     try:
-        await send_card(cb.message, session, user, app, locale, callback_data.id)
+        await send_card(cb.message, session, user, app, locale, callback_data.id,
+                        leader=role in ("coordinator", "staff"))
     except DomainError as exc:
         await cb.message.answer(say(exc))
 
@@ -391,6 +394,49 @@ async def on_cancel_submit(cb: CallbackQuery, state: FSMContext) -> None:
 @router.callback_query(ChallengeCD.filter(F.action.in_({"ok", "nom", "cat"})))
 async def on_stale_step(cb: CallbackQuery) -> None:
     await cb.answer(_("This button is no longer active."), show_alert=True)
+
+
+# --- coordinators: who has not sent yet ----------------------------------------------------
+
+@router.callback_query(ChallengeCD.filter(F.action == "gap"))
+async def on_gap(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
+                 user: UserInfo, app: App, locale: str, role: str) -> None:
+    if role not in ("coordinator", "staff"):
+        await cb.answer(_("Sorry, this button is not available to you."), show_alert=True)
+        return
+    try:
+        people = await svc.not_submitted(session, callback_data.id, user)
+        schools = await svc.schools_without_entries(session, callback_data.id, user)
+    except DomainError as exc:
+        await cb.message.answer(say(exc))
+        return
+    lines = [_("Joined but have not sent an entry: {n}").format(n=len(people))]
+    lines += [f"• {html.escape(p.full_name or '—')}, {html.escape(p.org_name or '—')}"
+              for p in people[:30]]
+    lines += ["", _("Schools of your area with no entries: {n}").format(n=len(schools))]
+    for district_id, org in schools[:30]:
+        district = app.places.district(district_id)
+        lines.append(f"• {html.escape(org)}" + (f" ({district.name(locale)})" if district
+                                                  else ""))
+    await cb.message.answer("\n".join(lines),
+                            reply_markup=nudge_kb(callback_data.id) if people else None)
+
+
+@router.callback_query(ChallengeCD.filter(F.action == "nudge"))
+async def on_nudge(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
+                   user: UserInfo, app: App, role: str) -> None:
+    if role not in ("coordinator", "staff"):
+        await cb.answer(_("Sorry, this button is not available to you."), show_alert=True)
+        return
+    try:
+        queued = await svc.nudge(session, app, callback_data.id, user, app.now())
+    except DomainError as exc:
+        await cb.message.answer(say(exc))
+        return
+    if queued:
+        await cb.message.answer(_("Reminders are on their way to {n} people.").format(n=queued))
+    else:
+        await cb.message.answer(_("They were already reminded today."))
 
 
 # --- /my and withdrawing ------------------------------------------------------------------

@@ -130,8 +130,7 @@ async def show_profile(message: Message, user: User, app: App, locale: str) -> N
 
 @router.message(Command("profile"))
 async def cmd_profile(message: Message, state: FSMContext, session: AsyncSession, app: App,
-                      locale: str,
-                  user: UserInfo | None) -> None:
+                      locale: str, user: UserInfo | None) -> None:
     me = await _me(session, user)
     if me is None:
         await message.answer(_("You are not registered yet. Send /start."))
@@ -175,8 +174,7 @@ KEY_OF_STATE = {ProfileSG.full_name.state: "name", ProfileSG.org_name.state: "or
 
 @router.callback_query(ProfileCD.filter(F.value == ""))
 async def on_edit(cb: CallbackQuery, callback_data: ProfileCD, state: FSMContext,
-                  session: AsyncSession, app: App, locale: str,
-                  callback_answer: CallbackAnswer,
+                  session: AsyncSession, app: App, locale: str, callback_answer: CallbackAnswer,
                   user: UserInfo | None) -> None:
     me = await _me(session, user)
     field = FIELDS.get(callback_data.field)
@@ -186,6 +184,8 @@ async def on_edit(cb: CallbackQuery, callback_data: ProfileCD, state: FSMContext
     if callback_data.field in STATE_OF:
         await state.set_state(STATE_OF[callback_data.field])
         await state.set_data({})
+    elif (await state.get_state() or "").startswith("ProfileSG"):
+        await state.clear()  # a button choice ends a half-done typed edit
     await ask(callback_data.field, cb.message, me, app, locale)
 
 
@@ -193,8 +193,8 @@ def saved_text(user: User, app: App, locale: str) -> str:
     return _("Saved.") + "\n\n" + profile_text(user, app, locale)
 
 
-async def save(message: Message, state: FSMContext, session: AsyncSession, app: App,
-               locale: str, user: User, field: str, value: object) -> bool:
+async def save(message: Message, state: FSMContext, session: AsyncSession, app: App, locale: str,
+               user: User, field: str, value: object) -> bool:
     """Store one field; on a validation error explain and return False (the caller asks again)."""
     try:
         await reg.update_profile(session, app.users, user, field, value, check_role=True)
@@ -207,9 +207,8 @@ async def save(message: Message, state: FSMContext, session: AsyncSession, app: 
 
 
 @router.callback_query(ProfileCD.filter(F.field.in_({"faction", "pos"})))
-async def on_option(cb: CallbackQuery, callback_data: ProfileCD, session: AsyncSession,
-                    app: App, locale: str, callback_answer: CallbackAnswer,
-                  user: UserInfo | None) -> None:
+async def on_option(cb: CallbackQuery, callback_data: ProfileCD, session: AsyncSession, app: App,
+                    locale: str, callback_answer: CallbackAnswer, user: UserInfo | None) -> None:
     """A choice by button: the options message turns into the updated profile."""
     me = await _me(session, user)
     if me is None:
@@ -228,8 +227,7 @@ async def on_option(cb: CallbackQuery, callback_data: ProfileCD, session: AsyncS
 @router.message(ProfileSG.org_name, F.text, NOT_A_COMMAND)
 @router.message(ProfileSG.grade, F.text, NOT_A_COMMAND)
 async def on_text_value(message: Message, state: FSMContext, session: AsyncSession, app: App,
-                        locale: str,
-                  user: UserInfo | None) -> None:
+                        locale: str, user: UserInfo | None) -> None:
     key = KEY_OF_STATE[await state.get_state()]
     me = await _me(session, user)
     if me is None:
@@ -243,8 +241,7 @@ async def on_text_value(message: Message, state: FSMContext, session: AsyncSessi
 @router.message(ProfileSG.org_name, ~F.text)
 @router.message(ProfileSG.grade, ~F.text)
 async def on_not_text(message: Message, state: FSMContext, session: AsyncSession, app: App,
-                      locale: str,
-                  user: UserInfo | None) -> None:
+                      locale: str, user: UserInfo | None) -> None:
     me = await _me(session, user)
     if me is None:
         await state.clear()
@@ -257,8 +254,7 @@ async def on_not_text(message: Message, state: FSMContext, session: AsyncSession
 
 @router.callback_query(ProfileSG.region, RegCD.filter(F.field == "region"))
 async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, app: App,
-                    locale: str,
-                  callback_answer: CallbackAnswer) -> None:
+                    locale: str, callback_answer: CallbackAnswer) -> None:
     region = app.places.region(int(callback_data.value)) if callback_data.value.isdigit() \
         else None
     if region is None:
@@ -286,8 +282,7 @@ async def on_region_text(message: Message, state: FSMContext, app: App, locale: 
 @router.callback_query(ProfileSG.district, RegCD.filter(F.field == "district"))
 async def on_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
                       session: AsyncSession, app: App, locale: str,
-                  callback_answer: CallbackAnswer,
-                  user: UserInfo | None) -> None:
+                      callback_answer: CallbackAnswer, user: UserInfo | None) -> None:
     data = await state.get_data()
     place = app.places.district(int(callback_data.value)) if callback_data.value.isdigit() \
         else None
@@ -320,9 +315,8 @@ async def on_district_back(cb: CallbackQuery, state: FSMContext, app: App, local
 
 
 @router.callback_query(ProfileSG.district, PageCD.filter())
-async def on_district_page(cb: CallbackQuery, callback_data: PageCD, state: FSMContext,
-                           app: App, locale: str,
-                  callback_answer: CallbackAnswer) -> None:
+async def on_district_page(cb: CallbackQuery, callback_data: PageCD, state: FSMContext, app: App,
+                           locale: str, callback_answer: CallbackAnswer) -> None:
     data = await state.get_data()
     if callback_data.region != data.get("region_id"):
         alert(callback_answer, _("This button is no longer active."))
@@ -332,8 +326,7 @@ async def on_district_page(cb: CallbackQuery, callback_data: PageCD, state: FSMC
 
 
 @router.message(ProfileSG.district, F.text, NOT_A_COMMAND)
-async def on_district_search(message: Message, state: FSMContext, app: App,
-                             locale: str) -> None:
+async def on_district_search(message: Message, state: FSMContext, app: App, locale: str) -> None:
     query = (message.text or "")[:60]
     await state.update_data(district_query=query)
     data = await state.get_data()
@@ -378,8 +371,7 @@ async def on_erase(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMContex
 
 
 @router.message(Command("mydata"))
-async def cmd_mydata(message: Message, session: AsyncSession,
-                  user: UserInfo | None) -> None:
+async def cmd_mydata(message: Message, session: AsyncSession, user: UserInfo | None) -> None:
     me = await _me(session, user)
     if me is None:
         await message.answer(_("You are not registered yet. Send /start."))

@@ -309,7 +309,7 @@ def _as_staff(user: UserInfo) -> UserInfo:
 
 @router.callback_query(WebinarCD.filter(F.action == "open"))
 async def on_open(cb: CallbackQuery, callback_data: WebinarCD, session: AsyncSession, app: App,
-                  user: UserInfo, role: str, locale: str, state: FSMContext) -> None:
+                  user: UserInfo, role: str, locale: str) -> None:
     try:
         webinar = await _visible_webinar(session, callback_data.id, user, role)
     except DomainError as exc:

@@ -27,10 +27,6 @@ async def db_url(tmp_path) -> AsyncIterator[str]:
         yield str(tmp_path / "bot.db")
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    pg.drop_template()
-
-
 @pytest.fixture
 async def h(db_url, clock) -> AsyncIterator[BotHarness]:
     harness = await make_harness(db_url, clock, staff_ids=frozenset({STAFF_ID}))

@@ -1,24 +1,27 @@
 """Throw-away PostgreSQL databases for tests (TEST_POSTGRES_URL names the server).
 
-The first database of a test session is migrated to head and kept as a template; every
-test then gets `CREATE DATABASE ... TEMPLATE` (a file copy, far faster than migrating) and
-the database is dropped afterwards. The `test` database itself is never touched.
+A database migrated to head is kept as a template, named by a hash of the migrations (built
+once per schema version; older ones are dropped). Every test then gets `CREATE DATABASE ...
+TEMPLATE` (a file copy, far faster than migrating) and the database is dropped afterwards.
+The `test` database itself is never touched.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+import hashlib
 import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
 ENV = "TEST_POSTGRES_URL"
-_template: str | None = None
+LOCK_KEY = 7270012
 
 
 def server_url() -> str:
@@ -60,24 +63,48 @@ async def drop_database(url: str, name: str) -> None:
         await conn.close()
 
 
-async def _migrated_template(url: str) -> str:
-    global _template
-    if _template is None:
-        from db.migrate import upgrade_async
+def _schema_hash() -> str:
+    """Changes whenever a migration or the seed data changes."""
+    root = Path(__file__).resolve().parent.parent / "db"
+    digest = hashlib.sha1()
+    for path in sorted([*root.glob("migrations/versions/*.py"), root / "seed_units.py",
+                        *root.glob("data/*.csv")]):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
 
-        name = f"test_tmpl_{secrets.token_hex(4)}"
-        await upgrade_async(await create_database(url, name))
-        _template = name
-    return _template
+
+@asynccontextmanager
+async def _template_lock(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """Serialises template creation and cloning across concurrent test sessions."""
+    conn = await asyncpg.connect(_dsn(url))
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
+        yield conn
+    finally:
+        await conn.close()  # releases the lock
 
 
-def drop_template() -> None:
-    """Called once at the end of the session (conftest)."""
-    global _template
-    url = os.environ.get(ENV)
-    if _template and url:
-        asyncio.run(drop_database(url, _template))
-    _template = None
+async def _clone_migrated(url: str, name: str) -> str:
+    """`name` as a copy of a migrated template (built once per schema version, then kept)."""
+    template = f"test_tmpl_{_schema_hash()}"
+    async with _template_lock(url) as conn:
+        rows = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'test_tmpl_%'")
+        existing = {r["datname"] for r in rows}
+        if template not in existing:
+            for stale in existing:  # templates of older schema versions
+                with contextlib.suppress(asyncpg.PostgresError):
+                    await conn.execute(f'DROP DATABASE "{stale}" WITH (FORCE)')
+            from db.migrate import upgrade_async
+
+            building = f"test_build_{secrets.token_hex(4)}"
+            try:
+                await upgrade_async(await create_database(url, building))
+                # Renamed only once complete: an interrupted build never becomes the template.
+                await conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
+            except BaseException:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
+                raise
+        return await create_database(url, name, template)
 
 
 @asynccontextmanager
@@ -85,8 +112,7 @@ async def fresh_database(migrated: bool = True) -> AsyncIterator[str]:
     """A new database on the test server; yields its SQLAlchemy URL, drops it afterwards."""
     url = server_url()
     name = f"test_{secrets.token_hex(6)}"
-    template = await _migrated_template(url) if migrated else None
-    db_url = await create_database(url, name, template)
+    db_url = await (_clone_migrated(url, name) if migrated else create_database(url, name))
     try:
         yield db_url
     finally:

@@ -192,6 +192,7 @@ async def test_join_link_prefills_place_and_qr_is_png(h):
     await s.click("Care")
     await s.click("Faction member")
     await s.send("8")
+    await s.click("16–17")  # age band: no guardian needed
     await s.click("I agree")
     student = await stored(h, 502)
     assert (student.region_id, student.district_id, student.org_type) == (

@@ -486,3 +486,35 @@ async def test_challenge_participant_ids_and_the_callback_layout(h):
         ids = await svc.challenge_participant_ids(s, cid)
     assert len(ids) == 1
     assert await count(h, Delivery) >= 0
+
+
+async def test_coordinator_sees_who_has_not_sent_and_nudges_once(h):
+    cid = await new_challenge(h, content=("text",))
+    await make_student(h, 101, org_name="School No. 1")
+    await make_student(h, 102, org_name="School No. 2")
+    await make_student(h, 103, org_name="School No. 3")
+    await make_student(h, 104, region_code="almaty_city", org_name="Far School")
+    await make_coordinator(h, 201, level="regional")
+    for tg in (101, 102, 104):
+        await h.user(tg).press(f"ch:join:{cid}:")
+    u = h.user(101)
+    await u.press(f"ch:submit:{cid}:")
+    await u.send("entry")
+    await u.click("Send without a comment")
+    c = h.user(201)
+    await c.send("/challenges")
+    await c.click("My class")
+    await c.click("Who has not sent yet")
+    text = c.last_text()
+    assert "have not sent an entry: 1" in text and "School No. 2" in text
+    assert "with no entries: 2" in text and "School No. 3" in text
+    assert "Far School" not in text  # another region
+    await c.click("Remind them")
+    assert "on their way to 1" in c.last_text()
+    await c.click("Remind them")
+    assert "already reminded today" in c.last_text()
+    await h.drain()
+    assert any("Reminder" in t for t in h.api.texts(102))
+    assert not any("Reminder" in t for t in h.api.texts(104))
+    await h.user(101).press(f"ch:gap:{cid}:")
+    assert "not available" in h.api.of("answerCallbackQuery")[-1].params["text"]

@@ -46,7 +46,7 @@ def test_migrate_creates_the_database_folder(tmp_path):
 
 
 async def test_console_scripted_registration(tmp_path):
-    script = io.StringIO("/start\n3\n1\n1\n2\n1\nSchool 5\n2\n3\n9\n1\n/help\n/as 900\n/help\n")
+    script = io.StringIO("/start\n3\n1\n1\n2\n1\nSchool 5\n2\n3\n9\n3\n1\n/help\n/as 900\n/help\n")
     out = io.StringIO()
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/c.db", _env_file=None,
                         staff_ids=frozenset({900}))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import sys
 import time
 from collections import Counter
 
@@ -57,7 +58,11 @@ async def test_migrations_walk_up_and_down_on_postgres() -> None:
 
 async def test_instances_starting_together_migrate_once() -> None:
     async with pg.fresh_database(migrated=False) as url:
-        await asyncio.gather(upgrade_async(url), upgrade_async(url), upgrade_async(url))
+        # Separate processes, as real instances are (Alembic's context is per process).
+        code = f"from db.migrate import upgrade; upgrade({url!r})"
+        procs = [await asyncio.create_subprocess_exec(sys.executable, "-c", code)
+                 for _ in range(3)]
+        assert [await asyncio.wait_for(p.wait(), 120) for p in procs] == [0, 0, 0]
         engine = create_engine(url)
         async with create_sessionmaker(engine)() as s:
             assert await s.scalar(select(func.count()).select_from(Region)) > 10

@@ -508,3 +508,25 @@ async def test_registration_survives_a_restart(tmp_path, clock):
             "ru", "Школа-гимназия № 7", "self_knowledge", "7")
     finally:
         await second.close()
+
+
+async def test_language_switch_after_registration(h):
+    from tests.factories import make_student
+
+    await make_student(h, 240)
+    u = h.user(240)
+    await u.send("/language")
+    await u.click("Қазақша")
+    assert "Тіл өзгертілді: қазақша." in u.texts()
+    [user] = await stored_users(h)
+    assert user.locale == "kk"
+    await u.send("/help")
+    assert u.last_text().startswith("Сіздің командаларыңыз (Парламент мүшесі")
+    assert "/profile — деректеріңізді көру және өзгерту" in u.last_text()
+    await u.send("/invite")
+    assert u.last_text() == "Кешіріңіз, бұл команда сізге қолжетімді емес."
+    await u.send("/language")
+    await u.click("Русский")
+    assert "Язык изменён: русский." in u.texts()
+    await u.send("/nosuchcommand")
+    assert u.last_text() == "Я не знаю такой команды. Отправьте /help, чтобы увидеть свои команды."

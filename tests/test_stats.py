@@ -235,7 +235,7 @@ async def test_export_xlsx_reads_back(h, data):
     assert webinars[0][:3] == (1, "Media literacy", datetime(2026, 3, 5, 14))
     assert "Айгүл Сәрсенова" in webinars[0][4]
     broadcasts = list(wb["Broadcasts"].iter_rows(min_row=2, values_only=True))
-    assert broadcasts == [(1, datetime(2026, 3, 4, 12), 3, 2, 0, 1)]
+    assert broadcasts == [(1, datetime(2026, 3, 4, 12), 3, 2, 0, 1, None)]
 
 
 async def test_coordinator_export_is_scoped(h, data):

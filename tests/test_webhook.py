@@ -9,6 +9,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
+from bot.local_api import ApiCall
+from bot.services.delivery import OutgoingMessage, Recipient, enqueue
 from bot.webhook import SECRET_HEADER, build_web_app
 from db.models import ProcessedUpdate
 from tests.harness import BotHarness, Clock, make_harness
@@ -101,3 +103,23 @@ async def test_healthz_fails_when_redis_is_unreachable(wh) -> None:
         assert (await resp.json())["redis"].startswith("error")
     finally:
         await broken.close()
+
+
+async def test_metrics_count_errors_and_the_queue(wh) -> None:
+    h, client = wh
+
+    def broken(call: ApiCall) -> None:
+        if call.method == "sendMessage":
+            raise RuntimeError("Bot API unreachable")
+
+    h.api.fault = broken
+    assert await post(client, start_update(10_004)) == 200
+    h.api.fault = None
+    async with h.app.sessionmaker() as s:
+        await enqueue(s, "notice", 1, [Recipient(None, 77), Recipient(None, 78)],
+                      {"default": OutgoingMessage(text="hi")})
+        await s.commit()
+    metrics = await (await client.get("/metrics")).text()
+    assert "bot_handler_errors_total 1" in metrics
+    assert 'bot_deliveries{status="queued"} 2' in metrics
+    assert "bot_delivery_queue_length 2" in metrics

@@ -226,11 +226,11 @@ async def test_overlapping_ticks_send_once(h, clock):
         await register(h, tg, wid)
     clock.value = START - timedelta(hours=1)
     results = await asyncio.gather(webinar_reminders_tick(h.app), webinar_reminders_tick(h.app))
-    assert sorted(results) == [0, 20]  # the late 24-hour reminder and the 1-hour one
+    assert sorted(results) == [0, 10]  # the 1-hour one; the late 24-hour one is superseded
     await h.drain()
     for tg in range(101, 111):
         assert len(received(h, tg, "starts in 1 h")) == 1
-        assert len(received(h, tg, "starts in 24 h")) == 1
+        assert not received(h, tg, "starts in 24 h")
 
 
 async def test_restart_before_start_sends_late_reminder_once(h, clock, tmp_path):
@@ -241,8 +241,8 @@ async def test_restart_before_start_sends_late_reminder_once(h, clock, tmp_path)
     clock.value = START - timedelta(hours=3)
     h2 = await make_harness(str(tmp_path / "bot.db"), clock, staff_ids=frozenset({900}))
     try:
-        assert await tick_and_drain(h2) == 1
-        assert len(received(h2, 101, "starts in 24 h")) == 1
+        assert await tick_and_drain(h2) == 1  # the 24-hour reminder, late but useful
+        assert len(received(h2, 101, "starts in 3 h.")) == 1
         assert await tick_and_drain(h2) == 0
     finally:
         await h2.close()
@@ -299,9 +299,9 @@ async def test_time_change_tells_registrants_and_moves_reminders(h, clock):
     clock.value = START - timedelta(hours=1)  # the old 1-hour mark: nothing
     assert await tick_and_drain(h) == 0
     clock.value = new_start - timedelta(hours=1)
-    assert await tick_and_drain(h) == 4  # the moved 24-hour one fell due before, and 1-hour
+    assert await tick_and_drain(h) == 2  # the 1-hour one (supersedes the moved 24-hour one)
     assert len(received(h, 101, "starts in 1 h")) == 1
-    assert len(received(h, 101, "starts in 24 h")) == 1
+    assert "13.03.2026 16:30" in received(h, 101, "starts in 1 h")[0]
 
 
 async def test_cancellation_tells_registrants_and_stops_reminders(h, clock):
@@ -474,7 +474,7 @@ async def test_staff_edits_reminder_offsets_and_link(h, clock):
     assert rows == {1440: "cancelled", 60: "cancelled", 0: "cancelled", 120: "pending",
                     10: "pending"}
     clock.value = START - timedelta(minutes=10)
-    assert await tick_and_drain(h) == 2  # the 2-hour one (late, before start) and 10-minute
+    assert await tick_and_drain(h) == 1  # the 10-minute one; the 2-hour one is superseded
     ten = received(h, 101, "starts in 10 min")[0]
     assert "https://meet.google.com/abc-defg-hij" in ten
     assert "I'm here" in str(h.api.last(101).params["reply_markup"])

@@ -24,8 +24,12 @@ def list_kb(items: list[tuple[int, str]]) -> InlineKeyboardMarkup:
     return rows_kb((text, ChallengeCD(action="card", id=cid).pack()) for cid, text in items)
 
 
-def card_kb(challenge_id: int, can_join: bool, can_submit: bool) -> InlineKeyboardMarkup:
+def card_kb(challenge_id: int, can_join: bool, can_submit: bool,
+            leader: bool = False) -> InlineKeyboardMarkup:
     rows = []
+    if leader:
+        rows.append((_("👀 Who has not sent yet"),
+                     ChallengeCD(action="gap", id=challenge_id).pack()))
     if can_join:
         rows.append((_("✋ Join"), ChallengeCD(action="join", id=challenge_id).pack()))
     if can_submit:
@@ -44,6 +48,10 @@ def confirm_submit_kb(challenge_id: int, with_comment: bool) -> InlineKeyboardMa
     send = _("✅ Send") if with_comment else _("✅ Send without a comment")
     return rows_kb([(send, ChallengeCD(action="ok", id=challenge_id).pack()),
                     (_("✖️ Cancel"), ChallengeCD(action="no", id=challenge_id).pack())])
+
+
+def nudge_kb(challenge_id: int) -> InlineKeyboardMarkup:
+    return rows_kb([(_("🔔 Remind them"), ChallengeCD(action="nudge", id=challenge_id).pack())])
 
 
 def withdraw_kb(items: list[int]) -> InlineKeyboardMarkup | None:
@@ -99,7 +107,11 @@ def manage_kb(challenge_id: int, status: str) -> InlineKeyboardMarkup:
                  (_("📣 Publish the results"), "res", challenge_id, "")]
     if status != "draft":
         rows += [(_("📊 Export XLSX"), "xlsx", challenge_id, "")]
-    return admin_kb(rows, columns=2)
+    markup = admin_kb(rows, columns=2)
+    if status == "open":
+        markup.inline_keyboard.append(card_kb(challenge_id, False, False, True)
+                                      .inline_keyboard[0])
+    return markup
 
 
 def review_kb(submission_id: int) -> InlineKeyboardMarkup:

@@ -51,6 +51,7 @@ PLACES = ("grand_prix", "1", "2", "3", "diploma")
 NOT_ENTRIES = ("rejected", "withdrawn")
 SOURCE_TYPE = "certificate"  # delivery queue source
 BATCH = 200
+RENDER_CHUNK = 20
 IN_FLIGHT = 400
 BACKGROUND_MAX = (1754, 1240)  # A4 landscape at 150 dpi: sharp enough, ~150 KB
 NUMBER_RE = re.compile(r"^[DPWS]\d{2}-\d{6,}-[A-Z0-9]{4}$")
@@ -646,16 +647,20 @@ async def enqueue_pending(session: AsyncSession, i18n: Translator, bot_username:
         return 0
     settings = {t: await get_settings(session, t) for t in {c.template for c, _ in rows}}
     sendable = [(c, chat) for c, chat in rows if chat]
-    pdfs = await asyncio.to_thread(
-        lambda: [render(i18n, c, settings[c.template], bot_username, tz) for c, _ in sendable])
-    for (cert, chat_id), pdf in zip(sendable, pdfs, strict=True):
-        caption = _t(i18n, cert.locale, "🎓 Your certificate No. {number}. Anyone can check "
-                                        "it with /verify {number}", number=cert.number)
-        message = OutgoingMessage(kind="document", text=caption, html=True,
-                                  document_bytes_b64=base64.b64encode(pdf).decode(),
-                                  filename=f"{cert.number}.pdf")
-        await enqueue(session, SOURCE_TYPE, cert.id, [Recipient(cert.user_id, chat_id)],
-                      {"default": message})
+    for start in range(0, len(sendable), RENDER_CHUNK):  # bounded memory: a few PDFs at once
+        chunk = sendable[start:start + RENDER_CHUNK]
+        pdfs = await asyncio.to_thread(
+            lambda chunk=chunk: [render(i18n, c, settings[c.template], bot_username, tz)
+                                 for c, _ in chunk])
+        for (cert, chat_id), pdf in zip(chunk, pdfs, strict=True):
+            caption = _t(i18n, cert.locale, "🎓 Your certificate No. {number}. Anyone can "
+                                            "check it with /verify {number}",
+                         number=cert.number)
+            message = OutgoingMessage(kind="document", text=caption, html=True,
+                                      document_bytes_b64=base64.b64encode(pdf).decode(),
+                                      filename=f"{cert.number}.pdf")
+            await enqueue(session, SOURCE_TYPE, cert.id, [Recipient(cert.user_id, chat_id)],
+                          {"default": message})
     await session.execute(update(Certificate)
                           .where(Certificate.id.in_([c.id for c, _ in rows]))
                           .values(queued_at=now))

@@ -503,6 +503,63 @@ def reason_text(i18n: Any, locale: str, reason: str | None) -> str:
     return reason or "—"
 
 
+def user_scope_conditions(viewer: Any) -> list[ColumnElement[bool]]:
+    """People a coordinator looks after (staff: everyone)."""
+    if viewer.role == "staff":
+        return []
+    if viewer.coordinator_level == "district" and viewer.district_id:
+        return [User.district_id == viewer.district_id]
+    if viewer.region_id:
+        return [User.region_id == viewer.region_id]
+    return [User.id < 0]
+
+
+def _submitted_ids(challenge_id: int) -> Select[Any]:
+    return select(Submission.user_id).where(Submission.challenge_id == challenge_id,
+                                            Submission.status != "withdrawn")
+
+
+async def not_submitted(session: AsyncSession, challenge_id: int, viewer: Any) -> list[User]:
+    """Joined but no entry yet, within the viewer's scope."""
+    return list((await session.scalars(
+        select(User).join(ChallengeParticipant, ChallengeParticipant.user_id == User.id)
+        .where(ChallengeParticipant.challenge_id == challenge_id, User.status == "active",
+               User.id.not_in(_submitted_ids(challenge_id)), *user_scope_conditions(viewer))
+        .order_by(User.org_name, User.full_name))).all())
+
+
+async def schools_without_entries(session: AsyncSession, challenge_id: int, viewer: Any,
+                                  ) -> list[tuple[int | None, str]]:
+    """(district id, organisation) of the viewer's scope and the audience with no entry."""
+    challenge = await get_challenge(session, challenge_id)
+    base = [User.role == "student", User.status == "active", User.org_name.is_not(None),
+            *user_scope_conditions(viewer), *audience_conditions(challenge.audience or {})]
+    every = set((await session.execute(
+        select(User.district_id, User.org_name).where(*base).distinct())).all())
+    with_entries = set((await session.execute(
+        select(User.district_id, User.org_name).where(
+            *base, User.id.in_(_submitted_ids(challenge_id))).distinct())).all())
+    return sorted(every - with_entries, key=lambda r: (r[0] or 0, r[1] or ""))
+
+
+async def nudge(session: AsyncSession, app: Any, challenge_id: int, viewer: Any,
+                now: datetime) -> int:
+    """Remind who joined but has not sent an entry (once a day per coordinator)."""
+    challenge = await get_challenge(session, challenge_id)
+    if not is_open(challenge, now):
+        raise DomainError("deadline_passed")
+    people = [u for u in await not_submitted(session, challenge_id, viewer) if u.chat_id]
+    payloads = {loc: _reminder(app, challenge, loc, now)
+                for loc in {u.locale for u in people}}
+    day = now.astimezone(app.settings.tz).strftime("%Y%m%d")
+    queued = await enqueue(session, "challenge", challenge_id,
+                           [Recipient(u.id, u.chat_id, u.locale) for u in people], payloads,
+                           priority=PRIORITY_PERSONAL, dedup_suffix=f"nudge{viewer.id}:{day}")
+    await log_activity(session, "challenge_nudge", viewer, "challenge", challenge_id,
+                       {"queued": queued})
+    return queued
+
+
 # --- staff --------------------------------------------------------------------------------
 
 async def staff_list(session: AsyncSession) -> list[tuple[Challenge, int, int]]:
@@ -719,6 +776,16 @@ async def challenges_tick(app: Any) -> None:
         await session.commit()
 
 
+def _reminder(app: Any, challenge: Challenge, loc: str, now: datetime) -> OutgoingMessage:
+    text = _t(app.i18n, loc, "⏰ Reminder: “{title}” closes in {days} d. ({deadline}). "
+                             "You joined but have not sent your entry yet.",
+              title=html.escape(challenge.text("title", loc)), days=days_left(challenge, now),
+              deadline=challenge.deadline_at.astimezone(app.settings.tz)
+              .strftime("%d.%m.%Y %H:%M"))
+    return OutgoingMessage(text=text, html=True, buttons=[[Button(
+        _t(app.i18n, loc, "Send my entry"), challenge_cb("submit", challenge.id))]])
+
+
 async def _remind(session: AsyncSession, app: Any, now: datetime) -> None:
     horizon = now + timedelta(days=max(REMINDER_DAYS))
     rows = (await session.scalars(select(Challenge).where(
@@ -741,16 +808,8 @@ async def _remind(session: AsyncSession, app: Any, now: datetime) -> None:
                    User.chat_id.is_not(None), User.status == "active",
                    User.id.not_in(submitted)))).all()
         recipients = [Recipient(uid, chat, loc) for uid, chat, loc in people]
-        payloads = {}
-        for loc in {r.payload_key for r in recipients}:
-            text = _t(app.i18n, loc, "⏰ Reminder: “{title}” closes in {days} d. ({deadline}). "
-                                     "You joined but have not sent your entry yet.",
-                      title=html.escape(challenge.text("title", loc)),
-                      days=days_left(challenge, now),
-                      deadline=challenge.deadline_at.astimezone(app.settings.tz)
-                      .strftime("%d.%m.%Y %H:%M"))
-            payloads[loc] = OutgoingMessage(text=text, html=True, buttons=[[Button(
-                _t(app.i18n, loc, "Send my entry"), challenge_cb("submit", challenge.id))]])
+        payloads = {loc: _reminder(app, challenge, loc, now)
+                    for loc in {r.payload_key for r in recipients}}
         await enqueue(session, "challenge", challenge.id, recipients, payloads,
                       priority=PRIORITY_PERSONAL, dedup_suffix=f"remind{day}")
         challenge.reminders_done = sorted({*(challenge.reminders_done or []),

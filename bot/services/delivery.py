@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, case, func, insert, literal, select, true
@@ -29,6 +29,11 @@ from db.models import Delivery, OutboxPayload
 PRIORITY_PERSONAL = 1  # notifications, reminders: before a long broadcast's remaining rows
 PRIORITY_BULK = 5
 CHUNK = 2000
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+SQLITE_INSERT = (
+    "INSERT INTO deliveries (dedup_key, source_type, source_id, user_id, chat_id, payload_id, "
+    "priority, status, attempts, next_attempt_at, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?) ON CONFLICT (dedup_key) DO NOTHING")
 
 
 @dataclass
@@ -113,10 +118,22 @@ async def enqueue(
     table = Delivery.__table__
     added = 0
     prefix = f"{source_type}:{source_id}:{dedup_suffix}:"
+    stmt = ins(table).on_conflict_do_nothing(index_elements=["dedup_key"])
     it = iter(recipients)
     while chunk := list(itertools.islice(it, CHUNK)):
         if payload_ids is None:
             payload_ids = await store_payloads(session, payloads)
+        if ins is sqlite_insert:
+            # Plain executemany of tuples: no per-row work in SQLAlchemy, and SQLite sums
+            # the rows really inserted. Times in SQLAlchemy's SQLite storage format.
+            due_s, now_s = (d.astimezone(UTC).strftime(SQLITE_TIME) for d in (due, now))
+            rows_t = [(f"{prefix}{r.user_id or r.chat_id}", source_type, source_id, r.user_id,
+                       r.chat_id, payload_ids[r.payload_key], priority, due_s, now_s)
+                      for r in chunk]
+            conn = await session.connection()
+            result = await conn.exec_driver_sql(SQLITE_INSERT, rows_t)
+            added += max(result.rowcount or 0, 0)
+            continue
         rows = [
             {
                 "dedup_key": f"{prefix}{r.user_id or r.chat_id}",
@@ -127,13 +144,8 @@ async def enqueue(
             }
             for r in chunk
         ]
-        stmt = ins(table).on_conflict_do_nothing(index_elements=["dedup_key"])
-        if ins is sqlite_insert:  # executemany; SQLite sums the rows really inserted
-            result = await session.execute(stmt, rows)
-            added += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
-        else:
-            result = await session.execute(stmt.returning(table.c.id), rows)
-            added += len(result.all())
+        result = await session.execute(stmt.returning(table.c.id), rows)
+        added += len(result.all())
     return added
 
 

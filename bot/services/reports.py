@@ -64,6 +64,7 @@ class BroadcastRow:
     sent: int
     failed: int
     blocked: int
+    text: str = ""
 
 
 async def challenge_rows(session: AsyncSession, period: st.Period, scope: st.Scope,
@@ -152,8 +153,27 @@ async def broadcast_rows(session: AsyncSession, period: st.Period,
             row.first_at = first_at
         if status in ("sent", "failed", "blocked"):
             setattr(row, status, getattr(row, status) + n)
+    await _broadcast_texts(session, found)
     return sorted(found.values(), key=lambda r: (r.first_at or datetime.min.replace(
         tzinfo=period.start.tzinfo), r.id or 0))
+
+
+async def _broadcast_texts(session: AsyncSession, rows: dict[int | None, BroadcastRow],
+                           limit: int = 100) -> None:
+    """The start of each broadcast's text, when the broadcasts feature is installed."""
+    ids = [i for i in rows if i is not None]
+    if not ids:
+        return
+    try:
+        from db.models.broadcasts import Broadcast
+
+        found = await session.execute(select(Broadcast.id, Broadcast.content)
+                                      .where(Broadcast.id.in_(ids)))
+        for bid, content in found:
+            text = (content or {}).get("text") or (content or {}).get("caption") or ""
+            rows[bid].text = " ".join(str(text).split())[:limit]
+    except Exception:
+        logger.warning("broadcast texts unavailable", exc_info=True)
 
 
 # ---------------------------------------------------------------- XLSX
@@ -238,10 +258,10 @@ async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
            [7, 48, 17, 12, 40, 12, 12], {3: DATETIME_FMT})
     _sheet(wb, tr(_("Broadcasts")),
            ["ID", tr(_("Queued at")), tr(_("Recipients")), tr(_("Delivered")), tr(_("Failed")),
-            tr(_("Blocked the bot"))],
-           [[b.id, _local(b.first_at, period), b.recipients, b.sent, b.failed, b.blocked]
-            for b in broadcasts],
-           [8, 17, 12, 12, 10, 14], {2: DATETIME_FMT})
+            tr(_("Blocked the bot")), tr(_("Text"))],
+           [[b.id, _local(b.first_at, period), b.recipients, b.sent, b.failed, b.blocked,
+             b.text] for b in broadcasts],
+           [8, 17, 12, 12, 10, 14, 60], {2: DATETIME_FMT})
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

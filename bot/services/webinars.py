@@ -7,6 +7,7 @@ scheduler control time. Domain errors carry codes that handlers/webinars.py turn
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -473,6 +474,7 @@ class ClaimedReminder:
     reminder: WebinarReminder
     webinar: Webinar
     send: bool
+    minutes_left: int  # what the message says; less than the offset when sent late
 
 
 async def claim_reminder(session: AsyncSession, reminder_id: int,
@@ -488,13 +490,22 @@ async def claim_reminder(session: AsyncSession, reminder_id: int,
     webinar = await session.get(Webinar, reminder.webinar_id)
     if webinar is None:
         return None
+    late = now - reminder.due_at > LATE_GRACE
     if webinar.status != "published":
         status = "cancelled"
-    elif now >= webinar.starts_at and now - reminder.due_at > LATE_GRACE:
+    elif now >= webinar.starts_at and late:
         status = "skipped"
         logger.warning("webinar %s: reminder %s min before start was due at %s but the "
                        "webinar has started; skipped", webinar.id, reminder.offset_min,
                        reminder.due_at.isoformat())
+    elif await session.scalar(select(WebinarReminder.id).where(
+            WebinarReminder.webinar_id == webinar.id, WebinarReminder.status == "pending",
+            WebinarReminder.due_at <= now, WebinarReminder.offset_min < reminder.offset_min)
+            .limit(1)):
+        # after a downtime several reminders can be due at once: only the latest goes out
+        status = "skipped"
+        logger.info("webinar %s: reminder %s min before start superseded by a later one",
+                    webinar.id, reminder.offset_min)
     else:
         status = "sent"
     result = await session.execute(
@@ -506,7 +517,10 @@ async def claim_reminder(session: AsyncSession, reminder_id: int,
     if result.rowcount != 1:
         return None
     reminder.status = status
-    return ClaimedReminder(reminder, webinar, status == "sent")
+    left = reminder.offset_min
+    if late:  # say how long is really left, not what the offset promised
+        left = max(0, math.ceil((webinar.starts_at - now).total_seconds() / 60))
+    return ClaimedReminder(reminder, webinar, status == "sent", left)
 
 
 def reminder_dedup(reminder: WebinarReminder) -> str:

@@ -1,6 +1,7 @@
 """All models, imported so that Base.metadata knows every table."""
 
 from db.base import Base
+from db.models import stats as _stats_indexes  # noqa: F401
 from db.models.broadcasts import Broadcast, BroadcastAck
 from db.models.certificates import Certificate, CertificateTemplate
 from db.models.challenges import Challenge, ChallengeOption, ChallengeParticipant, Submission
@@ -15,7 +16,6 @@ from db.models.core import (
     User,
 )
 from db.models.delivery import Delivery, OutboxPayload
-from db.models import stats as _stats_indexes  # noqa: F401
 from db.models.webinars import Webinar, WebinarRegistration, WebinarReminder
 
 __all__ = [

@@ -22,6 +22,10 @@ def upgrade() -> None:
         batch_op.create_index("ix_activity_kind_scope", ["kind", "at", "region_id",
                                                          "district_id", "user_id", "ref_id"],
                               unique=False)
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.create_index("ix_users_coordinators", ["role", "status", "coordinator_level",
+                                                        "region_id", "district_id",
+                                                        "created_at"], unique=False)
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index("ix_deliveries_sent", ["source_type", "sent_at", "status"],
                               unique=False)
@@ -30,6 +34,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_deliveries_sent")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_index("ix_users_coordinators")
     with op.batch_alter_table("activity_log", schema=None) as batch_op:
         batch_op.drop_index("ix_activity_kind_scope")
         batch_op.drop_index("ix_activity_stats")
