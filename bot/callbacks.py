@@ -50,7 +50,7 @@ class InviteCD(CallbackData, prefix="ivt"):
 
 
 class WebinarCD(CallbackData, prefix="wb"):
-    """A participant's action on a webinar: open|reg|unreg|ics|here|list."""
+    """A participant's action on a webinar: open|reg|unreg|ics|here."""
 
     action: str
     id: int = 0

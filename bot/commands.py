@@ -41,6 +41,7 @@ DESCRIPTIONS = {
     "newchallenge": __("create a challenge, action or contest"),
     "review": __("review entries from your area"),
     "export_challenge": __("entries of a challenge as XLSX"),
+    "jury": __("the jury of a contest: jurors, criteria, ranking"),
 }
 
 

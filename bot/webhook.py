@@ -161,8 +161,7 @@ async def handle_update(request: web.Request) -> web.Response:
     try:
         async with request.app[LOCKS_KEY].hold(sender_key(update)):
             await app.dp.feed_update(app.bot, update, guard_update=True)
-    except Exception:  # answered 200 anyway: a retry storm would not make it work
-        metrics.handler_errors += 1
+    except Exception:  # counted by the errors hook; 200 anyway: a retry storm would not help
         logger.exception("update %s could not be handled", update.update_id)
     finally:
         inflight.discard(update.update_id)

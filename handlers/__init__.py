@@ -12,6 +12,7 @@ def get_routers() -> list[Router]:
     from handlers import admin, common, errors, fallback, profile, registration, webinars
     from handlers import system
     from handlers import stats
+    from handlers import jury
 
     routers = [
         errors.router,
@@ -25,6 +26,7 @@ def get_routers() -> list[Router]:
         challenges_admin.router,
         challenges.router,
         review.router,
+        jury.router,
         broadcast.router,
         stats.router,
         # feature routers go here

@@ -129,11 +129,37 @@ class FakeUser:
         return self.h.api.texts(self.id)
 
 
+_template: dict[str, str] = {}
+
+
+async def migrated_copy(db_path: str) -> None:
+    """A fresh SQLite database at db_path: migrations run once per test session, then the
+    migrated file is copied (a restart on an existing file migrates what is there)."""
+    import os
+    import shutil
+    import tempfile
+
+    from db.migrate import upgrade_async
+
+    if os.path.exists(db_path):
+        await upgrade_async(f"sqlite+aiosqlite:///{db_path}")
+        return
+    if "path" not in _template:
+        path = os.path.join(tempfile.mkdtemp(prefix="template-"), "template.db")
+        await upgrade_async(f"sqlite+aiosqlite:///{path}")
+        _template["path"] = path
+    shutil.copyfile(_template["path"], db_path)
+
+
 async def make_harness(db_path: str, clock: Clock | None = None, **settings: Any) -> BotHarness:
     from db.migrate import upgrade_async
 
-    url = db_path if "://" in db_path else f"sqlite+aiosqlite:///{db_path}"
-    await upgrade_async(url)
+    if "://" in db_path:  # a server database (PostgreSQL runs of the suite)
+        url = db_path
+        await upgrade_async(url)
+    else:
+        url = f"sqlite+aiosqlite:///{db_path}"
+        await migrated_copy(db_path)
     api = LocalSession()
     app = build_app(Settings(database_url=url, _env_file=None, **settings), session=api)
     if clock is not None:

@@ -212,7 +212,7 @@ async def test_album_counts_as_one_entry_and_captions_are_kept(h):
     await new_challenge(h, content=("photo", "video"))
     await make_student(h, 101)
     u = h.user(101)
-    await u.press(f"ch:submit:1:")
+    await u.press("ch:submit:1:")
     for n in range(3):
         await u.send_content(photo=photo(n), media_group_id="album-1",
                              caption="first" if n == 0 else None)
@@ -518,3 +518,71 @@ async def test_coordinator_sees_who_has_not_sent_and_nudges_once(h):
     assert not any("Reminder" in t for t in h.api.texts(104))
     await h.user(101).press(f"ch:gap:{cid}:")
     assert "not available" in h.api.of("answerCallbackQuery")[-1].params["text"]
+
+
+async def score_all(u, values: list[int]) -> None:
+    for value in values:
+        buttons = [b for b in u.h.api.last(u.id).params["reply_markup"]["inline_keyboard"]
+                   for b in b]
+        data = next(b["callback_data"] for b in buttons if b["text"] == str(value))
+        await u.press(data)
+
+
+async def test_jury_recusal_quorum_progress_and_ranking_with_ties(h, clock):
+    cid = await new_challenge(h, "contest", content=("text",))
+    people = [(101, "abai"), (102, "abai"), (103, "almaty_city"), (104, "almaty_city")]
+    for tg, region in people:
+        await make_student(h, tg, region_code=region, org_name=f"School {tg}")
+        await h.user(tg).press(f"ch:submit:{cid}:")
+        await h.user(tg).send(f"entry of {tg}")
+        await h.user(tg).click("Send without a comment")
+    await make_student(h, 301, region_code="abai", org_name="Jury 1")
+    await make_student(h, 302, region_code="astana", org_name="Jury 2")
+    s = h.user(900)
+    await s.send(f"/jury {cid}")
+    assert "Scores needed per entry: 3" in s.last_text()
+    await s.click("Criteria")
+    await s.send("Идея | Идея | Idea\nОрындалуы | Исполнение | Execution")
+    await s.click("Quorum")
+    await s.send("2")
+    await s.click("Add a juror")
+    await s.send("99999")
+    assert "No registered user" in s.last_text()
+    await s.send("301")
+    await s.click("Add a juror")
+    await s.send("302")
+    assert "Jury 1" not in s.last_text()  # names, not organisations
+    await h.drain()
+    j1, j2 = h.user(301), h.user(302)
+    assert any("on the jury" in t for t in j1.texts())
+    await j1.click("Start judging")
+    # the Abai juror never sees Abai entries: the first is No. 3
+    assert "Entry No. 3" in j1.last_text() and "Idea" in j1.last_text()
+    assert "entry of 103" in j1.texts()[-2]
+    await score_all(j1, [8])
+    assert "Execution" in j1.last_text()
+    await score_all(j1, [6])
+    assert "No. 3 is scored" in j1.texts()[-3] and "Entry No. 4" in j1.last_text()
+    await score_all(j1, [9, 5])  # No. 4: 14, the same total as No. 3
+    assert "every entry that needs your score" in j1.last_text()
+    await j2.click("Start judging")
+    seen = []
+    for _ in range(4):
+        text = j2.last_text()
+        seen.append(int(text.split("Entry No. ")[1].split("<")[0].split()[0]))
+        await score_all(j2, {1: [9, 9], 2: [5, 5]}.get(seen[-1], [7, 7]))
+    assert sorted(seen) == [1, 2, 3, 4]
+    await j1.press("ch:js:1:0_5")
+    assert "own region or organisation" in j1.last_text()
+    await s.send(f"/jury {cid}")
+    assert "2 / 2" in s.last_text() and "4 / 4" in s.last_text()
+    await s.click("Ranking")
+    ranking = s.last_text()
+    # No. 3 and 4: (14 + 14) / 2 = 14.00, tied second; No. 1 and 2: one juror each
+    assert "1. No. 1 — 18.00 (scores: 1)\n" in ranking
+    assert "2=. No. 3 — 14.00 (scores: 2) ✓" in ranking
+    assert "2=. No. 4 — 14.00 (scores: 2) ✓" in ranking
+    assert "4. No. 2 — 10.00 (scores: 1)" in ranking
+    await s.click("Close the round")
+    await j1.click("Start judging")
+    assert "round is closed" in j1.last_text()

@@ -48,6 +48,13 @@ class Challenge(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     results_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reminders_done: Mapped[list] = mapped_column(JSON, default=list)  # day offsets sent
+    # The jury round: criteria [{"kk", "ru", "en"}] each scored 0-10; scores needed per entry.
+    jury_criteria: Mapped[list] = mapped_column(JSON, default=list)
+    jury_quorum: Mapped[int] = mapped_column(Integer, default=3)
+    jury_closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Review tiers in order, a subset of ["district", "regional"]; empty: one review by any
+    # coordinator of the scope. An entry approved at the last tier goes to the jury.
+    review_tiers: Mapped[list] = mapped_column(JSON, default=list)
 
     def text(self, field: str, locale: str) -> str:
         """The title or description in `locale`, falling back to another language."""
@@ -116,6 +123,7 @@ class Submission(Base):
     category_id: Mapped[int | None] = mapped_column(
         ForeignKey("challenge_options.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(12), default="pending")
+    stage: Mapped[str | None] = mapped_column(String(12))  # the review tier it waits for
     content_kind: Mapped[str] = mapped_column(String(12))
     text: Mapped[str | None] = mapped_column(Text)
     media: Mapped[list] = mapped_column(JSON, default=list)
@@ -130,3 +138,30 @@ class Submission(Base):
     place: Mapped[str | None] = mapped_column(String(12))  # grand_prix | 1 | 2 | 3 | diploma
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class JuryMember(Base):
+    __tablename__ = "jury_members"
+    __table_args__ = (UniqueConstraint("challenge_id", "user_id", name="uq_jury_members_pair"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class JuryScore(Base):
+    """One juror's score (0-10) of one criterion (its index) of one entry."""
+
+    __tablename__ = "jury_scores"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "juror_id", "criterion", name="uq_jury_scores_one"),
+        Index("ix_jury_scores_juror", "juror_id", "submission_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    juror_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    criterion: Mapped[int] = mapped_column(Integer)
+    score: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

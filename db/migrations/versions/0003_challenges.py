@@ -40,6 +40,10 @@ def upgrade() -> None:
         sa.Column("closed_at", db.base.UtcDateTime(), nullable=True),
         sa.Column("results_at", db.base.UtcDateTime(), nullable=True),
         sa.Column("reminders_done", sa.JSON(), nullable=False),
+        sa.Column("jury_criteria", sa.JSON(), nullable=False),
+        sa.Column("jury_quorum", sa.Integer(), nullable=False),
+        sa.Column("jury_closed_at", db.base.UtcDateTime(), nullable=True),
+        sa.Column("review_tiers", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(["created_by"], ["users.id"], ondelete="SET NULL",
                                 name=op.f("fk_challenges_created_by_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_challenges")),
@@ -82,6 +86,7 @@ def upgrade() -> None:
         sa.Column("nomination_id", sa.Integer(), nullable=True),
         sa.Column("category_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("stage", sa.String(length=12), nullable=True),
         sa.Column("content_kind", sa.String(length=12), nullable=False),
         sa.Column("text", sa.Text(), nullable=True),
         sa.Column("media", sa.JSON(), nullable=False),
@@ -112,9 +117,42 @@ def upgrade() -> None:
     op.create_index("ix_submissions_challenge_status", "submissions", ["challenge_id", "status"])
     op.create_index("ix_submissions_user", "submissions", ["user_id", "challenge_id"])
     op.create_index("ix_submissions_scope", "submissions", ["status", "region_id", "district_id"])
+    op.create_table(
+        "jury_members",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("challenge_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("added_at", db.base.UtcDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["challenge_id"], ["challenges.id"], ondelete="CASCADE",
+                                name=op.f("fk_jury_members_challenge_id_challenges")),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE",
+                                name=op.f("fk_jury_members_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jury_members")),
+        sa.UniqueConstraint("challenge_id", "user_id", name="uq_jury_members_pair"),
+    )
+    op.create_table(
+        "jury_scores",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("submission_id", sa.Integer(), nullable=False),
+        sa.Column("juror_id", sa.Integer(), nullable=False),
+        sa.Column("criterion", sa.Integer(), nullable=False),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("at", db.base.UtcDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["submission_id"], ["submissions.id"], ondelete="CASCADE",
+                                name=op.f("fk_jury_scores_submission_id_submissions")),
+        sa.ForeignKeyConstraint(["juror_id"], ["users.id"], ondelete="CASCADE",
+                                name=op.f("fk_jury_scores_juror_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jury_scores")),
+        sa.UniqueConstraint("submission_id", "juror_id", "criterion",
+                            name="uq_jury_scores_one"),
+    )
+    op.create_index("ix_jury_scores_juror", "jury_scores", ["juror_id", "submission_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_jury_scores_juror", table_name="jury_scores")
+    op.drop_table("jury_scores")
+    op.drop_table("jury_members")
     op.drop_index("ix_submissions_scope", table_name="submissions")
     op.drop_index("ix_submissions_user", table_name="submissions")
     op.drop_index("ix_submissions_challenge_status", table_name="submissions")

@@ -1,0 +1,282 @@
+"""The jury round of a contest: jurors, criteria, scoring with recusal, quorum, rankings."""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.activity import log_activity
+from bot.services.challenges import challenge_cb, get_challenge, parse_options
+from bot.services.delivery import PRIORITY_PERSONAL, Button, OutgoingMessage, Recipient, enqueue
+from bot.services.errors import DomainError
+from db.models import User
+from db.models.challenges import Challenge, JuryMember, JuryScore, Submission
+
+SCORE_MAX = 10
+JUDGED = ("pending", "approved")  # rejected and withdrawn entries are not judged
+
+
+def _t(i18n: Any, locale: str, msgid: str, **kw: Any) -> str:
+    return i18n.t(locale, msgid, **kw)
+
+
+def criterion_name(criterion: dict[str, str], locale: str) -> str:
+    return criterion.get(locale) or criterion.get("ru") or criterion["kk"]
+
+
+async def set_criteria(session: AsyncSession, challenge_id: int, text: str, actor: Any) -> int:
+    challenge = await get_challenge(session, challenge_id)
+    if await session.scalar(select(func.count()).select_from(JuryScore).join(
+            Submission, Submission.id == JuryScore.submission_id)
+            .where(Submission.challenge_id == challenge_id)):
+        raise DomainError("jury_started")
+    challenge.jury_criteria = parse_options(text)
+    await log_activity(session, "jury_criteria", actor, "challenge", challenge_id,
+                       {"count": len(challenge.jury_criteria)})
+    return len(challenge.jury_criteria)
+
+
+async def set_quorum(session: AsyncSession, challenge_id: int, text: str, actor: Any) -> int:
+    challenge = await get_challenge(session, challenge_id)
+    if not text.strip().isdigit() or not 1 <= int(text) <= 50:
+        raise DomainError("bad_number", max=50)
+    challenge.jury_quorum = int(text)
+    return challenge.jury_quorum
+
+
+async def add_juror(session: AsyncSession, app: Any, challenge_id: int, tg_id: int,
+                    actor: Any) -> User:
+    """A registered user joins the jury and gets an invitation with a start button."""
+    challenge = await get_challenge(session, challenge_id)
+    juror = await session.scalar(select(User).where(User.tg_id == tg_id,
+                                                    User.status == "active"))
+    if juror is None:
+        raise DomainError("juror_unknown")
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(ins(JuryMember).values(
+        challenge_id=challenge_id, user_id=juror.id, added_at=app.now())
+        .on_conflict_do_nothing(index_elements=["challenge_id", "user_id"]))
+    await log_activity(session, "jury_added", actor, "challenge", challenge_id,
+                       {"juror": juror.id})
+    if juror.chat_id:
+        loc = juror.locale
+        text = _t(app.i18n, loc, "⚖️ You are on the jury of “{title}”. Press the button to see "
+                                 "the entries; score each criterion from 0 to 10.",
+                  title=html.escape(challenge.text("title", loc)))
+        await enqueue(session, "jury", challenge_id, [Recipient(juror.id, juror.chat_id, "one")],
+                      {"one": OutgoingMessage(text=text, html=True, buttons=[[Button(
+                          _t(app.i18n, loc, "Start judging"),
+                          challenge_cb("jury", challenge_id))]])},
+                      priority=PRIORITY_PERSONAL)
+    return juror
+
+
+async def remove_juror(session: AsyncSession, challenge_id: int, user_id: int,
+                       actor: Any) -> None:
+    """Their scores so far stay and count; they get no more entries."""
+    await session.execute(delete(JuryMember).where(JuryMember.challenge_id == challenge_id,
+                                                   JuryMember.user_id == user_id))
+    await log_activity(session, "jury_removed", actor, "challenge", challenge_id,
+                       {"juror": user_id})
+
+
+async def is_juror(session: AsyncSession, challenge_id: int, user_id: int) -> bool:
+    return bool(await session.scalar(select(JuryMember.id).where(
+        JuryMember.challenge_id == challenge_id, JuryMember.user_id == user_id)))
+
+
+def recused(sub_region: int | None, sub_org: str | None, sub_district: int | None,
+            juror: Any) -> bool:
+    """A juror never judges their own region, nor their own organisation."""
+    if juror.region_id is not None and sub_region == juror.region_id:
+        return True
+    return bool(juror.org_name and sub_org == juror.org_name
+                and sub_district == juror.district_id)
+
+
+async def _entries(session: AsyncSession, challenge_id: int) -> list[Any]:
+    return list((await session.execute(
+        select(Submission.id, Submission.region_id, Submission.district_id, User.org_name,
+               Submission.nomination_id, Submission.category_id)
+        .join(User, User.id == Submission.user_id)
+        .where(Submission.challenge_id == challenge_id, Submission.status.in_(JUDGED))
+        .order_by(Submission.id))).all())
+
+
+async def _complete(session: AsyncSession, challenge: Challenge) -> dict[int, set[int]]:
+    """submission id -> jurors who scored every criterion."""
+    n = len(challenge.jury_criteria or [])
+    rows = (await session.execute(
+        select(JuryScore.submission_id, JuryScore.juror_id, func.count())
+        .join(Submission, Submission.id == JuryScore.submission_id)
+        .where(Submission.challenge_id == challenge.id)
+        .group_by(JuryScore.submission_id, JuryScore.juror_id))).all()
+    done: dict[int, set[int]] = defaultdict(set)
+    for sid, juror_id, count in rows:
+        if count >= n:
+            done[sid].add(juror_id)
+    return done
+
+
+async def juror_profile(session: AsyncSession, user_id: int) -> User:
+    juror = await session.get(User, user_id)
+    if juror is None:
+        raise DomainError("not_found")
+    return juror
+
+
+@dataclass
+class NextEntry:
+    submission: Submission
+    criterion: int  # the first criterion this juror has not scored yet
+
+
+async def next_entry(session: AsyncSession, challenge_id: int, juror_user_id: int,
+                     ) -> NextEntry | None:
+    """The entry this juror should score now: the fewest complete scores first."""
+    challenge = await get_challenge(session, challenge_id)
+    if challenge.jury_closed_at is not None:
+        raise DomainError("jury_closed")
+    if not challenge.jury_criteria:
+        raise DomainError("jury_no_criteria")
+    if not await is_juror(session, challenge_id, juror_user_id):
+        raise DomainError("not_juror")
+    juror = await juror_profile(session, juror_user_id)
+    done = await _complete(session, challenge)
+    mine = dict((await session.execute(
+        select(JuryScore.submission_id, func.max(JuryScore.criterion))
+        .join(Submission, Submission.id == JuryScore.submission_id)
+        .where(Submission.challenge_id == challenge_id, JuryScore.juror_id == juror.id)
+        .group_by(JuryScore.submission_id))).all())
+    n = len(challenge.jury_criteria)
+    candidates = []
+    for sid, region_id, district_id, org, _nom, _cat in await _entries(session, challenge_id):
+        if recused(region_id, org, district_id, juror) or juror.id in done.get(sid, set()):
+            continue
+        if sid not in mine and len(done.get(sid, ())) >= challenge.jury_quorum:
+            continue  # enough scores already; started ones are finished
+        candidates.append((sid not in mine, len(done.get(sid, ())), sid))
+    if not candidates:
+        return None
+    _fresh, _count, sid = min(candidates)
+    sub = await session.get(Submission, sid)
+    started = mine.get(sid)
+    return NextEntry(sub, 0 if started is None else min(started + 1, n - 1))
+
+
+async def score(session: AsyncSession, submission_id: int, juror_user_id: int, criterion: int,
+                value: int, now: datetime) -> tuple[Challenge, bool]:
+    """Record one score; returns (challenge, whether the entry is now fully scored)."""
+    sub = await session.get(Submission, submission_id)
+    if sub is None:
+        raise DomainError("not_found")
+    challenge = await get_challenge(session, sub.challenge_id)
+    if challenge.jury_closed_at is not None:
+        raise DomainError("jury_closed")
+    if not await is_juror(session, challenge.id, juror_user_id):
+        raise DomainError("not_juror")
+    juror = await juror_profile(session, juror_user_id)
+    participant_org = await session.scalar(select(User.org_name).where(User.id == sub.user_id))
+    if recused(sub.region_id, participant_org, sub.district_id, juror):
+        raise DomainError("recused")
+    n = len(challenge.jury_criteria or [])
+    if not 0 <= criterion < n or not 0 <= value <= SCORE_MAX:
+        raise DomainError("not_found")
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = ins(JuryScore).values(submission_id=sub.id, juror_id=juror.id, criterion=criterion,
+                                 score=value, at=now)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=["submission_id", "juror_id", "criterion"],
+        set_={"score": value, "at": now}))
+    scored = await session.scalar(select(func.count()).select_from(JuryScore).where(
+        JuryScore.submission_id == sub.id, JuryScore.juror_id == juror.id)) or 0
+    if scored >= n and criterion == n - 1:
+        await log_activity(session, "jury_score", juror, "challenge", challenge.id,
+                           {"submission_id": sub.id})
+    return challenge, scored >= n
+
+
+async def close_round(session: AsyncSession, challenge_id: int, actor: Any,
+                      now: datetime) -> None:
+    challenge = await get_challenge(session, challenge_id)
+    if challenge.jury_closed_at is None:
+        challenge.jury_closed_at = now
+        await log_activity(session, "jury_closed", actor, "challenge", challenge_id)
+
+
+@dataclass
+class JurorProgress:
+    user_id: int
+    name: str
+    done: int
+    eligible: int
+
+
+async def progress(session: AsyncSession, challenge_id: int) -> list[JurorProgress]:
+    challenge = await get_challenge(session, challenge_id)
+    jurors = (await session.scalars(
+        select(User).join(JuryMember, JuryMember.user_id == User.id)
+        .where(JuryMember.challenge_id == challenge_id).order_by(JuryMember.id))).all()
+    entries = await _entries(session, challenge_id)
+    done = await _complete(session, challenge)
+    result = []
+    for juror in jurors:
+        eligible = [e for e in entries if not recused(e[1], e[3], e[2], juror)]
+        mine = sum(1 for e in eligible if juror.id in done.get(e[0], set()))
+        result.append(JurorProgress(juror.id, juror.full_name or str(juror.tg_id), mine,
+                                    len(eligible)))
+    return result
+
+
+@dataclass
+class Ranked:
+    rank: int
+    tied: bool
+    submission_id: int
+    mean: float
+    scores: int  # jurors with complete scores
+    quorum: bool
+
+
+async def rankings(session: AsyncSession, challenge_id: int,
+                   ) -> dict[tuple[int | None, int | None], list[Ranked]]:
+    """Per (nomination, category): the mean of each juror's total, best first; equal means
+    share a rank and are marked as tied."""
+    challenge = await get_challenge(session, challenge_id)
+    done = await _complete(session, challenge)
+    totals: dict[tuple[int, int], int] = defaultdict(int)
+    for sid, juror_id, value in (await session.execute(
+            select(JuryScore.submission_id, JuryScore.juror_id, JuryScore.score)
+            .join(Submission, Submission.id == JuryScore.submission_id)
+            .where(Submission.challenge_id == challenge_id))).all():
+        if juror_id in done.get(sid, set()):
+            totals[(sid, juror_id)] += value
+    by_entry: dict[int, list[int]] = defaultdict(list)
+    for (sid, _juror), total in totals.items():
+        by_entry[sid].append(total)
+    groups: dict[tuple[int | None, int | None], list[tuple[float, int, int]]] = defaultdict(list)
+    for sid, _region, _district, _org, nom, cat in await _entries(session, challenge_id):
+        if by_entry.get(sid):
+            values = by_entry[sid]
+            groups[(nom, cat)].append((round(sum(values) / len(values), 2), sid, len(values)))
+    result: dict[tuple[int | None, int | None], list[Ranked]] = {}
+    for key, items in groups.items():
+        items.sort(key=lambda r: (-r[0], r[1]))
+        means = [m for m, _sid, _n in items]
+        ranked = []
+        for mean, sid, n in items:
+            rank = means.index(mean) + 1
+            ranked.append(Ranked(rank, means.count(mean) > 1, sid, mean, n,
+                                 n >= challenge.jury_quorum))
+        result[key] = ranked
+    return result
