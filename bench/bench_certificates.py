@@ -77,6 +77,8 @@ async def main() -> None:
         base = rss_mb()
         tz = app.settings.tz
         username = (await app.bot.me()).username or ""
+        # the local Bot API records every call with its file; Telegram keeps nothing
+        api.listeners.append(lambda _call: api.calls.clear())
 
         mark = clock()
         async with app.sessionmaker() as s:
@@ -109,7 +111,6 @@ async def main() -> None:
                 await s.commit()
             queued += n
             sent += await app.delivery.drain()
-            api.calls.clear()  # the local Bot API records every file; Telegram keeps nothing
             rounds += 1
             if not n:
                 break

@@ -4,6 +4,7 @@ the queries, the chart and the XLSX export, timed separately."""
 from __future__ import annotations
 
 import os
+import statistics
 import time
 
 from bench.common import bench_app
@@ -36,8 +37,10 @@ async def main() -> None:
                 started = time.perf_counter()
                 data = await stats.collect(session, period, stats.Scope())
                 runs.append(time.perf_counter() - started)
-            print(f"/stats week queries (country): best {min(runs) * 1000:.0f} ms, "
-                  f"worst {max(runs) * 1000:.0f} ms  [limit 300 ms]")
+            print(f"/stats week queries (country): median "
+                  f"{statistics.median(runs) * 1000:.0f} ms, best {min(runs) * 1000:.0f} ms, "
+                  f"worst {max(runs) * 1000:.0f} ms  [limit 300 ms]; "
+                  f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
             first = app.places.regions[0]
             for label, scope in (("one region", stats.Scope(first.id)),
                                  ("one district", stats.Scope(

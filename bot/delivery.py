@@ -6,14 +6,17 @@ How it keeps its promises:
   second. A 429 pauses *all* senders of the limiter for `retry_after`; the message is retried.
   `LocalRateLimiter` serves one process; a shared (Redis) limiter implements the same two
   methods.
-- Durability: a row is claimed (status `sending`, lease in `next_attempt_at`) in a short
-  transaction, sent with no database session held, and its result written right after
-  (results of concurrent senders are committed together). Claimed rows not yet sent go back
-  to `queued` on a clean stop; after a crash, claims whose lease ran out are taken again.
-- The one exception to "exactly once": a message that was sent when the process died but
-  whose result was not yet written is sent again after the restart. Each sender waits for
-  its result to be committed before it takes the next row, so a crash duplicates at most
-  `concurrency` messages (default 8).
+- Durability: rows are claimed (status `sending`, claimed_by, a LEASE in `next_attempt_at`)
+  by one UPDATE … RETURNING (on PostgreSQL the inner SELECT uses FOR UPDATE SKIP LOCKED, so
+  several workers never take the same row), sent with no database connection held, and the
+  result written right after; the results of all sends in flight share one commit (group
+  commit). Claimed rows not yet sent go back to `queued` on a clean `stop()`; after a crash,
+  claims whose lease ran out are queued again (`_recover`, at start and every minute).
+- The one exception to "exactly once" (the in-flight window): a message that Telegram
+  accepted just before the process died, but whose result was not yet committed, is sent
+  again after the restart. Each sender waits for its result to be committed before it takes
+  another row, so one crash duplicates at most `concurrency` messages (default 8); rows that
+  were claimed but not yet sent are never duplicated.
 - Errors: 403 → `blocked` and users.blocked_bot set, never retried; 400 (chat not found, bad
   content) → `failed` with the reason; 5xx / network → retried with exponential backoff up to
   MAX_ATTEMPTS, then `failed` with the reason kept.
@@ -281,7 +284,7 @@ class DeliveryWorker:
         self._payloads: OrderedDict[int, OutgoingMessage] = OrderedDict()
         self._pending: list[tuple[Outcome, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
-        self._recovered_at = 0.0
+        self._recovered_at = float("-inf")
         self._active = 0  # senders holding a job whose outcome is not yet handed over
         self.engine = sessionmaker.kw["bind"]
 
@@ -292,7 +295,8 @@ class DeliveryWorker:
         claim_lock = asyncio.Lock()
         exhausted = False
         done = 0
-        await self._recover()
+        if self.timer.monotonic() - self._recovered_at > RECOVER_EVERY:
+            await self._recover()
 
         async def next_job() -> Job | None:
             nonlocal exhausted

@@ -29,6 +29,7 @@ from bot.middlewares import (
     FloodMiddleware,
     UserContextMiddleware,
 )
+from bot.ratelimit_redis import shared_limiter
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserCache
 from bot.storage import SqlStorage
@@ -62,6 +63,9 @@ class App:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.storage.close()
+        close_limiter = getattr(self.delivery.limiter, "close", None)  # the Redis one
+        if close_limiter is not None:
+            await close_limiter()
         await self.bot.session.close()
         await self.engine.dispose()
 
@@ -97,11 +101,13 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
     i18n = create_i18n(settings.default_locale)
     users = UserCache()
     dp = Dispatcher(storage=storage)
+    local = isinstance(bot_session, LocalSession)
     app = App(settings=settings, bot=bot, dp=dp, engine=engine, sessionmaker=sessionmaker,
               i18n=i18n, users=users, places=PlaceDirectory(), storage=storage,
               scheduler=AsyncIOScheduler(timezone="UTC"),
-              delivery=worker_for(bot, sessionmaker, settings.delivery_rate,
-                                  isinstance(bot_session, LocalSession)))
+              delivery=worker_for(bot, sessionmaker, settings.delivery_rate, local,
+                                  limiter=shared_limiter(settings.redis_url,
+                                                         settings.delivery_rate, local)))
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dp.update.outer_middleware(UserContextMiddleware(i18n, users, settings.staff_ids,
                                                      settings.default_locale))

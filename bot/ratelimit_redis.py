@@ -96,3 +96,11 @@ class RedisRateLimiter:
 
     async def close(self) -> None:
         await self.redis.aclose()
+
+
+def shared_limiter(redis_url: str | None, rate: float, local: bool) -> RedisRateLimiter | None:
+    """For build_app: with REDIS_URL, one pace for all processes. Not for the in-process API
+    (tests, console), whose time is virtual."""
+    if not redis_url or local:
+        return None
+    return RedisRateLimiter.from_url(redis_url, rate)

@@ -25,6 +25,7 @@ from bot.delivery import markup_of, send_outgoing
 from bot.factory import App
 from bot.i18n import LANGUAGES, fmt_dt, fmt_int
 from bot.services import broadcasts as svc
+from bot.services.activity import log_activity
 from bot.services.delivery import Button, OutgoingMessage
 from bot.services.errors import DomainError
 from bot.services.users import UserInfo
@@ -325,6 +326,10 @@ async def cmd_broadcast(message: Message, state: FSMContext, session: AsyncSessi
 
 @router.message(BroadcastSG.content)
 async def on_content(message: Message, state: FSMContext, app: App, user: UserInfo) -> None:
+    if (message.text or "").startswith("/"):
+        await message.answer(_("Send the announcement itself, not a command, or /cancel to "
+                               "stop."))
+        return
     content = content_of(message)
     if content is None:
         await message.answer(_("This kind of message cannot be announced. Send text, a photo, "
@@ -717,8 +722,6 @@ async def on_forward(cb: CallbackQuery, callback_data: BroadcastFwdCD, state: FS
 
 
 async def log_forward(session: AsyncSession, user: UserInfo, bc_id: int) -> None:
-    from bot.services.activity import log_activity
-
     await log_activity(session, "broadcast_forward_opened", user, "broadcast", bc_id)
 
 

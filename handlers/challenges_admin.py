@@ -68,6 +68,7 @@ class ChallengeWizardSG(StatesGroup):
     starts = State()
     deadline = State()
     options = State()  # data["step"]: nominations | categories
+    tiers = State()
     content = State()
     max_submissions = State()
     cover = State()
@@ -295,7 +296,42 @@ async def after_options(message: Message, state: FSMContext, step: str) -> None:
     if step == "nominations":
         await ask_options(message, state, "categories")
     else:
-        await ask_content(message, state, edit=False)
+        await ask_tiers(message, state, edit=False)
+
+
+TIER_OPTIONS = {"district": __("District pre-screening"), "regional": __("Regional shortlist")}
+
+
+async def ask_tiers(message: Message, state: FSMContext, edit: bool) -> None:
+    await state.set_state(ChallengeWizardSG.tiers)
+    w = (await state.get_data())["w"]
+    markup = toggles_kb("tier", {k: str(v) for k, v in TIER_OPTIONS.items()},
+                        w.get("review_tiers") or [], _("Next »"), columns=1)
+    if edit:
+        await message.edit_reply_markup(reply_markup=markup)
+    else:
+        await message.answer(_("Review tiers before the jury (none: one review by any "
+                               "coordinator of the area):"), reply_markup=markup)
+
+
+@router.callback_query(ChallengeWizardSG.tiers, ChallengeAdminCD.filter(F.action == "tier"))
+async def on_tier_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
+                         state: FSMContext) -> None:
+    if callback_data.arg not in TIER_OPTIONS:
+        return
+    w = (await state.get_data())["w"]
+    tiers = w.setdefault("review_tiers", [])
+    if callback_data.arg in tiers:
+        tiers.remove(callback_data.arg)
+    else:
+        tiers.append(callback_data.arg)
+    await state.update_data(w=w)
+    await ask_tiers(cb.message, state, edit=True)
+
+
+@router.callback_query(ChallengeWizardSG.tiers, ChallengeAdminCD.filter(F.action == "tier_done"))
+async def on_tiers_done(cb: CallbackQuery, state: FSMContext) -> None:
+    await ask_content(cb.message, state, edit=False)
 
 
 @router.message(ChallengeWizardSG.options, TEXT)
@@ -423,6 +459,9 @@ async def show_preview(message: Message, state: FSMContext, app: App, locale: st
     text += "\n\n" + _("Start: {start}\nAudience: {audience}").format(
         start=fmt_dt(challenge.starts_at, locale, app.settings.tz),
         audience=audience_text(w["audience"], app, locale))
+    if w.get("review_tiers"):
+        text += "\n" + _("Review tiers: {tiers}").format(tiers=", ".join(
+            str(TIER_OPTIONS[t]) for t in svc.TIERS if t in w["review_tiers"]))
     await message.answer(_("Preview:") + "\n\n" + text, reply_markup=admin_kb(
         [(_("🚀 Publish"), "wpub", 0, ""), (_("💾 Save as draft"), "wdraft", 0, ""),
          (_("✖️ Cancel"), "wcancel", 0, "")], columns=2))

@@ -46,6 +46,9 @@ REASONS = {
 }
 
 
+TIER = {"district": __("district pre-screening"), "regional": __("regional shortlist")}
+
+
 class ReviewSG(StatesGroup):
     reason = State()  # data: sid
 
@@ -108,6 +111,8 @@ async def show_next(message: Message, session: AsyncSession, reviewer: UserInfo,
             cat=html.escape(options.get(sub.category_id, "—"))))
     if sub.comment:
         lines.append(_("Comment: {comment}").format(comment=html.escape(sub.comment)))
+    if sub.stage in TIER:
+        lines.append(_("Review tier: {tier}").format(tier=TIER[sub.stage]))
     await message.answer("\n".join(lines), reply_markup=review_kb(sub.id))
 
 
@@ -130,12 +135,18 @@ async def on_next(cb: CallbackQuery, callback_data: ReviewCD, session: AsyncSess
 async def decide(message: Message, session: AsyncSession, user: UserInfo, app: App,
                  locale: str, sid: int, approve: bool, reason: str | None) -> None:
     try:
-        await svc.decide(session, app, sid, user, approve, reason, app.now())
+        sub = await svc.decide(session, app, sid, user, approve, reason, app.now())
     except DomainError as exc:
         await message.answer(error_text(exc))
     else:
-        text = _("Entry No. {n} is approved.") if approve else _("Entry No. {n} is rejected.")
-        await message.answer(text.format(n=sid))
+        if sub.status == "pending":
+            text = _("Entry No. {n} goes on to the next tier: {tier}.").format(
+                n=sid, tier=TIER[sub.stage])
+        elif approve:
+            text = _("Entry No. {n} is approved.").format(n=sid)
+        else:
+            text = _("Entry No. {n} is rejected.").format(n=sid)
+        await message.answer(text)
     await show_next(message, session, user, app, locale, after_id=sid)
 
 

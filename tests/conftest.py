@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests import pg
-from tests.harness import BotHarness, Clock, make_harness
+from tests.harness import DB_ALIASES, BotHarness, Clock, make_harness
 
 os.environ.pop("BOT_TOKEN", None)
 STAFF_ID = 900
@@ -22,7 +22,9 @@ async def db_url(tmp_path) -> AsyncIterator[str]:
     """A fresh migrated database: SQLite by default, PostgreSQL with TEST_DB=postgres."""
     if os.environ.get("TEST_DB") == "postgres":
         async with pg.fresh_database() as url:
+            DB_ALIASES[str(tmp_path / "bot.db")] = url
             yield url
+            DB_ALIASES.pop(str(tmp_path / "bot.db"), None)
     else:
         yield str(tmp_path / "bot.db")
 

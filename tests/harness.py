@@ -151,9 +151,15 @@ async def migrated_copy(db_path: str) -> None:
     shutil.copyfile(_template["path"], db_path)
 
 
+# TEST_DB=postgres: the `db_url` fixture maps the test's SQLite path (tmp_path/"bot.db") to
+# its PostgreSQL database, so tests that "restart" on that path reach the same database.
+DB_ALIASES: dict[str, str] = {}
+
+
 async def make_harness(db_path: str, clock: Clock | None = None, **settings: Any) -> BotHarness:
     from db.migrate import upgrade_async
 
+    db_path = DB_ALIASES.get(db_path, db_path)
     if "://" in db_path:  # a server database (PostgreSQL runs of the suite)
         url = db_path
         await upgrade_async(url)

@@ -277,3 +277,42 @@ async def test_audience_providers_plug_in_and_stay_in_scope(h):
         assert "Recipients: 1" in u.last_text()  # 150 is outside the district
     finally:
         svc.PROVIDERS.pop("webinar", None)
+
+
+async def test_unreachable_and_failed_recipients_are_counted_in_the_report(h):
+    await district_setup(h)
+    from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+    from aiogram.methods import SendMessage
+
+    method = SendMessage(chat_id=1, text="x")
+
+    def fault(call):
+        if call.chat_id == 102:
+            raise TelegramForbiddenError(method=method, message="Forbidden: bot was blocked")
+        if call.chat_id == 103:
+            raise TelegramBadRequest(method=method, message="Bad Request: chat not found")
+
+    u = h.user(201)
+    await compose(u)
+    await u.click("Send now")
+    h.api.fault = fault
+    await h.drain()
+    h.api.fault = None
+    await broadcasts_tick(h.app)
+    report = u.last_text()
+    assert "Delivered: 1" in report and "Blocked the bot: 1" in report and "Failed: 1" in report
+
+
+async def test_album_cascade_without_confirmation_gives_buttons_to_coordinators_only(h):
+    await make_staff(h)
+    await district_setup(h)
+    staff = h.user(900)
+    await staff.send("/broadcast")
+    await staff.send_content(media_group_id="g2", photo=[
+        {"file_id": "P9", "file_unique_id": "u9", "width": 1, "height": 1}])
+    await staff.click("Everyone")
+    await staff.click("No confirmation")
+    await staff.click("Send now")
+    await h.drain()
+    assert h.api.of("sendMediaGroup", 101) and h.api.of("sendMessage", 101) == []
+    assert h.user(201).buttons() == ["↪️ Forward to my people"]

@@ -388,3 +388,19 @@ async def test_a_broken_background_file_is_refused(h):
     await staff.send_content(document={"file_id": "doc1", "file_unique_id": "u1",
                                        "file_name": "bg.png", "file_size": 100})
     assert "JPEG or PNG" in staff.last_text()
+
+
+async def test_usage_and_series_through_the_bot(h):
+    await make_staff(h)
+    staff = h.user(900)
+    await staff.send("/certificates")
+    assert "/certificates webinar N" in staff.last_text()
+    ids = [await webinar(h, days_ago=d) for d in (9, 8, 7)]
+    keen = await student(h, 101, "Әлия Құрманова", locale="ru")
+    for wid in ids[:2]:
+        await attend(h, wid, keen)
+    await staff.send(f"/certificates series {ids[0]},{ids[1]},{ids[2]} 2 Школа лидеров")
+    await staff.click("Issue 1")
+    await h.drain()
+    text = pdf_text(sent_documents(h, 101)[0].files["document"])
+    assert "2 из 3 вебинаров цикла «Школа лидеров»" in text

@@ -36,7 +36,7 @@ def photo(n: int, size: int = 200_000) -> list[dict]:
 
 async def new_challenge(h, kind: str = "challenge", days: int = 10, publish: bool = True,
                         content=("photo", "text"), max_submissions: int = 1,
-                        nominations=None, categories=None, audience=None) -> int:
+                        nominations=None, categories=None, audience=None, tiers=()) -> int:
     """A challenge straight through the service (the wizard has its own test)."""
     now = h.app.now()
     staff = await staff_user(h) if publish else None
@@ -48,7 +48,8 @@ async def new_challenge(h, kind: str = "challenge", days: int = 10, publish: boo
             "audience": audience or {}, "content_kinds": list(content),
             "max_submissions": max_submissions, "starts_at": now.isoformat(),
             "deadline_at": (now + timedelta(days=days)).isoformat(),
-            "nominations": nominations or [], "categories": categories or []}, None, now)
+            "nominations": nominations or [], "categories": categories or [],
+            "review_tiers": list(tiers)}, None, now)
         if publish:
             await svc.publish(s, h.app, c.id, staff, now)
         await s.commit()
@@ -101,6 +102,9 @@ async def test_staff_wizard_creates_and_publishes_a_contest(h):
     assert "Nominations" in s.last_text()
     await s.send("Эссе | Эссе | Essay\nВидео | Видео")
     await s.send("7–9 сынып | 7–9 классы\n10–11 сынып | 10–11 классы")
+    assert "Review tiers" in s.last_text()
+    await s.click("District pre-screening")
+    await s.click("Next")
     assert "Which content" in s.last_text()
     await s.click("Next")
     assert "at least one kind" in h.api.of("answerCallbackQuery", None)[-1].params["text"]
@@ -113,6 +117,7 @@ async def test_staff_wizard_creates_and_publishes_a_contest(h):
     preview = s.last_text()
     assert "Preview" in preview and "Лучший доклад" in preview  # en falls back to ru
     assert "Essay" in preview and "12.03.2026 18:00" in preview and "School" in preview
+    assert "Review tiers: District pre-screening" in preview
     await s.click("Publish")
     assert "Published: No. 1" in s.last_text()
     async with h.app.sessionmaker() as db:
@@ -121,6 +126,7 @@ async def test_staff_wizard_creates_and_publishes_a_contest(h):
             "contest", "open", 2, ["document"])
         # 18:00 in Almaty is 13:00 UTC
         assert c.deadline_at.hour == 13 and c.audience["org_types"] == ["school"]
+        assert c.review_tiers == ["district"]
     assert "challenge_published" in await kinds_logged(h)
     await h.drain()
     texts = {uid: h.api.texts(uid) for uid in (101, 102, 103)}
@@ -586,3 +592,30 @@ async def test_jury_recusal_quorum_progress_and_ranking_with_ties(h, clock):
     await s.click("Close the round")
     await j1.click("Start judging")
     assert "round is closed" in j1.last_text()
+
+
+async def test_tiered_review_district_then_regional(h):
+    cid = await new_challenge(h, "contest", content=("text",), tiers=("district", "regional"))
+    await make_student(h, 101)
+    await make_coordinator(h, 201, level="district")
+    await make_coordinator(h, 202, level="regional")
+    u = h.user(101)
+    await u.press(f"ch:submit:{cid}:")
+    await u.send("my essay")
+    await u.click("Send without a comment")
+    regional, district = h.user(202), h.user(201)
+    await regional.send("/review")
+    assert "No entries are waiting" in regional.last_text()  # the district screens first
+    await district.send("/review")
+    assert "Review tier: district pre-screening" in district.last_text()
+    await district.click("Approve")
+    assert "goes on to the next tier: regional shortlist" in " ".join(district.texts()[-3:])
+    await regional.press("rv:ok:1:")  # only now
+    assert "No. 1 is approved" in " ".join(regional.texts()[-3:])
+    await district.press("rv:ok:1:")
+    assert "already reviewed" in " ".join(district.texts()[-3:])
+    await h.drain()
+    approvals = [t for t in u.texts() if "approved" in t]
+    assert len(approvals) == 1  # the participant hears only the final decision
+    kinds = await kinds_logged(h)
+    assert kinds.count("submission_promoted") == 1 and kinds.count("submission_approved") == 1

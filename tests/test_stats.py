@@ -330,3 +330,22 @@ async def test_demo_data_is_reproducible(tmp_path, clock):
     assert counts[0] == counts[1]
     assert counts[0][0]["users"] == 300 and counts[0][0]["events"] == 3000
     assert counts[0][1]["active"] > 50
+
+
+async def test_erased_users_still_count(h, data):
+    before = (await collect(h, st.Scope())).current
+    async with h.app.sessionmaker() as s:
+        await s.execute(update(User).where(User.id == data["s3"].id).values(
+            status="erased", tg_id=None, chat_id=None, org_name=None, full_name=None))
+        await s.commit()
+    after = (await collect(h, st.Scope())).current
+    assert after == before and after["reg_student"] == 2
+
+
+async def test_wrong_period_and_year_are_explained(h, data):
+    staff = h.user(STAFF_ID)
+    await staff.send("/stats last-week")
+    assert "two dates" in staff.last_text()
+    await staff.send("/report twenty")
+    assert "/report 2026" in staff.last_text()
+    assert not h.api.of("sendDocument", STAFF_ID)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from bot.local_api import ApiCall
 from bot.services.delivery import OutgoingMessage, Recipient, enqueue
-from bot.webhook import SECRET_HEADER, build_web_app
+from bot.webhook import SECRET_HEADER, build_web_app, run_webhook
 from db.models import ProcessedUpdate
 from tests.harness import BotHarness, Clock, make_harness
 
@@ -123,3 +126,30 @@ async def test_metrics_count_errors_and_the_queue(wh) -> None:
     assert "bot_handler_errors_total 1" in metrics
     assert 'bot_deliveries{status="queued"} 2' in metrics
     assert "bot_delivery_queue_length 2" in metrics
+
+
+async def test_run_webhook_serves_and_registers_the_webhook(db_url: str, clock: Clock) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    h = await make_harness(db_url, clock, webhook_url="https://bot.example.kz/tg/hook",
+                           webhook_secret=SECRET, webhook_port=port)
+    stop = asyncio.Event()
+    server = asyncio.create_task(run_webhook(h.app, stop))
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):  # until the server listens (and setWebhook was called)
+                if h.api.of("setWebhook"):
+                    break
+                await asyncio.sleep(0.01)
+            hook = h.api.of("setWebhook")[0].params
+            assert hook["url"] == "https://bot.example.kz/tg/hook"
+            assert hook["secret_token"] == SECRET
+            async with http.post(f"http://127.0.0.1:{port}/tg/hook", json=start_update(10_005),
+                                 headers={SECRET_HEADER: SECRET}) as resp:
+                assert resp.status == 200
+        assert "Choose your language" in h.api.last(501).text
+    finally:
+        stop.set()
+        await server
+        await h.close()

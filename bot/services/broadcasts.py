@@ -229,8 +229,11 @@ async def start(session: AsyncSession, bc: Broadcast, payloads: dict[str, Outgoi
     scope = Scope(bc.region_id, bc.district_id)
     who = await people(session, scope, bc.audience, bc.author_id, payload_key(bc))
     added = await enqueue_select(session, SOURCE, bc.id, who, payloads)
-    if buttons:
-        await enqueue_select(session, SOURCE_BUTTONS, bc.id, who, buttons)
+    if buttons:  # only those whose payload has buttons get the follow-up
+        sub = who.subquery()
+        await enqueue_select(session, SOURCE_BUTTONS, bc.id,
+                             select(sub.c.id, sub.c.chat_id, sub.c.key)
+                             .where(sub.c.key.in_(list(buttons))), buttons)
     bc.recipients = await session.scalar(
         select(func.count()).select_from(Delivery).where(
             Delivery.source_type == SOURCE, Delivery.source_id == bc.id)) or added

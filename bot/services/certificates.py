@@ -675,16 +675,22 @@ async def in_flight(session: AsyncSession) -> int:
 
 
 async def compact_sent(session: AsyncSession, limit: int = 500) -> int:
-    """Drop the PDF bytes of certificate messages already delivered (or undeliverable)."""
+    """Drop the PDF bytes of certificate messages already delivered (or undeliverable).
+
+    Loaded a few at a time: each body holds a whole PDF.
+    """
     payload_ids = list(await session.scalars(
         select(Delivery.payload_id)
         .join(OutboxPayload, OutboxPayload.id == Delivery.payload_id)
         .where(Delivery.source_type == SOURCE_TYPE, Delivery.status.in_(("sent", "blocked")),
                OutboxPayload.body["document_bytes_b64"].as_string().is_not(None))
         .limit(limit)))
-    for payload in await session.scalars(
-            select(OutboxPayload).where(OutboxPayload.id.in_(payload_ids))):
-        payload.body = {**payload.body, "document_bytes_b64": None}
+    for start in range(0, len(payload_ids), RENDER_CHUNK):
+        chunk = payload_ids[start:start + RENDER_CHUNK]
+        for payload in await session.scalars(
+                select(OutboxPayload).where(OutboxPayload.id.in_(chunk))):
+            payload.body = {**payload.body, "document_bytes_b64": None}
+        await session.flush()
     return len(payload_ids)
 
 

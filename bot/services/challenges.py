@@ -159,6 +159,7 @@ async def create_challenge(session: AsyncSession, data: dict[str, Any], creator_
         audience={k: list(data.get("audience", {}).get(k) or [])
                   for k in ("org_types", "factions", "region_ids")},
         content_kinds=kinds, max_submissions=int(data.get("max_submissions") or 1),
+        review_tiers=[t for t in TIERS if t in (data.get("review_tiers") or [])],
         cover_file_id=data.get("cover_file_id"), starts_at=starts_at, deadline_at=deadline_at,
         created_by=creator_id, created_at=now, reminders_done=[],
     )
@@ -200,9 +201,12 @@ def audience_conditions(audience: dict[str, list]) -> list[ColumnElement[bool]]:
 
 
 def in_audience(challenge: Challenge, user: Any) -> bool:
-    if getattr(user, "role", None) == "staff":
+    role = getattr(user, "role", None)
+    if role == "staff":
         return True
     aud = challenge.audience or {}
+    if role == "coordinator":  # they follow every challenge of their region
+        return not aud.get("region_ids") or user.region_id in aud["region_ids"]
     return all(not aud.get(key) or getattr(user, attr, None) in aud[key]
                for key, attr in (("org_types", "org_type"), ("factions", "faction"),
                                  ("region_ids", "region_id")))
@@ -363,6 +367,7 @@ async def create_submission(
         text="\n".join(t for t in text_parts if t) or None, media=media,
         media_group_id=content[0].media_group_id, comment=comment or None,
         region_id=user.region_id, district_id=user.district_id, submitted_at=now,
+        stage=next((t for t in challenge.review_tiers or [] if t in TIERS), None),
         chat_id=getattr(user, "chat_id", None))
     session.add(submission)
     await session.flush()
@@ -425,7 +430,10 @@ async def challenge_participant_ids(session: AsyncSession, challenge_id: int) ->
 
 # --- review -----------------------------------------------------------------------------
 
-def scope_conditions(reviewer: Any) -> list[ColumnElement[bool]]:
+TIERS = ("district", "regional")
+
+
+def place_conditions(reviewer: Any) -> list[ColumnElement[bool]]:
     if reviewer.role == "staff":
         return []
     if reviewer.coordinator_level == "district" and reviewer.district_id:
@@ -433,6 +441,22 @@ def scope_conditions(reviewer: Any) -> list[ColumnElement[bool]]:
     if reviewer.region_id:
         return [Submission.region_id == reviewer.region_id]
     return [Submission.id < 0]  # a coordinator without a scope sees nothing
+
+
+def may_review_stage(reviewer: Any, stage: str | None) -> bool:
+    """Untiered entries: any coordinator of the scope; tiered: that tier's coordinators."""
+    if reviewer.role == "staff" or stage is None:
+        return True
+    level = "district" if reviewer.coordinator_level == "district" else "regional"
+    return stage == level
+
+
+def scope_conditions(reviewer: Any) -> list[ColumnElement[bool]]:
+    conds = place_conditions(reviewer)
+    if reviewer.role != "staff":
+        level = "district" if reviewer.coordinator_level == "district" else "regional"
+        conds.append(Submission.stage.is_(None) | (Submission.stage == level))
+    return conds
 
 
 async def next_pending(session: AsyncSession, reviewer: Any, after_id: int = 0,
@@ -452,7 +476,7 @@ async def pending_count(session: AsyncSession, reviewer: Any) -> int:
 
 async def get_in_scope(session: AsyncSession, submission_id: int, reviewer: Any) -> Submission:
     sub = await session.scalar(select(Submission).where(Submission.id == submission_id,
-                                                        *scope_conditions(reviewer)))
+                                                        *place_conditions(reviewer)))
     if sub is None:
         raise DomainError("not_found")
     return sub
@@ -460,13 +484,37 @@ async def get_in_scope(session: AsyncSession, submission_id: int, reviewer: Any)
 
 async def decide(session: AsyncSession, app: Any, submission_id: int, reviewer: Any,
                  approve: bool, reason: str | None, now: datetime) -> Submission:
-    """Guarded: of two reviewers deciding at once, the second gets `already_reviewed`."""
+    """Guarded: of two reviewers deciding at once, the second gets `already_reviewed`.
+
+    With review tiers, approval at a tier hands the entry on to the next one; only the last
+    tier's approval is final (and then the entry goes to the jury).
+    """
     sub = await get_in_scope(session, submission_id, reviewer)
+    stage = sub.stage
+    if sub.status != "pending" or not may_review_stage(reviewer, stage):
+        raise DomainError("already_reviewed")
+    challenge = await get_challenge(session, sub.challenge_id)
+    tiers = [t for t in challenge.review_tiers or [] if t in TIERS]
+    later = tiers[tiers.index(stage) + 1:] if stage in tiers else []
+    same_stage = Submission.stage.is_(None) if stage is None else Submission.stage == stage
+    guard = update(Submission).where(Submission.id == submission_id,
+                                     Submission.status == "pending", same_stage)
+    if approve and later:
+        result = await session.execute(
+            guard.values(stage=later[0], reviewed_by=reviewer.id, reviewed_at=now)
+            .execution_options(synchronize_session=False))
+        if result.rowcount == 0:
+            raise DomainError("already_reviewed")
+        await session.refresh(sub)
+        participant = await session.get(User, sub.user_id)
+        await log_activity(session, "submission_promoted", participant, "challenge",
+                           sub.challenge_id, {"submission_id": sub.id, "by": reviewer.id,
+                                              "stage": later[0]})
+        return sub
     status = "approved" if approve else "rejected"
     result = await session.execute(
-        update(Submission).where(Submission.id == submission_id, Submission.status == "pending")
-        .values(status=status, reviewed_by=reviewer.id, reviewed_at=now,
-                reject_reason=None if approve else (reason or None))
+        guard.values(status=status, reviewed_by=reviewer.id, reviewed_at=now,
+                     reject_reason=None if approve else (reason or None))
         .execution_options(synchronize_session=False))
     if result.rowcount == 0:
         raise DomainError("already_reviewed")

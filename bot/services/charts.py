@@ -53,7 +53,7 @@ def _trend(ax, stats: Stats, tr: Translate) -> None:
     ax.set_xlabel(tr(_("Week starting")))
     ax.grid(alpha=0.3)
     ax.set_ylim(bottom=0)
-    ax.legend(loc="upper left")
+    ax.legend(loc="best")
 
 
 def _areas(ax, stats: Stats, tr: Translate,

@@ -75,6 +75,7 @@ async def seed_demo(sessionmaker: async_sessionmaker, users: int, events: int, s
         rows.sort(key=lambda r: r["at"])  # as the log grows: in time order
         await _insert(conn, ActivityLog, rows)
         deliveries = await _deliveries(conn, rng, rows, people, events // 5)
+        await _entities(conn, rng, rows)
         await session.commit()
     logger.info("demo: %d users, %d events, %d deliveries", len(people), len(rows),
                 deliveries)
@@ -225,6 +226,45 @@ def _events(rng: random.Random, people: list[dict[str, Any]], n: int,
         else:
             out.append(row(person, kind, at, extra={"field": "org_name"}))
     return out
+
+
+async def _entities(conn: AsyncConnection, rng: random.Random,
+                    events: list[dict[str, Any]]) -> None:
+    """Participants, entries and webinar registrations matching the log (when installed)."""
+    joins: dict[tuple[int, int], datetime] = {}
+    entries: list[dict[str, Any]] = []
+    regs: dict[tuple[int, int], dict[str, Any]] = {}
+    for e in events:
+        pair = (e["ref_id"], e["user_id"])
+        if e["kind"] == "challenge_join":
+            joins.setdefault(pair, e["at"])
+        elif e["kind"] == "submission":
+            status = rng.choices(("approved", "rejected", "pending"), (65, 20, 15))[0]
+            entries.append({
+                "challenge_id": e["ref_id"], "user_id": e["user_id"], "status": status,
+                "content_kind": "photo", "text": None, "media": [], "region_id": e["region_id"],
+                "district_id": e["district_id"], "submitted_at": e["at"],
+                "reviewed_at": e["at"] + timedelta(days=2) if status != "pending" else None,
+                "place": rng.choice(("1", "2", "3", "diploma"))
+                if status == "approved" and rng.random() < 0.08 else None})
+        elif e["kind"] == "webinar_register":
+            regs.setdefault(pair, {"webinar_id": e["ref_id"], "user_id": e["user_id"],
+                                   "status": "registered", "registered_at": e["at"],
+                                   "attended_at": None})
+        elif e["kind"] == "webinar_attend" and pair in regs:
+            regs[pair]["attended_at"] = e["at"]
+    try:
+        from db.models.challenges import ChallengeParticipant, Submission
+        from db.models.webinars import WebinarRegistration
+
+        async with conn.begin_nested():
+            await _insert(conn, ChallengeParticipant, [
+                {"challenge_id": c, "user_id": u, "joined_at": at}
+                for (c, u), at in joins.items()])
+            await _insert(conn, Submission, entries)
+            await _insert(conn, WebinarRegistration, list(regs.values()))
+    except Exception:
+        logger.info("demo: challenge/webinar tables unavailable", exc_info=True)
 
 
 async def _deliveries(conn: AsyncConnection, rng: random.Random, events: list[dict[str, Any]],

@@ -67,6 +67,21 @@ class BroadcastRow:
     text: str = ""
 
 
+def _challenge_cols(challenge: Any) -> list[Any]:
+    """Only the columns used here: the report does not depend on the rest of the model."""
+    return [challenge.id, challenge.kind, challenge.title_kk, challenge.title_ru,
+            challenge.title_en, challenge.starts_at, challenge.deadline_at]
+
+
+def _title(row: Any, locale: str) -> str:
+    order = {"kk": ("kk", "ru", "en"), "ru": ("ru", "kk", "en")}.get(locale, ("en", "ru", "kk"))
+    for lang in order:
+        value = getattr(row, f"title_{lang}", None)
+        if value:
+            return value
+    return f"#{row.id}"
+
+
 async def challenge_rows(session: AsyncSession, period: st.Period, scope: st.Scope,
                          locale: str) -> list[ChallengeRow]:
     """Challenges with any activity in the period (counts within the scope)."""
@@ -88,7 +103,7 @@ async def challenge_rows(session: AsyncSession, period: st.Period, scope: st.Sco
         from db.models.challenges import Challenge
 
         ids = set(counts)
-        found = await session.scalars(select(Challenge).where(
+        found = await session.execute(select(*_challenge_cols(Challenge)).where(
             Challenge.id.in_(ids) | ((Challenge.starts_at >= period.start)
                                      & (Challenge.starts_at < period.end)
                                      & (Challenge.status != "draft"))))
@@ -99,7 +114,7 @@ async def challenge_rows(session: AsyncSession, period: st.Period, scope: st.Sco
     for cid in sorted(set(counts) | set(meta)):
         c, n = meta.get(cid), counts.get(cid, {})
         out.append(ChallengeRow(
-            cid, c.text("title", locale) if c else f"#{cid}", c.kind if c else "",
+            cid, _title(c, locale) if c else f"#{cid}", c.kind if c else "",
             c.starts_at if c else None, c.deadline_at if c else None, n.get("joins", 0),
             n.get("submissions", 0), n.get("approved", 0), n.get("winners", 0)))
     return out
@@ -113,7 +128,9 @@ async def webinar_rows(session: AsyncSession, period: st.Period, scope: st.Scope
     except ImportError:
         return []
     try:
-        webinars = (await session.scalars(select(Webinar).where(
+        webinars = (await session.execute(select(
+            Webinar.id, Webinar.title_kk, Webinar.title_ru, Webinar.title_en,
+            Webinar.starts_at, Webinar.status, Webinar.speakers).where(
             Webinar.starts_at >= period.start, Webinar.starts_at < period.end)
             .order_by(Webinar.starts_at))).all()
         if not webinars:
@@ -130,7 +147,7 @@ async def webinar_rows(session: AsyncSession, period: st.Period, scope: st.Scope
     except Exception:
         logger.warning("webinar rows unavailable", exc_info=True)
         return []
-    return [WebinarRow(w.id, w.text("title", locale), w.starts_at, w.status,
+    return [WebinarRow(w.id, _title(w, locale), w.starts_at, w.status,
                        st.speaker_names(w.speakers), *regs.get(w.id, (0, 0)))
             for w in webinars]
 
@@ -203,9 +220,11 @@ def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]],
 
 async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
                       tr: st.Translate, locale: str, place_name: PlaceName) -> bytes:
-    data = await st.collect(session, period, scope, with_trend=False)
+    districts: dict[tuple, st.AreaRow] = {}
+    data = await st.collect(session, period, scope, with_trend=False, districts=districts)
     prev = period.previous()
-    district_rows = await _district_rows(session, period, scope)
+    district_rows = [(reg, row) for (reg, _dist), row in sorted(
+        districts.items(), key=lambda kv: (kv[0][0] or 0, -kv[1].participation, kv[0][1] or 0))]
     challenges = await challenge_rows(session, period, scope, locale)
     webinars = await webinar_rows(session, period, scope, locale)
     broadcasts = await broadcast_rows(session, period, scope)
@@ -273,30 +292,6 @@ def _region_rows(scope: st.Scope, data: st.Stats) -> list[tuple[int, st.AreaRow]
     return [(scope.region_id or 0, data.total)]
 
 
-async def _district_rows(session: AsyncSession, period: st.Period, scope: st.Scope,
-                         ) -> list[tuple[int | None, st.AreaRow]]:
-    """Every district with activity (in the scope), grouped under its region."""
-    a = ActivityLog
-    conds = [a.at >= period.start, a.at < period.end,
-             *scope.filters(a.region_id, a.district_id)]
-    rows = await session.execute(st.covered(
-        select(a.region_id, a.district_id, a.kind, func.count()).where(*conds)
-        .group_by(a.region_id, a.district_id, a.kind)))
-    found: dict[tuple, st.AreaRow] = {}
-    for reg, dist, kind, n in rows:
-        row = found.setdefault((reg, dist), st.AreaRow(dist))
-        metric = "registrations" if kind == "register" else st.KIND_METRIC.get(kind)
-        if metric in st.AREA_COLUMNS:
-            row.counts[metric] = row.counts.get(metric, 0) + n
-    active = await session.execute(st.covered(
-        select(a.region_id, a.district_id, func.count(func.distinct(a.user_id)))
-        .where(*conds, a.kind.not_in(st.PASSIVE_KINDS)).group_by(a.region_id, a.district_id)))
-    for reg, dist, n in active:
-        found.setdefault((reg, dist), st.AreaRow(dist)).counts["active"] = n
-    return [(reg, row) for (reg, _dist), row in sorted(
-        found.items(), key=lambda kv: (kv[0][0] or 0, -kv[1].participation, kv[0][1] or 0))]
-
-
 # ---------------------------------------------------------------- DOCX
 
 
@@ -316,7 +311,7 @@ async def year_challenges(session: AsyncSession, period: st.Period,
     try:
         from db.models.challenges import Challenge, ChallengeParticipant, Submission
 
-        items = (await session.scalars(select(Challenge).where(
+        items = (await session.execute(select(*_challenge_cols(Challenge)).where(
             Challenge.starts_at >= period.start, Challenge.starts_at < period.end,
             Challenge.status != "draft").order_by(Challenge.starts_at))).all()
         if not items:
@@ -334,7 +329,7 @@ async def year_challenges(session: AsyncSession, period: st.Period,
     except Exception:
         logger.warning("challenges unavailable for the report", exc_info=True)
         return []
-    return [YearChallenge(c.text("title", locale), c.kind, c.starts_at, joins.get(c.id, 0),
+    return [YearChallenge(_title(c, locale), c.kind, c.starts_at, joins.get(c.id, 0),
                           *subs.get(c.id, (0, 0))) for c in items]
 
 

@@ -260,41 +260,65 @@ def covered(stmt: Any, index: str = "ix_activity_stats") -> Any:
     return stmt.with_hint(ActivityLog, f"INDEXED BY {index}", "sqlite")
 
 
+def _add(row: AreaRow, metric: str, n: int) -> None:
+    row.counts[metric] = row.counts.get(metric, 0) + n
+
+
 async def _activity_counts(session: AsyncSession, period: Period, scope: Scope,
-                           by_area: bool = True,
+                           by_area: bool = True, districts: dict | None = None,
                            ) -> tuple[dict[str, int], dict[int | None, AreaRow]]:
+    """Totals and per-area rows; with `districts` (a dict to fill) also per
+    (region, district) rows from the same two scans (used by the spreadsheet)."""
     a = ActivityLog
     area_col = a.region_id if scope.area == "region" else a.district_id
-    group = [a.kind, a.role, area_col] if by_area else [a.kind, a.role]
+    if districts is not None:
+        places = [a.region_id, a.district_id]
+    else:
+        places = [area_col] if by_area else []
+    group = [a.kind, a.role, *places]
     rows = await session.execute(covered(
         select(*group, func.count()).where(*_period_filters(period, scope)).group_by(*group)))
     totals = dict.fromkeys(METRIC_KEYS, 0)
     areas: dict[int | None, AreaRow] = {}
-    for kind, role, *area, n in rows:
-        row = areas.setdefault(area[0] if area else None, AreaRow(area[0] if area else None))
+
+    def area_rows(place: list[Any]) -> list[AreaRow]:
+        if districts is None:
+            key = place[0] if place else None
+            return [areas.setdefault(key, AreaRow(key))]
+        region_id, district_id = place
+        key = region_id if scope.area == "region" else district_id
+        return [areas.setdefault(key, AreaRow(key)),
+                districts.setdefault((region_id, district_id), AreaRow(district_id))]
+
+    for kind, role, *place, n in rows:
+        targets = area_rows(place)
         if kind == "register":
             if role in REG_ROLES:
                 totals[f"reg_{role}"] += n
-            row.counts["registrations"] = row.counts.get("registrations", 0) + n
+            for row in targets:
+                _add(row, "registrations", n)
             continue
         metric = KIND_METRIC.get(kind)
         if metric is None:
             continue
         totals[metric] += n
         if metric in AREA_COLUMNS:
-            row.counts[metric] = row.counts.get(metric, 0) + n
+            for row in targets:
+                _add(row, metric, n)
     # One pass: each active user once, in the area of their (latest-numbered) rows.
     per_user = covered(
-        select(a.user_id, func.max(area_col).label("area"))
+        select(a.user_id, *[func.max(c).label(f"p{i}") for i, c in enumerate(places)])
         .where(*_period_filters(period, scope), a.kind.not_in(PASSIVE_KINDS),
                a.user_id.is_not(None))
         .group_by(a.user_id)).subquery()
+    cols = [per_user.c[f"p{i}"] for i in range(len(places))]
     active = await session.execute(
-        select(per_user.c.area, func.count()).group_by(per_user.c.area))
-    for area_id, n in active:
+        select(*cols, func.count()).select_from(per_user).group_by(*cols))
+    for *place, n in active:
         totals["active"] += n
         if by_area:
-            areas.setdefault(area_id, AreaRow(area_id)).counts["active"] = n
+            for row in area_rows(place):
+                _add(row, "active", n)
     return totals, areas
 
 
@@ -345,9 +369,10 @@ async def _deliveries(session: AsyncSession, period: Period, scope: Scope) -> di
 
 
 async def summary(session: AsyncSession, period: Period, scope: Scope, by_area: bool = True,
+                  districts: dict | None = None,
                   ) -> tuple[dict[str, int], dict[int | None, AreaRow]]:
     """Every metric of one period, and the per-area rows."""
-    totals, areas = await _activity_counts(session, period, scope, by_area)
+    totals, areas = await _activity_counts(session, period, scope, by_area, districts)
     totals.update(await _coordinators(session, period, scope))
     totals.update(await _webinars_held(session, period))
     totals.update(await _deliveries(session, period, scope))
@@ -385,8 +410,10 @@ async def trend(session: AsyncSession, last_day: date, tz: ZoneInfo, scope: Scop
 
 
 async def collect(session: AsyncSession, period: Period, scope: Scope,
-                  with_trend: bool = True) -> Stats:
-    current, areas = await summary(session, period, scope)
+                  with_trend: bool = True, districts: dict | None = None) -> Stats:
+    """The period, the one before it (totals only) and the trend; `districts`, when given,
+    is filled with {(region_id, district_id): AreaRow}."""
+    current, areas = await summary(session, period, scope, districts=districts)
     previous, _prev_areas = await summary(session, period.previous(), scope, by_area=False)
     total = AreaRow(None, {k: current.get(k, 0) for k in AREA_COLUMNS})
     total.counts["registrations"] = sum(current[f"reg_{r}"] for r in REG_ROLES)
