@@ -362,7 +362,7 @@ async def on_erase(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMContex
         await cb.message.answer(_("There is nothing to erase: you are not registered."))
         return
     await state.clear()
-    await reg.erase_user(session, app.users, db_user)
+    await reg.erase_user(session, app.users, db_user, app.now())
     forget = getattr(app.storage, "forget_user", None)
     if forget is not None:
         forget(cb.from_user.id)

@@ -117,7 +117,7 @@ async def test_deleteme_erases_personal_data_and_keeps_counts(h):
 
     async with h.app.sessionmaker() as s:
         row = await s.get(User, student.id)
-        assert row.status == "erased"
+        assert row.status == "erased" and row.erased_at == h.app.now()
         assert (row.tg_id, row.chat_id, row.full_name, row.org_name, row.grade) == (
             None, None, None, None, None)
         assert not (await s.scalars(select(FsmRecord).where(

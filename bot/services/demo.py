@@ -33,11 +33,15 @@ EVENT_MIX = (
 )
 FACTIONS = ("self_knowledge", "happiness", "law_order", "care")
 CHALLENGE_TITLES = (
-    ("«Кітап – өмір» челленджі", "Челлендж «Книга – жизнь»", "“Books are life” challenge"),
-    ("«Таза әлем» акциясы", "Акция «Чистый мир»", "“Clean world” action"),
-    ("«Үздік парламент» байқауы", "Конкурс «Лучший парламент»", "“Best parliament” contest"),
-    ("«Қамқорлық» еріктілер акциясы", "Волонтёрская акция «Забота»", "“Care” volunteer action"),
-    ("«Менің мектебім» фотобайқауы", "Фотоконкурс «Моя школа»", "“My school” photo contest"),
+    ("challenge", "«Кітап – өмір» челленджі", "Челлендж «Книга – жизнь»",
+     "“Books are life” challenge"),
+    ("action", "«Таза әлем» акциясы", "Акция «Чистый мир»", "“Clean world” action"),
+    ("contest", "«Үздік парламент» байқауы", "Конкурс «Лучший парламент»",
+     "“Best parliament” contest"),
+    ("action", "«Қамқорлық» еріктілер акциясы", "Волонтёрская акция «Забота»",
+     "“Care” volunteer action"),
+    ("contest", "«Менің мектебім» фотобайқауы", "Фотоконкурс «Моя школа»",
+     "“My school” photo contest"),
 )
 WEBINAR_TITLES = (
     ("Мектеп парламентінің жұмысын ұйымдастыру", "Как организовать работу школьного "
@@ -141,8 +145,7 @@ async def _challenges(conn: AsyncConnection, rng: random.Random, n: int,
     rows = []
     for k in range(n):
         starts = now - timedelta(days=rng.randrange(DAYS), hours=rng.randrange(24))
-        kk, ru, en = CHALLENGE_TITLES[k % len(CHALLENGE_TITLES)]
-        kind = ("challenge", "action", "contest")[k % 3]
+        kind, kk, ru, en = CHALLENGE_TITLES[k % len(CHALLENGE_TITLES)]
         suffix = f" {k // len(CHALLENGE_TITLES) + 1}" if k >= len(CHALLENGE_TITLES) else ""
         rows.append({"kind": kind, "status": "judged" if starts < now - timedelta(days=30)
                      else "open", "title_kk": kk + suffix, "title_ru": ru + suffix,

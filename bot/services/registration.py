@@ -296,7 +296,8 @@ async def set_locale(session: AsyncSession, cache: UserCache, user: UserInfo,
         cache.put(user.tg_id, replace(user, locale=locale))
 
 
-async def erase_user(session: AsyncSession, cache: UserCache, user: User) -> None:
+async def erase_user(session: AsyncSession, cache: UserCache, user: User,
+                     now: datetime | None = None) -> None:
     """Erase personal data; the row stays as an anonymous id so counts keep adding up."""
     tg_id = user.tg_id
     await log_activity(session, "erase", user)
@@ -304,7 +305,7 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User) -> Non
                   "consent_version", "age_band", "guardian_token", "guardian_consent_at",
                   "guardian_consent_version"):
         setattr(user, field, None)
-    user.status, user.erased_at, user.settings = "erased", utcnow(), {}
+    user.status, user.erased_at, user.settings = "erased", now or utcnow(), {}
     await session.execute(update(Delivery).where(
         Delivery.user_id == user.id, Delivery.status == "queued").values(status="cancelled"))
     await session.execute(update(ActivityLog).where(ActivityLog.user_id == user.id)
