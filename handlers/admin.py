@@ -147,7 +147,7 @@ def scope_text(level: str, region: Place | None, district: Place | None, locale:
         parts.append(region.name(locale))
     if district:
         parts.append(district.name(locale))
-    return " — ".join(parts)
+    return html.escape(" — ".join(parts))
 
 
 async def deep_link(bot: Bot, payload: str) -> str:
@@ -179,7 +179,7 @@ def invite_text(invite: Invite, link: str, app: App, locale: str) -> str:
         link=link, scope=scope, until=until, uses=invite.max_uses)
 
 
-def parse_invite_args(args: str, app: App) -> dict[str, object] | str:
+def parse_invite_args(args: str, app: App, locale: str) -> dict[str, object] | str:
     """`regional <region> [days] [uses]` or `district <region> <district no. or name>
     [days=N] [uses=N]`; returns the parsed scope or an error message."""
     tokens = args.split()
@@ -207,7 +207,7 @@ def parse_invite_args(args: str, app: App) -> dict[str, object] | str:
             options["uses"] = int(rest[3])
     else:
         query = " ".join(rest[2:])
-        found = _find_district(app, region.id, query)
+        found = _find_district(app, region.id, query, locale)
         if isinstance(found, str):
             return found
         district = found
@@ -215,7 +215,7 @@ def parse_invite_args(args: str, app: App) -> dict[str, object] | str:
             "district_id": district.id if district else None, **options}
 
 
-def _find_district(app: App, region_id: int, query: str) -> Place | str:
+def _find_district(app: App, region_id: int, query: str, locale: str) -> Place | str:
     items = app.places.districts.get(region_id, [])
     if query.isdigit() and 1 <= int(query) <= len(items):
         return items[int(query) - 1]
@@ -227,7 +227,7 @@ def _find_district(app: App, region_id: int, query: str) -> Place | str:
         matches = words or matches
     if len(matches) == 1:
         return matches[0]
-    listing = "\n".join(f"{n}. {html.escape(p.name('ru'))} / {html.escape(p.name('kk'))}"
+    listing = "\n".join(f"{n}. {html.escape(p.name(locale))}"
                         for n, p in enumerate(items, start=1))
     return _("Name the district by its number or a unique part of its name:\n{listing}").format(
         listing=listing)
@@ -248,7 +248,7 @@ async def cmd_invite(message: Message, command: CommandObject, state: FSMContext
         await message.answer(_("Invite a coordinator. At which level will they coordinate?"),
                              reply_markup=level_kb())
         return
-    parsed = parse_invite_args(command.args, app)
+    parsed = parse_invite_args(command.args, app, locale)
     if isinstance(parsed, str):
         await message.answer(parsed)
         return
@@ -399,7 +399,8 @@ async def cmd_joinlink(message: Message, session: AsyncSession, app: App, locale
     link = await deep_link(message.bot, f"j_{invite.code}")
     region = app.places.region(invite.region_id)
     district = app.places.district(invite.district_id)
-    area = " — ".join(p.name(locale) for p in (region, district) if p) or _("all regions")
+    area = html.escape(" — ".join(p.name(locale) for p in (region, district) if p)) \
+        or _("all regions")
     text = _("Join link for students of your area ({area}):\n{link}\n\nStudents who open it "
              "skip choosing the region and district. Print the QR code or show it on a "
              "screen.").format(area=area, link=link)

@@ -35,6 +35,7 @@ from bot.services.errors import DomainError
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge
 from handlers.texts import error_text, register_errors
+from handlers.webinars import my_webinars_text
 
 router = Router(name=__name__)
 
@@ -58,6 +59,9 @@ register_errors({
     "not_started": __("This challenge has not started yet."),
     "not_in_audience": __("This challenge is not open to your organisation, faction or region."),
     "no_submissions": __("This action needs no entries: joining is your participation."),
+    "limited_account": __("Your account is limited until a parent or guardian confirms it, "
+                          "so you cannot send entries yet. Forward them the link from your "
+                          "registration message."),
     "limit_reached": __("You have already sent the most entries allowed ({max}). Withdraw one "
                         "in /my to send another."),
     "too_big": __("This file is too big: the limit is {mb} MB. Send a smaller or compressed "
@@ -445,7 +449,9 @@ async def send_my(message: Message, session: AsyncSession, user: UserInfo, app: 
                   locale: str) -> None:
     rows = await svc.my_challenges(session, user.id)
     if not rows:
-        await message.answer(_("You have not joined any challenge yet. See /challenges."))
+        webinars = await my_webinars_text(session, app, user, locale)
+        await message.answer(_("You have not joined any challenge yet. See /challenges.")
+                             + ("\n\n" + webinars if webinars else ""))
         return
     now = app.now()
     lines, withdrawable = [], []
@@ -462,7 +468,9 @@ async def send_my(message: Message, session: AsyncSession, user: UserInfo, app: 
                 withdrawable.append(s.id)
         if not subs and challenge.content_kinds:
             lines.append("  " + _("no entries yet"))
-    await message.answer(_("Your challenges:") + "\n\n" + "\n".join(lines),
+    webinars = await my_webinars_text(session, app, user, locale)
+    text = _("Your challenges:") + "\n\n" + "\n".join(lines)
+    await message.answer(text + ("\n\n" + webinars if webinars else ""),
                          reply_markup=withdraw_kb(withdrawable[:20]))
 
 

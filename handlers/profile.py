@@ -78,9 +78,9 @@ def profile_text(user: User, app: App, locale: str) -> str:
             _("Organisation type: {value}").format(
                 value=labels.label(labels.ORG_TYPE, user.org_type)),
             _("Organisation: {value}").format(value=html.escape(user.org_name or "—")),
-            _("Region: {value}").format(value=region.name(locale) if region else "—"),
+            _("Region: {value}").format(value=html.escape(region.name(locale)) if region else "—"),
             _("District or city: {value}").format(
-                value=district.name(locale) if district else "—"),
+                value=html.escape(district.name(locale)) if district else "—"),
         ]
     if user.role == "coordinator":
         lines.append(_("Level: {value}").format(

@@ -57,3 +57,23 @@ async def test_sixteen_and_older_are_not_limited(h):
     async with h.app.sessionmaker() as s:
         student = await s.scalar(select(User).where(User.tg_id == 402))
         assert student.limited is False and student.guardian_token is None
+
+
+async def test_limited_minor_cannot_send_entries_but_can_join(h):
+    from sqlalchemy import update
+
+    from tests.factories import make_student
+    from tests.test_challenges import new_challenge
+
+    await new_challenge(h, "challenge", content=("photo", "text"))
+    await make_student(h, 403, locale="en")
+    async with h.app.sessionmaker() as s, s.begin():
+        await s.execute(update(User).where(User.tg_id == 403).values(limited=True))
+    h.app.users.forget(403)
+    u = h.user(403)
+    await u.send("/challenges")
+    await u.click("My class")
+    await u.click("Join")
+    assert "You have joined" in u.last_text()
+    await u.click("Send my entry")
+    assert "limited until a parent or guardian confirms" in u.last_text()

@@ -326,6 +326,8 @@ async def active_count(session: AsyncSession, challenge_id: int, user_id: int) -
 async def check_can_submit(session: AsyncSession, challenge: Challenge, user: Any,
                            now: datetime) -> None:
     _check_open(challenge, user, now)
+    if getattr(user, "limited", False):
+        raise DomainError("limited_account")  # a minor awaiting the guardian's confirmation
     if not challenge.content_kinds:
         raise DomainError("no_submissions")
     if await active_count(session, challenge.id, user.id) >= challenge.max_submissions:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, insert, literal, select, true
+from sqlalchemy import Select, case, cast, insert, literal, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -177,7 +177,7 @@ async def enqueue_select(
         else literal(default_payload)
     prefix = f"{source_type}:{source_id}:{dedup_suffix}:"
     source = select(
-        (literal(prefix) + func.cast(user_id, Delivery.dedup_key.type)).label("dedup_key"),
+        (literal(prefix) + cast(user_id, Delivery.dedup_key.type)).label("dedup_key"),
         literal(source_type).label("source_type"),
         literal(source_id).label("source_id"),
         user_id.label("user_id"),
