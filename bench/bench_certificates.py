@@ -6,6 +6,7 @@ through the delivery worker; plus raw PDF rendering with a custom background. Ta
 from __future__ import annotations
 
 import io
+import shutil
 import time
 from datetime import timedelta
 
@@ -71,7 +72,7 @@ def since(mark: tuple[float, float]) -> tuple[float, float]:
 
 
 async def main() -> None:
-    app, api, _folder = await bench_app()
+    app, api, folder = await bench_app()
     try:
         challenge_id = await seed(app)
         base = rss_mb()
@@ -129,3 +130,4 @@ async def main() -> None:
               f"peak {peak_rss_mb():.0f} MB (target < 300 MB)", flush=True)
     finally:
         await app.close()
+        shutil.rmtree(folder, ignore_errors=True)  # ~150 MB of queued PDFs

@@ -31,6 +31,7 @@ class Fault:
     retry_after: int | None = None
     description: str = "injected fault"
     stall: float = 0.0
+    chat_ids: frozenset[int] | None = None  # only calls to these chats
 
 
 @dataclass
@@ -124,7 +125,7 @@ class FakeTelegram:
         params = await self._params(request)
         if method == "getUpdates":
             return _ok(await self._get_updates(params))
-        fault = self._fault_for(method)
+        fault = self._fault_for(method, params)
         if fault is not None:
             if fault.stall:
                 await asyncio.sleep(fault.stall)
@@ -137,10 +138,12 @@ class FakeTelegram:
         self.calls.append(Call(method, params))
         return _ok(self._result(method, params))
 
-    def _fault_for(self, method: str) -> Fault | None:
+    def _fault_for(self, method: str, params: dict[str, Any]) -> Fault | None:
         for fault in self.faults:
             matches = fault.method == method or (fault.method == "send*"
                                                  and method.startswith(("send", "copy")))
+            if fault.chat_ids is not None:
+                matches = matches and int(params.get("chat_id") or 0) in fault.chat_ids
             if matches and fault.count > 0:
                 fault.count -= 1
                 return fault

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -93,3 +97,21 @@ async def test_source_behind_migrations_is_refused(tmp_path) -> None:
     await upgrade_async(src, "0001")
     with pytest.raises(CopyDbError, match="latest migration"):
         await copy_db(src, dst)
+
+
+async def test_cli_copy_db(tmp_path) -> None:
+    """`python -m bot copy-db --to URL` as an operator runs it (to PostgreSQL when available)."""
+    src = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await fill_source(src)
+    async with contextlib.AsyncExitStack() as stack:
+        if os.environ.get(pg.ENV):
+            dst = await stack.enter_async_context(pg.fresh_database(migrated=False))
+        else:
+            dst = f"sqlite+aiosqlite:///{tmp_path / 'copy.db'}"
+        env = {**os.environ, "DATABASE_URL": src, "BOT_TOKEN": ""}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "copy-db", "--to", dst, env=env, cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        out, _ = await asyncio.wait_for(proc.communicate(), 120)
+        assert proc.returncode == 0, out.decode()
+        await check_copy(dst)
