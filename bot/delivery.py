@@ -356,6 +356,15 @@ class DeliveryWorker:
                                          DELIVERIES.c.next_attempt_at <= self.now())
                 .values(status="queued", claimed_by=None))
 
+    async def requeue_orphans(self) -> int:
+        """At start-up of the only process (SQLite's instance lock guarantees it), every claim
+        belongs to a dead worker: queue them again now instead of after the lease."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(DELIVERIES).where(DELIVERIES.c.status == "sending")
+                .values(status="queued", claimed_by=None, next_attempt_at=self.now()))
+        return result.rowcount or 0
+
     async def _claim(self, limit: int) -> list[Job]:
         now = self.now()
         t = DELIVERIES

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import deque
@@ -14,6 +15,7 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.fsm.context import FSMContext
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.methods.base import TelegramMethod, TelegramType
@@ -58,6 +60,10 @@ class DbSessionMiddleware(BaseMiddleware):
                 current_session.reset(token)
 
 
+REPLY_RETRIES = 2
+MAX_REPLY_WAIT = 30
+
+
 class CommitBeforeRequest(BaseRequestMiddleware):
     """Commit the update's pending work before any Bot API call.
 
@@ -80,9 +86,19 @@ class CommitBeforeRequest(BaseRequestMiddleware):
                     return True  # type: ignore[return-value]
                 answered.add(method.callback_query_id)
         session = current_session.get(None)
-        if session is not None and session.in_transaction():
+        if session is None:  # the delivery worker handles 429 itself (it pauses everyone)
+            return await make_request(bot, method)
+        if session.in_transaction():
             await session.commit()
-        return await make_request(bot, method)
+        for attempt in range(REPLY_RETRIES + 1):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                # A reply to the person talking: wait as told rather than drop it.
+                if attempt == REPLY_RETRIES or exc.retry_after > MAX_REPLY_WAIT:
+                    raise
+                await asyncio.sleep(exc.retry_after)
+        raise AssertionError("unreachable")
 
 
 def _guess_locale(user: User | None, default: str) -> str:

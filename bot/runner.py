@@ -56,6 +56,11 @@ async def prune_processed_updates(app: App) -> None:
 
 
 async def start_background(app: App) -> asyncio.Task[None]:
+    if is_sqlite(app.settings.database_url):
+        orphans = await app.delivery.requeue_orphans()
+        if orphans:
+            logger.warning("%d messages were being sent when the bot stopped; sending again",
+                           orphans)
     await run_all_ticks(app)  # catch up with whatever fell due while we were down
     start_scheduler(app)
     return asyncio.create_task(app.delivery.run(), name="delivery")

@@ -74,3 +74,20 @@ async def test_a_redelivered_update_is_handled_once(h):
     assert len(h.api.of("sendMessage", 801)) == 1
     async with h.app.sessionmaker() as s:
         assert await s.get(ProcessedUpdate, 424242) is not None
+
+
+async def test_a_failing_handler_gets_an_apology_in_the_users_language(h):
+    from aiogram import Router
+    from aiogram.filters import Command
+
+    boom = Router(name="boom")
+
+    @boom.message(Command("help"))
+    async def explode(message) -> None:
+        raise RuntimeError("boom")
+
+    h.app.dp.sub_routers.insert(0, boom)
+    boom._parent_router = h.app.dp
+    u = h.user(901, language_code="ru")
+    await u.send("/help")
+    assert u.last_text() == "Извините, что-то пошло не так. Попробуйте ещё раз."
