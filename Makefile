@@ -26,9 +26,16 @@ migrate: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
+# With TEST_POSTGRES_URL set (.ci/run sets it) the suite runs a second time on PostgreSQL.
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+	@if [ -n "$$TEST_POSTGRES_URL" ]; then \
+		echo "== the same suite on PostgreSQL ($$TEST_POSTGRES_URL) =="; \
+		TEST_DB=postgres $(PY) -m pytest -m "not e2e"; \
+	else \
+		echo "SKIPPED: the suite on PostgreSQL (TEST_POSTGRES_URL is not set)"; \
+	fi
 
 bench: $(STAMP)
 	$(PY) -m bench

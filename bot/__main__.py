@@ -110,6 +110,16 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(dispatch(args, settings))
     except KeyboardInterrupt:
         return 130
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a known refusal (e.g. copy-db into a non-empty database)
+        from bot.copydb import CopyDbError
+
+        if isinstance(exc, CopyDbError):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":

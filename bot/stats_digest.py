@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import fmt_int
-from bot.services import charts
 from bot.services import stats as st
 from bot.services.delivery import PRIORITY_BULK, OutgoingMessage, Recipient, enqueue
 from bot.services.registration import list_staff
@@ -27,14 +26,18 @@ from db.models import BotState
 logger = logging.getLogger(__name__)
 STATE_KEY = "stats.digest_week"
 SEND_AT = time(9, 0)
+CATCH_UP = timedelta(hours=24)
 
 
 def due_week(now: datetime, tz: Any) -> datetime | None:
-    """This week's Monday 09:00 (local) if it has passed, else None."""
+    """This week's Monday 09:00 (local) if it passed less than CATCH_UP ago, else None.
+
+    A bot that was down on Monday still sends the digest within the window; a bot first
+    started mid-week (or down for days) does not send a stale one."""
     local = now.astimezone(tz)
     monday = local.date() - timedelta(days=local.weekday())
     due = datetime.combine(monday, SEND_AT, tz)
-    return due if local >= due else None
+    return due if due <= local < due + CATCH_UP else None
 
 
 async def digest_tick(app: Any) -> int:
@@ -58,6 +61,8 @@ async def digest_tick(app: Any) -> int:
 
 
 async def queue_digest(session: AsyncSession, app: Any, due: datetime) -> int:
+    from bot.services import charts  # matplotlib: loaded only when a digest is due
+
     tz = app.settings.tz
     period = st.week_of(due.date() - timedelta(days=7), tz)
     staff = [s for s in await list_staff(session, app.settings.staff_ids)

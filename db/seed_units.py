@@ -12,8 +12,9 @@ CSV_PATH = Path(__file__).with_name("data") / "kz_admin_units.csv"
 
 regions_t = sa.table(
     "regions",
-    sa.column("id", sa.Integer), sa.column("code", sa.String), sa.column("name_kk", sa.String),
-    sa.column("name_ru", sa.String), sa.column("name_en", sa.String), sa.column("sort", sa.Integer),
+    sa.column("id", sa.Integer), sa.column("code", sa.String),
+    sa.column("name_kk", sa.String), sa.column("name_ru", sa.String),
+    sa.column("name_en", sa.String), sa.column("sort", sa.Integer),
 )
 districts_t = sa.table(
     "districts",
@@ -36,9 +37,10 @@ def seed_admin_units(conn: Connection, path: Path = CSV_PATH) -> None:
         if row["region_code"] in region_ids:
             continue
         region_ids[row["region_code"]] = len(region_ids) + 1
+        region_id = region_ids[row["region_code"]]
         conn.execute(regions_t.insert().values(
-            id=region_ids[row["region_code"]], code=row["region_code"], name_kk=row["region_kk"],
-            name_ru=row["region_ru"], name_en=row["region_en"], sort=region_ids[row["region_code"]],
+            id=region_id, code=row["region_code"], name_kk=row["region_kk"],
+            name_ru=row["region_ru"], name_en=row["region_en"], sort=region_id,
         ))
     conn.execute(districts_t.insert(), [
         {"region_id": region_ids[r["region_code"]], "kind": r["unit_type"],

@@ -17,6 +17,13 @@ def clock() -> Clock:
     return Clock()
 
 
+def pytest_report_header() -> str:
+    if os.environ.get("TEST_DB") == "postgres":
+        server = os.environ.get("TEST_POSTGRES_URL", "(TEST_POSTGRES_URL not set)")
+        return f"database: PostgreSQL at {server}"
+    return "database: SQLite (TEST_DB=postgres runs the suite on PostgreSQL)"
+
+
 @pytest.fixture
 async def db_url(tmp_path) -> AsyncIterator[str]:
     """A fresh migrated database: SQLite by default, PostgreSQL with TEST_DB=postgres."""

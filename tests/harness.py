@@ -40,7 +40,7 @@ class BotHarness:
         self.app, self.api = app, api
 
     @property
-    def dp(self):  # noqa: ANN201
+    def dp(self):
         return self.app.dp
 
     async def feed(self, payload: dict[str, Any], **kwargs: Any) -> Any:

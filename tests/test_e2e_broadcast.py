@@ -10,7 +10,7 @@ import pytest
 
 from db.migrate import upgrade_async
 from tests.e2e import BotProcess, wait_until
-from tests.fake_telegram import Fault, FakeTelegram
+from tests.fake_telegram import FakeTelegram, Fault
 
 pytestmark = pytest.mark.e2e
 STAFF = 900

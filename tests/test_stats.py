@@ -311,6 +311,8 @@ async def test_weekly_digest_once_a_week_across_restarts(h, data, clock, tmp_pat
     assert rows == 2
     clock.value = utc(2026, 3, 16, 4, 0)  # the next Monday
     assert await digest_tick(h.app) == 2
+    clock.value = utc(2026, 3, 24, 4, 0)  # a bot down all Monday: no stale digest on Tuesday
+    assert await digest_tick(h.app) == 0
 
 
 async def test_demo_data_is_reproducible(tmp_path, clock):

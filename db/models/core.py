@@ -91,7 +91,8 @@ class User(Base):
 
 
 class Invite(Base):
-    """A deep link: `inv_` registers a coordinator with a scope, `j_` pre-fills a student's place."""
+    """A deep link: `inv_` registers a coordinator with a scope, `j_` pre-fills a student's
+    place."""
 
     __tablename__ = "invites"
 

@@ -1,18 +1,18 @@
 """foundation
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-25
 
 Every table of the foundation, and the regions and districts seeded from
 db/data/kz_admin_units.csv (KATO 2026).
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import db.base
 from db.seed_units import seed_admin_units
-
 
 revision = '0001'
 down_revision = None

@@ -4,10 +4,10 @@ Revision ID: 0007
 Revises: 0006
 """
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
-import db.base  # noqa: F401
+import db.base
 
 revision = "0007"
 down_revision = "0006"
