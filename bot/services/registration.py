@@ -160,6 +160,11 @@ async def check_invite(session: AsyncSession, code: str, kind: str,
         raise DomainError("invite_expired")
     if invite.max_uses is not None and invite.uses >= invite.max_uses:
         raise DomainError("invite_used_up")
+    if kind == "join" and invite.created_by is not None:
+        # A join link lives as long as its coordinator does.
+        owner = await session.get(User, invite.created_by)
+        if owner is None or owner.status != "active":
+            raise DomainError("invite_unknown")
     return invite
 
 
