@@ -91,3 +91,22 @@ async def test_a_failing_handler_gets_an_apology_in_the_users_language(h):
     u = h.user(901, language_code="ru")
     await u.send("/help")
     assert u.last_text() == "Извините, что-то пошло не так. Попробуйте ещё раз."
+
+
+async def test_a_reply_that_meets_429_is_sent_after_the_wait(h):
+    from aiogram.exceptions import TelegramRetryAfter
+    from aiogram.methods import SendMessage
+
+    faults = {"left": 1}
+
+    def flood_once(call) -> None:
+        if call.method == "sendMessage" and faults["left"]:
+            faults["left"] -= 1
+            raise TelegramRetryAfter(method=SendMessage(chat_id=1, text="x"),
+                                     message="Too Many Requests", retry_after=1)
+
+    h.api.fault = flood_once
+    u = h.user(902, language_code="en")
+    await u.send("/help")
+    assert faults["left"] == 0
+    assert "Commands" in u.last_text()
