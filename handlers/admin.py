@@ -273,8 +273,7 @@ async def on_invite_level(cb: CallbackQuery, callback_data: InviteCD, state: FSM
 @router.callback_query(InviteSG.region, RegCD.filter(F.field == "region"))
 async def on_invite_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, app: App,
                            locale: str, callback_answer: CallbackAnswer) -> None:
-    region = app.places.region(int(callback_data.value)) if callback_data.value.isdigit() \
-        else None
+    region = app.places.region_from(callback_data.value)
     if region is None:
         alert(callback_answer, _("Unknown region."))
         return
@@ -298,8 +297,7 @@ async def ask_limits(message: Message, state: FSMContext) -> None:
 async def on_invite_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, app: App,
                              callback_answer: CallbackAnswer) -> None:
     data = await state.get_data()
-    place = app.places.district(int(callback_data.value)) if callback_data.value.isdigit() \
-        else None
+    place = app.places.district_from(callback_data.value)
     if place is None or place.region_id != data.get("region_id"):
         alert(callback_answer, _("Unknown district."))
         return

@@ -255,8 +255,7 @@ async def on_not_text(message: Message, state: FSMContext, session: AsyncSession
 @router.callback_query(ProfileSG.region, RegCD.filter(F.field == "region"))
 async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, app: App,
                     locale: str, callback_answer: CallbackAnswer) -> None:
-    region = app.places.region(int(callback_data.value)) if callback_data.value.isdigit() \
-        else None
+    region = app.places.region_from(callback_data.value)
     if region is None:
         alert(callback_answer, _("Unknown region."))
         return
@@ -284,8 +283,7 @@ async def on_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext
                       session: AsyncSession, app: App, locale: str,
                       callback_answer: CallbackAnswer, user: UserInfo | None) -> None:
     data = await state.get_data()
-    place = app.places.district(int(callback_data.value)) if callback_data.value.isdigit() \
-        else None
+    place = app.places.district_from(callback_data.value)
     me = await _me(session, user)
     if me is None or place is None or place.region_id != data.get("region_id"):
         alert(callback_answer, _("Unknown district."))

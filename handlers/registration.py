@@ -248,7 +248,7 @@ async def on_choice(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, 
 
 @router.callback_query(RegistrationSG.region, RegCD.filter(F.field == "region"))
 async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, app: App) -> None:
-    region = app.places.region(int(callback_data.value)) if callback_data.value.isdigit() else None
+    region = app.places.region_from(callback_data.value)
     if region is None:
         await cb.answer(_("Unknown region."), show_alert=True)
         return

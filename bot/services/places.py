@@ -54,6 +54,13 @@ class PlaceDirectory:
             self.districts.setdefault(d.region_id, []).append(place)
             self._by_id[d.id] = place
 
+    def region_from(self, raw: str) -> Place | None:
+        """A region named by id in a callback (untrusted text)."""
+        return self.region(int(raw)) if raw.isdigit() else None
+
+    def district_from(self, raw: str) -> Place | None:
+        return self.district(int(raw)) if raw.isdigit() else None
+
     def region(self, region_id: int | None) -> Place | None:
         return self._region_by_id.get(region_id) if region_id else None
 
