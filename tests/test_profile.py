@@ -148,3 +148,32 @@ async def test_mydata_sends_json_of_everything(h):
     assert data["user"]["grade"] == "11"
     assert data["user"]["id"] == student.id
     assert "profile_edit" in [a["kind"] for a in data["activity"]]
+
+
+async def test_after_deleteme_no_table_holds_anything_personal(h):
+    from sqlalchemy import text
+
+    from bot.services.delivery import OutgoingMessage, Recipient, enqueue
+    from db.models import Base
+
+    tg_id, name, org = 7_700_105, "Aigerim Unique-Surname", "Gymnasium Unique-Org"
+    student = await make_student(h, tg_id, org_name=org)
+    async with h.app.sessionmaker() as s, s.begin():
+        row = await s.get(User, student.id)
+        row.full_name = name
+        await enqueue(s, "notice", 1, [Recipient(student.id, tg_id)],
+                      {"default": OutgoingMessage(text="Hello")})
+    h.app.users.forget(tg_id)
+    await h.drain()
+    u = h.user(tg_id, language_code="en")
+    await u.send("/profile")
+    await u.send("/deleteme")
+    await u.click("Yes")
+    async with h.app.sessionmaker() as s:
+        for table in Base.metadata.sorted_tables:
+            for values in (await s.execute(text(f"SELECT * FROM {table.name}"))).all():
+                for value in values:
+                    assert value != tg_id, f"{table.name} keeps the Telegram id"
+                    if isinstance(value, str):
+                        assert name not in value and org not in value, table.name
+                        assert str(tg_id) not in value, f"{table.name} keeps the Telegram id"

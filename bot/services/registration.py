@@ -313,6 +313,9 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
     user.status, user.erased_at, user.settings = "erased", now or utcnow(), {}
     await session.execute(update(Delivery).where(
         Delivery.user_id == user.id, Delivery.status == "queued").values(status="cancelled"))
+    # The chat id is the Telegram id: keep the delivery counts, forget whom they reached.
+    await session.execute(update(Delivery).where(Delivery.user_id == user.id)
+                          .values(chat_id=0))
     await session.execute(update(ActivityLog).where(ActivityLog.user_id == user.id)
                           .values(extra=None))
     if tg_id is not None:
