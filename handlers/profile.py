@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from functools import lru_cache
 
 from aiogram import F, Router
 from aiogram.filters import Command
@@ -11,6 +12,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -100,7 +102,13 @@ def profile_text(user: User, app: App, locale: str) -> str:
 
 
 def profile_kb(user: User) -> InlineKeyboardMarkup:
-    allowed = reg.editable_fields(user)
+    return _profile_kb(get_i18n().current_locale, tuple(reg.editable_fields(user)))
+
+
+# aiogram's keyboard builder costs more than the whole database write of an edit: the few
+# distinct keyboards are built once per language.
+@lru_cache(maxsize=64)
+def _profile_kb(locale: str, allowed: tuple[str, ...]) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for key, field in FIELDS.items():
         if field in allowed:
@@ -110,8 +118,15 @@ def profile_kb(user: User) -> InlineKeyboardMarkup:
 
 
 def options_kb(key: str, options: dict[str, object]) -> InlineKeyboardMarkup:
+    return _options_kb(get_i18n().current_locale, key,
+                       tuple((value, str(text)) for value, text in options.items()))
+
+
+@lru_cache(maxsize=64)
+def _options_kb(locale: str, key: str,
+                options: tuple[tuple[str, str], ...]) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    for value, text in options.items():
+    for value, text in options:
         kb.button(text=str(text), callback_data=ProfileCD(field=key, value=value))
     kb.adjust(2)
     return kb.as_markup()

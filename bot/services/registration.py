@@ -247,7 +247,8 @@ async def update_profile(session: AsyncSession, cache: UserCache, user: User,
     if field == "region_id":
         user.district_id = None
     await log_activity(session, "profile_edit", user, extra={"field": field})
-    cache.forget(user.tg_id)
+    if user.tg_id is not None:  # refresh rather than forget: the next update needs no query
+        cache.put(user.tg_id, UserInfo.of(user))
     return user
 
 
