@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import labels
 from bot.factory import App
 from bot.i18n import fmt_int
-from bot.services import charts, reports
 from bot.services import stats as st
 from bot.services.errors import DomainError
 from bot.services.users import UserInfo
@@ -65,6 +64,8 @@ async def cmd_stats(message: Message, command: CommandObject, session: AsyncSess
     data = await st.collect(session, period, scope)
     tr, fmt, name = _tools(app, locale)
     text = st.render_text(data, tr, fmt, name)
+    from bot.services import charts  # matplotlib: loaded on first use, not at start-up
+
     png = await asyncio.to_thread(charts.stats_chart, data, tr, name)
     await message.answer(text)
     await message.answer_photo(BufferedInputFile(png, filename="stats.png"),
@@ -80,6 +81,8 @@ async def cmd_export_stats(message: Message, command: CommandObject, session: As
         return
     period, scope = found
     tr, _fmt, name = _tools(app, locale)
+    from bot.services import reports  # openpyxl / python-docx: loaded on first use
+
     data = await reports.export_xlsx(session, period, scope, tr, locale, name)
     filename = f"stats_{period.first_day.isoformat()}_{period.last_day.isoformat()}.xlsx"
     await message.answer_document(BufferedInputFile(data, filename=filename),
@@ -97,6 +100,8 @@ async def cmd_report(message: Message, command: CommandObject, session: AsyncSes
         await message.answer(error_text(DomainError("stats_year")))
         return
     tr, fmt, name = _tools(app, locale)
+    from bot.services import reports
+
     data = await reports.annual_docx(session, year, app.settings.tz, app.now(), tr, locale,
                                      fmt, name)
     await message.answer_document(BufferedInputFile(data, filename=f"report_{year}.docx"),

@@ -17,7 +17,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -26,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.activity import log_activity
 from bot.services.delivery import OutgoingMessage, Recipient, enqueue
 from bot.services.errors import DomainError
-from bot.services.pdf import PdfContent, render_certificate
 from db.models import (
     Certificate,
     CertificateTemplate,
@@ -55,6 +54,9 @@ RENDER_CHUNK = 20
 IN_FLIGHT = 400
 BACKGROUND_MAX = (1754, 1240)  # A4 landscape at 150 dpi: sharp enough, ~150 KB
 NUMBER_RE = re.compile(r"^[DPWS]\d{2}-\d{6,}-[A-Z0-9]{4}$")
+
+if TYPE_CHECKING:
+    from bot.services.pdf import PdfContent
 
 
 class Translator(Protocol):
@@ -567,6 +569,8 @@ def _participant_body(i18n: Translator, locale: str, d: dict[str, Any]) -> list[
 
 def pdf_content(i18n: Translator, cert: Certificate, settings: TemplateSettings,
                 bot_username: str, tz: ZoneInfo) -> PdfContent:
+    from bot.services.pdf import PdfContent  # reportlab: loaded on first use
+
     locale, d = cert.locale if cert.locale in LOCALES else "kk", cert.details or {}
     if cert.template == "winner":
         title = _t(i18n, locale, "DIPLOMA")
@@ -607,6 +611,8 @@ def verify_link(bot_username: str, number: str) -> str:
 
 def render(i18n: Translator, cert: Certificate, settings: TemplateSettings,
            bot_username: str, tz: ZoneInfo) -> bytes:
+    from bot.services.pdf import render_certificate
+
     return render_certificate(pdf_content(i18n, cert, settings, bot_username, tz))
 
 
