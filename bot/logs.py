@@ -39,4 +39,5 @@ def setup_logging(level: str, fmt: str, secrets: list[str]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    for noisy in ("aiogram.event", "aiogram.middlewares"):  # a line per update otherwise
+        logging.getLogger(noisy).setLevel(logging.WARNING)
