@@ -12,6 +12,9 @@ from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db_context import current_session
@@ -59,15 +62,16 @@ class SqlStorage(BaseStorage):
 
     @staticmethod
     async def _write(session: AsyncSession, k: str, state: str | None, data: dict) -> None:
-        record = await session.get(FsmRecord, k)
+        """One statement, no read first: FSM writes sit on every step of every flow."""
+        table = FsmRecord.__table__
         if state is None and not data:
-            if record is not None:
-                await session.delete(record)
+            await session.execute(delete(table).where(table.c.key == k))
             return
-        if record is None:
-            session.add(FsmRecord(key=k, state=state, data=data))
-        else:
-            record.state, record.data = state, data
+        dialect = session.bind.dialect.name if session.bind else "sqlite"
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert(table).values(key=k, state=state, data=data)
+        await session.execute(stmt.on_conflict_do_update(
+            index_elements=[table.c.key], set_={"state": state, "data": data}))
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         _, data = await self._load(key)
