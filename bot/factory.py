@@ -30,6 +30,7 @@ from bot.middlewares import (
     UserContextMiddleware,
 )
 from bot.ratelimit_redis import shared_limiter
+from bot.routing import optimise_routing
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserCache
 from bot.storage import SqlStorage
@@ -122,35 +123,12 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
     dp["users"] = users
     dp["places"] = app.places
     dp.include_routers(*get_routers())
-    inline_sync_filters(dp)
+    optimise_routing(dp)
     from handlers.certificates import verify_reply
 
     app.extras["verify_handler"] = verify_reply  # /start v_<number>
     dp.startup.register(_on_startup)
     return app
-
-
-def inline_sync_filters(dp: Dispatcher) -> None:
-    """Evaluate synchronous filters (F.… magic filters) in the event loop.
-
-    aiogram runs every non-async filter through `asyncio.to_thread`: a thread hop for each
-    filter of each handler tried, which cut throughput several times over. Ours are pure,
-    cheap attribute checks, so calling them inline is both safe and much faster.
-    """
-    for router in dp.chain_tail:
-        for observer in router.observers.values():
-            for handler in [*observer.handlers, observer._handler]:
-                for flt in handler.filters or []:
-                    if not flt.awaitable:
-                        flt.callback = _as_coroutine(flt.callback)
-                        flt.awaitable = True
-
-
-def _as_coroutine(func: Callable[..., Any]) -> Callable[..., Any]:
-    async def call(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
-
-    return call
 
 
 async def _on_startup(app: App) -> None:

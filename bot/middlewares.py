@@ -26,6 +26,7 @@ from bot.access import callback_allowed, command_allowed
 from bot.db_context import current_session
 from bot.i18n import LANGUAGES, PoI18n
 from bot.services.users import UserCache, access_role, load_user_info
+from bot.storage import has_pending
 from db.models import ProcessedUpdate
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -88,7 +89,7 @@ class CommitBeforeRequest(BaseRequestMiddleware):
         session = current_session.get(None)
         if session is None:  # the delivery worker handles 429 itself (it pauses everyone)
             return await make_request(bot, method)
-        if session.in_transaction():
+        if session.in_transaction() or has_pending(session):
             await session.commit()
         for attempt in range(REPLY_RETRIES + 1):
             try:

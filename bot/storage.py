@@ -1,8 +1,10 @@
 """FSM storage in the database, so a flow half-way through survives a restart.
 
 Writes join the current update's transaction when there is one (see bot.middlewares), so a
-handler's data and its next state commit together. Reads are served from a write-through
-cache: one process owns its users' states (several processes use RedisStorage instead).
+handler's data and its next state commit together; they are held until that commit and then
+written once per key (a step usually sets both state and data: one statement, not two or
+three). Reads are served from a write-through cache: one process owns its users' states
+(several processes use RedisStorage instead); a rolled-back write is dropped from the cache.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
-from sqlalchemy import delete
+from sqlalchemy import delete, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.db_context import current_session
 from db.models import FsmRecord
+
+PENDING = "fsm_pending"  # Session.info key: {storage key: (state, data)} not yet written
 
 
 def key_str(key: StorageKey) -> str:
@@ -55,23 +60,10 @@ class SqlStorage(BaseStorage):
         self._remember(k, (state, data))
         session = current_session.get(None)
         if session is not None:
-            await self._write(session, k, state, data)
+            session.info.setdefault(PENDING, {})[k] = (self, state, data)
             return
         async with self.sessionmaker() as own, own.begin():
-            await self._write(own, k, state, data)
-
-    @staticmethod
-    async def _write(session: AsyncSession, k: str, state: str | None, data: dict) -> None:
-        """One statement, no read first: FSM writes sit on every step of every flow."""
-        table = FsmRecord.__table__
-        if state is None and not data:
-            await session.execute(delete(table).where(table.c.key == k))
-            return
-        dialect = session.bind.dialect.name if session.bind else "sqlite"
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = insert(table).values(key=k, state=state, data=data)
-        await session.execute(stmt.on_conflict_do_update(
-            index_elements=[table.c.key], set_={"state": state, "data": data}))
+            await own.run_sync(_write, k, state, data)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         _, data = await self._load(key)
@@ -94,3 +86,32 @@ class SqlStorage(BaseStorage):
 
     async def close(self) -> None:
         self._cache.clear()
+
+
+@event.listens_for(Session, "before_commit")
+def _flush_pending(session: Session) -> None:
+    for k, (_storage, state, data) in session.info.pop(PENDING, {}).items():
+        _write(session, k, state, data)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_pending(session: Session) -> None:
+    for k, (storage, _state, _data) in session.info.pop(PENDING, {}).items():
+        storage._cache.pop(k, None)
+
+
+def has_pending(session: AsyncSession) -> bool:
+    return bool(session.info.get(PENDING))
+
+
+def _write(session: Session, k: str, state: str | None, data: dict) -> None:
+    """One statement, no read first: FSM writes sit on every step of every flow."""
+    table = FsmRecord.__table__
+    if state is None and not data:
+        session.execute(delete(table).where(table.c.key == k))
+        return
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(table).values(key=k, state=state, data=data)
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=[table.c.key], set_={"state": state, "data": data}))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sqlalchemy import event
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
+
+from db.inline_sqlite import InlineConnection
 
 
 def is_sqlite(url: str) -> bool:
@@ -29,6 +33,12 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cur.close()
 
 
+def _inline_creator(url: str) -> Callable[[], Awaitable[InlineConnection]]:
+    """Connect with the same file name and options SQLAlchemy's own SQLite dialect derives."""
+    args, options = SQLiteDialect_pysqlite().create_connect_args(make_url(url))
+    return lambda: InlineConnection.connect(*args, **options)
+
+
 def create_engine(url: str, echo: bool = False) -> AsyncEngine:
     ensure_sqlite_folder(url)
     if is_sqlite(url):
@@ -36,12 +46,13 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
         # connection upgrading a read to a write fails at once with SQLITE_BUSY_SNAPSHOT.
         # bot.middlewares commits before every Bot API call, so no turn waits on the network.
         # Never open a second session while holding one in the same task: it would wait forever.
+        # Statements run on the loop's thread (db.inline_sqlite): no thread hop per call.
         memory = make_url(url).database in (None, "", ":memory:")
         pool = {"poolclass": StaticPool} if memory else {
             "poolclass": AsyncAdaptedQueuePool, "pool_size": 1, "max_overflow": 0,
             "pool_timeout": 60,
         }
-        engine = create_async_engine(url, echo=echo, **pool)
+        engine = create_async_engine(url, echo=echo, async_creator=_inline_creator(url), **pool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
