@@ -13,6 +13,7 @@ def get_routers() -> list[Router]:
     from handlers import system
     from handlers import stats
     from handlers import jury
+    from handlers import challenges_edit
 
     routers = [
         errors.router,
@@ -24,6 +25,7 @@ def get_routers() -> list[Router]:
         webinars.router,
         certificates.router,
         challenges_admin.router,
+        challenges_edit.router,
         challenges.router,
         review.router,
         jury.router,

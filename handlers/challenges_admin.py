@@ -625,9 +625,22 @@ EDIT_LABELS = {
 
 
 @router.callback_query(ChallengeAdminCD.filter(F.action == "edit"))
-async def on_edit(cb: CallbackQuery, callback_data: ChallengeAdminCD) -> None:
-    await cb.message.answer(_("What do you want to change?"), reply_markup=admin_kb(
-        [(str(EDIT_LABELS[f]), "editf", callback_data.id, f) for f in svc.EDITABLE], columns=2))
+async def on_edit(cb: CallbackQuery, callback_data: ChallengeAdminCD,
+                  session: AsyncSession) -> None:
+    try:
+        challenge = await svc.get_challenge(session, callback_data.id)
+    except DomainError as exc:
+        await cb.message.answer(error_text(exc))
+        return
+    cid = challenge.id
+    rows = [(str(EDIT_LABELS[f]), "editf", cid, f) for f in svc.EDITABLE]
+    # handlers/challenges_edit.py: audience, content, nominations and age categories
+    rows += [(_("👥 Audience"), "eaud", cid, ""), (_("📎 Accepted content"), "eck", cid, "")]
+    if challenge.kind == "contest":
+        rows += [(_("🏷 Nominations"), "eopt", cid, "nomination"),
+                 (_("🎚 Age categories"), "eopt", cid, "category")]
+    await cb.message.answer(_("What do you want to change?"),
+                            reply_markup=admin_kb(rows, columns=2))
 
 
 @router.callback_query(ChallengeAdminCD.filter(F.action.in_({"editf", "ext"})))

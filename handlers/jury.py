@@ -22,6 +22,8 @@ from bot.services import jury
 from bot.services.errors import DomainError
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge, Submission
+from handlers.challenges import PLACE
+from handlers.challenges_admin import send_manage
 from handlers.review import resend_media
 from handlers.texts import error_text, register_errors
 
@@ -35,6 +37,10 @@ register_errors({
     "jury_no_criteria": __("The jury criteria are not set yet."),
     "not_juror": __("You are not on the jury of this contest."),
     "recused": __("You cannot judge entries from your own region or organisation."),
+    "ranking_no_quorum": __("No entry has reached the quorum yet: there are no places to "
+                            "give from the ranking."),
+    "ranking_changed": __("The scores or places changed since this preview. Here is the "
+                          "current one:"),
 })
 
 
@@ -150,6 +156,20 @@ async def on_jury_close(cb: CallbackQuery, callback_data: ChallengeAdminCD,
     await send_jury(cb.message, session, locale, callback_data.id)
 
 
+async def group_names(session: AsyncSession, cid: int, locale: str) -> dict[int, str]:
+    nominations, categories = await svc.get_options(session, cid)
+    return {o.id: o.name(locale) for o in (*nominations, *categories)}
+
+
+def group_head(names: dict[int, str], key: tuple[int | None, int | None]) -> str:
+    head = " / ".join(html.escape(names[k]) for k in key if k in names)
+    return f"<b>{head or '—'}</b>"
+
+
+def group_order(key: tuple[int | None, int | None]) -> tuple[int, int]:
+    return key[0] or 0, key[1] or 0
+
+
 @router.callback_query(ChallengeAdminCD.filter(F.action == "jrank"))
 async def on_ranking(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
                      locale: str) -> None:
@@ -157,18 +177,175 @@ async def on_ranking(cb: CallbackQuery, callback_data: ChallengeAdminCD, session
     if not groups:
         await cb.message.answer(_("No complete scores yet."))
         return
-    nominations, categories = await svc.get_options(session, callback_data.id)
-    names = {o.id: o.name(locale) for o in (*nominations, *categories)}
+    names = await group_names(session, callback_data.id, locale)
     lines = [_("Ranking by mean score (= marks a tie; ✓ the quorum is reached):")]
-    for (nom, cat), items in sorted(groups.items(), key=lambda g: (g[0][0] or 0, g[0][1] or 0)):
-        head = " / ".join(html.escape(names[k]) for k in (nom, cat) if k in names)
-        lines += ["", f"<b>{head or '—'}</b>"]
+    for key, items in sorted(groups.items(), key=lambda g: group_order(g[0])):
+        lines += ["", group_head(names, key)]
         for r in items[:50]:
             lines.append(_("{rank}{tie}. No. {n} — {mean} (scores: {count}){ok}").format(
                 rank=r.rank, tie="=" if r.tied else "", n=r.submission_id,
                 mean=f"{r.mean:.2f}", count=r.scores, ok=" ✓" if r.quorum else ""))
-    lines += ["", _("Mark winners with 🏆 in /challenges.")]
-    await cb.message.answer("\n".join(lines))
+    challenge = await svc.get_challenge(session, callback_data.id)
+    markup = None
+    if challenge.status in ("closed", "judged"):
+        footer = _("Mark winners with 🏆 in /challenges, or apply the ranking to places in "
+                   "one step.")
+        markup = admin_kb([(_("🏅 Apply to places"), "rkap", callback_data.id, "")])
+    else:
+        footer = _("Places can be given once the challenge is closed.")
+    body = fit("\n".join(lines), TEXT_LIMIT - len(footer) - 2)
+    await cb.message.answer(f"{body}\n\n{footer}", reply_markup=markup)
+
+
+# --- the ranking applied to places ----------------------------------------------------------
+
+DIPLOMA_CHOICES = ("0", "3", "5", "10", "all")
+TEXT_LIMIT = 3900  # Telegram's limit is 4096 characters
+
+
+def fit(text: str, limit: int = TEXT_LIMIT) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit - 2)
+    return text[:cut if cut > 0 else limit - 2] + "\n…"
+
+
+def diplomas_value(raw: str) -> int | None:
+    """'all' -> None (every other entry with the quorum), else the number (untrusted)."""
+    if raw == "all":
+        return None
+    if raw.isdigit() and len(raw) <= 5:
+        return int(raw)
+    raise DomainError("bad_number", max=jury.DIPLOMAS_MAX)
+
+
+def place_name(place: str | None) -> str:
+    return str(PLACE[place]) if place in PLACE else _("no place")
+
+
+def numbers(items: list[jury.PlannedPlace], limit: int = 12) -> str:
+    shown = ", ".join(_("No. {n}").format(n=p.submission_id) + f" ({p.mean:.2f})"
+                      for p in items[:limit])
+    return shown + (f" … (+{len(items) - limit})" if len(items) > limit else "")
+
+
+def plan_text(plan: jury.PlacesPlan, names: dict[int, str]) -> str:
+    if plan.diplomas is None:
+        diplomas = _("diplomas to every other entry with the quorum")
+    elif plan.diplomas:
+        diplomas = _("diplomas to the next {n} ranks").format(n=plan.diplomas)
+    else:
+        diplomas = _("no diplomas")
+    lines = [_("<b>The ranking applied to places</b> (1st, 2nd, 3rd place; {diplomas}). "
+               "Only entries with the quorum; equal scores share a place.").format(
+        diplomas=diplomas)]
+    for key, items in sorted(plan.groups.items(), key=lambda g: group_order(g[0])):
+        lines += ["", group_head(names, key)]
+        for place in (*jury.PODIUM, "diploma"):
+            chosen = [p for p in items if p.place == place]
+            if chosen:
+                lines.append(f"{place_name(place)}: {numbers(chosen)}")
+        if not any(p.place for p in items):
+            lines.append("—")
+    lines += ["", _("New places: {n}.").format(n=len(plan.new))]
+    if plan.conflicts:
+        lines.append(_("Already placed differently (by hand or earlier): {n}").format(
+            n=len(plan.conflicts)))
+        lines += [_("• No. {n}: {current} → {place}").format(
+            n=p.submission_id, current=place_name(p.current), place=place_name(p.place))
+            for p in plan.conflicts[:15]]
+        if len(plan.conflicts) > 15:
+            lines.append(f"… (+{len(plan.conflicts) - 15})")
+    if plan.grand_prix:
+        lines.append(_("Grand Prix set by hand stays: {items}.").format(
+            items=", ".join(_("No. {n}").format(n=p.submission_id) for p in plan.grand_prix)))
+    if plan.without_quorum:
+        lines.append(_("Entries without the quorum get no place: {n}.").format(
+            n=plan.without_quorum))
+    if plan.jury_open:
+        lines.append(_("⚠️ The jury round is still open: scores may still change."))
+    if plan.results_published:
+        lines.append(_("⚠️ The results are already published: participants will not hear "
+                       "about these changes."))
+    if not plan.changes(overwrite=True):
+        lines.append(_("Nothing to change: the places already match the ranking."))
+    return fit("\n".join(lines))
+
+
+def plan_kb(plan: jury.PlacesPlan, raw_diplomas: str) -> InlineKeyboardMarkup:
+    cid, fp = plan.challenge_id, plan.fingerprint()
+    rows = []
+    if plan.conflicts:
+        if plan.new:
+            rows.append((_("✅ Apply, keep the places already set ({n})").format(
+                n=len(plan.conflicts)), "rkok", cid, f"{raw_diplomas}.k.{fp}"))
+        rows.append((_("⚠️ Apply and overwrite the places already set ({n})").format(
+            n=len(plan.conflicts)), "rkok", cid, f"{raw_diplomas}.o.{fp}"))
+    elif plan.new:
+        rows.append((_("✅ Apply"), "rkok", cid, f"{raw_diplomas}.k.{fp}"))
+    rows += [(_("« Back"), "rkap", cid, ""), (_("✖️ Cancel"), "rkno", cid, "")]
+    return admin_kb(rows)
+
+
+@router.callback_query(ChallengeAdminCD.filter(F.action == "rkap"))
+async def on_apply_ranking(cb: CallbackQuery, callback_data: ChallengeAdminCD,
+                           session: AsyncSession) -> None:
+    try:
+        challenge = await svc.get_challenge(session, callback_data.id)
+        if challenge.status not in ("closed", "judged"):
+            raise DomainError("not_closed")
+    except DomainError as exc:
+        await cb.message.answer(error_text(exc))
+        return
+    choices = {"0": _("No diplomas"), "all": _("All the others")}
+    await cb.message.answer(
+        _("Apply the ranking to places: in each nomination and age category, among the "
+          "entries with the quorum, rank 1 gets 1st place, 2 — 2nd, 3 — 3rd; equal scores "
+          "share a place. A Grand Prix is only given by hand.\n\nHow many ranks after the "
+          "top three get a diploma?"),
+        reply_markup=admin_kb([(choices.get(d, d), "rkpv", callback_data.id, d)
+                               for d in DIPLOMA_CHOICES], columns=3))
+
+
+async def send_plan(message: Message, session: AsyncSession, locale: str, cid: int,
+                    raw_diplomas: str) -> None:
+    plan = await jury.plan_places(session, cid, diplomas_value(raw_diplomas))
+    names = await group_names(session, cid, locale)
+    await message.answer(plan_text(plan, names), reply_markup=plan_kb(plan, raw_diplomas))
+
+
+@router.callback_query(ChallengeAdminCD.filter(F.action == "rkpv"))
+async def on_places_preview(cb: CallbackQuery, callback_data: ChallengeAdminCD,
+                            session: AsyncSession, locale: str) -> None:
+    try:
+        await send_plan(cb.message, session, locale, callback_data.id, callback_data.arg)
+    except DomainError as exc:
+        await cb.message.answer(error_text(exc))
+
+
+@router.callback_query(ChallengeAdminCD.filter(F.action == "rkok"))
+async def on_places_confirm(cb: CallbackQuery, callback_data: ChallengeAdminCD,
+                            session: AsyncSession, app: App, user: UserInfo,
+                            locale: str) -> None:
+    raw, mode, fp = [*callback_data.arg.split("."), "", ""][:3]
+    if mode not in ("k", "o") or not fp:
+        return
+    try:
+        _plan, n = await jury.apply_ranking(session, callback_data.id, diplomas_value(raw),
+                                            mode == "o", fp, user)
+    except DomainError as exc:
+        await cb.message.answer(error_text(exc))
+        if exc.code == "ranking_changed":
+            await send_plan(cb.message, session, locale, callback_data.id, raw)
+        return
+    await cb.message.answer(_("Places from the ranking are saved for {n} entries.").format(
+        n=n))
+    await send_manage(cb.message, session, app, locale, callback_data.id)
+
+
+@router.callback_query(ChallengeAdminCD.filter(F.action == "rkno"))
+async def on_places_cancel(cb: CallbackQuery) -> None:
+    await cb.message.answer(_("Cancelled. No places were changed."))
 
 
 # --- jurors ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections import defaultdict
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import log_activity
-from bot.services.challenges import challenge_cb, get_challenge, parse_options
+from bot.services.challenges import challenge_cb, get_challenge, parse_options, set_places
 from bot.services.delivery import PRIORITY_PERSONAL, Button, OutgoingMessage, Recipient, enqueue
 from bot.services.errors import DomainError
 from db.models import User
@@ -280,3 +281,123 @@ async def rankings(session: AsyncSession, challenge_id: int,
                                  n >= challenge.jury_quorum))
         result[key] = ranked
     return result
+
+
+# --- from the ranking to places -----------------------------------------------------------
+
+PODIUM = ("1", "2", "3")  # rank 1, 2, 3 -> these places; the Grand Prix is only given by hand
+DIPLOMAS_MAX = 10_000
+
+
+@dataclass
+class PlannedPlace:
+    submission_id: int
+    rank: int  # among the entries of its group that reached the quorum; ties share it
+    tied: bool
+    mean: float
+    current: str | None
+    place: str | None  # what the ranking gives (None: no place)
+
+
+@dataclass
+class PlacesPlan:
+    """What applying the ranking would set, per (nomination, category) group.
+
+    Only entries that reached the quorum take part. A Grand Prix set by hand is never
+    touched; any other place that differs from the ranking is a conflict, overwritten only
+    when the caller asks for it.
+    """
+
+    challenge_id: int
+    diplomas: int | None  # diplomas after the podium; None: every other entry with the quorum
+    groups: dict[tuple[int | None, int | None], list[PlannedPlace]]
+    without_quorum: int
+    jury_open: bool
+    results_published: bool = False  # participants already heard; they are not told again
+
+    def entries(self) -> list[PlannedPlace]:
+        return [p for items in self.groups.values() for p in items]
+
+    @property
+    def grand_prix(self) -> list[PlannedPlace]:
+        return [p for p in self.entries() if p.current == "grand_prix"]
+
+    @property
+    def new(self) -> list[PlannedPlace]:
+        """No place yet; the ranking gives one."""
+        return [p for p in self.entries() if p.current is None and p.place is not None]
+
+    @property
+    def conflicts(self) -> list[PlannedPlace]:
+        """Already placed (by hand or an earlier run) and the ranking says otherwise."""
+        return [p for p in self.entries() if p.current not in (None, "grand_prix")
+                and p.current != p.place]
+
+    def changes(self, overwrite: bool) -> list[tuple[int, str | None]]:
+        chosen = self.new + (self.conflicts if overwrite else [])
+        return sorted((p.submission_id, p.place) for p in chosen)
+
+    def fingerprint(self) -> str:
+        """Short and stable: confirming a preview applies exactly what it showed."""
+        raw = repr((self.diplomas, sorted((p.submission_id, p.current, p.place)
+                                          for p in self.entries())))
+        return hashlib.sha1(raw.encode()).hexdigest()[:10]
+
+
+def place_for_rank(rank: int, diplomas: int | None) -> str | None:
+    if rank <= len(PODIUM):
+        return PODIUM[rank - 1]
+    if diplomas is None or rank <= len(PODIUM) + diplomas:
+        return "diploma"
+    return None
+
+
+async def plan_places(session: AsyncSession, challenge_id: int,
+                      diplomas: int | None) -> PlacesPlan:
+    """The ranking turned into places: in each group, among the entries with the quorum,
+    rank 1 -> 1st place, 2 -> 2nd, 3 -> 3rd, the next `diplomas` ranks -> diploma. Entries
+    with equal means share a rank and so a place (1, 1, 3: the next one is third)."""
+    challenge = await get_challenge(session, challenge_id)
+    if challenge.status not in ("closed", "judged"):
+        raise DomainError("not_closed")
+    if diplomas is not None and not 0 <= diplomas <= DIPLOMAS_MAX:
+        raise DomainError("bad_number", max=DIPLOMAS_MAX)
+    ranked = await rankings(session, challenge_id)
+    ids = [r.submission_id for items in ranked.values() for r in items]
+    current = dict((await session.execute(select(Submission.id, Submission.place).where(
+        Submission.id.in_(ids)))).all()) if ids else {}
+    groups: dict[tuple[int | None, int | None], list[PlannedPlace]] = {}
+    without_quorum = 0
+    for key, items in ranked.items():
+        eligible = [r for r in items if r.quorum]
+        without_quorum += len(items) - len(eligible)
+        means = [r.mean for r in eligible]  # best first, as rankings() sorts them
+        planned = []
+        for r in eligible:
+            rank = means.index(r.mean) + 1
+            planned.append(PlannedPlace(r.submission_id, rank, means.count(r.mean) > 1, r.mean,
+                                        current.get(r.submission_id),
+                                        place_for_rank(rank, diplomas)))
+        if planned:
+            groups[key] = planned
+    if not groups:
+        raise DomainError("ranking_no_quorum")
+    return PlacesPlan(challenge_id, diplomas, groups, without_quorum,
+                      challenge.jury_closed_at is None, challenge.status == "judged")
+
+
+async def apply_ranking(session: AsyncSession, challenge_id: int, diplomas: int | None,
+                        overwrite: bool, fingerprint: str, actor: Any,
+                        ) -> tuple[PlacesPlan, int]:
+    """Store the places of a previewed plan through `set_places` (which logs each winner);
+    refuses with `ranking_changed` when scores or places moved since the preview."""
+    plan = await plan_places(session, challenge_id, diplomas)
+    if plan.fingerprint() != fingerprint:
+        raise DomainError("ranking_changed")
+    changes = plan.changes(overwrite)
+    if changes:
+        await set_places(session, challenge_id, changes, actor)
+    await log_activity(session, "places_from_ranking", actor, "challenge", challenge_id,
+                       {"diplomas": diplomas, "overwrite": overwrite, "changed": len(changes),
+                        "overwritten": len(plan.conflicts) if overwrite else 0})
+    return plan, len(changes)
