@@ -20,7 +20,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.methods.base import TelegramMethod, TelegramType
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.access import callback_allowed, command_allowed
 from bot.db_context import current_session
@@ -54,7 +54,8 @@ class DbSessionMiddleware(BaseMiddleware):
                 result = await handler(event, data)
                 if data.get("guard_update") and isinstance(event, Update):
                     session.add(ProcessedUpdate(update_id=event.update_id))
-                await session.commit()
+                if has_work(session):  # an empty commit still checks a connection out and in
+                    await session.commit()
                 return result
             finally:
                 answered_callbacks.reset(answered_token)
@@ -89,7 +90,7 @@ class CommitBeforeRequest(BaseRequestMiddleware):
         session = current_session.get(None)
         if session is None:  # the delivery worker handles 429 itself (it pauses everyone)
             return await make_request(bot, method)
-        if session.in_transaction() or has_pending(session):
+        if has_work(session):
             await session.commit()
         for attempt in range(REPLY_RETRIES + 1):
             try:
@@ -100,6 +101,12 @@ class CommitBeforeRequest(BaseRequestMiddleware):
                     raise
                 await asyncio.sleep(exc.retry_after)
         raise AssertionError("unreachable")
+
+
+def has_work(session: AsyncSession) -> bool:
+    """Anything to commit: an open transaction, unflushed objects or held FSM writes."""
+    return (session.in_transaction() or bool(session.new or session.dirty or session.deleted)
+            or has_pending(session))
 
 
 def _guess_locale(user: User | None, default: str) -> str:

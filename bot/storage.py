@@ -10,11 +10,12 @@ three). Reads are served from a write-through cache: one process owns its users'
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
-from sqlalchemy import delete, event
+from sqlalchemy import bindparam, delete, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -106,12 +107,20 @@ def has_pending(session: AsyncSession) -> bool:
 
 def _write(session: Session, k: str, state: str | None, data: dict) -> None:
     """One statement, no read first: FSM writes sit on every step of every flow."""
-    table = FsmRecord.__table__
+    connection = session.connection()
     if state is None and not data:
-        session.execute(delete(table).where(table.c.key == k))
+        connection.execute(_DELETE, {"k": k})
         return
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(table).values(key=k, state=state, data=data)
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=[table.c.key], set_={"state": state, "data": data}))
+    connection.execute(_upsert(connection.dialect.name), {"key": k, "state": state, "data": data})
+
+
+_TABLE = FsmRecord.__table__
+_DELETE = delete(_TABLE).where(_TABLE.c.key == bindparam("k"))
+
+
+@cache
+def _upsert(dialect: str) -> Any:
+    """Built once per dialect, so SQLAlchemy's compiled cache is hit without rebuilding it."""
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(_TABLE)
+    return stmt.on_conflict_do_update(index_elements=[_TABLE.c.key], set_={
+        "state": stmt.excluded.state, "data": stmt.excluded.data})

@@ -227,7 +227,7 @@ async def on_join(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncS
 async def on_submit(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
                     user: UserInfo, app: App, locale: str, state: FSMContext) -> None:
     try:
-        challenge = await svc.get_challenge(session, callback_data.id)
+        challenge = await svc.challenge_view(session, callback_data.id)
         await svc.check_can_submit(session, challenge, user, app.now())
     except DomainError as exc:
         await cb.message.answer(say(exc))
@@ -375,7 +375,7 @@ async def on_confirm(cb: CallbackQuery, callback_data: ChallengeCD, session: Asy
         await cb.answer(_("This button is no longer active."), show_alert=True)
         return
     try:
-        challenge = await svc.get_challenge(session, data["cid"])
+        challenge = await svc.challenge_view(session, data["cid"])
         sub = await svc.create_submission(session, data["cid"], user, data.get("parts") or [],
                                           data.get("nom"), data.get("cat"), data.get("comment"),
                                           app.now())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -12,12 +12,11 @@ from bot.callbacks import ChallengeAdminCD, ChallengeCD, ReviewCD
 
 
 def rows_kb(rows: Iterable[tuple[str, str]], columns: int = 1) -> InlineKeyboardMarkup:
-    """(text, packed callback data) pairs."""
-    kb = InlineKeyboardBuilder()
-    for text, data in rows:
-        kb.button(text=text, callback_data=data)
-    kb.adjust(columns)
-    return kb.as_markup()
+    """(text, packed callback data) pairs, `columns` buttons a row. Built directly rather than
+    with InlineKeyboardBuilder: these sit on the submit path, and the builder copies deeply."""
+    buttons = [InlineKeyboardButton(text=text, callback_data=data) for text, data in rows]
+    return InlineKeyboardMarkup(inline_keyboard=[buttons[i:i + columns]
+                                                 for i in range(0, len(buttons), columns)])
 
 
 def list_kb(items: list[tuple[int, str]]) -> InlineKeyboardMarkup:

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import log_activity
+from bot.services.challenge_views import challenge_view
 from bot.services.delivery import (
     PRIORITY_BULK,
     PRIORITY_PERSONAL,
@@ -302,7 +303,7 @@ def _check_open(challenge: Challenge, user: Any, now: datetime) -> None:
 
 async def join(session: AsyncSession, challenge_id: int, user: Any, now: datetime) -> bool:
     """True when newly joined; joining twice is harmless (one statement, no race)."""
-    challenge = await get_challenge(session, challenge_id)
+    challenge = await challenge_view(session, challenge_id)
     _check_open(challenge, user, now)
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     ins = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -339,7 +340,7 @@ async def create_submission(
     nomination_id: int | None, category_id: int | None, comment: str | None, now: datetime,
 ) -> Submission:
     """Everything is checked again at confirmation: time may have passed since the start."""
-    challenge = await get_challenge(session, challenge_id)
+    challenge = await challenge_view(session, challenge_id)
     await check_can_submit(session, challenge, user, now)
     if not parts:
         raise DomainError("no_content")
