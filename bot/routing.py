@@ -1,7 +1,8 @@
 """Cheaper routing for aiogram: the Dispatcher tries every handler of every router in order,
 and for a button press that means unpacking its callback data once per CallbackData filter
-of every router before the right one (~15 routers). These helpers keep aiogram's semantics and
-skip work that cannot match."""
+of every router before the right one (~15 routers); a message is tried against every state
+and command filter. Router-level gates, computed from the handlers' own filters, keep
+aiogram's semantics and skip routers that cannot match."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from typing import Any
 
 from aiogram import Dispatcher
 from aiogram.dispatcher.event.handler import HandlerObject
-from aiogram.filters import Filter
+from aiogram.filters import Command, Filter, StateFilter
 from aiogram.filters.callback_data import CallbackQueryFilter
-from aiogram.types import CallbackQuery
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
 
 
 def optimise_routing(dp: Dispatcher) -> None:
     gate_callbacks_by_prefix(dp)
+    gate_messages_by_state(dp)
     inline_sync_filters(dp)
 
 
@@ -55,6 +58,78 @@ def gate_callbacks_by_prefix(dp: Dispatcher) -> None:
             observer.filter(PrefixGate(prefixes))
 
 
+class MessageGate(Filter):
+    """A router-level filter: a message gets in when it is a command and some handler takes
+    commands, or the chat is in a state some handler takes."""
+
+    def __init__(self, states: frozenset[str | None], command_prefixes: str) -> None:
+        self.states, self.command_prefixes = states, command_prefixes
+
+    async def __call__(self, message: Message, raw_state: str | None = None) -> bool:
+        if raw_state in self.states:
+            return True
+        text = message.text
+        return bool(text and self.command_prefixes and text[0] in self.command_prefixes)
+
+
+def _state_names(item: Any) -> set[str | None] | None:
+    """The state names a State / StatesGroup / name stands for; None for "any state"."""
+    if isinstance(item, State):
+        return None if item.state == "*" else {item.state}
+    if isinstance(item, StatesGroup):
+        item = type(item)
+    if isinstance(item, type) and issubclass(item, StatesGroup):
+        return set(item.__all_states_names__)
+    if item == "*":
+        return None
+    return {item} if item is None or isinstance(item, str) else None
+
+
+def _required_states(target: Any) -> set[str | None] | None:
+    items = target.states if isinstance(target, StateFilter) else (target,)
+    names: set[str | None] = set()
+    for item in items:
+        found = _state_names(item)
+        if found is None:
+            return None
+        names |= found
+    return names
+
+
+def message_gate(handlers: Iterable[HandlerObject]) -> MessageGate | None:
+    """None when some handler may take a plain message in any state."""
+    states: set[str | None] = set()
+    prefixes = ""
+    for handler in handlers:
+        gated = False
+        for flt in handler.filters or []:
+            target = getattr(flt.callback, "__wrapped__", flt.callback)
+            if isinstance(target, Command):
+                prefixes += target.prefix
+                gated = True
+            elif isinstance(target, (State, StateFilter, StatesGroup)) or (
+                    isinstance(target, type) and issubclass(target, StatesGroup)):
+                required = _required_states(target)
+                if required is not None:
+                    states |= required
+                    gated = True
+        if not gated:
+            return None
+    return MessageGate(frozenset(states), "".join(sorted(set(prefixes))))
+
+
+def gate_messages_by_state(dp: Dispatcher) -> None:
+    for router in dp.chain_tail:
+        if router is dp:
+            continue
+        observer = router.message
+        observer._handler.filters = [f for f in observer._handler.filters or []
+                                     if not isinstance(f.callback, MessageGate)]
+        gate = message_gate(observer.handlers)
+        if gate is not None:
+            observer.filter(gate)
+
+
 def inline_sync_filters(dp: Dispatcher) -> None:
     """Evaluate synchronous filters (F.… magic filters) in the event loop.
 
@@ -75,4 +150,5 @@ def _as_coroutine(func: Callable[..., Any]) -> Callable[..., Any]:
     async def call(*args: Any, **kwargs: Any) -> Any:
         return func(*args, **kwargs)
 
+    call.__wrapped__ = func  # type: ignore[attr-defined]  # read again by the gates above
     return call
