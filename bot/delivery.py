@@ -21,6 +21,9 @@ How it keeps its promises:
   content) → `failed` with the reason; 5xx / network → retried with exponential backoff up to
   MAX_ATTEMPTS, then `failed` with the reason kept.
 - Order: lower `priority` first (personal notices before the rest of a long broadcast).
+- Made documents: a payload may name a document to make at send time (`document`, see
+  DOCUMENT_MAKERS) instead of carrying its bytes: certificates are rendered as they are sent,
+  so neither the queue nor the worker's payload cache ever holds thousands of PDFs.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import asyncio
 import base64
 import contextlib
 import heapq
+import importlib
 import itertools
 import logging
 import os
@@ -195,6 +199,18 @@ class LocalRateLimiter:
             self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
 
 
+# --- documents made at send time ------------------------------------------------------------
+# maker name → "module:function", an `async def (sessionmaker, spec) -> bytes` (imported on
+# first use, so the worker does not depend on the features that queue such documents)
+DOCUMENT_MAKERS = {"certificate": "bot.services.certificates:make_document"}
+
+
+async def make_document(sessionmaker: async_sessionmaker, spec: dict[str, Any]) -> bytes:
+    module, _, name = DOCUMENT_MAKERS[spec["maker"]].partition(":")
+    maker = getattr(importlib.import_module(module), name)
+    return await maker(sessionmaker, spec)
+
+
 # --- sending one message ------------------------------------------------------------------
 def markup_of(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
     if not message.buttons:
@@ -214,8 +230,12 @@ MEDIA_TYPES = {"photo": InputMediaPhoto, "video": InputMediaVideo,
                "animation": InputMediaAnimation}
 
 
-async def send_outgoing(bot: Bot, chat_id: int, message: OutgoingMessage) -> int | None:
-    """Send one OutgoingMessage; returns the Telegram message id (of an album's first)."""
+async def send_outgoing(bot: Bot, chat_id: int, message: OutgoingMessage,
+                        document: bytes | None = None) -> int | None:
+    """Send one OutgoingMessage; returns the Telegram message id (of an album's first).
+
+    `document`: the bytes of a made document (`message.document`), made by the caller.
+    """
     markup = markup_of(message)
     parse_mode = "HTML" if message.html else None
     entities = None if message.html else _entities(message.entities)
@@ -234,9 +254,10 @@ async def send_outgoing(bot: Bot, chat_id: int, message: OutgoingMessage) -> int
                              parse_mode=None))
         sent_group = await bot.send_media_group(chat_id, media)
         return sent_group[0].message_id if sent_group else None
-    if message.document_bytes_b64 is not None:
-        doc = BufferedInputFile(base64.b64decode(message.document_bytes_b64),
-                                filename=message.filename or "file")
+    if document is not None or message.document_bytes_b64 is not None:
+        data = document if document is not None else base64.b64decode(
+            message.document_bytes_b64 or "")
+        doc = BufferedInputFile(data, filename=message.filename or "file")
         sent = await bot.send_document(chat_id, doc, caption=message.text,
                                        parse_mode=parse_mode, reply_markup=markup)
         return sent.message_id
@@ -463,10 +484,17 @@ class DeliveryWorker:
             async with self.engine.connect() as conn:
                 await self._load_payloads(conn, {job.payload_id})
             message = self._payloads[job.payload_id]
+        document = None
+        if message.document is not None:  # made before taking a slot, once for any retries
+            try:
+                document = await make_document(self.sessionmaker, message.document)
+            except Exception as exc:
+                logger.warning("delivery %s: making the document failed: %r", job.id, exc)
+                return self._retry_or_fail(job, f"document: {type(exc).__name__}: {exc}")
         for _ in range(MAX_429_RETRIES):
             await self.limiter.acquire(job.chat_id)
             try:
-                message_id = await send_outgoing(self.bot, job.chat_id, message)
+                message_id = await send_outgoing(self.bot, job.chat_id, message, document)
             except TelegramRetryAfter as exc:
                 self.limiter.pause(exc.retry_after)
                 continue

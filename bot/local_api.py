@@ -41,6 +41,7 @@ class ApiCall:
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
     files: dict[str, bytes] = field(default_factory=dict)
+    file_names: dict[str, str] = field(default_factory=dict)  # the uploaded files' names
 
     @property
     def chat_id(self) -> Any:
@@ -155,6 +156,7 @@ class LocalSession(BaseSession):
 
 def _record(method: TelegramMethod[Any]) -> ApiCall:
     files: dict[str, bytes] = {}
+    file_names: dict[str, str] = {}
     params: dict[str, Any] = {}
     for name, value in method.model_dump(exclude_none=True, mode="python").items():
         raw = getattr(method, name, None)
@@ -162,10 +164,13 @@ def _record(method: TelegramMethod[Any]) -> ApiCall:
             continue
         if isinstance(raw, InputFile):
             files[name] = _file_bytes(raw)
+            if raw.filename:
+                file_names[name] = raw.filename
             params[name] = f"attach://{name}"
         else:
             params[name] = value
-    return ApiCall(method=method.__api_method__, params=params, files=files)
+    return ApiCall(method=method.__api_method__, params=params, files=files,
+                   file_names=file_names)
 
 
 def _file_bytes(file: InputFile) -> bytes:

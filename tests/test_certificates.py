@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from PIL import Image
+from PIL import Image, ImageChops
 from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
@@ -215,6 +217,9 @@ async def test_bulk_issue_preview_confirm_deliver_and_reissue(h):
         numbers = dict((await s.execute(select(Certificate.user_id, Certificate.number))).all())
     assert numbers[winner.id] in kk_text and numbers[taker.id] in ru_text
     assert kk_docs[0].params["document"] == "attach://document"
+    assert kk_docs[0].file_names["document"] == f"{numbers[winner.id]}.pdf"
+    assert ru_docs[0].file_names["document"] == f"{numbers[taker.id]}.pdf"
+    assert f"/verify {numbers[taker.id]}" in ru_docs[0].text
 
     # the nameless one fixes the name; running again issues only the missing certificate
     async with h.app.sessionmaker() as s:
@@ -256,28 +261,102 @@ async def test_students_cannot_issue(h):
     assert not h.api.of("sendDocument")
 
 
-async def test_sending_is_paced_and_sent_pdfs_are_dropped(h, monkeypatch):
+async def test_sending_is_paced_and_the_queue_holds_no_pdf(h, monkeypatch):
     monkeypatch.setattr(certs, "IN_FLIGHT", 2)
     wid = await webinar(h)
     for n in range(5):
-        await attend(h, wid, await student(h, 200 + n, f"Оқушы {n}"))
+        await attend(h, wid, await student(h, 200 + n, f"Оқушы Ерекше-{n}",
+                                           org=f"Мектеп Ерекше-{n}"))
     async with h.app.sessionmaker() as s:
         result = await certs.issue(s, certs.Source("webinar", wid), None, h.app.now(),
                                    h.app.settings.tz)
         await s.commit()
     assert result.new == 5
     await certs.tick(h.app)
+    async with h.app.sessionmaker() as s:
+        queued = (await s.scalars(select(OutboxPayload.body))).all()
+    # what waits in the queue: a few hundred bytes each, no PDF, no name, no school
+    assert len(queued) == 2
+    for body in queued:
+        assert body["document_bytes_b64"] is None and body["document"]["maker"] == "certificate"
+        raw = json.dumps(body, ensure_ascii=False)
+        assert len(raw.encode()) < 4000 and "Ерекше" not in raw
     assert await h.drain() == 2
-    await certs.tick(h.app)  # drops the sent PDFs, queues two more
+    await certs.tick(h.app)
     assert await h.drain() == 2
     await certs.tick(h.app)
     await h.drain()
     await certs.tick(h.app)
     assert len(h.api.of("sendDocument")) == 5
     async with h.app.sessionmaker() as s:
-        bodies = (await s.scalars(select(OutboxPayload.body).join(
-            Delivery, Delivery.payload_id == OutboxPayload.id))).all()
-    assert bodies and all(b["document_bytes_b64"] is None for b in bodies)
+        numbers = dict((await s.execute(select(Certificate.user_id, Certificate.number))).all())
+        users = dict((await s.execute(select(User.tg_id, User.id))).all())
+    for n in range(5):  # everyone got their own PDF, rendered as it was sent
+        [doc] = sent_documents(h, 200 + n)
+        number = numbers[users[200 + n]]
+        assert doc.file_names["document"] == f"{number}.pdf"
+        assert doc.files["document"][:5] == b"%PDF-"
+        text = pdf_text(doc.files["document"])
+        assert f"Оқушы Ерекше-{n}" in text and f"Мектеп Ерекше-{n}" in text and number in text
+
+
+async def test_the_background_is_printed_even_without_its_cached_file(h):
+    from bot.services.pdf import background_digest, background_path
+
+    wid = await webinar(h)
+    await attend(h, wid, await student(h, 101, "Әлия Құрманова"))
+    colour = Image.new("RGB", (900, 640), (12, 34, 56))  # a picture of this test only
+    data = io.BytesIO()
+    colour.save(data, "PNG")
+    async with h.app.sessionmaker() as s:
+        await certs.set_background(s, "webinar", data.getvalue(), None)
+        await certs.issue(s, certs.Source("webinar", wid), None, h.app.now(), h.app.settings.tz)
+        await s.commit()
+        jpeg = (await certs.get_settings(s, "webinar")).background
+    await certs.tick(h.app)
+    cached = background_path(background_digest(jpeg))
+    assert cached is not None
+    Path(cached).unlink()  # another machine sends it, or the temporary folder was cleaned
+    await h.drain()
+    [doc] = sent_documents(h, 101)
+    assert b"/DCTDecode" in doc.files["document"]
+    assert "Әлия Құрманова" in pdf_text(doc.files["document"])
+
+
+async def test_a_failing_render_is_retried_not_lost(h, monkeypatch):
+    wid = await webinar(h)
+    await attend(h, wid, await student(h, 101, "Әлия Құрманова"))
+    async with h.app.sessionmaker() as s:
+        await certs.issue(s, certs.Source("webinar", wid), None, h.app.now(), h.app.settings.tz)
+        await s.commit()
+    await certs.tick(h.app)
+
+    async def broken(sessionmaker, spec):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(certs, "make_document", broken)
+    await h.drain()
+    assert not sent_documents(h, 101)
+    async with h.app.sessionmaker() as s:
+        row = await s.scalar(select(Delivery).where(Delivery.source_type == "certificate"))
+    assert row.status == "queued" and row.attempts == 1 and "disk full" in row.error
+
+
+def test_a_big_background_is_scaled_down_smoothly():
+    width, height = 2339, 1654  # A4 at 200 dpi
+    gradient = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    data = io.BytesIO()
+    gradient.save(data, "PNG")
+    jpeg = certs.normalize_background(data.getvalue())
+    with Image.open(io.BytesIO(jpeg)) as img:
+        assert img.format == "JPEG" and img.size == certs.BACKGROUND_MAX
+        reference = gradient.resize(img.size, Image.Resampling.BICUBIC)
+        _, worst = ImageChops.difference(img.convert("RGB"), reference).getextrema()[0]
+    assert worst <= 8  # JPEG noise only: no seams between the scaled bands
+    small = io.BytesIO()
+    Image.new("P", (600, 400)).save(small, "PNG")
+    with Image.open(io.BytesIO(certs.normalize_background(small.getvalue()))) as img:
+        assert img.size == (600, 400) and img.mode == "RGB"
 
 
 # --- registry: verify, revoke, export ------------------------------------------------

@@ -1,16 +1,17 @@
 """Certificates: who is eligible, the registry (numbers, revoking, export), template settings,
 the printed texts per language, and handing the PDFs to the delivery queue.
 
-The PDF is never stored: it is rendered from the registry row when it is sent (or shown
-again), so the database keeps a few hundred bytes per certificate. Sending is paced: each
-tick renders and queues at most `BATCH` certificates while fewer than `IN_FLIGHT` are still
-waiting in the delivery queue, and the bytes of sent ones are dropped from the outbox.
+The PDF is never stored: the queued message holds the printed texts (translated when it is
+queued; about 2 KB, nothing personal) and the delivery worker renders the PDF from them and
+the registry row as it sends it (`make_document`), so memory stays flat however many are
+issued. Sending is paced: each tick queues at most `BATCH` certificates while fewer than
+`IN_FLIGHT` are still waiting in the delivery queue.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
+import dataclasses
 import io
 import logging
 import re
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.activity import log_activity
 from bot.services.delivery import OutgoingMessage, Recipient, enqueue
@@ -50,7 +51,7 @@ PLACES = ("grand_prix", "1", "2", "3", "diploma")
 NOT_ENTRIES = ("rejected", "withdrawn")
 SOURCE_TYPE = "certificate"  # delivery queue source
 BATCH = 200
-RENDER_CHUNK = 20
+COMPACT_CHUNK = 20
 IN_FLIGHT = 400
 BACKGROUND_MAX = (1754, 1240)  # A4 landscape at 150 dpi: sharp enough, ~150 KB
 NUMBER_RE = re.compile(r"^[DPWS]\d{2}-\d{6,}-[A-Z0-9]{4}$")
@@ -416,21 +417,48 @@ async def _settings_row(session: AsyncSession, template: str, actor: Any) -> Cer
 
 
 def normalize_background(data: bytes) -> bytes:
-    """Any picture → an RGB JPEG no larger than A4 at 200 dpi (keeps every PDF small)."""
+    """Any picture → an RGB JPEG no larger than A4 at 150 dpi (keeps every PDF small).
+
+    A big upload costs little more than its decoded picture, for a moment: a JPEG is
+    decoded at a reduced size already, and the scaling goes a band of rows at a time.
+    """
     from PIL import Image, UnidentifiedImageError
 
+    out = io.BytesIO()
     try:
         with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            picture = img.convert("RGB")
+            if img.width < 300 or img.height < 200:
+                raise DomainError("cert_bad_image")
+            img.draft("RGB", BACKGROUND_MAX)
+            if img.mode in ("RGB", "L", "CMYK"):  # no palette, no transparency: scale first
+                picture = _shrink(img, BACKGROUND_MAX)
+                picture = picture if picture.mode == "RGB" else picture.convert("RGB")
+            else:
+                picture = _shrink(img.convert("RGB"), BACKGROUND_MAX)
+            picture.save(out, "JPEG", quality=80, optimize=True)
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise DomainError("cert_bad_image") from exc
-    if picture.width < 300 or picture.height < 200:
-        raise DomainError("cert_bad_image")
-    picture.thumbnail(BACKGROUND_MAX)
-    out = io.BytesIO()
-    picture.save(out, "JPEG", quality=80, optimize=True)
     return out.getvalue()
+
+
+def _shrink(img: Any, limit: tuple[int, int], band: int = 128) -> Any:
+    """`img` scaled down to fit `limit` (bicubic, like `thumbnail`), `band` rows at a time,
+    so the full-size intermediate picture of a one-go resize is never made. Neighbouring
+    bands read the same source rows around their edge: the result is seamless."""
+    from PIL import Image
+
+    width, height = img.size
+    scale = min(limit[0] / width, limit[1] / height)
+    if scale >= 1:
+        return img
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    step = height / size[1]
+    out = Image.new(img.mode, size)
+    for top in range(0, size[1], band):
+        bottom = min(top + band, size[1])
+        out.paste(img.resize((size[0], bottom - top), Image.Resampling.BICUBIC,
+                             box=(0, top * step, width, bottom * step)), (0, top))
+    return out
 
 
 async def set_background(session: AsyncSession, template: str, data: bytes | None,
@@ -642,7 +670,11 @@ def preview_for(source: Source, plan: Plan, now: datetime) -> Certificate | None
 
 async def enqueue_pending(session: AsyncSession, i18n: Translator, bot_username: str,
                           tz: ZoneInfo, now: datetime, limit: int = BATCH) -> int:
-    """Render and queue up to `limit` issued, not yet queued, not revoked certificates."""
+    """Queue up to `limit` issued, not yet queued, not revoked certificates.
+
+    Nothing is rendered here: the message names the document (`document_spec`) and the
+    delivery worker renders it when it sends it.
+    """
     rows = (await session.execute(
         select(Certificate, User.chat_id)
         .join(User, User.id == Certificate.user_id, isouter=True)
@@ -653,24 +685,60 @@ async def enqueue_pending(session: AsyncSession, i18n: Translator, bot_username:
         return 0
     settings = {t: await get_settings(session, t) for t in {c.template for c, _ in rows}}
     sendable = [(c, chat) for c, chat in rows if chat]
-    for start in range(0, len(sendable), RENDER_CHUNK):  # bounded memory: a few PDFs at once
-        chunk = sendable[start:start + RENDER_CHUNK]
-        pdfs = await asyncio.to_thread(
-            lambda chunk=chunk: [render(i18n, c, settings[c.template], bot_username, tz)
-                                 for c, _ in chunk])
-        for (cert, chat_id), pdf in zip(chunk, pdfs, strict=True):
-            caption = _t(i18n, cert.locale, "🎓 Your certificate No. {number}. Anyone can "
-                                            "check it with /verify {number}",
-                         number=cert.number)
-            message = OutgoingMessage(kind="document", text=caption, html=True,
-                                      document_bytes_b64=base64.b64encode(pdf).decode(),
-                                      filename=f"{cert.number}.pdf")
-            await enqueue(session, SOURCE_TYPE, cert.id, [Recipient(cert.user_id, chat_id)],
-                          {"default": message})
+    for cert, chat_id in sendable:
+        caption = _t(i18n, cert.locale, "🎓 Your certificate No. {number}. Anyone can "
+                                        "check it with /verify {number}", number=cert.number)
+        message = OutgoingMessage(
+            kind="document", text=caption, html=True, filename=f"{cert.number}.pdf",
+            document=document_spec(i18n, cert, settings[cert.template], bot_username, tz))
+        await enqueue(session, SOURCE_TYPE, cert.id, [Recipient(cert.user_id, chat_id)],
+                      {"default": message})
     await session.execute(update(Certificate)
                           .where(Certificate.id.in_([c.id for c, _ in rows]))
                           .values(queued_at=now))
     return len(sendable)
+
+
+def document_spec(i18n: Translator, cert: Certificate, settings: TemplateSettings,
+                  bot_username: str, tz: ZoneInfo) -> dict[str, Any]:
+    """What `make_document` needs to render this certificate: the printed texts, already
+    translated, without the name and organisation (read from the registry row when it is
+    sent, so the queue keeps nothing personal) and with the background by its digest (the
+    picture itself stays in certificate_templates)."""
+    from bot.services.pdf import background_digest, background_file
+
+    content = dataclasses.asdict(pdf_content(i18n, cert, settings, bot_username, tz))
+    for personal_or_big in ("name", "org", "background"):
+        content.pop(personal_or_big)
+    digest = None
+    if settings.background:
+        background_file(settings.background)  # written once; the renderer reads the file
+        digest = background_digest(settings.background)
+    return {"maker": "certificate", "id": cert.id, "template": cert.template,
+            "background": digest, "content": content}
+
+
+async def make_document(sessionmaker: async_sessionmaker, spec: dict[str, Any]) -> bytes:
+    """The PDF of a queued certificate (bot.delivery.DOCUMENT_MAKERS["certificate"])."""
+    from bot.services.pdf import PdfContent, background_file, background_path, render_certificate
+
+    background: str | None = None
+    async with sessionmaker() as session:
+        row = (await session.execute(select(Certificate.full_name, Certificate.org_name)
+                                     .where(Certificate.id == spec["id"]))).one_or_none()
+        if row is None:
+            raise LookupError(f"certificate {spec['id']} is not in the registry")
+        if spec.get("background"):
+            background = background_path(spec["background"])
+            if background is None:  # another machine, or the temporary folder was cleaned
+                picture = await session.scalar(
+                    select(CertificateTemplate.background)
+                    .where(CertificateTemplate.template == spec["template"]))
+                background = background_file(picture) if picture else None
+    content = dict(spec["content"])
+    content["signatories"] = [tuple(p) for p in content.get("signatories") or []]
+    page = PdfContent(**content, name=row.full_name, org=row.org_name, background=background)
+    return await asyncio.to_thread(render_certificate, page)
 
 
 async def in_flight(session: AsyncSession) -> int:
@@ -683,7 +751,8 @@ async def in_flight(session: AsyncSession) -> int:
 async def compact_sent(session: AsyncSession, limit: int = 500) -> int:
     """Drop the PDF bytes of certificate messages already delivered (or undeliverable).
 
-    Loaded a few at a time: each body holds a whole PDF.
+    Only messages queued before PDFs were rendered at send time carry the bytes. Loaded a
+    few at a time: each such body holds a whole PDF.
     """
     payload_ids = list(await session.scalars(
         select(Delivery.payload_id)
@@ -691,8 +760,8 @@ async def compact_sent(session: AsyncSession, limit: int = 500) -> int:
         .where(Delivery.source_type == SOURCE_TYPE, Delivery.status.in_(("sent", "blocked")),
                OutboxPayload.body["document_bytes_b64"].as_string().is_not(None))
         .limit(limit)))
-    for start in range(0, len(payload_ids), RENDER_CHUNK):
-        chunk = payload_ids[start:start + RENDER_CHUNK]
+    for start in range(0, len(payload_ids), COMPACT_CHUNK):
+        chunk = payload_ids[start:start + COMPACT_CHUNK]
         for payload in await session.scalars(
                 select(OutboxPayload).where(OutboxPayload.id.in_(chunk))):
             payload.body = {**payload.body, "document_bytes_b64": None}

@@ -61,8 +61,11 @@ class OutgoingMessage:
     buttons: list[list[Button]] = field(default_factory=list)
     html: bool = False
     link_preview: bool = True
-    document_bytes_b64: str | None = None  # generated files (certificates, .ics)
+    document_bytes_b64: str | None = None  # small generated files (.ics, charts)
     filename: str | None = None
+    # A document made when it is sent instead of stored here: {"maker": name, ...}, see
+    # bot.delivery.DOCUMENT_MAKERS (a certificate: ~2 KB of texts instead of its PDF).
+    document: dict[str, Any] | None = None
 
     def to_body(self) -> dict[str, Any]:
         return asdict(self)

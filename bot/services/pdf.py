@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,23 @@ class PdfContent:
     verify_hint: str
     qr_url: str
     signatories: list[tuple[str, str]] = field(default_factory=list)  # (title, name)
-    background: bytes | None = None
+    background: bytes | str | None = None  # the JPEG, or the path of a JPEG file
+
+
+def background_digest(jpeg: bytes) -> str:
+    return hashlib.sha1(jpeg).hexdigest()
+
+
+def _background_folder() -> Path:
+    return Path(tempfile.gettempdir()) / "mektep-certificate-backgrounds"
+
+
+def background_path(digest: str) -> str | None:
+    """The file `background_file` wrote for this digest, if it is (still) there."""
+    if not re.fullmatch(r"[0-9a-f]{40}", digest or ""):
+        return None
+    path = _background_folder() / f"{digest}.jpg"
+    return str(path) if path.exists() else None
 
 
 _fonts_ready = False
@@ -68,8 +85,8 @@ def background_file(jpeg: bytes) -> str:
     Given a file name, reportlab copies the JPEG into the PDF as it is; given bytes, it
     decodes the whole picture for every certificate (slow, and ~10 MB of memory each).
     """
-    folder = Path(tempfile.gettempdir()) / "mektep-certificate-backgrounds"
-    path = folder / f"{hashlib.sha1(jpeg).hexdigest()}.jpg"
+    folder = _background_folder()
+    path = folder / f"{background_digest(jpeg)}.jpg"
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
         part = path.with_suffix(f".{os.getpid()}.part")
@@ -84,7 +101,9 @@ def render_certificate(content: PdfContent) -> bytes:
     c = Canvas(buf, pagesize=(PAGE_W, PAGE_H), pageCompression=1, invariant=1)
     c.setTitle(f"{content.title} {content.number_label}")
     c.setAuthor(content.centre)
-    if content.background:
+    if isinstance(content.background, str):
+        c.drawImage(content.background, 0, 0, PAGE_W, PAGE_H)
+    elif content.background:
         c.drawImage(background_file(content.background), 0, 0, PAGE_W, PAGE_H)
     else:
         _frame(c)
