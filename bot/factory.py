@@ -101,7 +101,9 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
     storage = make_storage(settings, sessionmaker)
     i18n = create_i18n(settings.default_locale)
     users = UserCache()
-    dp = Dispatcher(storage=storage)
+    # FSM is registered below, inside the session middleware: the state is read in the
+    # update's own session, not in a second one.
+    dp = Dispatcher(storage=storage, disable_fsm=True)
     local = isinstance(bot_session, LocalSession)
     app = App(settings=settings, bot=bot, dp=dp, engine=engine, sessionmaker=sessionmaker,
               i18n=i18n, users=users, places=PlaceDirectory(), storage=storage,
@@ -110,6 +112,7 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
                                   limiter=shared_limiter(settings.redis_url,
                                                          settings.delivery_rate, local)))
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
+    dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(UserContextMiddleware(i18n, users, settings.staff_ids,
                                                      settings.default_locale))
     flood = FloodMiddleware(settings.flood_limit, settings.flood_window)

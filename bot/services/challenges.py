@@ -14,10 +14,11 @@ import logging
 from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -306,11 +307,8 @@ async def join(session: AsyncSession, challenge_id: int, user: Any, now: datetim
     challenge = await challenge_view(session, challenge_id)
     _check_open(challenge, user, now)
     dialect = session.bind.dialect.name if session.bind else "sqlite"
-    ins = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = await session.execute(
-        ins(ChallengeParticipant).values(challenge_id=challenge_id, user_id=user.id,
-                                         joined_at=now)
-        .on_conflict_do_nothing(index_elements=["challenge_id", "user_id"]))
+    result = await session.execute(_join_statement(dialect), {
+        "challenge_id": challenge_id, "user_id": user.id, "joined_at": now})
     if result.rowcount == 0:
         return False
     await log_activity(session, "challenge_join", user, "challenge", challenge_id,
@@ -318,10 +316,22 @@ async def join(session: AsyncSession, challenge_id: int, user: Any, now: datetim
     return True
 
 
+@cache
+def _join_statement(dialect: str) -> Any:
+    """Built once: it runs for every entry, and building it cost more than running it."""
+    table = ChallengeParticipant.__table__
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table).on_conflict_do_nothing(
+        index_elements=[table.c.challenge_id, table.c.user_id])
+
+
+_ACTIVE_COUNT = select(func.count()).select_from(Submission).where(
+    Submission.challenge_id == bindparam("challenge_id"),
+    Submission.user_id == bindparam("user_id"), Submission.status != "withdrawn")
+
+
 async def active_count(session: AsyncSession, challenge_id: int, user_id: int) -> int:
-    return await session.scalar(select(func.count()).select_from(Submission).where(
-        Submission.challenge_id == challenge_id, Submission.user_id == user_id,
-        Submission.status != "withdrawn")) or 0
+    return await session.scalar(_ACTIVE_COUNT, {"challenge_id": challenge_id,
+                                                "user_id": user_id}) or 0
 
 
 async def check_can_submit(session: AsyncSession, challenge: Challenge, user: Any,
@@ -631,7 +641,12 @@ EDITABLE = ("title_kk", "title_ru", "title_en", "description_kk", "description_r
 
 async def edit_field(session: AsyncSession, challenge_id: int, field: str, value: str,
                      actor: Any) -> Challenge:
+    """Drafts and open challenges only, as in bot.services.challenge_edit.editable."""
     challenge = await get_challenge(session, challenge_id)
+    if challenge.status == "judged":
+        raise DomainError("already_judged")
+    if challenge.status not in ("draft", "open"):
+        raise DomainError("edit_closed", n=challenge.id)
     if field not in EDITABLE:
         raise DomainError("bad_field")
     if field == "max_submissions":
