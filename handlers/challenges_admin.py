@@ -21,6 +21,7 @@ from bot.factory import App
 from bot.i18n import fmt_dt
 from bot.keyboards.challenges import admin_kb, manage_kb, toggles_kb
 from bot.services import challenges as svc
+from bot.services.challenge_edit import editable
 from bot.services.errors import DomainError
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge
@@ -186,11 +187,10 @@ async def ask_audience(message: Message, state: FSMContext, edit: bool) -> None:
 async def on_audience_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                              state: FSMContext) -> None:
     w = (await state.get_data())["w"]
+    if callback_data.arg not in audience_options():
+        return  # an old or forged button: only the listed types and factions are stored
     kind, _sep, value = callback_data.arg.partition(".")
-    key = {"o": "org_types", "f": "factions"}.get(kind)
-    if key is None:
-        return
-    chosen = w["audience"][key]
+    chosen = w["audience"]["org_types" if kind == "o" else "factions"]
     if value in chosen:
         chosen.remove(value)
     else:
@@ -222,11 +222,12 @@ async def on_audience_done(cb: CallbackQuery, state: FSMContext, app: App, local
 @router.callback_query(ChallengeWizardSG.regions, ChallengeAdminCD.filter(F.action == "reg"))
 async def on_region_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                            state: FSMContext, app: App, locale: str) -> None:
-    if not callback_data.arg.isdigit() or app.places.region(int(callback_data.arg)) is None:
-        return
+    region = app.places.region_from(callback_data.arg)
+    if region is None:
+        return  # an old or forged button: only known regions are stored
     w = (await state.get_data())["w"]
     chosen = w["audience"]["region_ids"]
-    rid = int(callback_data.arg)
+    rid = region.id
     if rid in chosen:
         chosen.remove(rid)
     else:
@@ -628,7 +629,7 @@ EDIT_LABELS = {
 async def on_edit(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                   session: AsyncSession) -> None:
     try:
-        challenge = await svc.get_challenge(session, callback_data.id)
+        challenge = await editable(session, callback_data.id)
     except DomainError as exc:
         await cb.message.answer(error_text(exc))
         return
@@ -645,10 +646,16 @@ async def on_edit(cb: CallbackQuery, callback_data: ChallengeAdminCD,
 
 @router.callback_query(ChallengeAdminCD.filter(F.action.in_({"editf", "ext"})))
 async def on_edit_field(cb: CallbackQuery, callback_data: ChallengeAdminCD,
-                        state: FSMContext) -> None:
+                        state: FSMContext, session: AsyncSession) -> None:
     field = "deadline" if callback_data.action == "ext" else callback_data.arg
     if field != "deadline" and field not in svc.EDITABLE:
         return
+    if field != "deadline":  # a closed challenge opens again by extending its deadline
+        try:
+            await editable(session, callback_data.id)
+        except DomainError as exc:
+            await cb.message.answer(error_text(exc))
+            return
     await state.set_state(ChallengeEditSG.value)
     await state.set_data({"cid": callback_data.id, "field": field})
     if field == "deadline":
@@ -670,7 +677,7 @@ async def on_edit_value(message: Message, state: FSMContext, session: AsyncSessi
             await svc.edit_field(session, data["cid"], data["field"], message.text, user)
     except DomainError as exc:
         await message.answer(error_text(exc))
-        if exc.code in ("not_found", "already_judged"):
+        if exc.code in ("not_found", "already_judged", "edit_closed"):
             await state.clear()
         return
     await state.clear()

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import ChallengeAdminCD, ChallengeCD
 from bot.factory import App
-from bot.keyboards.challenges import admin_kb
+from bot.keyboards.challenges import admin_kb, rows_kb
 from bot.services import challenges as svc
 from bot.services import jury
 from bot.services.errors import DomainError
@@ -37,6 +37,8 @@ register_errors({
     "jury_no_criteria": __("The jury criteria are not set yet."),
     "not_juror": __("You are not on the jury of this contest."),
     "recused": __("You cannot judge entries from your own region or organisation."),
+    "not_for_jury": __("Entry No. {n} is not for the jury: only entries approved at review "
+                       "are judged."),
     "ranking_no_quorum": __("No entry has reached the quorum yet: there are no places to "
                             "give from the ranking."),
     "ranking_changed": __("The scores or places changed since this preview. Here is the "
@@ -363,6 +365,13 @@ async def show_entry(message: Message, session: AsyncSession, user: UserInfo, lo
                      cid: int, resend: bool = True) -> None:
     found = await jury.next_entry(session, cid, user.id)
     if found is None:
+        if await jury.in_review(session, cid):
+            await message.answer(
+                _("There is nothing for you to score right now. Some entries are still being "
+                  "reviewed: press the button again later."),
+                reply_markup=rows_kb([(_("Start judging"),
+                                       ChallengeCD(action="jury", id=cid).pack())]))
+            return
         await message.answer(_("You have scored every entry that needs your score. Thank you!"))
         return
     sub, criterion = found.submission, found.criterion

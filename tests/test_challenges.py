@@ -545,6 +545,8 @@ async def test_jury_recusal_quorum_progress_and_ranking_with_ties(h, clock):
     await make_student(h, 301, region_code="abai", org_name="Jury 1")
     await make_student(h, 302, region_code="astana", org_name="Jury 2")
     s = h.user(900)
+    for n in range(1, 5):  # the jury judges entries that passed review
+        await s.press(f"rv:ok:{n}:")
     await s.send(f"/jury {cid}")
     assert "Scores needed per entry: 3" in s.last_text()
     await s.click("Criteria")

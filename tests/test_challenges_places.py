@@ -30,7 +30,8 @@ async def h(tmp_path, clock) -> AsyncIterator[BotHarness]:
 async def judged_contest(h, scores: dict[int, list[int]], video: tuple[int, ...] = (),
                          close: bool = True, quorum: int = 2) -> int:
     """A contest whose entry No. k is sent by student 100 + k (Essay, or Video for the
-    numbers in `video`) and scored on one criterion by jurors 301, 302, … in that order."""
+    numbers in `video`), approved at review by staff (only approved entries go to the jury)
+    and scored on one criterion by jurors 301, 302, … in that order."""
     cid = await new_challenge(h, "contest", content=("text",), nominations=[ESSAY, VIDEO])
     async with h.app.sessionmaker() as s:
         nominations, _categories = await svc.get_options(s, cid)
@@ -41,6 +42,7 @@ async def judged_contest(h, scores: dict[int, list[int]], video: tuple[int, ...]
         await u.press(f"ch:nom:{cid}:{nominations[1 if k in video else 0].id}")
         await u.send(f"entry {k}")
         await u.click("Send without a comment")
+        await h.user(900).press(f"rv:ok:{k}:")
     jurors = []
     for n in range(max(len(v) for v in scores.values())):
         jurors.append(await make_student(h, 301 + n, region_code="astana",

@@ -22,7 +22,10 @@ from db.models import User
 from db.models.challenges import Challenge, JuryMember, JuryScore, Submission
 
 SCORE_MAX = 10
-JUDGED = ("pending", "approved")  # rejected and withdrawn entries are not judged
+# Only entries that passed review go to the jury: "approved" is set by the last review tier
+# (an approval at an earlier tier keeps the entry pending at the next one; see
+# bot.services.challenges.decide). Pending, rejected and withdrawn entries are not judged.
+JUDGED = ("approved",)
 
 
 def _t(i18n: Any, locale: str, msgid: str, **kw: Any) -> str:
@@ -47,9 +50,13 @@ async def set_criteria(session: AsyncSession, challenge_id: int, text: str, acto
 
 async def set_quorum(session: AsyncSession, challenge_id: int, text: str, actor: Any) -> int:
     challenge = await get_challenge(session, challenge_id)
-    if not text.strip().isdigit() or not 1 <= int(text) <= 50:
+    raw = text.strip()
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 50:
         raise DomainError("bad_number", max=50)
-    challenge.jury_quorum = int(text)
+    before, challenge.jury_quorum = challenge.jury_quorum, int(raw)
+    if before != challenge.jury_quorum:
+        await log_activity(session, "jury_quorum", actor, "challenge", challenge_id,
+                           {"before": before, "after": challenge.jury_quorum})
     return challenge.jury_quorum
 
 
@@ -63,11 +70,12 @@ async def add_juror(session: AsyncSession, app: Any, challenge_id: int, tg_id: i
         raise DomainError("juror_unknown")
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     ins = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(ins(JuryMember).values(
+    result = await session.execute(ins(JuryMember).values(
         challenge_id=challenge_id, user_id=juror.id, added_at=app.now())
         .on_conflict_do_nothing(index_elements=["challenge_id", "user_id"]))
-    await log_activity(session, "jury_added", actor, "challenge", challenge_id,
-                       {"juror": juror.id})
+    if result.rowcount:  # adding someone already on the jury changes nothing
+        await log_activity(session, "jury_added", actor, "challenge", challenge_id,
+                           {"juror": juror.id})
     if juror.chat_id:
         loc = juror.locale
         text = _t(app.i18n, loc, "⚖️ You are on the jury of “{title}”. Press the button to see "
@@ -84,10 +92,11 @@ async def add_juror(session: AsyncSession, app: Any, challenge_id: int, tg_id: i
 async def remove_juror(session: AsyncSession, challenge_id: int, user_id: int,
                        actor: Any) -> None:
     """Their scores so far stay and count; they get no more entries."""
-    await session.execute(delete(JuryMember).where(JuryMember.challenge_id == challenge_id,
-                                                   JuryMember.user_id == user_id))
-    await log_activity(session, "jury_removed", actor, "challenge", challenge_id,
-                       {"juror": user_id})
+    result = await session.execute(delete(JuryMember).where(
+        JuryMember.challenge_id == challenge_id, JuryMember.user_id == user_id))
+    if result.rowcount:  # an old or forged button for someone not on the jury: nothing
+        await log_activity(session, "jury_removed", actor, "challenge", challenge_id,
+                           {"juror": user_id})
 
 
 async def is_juror(session: AsyncSession, challenge_id: int, user_id: int) -> bool:
@@ -111,6 +120,12 @@ async def _entries(session: AsyncSession, challenge_id: int) -> list[Any]:
         .join(User, User.id == Submission.user_id)
         .where(Submission.challenge_id == challenge_id, Submission.status.in_(JUDGED))
         .order_by(Submission.id))).all())
+
+
+async def in_review(session: AsyncSession, challenge_id: int) -> int:
+    """Entries still waiting for review (at any tier): they may come to the jury later."""
+    return await session.scalar(select(func.count()).select_from(Submission).where(
+        Submission.challenge_id == challenge_id, Submission.status == "pending")) or 0
 
 
 async def _complete(session: AsyncSession, challenge: Challenge) -> dict[int, set[int]]:
@@ -185,6 +200,8 @@ async def score(session: AsyncSession, submission_id: int, juror_user_id: int, c
         raise DomainError("jury_closed")
     if not await is_juror(session, challenge.id, juror_user_id):
         raise DomainError("not_juror")
+    if sub.status not in JUDGED:  # an old or forged button: not (or no longer) approved
+        raise DomainError("not_for_jury", n=sub.id)
     juror = await juror_profile(session, juror_user_id)
     participant_org = await session.scalar(select(User.org_name).where(User.id == sub.user_id))
     if recused(sub.region_id, participant_org, sub.district_id, juror):
@@ -192,6 +209,9 @@ async def score(session: AsyncSession, submission_id: int, juror_user_id: int, c
     n = len(challenge.jury_criteria or [])
     if not 0 <= criterion < n or not 0 <= value <= SCORE_MAX:
         raise DomainError("not_found")
+    before = await session.scalar(select(JuryScore.score).where(
+        JuryScore.submission_id == sub.id, JuryScore.juror_id == juror.id,
+        JuryScore.criterion == criterion))
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     ins = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = ins(JuryScore).values(submission_id=sub.id, juror_id=juror.id, criterion=criterion,
@@ -201,9 +221,13 @@ async def score(session: AsyncSession, submission_id: int, juror_user_id: int, c
         set_={"score": value, "at": now}))
     scored = await session.scalar(select(func.count()).select_from(JuryScore).where(
         JuryScore.submission_id == sub.id, JuryScore.juror_id == juror.id)) or 0
-    if scored >= n and criterion == n - 1:
+    if before is None and scored >= n:  # this score completed the juror's card
         await log_activity(session, "jury_score", juror, "challenge", challenge.id,
                            {"submission_id": sub.id})
+    elif before is not None and before != value:  # an earlier score changed (an old button)
+        await log_activity(session, "jury_score_changed", juror, "challenge", challenge.id,
+                           {"submission_id": sub.id, "criterion": criterion, "before": before,
+                            "after": value})
     return challenge, scored >= n
 
 

@@ -55,11 +55,12 @@ class PlaceDirectory:
             self._by_id[d.id] = place
 
     def region_from(self, raw: str) -> Place | None:
-        """A region named by id in a callback (untrusted text)."""
-        return self.region(int(raw)) if raw.isdigit() else None
+        """A region named by id in a callback (untrusted text: "²" is a digit to isdigit()
+        but not to int(), so only ASCII digits count)."""
+        return self.region(int(raw)) if raw.isascii() and raw.isdigit() else None
 
     def district_from(self, raw: str) -> Place | None:
-        return self.district(int(raw)) if raw.isdigit() else None
+        return self.district(int(raw)) if raw.isascii() and raw.isdigit() else None
 
     def region(self, region_id: int | None) -> Place | None:
         return self._region_by_id.get(region_id) if region_id else None
