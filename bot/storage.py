@@ -15,7 +15,7 @@ from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
-from sqlalchemy import bindparam, delete, event
+from sqlalchemy import bindparam, delete, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -43,10 +43,10 @@ class SqlStorage(BaseStorage):
             return self._cache[k]
         session = current_session.get(None)
         if session is not None:
-            record = await session.get(FsmRecord, k)
+            record = (await session.execute(_SELECT, {"k": k})).first()
         else:
             async with self.sessionmaker() as own:
-                record = await own.get(FsmRecord, k)
+                record = (await own.execute(_SELECT, {"k": k})).first()
         value = (record.state, dict(record.data or {})) if record else (None, {})
         self._remember(k, value)
         return value
@@ -116,6 +116,7 @@ def _write(session: Session, k: str, state: str | None, data: dict) -> None:
 
 _TABLE = FsmRecord.__table__
 _DELETE = delete(_TABLE).where(_TABLE.c.key == bindparam("k"))
+_SELECT = select(_TABLE.c.state, _TABLE.c.data).where(_TABLE.c.key == bindparam("k"))
 
 
 @cache

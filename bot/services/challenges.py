@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -374,7 +374,7 @@ async def create_submission(
               "size": p.size, "caption": p.caption} for p in content if p.file_id]
     kind = "album" if len(media) > 1 else content[0].kind
     await join(session, challenge_id, user, now)  # submitting implies joining
-    submission = Submission(
+    values = dict(
         challenge_id=challenge_id, user_id=user.id, nomination_id=nomination_id or None,
         category_id=category_id or None, status="pending", content_kind=kind,
         text="\n".join(t for t in text_parts if t) or None, media=media,
@@ -382,11 +382,16 @@ async def create_submission(
         region_id=user.region_id, district_id=user.district_id, submitted_at=now,
         stage=next((t for t in challenge.review_tiers or [] if t in TIERS), None),
         chat_id=getattr(user, "chat_id", None))
-    session.add(submission)
-    await session.flush()
+    # A prebuilt INSERT … RETURNING rather than an ORM flush: this is the hot path of a
+    # contest's last evening. The object returned is detached — read it, don't change it.
+    submission = Submission(id=(await session.execute(_INSERT_SUBMISSION, values)).scalar_one(),
+                            **values)
     await log_activity(session, "submission", user, "challenge", challenge_id,
                        {"submission_id": submission.id, "kind": kind})
     return submission
+
+
+_INSERT_SUBMISSION = insert(Submission.__table__).returning(Submission.__table__.c.id)
 
 
 async def withdraw(session: AsyncSession, submission_id: int, user: Any,

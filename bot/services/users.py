@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User
@@ -73,8 +73,11 @@ class UserCache:
             self._items.pop(tg_id, None)
 
 
+_USER_BY_TG = select(User).where(User.tg_id == bindparam("tg_id"))  # built once: hot path
+
+
 async def get_user(session: AsyncSession, tg_id: int) -> User | None:
-    return await session.scalar(select(User).where(User.tg_id == tg_id))
+    return await session.scalar(_USER_BY_TG, {"tg_id": tg_id})
 
 
 async def load_user_info(session: AsyncSession, cache: UserCache, tg_id: int) -> UserInfo | None:
