@@ -123,14 +123,16 @@ async def main() -> None:
               f"{peak_rss_mb():.0f} MB", flush=True)
         del rows
 
+        # each tick tops the queue up to what the worker sends in two ticks at DELIVERY_RATE
+        target = certs.queue_target(app.settings.delivery_rate)
         mark = clock()
-        queued = sent = rounds = 0
+        queued = processed = rounds = 0
         while True:
             async with app.sessionmaker() as s:
-                n = await certs.pump(s, app.i18n, username, tz, app.now())
+                n = await certs.pump(s, app.i18n, username, tz, app.now(), target)
                 await s.commit()
             queued += n
-            sent += await app.delivery.drain()
+            processed += await app.delivery.drain()
             rounds += 1
             if not n:
                 break
@@ -138,16 +140,19 @@ async def main() -> None:
         async with app.sessionmaker() as s:
             waiting = await s.scalar(select(func.count()).select_from(Certificate)
                                      .where(Certificate.queued_at.is_(None)))
-            documents = await s.scalar(select(func.count()).select_from(Delivery).where(
-                Delivery.source_type == certs.SOURCE_TYPE, Delivery.status == "sent"))
+            statuses = dict((await s.execute(
+                select(Delivery.status, func.count())
+                .where(Delivery.source_type == certs.SOURCE_TYPE)
+                .group_by(Delivery.status))).all())
             stored = await s.scalar(
                 select(func.sum(func.length(OutboxPayload.body)))
                 .join(Delivery, Delivery.payload_id == OutboxPayload.id)
                 .where(Delivery.source_type == certs.SOURCE_TYPE))
         received = len(sent_pdfs)
-        print(f"queue + render + send: {queued} queued, {sent} sent in {rounds} ticks, "
-              f"{pipe_wall:.1f} s (cpu {pipe_cpu:.1f} s, {queued / pipe_wall:.0f}/s); "
-              f"not queued: {waiting}; delivered {documents}, the Bot API got {received} PDFs "
+        print(f"queue + render + send: {queued} queued ({target} at a time), {processed} "
+              f"processed in {rounds} ticks, {pipe_wall:.1f} s (cpu {pipe_cpu:.1f} s, "
+              f"{queued / pipe_wall:.0f}/s); not queued: {waiting}; deliveries by status "
+              f"{statuses}, the Bot API got {received} PDFs "
               f"(average {sum(sent_pdfs) / max(received, 1) / 1024:.0f} KiB); queue payloads "
               f"{(stored or 0) / max(queued, 1):.0f} bytes per certificate", flush=True)
         print(f"TOTAL issue + render + queue + send {PEOPLE}: wall {issue_wall + pipe_wall:.1f} s"

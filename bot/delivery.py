@@ -23,7 +23,11 @@ How it keeps its promises:
 - Order: lower `priority` first (personal notices before the rest of a long broadcast).
 - Made documents: a payload may name a document to make at send time (`document`, see
   DOCUMENT_MAKERS) instead of carrying its bytes: certificates are rendered as they are sent,
-  so neither the queue nor the worker's payload cache ever holds thousands of PDFs.
+  so neither the queue nor the worker's payload cache ever holds thousands of PDFs. A maker
+  that finds its document must no longer go out (a revoked certificate) raises
+  `DocumentWithdrawn`: the row is `cancelled`, nothing is sent.
+- Memory: the payload cache (one entry per payload, shared by all its rows) is bounded by
+  PAYLOAD_CACHE_ENTRIES and by PAYLOAD_CACHE_BYTES (the size of the stored bodies).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import contextlib
 import heapq
 import importlib
 import itertools
+import json
 import logging
 import os
 import time
@@ -67,7 +72,7 @@ from aiogram.types import (
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.services.delivery import OutgoingMessage
+from bot.services.delivery import DocumentWithdrawn, OutgoingMessage
 from db.base import utcnow
 from db.models import Delivery, OutboxPayload, User
 
@@ -80,6 +85,8 @@ LEASE = timedelta(minutes=5)  # a claim older than this belongs to a dead worker
 MAX_429_RETRIES = 10
 CLAIM_FACTOR = 4  # rows claimed per sender at a time (claimed, unsent rows are never duplicated)
 RECOVER_EVERY = 60.0  # seconds between looks for expired claims during a long drain
+PAYLOAD_CACHE_ENTRIES = 512
+PAYLOAD_CACHE_BYTES = 16 * 1024 * 1024  # e.g. ~50 old-style messages with a PDF inside
 DELIVERIES = Delivery.__table__
 WRITE_OUTCOME = (
     update(DELIVERIES).where(DELIVERIES.c.id == bindparam("b_id"))
@@ -282,7 +289,7 @@ class Job:
 @dataclass(slots=True)
 class Outcome:
     job: Job
-    status: str  # sent | blocked | failed | queued (retry later)
+    status: str  # sent | blocked | failed | cancelled | queued (retry later)
     message_id: int | None = None
     error: str | None = None
     retry_in: float = 0.0
@@ -302,7 +309,9 @@ class DeliveryWorker:
         self.now = now
         self.worker_id = worker_id or f"{os.getpid()}-{id(self):x}"
         self._stop = asyncio.Event()
-        self._payloads: OrderedDict[int, OutgoingMessage] = OrderedDict()
+        # payload id → (message, size of its stored body); see _load_payloads
+        self._payloads: OrderedDict[int, tuple[OutgoingMessage, int]] = OrderedDict()
+        self._payload_bytes = 0
         self._pending: list[tuple[Outcome, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._recovered_at = float("-inf")
@@ -405,17 +414,29 @@ class DeliveryWorker:
         rows.sort(key=lambda r: (r.priority, r.id))
         return [Job(r.id, r.chat_id, r.user_id, r.payload_id, r.attempts) for r in rows]
 
-    async def _load_payloads(self, conn: Any, ids: set[int]) -> None:
+    async def _load_payloads(self, conn: Any, ids: set[int]) -> dict[int, OutgoingMessage]:
+        """Cache the payloads of `ids` (the most recently used kept, within
+        PAYLOAD_CACHE_ENTRIES and PAYLOAD_CACHE_BYTES); returns those it read."""
         missing = [i for i in ids if i not in self._payloads]
         for i in ids - set(missing):
             self._payloads.move_to_end(i)
+        loaded: dict[int, OutgoingMessage] = {}
         if missing:
             rows = await conn.execute(
                 select(OutboxPayload.id, OutboxPayload.body).where(OutboxPayload.id.in_(missing)))
             for pid, body in rows:
-                self._payloads[pid] = OutgoingMessage.from_body(body)
-        while len(self._payloads) > 512:
-            self._payloads.popitem(last=False)
+                loaded[pid] = message = OutgoingMessage.from_body(body)
+                size = len(json.dumps(body, ensure_ascii=False))
+                if (raced := self._payloads.pop(pid, None)) is not None:  # read twice at once
+                    self._payload_bytes -= raced[1]
+                self._payloads[pid] = (message, size)
+                self._payload_bytes += size
+        # the newest entry stays even if it alone is over the byte bound
+        while len(self._payloads) > 1 and (len(self._payloads) > PAYLOAD_CACHE_ENTRIES
+                                           or self._payload_bytes > PAYLOAD_CACHE_BYTES):
+            _, (_, size) = self._payloads.popitem(last=False)
+            self._payload_bytes -= size
+        return loaded
 
     async def _release(self, ids: list[int]) -> None:
         async with self.engine.begin() as conn:
@@ -466,7 +487,8 @@ class DeliveryWorker:
             params.append({
                 "b_id": o.job.id, "b_status": o.status, "b_attempts": o.job.attempts + 1,
                 "b_message_id": o.message_id, "b_error": o.error,
-                "b_sent_at": now if final else None,
+                # a cancelled row went nowhere: no time, as when a queued row is cancelled
+                "b_sent_at": now if final and o.status != "cancelled" else None,
                 "b_next": now + timedelta(seconds=o.retry_in) if not final else now,
             })
             if o.status == "blocked" and o.job.user_id:
@@ -479,15 +501,19 @@ class DeliveryWorker:
 
     # -- sending
     async def _deliver(self, job: Job) -> Outcome:
-        message = self._payloads.get(job.payload_id)
-        if message is None:
+        cached = self._payloads.get(job.payload_id)
+        if cached is not None:
+            message = cached[0]
+        else:
             async with self.engine.connect() as conn:
-                await self._load_payloads(conn, {job.payload_id})
-            message = self._payloads[job.payload_id]
+                message = (await self._load_payloads(conn, {job.payload_id}))[job.payload_id]
         document = None
         if message.document is not None:  # made before taking a slot, once for any retries
             try:
                 document = await make_document(self.sessionmaker, message.document)
+            except DocumentWithdrawn as exc:
+                logger.info("delivery %s to %s cancelled: %s", job.id, job.chat_id, exc)
+                return Outcome(job, "cancelled", error=str(exc)[:500] or "withdrawn")
             except Exception as exc:
                 logger.warning("delivery %s: making the document failed: %r", job.id, exc)
                 return self._retry_or_fail(job, f"document: {type(exc).__name__}: {exc}")

@@ -16,6 +16,7 @@ Tick = Callable[[Any], Awaitable[Any]]
 
 def ticks() -> list[tuple[str, float, Tick]]:
     """(job id, interval in seconds, tick). Features add their line here."""
+    from bot.services.certificates import TICK_SECONDS as certificates_every
     from bot.services.certificates import tick as certificates_tick
     from bot.services.challenges import challenges_tick
     from bot.stats_digest import digest_tick
@@ -26,7 +27,7 @@ def ticks() -> list[tuple[str, float, Tick]]:
         ("stats_digest", 60, digest_tick),
         ("broadcasts", 5, broadcasts_tick),
         ("webinar_reminders", 30, webinar_reminders_tick),
-        ("certificates", 10, certificates_tick),
+        ("certificates", certificates_every, certificates_tick),
         ("challenges", 60, challenges_tick),
     ]
 

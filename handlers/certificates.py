@@ -157,8 +157,8 @@ async def on_issue(cb: CallbackQuery, state: FSMContext, session: AsyncSession, 
     except DomainError as exc:
         await cb.message.answer(error_text(exc))
         return
-    queued = await certs.enqueue_pending(session, app.i18n, await _username(bot),
-                                         app.settings.tz, app.now())
+    queued = await certs.pump(session, app.i18n, await _username(bot), app.settings.tz,
+                              app.now(), certs.queue_target(app.settings.delivery_rate))
     logger.info("issued %s certificates for %s, %s queued now", result.new, args, queued)
     await cb.message.answer(
         _("Issued: {new} new certificates ({existing} had been issued before). They are being "

@@ -262,7 +262,7 @@ async def test_students_cannot_issue(h):
 
 
 async def test_sending_is_paced_and_the_queue_holds_no_pdf(h, monkeypatch):
-    monkeypatch.setattr(certs, "IN_FLIGHT", 2)
+    monkeypatch.setattr(certs, "queue_target", lambda rate: 2)
     wid = await webinar(h)
     for n in range(5):
         await attend(h, wid, await student(h, 200 + n, f"Оқушы Ерекше-{n}",
@@ -342,6 +342,44 @@ async def test_a_failing_render_is_retried_not_lost(h, monkeypatch):
     assert row.status == "queued" and row.attempts == 1 and "disk full" in row.error
 
 
+def test_the_queue_holds_more_than_a_tick_of_sending():
+    for rate in (0.5, 1, 5, 25, 30, 50, 100):  # DELIVERY_RATE, messages a second
+        target = certs.queue_target(rate)
+        assert target >= rate * certs.TICK_SECONDS  # the worker never waits for a tick
+        assert certs.QUEUE_MIN <= target <= certs.QUEUE_MAX
+    assert certs.queue_target(25) == 500  # the default rate: 20 s of sending
+    assert certs.queue_target(1000) == certs.queue_target(None) == certs.QUEUE_MAX
+
+
+async def test_a_tick_tops_the_queue_up_to_the_target(h, monkeypatch):
+    monkeypatch.setattr(certs, "QUEUE_SECONDS", 0.2)  # 5 at the test's DELIVERY_RATE of 25
+    monkeypatch.setattr(certs, "QUEUE_MIN", 1)
+    monkeypatch.setattr(certs, "ENQUEUE_CHUNK", 2)  # the registry is read in several chunks
+    assert certs.queue_target(h.app.settings.delivery_rate) == 5
+    wid = await webinar(h)
+    for n in range(8):
+        await attend(h, wid, await student(h, 200 + n, f"Оқушы {n}"))
+    async with h.app.sessionmaker() as s:
+        await certs.issue(s, certs.Source("webinar", wid), None, h.app.now(), h.app.settings.tz)
+        await s.commit()
+
+    async def waiting() -> tuple[int, int]:
+        async with h.app.sessionmaker() as s:
+            return (await certs.in_flight(s), await s.scalar(
+                select(func.count()).select_from(Certificate)
+                .where(Certificate.queued_at.is_(None))))
+
+    await certs.tick(h.app)
+    assert await waiting() == (5, 3)
+    await certs.tick(h.app)  # still full: nothing more
+    assert await waiting() == (5, 3)
+    assert await h.drain() == 5
+    await certs.tick(h.app)
+    assert await waiting() == (3, 0)
+    await h.drain()
+    assert len(h.api.of("sendDocument")) == 8
+
+
 def test_a_big_background_is_scaled_down_smoothly():
     width, height = 2339, 1654  # A4 at 200 dpi
     gradient = Image.linear_gradient("L").resize((width, height)).convert("RGB")
@@ -392,6 +430,94 @@ async def test_verify_genuine_unknown_and_revoked(h):
     async with h.app.sessionmaker() as s:
         row = await s.get(Certificate, cert.id)
         assert row.revoked_at == h.app.now() and row.revoke_reason == "issued by mistake"
+
+
+async def queued_two(h) -> tuple[Certificate, Certificate]:
+    """Two webinar certificates issued and handed to the delivery queue, not sent yet."""
+    wid = await webinar(h)
+    await attend(h, wid, await student(h, 101, "Әлия Құрманова"))
+    await attend(h, wid, await student(h, 102, "Ирина Ким", locale="ru"))
+    async with h.app.sessionmaker() as s:
+        await certs.issue(s, certs.Source("webinar", wid), None, h.app.now(), h.app.settings.tz)
+        await s.commit()
+    await certs.tick(h.app)
+    async with h.app.sessionmaker() as s:
+        first, second = (await s.scalars(select(Certificate).order_by(Certificate.id))).all()
+        assert first.queued_at is not None and second.queued_at is not None
+        assert await certs.in_flight(s) == 2
+    return first, second
+
+
+async def delivery_of(h, cert: Certificate) -> Delivery:
+    async with h.app.sessionmaker() as s:
+        return await s.scalar(select(Delivery).where(Delivery.source_type == "certificate",
+                                                     Delivery.source_id == cert.id))
+
+
+async def test_a_certificate_revoked_in_the_queue_is_not_sent(h):
+    revoked, kept = await queued_two(h)
+    await make_staff(h)
+    await h.user(900).send(f"/certificates revoke {revoked.number} wrong person")
+    assert revoked.number in h.user(900).last_text()
+    row = await delivery_of(h, revoked)
+    assert row.status == "cancelled" and row.error == certs.REVOKED  # at once, not when sent
+    async with h.app.sessionmaker() as s:
+        assert await certs.in_flight(s) == 1
+
+    assert await h.drain() == 1
+    assert not sent_documents(h, 101)
+    [doc] = sent_documents(h, 102)
+    assert kept.number in pdf_text(doc.files["document"])
+    row = await delivery_of(h, revoked)
+    assert row.status == "cancelled" and row.sent_at is None and row.sent_message_id is None
+    assert (await delivery_of(h, kept)).status == "sent"
+    await certs.tick(h.app)  # nothing is queued again
+    assert await h.drain() == 0
+    assert not sent_documents(h, 101)
+    guest = h.user(555)
+    await guest.send(f"/verify {revoked.number}")
+    assert "⛔" in guest.last_text()
+
+
+async def test_a_certificate_revoked_while_the_worker_holds_it_is_not_sent(h, monkeypatch):
+    revoked, kept = await queued_two(h)
+    render = certs.make_document
+
+    async def revoked_meanwhile(sessionmaker, spec):
+        # staff revoke it after the worker claimed the row, before it renders the PDF
+        if spec["id"] == revoked.id:
+            async with sessionmaker() as s:
+                await certs.revoke(s, revoked.number, None, "duplicate", h.app.now())
+                await s.commit()
+        return await render(sessionmaker, spec)
+
+    monkeypatch.setattr(certs, "make_document", revoked_meanwhile)
+    await h.drain()
+    assert not sent_documents(h, 101)
+    [doc] = sent_documents(h, 102)
+    assert kept.number in pdf_text(doc.files["document"])
+    row = await delivery_of(h, revoked)
+    assert (row.status, row.error, row.attempts) == ("cancelled", certs.REVOKED, 1)
+    assert row.sent_at is None and row.sent_message_id is None and row.claimed_by is None
+    async with h.app.sessionmaker() as s:
+        assert await certs.in_flight(s) == 0  # nothing left waiting: pacing goes on
+        cert = await s.get(Certificate, revoked.id)
+        assert cert.revoked_at is not None and cert.revoke_reason == "duplicate"
+    assert await h.drain() == 0  # never retried
+    assert not sent_documents(h, 101)
+
+
+async def test_a_certificate_revoked_before_it_is_queued_is_never_queued(h):
+    cert = await issued(h)
+    async with h.app.sessionmaker() as s:
+        await certs.revoke(s, cert.number, None, "", h.app.now())
+        await s.commit()
+    await certs.tick(h.app)
+    await h.drain()
+    assert not h.api.of("sendDocument")
+    async with h.app.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Delivery)) == 0
+        assert (await s.get(Certificate, cert.id)).queued_at is None
 
 
 async def test_numbers_are_unique_and_well_formed(h):

@@ -295,3 +295,35 @@ async def test_buttons_entities_and_albums_reach_the_api(h):
     msg = h.api.of("sendMessage", 10_000)[0]
     assert msg.params["entities"][0]["type"] == "italic"
     assert msg.params["reply_markup"]["inline_keyboard"][0][0]["text"] == "✅ Received"
+
+
+async def test_the_payload_cache_is_bounded_by_bytes_too(h, monkeypatch):
+    """Messages that carry their file (old-style certificates, .ics) are cached by size:
+    never more than PAYLOAD_CACHE_BYTES, and each person still gets their own file, even
+    one file bigger than the whole bound."""
+    import base64
+
+    import bot.delivery as delivery
+
+    monkeypatch.setattr(delivery, "PAYLOAD_CACHE_BYTES", 50_000)
+    ids = await add_users(h, 12)
+    files = {10_000 + i: bytes([i]) * (20_000 if i < 11 else 80_000) for i in range(12)}
+    async with h.app.sessionmaker() as s, s.begin():
+        for i, uid in enumerate(ids):
+            data = files[10_000 + i]
+            message = OutgoingMessage(kind="document", filename=f"{i}.bin",
+                                      document_bytes_b64=base64.b64encode(data).decode())
+            await enqueue(s, "file", i, [Recipient(uid, 10_000 + i)], {"default": message})
+    w, _ = worker(h)
+    cached: list[tuple[int, int]] = []  # (entries, bytes) at every send
+    h.api.listeners.append(lambda call: cached.append((len(w._payloads), w._payload_bytes)))
+    assert await w.drain() == 12
+    assert await statuses(h) == Counter(sent=12)
+    for chat_id, data in files.items():
+        [doc] = h.api.of("sendDocument", chat_id)
+        assert doc.files["document"] == data
+    # ~27 KB of base64 each, 107 KB for the last: within the bound, or the newest alone
+    assert len(cached) == 12
+    assert all(size <= 50_000 or entries == 1 for entries, size in cached)
+    assert max(entries for entries, _ in cached) <= 1 + 50_000 // 26_000
+    assert w._payload_bytes == sum(size for _, size in w._payloads.values())

@@ -4,8 +4,12 @@ the printed texts per language, and handing the PDFs to the delivery queue.
 The PDF is never stored: the queued message holds the printed texts (translated when it is
 queued; about 2 KB, nothing personal) and the delivery worker renders the PDF from them and
 the registry row as it sends it (`make_document`), so memory stays flat however many are
-issued. Sending is paced: each tick queues at most `BATCH` certificates while fewer than
-`IN_FLIGHT` are still waiting in the delivery queue.
+issued. A certificate revoked before it is queued is never queued; one revoked after is not
+sent: its queued row is cancelled by `revoke`, and a row the worker has already claimed is
+cancelled when the worker finds the revocation at rendering (`DocumentWithdrawn`).
+Sending is paced: every tick (TICK_SECONDS) tops the delivery queue up to `queue_target`
+certificates, QUEUE_SECONDS of sending at the delivery rate (two ticks' worth, so the worker
+never waits for the next tick), within QUEUE_MIN..QUEUE_MAX.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import dataclasses
 import io
 import logging
+import math
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -25,7 +30,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.activity import log_activity
-from bot.services.delivery import OutgoingMessage, Recipient, enqueue
+from bot.services.delivery import DocumentWithdrawn, OutgoingMessage, Recipient, enqueue
 from bot.services.errors import DomainError
 from db.models import (
     Certificate,
@@ -50,9 +55,12 @@ LOCALES = ("kk", "ru", "en")
 PLACES = ("grand_prix", "1", "2", "3", "diploma")
 NOT_ENTRIES = ("rejected", "withdrawn")
 SOURCE_TYPE = "certificate"  # delivery queue source
-BATCH = 200
+TICK_SECONDS = 10  # bot.scheduler runs `tick` this often
+QUEUE_SECONDS = 2 * TICK_SECONDS  # how much sending the queue holds after a tick
+QUEUE_MIN, QUEUE_MAX = 50, 2000  # certificates waiting in the delivery queue (~2 KB each)
+ENQUEUE_CHUNK = 500  # registry rows read and queued at a time
 COMPACT_CHUNK = 20
-IN_FLIGHT = 400
+REVOKED = "the certificate was revoked"  # the error of a delivery cancelled by revoking
 BACKGROUND_MAX = (1754, 1240)  # A4 landscape at 150 dpi: sharp enough, ~150 KB
 NUMBER_RE = re.compile(r"^[DPWS]\d{2}-\d{6,}-[A-Z0-9]{4}$")
 
@@ -350,6 +358,11 @@ async def revoke(session: AsyncSession, number: str, actor: Any, reason: str,
         raise DomainError("cert_already_revoked", number=cert.number)
     cert.revoked_at, cert.revoked_by = now, getattr(actor, "id", None)
     cert.revoke_reason = reason.strip()[:500] or None
+    # not sent yet: it never will be (a row a worker holds now is cancelled by make_document)
+    await session.execute(
+        update(Delivery).where(Delivery.source_type == SOURCE_TYPE,
+                               Delivery.source_id == cert.id, Delivery.status == "queued")
+        .values(status="cancelled", error=REVOKED))
     await log_activity(session, "certificate_revoked", actor, "certificate", cert.id)
     return cert
 
@@ -669,12 +682,20 @@ def preview_for(source: Source, plan: Plan, now: datetime) -> Certificate | None
 # --- delivery ------------------------------------------------------------------------
 
 async def enqueue_pending(session: AsyncSession, i18n: Translator, bot_username: str,
-                          tz: ZoneInfo, now: datetime, limit: int = BATCH) -> int:
-    """Queue up to `limit` issued, not yet queued, not revoked certificates.
+                          tz: ZoneInfo, now: datetime, limit: int = ENQUEUE_CHUNK) -> int:
+    """Queue up to `limit` issued, not yet queued, not revoked certificates; returns how
+    many deliveries were queued.
 
     Nothing is rendered here: the message names the document (`document_spec`) and the
     delivery worker renders it when it sends it.
     """
+    return (await _enqueue_chunk(session, i18n, bot_username, tz, now, limit))[1]
+
+
+async def _enqueue_chunk(session: AsyncSession, i18n: Translator, bot_username: str,
+                         tz: ZoneInfo, now: datetime, limit: int) -> tuple[int, int]:
+    """(registry rows taken, deliveries queued): a person without a chat is taken (marked
+    queued) but gets no delivery."""
     rows = (await session.execute(
         select(Certificate, User.chat_id)
         .join(User, User.id == Certificate.user_id, isouter=True)
@@ -682,7 +703,7 @@ async def enqueue_pending(session: AsyncSession, i18n: Translator, bot_username:
                Certificate.number.is_not(None))
         .order_by(Certificate.id).limit(limit))).all()
     if not rows:
-        return 0
+        return 0, 0
     settings = {t: await get_settings(session, t) for t in {c.template for c, _ in rows}}
     sendable = [(c, chat) for c, chat in rows if chat]
     for cert, chat_id in sendable:
@@ -696,7 +717,7 @@ async def enqueue_pending(session: AsyncSession, i18n: Translator, bot_username:
     await session.execute(update(Certificate)
                           .where(Certificate.id.in_([c.id for c, _ in rows]))
                           .values(queued_at=now))
-    return len(sendable)
+    return len(rows), len(sendable)
 
 
 def document_spec(i18n: Translator, cert: Certificate, settings: TemplateSettings,
@@ -724,10 +745,13 @@ async def make_document(sessionmaker: async_sessionmaker, spec: dict[str, Any]) 
 
     background: str | None = None
     async with sessionmaker() as session:
-        row = (await session.execute(select(Certificate.full_name, Certificate.org_name)
-                                     .where(Certificate.id == spec["id"]))).one_or_none()
+        row = (await session.execute(
+            select(Certificate.full_name, Certificate.org_name, Certificate.revoked_at)
+            .where(Certificate.id == spec["id"]))).one_or_none()
         if row is None:
             raise LookupError(f"certificate {spec['id']} is not in the registry")
+        if row.revoked_at is not None:  # revoked after it was queued: not sent at all
+            raise DocumentWithdrawn(REVOKED)
         if spec.get("background"):
             background = background_path(spec["background"])
             if background is None:  # another machine, or the temporary folder was cleaned
@@ -769,21 +793,38 @@ async def compact_sent(session: AsyncSession, limit: int = 500) -> int:
     return len(payload_ids)
 
 
+def queue_target(rate: float | None) -> int:
+    """How many certificates to keep in the delivery queue at `rate` messages a second:
+    QUEUE_SECONDS of sending, so it still has work when the next tick comes (queueing is
+    cheap: ~2 KB of texts each, nothing rendered), within QUEUE_MIN..QUEUE_MAX."""
+    if not rate:  # unpaced
+        return QUEUE_MAX
+    return max(QUEUE_MIN, min(QUEUE_MAX, math.ceil(rate * QUEUE_SECONDS)))
+
+
 async def pump(session: AsyncSession, i18n: Translator, bot_username: str, tz: ZoneInfo,
-               now: datetime) -> int:
-    """One step of paced sending: queue more if the queue has room, tidy sent ones."""
+               now: datetime, target: int) -> int:
+    """One step of paced sending: top the queue up to `target` certificates waiting or
+    being sent (see `queue_target`), tidy sent ones. Returns how many were queued."""
     await compact_sent(session)
-    room = IN_FLIGHT - await in_flight(session)
-    if room <= 0:
-        return 0
-    return await enqueue_pending(session, i18n, bot_username, tz, now, min(room, BATCH))
+    room = target - await in_flight(session)
+    queued = 0
+    while room > 0:
+        taken, added = await _enqueue_chunk(session, i18n, bot_username, tz, now,
+                                            min(room, ENQUEUE_CHUNK))
+        if not taken:
+            break
+        queued += added
+        room -= added
+    return queued
 
 
 async def tick(app: Any) -> None:
     """Scheduler tick (see bot.scheduler): keep certificates flowing into the queue."""
     me = await app.bot.me()
     async with app.sessionmaker() as session:
-        queued = await pump(session, app.i18n, me.username or "", app.settings.tz, app.now())
+        queued = await pump(session, app.i18n, me.username or "", app.settings.tz, app.now(),
+                            queue_target(app.settings.delivery_rate))
         await session.commit()
     if queued:
         logger.info("queued %s certificates", queued)

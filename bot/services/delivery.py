@@ -77,6 +77,12 @@ class OutgoingMessage:
         return cls(**data)
 
 
+class DocumentWithdrawn(Exception):
+    """Raised by a document maker (`OutgoingMessage.document`, bot.delivery.DOCUMENT_MAKERS)
+    when the document must not be sent any more, e.g. a revoked certificate: the worker marks
+    the row `cancelled` with this reason and never retries it."""
+
+
 @dataclass(frozen=True)
 class Recipient:
     user_id: int | None
@@ -201,5 +207,5 @@ async def enqueue_select(
     return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
 
 
-__all__ = ["PRIORITY_BULK", "PRIORITY_PERSONAL", "Button", "OutgoingMessage", "Recipient",
-           "enqueue", "enqueue_select", "insert"]
+__all__ = ["PRIORITY_BULK", "PRIORITY_PERSONAL", "Button", "DocumentWithdrawn", "OutgoingMessage",
+           "Recipient", "enqueue", "enqueue_select", "insert"]
