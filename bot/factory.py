@@ -27,6 +27,7 @@ from bot.middlewares import (
     CommitBeforeRequest,
     DbSessionMiddleware,
     FloodMiddleware,
+    OffloadHeavyMiddleware,
     UserContextMiddleware,
 )
 from bot.ratelimit_redis import shared_limiter
@@ -120,6 +121,8 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
         observer.outer_middleware(flood)
         observer.outer_middleware(AccessMiddleware())
     dp.callback_query.middleware(CallbackAnswerMiddleware())
+    for observer in (dp.message, dp.callback_query):
+        observer.middleware(OffloadHeavyMiddleware())
     dp["app"] = app
     dp["settings"] = settings
     dp["i18n"] = i18n

@@ -15,6 +15,7 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
+from aiogram.dispatcher.flags import get_flag
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.fsm.context import FSMContext
 from aiogram.methods import AnswerCallbackQuery
@@ -26,7 +27,8 @@ from bot.access import callback_allowed, command_allowed
 from bot.db_context import current_session
 from bot.i18n import LANGUAGES, PoI18n
 from bot.services.users import UserCache, access_role, load_user_info
-from bot.storage import has_pending
+from bot.storage import discard_pending, has_pending
+from db.inline_sqlite import offloaded
 from db.models import ProcessedUpdate
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -58,6 +60,7 @@ class DbSessionMiddleware(BaseMiddleware):
                     await session.commit()
                 return result
             finally:
+                discard_pending(session)  # nothing left after a commit; a failure drops it
                 answered_callbacks.reset(answered_token)
                 current_session.reset(token)
 
@@ -170,6 +173,20 @@ class AccessMiddleware(BaseMiddleware):
                                    show_alert=True)
                 return None
         return await handler(event, data)
+
+
+HEAVY_DB = {"heavy_db": True}  # handler flag: long reads (exports, reports)
+
+
+class OffloadHeavyMiddleware(BaseMiddleware):
+    """Handlers flagged HEAVY_DB run their SQLite calls in a worker thread (db.inline_sqlite):
+    a report over a year of data must not freeze every other chat while it reads."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not get_flag(data, "heavy_db"):
+            return await handler(event, data)
+        with offloaded():
+            return await handler(event, data)
 
 
 class FloodMiddleware(BaseMiddleware):

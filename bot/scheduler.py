@@ -41,12 +41,15 @@ def start_scheduler(app: Any) -> None:
 
 async def _guarded(job_id: str, tick: Tick, app: Any) -> None:
     from bot.cluster import exclusive
+    from db.inline_sqlite import offloaded
 
     try:
+        # Background work reads SQLite from a worker thread: chats stay responsive meanwhile.
         # Several instances on PostgreSQL: one of them runs this round, the others skip it.
-        async with exclusive(app.engine, f"tick:{job_id}") as mine:
-            if mine:
-                await tick(app)
+        with offloaded():
+            async with exclusive(app.engine, f"tick:{job_id}") as mine:
+                if mine:
+                    await tick(app)
     except Exception:  # one failing tick must not stop the others or the next run
         logger.exception("scheduled job %s failed", job_id)
 

@@ -101,6 +101,11 @@ def _forget_pending(session: Session) -> None:
         storage._cache.pop(k, None)
 
 
+def discard_pending(session: AsyncSession) -> None:
+    """The update failed before its commit: its FSM writes are dropped, cache included."""
+    _forget_pending(session.sync_session)
+
+
 def has_pending(session: AsyncSession) -> bool:
     return bool(session.info.get(PENDING))
 

@@ -20,6 +20,7 @@ from bot.callbacks import ChallengeAdminCD
 from bot.factory import App
 from bot.i18n import fmt_dt
 from bot.keyboards.challenges import admin_kb, manage_kb, toggles_kb
+from bot.middlewares import HEAVY_DB
 from bot.services import challenges as svc
 from bot.services.challenge_edit import editable
 from bot.services.errors import DomainError
@@ -757,7 +758,7 @@ async def send_export(message: Message, session: AsyncSession, app: App, locale:
         caption=_("Entries of No. {n}: {count}").format(n=challenge_id, count=len(rows)))
 
 
-@router.message(Command("export_challenge"))
+@router.message(Command("export_challenge"), flags=HEAVY_DB)
 async def cmd_export(message: Message, command: CommandObject, session: AsyncSession, app: App,
                      locale: str) -> None:
     arg = (command.args or "").strip().lstrip("#")
@@ -770,7 +771,7 @@ async def cmd_export(message: Message, command: CommandObject, session: AsyncSes
         await message.answer(error_text(exc))
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "xlsx"))
+@router.callback_query(ChallengeAdminCD.filter(F.action == "xlsx"), flags=HEAVY_DB)
 async def on_export(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
                     app: App, locale: str) -> None:
     try:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import labels
 from bot.factory import App
 from bot.i18n import fmt_int
+from bot.middlewares import HEAVY_DB
 from bot.services import stats as st
 from bot.services.errors import DomainError
 from bot.services.users import UserInfo
@@ -54,7 +55,7 @@ async def _period_and_scope(message: Message, command: CommandObject, app: App,
     return period, scope
 
 
-@router.message(Command("stats"))
+@router.message(Command("stats"), flags=HEAVY_DB)
 async def cmd_stats(message: Message, command: CommandObject, session: AsyncSession,
                     app: App, user: UserInfo | None, role: str, locale: str) -> None:
     found = await _period_and_scope(message, command, app, user, role)
@@ -73,7 +74,7 @@ async def cmd_stats(message: Message, command: CommandObject, session: AsyncSess
                                    period=period.label()))
 
 
-@router.message(Command("export_stats"))
+@router.message(Command("export_stats"), flags=HEAVY_DB)
 async def cmd_export_stats(message: Message, command: CommandObject, session: AsyncSession,
                            app: App, user: UserInfo | None, role: str, locale: str) -> None:
     found = await _period_and_scope(message, command, app, user, role)

@@ -33,6 +33,7 @@ from bot.keyboards.webinars import (
     webinar_list_kb,
     wizard_button_kb,
 )
+from bot.middlewares import HEAVY_DB
 from bot.services import webinars as svc
 from bot.services.broadcasts import register_audience
 from bot.services.errors import DomainError
@@ -657,13 +658,13 @@ async def on_registrants(cb: CallbackQuery, callback_data: WebinarAdminCD,
     await cb.message.answer("\n".join(lines))
 
 
-@router.callback_query(WebinarAdminCD.filter(F.action == "export"))
+@router.callback_query(WebinarAdminCD.filter(F.action == "export"), flags=HEAVY_DB)
 async def on_export(cb: CallbackQuery, callback_data: WebinarAdminCD, session: AsyncSession,
                     app: App, locale: str) -> None:
     await _send_export(cb.message, session, app, locale, callback_data.id)
 
 
-@router.message(Command("export_webinar"))
+@router.message(Command("export_webinar"), flags=HEAVY_DB)
 async def cmd_export_webinar(message: Message, command: CommandObject, session: AsyncSession,
                              app: App, locale: str) -> None:
     arg = (command.args or "").strip().lstrip("№#")

@@ -59,6 +59,10 @@ def _changed(_mapper: Any, connection: Any, _target: Challenge) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _statement(state: ORMExecuteState) -> None:
-    if (state.is_update or state.is_delete) and getattr(
-            state.statement, "table", None) is Challenge.__table__:
+    # ORM-enabled statements carry an annotated copy of the table: compare by name.
+    table = getattr(state.statement, "table", None)
+    if (state.is_update or state.is_delete) and getattr(table, "name", None) == _TABLE_NAME:
         forget(state.session.get_bind())
+
+
+_TABLE_NAME = Challenge.__tablename__

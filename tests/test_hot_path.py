@@ -1,0 +1,204 @@
+"""The fast paths of the update pipeline keep the behaviour of the slow ones: SQLite on the
+loop's thread, coalesced FSM writes, cached challenge copies and router-level gates."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.storage.base import StorageKey
+from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from bot.db_context import current_session
+from bot.routing import message_gate
+from db.engine import create_engine, create_sessionmaker
+from db.inline_sqlite import offloaded
+from db.models import FsmRecord, Region
+from db.models.challenges import Submission
+from tests.factories import make_student
+from tests.harness import BotHarness, make_harness
+from tests.test_challenges import PHOTO, new_challenge
+
+
+@pytest.fixture
+async def h(tmp_path, clock) -> AsyncIterator[BotHarness]:
+    harness = await make_harness(str(tmp_path / "bot.db"), clock,
+                                 staff_ids=frozenset({900}), flood_limit=100_000)
+    yield harness
+    await harness.close()
+
+
+async def count_entries(h: BotHarness) -> int:
+    async with h.app.sessionmaker() as s:
+        return await s.scalar(select(func.count()).select_from(Submission)) or 0
+
+
+# --- challenge copies are dropped as soon as staff change the challenge -------------------
+
+async def test_closing_early_refuses_an_entry_already_half_sent(h):
+    cid = await new_challenge(h)
+    await make_student(h, 101)
+    u = h.user(101)
+    await u.press(f"ch:submit:{cid}:")  # the challenge is now cached as open
+    await u.send_content(photo=PHOTO)
+    staff = h.user(900)
+    await staff.press(f"cha:close:{cid}:")
+    assert "is closed" in staff.last_text()
+    await u.click("Send without a comment")
+    assert "deadline has passed" in u.last_text()
+    assert await count_entries(h) == 0
+
+
+async def test_a_raised_limit_applies_at_once(h):
+    cid = await new_challenge(h, content=("text",), max_submissions=1)
+    await make_student(h, 101)
+    u = h.user(101)
+    await u.press(f"ch:submit:{cid}:")
+    await u.send("first")
+    await u.click("Send without a comment")
+    await u.press(f"ch:submit:{cid}:")
+    assert "most entries allowed (1)" in u.last_text()
+    staff = h.user(900)
+    await staff.press(f"cha:editf:{cid}:max_submissions")
+    await staff.send("2")
+    await u.press(f"ch:submit:{cid}:")
+    await u.send("second")
+    await u.click("Send without a comment")
+    assert "Your entry No. 2" in u.last_text()
+    assert await count_entries(h) == 2
+
+
+# --- FSM writes: one statement per key at commit, nothing after a failure -----------------
+
+KEY = StorageKey(bot_id=1, chat_id=55, user_id=55)
+
+
+async def test_state_and_data_of_one_step_are_one_statement(h):
+    storage = h.app.storage
+    statements: list[str] = []
+    event.listen(h.app.engine.sync_engine, "before_cursor_execute",
+                 lambda *a: statements.append(a[2]) if "fsm_records" in a[2] else None)
+    async with h.app.sessionmaker() as s:
+        token = current_session.set(s)
+        try:
+            await storage.set_state(KEY, "SubmitSG:content")
+            await storage.set_data(KEY, {"cid": 7})
+            await storage.update_data(KEY, {"parts": [1]})
+            await s.commit()
+        finally:
+            current_session.reset(token)
+    writes = [st for st in statements if not st.lstrip().upper().startswith("SELECT")]
+    assert len(writes) == 1
+    async with h.app.sessionmaker() as s:
+        row = await s.get(FsmRecord, "1:55:55:0:default")
+        assert (row.state, row.data) == ("SubmitSG:content", {"cid": 7, "parts": [1]})
+
+
+async def test_a_failed_update_leaves_the_previous_state(h):
+    storage = h.app.storage
+    await storage.set_state(KEY, "Old:state")  # outside an update: written at once
+    async with h.app.sessionmaker() as s:
+        token = current_session.set(s)
+        try:
+            await storage.set_state(KEY, "New:state")
+            assert await storage.get_state(KEY) == "New:state"
+        finally:
+            current_session.reset(token)
+        from bot.storage import discard_pending
+
+        discard_pending(s)  # what DbSessionMiddleware does when the handler raised
+    assert await storage.get_state(KEY) == "Old:state"
+    async with h.app.sessionmaker() as s:
+        assert (await s.get(FsmRecord, "1:55:55:0:default")).state == "Old:state"
+
+
+# --- the inline SQLite driver ---------------------------------------------------------------
+
+@pytest.fixture
+async def engine(tmp_path):
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/inline.db")
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _thread_function(dbapi_conn, _record):
+        dbapi_conn.create_function("thread_id", 0, threading.get_ident)
+
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)"))
+    yield engine
+    await engine.dispose()
+
+
+async def test_statements_run_on_the_loop_thread_unless_offloaded(engine):
+    sessions = create_sessionmaker(engine)
+    async with sessions() as s:
+        assert await s.scalar(text("SELECT thread_id()")) == threading.get_ident()
+        with offloaded():
+            assert await s.scalar(text("SELECT thread_id()")) != threading.get_ident()
+            await s.execute(text("INSERT INTO t (name) VALUES ('in a thread')"))
+        await s.commit()
+    async with sessions() as s:
+        assert await s.scalar(text("SELECT name FROM t")) == "in a thread"
+
+
+async def test_driver_errors_are_sqlalchemy_errors_and_the_session_recovers(engine):
+    sessions = create_sessionmaker(engine)
+    async with sessions() as s:
+        await s.execute(text("INSERT INTO t (name) VALUES ('a')"))
+        await s.commit()
+        with pytest.raises(IntegrityError):
+            await s.execute(text("INSERT INTO t (name) VALUES ('a')"))
+        await s.rollback()
+        await s.execute(text("INSERT INTO t (name) VALUES ('b')"))
+        await s.commit()
+        assert await s.scalar(text("SELECT count(*) FROM t")) == 2
+
+
+async def test_the_bot_database_works_through_the_inline_driver(h):
+    async with h.app.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Region)) == 20
+        raw = await (await s.connection()).get_raw_connection()
+        assert type(raw.driver_connection).__name__ == "InlineConnection"
+
+
+# --- router-level gates --------------------------------------------------------------------
+
+class Flow(StatesGroup):
+    step = State()
+    other = State()
+
+
+def test_a_gate_lets_in_commands_and_its_states_only():
+    router = Router()
+    router.message(Command("go"))(lambda m: None)
+    router.message(Flow.step, F.text)(lambda m: None)
+    gate = message_gate(router.message.handlers)
+    assert gate is not None
+    assert gate.states == frozenset({"Flow:step"}) and gate.command_prefixes == "/"
+
+
+def test_a_router_with_a_catch_all_message_handler_has_no_gate():
+    router = Router()
+    router.message(Command("go"))(lambda m: None)
+    router.message(F.text)(lambda m: None)
+    assert message_gate(router.message.handlers) is None
+
+
+async def test_gates_are_not_stacked_when_a_second_app_is_built(h, tmp_path, clock):
+    second = await make_harness(str(tmp_path / "second.db"), clock)
+    try:
+        for router in second.app.dp.chain_tail:
+            for observer in (router.message, router.callback_query):
+                gates = [f for f in observer._handler.filters or []
+                         if type(f.callback).__name__ in ("PrefixGate", "MessageGate")]
+                assert len(gates) <= 1, router.name
+        await make_student(second, 101)
+        u = second.user(101)
+        await u.send("/help")
+        assert u.last_text()
+    finally:
+        await second.close()
