@@ -90,10 +90,9 @@ def patient_pool(app: Any) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
     from sqlalchemy.pool import AsyncAdaptedQueuePool
 
-    from db.engine import _inline_creator, _sqlite_pragmas
+    from db.engine import _sqlite_pragmas
 
     engine = create_async_engine(app.engine.url, poolclass=AsyncAdaptedQueuePool, pool_size=1,
-                                 async_creator=_inline_creator(str(app.engine.url)),
                                  max_overflow=0, pool_timeout=3600)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     app.sessionmaker.configure(bind=engine)

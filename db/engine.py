@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
 
-from db.inline_sqlite import InlineConnection
+from db.inline_sqlite import inline_url
 
 
 def is_sqlite(url: str) -> bool:
@@ -33,12 +31,6 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cur.close()
 
 
-def _inline_creator(url: str) -> Callable[[], Awaitable[InlineConnection]]:
-    """Connect with the same file name and options SQLAlchemy's own SQLite dialect derives."""
-    args, options = SQLiteDialect_pysqlite().create_connect_args(make_url(url))
-    return lambda: InlineConnection.connect(*args, **options)
-
-
 def create_engine(url: str, echo: bool = False) -> AsyncEngine:
     ensure_sqlite_folder(url)
     if is_sqlite(url):
@@ -52,7 +44,7 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
             "poolclass": AsyncAdaptedQueuePool, "pool_size": 1, "max_overflow": 0,
             "pool_timeout": 60,
         }
-        engine = create_async_engine(url, echo=echo, async_creator=_inline_creator(url), **pool)
+        engine = create_async_engine(inline_url(url), echo=echo, **pool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)

@@ -1,14 +1,15 @@
-"""An aiosqlite-shaped SQLite driver that runs statements on the event loop's own thread.
+"""SQLite for the async engine without a thread hop per call: the `sqlite+inline` dialect.
 
 Why: the bot talks to SQLite through one connection (see db.engine), so statements never run
 side by side anyway, and a bot statement takes microseconds. aiosqlite hands every call to a
-worker thread and back (two loop wake-ups, a GIL hand-over), which made the thread hops — not
-SQLite — most of the database cost of an update (a five-statement transaction: ~2 ms through
-aiosqlite, ~0.3 ms inline). Heavy reads (exports, reports) can still leave the loop free with
-`offloaded()`: inside it every call goes to a worker thread, as aiosqlite would do.
+worker thread and back (two loop wake-ups, a GIL hand-over) behind an adapter that awaits
+each call, which made that machinery — not SQLite — most of the database cost of an update
+(a five-statement transaction: ~2 ms through aiosqlite, ~0.3 ms here).
 
-SQLAlchemy's aiosqlite dialect drives this object through `async_creator`, so the dialect,
-types and pool behave exactly as with aiosqlite.
+This is SQLAlchemy's own pysqlite dialect, marked as async: the async engine runs it inside
+its greenlets exactly like the sync engine runs it, with the standard library's sqlite3.
+Heavy reads (exports, reports, background ticks) can still leave the loop free with
+`offloaded()`: inside it every call goes to a worker thread, as aiosqlite would do.
 """
 
 from __future__ import annotations
@@ -17,8 +18,17 @@ import asyncio
 import contextlib
 import contextvars
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
 from typing import Any
+
+from sqlalchemy import pool
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.base import SQLiteExecutionContext
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import URL
+from sqlalchemy.util.concurrency import await_, in_greenlet
 
 _offload: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_offload", default=False)
 
@@ -33,131 +43,138 @@ def offloaded() -> Iterator[None]:
         _offload.reset(token)
 
 
-async def _call(fn: Callable[..., Any], *args: Any) -> Any:
-    if _offload.get():
-        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
-    return fn(*args)
+def _call(lock: threading.Lock, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run fn on this thread, or in a worker thread inside offloaded(). The lock keeps one
+    call at a time on the connection, also when a cancelled task leaves a worker running."""
+    if _offload.get() and in_greenlet():
+        # Inside SQLAlchemy's greenlet: wait for the thread as any async driver would.
+        return await_(asyncio.get_running_loop().run_in_executor(None, _locked, lock, fn, args))
+    return _locked(lock, fn, args)
 
 
-class InlineCursor:
-    __slots__ = ("_cursor",)
+def _locked(lock: threading.Lock, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    with lock:
+        return fn(*args)
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = cursor
 
-    async def __aenter__(self) -> InlineCursor:
+async def _nothing() -> None:
+    return None
+
+
+def _touch_loop() -> None:
+    """AsyncConnection.execute insists that a driver awaited at least once (it guards
+    against sync drivers by mistake); a finished coroutine costs two greenlet switches."""
+    if not _offload.get() and in_greenlet():
+        await_(_nothing())
+
+
+class InlineCursor(sqlite3.Cursor):
+    """Rows of an offloaded SELECT are fetched in the worker thread with the statement, so
+    reading them later (maybe outside SQLAlchemy's greenlet) never touches the connection."""
+
+    _rows: deque[Any] | None = None
+
+    def _lock(self) -> threading.Lock:
+        return self.connection._lock  # type: ignore[attr-defined, no-any-return]
+
+    def execute(self, sql: str, parameters: Any = (), /) -> InlineCursor:  # type: ignore[override]
+        _touch_loop()
+        self._rows = _call(self._lock(), self._run, super().execute, sql, parameters)
         return self
 
-    async def __aexit__(self, *_exc: object) -> None:
-        await self.close()
-
-    async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
-        await _call(self._cursor.execute, sql, parameters)
+    def executemany(self, sql: str, parameters: Any, /) -> InlineCursor:  # type: ignore[override]
+        _touch_loop()
+        self._rows = _call(self._lock(), self._run, super().executemany, sql, parameters)
         return self
 
-    async def executemany(self, sql: str, parameters: Any) -> InlineCursor:
-        await _call(self._cursor.executemany, sql, parameters)
-        return self
+    def _run(self, method: Callable[..., Any], sql: str, parameters: Any) -> deque[Any] | None:
+        method(sql, parameters)
+        if _offload.get() and self.description is not None:
+            return deque(super().fetchall())
+        return None
 
-    async def fetchone(self) -> Any:
-        return await _call(self._cursor.fetchone)
+    def fetchone(self) -> Any:
+        if self._rows is not None:
+            return self._rows.popleft() if self._rows else None
+        return _locked(self._lock(), super().fetchone, ())
 
-    async def fetchmany(self, size: int | None = None) -> list[Any]:
-        return await _call(self._cursor.fetchmany, size or self._cursor.arraysize)
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        size = size or self.arraysize
+        if self._rows is not None:
+            return [self._rows.popleft() for _ in range(min(size, len(self._rows)))]
+        return _locked(self._lock(), super().fetchmany, (size,))
 
-    async def fetchall(self) -> list[Any]:
-        return await _call(self._cursor.fetchall)
+    def fetchall(self) -> list[Any]:
+        if self._rows is not None:
+            rows, self._rows = list(self._rows), deque()
+            return rows
+        return _locked(self._lock(), super().fetchall, ())
 
-    async def close(self) -> None:
-        self._cursor.close()
-
-    async def __aiter__(self) -> AsyncIterator[Any]:
-        while rows := await self.fetchmany(64):
-            for row in rows:
-                yield row
-
-    @property
-    def description(self) -> Any:
-        return self._cursor.description
-
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
-
-    @property
-    def lastrowid(self) -> int | None:
-        return self._cursor.lastrowid
-
-    @property
-    def arraysize(self) -> int:
-        return self._cursor.arraysize
-
-    @arraysize.setter
-    def arraysize(self, value: int) -> None:
-        self._cursor.arraysize = value
+    async def _async_soft_close(self) -> None:
+        """AsyncSession asks async drivers to release buffered rows early; sqlite3 steps rows
+        lazily as the sync engine reads them, so there is nothing to release."""
 
 
-class _ImmediateQueue:
-    """SQLAlchemy sets isolation_level through aiosqlite's private request queue; run it now."""
+class InlineConnection(sqlite3.Connection):
+    _lock: threading.Lock
+
+    def cursor(self, factory: Any = InlineCursor) -> Any:  # type: ignore[override]
+        return super().cursor(factory)
+
+    def commit(self) -> None:
+        _call(self._lock, super().commit)
+
+    def rollback(self) -> None:
+        _call(self._lock, super().rollback)
+
+    def close(self) -> None:
+        with self._lock:  # waits for a worker thread still running a call
+            super().close()
+
+
+class _InlineDBAPI:
+    """The sqlite3 module, connecting with InlineConnection."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(sqlite3, name)
 
     @staticmethod
-    def put_nowait(item: tuple[asyncio.Future, Callable[[], Any]]) -> None:
-        future, function = item
-        try:
-            future.set_result(function())
-        except Exception as exc:  # handed back to the awaiting caller
-            future.set_exception(exc)
+    def connect(*args: Any, **kwargs: Any) -> InlineConnection:
+        # check_same_thread=False: offloaded() calls run in a worker thread; the one-connection
+        # pool and the session make sure two calls never overlap.
+        kwargs["check_same_thread"] = False
+        kwargs["factory"] = InlineConnection
+        connection = sqlite3.connect(*args, **kwargs)
+        connection._lock = threading.Lock()
+        return connection
 
 
-class InlineConnection:
-    """The subset of aiosqlite.Connection that SQLAlchemy's aiosqlite dialect uses."""
+class _ExecutionContext(SQLiteExecutionContext):
+    def create_server_side_cursor(self) -> Any:
+        return self._dbapi_connection.cursor()  # sqlite3 steps rows lazily anyway
 
-    _tx = _ImmediateQueue()
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn: sqlite3.Connection | None = conn
+class InlineSQLiteDialect(SQLiteDialect_pysqlite):
+    driver = "inline"
+    is_async = True
+    supports_statement_cache = True
+    supports_server_side_cursors = True  # AsyncSession.stream() (bot.copydb) needs them
+    execution_ctx_cls = _ExecutionContext
 
     @classmethod
-    async def connect(cls, database: str, **kwargs: Any) -> InlineConnection:
-        # check_same_thread=False: offloaded() calls run in a worker thread; the one-connection
-        # pool and SQLAlchemy's execute mutex make sure two calls never overlap.
-        kwargs.setdefault("check_same_thread", False)
-        return cls(sqlite3.connect(database, **kwargs))
+    def import_dbapi(cls) -> Any:
+        return _InlineDBAPI()
 
-    @property
-    def _connection(self) -> sqlite3.Connection | None:
-        return self._conn
+    @classmethod
+    def get_pool_class(cls, url: URL) -> type[pool.Pool]:
+        return pool.AsyncAdaptedQueuePool if cls._is_url_file_db(url) else pool.StaticPool
 
-    @property
-    def isolation_level(self) -> str | None:
-        return self._live().isolation_level
 
-    def _live(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise ValueError("Connection closed")
-        return self._conn
+registry.register("sqlite.inline", __name__, "InlineSQLiteDialect")
 
-    def cursor(self) -> InlineCursor:
-        return InlineCursor(self._live().cursor())
 
-    async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
-        return await self.cursor().execute(sql, parameters)
+def inline_url(url: str | URL) -> URL:
+    """sqlite+aiosqlite:///x.db (or any SQLite URL) → the same database through this dialect."""
+    from sqlalchemy.engine import make_url
 
-    async def create_function(self, *args: Any, **kwargs: Any) -> None:
-        self._live().create_function(*args, **kwargs)
-
-    async def commit(self) -> None:
-        await _call(self._live().commit)
-
-    async def rollback(self) -> None:
-        await _call(self._live().rollback)
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def stop(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+    return make_url(url).set(drivername="sqlite+inline")

@@ -145,6 +145,22 @@ async def test_statements_run_on_the_loop_thread_unless_offloaded(engine):
         assert await s.scalar(text("SELECT name FROM t")) == "in a thread"
 
 
+async def test_offloaded_rows_are_read_after_the_statement_returns(engine):
+    """A result is often read after `await session.execute(...)` has returned, outside
+    SQLAlchemy's greenlet: the offloaded statement must have fetched its rows already."""
+    sessions = create_sessionmaker(engine)
+    async with sessions() as s:
+        for n in range(150):
+            await s.execute(text("INSERT INTO t (name) VALUES (:n)"), {"n": f"row {n}"})
+        await s.commit()
+        with offloaded():
+            result = await s.execute(text("SELECT name FROM t ORDER BY id"))
+            first = result.fetchone()
+            rest = result.fetchmany(9)
+            tail = result.all()
+        assert first == ("row 0",) and len(rest) == 9 and len(tail) == 140
+
+
 async def test_driver_errors_are_sqlalchemy_errors_and_the_session_recovers(engine):
     sessions = create_sessionmaker(engine)
     async with sessions() as s:
@@ -163,6 +179,7 @@ async def test_the_bot_database_works_through_the_inline_driver(h):
         assert await s.scalar(select(func.count()).select_from(Region)) == 20
         raw = await (await s.connection()).get_raw_connection()
         assert type(raw.driver_connection).__name__ == "InlineConnection"
+        assert s.bind.dialect.driver == "inline"
 
 
 # --- router-level gates --------------------------------------------------------------------
