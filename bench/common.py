@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from bot.config import Settings
-from bot.factory import App, build_app, prepare
+from bot.factory import App, build_app, prepare, settle_memory
 from bot.local_api import LocalSession
 from db.migrate import upgrade_async
 
@@ -31,4 +31,5 @@ async def bench_app(**settings: object) -> tuple[App, LocalSession, str]:
     api = LocalSession()
     app = build_app(Settings(database_url=url, _env_file=None, **settings), session=api)
     await prepare(app)
+    settle_memory()  # as the bot's start-up does (bot.factory._on_startup)
     return app, api, folder

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -143,7 +144,17 @@ async def _on_startup(app: App) -> None:
     from bot.commands import publish_commands
 
     await publish_commands(app.bot, app.i18n)
+    settle_memory()
     logger.info("bot started")
+
+
+def settle_memory() -> None:
+    """Move everything loaded at start-up (aiogram's and pydantic's models, SQLAlchemy's
+    mappers: ~1M objects) out of the garbage collector's sight: full collections then scan
+    only what updates allocate (about +5 % updates/s). Once per process — tests, which build
+    many apps in one process, do not call it."""
+    gc.collect()
+    gc.freeze()
 
 
 async def prepare(app: App) -> None:
