@@ -18,8 +18,8 @@ from aiogram.types import CallbackQuery, Message
 
 
 def optimise_routing(dp: Dispatcher) -> None:
-    gate_callbacks_by_prefix(dp)
-    gate_messages_by_state(dp)
+    install_gates(dp, "callback_query", prefix_gate)
+    install_gates(dp, "message", message_gate)
     inline_sync_filters(dp)
 
 
@@ -43,19 +43,6 @@ def callback_prefixes(handlers: Iterable[HandlerObject]) -> frozenset[str] | Non
             return None
         prefixes.update(found)
     return frozenset(prefixes)
-
-
-def gate_callbacks_by_prefix(dp: Dispatcher) -> None:
-    for router in dp.chain_tail:
-        if router is dp:
-            continue
-        observer = router.callback_query
-        # Routers are module singletons re-attached to each new Dispatcher: replace, not add.
-        observer._handler.filters = [f for f in observer._handler.filters or []
-                                     if not isinstance(f.callback, PrefixGate)]
-        prefixes = callback_prefixes(observer.handlers)
-        if prefixes is not None:
-            observer.filter(PrefixGate(prefixes))
 
 
 class MessageGate(Filter):
@@ -118,14 +105,20 @@ def message_gate(handlers: Iterable[HandlerObject]) -> MessageGate | None:
     return MessageGate(frozenset(states), "".join(sorted(set(prefixes))))
 
 
-def gate_messages_by_state(dp: Dispatcher) -> None:
+def prefix_gate(handlers: Iterable[HandlerObject]) -> PrefixGate | None:
+    prefixes = callback_prefixes(handlers)
+    return None if prefixes is None else PrefixGate(prefixes)
+
+
+def install_gates(dp: Dispatcher, event: str, make_gate: Callable[..., Filter | None]) -> None:
     for router in dp.chain_tail:
         if router is dp:
             continue
-        observer = router.message
+        observer = router.observers[event]
+        # Routers are module singletons re-attached to each new Dispatcher: replace, not add.
         observer._handler.filters = [f for f in observer._handler.filters or []
-                                     if not isinstance(f.callback, MessageGate)]
-        gate = message_gate(observer.handlers)
+                                     if not isinstance(f.callback, (PrefixGate, MessageGate))]
+        gate = make_gate(observer.handlers)
         if gate is not None:
             observer.filter(gate)
 
