@@ -56,8 +56,11 @@ register_errors({
     "bad_kind": __("Choose the kind with the buttons."),
     "winner_line": __("Line {line}: write “entry number place”, e.g. “12 1”. Places: gp, 1, 2, "
                       "3, diploma, or - to clear."),
-    "winner_unknown": __("There is no entry No. {number} in this challenge."),
-    "winner_not_eligible": __("Entry No. {number} was rejected or withdrawn."),
+    "winner_unknown": __("There is no entry No. {numbers} in this challenge. Nothing was "
+                         "saved."),
+    "winner_not_approved": __("Only approved entries can get a place. Not approved (still "
+                              "waiting for review, rejected or withdrawn): No. {numbers}. "
+                              "Nothing was saved."),
     "need_kinds": __("Choose at least one kind of content."),
 })
 

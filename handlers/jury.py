@@ -32,6 +32,7 @@ router = Router(name=__name__)
 register_errors({
     "juror_unknown": __("No registered user has this Telegram id. They must /start the bot "
                         "first."),
+    "jury_contest_only": __("Only a contest has a jury."),
     "jury_started": __("Scoring has started: the criteria can no longer change."),
     "jury_closed": __("The jury round is closed."),
     "jury_no_criteria": __("The jury criteria are not set yet."),
@@ -50,26 +51,38 @@ class JurySG(StatesGroup):
     value = State()  # data: cid, field (criteria | quorum | juror)
 
 
+# a prompt answered after one of these can never succeed: the flow ends
+FINAL = ("not_found", "already_judged", "jury_contest_only")
+
+
 # --- staff -----------------------------------------------------------------------------------
 
 async def send_jury(message: Message, session: AsyncSession, locale: str, cid: int) -> None:
     challenge = await svc.get_challenge(session, cid)
+    if challenge.kind != "contest":
+        raise DomainError("jury_contest_only")
+    judged = challenge.status == "judged"
     criteria = "; ".join(html.escape(jury.criterion_name(c, locale))
                          for c in challenge.jury_criteria or []) or "—"
     lines = [f"<b>{html.escape(challenge.text('title', locale))}</b>",
              _("Criteria (0–10 each): {items}").format(items=criteria),
              _("Scores needed per entry: {n}").format(n=challenge.jury_quorum)]
-    if challenge.jury_closed_at:
+    if challenge.jury_closed_at or judged:
         lines.append(_("The jury round is closed."))
+    if judged:  # nothing about the jury changes any more: only the ranking is offered
+        lines.append(_("The results are already published."))
     progress = await jury.progress(session, cid)
     lines.append(_("Jurors (entries scored / entries to score):"))
     lines += [f"• {html.escape(p.name)}: {p.done} / {p.eligible}" for p in progress] or ["—"]
-    rows = [(_("Criteria"), "jcrit", cid, ""), (_("Quorum"), "jq", cid, ""),
-            (_("➕ Add a juror"), "jadd", cid, ""), (_("🏅 Ranking"), "jrank", cid, "")]
-    rows += [(_("➖ {name}").format(name=p.name[:30]), "jdel", cid, str(p.user_id))
-             for p in progress]
-    if challenge.jury_closed_at is None:
-        rows.append((_("⏹ Close the round"), "jclose", cid, ""))
+    if judged:
+        rows = [(_("🏅 Ranking"), "jrank", cid, "")]
+    else:
+        rows = [(_("Criteria"), "jcrit", cid, ""), (_("Quorum"), "jq", cid, ""),
+                (_("➕ Add a juror"), "jadd", cid, ""), (_("🏅 Ranking"), "jrank", cid, "")]
+        rows += [(_("➖ {name}").format(name=p.name[:30]), "jdel", cid, str(p.user_id))
+                 for p in progress]
+        if challenge.jury_closed_at is None:
+            rows.append((_("⏹ Close the round"), "jclose", cid, ""))
     await message.answer("\n".join(lines), reply_markup=admin_kb(rows, columns=2))
 
 
@@ -110,7 +123,12 @@ ASK = {
 
 @router.callback_query(ChallengeAdminCD.filter(F.action.in_(set(ASK))))
 async def on_jury_ask(cb: CallbackQuery, callback_data: ChallengeAdminCD,
-                      state: FSMContext) -> None:
+                      state: FSMContext, session: AsyncSession) -> None:
+    try:  # an old button: refused before asking, not after the answer
+        await jury.jury_editable(session, callback_data.id)
+    except DomainError as exc:
+        await cb.message.answer(error_text(exc))
+        return
     await state.set_state(JurySG.value)
     await state.set_data({"cid": callback_data.id, "field": callback_data.action})
     await cb.message.answer(str(ASK[callback_data.action]))
@@ -132,6 +150,8 @@ async def on_jury_value(message: Message, state: FSMContext, session: AsyncSessi
             await jury.add_juror(session, app, data["cid"], int(text), user)
     except DomainError as exc:
         await message.answer(error_text(exc))
+        if exc.code in FINAL:
+            await state.clear()
         return
     await state.clear()
     await message.answer(_("Saved."))
@@ -146,16 +166,22 @@ async def on_jury_need_text(message: Message) -> None:
 @router.callback_query(ChallengeAdminCD.filter(F.action == "jdel"))
 async def on_juror_remove(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                           session: AsyncSession, user: UserInfo, locale: str) -> None:
-    if callback_data.arg.isdigit():
-        await jury.remove_juror(session, callback_data.id, int(callback_data.arg), user)
-    await send_jury(cb.message, session, locale, callback_data.id)
+    try:
+        if callback_data.arg.isdigit():
+            await jury.remove_juror(session, callback_data.id, int(callback_data.arg), user)
+        await send_jury(cb.message, session, locale, callback_data.id)
+    except DomainError as exc:
+        await cb.message.answer(error_text(exc))
 
 
 @router.callback_query(ChallengeAdminCD.filter(F.action == "jclose"))
 async def on_jury_close(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                         session: AsyncSession, app: App, user: UserInfo, locale: str) -> None:
-    await jury.close_round(session, callback_data.id, user, app.now())
-    await send_jury(cb.message, session, locale, callback_data.id)
+    try:
+        await jury.close_round(session, callback_data.id, user, app.now())
+        await send_jury(cb.message, session, locale, callback_data.id)
+    except DomainError as exc:
+        await cb.message.answer(error_text(exc))
 
 
 async def group_names(session: AsyncSession, cid: int, locale: str) -> dict[int, str]:

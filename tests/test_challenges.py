@@ -438,6 +438,10 @@ async def test_winner_lines_are_checked(h, clock):
     await s.send("7 1")
     assert "no entry No. 7" in s.last_text()
     await s.send("1 gp")
+    assert "Not approved (still waiting for review" in s.last_text()  # only approved ones
+    await s.press("rv:ok:1:")
+    await s.press(f"cha:win:{cid}:")
+    await s.send("1 gp")
     assert "Saved places for 1" in s.texts()[-2]
     async with h.app.sessionmaker() as db:
         assert (await db.get(Submission, 1)).place == "grand_prix"

@@ -722,27 +722,35 @@ def parse_winner_lines(text: str) -> list[tuple[int, str | None]]:
 
 async def set_places(session: AsyncSession, challenge_id: int,
                      places: list[tuple[int, str | None]], actor: Any) -> int:
+    """All or nothing: one unknown or not approved entry refuses the whole batch, naming
+    every such number (only approved entries are shown for places and may get one)."""
     challenge = await get_challenge(session, challenge_id)
     if challenge.status not in ("closed", "judged"):
         raise DomainError("not_closed")
     ids = [sid for sid, _ in places]
     subs = {s.id: s for s in (await session.scalars(select(Submission).where(
         Submission.id.in_(ids), Submission.challenge_id == challenge_id))).all()}
-    for sid, _place in places:
-        sub = subs.get(sid)
-        if sub is None:
-            raise DomainError("winner_unknown", number=sid)
-        if sub.status in ("rejected", "withdrawn"):
-            raise DomainError("winner_not_eligible", number=sid)
+    unknown = sorted({sid for sid in ids if sid not in subs})
+    if unknown:
+        raise DomainError("winner_unknown", numbers=", ".join(map(str, unknown)))
+    # a place may still be cleared ("-") from an entry that is no longer approved
+    not_approved = sorted({sid for sid, place in places
+                           if place is not None and subs[sid].status != "approved"})
+    if not_approved:
+        raise DomainError("winner_not_approved", numbers=", ".join(map(str, not_approved)))
     for sid, place in places:
         sub = subs[sid]
         if sub.place == place:
             continue
-        sub.place = place
+        before, sub.place = sub.place, place
         if place is not None:
             participant = await session.get(User, sub.user_id)
             await log_activity(session, "winner", participant, "challenge", challenge_id,
                                {"submission_id": sid, "place": place})
+        else:  # by staff, on their own row: a cleared place is neither a win nor activity
+            await log_activity(session, "winner_cleared", actor, "challenge", challenge_id,
+                               {"submission_id": sid, "before": before,
+                                "participant": sub.user_id})
     return len(places)
 
 
@@ -750,14 +758,21 @@ async def publish_results(session: AsyncSession, app: Any, challenge_id: int, ac
                           now: datetime) -> int:
     """Every participant hears their outcome in their language (once)."""
     challenge = await get_challenge(session, challenge_id)
-    if challenge.status not in ("closed", "judged"):
+    if challenge.status == "judged":  # an old button, or two staff at once: the first wins
+        raise DomainError("already_judged")
+    if challenge.status != "closed":
         raise DomainError("not_closed")
+    result = await session.execute(
+        update(Challenge).where(Challenge.id == challenge_id, Challenge.status == "closed")
+        .values(status="judged", results_at=now).execution_options(synchronize_session=False))
+    if result.rowcount == 0:
+        raise DomainError("already_judged")
     rank = {p: n for n, p in enumerate(PLACES)}
     best: dict[int, str] = {}
     for user_id, place in (await session.execute(
             select(Submission.user_id, Submission.place).where(
                 Submission.challenge_id == challenge_id, Submission.place.is_not(None),
-                Submission.status.not_in(("rejected", "withdrawn"))))).all():
+                Submission.status == "approved"))).all():
         if user_id not in best or rank[place] < rank[best[user_id]]:
             best[user_id] = place
     people = (await session.execute(
@@ -774,8 +789,7 @@ async def publish_results(session: AsyncSession, app: Any, challenge_id: int, ac
         if key not in payloads:
             payloads[key] = OutgoingMessage(text=result_text(app.i18n, challenge, loc, outcome),
                                             html=True)
-    challenge.status = "judged"
-    challenge.results_at = now
+    challenge.status, challenge.results_at = "judged", now  # as stored above
     await log_activity(session, "challenge_results", actor, "challenge", challenge_id,
                        {"winners": len(best), "participants": len(people)})
     return await enqueue(session, "challenge", challenge_id, recipients, payloads,

@@ -36,8 +36,19 @@ def criterion_name(criterion: dict[str, str], locale: str) -> str:
     return criterion.get(locale) or criterion.get("ru") or criterion["kk"]
 
 
-async def set_criteria(session: AsyncSession, challenge_id: int, text: str, actor: Any) -> int:
+async def jury_editable(session: AsyncSession, challenge_id: int) -> Challenge:
+    """The contest, if its jury (criteria, quorum, jurors, the round) may still change: only
+    a contest has a jury, and once the results are published nothing here changes."""
     challenge = await get_challenge(session, challenge_id)
+    if challenge.kind != "contest":
+        raise DomainError("jury_contest_only")
+    if challenge.status == "judged":
+        raise DomainError("already_judged")
+    return challenge
+
+
+async def set_criteria(session: AsyncSession, challenge_id: int, text: str, actor: Any) -> int:
+    challenge = await jury_editable(session, challenge_id)
     if await session.scalar(select(func.count()).select_from(JuryScore).join(
             Submission, Submission.id == JuryScore.submission_id)
             .where(Submission.challenge_id == challenge_id)):
@@ -49,7 +60,7 @@ async def set_criteria(session: AsyncSession, challenge_id: int, text: str, acto
 
 
 async def set_quorum(session: AsyncSession, challenge_id: int, text: str, actor: Any) -> int:
-    challenge = await get_challenge(session, challenge_id)
+    challenge = await jury_editable(session, challenge_id)
     raw = text.strip()
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 50:
         raise DomainError("bad_number", max=50)
@@ -63,7 +74,7 @@ async def set_quorum(session: AsyncSession, challenge_id: int, text: str, actor:
 async def add_juror(session: AsyncSession, app: Any, challenge_id: int, tg_id: int,
                     actor: Any) -> User:
     """A registered user joins the jury and gets an invitation with a start button."""
-    challenge = await get_challenge(session, challenge_id)
+    challenge = await jury_editable(session, challenge_id)
     juror = await session.scalar(select(User).where(User.tg_id == tg_id,
                                                     User.status == "active"))
     if juror is None:
@@ -92,6 +103,7 @@ async def add_juror(session: AsyncSession, app: Any, challenge_id: int, tg_id: i
 async def remove_juror(session: AsyncSession, challenge_id: int, user_id: int,
                        actor: Any) -> None:
     """Their scores so far stay and count; they get no more entries."""
+    await jury_editable(session, challenge_id)
     result = await session.execute(delete(JuryMember).where(
         JuryMember.challenge_id == challenge_id, JuryMember.user_id == user_id))
     if result.rowcount:  # an old or forged button for someone not on the jury: nothing
@@ -160,8 +172,8 @@ async def next_entry(session: AsyncSession, challenge_id: int, juror_user_id: in
                      ) -> NextEntry | None:
     """The entry this juror should score now: the fewest complete scores first."""
     challenge = await get_challenge(session, challenge_id)
-    if challenge.jury_closed_at is not None:
-        raise DomainError("jury_closed")
+    if challenge.jury_closed_at is not None or challenge.status == "judged":
+        raise DomainError("jury_closed")  # published results close the round too
     if not challenge.jury_criteria:
         raise DomainError("jury_no_criteria")
     if not await is_juror(session, challenge_id, juror_user_id):
@@ -196,8 +208,8 @@ async def score(session: AsyncSession, submission_id: int, juror_user_id: int, c
     if sub is None:
         raise DomainError("not_found")
     challenge = await get_challenge(session, sub.challenge_id)
-    if challenge.jury_closed_at is not None:
-        raise DomainError("jury_closed")
+    if challenge.jury_closed_at is not None or challenge.status == "judged":
+        raise DomainError("jury_closed")  # published results close the round too
     if not await is_juror(session, challenge.id, juror_user_id):
         raise DomainError("not_juror")
     if sub.status not in JUDGED:  # an old or forged button: not (or no longer) approved
@@ -233,7 +245,7 @@ async def score(session: AsyncSession, submission_id: int, juror_user_id: int, c
 
 async def close_round(session: AsyncSession, challenge_id: int, actor: Any,
                       now: datetime) -> None:
-    challenge = await get_challenge(session, challenge_id)
+    challenge = await jury_editable(session, challenge_id)
     if challenge.jury_closed_at is None:
         challenge.jury_closed_at = now
         await log_activity(session, "jury_closed", actor, "challenge", challenge_id)
