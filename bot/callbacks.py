@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from aiogram.filters.callback_data import CallbackData
 
 
@@ -130,3 +132,15 @@ class GuardianCD(CallbackData, prefix="grd"):
     """A parent or guardian confirms a minor's account (token of the one-time link)."""
 
     token: str
+
+
+def _memoise_unpack() -> None:
+    """aiogram unpacks a button's data once per CallbackData filter it tries — several per
+    router — into a new object each time. The same string always gives the same fields, and
+    handlers only read them, so each factory keeps its recent results."""
+    for factory in CallbackData.__subclasses__():
+        if factory.__module__ == __name__:
+            factory.unpack = staticmethod(lru_cache(maxsize=4096)(factory.unpack))  # type: ignore[method-assign]
+
+
+_memoise_unpack()

@@ -58,6 +58,8 @@ class SqlStorage(BaseStorage):
 
     async def _save(self, key: StorageKey, state: str | None, data: dict[str, Any]) -> None:
         k = key_str(key)
+        if self._cache.get(k) == (state, data):
+            return  # e.g. /cancel with nothing to cancel: nothing to write
         self._remember(k, (state, data))
         session = current_session.get(None)
         if session is not None:
