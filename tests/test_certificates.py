@@ -115,6 +115,8 @@ async def test_winners_and_participants_of_a_contest(h):
     await entry(h, cid, gp, place="grand_prix")
     await entry(h, cid, plain)
     await entry(h, cid, rejected, status="rejected")
+    waiting = await student(h, 105, "Нұрлан Әбенов")
+    await entry(h, cid, waiting, status="pending", place="2")  # a place left on an unreviewed one
     async with h.app.sessionmaker() as s:
         winners = await certs.eligible_winners(s, cid)
         participants = await certs.eligible_participants(s, cid)

@@ -53,7 +53,6 @@ NUMBER_LETTER = {"winner": "D", "participant": "P", "webinar": "W", "series": "S
 CHECK_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 LOCALES = ("kk", "ru", "en")
 PLACES = ("grand_prix", "1", "2", "3", "diploma")
-NOT_ENTRIES = ("rejected", "withdrawn")
 SOURCE_TYPE = "certificate"  # delivery queue source
 TICK_SECONDS = 10  # bot.scheduler runs `tick` this often
 QUEUE_SECONDS = 2 * TICK_SECONDS  # how much sending the queue holds after a tick
@@ -160,7 +159,7 @@ async def eligible_winners(session: AsyncSession, challenge_id: int) -> list[Eli
         select(Submission.user_id, Submission.place, Submission.nomination_id,
                Submission.category_id)
         .where(Submission.challenge_id == challenge_id, Submission.place.is_not(None),
-               Submission.status.not_in(NOT_ENTRIES))
+               Submission.status == "approved")  # as publish_results announces places
         .order_by(Submission.id))).all()
     best: dict[tuple[int, str], Eligible] = {}
     for user_id, place, nomination_id, category_id in rows:
@@ -191,7 +190,7 @@ async def eligible_participants(session: AsyncSession, challenge_id: int) -> lis
             ChallengeParticipant.challenge_id == challenge_id)))
     winners = set(await session.scalars(
         select(Submission.user_id).where(Submission.challenge_id == challenge_id,
-                                         Submission.status.not_in(NOT_ENTRIES),
+                                         Submission.status == "approved",
                                          Submission.place.in_(PLACES))))
     details = {"title": _names(challenge), "kind": challenge.kind}
     return [Eligible(uid, "participant", "", dict(details)) for uid in sorted(users - winners)]
