@@ -20,7 +20,7 @@ from bot.services import challenge_edit as edit
 from bot.services import challenges as svc
 from bot.services.errors import DomainError
 from bot.services.users import UserInfo
-from db.models.challenges import ChallengeOption
+from db.models.challenges import Challenge, ChallengeOption
 from handlers.challenges import CONTENT
 from handlers.challenges_admin import (
     audience_chosen,
@@ -72,15 +72,22 @@ async def refuse(message: Message, state: FSMContext, exc: DomainError) -> None:
         await state.clear()
 
 
+async def editable_or_refuse(message: Message, state: FSMContext, session: AsyncSession,
+                             challenge_id: int) -> Challenge | None:
+    try:
+        return await edit.editable(session, challenge_id)
+    except DomainError as exc:
+        await refuse(message, state, exc)
+        return None
+
+
 # --- audience ------------------------------------------------------------------------------
 
 @router.callback_query(ChallengeAdminCD.filter(F.action == "eaud"))
 async def on_audience(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: FSMContext,
                       session: AsyncSession) -> None:
-    try:
-        challenge = await edit.editable(session, callback_data.id)
-    except DomainError as exc:
-        await refuse(cb.message, state, exc)
+    challenge = await editable_or_refuse(cb.message, state, session, callback_data.id)
+    if challenge is None:
         return
     audience = {k: list((challenge.audience or {}).get(k) or [])
                 for k in ("org_types", "factions", "region_ids")}
@@ -194,10 +201,8 @@ def content_kb(kinds: list[str]) -> InlineKeyboardMarkup:
 @router.callback_query(ChallengeAdminCD.filter(F.action == "eck"))
 async def on_content(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: FSMContext,
                      session: AsyncSession) -> None:
-    try:
-        challenge = await edit.editable(session, callback_data.id)
-    except DomainError as exc:
-        await refuse(cb.message, state, exc)
+    challenge = await editable_or_refuse(cb.message, state, session, callback_data.id)
+    if challenge is None:
         return
     kinds = list(challenge.content_kinds or [])
     await state.set_state(ChallengeSetupSG.content)

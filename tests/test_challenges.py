@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -16,12 +15,8 @@ from tests.harness import BotHarness, make_harness
 
 
 @pytest.fixture
-async def h(tmp_path, clock) -> AsyncIterator[BotHarness]:
-    """The usual harness, without the flood limit (a wizard is many quick messages)."""
-    harness = await make_harness(str(tmp_path / "bot.db"), clock,
-                                 staff_ids=frozenset({900}), flood_limit=100_000)
-    yield harness
-    await harness.close()
+def h(quick_h: BotHarness) -> BotHarness:
+    return quick_h
 
 PHOTO = [{"file_id": "AgPhotoSmall", "file_unique_id": "uSmall", "width": 90, "height": 90,
           "file_size": 1_000},

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import select
 
@@ -11,18 +9,15 @@ from bot.services import challenges as svc
 from db.models import ActivityLog
 from db.models.challenges import Challenge, ChallengeOption
 from tests.factories import make_staff, make_student, place_ids
-from tests.harness import BotHarness, make_harness
+from tests.harness import BotHarness
 from tests.test_challenges import new_challenge, staff_user
 
 ESSAY = {"kk": "Эссе", "ru": "Эссе", "en": "Essay"}
 
 
 @pytest.fixture
-async def h(tmp_path, clock) -> AsyncIterator[BotHarness]:
-    harness = await make_harness(str(tmp_path / "bot.db"), clock,
-                                 staff_ids=frozenset({900}), flood_limit=100_000)
-    yield harness
-    await harness.close()
+def h(quick_h: BotHarness) -> BotHarness:
+    return quick_h
 
 
 async def challenge(h, cid: int) -> Challenge:

@@ -4,31 +4,21 @@ offers."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import select
 
 from bot.services import challenges as svc
 from bot.services.errors import DomainError
 from db.models import ActivityLog
-from db.models.challenges import Challenge
 from tests.factories import make_staff, place_ids
-from tests.harness import BotHarness, make_harness
+from tests.harness import BotHarness
 from tests.test_challenges import new_challenge, staff_user
+from tests.test_challenges_edit import challenge
 
 
 @pytest.fixture
-async def h(tmp_path, clock) -> AsyncIterator[BotHarness]:
-    harness = await make_harness(str(tmp_path / "bot.db"), clock,
-                                 staff_ids=frozenset({900}), flood_limit=100_000)
-    yield harness
-    await harness.close()
-
-
-async def challenge(h, cid: int) -> Challenge:
-    async with h.app.sessionmaker() as s:
-        return await s.get(Challenge, cid)
+def h(quick_h: BotHarness) -> BotHarness:
+    return quick_h
 
 
 async def edits(h) -> list[dict]:

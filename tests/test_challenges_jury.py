@@ -3,8 +3,6 @@ the activity log."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import select
 
@@ -12,16 +10,13 @@ from bot.services import challenges as svc
 from db.models import ActivityLog
 from db.models.challenges import Challenge, JuryScore, Submission
 from tests.factories import make_coordinator, make_student
-from tests.harness import BotHarness, make_harness
+from tests.harness import BotHarness
 from tests.test_challenges import new_challenge, score_all, staff_user
 
 
 @pytest.fixture
-async def h(tmp_path, clock) -> AsyncIterator[BotHarness]:
-    harness = await make_harness(str(tmp_path / "bot.db"), clock,
-                                 staff_ids=frozenset({900}), flood_limit=100_000)
-    yield harness
-    await harness.close()
+def h(quick_h: BotHarness) -> BotHarness:
+    return quick_h
 
 
 async def logged(h, *kinds: str) -> list[tuple[str, int | None, dict | None]]:

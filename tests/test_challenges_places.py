@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import select
 
@@ -12,7 +10,7 @@ from bot.services import jury
 from db.models import ActivityLog
 from db.models.challenges import Challenge, JuryMember, Submission
 from tests.factories import make_staff, make_student
-from tests.harness import BotHarness, make_harness
+from tests.harness import BotHarness
 from tests.test_challenges import new_challenge, staff_user
 
 ESSAY = {"kk": "Эссе", "ru": "Эссе", "en": "Essay"}
@@ -20,11 +18,8 @@ VIDEO = {"kk": "Бейне", "ru": "Видео", "en": "Video"}
 
 
 @pytest.fixture
-async def h(tmp_path, clock) -> AsyncIterator[BotHarness]:
-    harness = await make_harness(str(tmp_path / "bot.db"), clock,
-                                 staff_ids=frozenset({900}), flood_limit=100_000)
-    yield harness
-    await harness.close()
+def h(quick_h: BotHarness) -> BotHarness:
+    return quick_h
 
 
 async def judged_contest(h, scores: dict[int, list[int]], video: tuple[int, ...] = (),

@@ -4,32 +4,21 @@ the jury of a judged contest or of a non-contest does not change."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import select
 
 from bot.services import challenges as svc
-from db.models import ActivityLog, Delivery, User
+from db.models import Delivery, User
 from db.models.challenges import Challenge, JuryMember, JuryScore, Submission
 from tests.factories import make_staff, make_student
-from tests.harness import BotHarness, make_harness
+from tests.harness import BotHarness
 from tests.test_challenges import new_challenge, score_all
+from tests.test_challenges_jury import logged
 
 
 @pytest.fixture
-async def h(tmp_path, clock) -> AsyncIterator[BotHarness]:
-    harness = await make_harness(str(tmp_path / "bot.db"), clock,
-                                 staff_ids=frozenset({900}), flood_limit=100_000)
-    yield harness
-    await harness.close()
-
-
-async def logged(h, *kinds: str) -> list[tuple[str, int | None, dict | None]]:
-    async with h.app.sessionmaker() as s:
-        return [(a.kind, a.user_id, a.extra) for a in (await s.scalars(
-            select(ActivityLog).where(ActivityLog.kind.in_(kinds))
-            .order_by(ActivityLog.id))).all()]
+def h(quick_h: BotHarness) -> BotHarness:
+    return quick_h
 
 
 async def places(h) -> dict[int, str | None]:

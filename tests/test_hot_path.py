@@ -4,7 +4,6 @@ loop's thread, coalesced FSM writes, cached challenge copies and router-level ga
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import F, Router
@@ -26,11 +25,8 @@ from tests.test_challenges import PHOTO, new_challenge
 
 
 @pytest.fixture
-async def h(tmp_path, clock) -> AsyncIterator[BotHarness]:
-    harness = await make_harness(str(tmp_path / "bot.db"), clock,
-                                 staff_ids=frozenset({900}), flood_limit=100_000)
-    yield harness
-    await harness.close()
+def h(quick_h: BotHarness) -> BotHarness:
+    return quick_h
 
 
 async def count_entries(h: BotHarness) -> int:
