@@ -43,6 +43,9 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
         pool = {"poolclass": StaticPool} if memory else {
             "poolclass": AsyncAdaptedQueuePool, "pool_size": 1, "max_overflow": 0,
             "pool_timeout": 60,
+            # Sessions and connections end their own transactions (commit, or rollback on
+            # close); a second rollback on every return to the pool is pure overhead.
+            "pool_reset_on_return": None,
         }
         engine = create_async_engine(inline_url(url), echo=echo, **pool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import CertCD
 from bot.factory import App
+from bot.middlewares import HEAVY_DB
 from bot.services import certificates as certs
 from bot.services.errors import DomainError
 from bot.services.users import UserInfo
@@ -94,7 +95,7 @@ async def _render(app: App, bot: Bot, session: AsyncSession, cert: Certificate) 
 
 # --- /certificates ---------------------------------------------------------------------
 
-@router.message(Command("certificates"))
+@router.message(Command("certificates"), flags=HEAVY_DB)
 async def cmd_certificates(message: Message, command: CommandObject, state: FSMContext,
                            session: AsyncSession, app: App, bot: Bot,
                            user: UserInfo | None) -> None:

@@ -91,7 +91,7 @@ async def cmd_export_stats(message: Message, command: CommandObject, session: As
                                       period=period.label()))
 
 
-@router.message(Command("report"))
+@router.message(Command("report"), flags=HEAVY_DB)
 async def cmd_report(message: Message, command: CommandObject, session: AsyncSession,
                      app: App, locale: str) -> None:
     arg = (command.args or "").strip()
@@ -161,7 +161,7 @@ def _row_name(board: str, key: tuple[Any, ...], name: Callable[[str, int], str])
     return labels.label(labels.FACTION, key[0])
 
 
-@router.message(Command("leaderboard"))
+@router.message(Command("leaderboard"), flags=HEAVY_DB)
 async def cmd_leaderboard(message: Message, command: CommandObject, session: AsyncSession,
                           app: App, user: UserInfo | None, role: str, locale: str) -> None:
     try:

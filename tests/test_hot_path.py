@@ -215,3 +215,25 @@ async def test_gates_are_not_stacked_when_a_second_app_is_built(h, tmp_path, clo
         assert u.last_text()
     finally:
         await second.close()
+
+
+async def test_handlers_flagged_heavy_read_sqlite_in_a_worker_thread(engine):
+    """/stats, exports and reports carry HEAVY_DB: their reads leave the loop free."""
+    from aiogram.dispatcher.event.handler import HandlerObject
+
+    from bot.middlewares import HEAVY_DB, OffloadHeavyMiddleware
+
+    sessions = create_sessionmaker(engine)
+
+    async def report(_event, _data):
+        async with sessions() as s:
+            return await s.scalar(text("SELECT thread_id()"))
+
+    async def flagged(**_):
+        return None
+
+    middleware = OffloadHeavyMiddleware()
+    heavy = {"handler": HandlerObject(flagged, flags=dict(HEAVY_DB))}
+    light = {"handler": HandlerObject(flagged, flags={})}
+    assert await middleware(report, object(), heavy) != threading.get_ident()
+    assert await middleware(report, object(), light) == threading.get_ident()
