@@ -29,6 +29,7 @@ from bot.keyboards.challenges import (
     withdraw_confirm_kb,
     withdraw_kb,
 )
+from bot.middlewares import HEAVY_DB
 from bot.services import challenges as svc
 from bot.services.broadcasts import register_audience
 from bot.services.errors import DomainError
@@ -423,17 +424,19 @@ async def on_gap(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSe
         lines.append(f"• {html.escape(org)}" + (f" ({district.name(locale)})" if district
                                                   else ""))
     await cb.message.answer("\n".join(lines),
-                            reply_markup=nudge_kb(callback_data.id) if people else None)
+                            reply_markup=nudge_kb(callback_data.id, bool(people), bool(schools)))
 
 
-@router.callback_query(ChallengeCD.filter(F.action == "nudge"))
+@router.callback_query(ChallengeCD.filter(F.action.in_({"nudge", "nudges"})), flags=HEAVY_DB)
 async def on_nudge(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
                    user: UserInfo, app: App, role: str) -> None:
+    """🔔 reminds who joined but has not sent; 📣 invites the schools with no entry."""
     if role not in ("coordinator", "staff"):
         await cb.answer(_("Sorry, this button is not available to you."), show_alert=True)
         return
+    send = svc.nudge if callback_data.action == "nudge" else svc.nudge_schools
     try:
-        queued = await svc.nudge(session, app, callback_data.id, user, app.now())
+        queued = await send(session, app, callback_data.id, user, app.now())
     except DomainError as exc:
         await cb.message.answer(say(exc))
         return

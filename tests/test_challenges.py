@@ -525,6 +525,34 @@ async def test_coordinator_sees_who_has_not_sent_and_nudges_once(h):
     assert "not available" in h.api.of("answerCallbackQuery")[-1].params["text"]
 
 
+async def test_coordinator_invites_the_schools_with_no_entry_once_a_day(h):
+    cid = await new_challenge(h, content=("text",))
+    await make_student(h, 101, org_name="School No. 1")
+    await make_student(h, 102, org_name="School No. 2", locale="ru")
+    await make_student(h, 103, org_name="School No. 2", locale="kk")
+    await make_student(h, 104, org_name="School No. 1")
+    await make_student(h, 105, region_code="almaty_city", org_name="Far School")
+    await make_coordinator(h, 201, level="regional")
+    u = h.user(101)
+    await u.press(f"ch:submit:{cid}:")
+    await u.send("entry")
+    await u.click("Send without a comment")
+    c = h.user(201)
+    await c.press(f"ch:gap:{cid}:")
+    assert "have not sent an entry: 0" in c.last_text()
+    assert "Remind them" not in c.buttons()  # nobody joined without sending
+    await c.click("Invite these schools")
+    assert "on their way to 2" in c.last_text()
+    await c.click("Invite these schools")
+    assert "already reminded today" in c.last_text()
+    await h.drain()
+    assert any("от вашей школы ещё нет ни одной работы" in t for t in h.api.texts(102))
+    assert any("мектебіңізден әлі бірде-бір жұмыс жоқ" in t for t in h.api.texts(103))
+    for other in (101, 104, 105):  # a school with an entry; another region
+        assert not any("no entry yet" in t for t in h.api.texts(other))
+    assert "challenge_nudge_schools" in await kinds_logged(h)
+
+
 async def score_all(u, values: list[int]) -> None:
     for value in values:
         buttons = [b for b in u.h.api.last(u.id).params["reply_markup"]["inline_keyboard"]

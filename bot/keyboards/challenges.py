@@ -49,8 +49,14 @@ def confirm_submit_kb(challenge_id: int, with_comment: bool) -> InlineKeyboardMa
                     (_("✖️ Cancel"), ChallengeCD(action="no", id=challenge_id).pack())])
 
 
-def nudge_kb(challenge_id: int) -> InlineKeyboardMarkup:
-    return rows_kb([(_("🔔 Remind them"), ChallengeCD(action="nudge", id=challenge_id).pack())])
+def nudge_kb(challenge_id: int, people: bool, schools: bool) -> InlineKeyboardMarkup | None:
+    rows = []
+    if people:
+        rows.append((_("🔔 Remind them"), ChallengeCD(action="nudge", id=challenge_id).pack()))
+    if schools:
+        rows.append((_("📣 Invite these schools"),
+                     ChallengeCD(action="nudges", id=challenge_id).pack()))
+    return rows_kb(rows) if rows else None
 
 
 def withdraw_kb(items: list[int]) -> InlineKeyboardMarkup | None:

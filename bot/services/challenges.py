@@ -626,6 +626,40 @@ async def nudge(session: AsyncSession, app: Any, challenge_id: int, viewer: Any,
     return queued
 
 
+async def nudge_schools(session: AsyncSession, app: Any, challenge_id: int, viewer: Any,
+                        now: datetime) -> int:
+    """Invite the students of the viewer's schools that have no entry yet (once a day per
+    coordinator; whoever also got the joined-but-not-sent reminder today gets one message)."""
+    challenge = await get_challenge(session, challenge_id)
+    if not is_open(challenge, now):
+        raise DomainError("deadline_passed")
+    schools = set(await schools_without_entries(session, challenge_id, viewer))
+    rows = (await session.execute(select(
+        User.id, User.chat_id, User.locale, User.district_id, User.org_name).where(
+        User.role == "student", User.status == "active", User.chat_id.is_not(None),
+        *user_scope_conditions(viewer), *audience_conditions(challenge.audience or {})))).all()
+    people = [Recipient(r.id, r.chat_id, r.locale) for r in rows
+              if (r.district_id, r.org_name) in schools]
+    payloads = {loc: _school_invite(app, challenge, loc)
+                for loc in {p.payload_key for p in people}}
+    day = now.astimezone(app.settings.tz).strftime("%Y%m%d")
+    queued = await enqueue(session, "challenge", challenge_id, people, payloads,
+                           priority=PRIORITY_PERSONAL, dedup_suffix=f"nudge{viewer.id}:{day}")
+    await log_activity(session, "challenge_nudge_schools", viewer, "challenge", challenge_id,
+                       {"schools": len(schools), "queued": queued})
+    return queued
+
+
+def _school_invite(app: Any, challenge: Challenge, loc: str) -> OutgoingMessage:
+    text = _t(app.i18n, loc, "📣 “{title}” is open until {deadline}, and your school has no "
+                             "entry yet. Take part!",
+              title=html.escape(challenge.text("title", loc)),
+              deadline=challenge.deadline_at.astimezone(app.settings.tz)
+              .strftime("%d.%m.%Y %H:%M"))
+    return OutgoingMessage(text=text, html=True, buttons=[[Button(
+        _t(app.i18n, loc, "Open"), challenge_cb("card", challenge.id))]])
+
+
 # --- staff --------------------------------------------------------------------------------
 
 async def staff_list(session: AsyncSession) -> list[tuple[Challenge, int, int]]:
