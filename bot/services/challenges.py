@@ -324,9 +324,10 @@ def _join_statement(dialect: str) -> Any:
         index_elements=[table.c.challenge_id, table.c.user_id])
 
 
-_ACTIVE_COUNT = select(func.count()).select_from(Submission).where(
-    Submission.challenge_id == bindparam("challenge_id"),
-    Submission.user_id == bindparam("user_id"), Submission.status != "withdrawn")
+_SUBMISSIONS = Submission.__table__  # Core, not the ORM entity: no ORM loading machinery
+_ACTIVE_COUNT = select(func.count()).select_from(_SUBMISSIONS).where(
+    _SUBMISSIONS.c.challenge_id == bindparam("challenge_id"),
+    _SUBMISSIONS.c.user_id == bindparam("user_id"), _SUBMISSIONS.c.status != "withdrawn")
 
 
 async def active_count(session: AsyncSession, challenge_id: int, user_id: int) -> int:
@@ -391,7 +392,7 @@ async def create_submission(
     return submission
 
 
-_INSERT_SUBMISSION = insert(Submission.__table__).returning(Submission.__table__.c.id)
+_INSERT_SUBMISSION = insert(_SUBMISSIONS).returning(_SUBMISSIONS.c.id)
 
 
 async def withdraw(session: AsyncSession, submission_id: int, user: Any,

@@ -80,12 +80,20 @@ async def get_user(session: AsyncSession, tg_id: int) -> User | None:
     return await session.scalar(_USER_BY_TG, {"tg_id": tg_id})
 
 
+_INFO_FIELDS = tuple(UserInfo.__dataclass_fields__)
+# Only the columns UserInfo holds, without the ORM: this runs on every uncached update.
+_INFO_BY_TG = select(*(User.__table__.c[name] for name in _INFO_FIELDS)).where(
+    User.__table__.c.tg_id == bindparam("tg_id"))
+
+
 async def load_user_info(session: AsyncSession, cache: UserCache, tg_id: int) -> UserInfo | None:
     cached = cache.get(tg_id)
     if cached is not False:
         return cached  # type: ignore[return-value]
-    user = await get_user(session, tg_id)
-    info = UserInfo.of(user) if user and user.status != "erased" else None
+    row = (await session.execute(_INFO_BY_TG, {"tg_id": tg_id})).first()
+    info = None
+    if row is not None and row.status != "erased":
+        info = UserInfo(**{**row._asdict(), "limited": bool(row.limited)})
     cache.put(tg_id, info)
     return info
 
