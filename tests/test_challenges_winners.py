@@ -111,6 +111,23 @@ async def test_only_approved_entries_get_a_place_and_a_refused_batch_stores_noth
                                       "participant": participant})]
 
 
+async def test_a_changed_place_counts_one_winner_in_the_statistics(h):
+    staff = await make_staff(h)
+    cid = await new_challenge(h, "contest", content=("text",))
+    await four_entries(h, cid)
+    await close(h, cid)
+    s = h.user(900)
+    for line in ("1 3", "1 1"):  # third place first, then first place
+        await s.press(f"cha:win:{cid}:")
+        await s.send(line)
+    participant = await session_user_id(h, 101)
+    assert await logged(h, "winner", "winner_changed") == [
+        ("winner", participant, {"submission_id": 1, "place": "3"}),
+        ("winner_changed", staff.id, {"submission_id": 1, "before": "3", "place": "1",
+                                      "participant": participant})]
+    # /stats and /leaderboard count "winner" rows: one per entry that became a winner
+
+
 async def session_user_id(h, tg: int) -> int:
     async with h.app.sessionmaker() as s:
         return await s.scalar(select(User.id).where(User.tg_id == tg))

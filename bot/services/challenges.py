@@ -778,10 +778,14 @@ async def set_places(session: AsyncSession, challenge_id: int,
         if sub.place == place:
             continue
         before, sub.place = sub.place, place
-        if place is not None:
+        if place is not None and before is None:
             participant = await session.get(User, sub.user_id)
             await log_activity(session, "winner", participant, "challenge", challenge_id,
                                {"submission_id": sid, "place": place})
+        elif place is not None:  # a new place for a winner: statistics count winners once
+            await log_activity(session, "winner_changed", actor, "challenge", challenge_id,
+                               {"submission_id": sid, "before": before, "place": place,
+                                "participant": sub.user_id})
         else:  # by staff, on their own row: a cleared place is neither a win nor activity
             await log_activity(session, "winner_cleared", actor, "challenge", challenge_id,
                                {"submission_id": sid, "before": before,
