@@ -79,17 +79,21 @@ class InlineCursor(sqlite3.Cursor):
 
     def execute(self, sql: str, parameters: Any = (), /) -> InlineCursor:  # type: ignore[override]
         _touch_loop()
-        self._rows = _call(self._lock(), self._run, super().execute, sql, parameters)
+        self._rows = _call(self._lock(), self._run, super().execute, sql, parameters,
+                           _offload.get())
         return self
 
     def executemany(self, sql: str, parameters: Any, /) -> InlineCursor:  # type: ignore[override]
         _touch_loop()
-        self._rows = _call(self._lock(), self._run, super().executemany, sql, parameters)
+        self._rows = _call(self._lock(), self._run, super().executemany, sql, parameters,
+                           _offload.get())
         return self
 
-    def _run(self, method: Callable[..., Any], sql: str, parameters: Any) -> deque[Any] | None:
+    def _run(self, method: Callable[..., Any], sql: str, parameters: Any,
+             prefetch: bool) -> deque[Any] | None:
+        # `prefetch` is decided by the caller: a worker thread does not see the task's context.
         method(sql, parameters)
-        if _offload.get() and self.description is not None:
+        if prefetch and self.description is not None:
             return deque(super().fetchall())
         return None
 

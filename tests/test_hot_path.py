@@ -155,6 +155,9 @@ async def test_offloaded_rows_are_read_after_the_statement_returns(engine):
             rest = result.fetchmany(9)
             tail = result.all()
         assert first == ("row 0",) and len(rest) == 9 and len(tail) == 140
+        with offloaded():  # every row is stepped in the worker thread, not just the first
+            result = await s.execute(text("SELECT thread_id() FROM t"))
+        assert threading.get_ident() not in {row[0] for row in result.all()}
 
 
 async def test_driver_errors_are_sqlalchemy_errors_and_the_session_recovers(engine):
