@@ -58,6 +58,8 @@ register_errors({
                       "3, diploma, or - to clear."),
     "winner_unknown": __("There is no entry No. {numbers} in this challenge. Nothing was "
                          "saved."),
+    "winner_twice": __("No. {numbers} is on more than one line: give each entry one place. "
+                       "Nothing was saved."),
     "winner_not_approved": __("Only approved entries can get a place. Not approved (still "
                               "waiting for review, rejected or withdrawn): No. {numbers}. "
                               "Nothing was saved."),

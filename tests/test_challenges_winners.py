@@ -55,17 +55,23 @@ async def four_entries(h, cid: int) -> None:
                             "waiting for review, rejected or withdrawn): No. {numbers}. "
                             "Nothing was saved.",
             "unknown": "There is no entry No. {numbers} in this challenge. Nothing was saved.",
-            "approved": "Approved entries:", "saved": "Saved places for {n} entries."}),
+            "approved": "Approved entries:", "saved": "Saved places for {n} entries.",
+            "twice": "No. {numbers} is on more than one line: give each entry one place. "
+                     "Nothing was saved."}),
     ("ru", {"not_approved": "Место можно дать только одобренной работе. Не одобрены (ещё ждут "
                             "проверки, отклонены или отозваны): № {numbers}. Ничего не "
                             "сохранено.",
             "unknown": "Здесь нет работы № {numbers}. Ничего не сохранено.",
-            "approved": "Одобренные работы:", "saved": "Места сохранены для {n} работ."}),
+            "approved": "Одобренные работы:", "saved": "Места сохранены для {n} работ.",
+            "twice": "№ {numbers} указан в нескольких строках: дайте каждой работе одно место. "
+                     "Ничего не сохранено."}),
     ("kk", {"not_approved": "Орын тек тексеруден өтіп, қабылданған жұмыстарға беріледі. "
                             "№ {numbers} жұмыс қабылданған жоқ (әлі тексеруді күтуде, "
                             "қабылданбаған немесе қайтарып алынған). Ештеңе сақталмады.",
             "unknown": "Бұл жерде № {numbers} жұмыс жоқ. Ештеңе сақталмады.",
-            "approved": "Қабылданған жұмыстар:", "saved": "{n} жұмыстың орны сақталды."}),
+            "approved": "Қабылданған жұмыстар:", "saved": "{n} жұмыстың орны сақталды.",
+            "twice": "№ {numbers} бірнеше жолда тұр: әр жұмысқа бір ғана орын беріңіз. "
+                     "Ештеңе сақталмады."}),
 ])
 async def test_only_approved_entries_get_a_place_and_a_refused_batch_stores_nothing(
         h, locale, words):
@@ -92,6 +98,10 @@ async def test_only_approved_entries_get_a_place_and_a_refused_batch_stores_noth
     assert s.last_text() == words["unknown"].format(numbers="5, 9")
     assert await places(h) == {1: None, 2: None, 3: None, 4: None, 5: None}
     assert await logged(h, "winner", "winner_cleared") == []
+    # the same entry on two lines: which place was meant? refused, nothing saved
+    await s.send("1 1\n1 2")
+    assert s.last_text() == words["twice"].format(numbers="1")
+    assert await places(h) == {1: None, 2: None, 3: None, 4: None, 5: None}
     # still asked for the list: the corrected one is saved
     await s.send("1 1")
     assert s.texts()[-2] == words["saved"].format(n=1)

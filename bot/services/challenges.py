@@ -752,6 +752,9 @@ def parse_winner_lines(text: str) -> list[tuple[int, str | None]]:
         result.append((int(parts[0]), aliases[parts[1].lower()]))
     if not result:
         raise DomainError("winner_line", line=1)
+    twice = sorted({sid for sid, _ in result if [s for s, _ in result].count(sid) > 1})
+    if twice:  # which of two places was meant? ask rather than let the last line win
+        raise DomainError("winner_twice", numbers=", ".join(map(str, twice)))
     return result
 
 
