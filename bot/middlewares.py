@@ -160,7 +160,7 @@ class AccessMiddleware(BaseMiddleware):
 
         role = data.get("role", "guest")
         if isinstance(event, Message):
-            command = command_of(event.text)
+            command = command_of(event.text or event.caption)  # a caption can be a command
             if command is not None and command_allowed(command, role) is False:
                 logger.info("refused /%s for role %s", command, role)
                 await event.answer(_("Sorry, this command is not available to you."))

@@ -55,7 +55,7 @@ class MessageGate(Filter):
     async def __call__(self, message: Message, raw_state: str | None = None) -> bool:
         if raw_state in self.states:
             return True
-        text = message.text
+        text = message.text or message.caption  # as aiogram's Command filter reads it
         return bool(text and self.command_prefixes and text[0] in self.command_prefixes)
 
 

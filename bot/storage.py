@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from bot.db_context import current_session
 from db.models import FsmRecord
 
-PENDING = "fsm_pending"  # Session.info key: {storage key: (state, data)} not yet written
+PENDING = "fsm_pending"  # Session.info key: {storage key: (storage, state, data)} not written
+WRITTEN = "fsm_written"  # written in the transaction being committed, not yet committed
 
 
 def key_str(key: StorageKey) -> str:
@@ -42,6 +43,10 @@ class SqlStorage(BaseStorage):
         if k in self._cache:
             return self._cache[k]
         session = current_session.get(None)
+        held = session.info.get(PENDING, {}).get(k) if session is not None else None
+        if held is not None:  # the cache was cleared under a held write: the write is newer
+            self._remember(k, (held[1], held[2]))
+            return held[1], held[2]
         if session is not None:
             record = (await session.execute(_SELECT, {"k": k})).first()
         else:
@@ -58,8 +63,9 @@ class SqlStorage(BaseStorage):
 
     async def _save(self, key: StorageKey, state: str | None, data: dict[str, Any]) -> None:
         k = key_str(key)
-        if self._cache.get(k) == (state, data):
-            return  # e.g. /cancel with nothing to cancel: nothing to write
+        if state is None and not data and self._cache.get(k) == (None, {}):
+            return  # /cancel with nothing to cancel. (Only then: handlers change nested data
+            # in place, so "equal to the cache" does not mean "already stored".)
         self._remember(k, (state, data))
         session = current_session.get(None)
         if session is not None:
@@ -93,14 +99,23 @@ class SqlStorage(BaseStorage):
 
 @event.listens_for(Session, "before_commit")
 def _flush_pending(session: Session) -> None:
-    for k, (_storage, state, data) in session.info.pop(PENDING, {}).items():
+    written = session.info.pop(PENDING, {})
+    for k, (_storage, state, data) in written.items():
         _write(session, k, state, data)
+    # kept until the COMMIT has succeeded: if it fails, these must leave the cache too
+    session.info.setdefault(WRITTEN, {}).update(written)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    session.info.pop(WRITTEN, None)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_pending(session: Session) -> None:
-    for k, (storage, _state, _data) in session.info.pop(PENDING, {}).items():
-        storage._cache.pop(k, None)
+    for held in (session.info.pop(PENDING, {}), session.info.pop(WRITTEN, {})):
+        for k, (storage, _state, _data) in held.items():
+            storage._cache.pop(k, None)
 
 
 def discard_pending(session: AsyncSession) -> None:

@@ -132,8 +132,19 @@ class InlineConnection(sqlite3.Connection):
         _call(self._lock, super().rollback)
 
     def close(self) -> None:
-        with self._lock:  # waits for a worker thread still running a call
-            super().close()
+        if self._lock.acquire(blocking=False):
+            try:
+                super().close()
+            finally:
+                self._lock.release()
+            return
+        # A worker thread still runs a call of a cancelled task: close once it is done, in a
+        # thread of its own, rather than freeze the loop until then.
+        threading.Thread(target=self._close_when_free, daemon=True).start()
+
+    def _close_when_free(self) -> None:
+        with self._lock:
+            sqlite3.Connection.close(self)
 
 
 class _InlineDBAPI:

@@ -21,7 +21,7 @@ from db.models import FsmRecord, Region
 from db.models.challenges import Submission
 from tests.factories import make_student
 from tests.harness import BotHarness, make_harness
-from tests.test_challenges import PHOTO, new_challenge
+from tests.test_challenges import PHOTO, new_challenge, photo
 
 
 @pytest.fixture
@@ -111,6 +111,61 @@ async def test_a_failed_update_leaves_the_previous_state(h):
     assert await storage.get_state(KEY) == "Old:state"
     async with h.app.sessionmaker() as s:
         assert (await s.get(FsmRecord, "1:55:55:0:default")).state == "Old:state"
+
+
+async def test_album_parts_added_in_place_are_stored_and_survive_a_restart(h, tmp_path, clock):
+    """Handlers append to nested FSM data in place; every part must still reach the database."""
+    cid = await new_challenge(h, content=("photo",))
+    await make_student(h, 101)
+    await h.user(101).press(f"ch:submit:{cid}:")
+    for n in range(3):
+        await h.user(101).send_content(photo=photo(n), media_group_id="album-1")
+    await h.close()
+    again = await make_harness(str(tmp_path / "bot.db"), clock, flood_limit=100_000)
+    try:
+        await again.user(101).press(f"ch:ok:{cid}:")
+        assert "Your entry No. 1" in again.user(101).last_text()
+        async with again.app.sessionmaker() as s:
+            assert len((await s.get(Submission, 1)).media) == 3
+    finally:
+        await again.close()
+
+
+async def test_a_failed_commit_leaves_the_state_as_stored(h):
+    from bot.storage import discard_pending
+    from db.models import ProcessedUpdate
+
+    storage = h.app.storage
+    async with h.app.sessionmaker() as s:
+        s.add(ProcessedUpdate(update_id=1))
+        await s.commit()
+    async with h.app.sessionmaker() as s:
+        token = current_session.set(s)
+        try:
+            await storage.set_state(KEY, "Flow:step2")
+            s.add(ProcessedUpdate(update_id=1))  # the same update handled twice
+            with pytest.raises(IntegrityError):
+                await s.commit()
+        finally:
+            discard_pending(s)
+            current_session.reset(token)
+    assert await storage.get_state(KEY) is None
+    async with h.app.sessionmaker() as s:
+        assert await s.get(FsmRecord, "1:55:55:0:default") is None
+
+
+async def test_a_command_in_a_caption_is_a_command(h):
+    """aiogram reads commands from captions too: /cancel under a photo cancels the entry."""
+    cid = await new_challenge(h)
+    await make_student(h, 101)
+    u = h.user(101)
+    await u.press(f"ch:submit:{cid}:")
+    await u.send_content(photo=PHOTO, caption="/cancel")
+    assert "Received" not in u.last_text()
+    assert await h.app.storage.get_state(StorageKey(bot_id=h.app.bot.id, chat_id=101,
+                                                    user_id=101)) is None
+    await u.send_content(photo=PHOTO, caption="/stats")  # staff only, also in a caption
+    assert "not available to you" in u.last_text()
 
 
 # --- the inline SQLite driver ---------------------------------------------------------------
