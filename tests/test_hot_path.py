@@ -69,6 +69,22 @@ async def test_a_raised_limit_applies_at_once(h):
     assert await count_entries(h) == 2
 
 
+async def test_a_copy_taken_inside_a_rolled_back_change_is_dropped(h):
+    """A session reads its own uncommitted change, then rolls it back: the copy it cached of
+    the changed row must not outlive the rollback."""
+    from bot.services.challenge_views import challenge_view
+    from db.models.challenges import Challenge
+
+    cid = await new_challenge(h, max_submissions=1)
+    async with h.app.sessionmaker() as s:
+        (await s.get(Challenge, cid)).max_submissions = 5
+        await s.flush()
+        assert (await challenge_view(s, cid)).max_submissions == 5  # its own, uncommitted
+        await s.rollback()
+    async with h.app.sessionmaker() as s:
+        assert (await challenge_view(s, cid)).max_submissions == 1
+
+
 # --- FSM writes: one statement per key at commit, nothing after a failure -----------------
 
 KEY = StorageKey(bot_id=1, chat_id=55, user_id=55)

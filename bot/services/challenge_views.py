@@ -17,7 +17,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import ORMExecuteState, Session, object_session
 
 from bot.services.errors import DomainError
 from db.models import Challenge
@@ -51,10 +51,19 @@ def forget(engine: Engine | None) -> None:
         _copies.pop(engine, None)
 
 
+# Copies are dropped when the change is written and again when its transaction ends: a
+# reader in between (another connection on PostgreSQL, or the writer's own session) may have
+# copied the row as it was before the commit, or as it was before a rollback.
+CHANGED = "challenge_changed"
+
+
 @event.listens_for(Challenge, "after_update")
 @event.listens_for(Challenge, "after_delete")
-def _changed(_mapper: Any, connection: Any, _target: Challenge) -> None:
+def _changed(_mapper: Any, connection: Any, target: Challenge) -> None:
     forget(connection.engine)
+    session = object_session(target)
+    if session is not None:
+        session.info[CHANGED] = connection.engine
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -62,7 +71,15 @@ def _statement(state: ORMExecuteState) -> None:
     # ORM-enabled statements carry an annotated copy of the table: compare by name.
     table = getattr(state.statement, "table", None)
     if (state.is_update or state.is_delete) and getattr(table, "name", None) == _TABLE_NAME:
-        forget(state.session.get_bind())
+        engine = state.session.get_bind()
+        forget(engine)
+        state.session.info[CHANGED] = engine
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _transaction_ended(session: Session) -> None:
+    forget(session.info.pop(CHANGED, None))
 
 
 _TABLE_NAME = Challenge.__tablename__
