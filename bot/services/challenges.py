@@ -12,6 +12,7 @@ import html
 import io
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -615,13 +616,10 @@ async def nudge(session: AsyncSession, app: Any, challenge_id: int, viewer: Any,
     challenge = await get_challenge(session, challenge_id)
     if not is_open(challenge, now):
         raise DomainError("deadline_passed")
-    people = [u for u in await not_submitted(session, challenge_id, viewer) if u.chat_id]
-    payloads = {loc: _reminder(app, challenge, loc, now)
-                for loc in {u.locale for u in people}}
-    day = now.astimezone(app.settings.tz).strftime("%Y%m%d")
-    queued = await enqueue(session, "challenge", challenge_id,
-                           [Recipient(u.id, u.chat_id, u.locale) for u in people], payloads,
-                           priority=PRIORITY_PERSONAL, dedup_suffix=f"nudge{viewer.id}:{day}")
+    people = [Recipient(u.id, u.chat_id, u.locale)
+              for u in await not_submitted(session, challenge_id, viewer) if u.chat_id]
+    queued = await _queue_nudge(session, app, challenge, viewer, people, now,
+                                lambda loc: _reminder(app, challenge, loc, now))
     await log_activity(session, "challenge_nudge", viewer, "challenge", challenge_id,
                        {"queued": queued})
     return queued
@@ -641,14 +639,22 @@ async def nudge_schools(session: AsyncSession, app: Any, challenge_id: int, view
         *user_scope_conditions(viewer), *audience_conditions(challenge.audience or {})))).all()
     people = [Recipient(r.id, r.chat_id, r.locale) for r in rows
               if (r.district_id, r.org_name) in schools]
-    payloads = {loc: _school_invite(app, challenge, loc)
-                for loc in {p.payload_key for p in people}}
-    day = now.astimezone(app.settings.tz).strftime("%Y%m%d")
-    queued = await enqueue(session, "challenge", challenge_id, people, payloads,
-                           priority=PRIORITY_PERSONAL, dedup_suffix=f"nudge{viewer.id}:{day}")
+    queued = await _queue_nudge(session, app, challenge, viewer, people, now,
+                                lambda loc: _school_invite(app, challenge, loc))
     await log_activity(session, "challenge_nudge_schools", viewer, "challenge", challenge_id,
                        {"schools": len(schools), "queued": queued})
     return queued
+
+
+async def _queue_nudge(session: AsyncSession, app: Any, challenge: Challenge, viewer: Any,
+                       people: list[Recipient], now: datetime,
+                       message: Callable[[str], OutgoingMessage]) -> int:
+    """One message a language; a person hears from one coordinator once a day, whichever of
+    the two nudges came first."""
+    payloads = {loc: message(loc) for loc in {p.payload_key for p in people}}
+    day = now.astimezone(app.settings.tz).strftime("%Y%m%d")
+    return await enqueue(session, "challenge", challenge.id, people, payloads,
+                         priority=PRIORITY_PERSONAL, dedup_suffix=f"nudge{viewer.id}:{day}")
 
 
 def _school_invite(app: Any, challenge: Challenge, loc: str) -> OutgoingMessage:
