@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiogram.types import Update
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 
 from bench.common import bench_app
 from bot.polling import CONCURRENCY
@@ -86,15 +86,11 @@ async def one_entry(app: Any, tg_id: int, challenge_id: int) -> None:
 
 def patient_pool(app: Any) -> None:
     """1,000 users at once queue for SQLite's one connection longer than the 60 s default
-    pool timeout allows on a slow machine; the queue itself is what we measure."""
-    from sqlalchemy.ext.asyncio import create_async_engine
-    from sqlalchemy.pool import AsyncAdaptedQueuePool
+    pool timeout allows on a slow machine; the queue itself is what we measure. Otherwise the
+    engine is the production one."""
+    from db.engine import create_engine
 
-    from db.engine import _sqlite_pragmas
-
-    engine = create_async_engine(app.engine.url, poolclass=AsyncAdaptedQueuePool, pool_size=1,
-                                 max_overflow=0, pool_timeout=3600)
-    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    engine = create_engine(app.settings.database_url, pool_timeout=3600)
     app.sessionmaker.configure(bind=engine)
     app.extras["bench_engine"] = engine
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 
-from bench.bench_core import rate
+from bench.bench_core import press, rate
 from bench.common import bench_app
 from bot.callbacks import ProfileCD
 from db.base import utcnow
@@ -15,14 +15,6 @@ USERS = 1000
 UPDATES = 3000
 FACTIONS = ("happiness", "care", "law_order", "self_knowledge")
 ids = itertools.count(10_000_000)
-
-
-def press(tg_id: int, data: str) -> dict:
-    return {"update_id": next(ids), "callback_query": {
-        "id": str(next(ids)), "chat_instance": "c", "data": data,
-        "from": {"id": tg_id, "is_bot": False, "first_name": "U"},
-        "message": {"message_id": 1, "date": 0, "text": "x",
-                    "chat": {"id": tg_id, "type": "private"}}}}
 
 
 def text(tg_id: int, value: str) -> dict:

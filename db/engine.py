@@ -31,7 +31,7 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cur.close()
 
 
-def create_engine(url: str, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, echo: bool = False, pool_timeout: float = 60) -> AsyncEngine:
     ensure_sqlite_folder(url)
     if is_sqlite(url):
         # One connection, sessions take turns: SQLite has one writer anyway, and a second
@@ -42,7 +42,7 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
         memory = make_url(url).database in (None, "", ":memory:")
         pool = {"poolclass": StaticPool} if memory else {
             "poolclass": AsyncAdaptedQueuePool, "pool_size": 1, "max_overflow": 0,
-            "pool_timeout": 60,
+            "pool_timeout": pool_timeout,
             # Sessions and connections end their own transactions (commit, or rollback on
             # close); a second rollback on every return to the pool is pure overhead.
             "pool_reset_on_return": None,
