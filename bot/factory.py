@@ -32,7 +32,7 @@ from bot.middlewares import (
     UserContextMiddleware,
 )
 from bot.ratelimit_redis import shared_limiter
-from bot.routing import optimise_routing
+from bot.routing import GatedDispatcher, optimise_routing
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserCache
 from bot.storage import SqlStorage
@@ -105,7 +105,7 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
     users = UserCache()
     # FSM is registered below, inside the session middleware: the state is read in the
     # update's own session, not in a second one.
-    dp = Dispatcher(storage=storage, disable_fsm=True)
+    dp = GatedDispatcher(storage=storage, disable_fsm=True)
     local = isinstance(bot_session, LocalSession)
     app = App(settings=settings, bot=bot, dp=dp, engine=engine, sessionmaker=sessionmaker,
               i18n=i18n, users=users, places=PlaceDirectory(), storage=storage,

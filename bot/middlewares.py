@@ -48,21 +48,35 @@ class DbSessionMiddleware(BaseMiddleware):
         self.sessionmaker = sessionmaker
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        async with self.sessionmaker() as session:
-            token = current_session.set(session)
-            answered_token = answered_callbacks.set(set())
-            data["session"] = session
-            try:
-                result = await handler(event, data)
-                if data.get("guard_update") and isinstance(event, Update):
-                    session.add(ProcessedUpdate(update_id=event.update_id))
-                if has_work(session):  # an empty commit still checks a connection out and in
-                    await session.commit()
-                return result
-            finally:
-                discard_pending(session)  # nothing left after a commit; a failure drops it
-                answered_callbacks.reset(answered_token)
-                current_session.reset(token)
+        session = self.sessionmaker()
+        token = current_session.set(session)
+        answered_token = answered_callbacks.set(set())
+        data["session"] = session
+        try:
+            result = await handler(event, data)
+            if data.get("guard_update") and isinstance(event, Update):
+                session.add(ProcessedUpdate(update_id=event.update_id))
+            if has_work(session):  # an empty commit still checks a connection out and in
+                await session.commit()
+            return result
+        finally:
+            discard_pending(session)  # nothing left after a commit; a failure drops it
+            answered_callbacks.reset(answered_token)
+            current_session.reset(token)
+            await close_session(session)
+
+
+async def close_session(session: AsyncSession) -> None:
+    """Close as `async with` would, without its extra task when there is nothing to release.
+
+    After a commit the session holds no connection: closing it only forgets its objects,
+    which needs no I/O. With a transaction still open (the handler failed), the connection
+    goes back to the pool the usual way, shielded from cancellation.
+    """
+    if session.in_transaction():
+        await session.__aexit__(None, None, None)
+    else:
+        session.sync_session.close()
 
 
 REPLY_RETRIES = 2

@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from aiogram import Dispatcher
+from aiogram import Dispatcher, Router
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.dispatcher.event.handler import HandlerObject
+from aiogram.dispatcher.event.telegram import TelegramEventObserver
 from aiogram.filters import Command, Filter, StateFilter
 from aiogram.filters.callback_data import CallbackQueryFilter
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, TelegramObject
 
 
 def optimise_routing(dp: Dispatcher) -> None:
@@ -30,6 +32,9 @@ class PrefixGate(Filter):
         self.prefixes = prefixes
 
     async def __call__(self, callback: CallbackQuery) -> bool:
+        return self.admits(callback, {})
+
+    def admits(self, callback: CallbackQuery, data: dict[str, Any]) -> bool:
         return (callback.data or "").split(":", 1)[0] in self.prefixes
 
 
@@ -53,7 +58,10 @@ class MessageGate(Filter):
         self.states, self.command_prefixes = states, command_prefixes
 
     async def __call__(self, message: Message, raw_state: str | None = None) -> bool:
-        if raw_state in self.states:
+        return self.admits(message, {"raw_state": raw_state})
+
+    def admits(self, message: Message, data: dict[str, Any]) -> bool:
+        if data.get("raw_state") in self.states:
             return True
         text = message.text or message.caption  # as aiogram's Command filter reads it
         return bool(text and self.command_prefixes and text[0] in self.command_prefixes)
@@ -121,6 +129,10 @@ def install_gates(dp: Dispatcher, event: str, make_gate: Callable[..., Filter | 
         gate = make_gate(observer.handlers)
         if gate is not None:
             observer.filter(gate)
+        if isinstance(dp, GatedDispatcher):
+            alone = gate is not None and len(observer._handler.filters) == 1
+            dp.skip_gates[(router, event)] = gate if alone and not observer.outer_middleware \
+                else None
 
 
 def inline_sync_filters(dp: Dispatcher) -> None:
@@ -145,3 +157,32 @@ def _as_coroutine(func: Callable[..., Any]) -> Callable[..., Any]:
 
     call.__wrapped__ = func  # type: ignore[attr-defined]  # read again by the gates above
     return call
+
+
+class GatedDispatcher(Dispatcher):
+    """A Dispatcher that asks a sub-router's gate before entering it.
+
+    Entering a router costs aiogram a middleware chain, a filter check and several wrapper
+    objects even when its gate then says no, paid for each of the ~15 routers in front of the
+    one that takes the update. A router whose only root filter is its gate and which has no
+    outer middleware of its own returns UNHANDLED without running anything when the gate
+    says no, so skipping it here changes nothing but the cost.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.skip_gates: dict[tuple[Router, str], PrefixGate | MessageGate] = {}
+
+    async def _propagate_event(self, observer: TelegramEventObserver | None, update_type: str,
+                               event: TelegramObject, **kwargs: Any) -> Any:
+        if observer is not None and (observer.handlers or observer._handler.filters):
+            return await super()._propagate_event(observer, update_type, event, **kwargs)
+        for router in self.sub_routers:
+            gate = self.skip_gates.get((router, update_type))
+            if gate is not None and not gate.admits(event, kwargs):
+                continue
+            response = await router.propagate_event(update_type=update_type, event=event,
+                                                    **kwargs)
+            if response is not UNHANDLED:
+                return response
+        return UNHANDLED

@@ -6,15 +6,19 @@ from __future__ import annotations
 import threading
 
 import pytest
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
+from aiogram.types import Update
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.db_context import current_session
-from bot.routing import message_gate
+from bot.factory import LOCAL_TOKEN
+from bot.local_api import LocalSession
+from bot.routing import GatedDispatcher, message_gate, optimise_routing
 from db.engine import create_engine, create_sessionmaker
 from db.inline_sqlite import offloaded
 from db.models import FsmRecord, Region
@@ -254,6 +258,14 @@ async def test_the_bot_database_works_through_the_inline_driver(h):
 
 # --- router-level gates --------------------------------------------------------------------
 
+class AlphaCD(CallbackData, prefix="alpha"):
+    n: int
+
+
+class BetaCD(CallbackData, prefix="beta"):
+    n: int
+
+
 class Flow(StatesGroup):
     step = State()
     other = State()
@@ -273,6 +285,49 @@ def test_a_router_with_a_catch_all_message_handler_has_no_gate():
     router.message(Command("go"))(lambda m: None)
     router.message(F.text)(lambda m: None)
     assert message_gate(router.message.handlers) is None
+
+
+def _gated_dispatcher(*routers: Router) -> GatedDispatcher:
+    dp = GatedDispatcher(disable_fsm=True)
+    dp.include_routers(*routers)
+    optimise_routing(dp)
+    return dp
+
+
+def _press(data: str) -> Update:
+    return Update.model_validate({"update_id": 1, "callback_query": {
+        "id": "1", "chat_instance": "c", "data": data,
+        "from": {"id": 5, "is_bot": False, "first_name": "U"}}})
+
+
+async def test_the_dispatcher_skips_a_router_its_gate_refuses_and_reaches_the_next():
+    seen: list[str] = []
+    first, second = Router(name="first"), Router(name="second")
+    first.callback_query(AlphaCD.filter())(lambda cb: seen.append("first"))
+    second.callback_query(BetaCD.filter())(lambda cb: seen.append("second"))
+    dp = _gated_dispatcher(first, second)
+    assert dp.skip_gates[(first, "callback_query")] is not None
+    await dp.feed_update(Bot(LOCAL_TOKEN, session=LocalSession()), _press("beta:1"))
+    await dp.feed_update(Bot(LOCAL_TOKEN, session=LocalSession()), _press("alpha:2"))
+    assert seen == ["second", "first"]
+
+
+async def test_a_router_with_its_own_outer_middleware_is_entered_as_aiogram_would():
+    """Its middleware runs even when no handler of it matches: it is not skipped."""
+    seen: list[str] = []
+
+    async def watch(handler, event, data):
+        seen.append("middleware")
+        return await handler(event, data)
+
+    first, second = Router(name="first"), Router(name="second")
+    first.callback_query.outer_middleware(watch)
+    first.callback_query(AlphaCD.filter())(lambda cb: seen.append("first"))
+    second.callback_query(BetaCD.filter())(lambda cb: seen.append("second"))
+    dp = _gated_dispatcher(first, second)
+    assert dp.skip_gates[(first, "callback_query")] is None
+    await dp.feed_update(Bot(LOCAL_TOKEN, session=LocalSession()), _press("beta:1"))
+    assert seen == ["middleware", "second"]
 
 
 async def test_gates_are_not_stacked_when_a_second_app_is_built(h, tmp_path, clock):
