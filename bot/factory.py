@@ -37,6 +37,7 @@ from bot.services.places import PlaceDirectory
 from bot.services.users import UserCache
 from bot.storage import SqlStorage
 from db.base import utcnow
+from db.checkpoint import WalCheckpointer
 from db.engine import create_engine, create_sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class App:
     delivery: DeliveryWorker
     clock: Callable[[], datetime] = utcnow
     extras: dict[str, Any] = field(default_factory=dict)
+    checkpointer: WalCheckpointer | None = None
 
     def now(self) -> datetime:
         return self.clock()
@@ -71,6 +73,8 @@ class App:
             await close_limiter()
         await self.bot.session.close()
         await self.engine.dispose()
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
 
 
 def make_bot_session(settings: Settings) -> BaseSession:
@@ -138,7 +142,16 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
     return app
 
 
+def start_checkpoints(app: App) -> None:
+    """SQLite's log is copied back to the database file by a thread, not in a commit."""
+    if app.checkpointer is None:
+        app.checkpointer = WalCheckpointer.for_url(app.settings.database_url)
+    if app.checkpointer is not None:
+        app.checkpointer.start()
+
+
 async def _on_startup(app: App) -> None:
+    start_checkpoints(app)
     async with app.sessionmaker() as session:
         await app.places.load(session)
     from bot.commands import publish_commands
@@ -159,5 +172,6 @@ def settle_memory() -> None:
 
 async def prepare(app: App) -> None:
     """What startup does, for callers that feed updates without starting polling (tests)."""
+    start_checkpoints(app)
     async with app.sessionmaker() as session:
         await app.places.load(session)

@@ -3,7 +3,9 @@ loop's thread, coalesced FSM writes, cached challenge copies and router-level ga
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 
 import pytest
 from aiogram import Bot, F, Router
@@ -19,9 +21,10 @@ from bot.db_context import current_session
 from bot.factory import LOCAL_TOKEN
 from bot.local_api import LocalSession
 from bot.routing import GatedDispatcher, message_gate, optimise_routing
+from db.checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from db.engine import create_engine, create_sessionmaker
 from db.inline_sqlite import offloaded
-from db.models import FsmRecord, Region
+from db.models import ActivityLog, FsmRecord, Region
 from db.models.challenges import Submission
 from tests.factories import make_student
 from tests.harness import BotHarness, make_harness
@@ -71,6 +74,30 @@ async def test_a_raised_limit_applies_at_once(h):
     await u.click("Send without a comment")
     assert "Your entry No. 2" in u.last_text()
     assert await count_entries(h) == 2
+
+
+async def test_a_limit_lowered_half_way_refuses_at_confirmation_and_stores_nothing(h):
+    cid = await new_challenge(h, content=("text",), max_submissions=2)
+    await make_student(h, 101)
+    u = h.user(101)
+    await u.press(f"ch:submit:{cid}:")
+    await u.send("first")
+    await u.click("Send without a comment")
+    await u.press(f"ch:submit:{cid}:")
+    await u.send("second")
+    staff = h.user(900)
+    await staff.press(f"cha:editf:{cid}:max_submissions")
+    await staff.send("1")
+    logged = await count_activity(h)
+    await u.click("Send without a comment")
+    assert "most entries allowed (1)" in u.last_text()
+    assert await count_entries(h) == 1
+    assert await count_activity(h) == logged
+
+
+async def count_activity(h: BotHarness) -> int:
+    async with h.app.sessionmaker() as s:
+        return await s.scalar(select(func.count()).select_from(ActivityLog)) or 0
 
 
 async def test_a_copy_taken_inside_a_rolled_back_change_is_dropped(h):
@@ -366,3 +393,44 @@ async def test_handlers_flagged_heavy_read_sqlite_in_a_worker_thread(engine):
     light = {"handler": HandlerObject(flagged, flags={})}
     assert await middleware(report, object(), heavy) != threading.get_ident()
     assert await middleware(report, object(), light) == threading.get_ident()
+
+
+# --- WAL checkpoints off the event loop ------------------------------------------------------
+
+def test_a_thread_copies_the_log_back_while_the_writer_goes_on(tmp_path):
+    path = tmp_path / "wal.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")  # as if the bot's backstop were far off
+    writer.execute("CREATE TABLE t (x TEXT)")
+    writer.execute("BEGIN")
+    writer.executemany("INSERT INTO t VALUES (?)", [("x" * 500,)] * 2000)
+    writer.execute("COMMIT")
+    empty_file = path.stat().st_size
+    checkpointer = WalCheckpointer(str(path), interval=0.01)
+    checkpointer.start()
+    try:
+        deadline = time.monotonic() + 10
+        while path.stat().st_size == empty_file and time.monotonic() < deadline:
+            time.sleep(0.01)
+        writer.execute("INSERT INTO t VALUES ('after')")  # the writer was never blocked
+    finally:
+        checkpointer.stop()
+    assert not checkpointer.running
+    assert path.stat().st_size > 1_000_000  # the rows are in the database file itself now
+    assert writer.execute("SELECT count(*) FROM t").fetchone() == (2001,)
+
+
+async def test_the_bot_checkpoints_in_a_thread_and_stops_it_on_close(tmp_path, clock):
+    h = await make_harness(str(tmp_path / "bot.db"), clock)
+    try:
+        assert h.app.checkpointer is not None and h.app.checkpointer.running
+        async with h.app.sessionmaker() as s:
+            pages = await s.scalar(text("PRAGMA wal_autocheckpoint"))
+        assert pages == BACKSTOP_PAGES
+        await make_student(h, 101)
+        busy, _log, _copied = h.app.checkpointer.checkpoint()
+        assert busy == 0
+    finally:
+        await h.close()
+    assert not h.app.checkpointer.running

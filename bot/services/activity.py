@@ -29,7 +29,14 @@ async def log_activity(
 ) -> None:
     # A plain INSERT, not an ORM object: it runs on the hot paths (every entry logs twice)
     # and nothing reads the row back in the same transaction.
-    await session.execute(_INSERT, {
+    await session.execute(ACTIVITY_INSERT, activity_row(kind, actor, ref_type, ref_id, extra))
+
+
+def activity_row(kind: str, actor: Actor | None, ref_type: str | None = None,
+                 ref_id: int | None = None, extra: dict[str, Any] | None = None,
+                 ) -> dict[str, Any]:
+    """The values of ACTIVITY_INSERT, for code that runs its statements itself."""
+    return {
         "user_id": actor.id if actor else None,
         "kind": kind,
         "at": utcnow(),
@@ -40,7 +47,7 @@ async def log_activity(
         "ref_type": ref_type,
         "ref_id": ref_id,
         "extra": extra,
-    })
+    }
 
 
-_INSERT = insert(ActivityLog.__table__)
+ACTIVITY_INSERT = insert(ActivityLog.__table__)

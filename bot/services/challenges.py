@@ -23,8 +23,9 @@ from sqlalchemy import ColumnElement, Select, bindparam, delete, func, insert, s
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from bot.services.activity import log_activity
+from bot.services.activity import ACTIVITY_INSERT, activity_row, log_activity
 from bot.services.challenge_views import challenge_view
 from bot.services.delivery import (
     PRIORITY_BULK,
@@ -307,13 +308,17 @@ async def join(session: AsyncSession, challenge_id: int, user: Any, now: datetim
     """True when newly joined; joining twice is harmless (one statement, no race)."""
     challenge = await challenge_view(session, challenge_id)
     _check_open(challenge, user, now)
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    result = await session.execute(_join_statement(dialect), {
-        "challenge_id": challenge_id, "user_id": user.id, "joined_at": now})
+    return await session.run_sync(_record_join, challenge, user, now)
+
+
+def _record_join(session: Session, challenge: Challenge, user: Any, now: datetime) -> bool:
+    connection = session.connection()
+    result = connection.execute(_join_statement(connection.dialect.name), {
+        "challenge_id": challenge.id, "user_id": user.id, "joined_at": now})
     if result.rowcount == 0:
         return False
-    await log_activity(session, "challenge_join", user, "challenge", challenge_id,
-                       {"kind": challenge.kind})
+    connection.execute(ACTIVITY_INSERT, activity_row(
+        "challenge_join", user, "challenge", challenge.id, {"kind": challenge.kind}))
     return True
 
 
@@ -338,13 +343,18 @@ async def active_count(session: AsyncSession, challenge_id: int, user_id: int) -
 
 async def check_can_submit(session: AsyncSession, challenge: Challenge, user: Any,
                            now: datetime) -> None:
+    _check_submittable(challenge, user, now)
+    if await active_count(session, challenge.id, user.id) >= challenge.max_submissions:
+        raise DomainError("limit_reached", max=challenge.max_submissions)
+
+
+def _check_submittable(challenge: Challenge, user: Any, now: datetime) -> None:
+    """Everything but the limit per person, which needs the database."""
     _check_open(challenge, user, now)
     if getattr(user, "limited", False):
         raise DomainError("limited_account")  # a minor awaiting the guardian's confirmation
     if not challenge.content_kinds:
         raise DomainError("no_submissions")
-    if await active_count(session, challenge.id, user.id) >= challenge.max_submissions:
-        raise DomainError("limit_reached", max=challenge.max_submissions)
 
 
 async def create_submission(
@@ -353,7 +363,7 @@ async def create_submission(
 ) -> Submission:
     """Everything is checked again at confirmation: time may have passed since the start."""
     challenge = await challenge_view(session, challenge_id)
-    await check_can_submit(session, challenge, user, now)
+    _check_submittable(challenge, user, now)
     if not parts:
         raise DomainError("no_content")
     content = [ContentPart(**p) for p in parts]
@@ -375,7 +385,6 @@ async def create_submission(
     media = [{"type": p.kind, "file_id": p.file_id, "file_unique_id": p.file_unique_id,
               "size": p.size, "caption": p.caption} for p in content if p.file_id]
     kind = "album" if len(media) > 1 else content[0].kind
-    await join(session, challenge_id, user, now)  # submitting implies joining
     values = dict(
         challenge_id=challenge_id, user_id=user.id, nomination_id=nomination_id or None,
         category_id=category_id or None, status="pending", content_kind=kind,
@@ -384,13 +393,28 @@ async def create_submission(
         region_id=user.region_id, district_id=user.district_id, submitted_at=now,
         stage=next((t for t in challenge.review_tiers or [] if t in TIERS), None),
         chat_id=getattr(user, "chat_id", None))
-    # A prebuilt INSERT … RETURNING rather than an ORM flush: this is the hot path of a
-    # contest's last evening. The object returned is detached — read it, don't change it.
-    submission = Submission(id=(await session.execute(_INSERT_SUBMISSION, values)).scalar_one(),
-                            **values)
-    await log_activity(session, "submission", user, "challenge", challenge_id,
-                       {"submission_id": submission.id, "kind": kind})
-    return submission
+    submission_id = await session.run_sync(_store_entry, challenge, user, values, now)
+    # Detached: read it, don't change it.
+    return Submission(id=submission_id, **values)
+
+
+def _store_entry(session: Session, challenge: Challenge, user: Any, values: dict[str, Any],
+                 now: datetime) -> int:
+    """The entry's statements (limit, join, INSERT … RETURNING, two activity rows) in one
+    call into the database layer: this is the hot path of a contest's last evening, and
+    through the async session each statement would be a greenlet hop and an ORM dispatch
+    of its own. Nothing is written when the limit is reached."""
+    connection = session.connection()
+    active = connection.scalar(_ACTIVE_COUNT, {"challenge_id": challenge.id,
+                                               "user_id": user.id}) or 0
+    if active >= challenge.max_submissions:
+        raise DomainError("limit_reached", max=challenge.max_submissions)
+    _record_join(session, challenge, user, now)  # submitting implies joining
+    submission_id: int = connection.execute(_INSERT_SUBMISSION, values).scalar_one()
+    connection.execute(ACTIVITY_INSERT, activity_row(
+        "submission", user, "challenge", challenge.id,
+        {"submission_id": submission_id, "kind": values["content_kind"]}))
+    return submission_id
 
 
 _INSERT_SUBMISSION = insert(_SUBMISSIONS).returning(_SUBMISSIONS.c.id)
