@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from typing import Any
 
 import pytest
 from aiogram import Bot, F, Router
@@ -57,18 +58,27 @@ async def test_closing_early_refuses_an_entry_already_half_sent(h):
     assert await count_entries(h) == 0
 
 
-async def test_a_raised_limit_applies_at_once(h):
-    cid = await new_challenge(h, content=("text",), max_submissions=1)
+async def one_text_entry_sent(h: BotHarness, max_submissions: int) -> tuple[int, Any]:
+    cid = await new_challenge(h, content=("text",), max_submissions=max_submissions)
     await make_student(h, 101)
     u = h.user(101)
     await u.press(f"ch:submit:{cid}:")
     await u.send("first")
     await u.click("Send without a comment")
-    await u.press(f"ch:submit:{cid}:")
-    assert "most entries allowed (1)" in u.last_text()
+    return cid, u
+
+
+async def set_limit(h: BotHarness, cid: int, limit: int) -> None:
     staff = h.user(900)
     await staff.press(f"cha:editf:{cid}:max_submissions")
-    await staff.send("2")
+    await staff.send(str(limit))
+
+
+async def test_a_raised_limit_applies_at_once(h):
+    cid, u = await one_text_entry_sent(h, max_submissions=1)
+    await u.press(f"ch:submit:{cid}:")
+    assert "most entries allowed (1)" in u.last_text()
+    await set_limit(h, cid, 2)
     await u.press(f"ch:submit:{cid}:")
     await u.send("second")
     await u.click("Send without a comment")
@@ -77,17 +87,10 @@ async def test_a_raised_limit_applies_at_once(h):
 
 
 async def test_a_limit_lowered_half_way_refuses_at_confirmation_and_stores_nothing(h):
-    cid = await new_challenge(h, content=("text",), max_submissions=2)
-    await make_student(h, 101)
-    u = h.user(101)
-    await u.press(f"ch:submit:{cid}:")
-    await u.send("first")
-    await u.click("Send without a comment")
+    cid, u = await one_text_entry_sent(h, max_submissions=2)
     await u.press(f"ch:submit:{cid}:")
     await u.send("second")
-    staff = h.user(900)
-    await staff.press(f"cha:editf:{cid}:max_submissions")
-    await staff.send("1")
+    await set_limit(h, cid, 1)
     logged = await count_activity(h)
     await u.click("Send without a comment")
     assert "most entries allowed (1)" in u.last_text()
