@@ -28,8 +28,8 @@ from bot.middlewares import (
     CommitBeforeRequest,
     DbSessionMiddleware,
     FloodMiddleware,
-    OffloadHeavyMiddleware,
     UserContextMiddleware,
+    offload_heavy_handlers,
 )
 from bot.ratelimit_redis import shared_limiter
 from bot.routing import GatedDispatcher, optimise_routing
@@ -126,8 +126,6 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
         observer.outer_middleware(flood)
         observer.outer_middleware(AccessMiddleware())
     dp.callback_query.middleware(CallbackAnswerMiddleware())
-    for observer in (dp.message, dp.callback_query):
-        observer.middleware(OffloadHeavyMiddleware())
     dp["app"] = app
     dp["settings"] = settings
     dp["i18n"] = i18n
@@ -135,6 +133,7 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
     dp["places"] = app.places
     dp.include_routers(*get_routers())
     optimise_routing(dp)
+    offload_heavy_handlers(dp)
     from handlers.certificates import verify_reply
 
     app.extras["verify_handler"] = verify_reply  # /start v_<number>

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import deque
@@ -10,12 +11,11 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot
+from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.dispatcher.flags import get_flag
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.fsm.context import FSMContext
 from aiogram.methods import AnswerCallbackQuery
@@ -42,6 +42,8 @@ class DbSessionMiddleware(BaseMiddleware):
 
     When the update came from our polling or webhook runner (`guard_update`), its id is
     recorded in the same transaction: a redelivered update is then recognised and skipped.
+    It is recorded last, not claimed first: a crash between a commit and the reply it comes
+    before must leave the update to be handled again (answered twice at worst, never lost).
     """
 
     def __init__(self, sessionmaker: async_sessionmaker) -> None:
@@ -192,15 +194,33 @@ class AccessMiddleware(BaseMiddleware):
 HEAVY_DB = {"heavy_db": True}  # handler flag: long reads (exports, reports)
 
 
-class OffloadHeavyMiddleware(BaseMiddleware):
+def offload_heavy_handlers(dp: Dispatcher) -> None:
     """Handlers flagged HEAVY_DB run their SQLite calls in a worker thread (db.inline_sqlite):
-    a report over a year of data must not freeze every other chat while it reads."""
+    a report over a year of data must not freeze every other chat while it reads.
 
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        if not get_flag(data, "heavy_db"):
-            return await handler(event, data)
+    The flagged handlers are wrapped once, here, rather than checked by a middleware on
+    every update. Routers are module singletons re-attached to each new Dispatcher, so a
+    handler already wrapped is left as it is.
+    """
+    for router in dp.chain_tail:
+        for observer in router.observers.values():
+            for handler in observer.handlers:
+                if handler.flags.get("heavy_db") and not getattr(handler.callback, OFFLOADS,
+                                                                 False):
+                    handler.callback = _offloading(handler.callback)
+
+
+OFFLOADS = "__offloads_sqlite__"
+
+
+def _offloading(callback: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(callback)
+    async def call(*args: Any, **kwargs: Any) -> Any:
         with offloaded():
-            return await handler(event, data)
+            return await callback(*args, **kwargs)
+
+    setattr(call, OFFLOADS, True)
+    return call
 
 
 class FloodMiddleware(BaseMiddleware):

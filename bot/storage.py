@@ -16,13 +16,12 @@ from typing import Any
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from sqlalchemy import bindparam, delete, event, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from bot.db_context import current_session
 from db.models import FsmRecord
+from db.upserts import insert_for_dialect
 
 PENDING = "fsm_pending"  # Session.info key: {storage key: (storage, state, data)} not written
 WRITTEN = "fsm_written"  # written in the transaction being committed, not yet committed
@@ -144,6 +143,6 @@ _SELECT = select(_TABLE.c.state, _TABLE.c.data).where(_TABLE.c.key == bindparam(
 @cache
 def _upsert(dialect: str) -> Any:
     """Built once per dialect, so SQLAlchemy's compiled cache is hit without rebuilding it."""
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(_TABLE)
+    stmt = insert_for_dialect(dialect)(_TABLE)
     return stmt.on_conflict_do_update(index_elements=[_TABLE.c.key], set_={
         "state": stmt.excluded.state, "data": stmt.excluded.data})

@@ -153,20 +153,62 @@ async def handle_update(request: web.Request) -> web.Response:
         update = Update.model_validate(await request.json(), context={"bot": app.bot})
     except (ValueError, ValidationError):
         return web.Response(status=400, text="not an update")
-    inflight: set[int] = request.app[INFLIGHT_KEY]
-    if update.update_id in inflight or await already_processed(app, [update.update_id]):
+    if not await claim_in_flight(request, update.update_id):
         metrics.duplicate_updates += 1
         return web.Response()
-    inflight.add(update.update_id)
     try:
-        async with request.app[LOCKS_KEY].hold(sender_key(update)):
+        if await already_processed(app, [update.update_id]):
+            metrics.duplicate_updates += 1
+            return web.Response()
+        await _handle(app, update, request.app[LOCKS_KEY])
+    finally:
+        await release_in_flight(request, update.update_id)
+    metrics.updates_handled += 1
+    return web.Response()
+
+
+async def _handle(app: App, update: Update, locks: _SenderLocks) -> None:
+    try:
+        async with locks.hold(sender_key(update)):
             await app.dp.feed_update(app.bot, update, guard_update=True)
     except Exception:  # counted by the errors hook; 200 anyway: a retry storm would not help
         logger.exception("update %s could not be handled", update.update_id)
-    finally:
-        inflight.discard(update.update_id)
-    metrics.updates_handled += 1
-    return web.Response()
+
+
+IN_FLIGHT_TTL = 120  # s: a crashed instance's claim lapses, and Telegram's next retry is handled
+
+
+async def claim_in_flight(request: web.Request, update_id: int) -> bool:
+    """False when this update is being handled now, here or (with Redis) by another instance.
+
+    Its id is recorded in `processed_updates` only when handled, so without this claim an
+    instance given Telegram's retry while another is still on the update would answer it too.
+    """
+    inflight: set[int] = request.app[INFLIGHT_KEY]
+    if update_id in inflight:
+        return False
+    client = request.app.get(REDIS_KEY)
+    if client is not None:
+        try:
+            if not await client.set(_in_flight_key(update_id), 1, nx=True, ex=IN_FLIGHT_TTL):
+                return False
+        except Exception:  # Redis unreachable: fall back to this process's own check
+            logger.warning("could not claim update %s in Redis", update_id, exc_info=True)
+    inflight.add(update_id)
+    return True
+
+
+async def release_in_flight(request: web.Request, update_id: int) -> None:
+    """Only the request that claimed the update calls this."""
+    request.app[INFLIGHT_KEY].discard(update_id)
+    client = request.app.get(REDIS_KEY)
+    if client is not None:
+        with contextlib.suppress(Exception):  # it lapses by itself after IN_FLIGHT_TTL
+            await client.delete(_in_flight_key(update_id))
+
+
+def _in_flight_key(update_id: int) -> str:
+    return f"bot:webhook:in_flight:{update_id}"
 
 
 async def _check_database(app: App) -> str:

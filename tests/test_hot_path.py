@@ -378,24 +378,26 @@ async def test_gates_are_not_stacked_when_a_second_app_is_built(h, tmp_path, clo
 
 async def test_handlers_flagged_heavy_read_sqlite_in_a_worker_thread(engine):
     """/stats, exports and reports carry HEAVY_DB: their reads leave the loop free."""
-    from aiogram.dispatcher.event.handler import HandlerObject
-
-    from bot.middlewares import HEAVY_DB, OffloadHeavyMiddleware
+    from bot.middlewares import HEAVY_DB, offload_heavy_handlers
 
     sessions = create_sessionmaker(engine)
 
-    async def report(_event, _data):
+    async def report(message):
         async with sessions() as s:
             return await s.scalar(text("SELECT thread_id()"))
 
-    async def flagged(**_):
-        return None
-
-    middleware = OffloadHeavyMiddleware()
-    heavy = {"handler": HandlerObject(flagged, flags=dict(HEAVY_DB))}
-    light = {"handler": HandlerObject(flagged, flags={})}
-    assert await middleware(report, object(), heavy) != threading.get_ident()
-    assert await middleware(report, object(), light) == threading.get_ident()
+    router = Router()
+    router.message(Command("report"), flags=HEAVY_DB)(report)
+    router.message(Command("light"))(report)
+    for _ in range(2):  # routers are re-attached to each new Dispatcher: wrapped once
+        dp = GatedDispatcher(disable_fsm=True)
+        dp.include_router(router)
+        offload_heavy_handlers(dp)
+        router._parent_router = None
+    heavy, light = router.message.handlers
+    assert heavy.callback.__wrapped__ is report
+    assert await heavy.call(object()) != threading.get_ident()
+    assert await light.call(object()) == threading.get_ident()
 
 
 # --- WAL checkpoints off the event loop ------------------------------------------------------

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import secrets
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
+from aiogram.types import Update
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bot.local_api import ApiCall
@@ -79,6 +84,52 @@ async def test_duplicate_update_is_handled_once(wh) -> None:
     metrics = await (await client.get("/metrics")).text()
     assert "bot_duplicate_updates_total 2" in metrics
     assert "bot_updates_handled_total 1" in metrics
+
+
+async def test_two_instances_given_the_same_retry_at_once_answer_it_once(h) -> None:
+    """Telegram retries to a second instance while the first is still on the update."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL not set")
+    settings = h.app.settings
+    settings.webhook_url = "https://bot.example.kz/tg/hook"
+    settings.webhook_secret = SecretStr(SECRET)
+    settings.redis_url = url  # the web apps share Redis, as instances do
+    feed = h.app.dp.feed_update
+
+    async def slow_feed(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(0.3)  # the first instance is still busy when the retry comes
+        return await feed(*args, **kwargs)
+
+    h.app.dp.feed_update = slow_feed  # type: ignore[method-assign]
+    instances = [TestClient(TestServer(build_web_app(h.app))) for _ in range(2)]
+    for client in instances:
+        await client.start_server()
+    try:
+        update = start_update(10_000_000 + secrets.randbelow(10**9))
+        assert await asyncio.gather(*(post(c, update) for c in instances)) == [200, 200]
+    finally:
+        for client in instances:
+            await client.close()
+    assert len([t for t in h.api.texts(501) if "Choose your language" in t]) == 1
+    assert await processed(h) == 1
+
+
+async def test_an_update_that_failed_before_its_reply_is_handled_on_retry(h) -> None:
+    update = Update.model_validate(start_update(10_011), context={"bot": h.app.bot})
+
+    def fail(_tg_id: int) -> None:
+        raise RuntimeError("the database went away")
+
+    real = h.app.users.get
+    h.app.users.get = fail  # the user lookup, before anything is sent
+    with contextlib.suppress(RuntimeError):  # the errors hook may already have taken it
+        await h.app.dp.feed_update(h.app.bot, update, guard_update=True)
+    h.app.users.get = real
+    assert await processed(h) == 0
+    await h.app.dp.feed_update(h.app.bot, update, guard_update=True)
+    assert "Choose your language" in h.api.last(501).text
+    assert await processed(h) == 1
 
 
 async def test_not_an_update_is_a_bad_request(wh) -> None:

@@ -15,13 +15,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -38,6 +35,7 @@ from bot.services.delivery import (
 from bot.services.errors import DomainError
 from db.models import User
 from db.models.challenges import Challenge, ChallengeOption, ChallengeParticipant, Submission
+from db.upserts import insert_or_skip
 
 logger = logging.getLogger(__name__)
 
@@ -313,21 +311,15 @@ async def join(session: AsyncSession, challenge_id: int, user: Any, now: datetim
 
 def _record_join(session: Session, challenge: Challenge, user: Any, now: datetime) -> bool:
     connection = session.connection()
-    result = connection.execute(_join_statement(connection.dialect.name), {
+    join_once = insert_or_skip(ChallengeParticipant.__table__, connection.dialect.name,
+                               "challenge_id", "user_id")
+    result = connection.execute(join_once, {
         "challenge_id": challenge.id, "user_id": user.id, "joined_at": now})
     if result.rowcount == 0:
         return False
     connection.execute(ACTIVITY_INSERT, activity_row(
         "challenge_join", user, "challenge", challenge.id, {"kind": challenge.kind}))
     return True
-
-
-@cache
-def _join_statement(dialect: str) -> Any:
-    """Built once: it runs for every entry, and building it cost more than running it."""
-    table = ChallengeParticipant.__table__
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table).on_conflict_do_nothing(
-        index_elements=[table.c.challenge_id, table.c.user_id])
 
 
 _SUBMISSIONS = Submission.__table__  # Core, not the ORM entity: no ORM loading machinery

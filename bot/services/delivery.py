@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, case, cast, insert, literal, select, true
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.models import Delivery, OutboxPayload
+from db.upserts import insert_for
 
 PRIORITY_PERSONAL = 1  # notifications, reminders: before a long broadcast's remaining rows
 PRIORITY_BULK = 5
@@ -90,11 +90,6 @@ class Recipient:
     payload_key: str = "default"  # e.g. the locale, when each language gets its own text
 
 
-def _insert_for(session: AsyncSession):
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    return pg_insert if dialect == "postgresql" else sqlite_insert
-
-
 async def store_payloads(session: AsyncSession,
                          payloads: dict[str, OutgoingMessage]) -> dict[str, int]:
     ids: dict[str, int] = {}
@@ -123,7 +118,7 @@ async def enqueue(
     now = utcnow()
     due = not_before or now
     payload_ids: dict[str, int] | None = None
-    ins = _insert_for(session)
+    ins = insert_for(session)
     table = Delivery.__table__
     added = 0
     prefix = f"{source_type}:{source_id}:{dedup_suffix}:"
@@ -198,7 +193,7 @@ async def enqueue_select(
         literal(due, Delivery.next_attempt_at.type).label("next_attempt_at"),
         literal(now, Delivery.created_at.type).label("created_at"),
     ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT
-    ins = _insert_for(session)
+    ins = insert_for(session)
     columns = ["dedup_key", "source_type", "source_id", "user_id", "chat_id", "payload_id",
                "priority", "status", "attempts", "next_attempt_at", "created_at"]
     stmt = ins(Delivery).from_select(columns, source).on_conflict_do_nothing(

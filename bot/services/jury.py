@@ -10,8 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import log_activity
@@ -20,6 +18,7 @@ from bot.services.delivery import PRIORITY_PERSONAL, Button, OutgoingMessage, Re
 from bot.services.errors import DomainError
 from db.models import User
 from db.models.challenges import Challenge, JuryMember, JuryScore, Submission
+from db.upserts import insert_for
 
 SCORE_MAX = 10
 # Only entries that passed review go to the jury: "approved" is set by the last review tier
@@ -79,9 +78,7 @@ async def add_juror(session: AsyncSession, app: Any, challenge_id: int, tg_id: i
                                                     User.status == "active"))
     if juror is None:
         raise DomainError("juror_unknown")
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    ins = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = await session.execute(ins(JuryMember).values(
+    result = await session.execute(insert_for(session)(JuryMember).values(
         challenge_id=challenge_id, user_id=juror.id, added_at=app.now())
         .on_conflict_do_nothing(index_elements=["challenge_id", "user_id"]))
     if result.rowcount:  # adding someone already on the jury changes nothing
@@ -224,10 +221,8 @@ async def score(session: AsyncSession, submission_id: int, juror_user_id: int, c
     before = await session.scalar(select(JuryScore.score).where(
         JuryScore.submission_id == sub.id, JuryScore.juror_id == juror.id,
         JuryScore.criterion == criterion))
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    ins = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = ins(JuryScore).values(submission_id=sub.id, juror_id=juror.id, criterion=criterion,
-                                 score=value, at=now)
+    stmt = insert_for(session)(JuryScore).values(
+        submission_id=sub.id, juror_id=juror.id, criterion=criterion, score=value, at=now)
     await session.execute(stmt.on_conflict_do_update(
         index_elements=["submission_id", "juror_id", "criterion"],
         set_={"score": value, "at": now}))
