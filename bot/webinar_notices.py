@@ -27,10 +27,6 @@ from db.models import Webinar, WebinarReminder
 logger = logging.getLogger(__name__)
 
 
-def _t(app: Any, locale: str, msgid: str, **kw: object) -> str:
-    return app.i18n.t(locale, msgid, **kw)
-
-
 def _by_locale(app: Any, build: Callable[[str], OutgoingMessage]) -> dict[str, OutgoingMessage]:
     """One payload per language, the default language first (used for unknown locales)."""
     default = app.settings.default_locale
@@ -38,24 +34,24 @@ def _by_locale(app: Any, build: Callable[[str], OutgoingMessage]) -> dict[str, O
 
 
 def when_text(app: Any, locale: str, webinar: Webinar) -> str:
-    return _t(app, locale, "{time} (Almaty time)",
+    return app.i18n.t(locale, "{time} (Almaty time)",
               time=fmt_dt(webinar.starts_at, locale, app.settings.tz))
 
 
 def offset_text(app: Any, locale: str, minutes: int) -> str:
     if minutes >= 2880 and minutes % 1440 == 0:
-        return _t(app, locale, "{n} d", n=minutes // 1440)
+        return app.i18n.t(locale, "{n} d", n=minutes // 1440)
     if minutes % 60 == 0:
-        return _t(app, locale, "{n} h", n=minutes // 60)
+        return app.i18n.t(locale, "{n} h", n=minutes // 60)
     if minutes > 60:
-        return _t(app, locale, "{h} h {m} min", h=minutes // 60, m=minutes % 60)
-    return _t(app, locale, "{n} min", n=minutes)
+        return app.i18n.t(locale, "{h} h {m} min", h=minutes // 60, m=minutes % 60)
+    return app.i18n.t(locale, "{n} min", n=minutes)
 
 
 def join_buttons(app: Any, locale: str, webinar: Webinar, here: bool) -> list[list[Button]]:
-    rows = [[Button(_t(app, locale, "🔗 Join"), url=webinar.join_url)]]
+    rows = [[Button(app.i18n.t(locale, "🔗 Join"), url=webinar.join_url)]]
     if here:
-        rows.append([Button(_t(app, locale, "✋ I'm here"),
+        rows.append([Button(app.i18n.t(locale, "✋ I'm here"),
                             WebinarCD(action="here", id=webinar.id).pack())])
     return rows
 
@@ -63,18 +59,18 @@ def join_buttons(app: Any, locale: str, webinar: Webinar, here: bool) -> list[li
 def reminder_message(app: Any, locale: str, webinar: Webinar, offset: int) -> OutgoingMessage:
     title = html.escape(webinar.text("title", locale))
     if offset == 0:
-        head = _t(app, locale, "🔔 The webinar «{title}» is starting now.", title=title)
+        head = app.i18n.t(locale, "🔔 The webinar «{title}» is starting now.", title=title)
     else:
-        head = _t(app, locale, "⏰ Reminder: the webinar «{title}» starts in {left}.",
+        head = app.i18n.t(locale, "⏰ Reminder: the webinar «{title}» starts in {left}.",
                   title=title, left=offset_text(app, locale, offset))
     text = "\n".join([
         head, "",
-        _t(app, locale, "Start: {when}", when=when_text(app, locale, webinar)),
-        _t(app, locale, "Link to join: {url}", url=html.escape(webinar.join_url)),
+        app.i18n.t(locale, "Start: {when}", when=when_text(app, locale, webinar)),
+        app.i18n.t(locale, "Link to join: {url}", url=html.escape(webinar.join_url)),
     ])
     here = offset * 60 <= svc.ATTEND_BEFORE.total_seconds()
     if here:
-        text += "\n\n" + _t(app, locale, "When you join, press “I'm here” so your "
+        text += "\n\n" + app.i18n.t(locale, "When you join, press “I'm here” so your "
                                          "attendance is counted.")
     return OutgoingMessage(text=text, html=True, link_preview=False,
                            buttons=join_buttons(app, locale, webinar, here))
@@ -114,15 +110,15 @@ async def webinar_reminders_tick(app: Any) -> int:
 
 def announce_message(app: Any, locale: str, webinar: Webinar) -> OutgoingMessage:
     text = "\n".join([
-        _t(app, locale, "📣 New webinar: «{title}»",
+        app.i18n.t(locale, "📣 New webinar: «{title}»",
            title=html.escape(webinar.text("title", locale))),
-        _t(app, locale, "Start: {when}", when=when_text(app, locale, webinar)),
+        app.i18n.t(locale, "Start: {when}", when=when_text(app, locale, webinar)),
         "",
         html.escape(webinar.text("description", locale)[:700]),
     ])
     return OutgoingMessage(text=text, html=True, buttons=[[
-        Button(_t(app, locale, "✅ Register"), WebinarCD(action="reg", id=webinar.id).pack()),
-        Button(_t(app, locale, "More"), WebinarCD(action="open", id=webinar.id).pack()),
+        Button(app.i18n.t(locale, "✅ Register"), WebinarCD(action="reg", id=webinar.id).pack()),
+        Button(app.i18n.t(locale, "More"), WebinarCD(action="open", id=webinar.id).pack()),
     ]])
 
 
@@ -137,14 +133,14 @@ async def notify_time_change(session: AsyncSession, app: Any, webinar: Webinar,
                              old_start: datetime) -> int:
     def build(loc: str) -> OutgoingMessage:
         text = "\n".join([
-            _t(app, loc, "🕒 The time of the webinar «{title}» has changed.",
+            app.i18n.t(loc, "🕒 The time of the webinar «{title}» has changed.",
                title=html.escape(webinar.text("title", loc))),
-            _t(app, loc, "Was: {old}", old=fmt_dt(old_start, loc, app.settings.tz)),
-            _t(app, loc, "Now: {when}", when=when_text(app, loc, webinar)),
-            _t(app, loc, "Your registration stays; reminders will come at the new time."),
+            app.i18n.t(loc, "Was: {old}", old=fmt_dt(old_start, loc, app.settings.tz)),
+            app.i18n.t(loc, "Now: {when}", when=when_text(app, loc, webinar)),
+            app.i18n.t(loc, "Your registration stays; reminders will come at the new time."),
         ])
         return OutgoingMessage(text=text, html=True, buttons=[[
-            Button(_t(app, loc, "📅 Add to calendar"),
+            Button(app.i18n.t(loc, "📅 Add to calendar"),
                    WebinarCD(action="ics", id=webinar.id).pack())]])
 
     return await enqueue_select(session, "webinar_change", webinar.id,
@@ -155,8 +151,8 @@ async def notify_time_change(session: AsyncSession, app: Any, webinar: Webinar,
 
 async def notify_cancelled(session: AsyncSession, app: Any, webinar: Webinar) -> int:
     def build(loc: str) -> OutgoingMessage:
-        return OutgoingMessage(html=True, text=_t(
-            app, loc, "❌ The webinar «{title}» planned for {when} has been cancelled. "
+        return OutgoingMessage(html=True, text=app.i18n.t(
+            loc, "❌ The webinar «{title}» planned for {when} has been cancelled. "
                       "We are sorry for the inconvenience.",
             title=html.escape(webinar.text("title", loc)), when=when_text(app, loc, webinar)))
 

@@ -71,10 +71,6 @@ class Translator(Protocol):
     def t(self, locale: str, msgid: str, **kwargs: Any) -> str: ...
 
 
-def _t(i18n: Translator, locale: str, msgid: str, **kw: Any) -> str:
-    return i18n.t(locale, msgid, **kw)
-
-
 # --- sources and eligibility -----------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -371,13 +367,13 @@ async def export_registry(session: AsyncSession, i18n: Translator, locale: str,
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_t(i18n, locale, "Certificates")[:31])
-    ws.append([_t(i18n, locale, "Number"), _t(i18n, locale, "Template"),
-               _t(i18n, locale, "Name"), _t(i18n, locale, "Organisation"),
-               _t(i18n, locale, "Reason"), _t(i18n, locale, "Source"),
-               _t(i18n, locale, "Language"), _t(i18n, locale, "Issued at"),
-               _t(i18n, locale, "Sent to the queue at"), _t(i18n, locale, "Revoked at"),
-               _t(i18n, locale, "Revocation reason")])
+    ws = wb.create_sheet(i18n.t(locale, "Certificates")[:31])
+    ws.append([i18n.t(locale, "Number"), i18n.t(locale, "Template"),
+               i18n.t(locale, "Name"), i18n.t(locale, "Organisation"),
+               i18n.t(locale, "Reason"), i18n.t(locale, "Source"),
+               i18n.t(locale, "Language"), i18n.t(locale, "Issued at"),
+               i18n.t(locale, "Sent to the queue at"), i18n.t(locale, "Revoked at"),
+               i18n.t(locale, "Revocation reason")])
     last = 0
     while True:
         chunk = list(await session.scalars(
@@ -522,7 +518,7 @@ def signatories_for(i18n: Translator, settings: TemplateSettings,
                     locale: str) -> list[tuple[str, str]]:
     people = settings.signatories.get(locale) or settings.signatories.get("*")
     if not people:
-        return [(_t(i18n, locale, "Director"), "")]
+        return [(i18n.t(locale, "Director"), "")]
     return [(p["title"], p["name"]) for p in people]
 
 
@@ -539,20 +535,20 @@ def signatories_text(settings: TemplateSettings) -> str:
 
 def template_label(i18n: Translator, locale: str, template: str) -> str:
     if template == "winner":
-        return _t(i18n, locale, "Winner's diploma")
+        return i18n.t(locale, "Winner's diploma")
     if template == "participant":
-        return _t(i18n, locale, "Participant's certificate")
+        return i18n.t(locale, "Participant's certificate")
     if template == "webinar":
-        return _t(i18n, locale, "Webinar attendance certificate")
-    return _t(i18n, locale, "Series completion certificate")
+        return i18n.t(locale, "Webinar attendance certificate")
+    return i18n.t(locale, "Series completion certificate")
 
 
 def place_label(i18n: Translator, locale: str, place: str) -> str:
     if place == "grand_prix":
-        return _t(i18n, locale, "Grand Prix")
+        return i18n.t(locale, "Grand Prix")
     if place == "diploma":
-        return _t(i18n, locale, "Laureate")
-    return _t(i18n, locale, "{place} place", place=_roman(place))
+        return i18n.t(locale, "Laureate")
+    return i18n.t(locale, "{place} place", place=_roman(place))
 
 
 def _roman(place: str) -> str:
@@ -573,7 +569,7 @@ def reason_text(i18n: Translator, locale: str, cert: Certificate) -> str:
         parts.extend(n.get(locale) or n.get("kk", "") for n in (d.get("nomination"),
                                                                  d.get("category")) if n)
     if cert.template == "series":
-        parts.append(_t(i18n, locale, "{attended} of {total} webinars",
+        parts.append(i18n.t(locale, "{attended} of {total} webinars",
                         attended=d.get("attended"), total=d.get("total")))
     return " · ".join(p for p in parts if p and p != "«»")
 
@@ -581,19 +577,19 @@ def reason_text(i18n: Translator, locale: str, cert: Certificate) -> str:
 def _winner_body(i18n: Translator, locale: str, d: dict[str, Any]) -> list[str]:
     title, place = _title(d, locale), d.get("place")
     if place == "grand_prix":
-        line = _t(i18n, locale, "as the Grand Prix winner of the contest «{title}»",
+        line = i18n.t(locale, "as the Grand Prix winner of the contest «{title}»",
                   title=title)
     elif place == "diploma":
-        line = _t(i18n, locale, "as a laureate of the contest «{title}»", title=title)
+        line = i18n.t(locale, "as a laureate of the contest «{title}»", title=title)
     else:
-        line = _t(i18n, locale, "for {place} place in the contest «{title}»",
+        line = i18n.t(locale, "for {place} place in the contest «{title}»",
                   place=_roman(str(place)), title=title)
     extra = []
     if d.get("nomination"):
-        extra.append(_t(i18n, locale, "Nomination: {name}",
+        extra.append(i18n.t(locale, "Nomination: {name}",
                         name=d["nomination"].get(locale) or d["nomination"].get("kk", "")))
     if d.get("category"):
-        extra.append(_t(i18n, locale, "Age category: {name}",
+        extra.append(i18n.t(locale, "Age category: {name}",
                         name=d["category"].get(locale) or d["category"].get("kk", "")))
     return [line] + ([" · ".join(extra)] if extra else [])
 
@@ -601,10 +597,10 @@ def _winner_body(i18n: Translator, locale: str, d: dict[str, Any]) -> list[str]:
 def _participant_body(i18n: Translator, locale: str, d: dict[str, Any]) -> list[str]:
     title = _title(d, locale)
     if d.get("kind") == "action":
-        return [_t(i18n, locale, "took part in the action «{title}»", title=title)]
+        return [i18n.t(locale, "took part in the action «{title}»", title=title)]
     if d.get("kind") == "challenge":
-        return [_t(i18n, locale, "took part in the challenge «{title}»", title=title)]
-    return [_t(i18n, locale, "took part in the contest «{title}»", title=title)]
+        return [i18n.t(locale, "took part in the challenge «{title}»", title=title)]
+    return [i18n.t(locale, "took part in the contest «{title}»", title=title)]
 
 
 def pdf_content(i18n: Translator, cert: Certificate, settings: TemplateSettings,
@@ -613,33 +609,33 @@ def pdf_content(i18n: Translator, cert: Certificate, settings: TemplateSettings,
 
     locale, d = cert.locale if cert.locale in LOCALES else "kk", cert.details or {}
     if cert.template == "winner":
-        title = _t(i18n, locale, "DIPLOMA")
-        lead = _t(i18n, locale, "This diploma is awarded to")
+        title = i18n.t(locale, "DIPLOMA")
+        lead = i18n.t(locale, "This diploma is awarded to")
         body = _winner_body(i18n, locale, d)
     else:
-        title = _t(i18n, locale, "CERTIFICATE")
-        lead = _t(i18n, locale, "This is to certify that")
+        title = i18n.t(locale, "CERTIFICATE")
+        lead = i18n.t(locale, "This is to certify that")
         if cert.template == "participant":
             body = _participant_body(i18n, locale, d)
         elif cert.template == "webinar":
-            body = [_t(i18n, locale, "attended the webinar «{title}» on {date}",
+            body = [i18n.t(locale, "attended the webinar «{title}» on {date}",
                        title=_title(d, locale), date=d.get("date", ""))]
         elif d.get("title", {}).get(locale):
-            body = [_t(i18n, locale, "attended {attended} of {total} webinars of the series "
+            body = [i18n.t(locale, "attended {attended} of {total} webinars of the series "
                                      "«{title}»", attended=d.get("attended"),
                        total=d.get("total"), title=_title(d, locale))]
         else:
-            body = [_t(i18n, locale, "attended {attended} of {total} webinars of the series",
+            body = [i18n.t(locale, "attended {attended} of {total} webinars of the series",
                        attended=d.get("attended"), total=d.get("total"))]
     number = cert.number or "—"
     return PdfContent(
-        centre=_t(i18n, locale, "Republican Educational and Methodological Centre of "
+        centre=i18n.t(locale, "Republican Educational and Methodological Centre of "
                                 "Additional Education"),
         title=title, lead=lead, name=cert.full_name, org=cert.org_name, body=body,
-        number_label=_t(i18n, locale, "No. {number}", number=number),
-        date_label=_t(i18n, locale, "Date of issue: {date}",
+        number_label=i18n.t(locale, "No. {number}", number=number),
+        date_label=i18n.t(locale, "Date of issue: {date}",
                       date=cert.issued_at.astimezone(tz).strftime("%d.%m.%Y")),
-        verify_hint=_t(i18n, locale, "Scan the QR code to check that it is genuine"),
+        verify_hint=i18n.t(locale, "Scan the QR code to check that it is genuine"),
         qr_url=verify_link(bot_username, number),
         signatories=signatories_for(i18n, settings, locale),
         background=settings.background)
@@ -706,7 +702,7 @@ async def _enqueue_chunk(session: AsyncSession, i18n: Translator, bot_username: 
     settings = {t: await get_settings(session, t) for t in {c.template for c, _ in rows}}
     sendable = [(c, chat) for c, chat in rows if chat]
     for cert, chat_id in sendable:
-        caption = _t(i18n, cert.locale, "🎓 Your certificate No. {number}. Anyone can "
+        caption = i18n.t(cert.locale, "🎓 Your certificate No. {number}. Anyone can "
                                         "check it with /verify {number}", number=cert.number)
         message = OutgoingMessage(
             kind="document", text=caption, html=True, filename=f"{cert.number}.pdf",

@@ -55,10 +55,6 @@ TEXT_MAX = 4000
 LANGS = ("kk", "ru", "en")
 
 
-def _t(i18n: Any, locale: str, msgid: str, **kw: Any) -> str:
-    return i18n.t(locale, msgid, **kw)
-
-
 def challenge_cb(action: str, challenge_id: int, arg: str = "") -> str:
     """The packed form of bot.callbacks.ChallengeCD (services import no aiogram)."""
     return f"ch:{action}:{challenge_id}:{arg}"
@@ -230,16 +226,16 @@ def is_open(challenge: Challenge, now: datetime) -> bool:
 
 def _announcement(i18n: Any, challenge: Challenge, locale: str, tz: ZoneInfo) -> OutgoingMessage:
     if challenge.kind == "contest":
-        kind = _t(i18n, locale, "New contest")
+        kind = i18n.t(locale, "New contest")
     elif challenge.kind == "action":
-        kind = _t(i18n, locale, "New action")
+        kind = i18n.t(locale, "New action")
     else:
-        kind = _t(i18n, locale, "New challenge")
-    text = _t(i18n, locale, "📣 {kind}: <b>{title}</b>\n\n{description}\n\nDeadline: {deadline}",
+        kind = i18n.t(locale, "New challenge")
+    text = i18n.t(locale, "📣 {kind}: <b>{title}</b>\n\n{description}\n\nDeadline: {deadline}",
               kind=kind, title=html.escape(challenge.text("title", locale)),
               description=html.escape(challenge.text("description", locale)),
               deadline=challenge.deadline_at.astimezone(tz).strftime("%d.%m.%Y %H:%M"))
-    buttons = [[Button(_t(i18n, locale, "Open"), challenge_cb("card", challenge.id))]]
+    buttons = [[Button(i18n.t(locale, "Open"), challenge_cb("card", challenge.id))]]
     if challenge.cover_file_id:
         return OutgoingMessage(kind="photo", file_id=challenge.cover_file_id, text=text[:1024],
                                html=True, buttons=buttons)
@@ -563,9 +559,9 @@ async def decide(session: AsyncSession, app: Any, submission_id: int, reviewer: 
         loc = participant.locale
         title = html.escape(challenge.text("title", loc))
         if approve:
-            text = _t(app.i18n, loc, "✅ Your entry to “{title}” was approved.", title=title)
+            text = app.i18n.t(loc, "✅ Your entry to “{title}” was approved.", title=title)
         else:
-            text = _t(app.i18n, loc, "Your entry to “{title}” was not accepted. Reason: {reason}",
+            text = app.i18n.t(loc, "Your entry to “{title}” was not accepted. Reason: {reason}",
                       title=title, reason=html.escape(reason_text(app.i18n, loc, reason)))
         await enqueue(session, "submission", sub.id, [Recipient(participant.id,
                       participant.chat_id, "one")], {"one": OutgoingMessage(text=text, html=True)},
@@ -575,15 +571,15 @@ async def decide(session: AsyncSession, app: Any, submission_id: int, reviewer: 
 
 def reason_text(i18n: Any, locale: str, reason: str | None) -> str:
     if reason == "off_topic":
-        return _t(i18n, locale, "The entry does not match the topic.")
+        return i18n.t(locale, "The entry does not match the topic.")
     if reason == "quality":
-        return _t(i18n, locale, "The quality is too low to assess the entry.")
+        return i18n.t(locale, "The quality is too low to assess the entry.")
     if reason == "incomplete":
-        return _t(i18n, locale, "The entry is incomplete.")
+        return i18n.t(locale, "The entry is incomplete.")
     if reason == "duplicate":
-        return _t(i18n, locale, "The same entry was already sent.")
+        return i18n.t(locale, "The same entry was already sent.")
     if reason == "rules":
-        return _t(i18n, locale, "The entry breaks the rules of the challenge.")
+        return i18n.t(locale, "The entry breaks the rules of the challenge.")
     return reason or "—"
 
 
@@ -674,13 +670,13 @@ async def _queue_nudge(session: AsyncSession, app: Any, challenge: Challenge, vi
 
 
 def _school_invite(app: Any, challenge: Challenge, loc: str) -> OutgoingMessage:
-    text = _t(app.i18n, loc, "📣 “{title}” is open until {deadline}, and your school has no "
+    text = app.i18n.t(loc, "📣 “{title}” is open until {deadline}, and your school has no "
                              "entry yet. Take part!",
               title=html.escape(challenge.text("title", loc)),
               deadline=challenge.deadline_at.astimezone(app.settings.tz)
               .strftime("%d.%m.%Y %H:%M"))
     return OutgoingMessage(text=text, html=True, buttons=[[Button(
-        _t(app.i18n, loc, "Open"), challenge_cb("card", challenge.id))]])
+        app.i18n.t(loc, "Open"), challenge_cb("card", challenge.id))]])
 
 
 # --- staff --------------------------------------------------------------------------------
@@ -862,25 +858,25 @@ async def publish_results(session: AsyncSession, app: Any, challenge_id: int, ac
 
 def place_text(i18n: Any, locale: str, place: str | None) -> str:
     if place == "grand_prix":
-        return _t(i18n, locale, "Grand Prix")
+        return i18n.t(locale, "Grand Prix")
     if place == "1":
-        return _t(i18n, locale, "1st place")
+        return i18n.t(locale, "1st place")
     if place == "2":
-        return _t(i18n, locale, "2nd place")
+        return i18n.t(locale, "2nd place")
     if place == "3":
-        return _t(i18n, locale, "3rd place")
+        return i18n.t(locale, "3rd place")
     if place == "diploma":
-        return _t(i18n, locale, "Diploma")
+        return i18n.t(locale, "Diploma")
     return "—"
 
 
 def result_text(i18n: Any, challenge: Challenge, locale: str, outcome: str) -> str:
     title = html.escape(challenge.text("title", locale))
     if outcome == "none":
-        return _t(i18n, locale, "The results of “{title}” are out. Thank you for taking part! "
+        return i18n.t(locale, "The results of “{title}” are out. Thank you for taking part! "
                                 "Your work matters, and we hope to see you in the next one.",
                   title=title)
-    return _t(i18n, locale, "🏆 Congratulations! The results of “{title}” are out: you won "
+    return i18n.t(locale, "🏆 Congratulations! The results of “{title}” are out: you won "
                             "<b>{place}</b>.", title=title,
               place=place_text(i18n, locale, outcome))
 
@@ -926,13 +922,13 @@ async def challenges_tick(app: Any) -> None:
 
 
 def _reminder(app: Any, challenge: Challenge, loc: str, now: datetime) -> OutgoingMessage:
-    text = _t(app.i18n, loc, "⏰ Reminder: “{title}” closes in {days} d. ({deadline}). "
+    text = app.i18n.t(loc, "⏰ Reminder: “{title}” closes in {days} d. ({deadline}). "
                              "You joined but have not sent your entry yet.",
               title=html.escape(challenge.text("title", loc)), days=days_left(challenge, now),
               deadline=challenge.deadline_at.astimezone(app.settings.tz)
               .strftime("%d.%m.%Y %H:%M"))
     return OutgoingMessage(text=text, html=True, buttons=[[Button(
-        _t(app.i18n, loc, "Send my entry"), challenge_cb("submit", challenge.id))]])
+        app.i18n.t(loc, "Send my entry"), challenge_cb("submit", challenge.id))]])
 
 
 async def _remind(session: AsyncSession, app: Any, now: datetime) -> None:

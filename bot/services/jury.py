@@ -27,10 +27,6 @@ SCORE_MAX = 10
 JUDGED = ("approved",)
 
 
-def _t(i18n: Any, locale: str, msgid: str, **kw: Any) -> str:
-    return i18n.t(locale, msgid, **kw)
-
-
 def criterion_name(criterion: dict[str, str], locale: str) -> str:
     return criterion.get(locale) or criterion.get("ru") or criterion["kk"]
 
@@ -86,12 +82,12 @@ async def add_juror(session: AsyncSession, app: Any, challenge_id: int, tg_id: i
                            {"juror": juror.id})
     if juror.chat_id:
         loc = juror.locale
-        text = _t(app.i18n, loc, "⚖️ You are on the jury of “{title}”. Press the button to see "
+        text = app.i18n.t(loc, "⚖️ You are on the jury of “{title}”. Press the button to see "
                                  "the entries; score each criterion from 0 to 10.",
                   title=html.escape(challenge.text("title", loc)))
         await enqueue(session, "jury", challenge_id, [Recipient(juror.id, juror.chat_id, "one")],
                       {"one": OutgoingMessage(text=text, html=True, buttons=[[Button(
-                          _t(app.i18n, loc, "Start judging"),
+                          app.i18n.t(loc, "Start judging"),
                           challenge_cb("jury", challenge_id))]])},
                       priority=PRIORITY_PERSONAL)
     return juror
