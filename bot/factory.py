@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import Callable
@@ -65,16 +66,18 @@ class App:
         return self.clock()
 
     async def close(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-        await self.storage.close()
-        close_limiter = getattr(self.delivery.limiter, "close", None)  # the Redis one
-        if close_limiter is not None:
-            await close_limiter()
-        await self.bot.session.close()
-        await self.engine.dispose()
-        if self.checkpointer is not None:
-            self.checkpointer.stop()
+        try:
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
+            await self.storage.close()
+            close_limiter = getattr(self.delivery.limiter, "close", None)  # the Redis one
+            if close_limiter is not None:
+                await close_limiter()
+            await self.bot.session.close()
+            await self.engine.dispose()
+        finally:
+            if self.checkpointer is not None:  # waits for a checkpoint under way: off the loop
+                await asyncio.to_thread(self.checkpointer.stop)
 
 
 def make_bot_session(settings: Settings) -> BaseSession:

@@ -21,6 +21,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.methods.base import TelegramMethod, TelegramType
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.access import callback_allowed, command_allowed
@@ -172,8 +173,6 @@ class AccessMiddleware(BaseMiddleware):
     """Refuses, politely and in the user's language, any command or button not for their role."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        from aiogram.utils.i18n import gettext as _
-
         role = data.get("role", "guest")
         if isinstance(event, Message):
             command = command_of(event.text or event.caption)  # a caption can be a command
@@ -232,8 +231,6 @@ class FloodMiddleware(BaseMiddleware):
         self._warned: set[int] = set()
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        from aiogram.utils.i18n import gettext as _
-
         tg_user: User | None = data.get("event_from_user")
         if tg_user is None:
             return await handler(event, data)

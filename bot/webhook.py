@@ -4,7 +4,9 @@ Every request must carry X-Telegram-Bot-Api-Secret-Token equal to WEBHOOK_SECRET
 nothing processed). An update id already in `processed_updates` is acknowledged and skipped:
 the id is recorded by DbSessionMiddleware in the handler's own transaction
 (`guard_update=True`), so a redelivered update, even to another instance, is handled once.
-Several instances may run behind one reverse proxy; they share PostgreSQL (and Redis).
+An update being handled right now (here, or with Redis anywhere) is answered 503, so Telegram
+tries again later (bot/inflight.py). Several instances may run behind one reverse proxy;
+they share PostgreSQL (and Redis).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sqlalchemy import func, select, text
 
 from bot.config import ConfigError, Settings
 from bot.factory import App, build_app
+from bot.inflight import InFlight
 from bot.polling import already_processed, sender_key
 from db.migrate import upgrade_async
 from db.models import Delivery
@@ -36,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 APP_KEY: web.AppKey[App] = web.AppKey("bot_app", App)
-INFLIGHT_KEY: web.AppKey[set[int]] = web.AppKey("inflight", set)
+INFLIGHT_KEY: web.AppKey[InFlight] = web.AppKey("inflight", InFlight)
 REDIS_KEY: web.AppKey[Any] = web.AppKey("redis", object)
 HEALTH_TIMEOUT = 3.0
 
@@ -153,16 +156,17 @@ async def handle_update(request: web.Request) -> web.Response:
         update = Update.model_validate(await request.json(), context={"bot": app.bot})
     except (ValueError, ValidationError):
         return web.Response(status=400, text="not an update")
-    if not await claim_in_flight(request, update.update_id):
-        metrics.duplicate_updates += 1
-        return web.Response()
+    in_flight = request.app[INFLIGHT_KEY]
+    if not await in_flight.claim(update.update_id):
+        metrics.duplicate_updates += 1  # being handled: Telegram is to try again later
+        return web.Response(status=503, text="being handled", headers={"Retry-After": "5"})
     try:
         if await already_processed(app, [update.update_id]):
             metrics.duplicate_updates += 1
             return web.Response()
         await _handle(app, update, request.app[LOCKS_KEY])
     finally:
-        await release_in_flight(request, update.update_id)
+        await in_flight.release(update.update_id)
     metrics.updates_handled += 1
     return web.Response()
 
@@ -173,42 +177,6 @@ async def _handle(app: App, update: Update, locks: _SenderLocks) -> None:
             await app.dp.feed_update(app.bot, update, guard_update=True)
     except Exception:  # counted by the errors hook; 200 anyway: a retry storm would not help
         logger.exception("update %s could not be handled", update.update_id)
-
-
-IN_FLIGHT_TTL = 120  # s: a crashed instance's claim lapses, and Telegram's next retry is handled
-
-
-async def claim_in_flight(request: web.Request, update_id: int) -> bool:
-    """False when this update is being handled now, here or (with Redis) by another instance.
-
-    Its id is recorded in `processed_updates` only when handled, so without this claim an
-    instance given Telegram's retry while another is still on the update would answer it too.
-    """
-    inflight: set[int] = request.app[INFLIGHT_KEY]
-    if update_id in inflight:
-        return False
-    client = request.app.get(REDIS_KEY)
-    if client is not None:
-        try:
-            if not await client.set(_in_flight_key(update_id), 1, nx=True, ex=IN_FLIGHT_TTL):
-                return False
-        except Exception:  # Redis unreachable: fall back to this process's own check
-            logger.warning("could not claim update %s in Redis", update_id, exc_info=True)
-    inflight.add(update_id)
-    return True
-
-
-async def release_in_flight(request: web.Request, update_id: int) -> None:
-    """Only the request that claimed the update calls this."""
-    request.app[INFLIGHT_KEY].discard(update_id)
-    client = request.app.get(REDIS_KEY)
-    if client is not None:
-        with contextlib.suppress(Exception):  # it lapses by itself after IN_FLIGHT_TTL
-            await client.delete(_in_flight_key(update_id))
-
-
-def _in_flight_key(update_id: int) -> str:
-    return f"bot:webhook:in_flight:{update_id}"
 
 
 async def _check_database(app: App) -> str:
@@ -260,6 +228,7 @@ async def _redis_ctx(web_app: web.Application) -> AsyncIterator[None]:
 
         client = Redis.from_url(url, socket_connect_timeout=HEALTH_TIMEOUT)
     web_app[REDIS_KEY] = client
+    web_app[INFLIGHT_KEY] = InFlight(client)
     yield
     if client is not None:
         await client.aclose()
@@ -269,7 +238,6 @@ def build_web_app(app: App) -> web.Application:
     """The aiohttp application: POST <webhook path>, GET /healthz, GET /metrics."""
     web_app = web.Application()
     web_app[APP_KEY] = app
-    web_app[INFLIGHT_KEY] = set()
     web_app[LOCKS_KEY] = _SenderLocks()
     metrics_of(app)
     web_app.cleanup_ctx.append(_redis_ctx)

@@ -1,13 +1,14 @@
 """SQLite checkpoints off the event loop.
 
 In WAL mode SQLite appends every commit to the write-ahead log and now and then copies the
-log back into the database file (a checkpoint). By default the commit that takes the log past
-1,000 pages does it, on the event loop's thread: it copies ~4 MB and waits for two fsyncs
-while every chat waits (~6 % of the throughput of a contest's last evening). Here a thread
-with its own connection checkpoints every `interval` seconds instead; PASSIVE mode never
-waits for, nor blocks, the bot's reads and writes, and sqlite3 releases the GIL while SQLite
-copies. The bot's own connection keeps automatic checkpoints only as a backstop
-(BACKSTOP_PAGES), for when this thread is not running (command-line tools).
+log back into the database file (a checkpoint). The commit that takes the log past 1,000 pages
+does it, on the event loop's thread: it copied ~4 MB and waited for two fsyncs while every chat
+waited (~6 % of the throughput of a contest's last evening). Here a thread with its own
+connection checkpoints every `interval` seconds (PASSIVE: it never waits for, nor blocks, the
+bot's reads and writes; sqlite3 releases the GIL while SQLite copies), so the commit that
+crosses 1,000 pages finds nearly all of them copied already. That commit is still needed:
+only a checkpoint between two writes on the writing connection completes while commits keep
+coming, which lets the log start again from its beginning instead of growing.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ import threading
 from sqlalchemy.engine import make_url
 
 logger = logging.getLogger(__name__)
-
-BACKSTOP_PAGES = 20_000  # ~80 MB of log: reached only when no checkpointer runs
 
 
 class WalCheckpointer:

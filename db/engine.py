@@ -9,7 +9,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
 
-from db.checkpoint import BACKSTOP_PAGES
 from db.inline_sqlite import inline_url
 
 
@@ -29,7 +28,6 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")  # see db.checkpoint
     cur.close()
 
 

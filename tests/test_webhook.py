@@ -15,8 +15,10 @@ import pytest
 from aiogram.types import Update
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
+from redis.asyncio import Redis
 from sqlalchemy import func, select
 
+from bot.inflight import InFlight
 from bot.local_api import ApiCall
 from bot.services.delivery import OutgoingMessage, Recipient, enqueue
 from bot.webhook import SECRET_HEADER, build_web_app, run_webhook
@@ -86,33 +88,97 @@ async def test_duplicate_update_is_handled_once(wh) -> None:
     assert "bot_updates_handled_total 1" in metrics
 
 
-async def test_two_instances_given_the_same_retry_at_once_answer_it_once(h) -> None:
-    """Telegram retries to a second instance while the first is still on the update."""
+def redis_url() -> str:
     url = os.environ.get("TEST_REDIS_URL")
     if not url:
         pytest.skip("TEST_REDIS_URL not set")
+    return url
+
+
+@contextlib.asynccontextmanager
+async def instances(h: BotHarness, count: int, redis: str | None,
+                    delay: float = 0.0) -> AsyncIterator[list[TestClient]]:
+    """`count` webhook servers on one app (one database), sharing Redis as instances do;
+    `delay` keeps each update in hand a while before it is handled."""
     settings = h.app.settings
     settings.webhook_url = "https://bot.example.kz/tg/hook"
     settings.webhook_secret = SecretStr(SECRET)
-    settings.redis_url = url  # the web apps share Redis, as instances do
+    settings.redis_url = redis
     feed = h.app.dp.feed_update
 
     async def slow_feed(*args: Any, **kwargs: Any) -> Any:
-        await asyncio.sleep(0.3)  # the first instance is still busy when the retry comes
+        await asyncio.sleep(delay)
         return await feed(*args, **kwargs)
 
     h.app.dp.feed_update = slow_feed  # type: ignore[method-assign]
-    instances = [TestClient(TestServer(build_web_app(h.app))) for _ in range(2)]
-    for client in instances:
+    clients = [TestClient(TestServer(build_web_app(h.app))) for _ in range(count)]
+    for client in clients:
         await client.start_server()
     try:
-        update = start_update(10_000_000 + secrets.randbelow(10**9))
-        assert await asyncio.gather(*(post(c, update) for c in instances)) == [200, 200]
+        yield clients
     finally:
-        for client in instances:
+        for client in clients:
             await client.close()
+
+
+def a_new_update_id() -> int:
+    return 10_000_000 + secrets.randbelow(10**9)  # Redis outlives test runs
+
+
+async def test_two_instances_given_the_same_retry_at_once_answer_it_once(h) -> None:
+    """Telegram retries to a second instance while the first is still on the update: the
+    second says 503 (try later), and a later retry finds it done."""
+    update = start_update(a_new_update_id())
+    async with instances(h, 2, redis_url(), delay=0.3) as (first, second):
+        statuses = await asyncio.gather(post(first, update), post(second, update))
+        assert sorted(statuses) == [200, 503]
+        assert await post(second, update) == 200
     assert len([t for t in h.api.texts(501) if "Choose your language" in t]) == 1
     assert await processed(h) == 1
+
+
+async def test_a_claim_left_by_a_dead_instance_lapses_and_the_retry_is_handled(h) -> None:
+    update_id = a_new_update_id()
+    left = Redis.from_url(redis_url())
+    try:
+        await left.set(f"bot:webhook:in_flight:{update_id}", "dead-instance", ex=1)
+        async with instances(h, 1, redis_url()) as (instance,):
+            assert await post(instance, start_update(update_id)) == 503
+            assert h.api.texts(501) == []
+            await asyncio.sleep(1.2)
+            assert await post(instance, start_update(update_id)) == 200
+    finally:
+        await left.aclose()
+    assert "Choose your language" in h.api.last(501).text
+
+
+async def test_a_claim_is_dropped_only_by_its_holder(h) -> None:
+    url = redis_url()
+    ours, theirs = InFlight(Redis.from_url(url)), InFlight(Redis.from_url(url))
+    update_id = a_new_update_id()
+    try:
+        assert await ours.claim(update_id)
+        assert not await theirs.claim(update_id)
+        await theirs.release(update_id)  # a confused caller: the claim is not theirs
+        assert not await theirs.claim(update_id)
+        await ours.release(update_id)
+        assert await theirs.claim(update_id)
+        await theirs.release(update_id)
+    finally:
+        await ours.redis.aclose()
+        await theirs.redis.aclose()
+
+
+async def test_a_redis_that_does_not_answer_does_not_hold_updates_up(h, monkeypatch) -> None:
+    silent = await asyncio.start_server(lambda _r, _w: asyncio.sleep(3600), "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    monkeypatch.setattr("bot.inflight.REDIS_TIMEOUT", 0.2)
+    try:
+        async with instances(h, 1, f"redis://127.0.0.1:{port}/0") as (instance,):
+            assert await post(instance, start_update(a_new_update_id())) == 200
+    finally:
+        silent.close()
+    assert "Choose your language" in h.api.last(501).text
 
 
 async def test_an_update_that_failed_before_its_reply_is_handled_on_retry(h) -> None:
