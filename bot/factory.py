@@ -74,10 +74,12 @@ class App:
             if close_limiter is not None:
                 await close_limiter()
             await self.bot.session.close()
-            await self.engine.dispose()
         finally:
-            if self.checkpointer is not None:  # waits for a checkpoint under way: off the loop
-                await asyncio.to_thread(self.checkpointer.stop)
+            try:
+                await self.engine.dispose()
+            finally:
+                if self.checkpointer is not None:  # waits for a checkpoint under way
+                    await asyncio.to_thread(self.checkpointer.stop)
 
 
 def make_bot_session(settings: Settings) -> BaseSession:

@@ -61,7 +61,7 @@ class Metrics:
             *_counter("bot_handler_errors_total", "Updates whose handler raised.",
                       self.handler_errors),
             *_counter("bot_duplicate_updates_total",
-                      "Updates skipped because their id was already handled.",
+                      "Updates skipped: already handled, or being handled (answered 503).",
                       self.duplicate_updates),
             *_counter("bot_webhook_rejected_total",
                       "Webhook requests refused for a wrong or missing secret.",
@@ -158,8 +158,10 @@ async def handle_update(request: web.Request) -> web.Response:
         return web.Response(status=400, text="not an update")
     in_flight = request.app[INFLIGHT_KEY]
     if not await in_flight.claim(update.update_id):
-        metrics.duplicate_updates += 1  # being handled: Telegram is to try again later
-        return web.Response(status=503, text="being handled", headers={"Retry-After": "5"})
+        # Being handled: Telegram is to try again later. It waits with this chat's next
+        # updates meanwhile and shows the 503 in getWebhookInfo's last_error_message.
+        metrics.duplicate_updates += 1
+        return web.Response(status=503, text="being handled")
     try:
         if await already_processed(app, [update.update_id]):
             metrics.duplicate_updates += 1

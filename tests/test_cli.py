@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -87,24 +88,31 @@ def test_a_backup_finishes_while_the_bot_keeps_writing(tmp_path):
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("CREATE TABLE t (n INTEGER, x BLOB)")
         conn.executemany("INSERT INTO t VALUES (?, randomblob(2000))",
-                         [(n,) for n in range(5000)])  # ~10 MB: many backup steps of old
-    stop = threading.Event()
+                         [(n,) for n in range(5000)])  # ~10 MB
+    stop, written, errors = threading.Event(), [5000], []
 
     def keep_writing() -> None:
-        writer = sqlite3.connect(db, isolation_level=None)
-        n = 5000
-        while not stop.is_set():
-            writer.execute("INSERT INTO t VALUES (?, randomblob(2000))", (n,))
-            n += 1
-        writer.close()
+        writer = sqlite3.connect(db, isolation_level=None, timeout=30)
+        try:
+            while not stop.is_set():
+                writer.execute("INSERT INTO t VALUES (?, randomblob(2000))", (written[0],))
+                written[0] += 1
+        except sqlite3.Error as exc:  # the copy must never block the bot's writes
+            errors.append(exc)
+        finally:
+            writer.close()
 
-    thread = threading.Thread(target=keep_writing)
-    thread.start()
-    try:
-        _copy(str(db), str(tmp_path / "copy.db"))
-    finally:
-        stop.set()
-        thread.join()
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    while written[0] < 5050:  # the bot is busy before the copy starts
+        time.sleep(0.001)
+    copier = threading.Thread(target=_copy, args=(str(db), str(tmp_path / "copy.db")))
+    copier.start()
+    copier.join(timeout=60)
+    stop.set()
+    writer.join()
+    assert not copier.is_alive(), "the copy never finished"
+    assert errors == []
     with sqlite3.connect(tmp_path / "copy.db") as copy:
         count, top = copy.execute("SELECT count(*), max(n) FROM t").fetchone()
-    assert count == top + 1  # a snapshot: every row up to some moment, none missing
+    assert count == top + 1 >= 5050  # a snapshot: every row up to some moment, none missing

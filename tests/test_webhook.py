@@ -7,6 +7,7 @@ import contextlib
 import os
 import secrets
 import socket
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -130,7 +131,8 @@ async def test_two_instances_given_the_same_retry_at_once_answer_it_once(h) -> N
     second says 503 (try later), and a later retry finds it done."""
     update = start_update(a_new_update_id())
     async with instances(h, 2, redis_url(), delay=0.3) as (first, second):
-        statuses = await asyncio.gather(post(first, update), post(second, update))
+        async with asyncio.timeout(10):
+            statuses = await asyncio.gather(post(first, update), post(second, update))
         assert sorted(statuses) == [200, 503]
         assert await post(second, update) == 200
     assert len([t for t in h.api.texts(501) if "Choose your language" in t]) == 1
@@ -143,41 +145,80 @@ async def test_a_claim_left_by_a_dead_instance_lapses_and_the_retry_is_handled(h
     try:
         await left.set(f"bot:webhook:in_flight:{update_id}", "dead-instance", ex=1)
         async with instances(h, 1, redis_url()) as (instance,):
-            assert await post(instance, start_update(update_id)) == 503
-            assert h.api.texts(501) == []
-            await asyncio.sleep(1.2)
-            assert await post(instance, start_update(update_id)) == 200
+            async with asyncio.timeout(10):
+                assert await post(instance, start_update(update_id)) == 503
+                assert h.api.texts(501) == []
+                await asyncio.sleep(1.2)
+                assert await post(instance, start_update(update_id)) == 200
     finally:
         await left.aclose()
     assert "Choose your language" in h.api.last(501).text
 
 
-async def test_a_claim_is_dropped_only_by_its_holder(h) -> None:
+async def test_a_claim_is_dropped_only_by_its_holder(monkeypatch) -> None:
+    """A holder whose claim lapsed (it took too long) must not drop the next holder's."""
     url = redis_url()
-    ours, theirs = InFlight(Redis.from_url(url)), InFlight(Redis.from_url(url))
+    monkeypatch.setattr("bot.inflight.TTL", 1)
+    monkeypatch.setattr("bot.inflight.REFRESH", 60)  # no keeping alive: let ours lapse
+    ours, theirs, third = (InFlight(Redis.from_url(url)) for _ in range(3))
     update_id = a_new_update_id()
     try:
-        assert await ours.claim(update_id)
-        assert not await theirs.claim(update_id)
-        await theirs.release(update_id)  # a confused caller: the claim is not theirs
-        assert not await theirs.claim(update_id)
-        await ours.release(update_id)
-        assert await theirs.claim(update_id)
-        await theirs.release(update_id)
+        async with asyncio.timeout(10):
+            assert await ours.claim(update_id)
+            assert not await theirs.claim(update_id)
+            await asyncio.sleep(1.2)
+            assert await theirs.claim(update_id)
+            await ours.release(update_id)  # too late: the claim is theirs now
+            assert not await third.claim(update_id)
+            await theirs.release(update_id)
+            assert await third.claim(update_id)
+            await third.release(update_id)
     finally:
-        await ours.redis.aclose()
-        await theirs.redis.aclose()
+        for claims in (ours, theirs, third):
+            await claims.redis.aclose()
+
+
+async def test_a_claim_is_kept_alive_while_its_update_is_handled(monkeypatch) -> None:
+    monkeypatch.setattr("bot.inflight.TTL", 1)
+    monkeypatch.setattr("bot.inflight.REFRESH", 0.3)
+    ours, theirs = (InFlight(Redis.from_url(redis_url())) for _ in range(2))
+    update_id = a_new_update_id()
+    try:
+        async with asyncio.timeout(10):
+            assert await ours.claim(update_id)
+            await asyncio.sleep(2)  # twice the TTL: handled slowly
+            assert not await theirs.claim(update_id)
+            await ours.release(update_id)
+            assert await theirs.claim(update_id)
+            await theirs.release(update_id)
+    finally:
+        for claims in (ours, theirs):
+            await claims.redis.aclose()
 
 
 async def test_a_redis_that_does_not_answer_does_not_hold_updates_up(h, monkeypatch) -> None:
-    silent = await asyncio.start_server(lambda _r, _w: asyncio.sleep(3600), "127.0.0.1", 0)
+    """One time-out, then Redis is left alone for a while: updates go on at full speed."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def never_answer(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    silent = await asyncio.start_server(never_answer, "127.0.0.1", 0)
     port = silent.sockets[0].getsockname()[1]
     monkeypatch.setattr("bot.inflight.REDIS_TIMEOUT", 0.2)
     try:
         async with instances(h, 1, f"redis://127.0.0.1:{port}/0") as (instance,):
-            assert await post(instance, start_update(a_new_update_id())) == 200
+            async with asyncio.timeout(5):
+                assert await post(instance, start_update(a_new_update_id())) == 200
+            started = time.monotonic()
+            for n in range(3):
+                assert await post(instance, start_update(a_new_update_id(), 600 + n)) == 200
+            assert time.monotonic() - started < 0.5  # no more time-outs
     finally:
+        for writer in held:
+            writer.close()
         silent.close()
+        await silent.wait_closed()
     assert "Choose your language" in h.api.last(501).text
 
 
