@@ -27,11 +27,11 @@ def describe_coordinator(app: object, user: User, locale: str) -> str:
              "district": app.i18n.t(locale, "District (city) level")}.get(
         user.coordinator_level or "", "—")
     return app.i18n.t(locale, "{name}\nLevel: {level}\nRegion: {region}\nDistrict: {district}\n"
-                           "Organisation: {org}",
-              name=html.escape(user.full_name or "—"), level=level,
-              region=region.name(locale) if region else "—",
-              district=district.name(locale) if district else "—",
-              org=html.escape(user.org_name or "—"))
+                              "Organisation: {org}",
+                      name=html.escape(user.full_name or "—"), level=level,
+                      region=region.name(locale) if region else "—",
+                      district=district.name(locale) if district else "—",
+                      org=html.escape(user.org_name or "—"))
 
 
 async def notify_staff_of_request(session: AsyncSession, app: object, user: User) -> int:
@@ -55,11 +55,11 @@ async def notify_coordinator_decision(session: AsyncSession, app: object, user: 
         return 0
     # Each text spelled out in an i18n.t() call so the catalog extractor finds it.
     if approved:
-        text = app.i18n.t(user.locale,
-                  "Your coordinator request was approved. Send /help to see your commands.")
+        text = app.i18n.t(
+            user.locale, "Your coordinator request was approved. Send /help to see your commands.")
     else:
         text = app.i18n.t(user.locale, "Your coordinator request was not approved. If you think "
-                                    "this is a mistake, contact the centre.")
+                                       "this is a mistake, contact the centre.")
     message = OutgoingMessage(text=text, html=True)
     return await enqueue(session, "coordinator_decision", user.id,
                          [Recipient(user.id, user.chat_id, "one")], {"one": message},
@@ -81,7 +81,7 @@ async def notify_guardian_confirmed(session: AsyncSession, app: object, user: Us
     if not user.chat_id:
         return 0
     text = app.i18n.t(user.locale, "Your parent or guardian confirmed your account. You can now "
-                                "take part in everything, including submitting entries.")
+                                   "take part in everything, including submitting entries.")
     return await enqueue(session, "guardian_confirmed", user.id,
                          [Recipient(user.id, user.chat_id, "one")],
                          {"one": OutgoingMessage(text=text, html=True)},

@@ -35,7 +35,7 @@ def _by_locale(app: Any, build: Callable[[str], OutgoingMessage]) -> dict[str, O
 
 def when_text(app: Any, locale: str, webinar: Webinar) -> str:
     return app.i18n.t(locale, "{time} (Almaty time)",
-              time=fmt_dt(webinar.starts_at, locale, app.settings.tz))
+                      time=fmt_dt(webinar.starts_at, locale, app.settings.tz))
 
 
 def offset_text(app: Any, locale: str, minutes: int) -> str:
@@ -62,7 +62,7 @@ def reminder_message(app: Any, locale: str, webinar: Webinar, offset: int) -> Ou
         head = app.i18n.t(locale, "🔔 The webinar «{title}» is starting now.", title=title)
     else:
         head = app.i18n.t(locale, "⏰ Reminder: the webinar «{title}» starts in {left}.",
-                  title=title, left=offset_text(app, locale, offset))
+                          title=title, left=offset_text(app, locale, offset))
     text = "\n".join([
         head, "",
         app.i18n.t(locale, "Start: {when}", when=when_text(app, locale, webinar)),
@@ -71,7 +71,7 @@ def reminder_message(app: Any, locale: str, webinar: Webinar, offset: int) -> Ou
     here = offset * 60 <= svc.ATTEND_BEFORE.total_seconds()
     if here:
         text += "\n\n" + app.i18n.t(locale, "When you join, press “I'm here” so your "
-                                         "attendance is counted.")
+                                            "attendance is counted.")
     return OutgoingMessage(text=text, html=True, link_preview=False,
                            buttons=join_buttons(app, locale, webinar, here))
 
@@ -111,7 +111,7 @@ async def webinar_reminders_tick(app: Any) -> int:
 def announce_message(app: Any, locale: str, webinar: Webinar) -> OutgoingMessage:
     text = "\n".join([
         app.i18n.t(locale, "📣 New webinar: «{title}»",
-           title=html.escape(webinar.text("title", locale))),
+                   title=html.escape(webinar.text("title", locale))),
         app.i18n.t(locale, "Start: {when}", when=when_text(app, locale, webinar)),
         "",
         html.escape(webinar.text("description", locale)[:700]),
@@ -134,7 +134,7 @@ async def notify_time_change(session: AsyncSession, app: Any, webinar: Webinar,
     def build(loc: str) -> OutgoingMessage:
         text = "\n".join([
             app.i18n.t(loc, "🕒 The time of the webinar «{title}» has changed.",
-               title=html.escape(webinar.text("title", loc))),
+                       title=html.escape(webinar.text("title", loc))),
             app.i18n.t(loc, "Was: {old}", old=fmt_dt(old_start, loc, app.settings.tz)),
             app.i18n.t(loc, "Now: {when}", when=when_text(app, loc, webinar)),
             app.i18n.t(loc, "Your registration stays; reminders will come at the new time."),

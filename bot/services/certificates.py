@@ -570,7 +570,7 @@ def reason_text(i18n: Translator, locale: str, cert: Certificate) -> str:
                                                                  d.get("category")) if n)
     if cert.template == "series":
         parts.append(i18n.t(locale, "{attended} of {total} webinars",
-                        attended=d.get("attended"), total=d.get("total")))
+                            attended=d.get("attended"), total=d.get("total")))
     return " · ".join(p for p in parts if p and p != "«»")
 
 
@@ -578,19 +578,19 @@ def _winner_body(i18n: Translator, locale: str, d: dict[str, Any]) -> list[str]:
     title, place = _title(d, locale), d.get("place")
     if place == "grand_prix":
         line = i18n.t(locale, "as the Grand Prix winner of the contest «{title}»",
-                  title=title)
+                      title=title)
     elif place == "diploma":
         line = i18n.t(locale, "as a laureate of the contest «{title}»", title=title)
     else:
         line = i18n.t(locale, "for {place} place in the contest «{title}»",
-                  place=_roman(str(place)), title=title)
+                      place=_roman(str(place)), title=title)
     extra = []
     if d.get("nomination"):
         extra.append(i18n.t(locale, "Nomination: {name}",
-                        name=d["nomination"].get(locale) or d["nomination"].get("kk", "")))
+                            name=d["nomination"].get(locale) or d["nomination"].get("kk", "")))
     if d.get("category"):
         extra.append(i18n.t(locale, "Age category: {name}",
-                        name=d["category"].get(locale) or d["category"].get("kk", "")))
+                            name=d["category"].get(locale) or d["category"].get("kk", "")))
     return [line] + ([" · ".join(extra)] if extra else [])
 
 
@@ -619,22 +619,22 @@ def pdf_content(i18n: Translator, cert: Certificate, settings: TemplateSettings,
             body = _participant_body(i18n, locale, d)
         elif cert.template == "webinar":
             body = [i18n.t(locale, "attended the webinar «{title}» on {date}",
-                       title=_title(d, locale), date=d.get("date", ""))]
+                           title=_title(d, locale), date=d.get("date", ""))]
         elif d.get("title", {}).get(locale):
             body = [i18n.t(locale, "attended {attended} of {total} webinars of the series "
-                                     "«{title}»", attended=d.get("attended"),
-                       total=d.get("total"), title=_title(d, locale))]
+                                   "«{title}»", attended=d.get("attended"),
+                           total=d.get("total"), title=_title(d, locale))]
         else:
             body = [i18n.t(locale, "attended {attended} of {total} webinars of the series",
-                       attended=d.get("attended"), total=d.get("total"))]
+                           attended=d.get("attended"), total=d.get("total"))]
     number = cert.number or "—"
     return PdfContent(
         centre=i18n.t(locale, "Republican Educational and Methodological Centre of "
-                                "Additional Education"),
+                              "Additional Education"),
         title=title, lead=lead, name=cert.full_name, org=cert.org_name, body=body,
         number_label=i18n.t(locale, "No. {number}", number=number),
         date_label=i18n.t(locale, "Date of issue: {date}",
-                      date=cert.issued_at.astimezone(tz).strftime("%d.%m.%Y")),
+                          date=cert.issued_at.astimezone(tz).strftime("%d.%m.%Y")),
         verify_hint=i18n.t(locale, "Scan the QR code to check that it is genuine"),
         qr_url=verify_link(bot_username, number),
         signatories=signatories_for(i18n, settings, locale),
@@ -703,7 +703,7 @@ async def _enqueue_chunk(session: AsyncSession, i18n: Translator, bot_username: 
     sendable = [(c, chat) for c, chat in rows if chat]
     for cert, chat_id in sendable:
         caption = i18n.t(cert.locale, "🎓 Your certificate No. {number}. Anyone can "
-                                        "check it with /verify {number}", number=cert.number)
+                                      "check it with /verify {number}", number=cert.number)
         message = OutgoingMessage(
             kind="document", text=caption, html=True, filename=f"{cert.number}.pdf",
             document=document_spec(i18n, cert, settings[cert.template], bot_username, tz))

@@ -232,9 +232,9 @@ def _announcement(i18n: Any, challenge: Challenge, locale: str, tz: ZoneInfo) ->
     else:
         kind = i18n.t(locale, "New challenge")
     text = i18n.t(locale, "📣 {kind}: <b>{title}</b>\n\n{description}\n\nDeadline: {deadline}",
-              kind=kind, title=html.escape(challenge.text("title", locale)),
-              description=html.escape(challenge.text("description", locale)),
-              deadline=challenge.deadline_at.astimezone(tz).strftime("%d.%m.%Y %H:%M"))
+                  kind=kind, title=html.escape(challenge.text("title", locale)),
+                  description=html.escape(challenge.text("description", locale)),
+                  deadline=challenge.deadline_at.astimezone(tz).strftime("%d.%m.%Y %H:%M"))
     buttons = [[Button(i18n.t(locale, "Open"), challenge_cb("card", challenge.id))]]
     if challenge.cover_file_id:
         return OutgoingMessage(kind="photo", file_id=challenge.cover_file_id, text=text[:1024],
@@ -562,7 +562,7 @@ async def decide(session: AsyncSession, app: Any, submission_id: int, reviewer: 
             text = app.i18n.t(loc, "✅ Your entry to “{title}” was approved.", title=title)
         else:
             text = app.i18n.t(loc, "Your entry to “{title}” was not accepted. Reason: {reason}",
-                      title=title, reason=html.escape(reason_text(app.i18n, loc, reason)))
+                              title=title, reason=html.escape(reason_text(app.i18n, loc, reason)))
         await enqueue(session, "submission", sub.id, [Recipient(participant.id,
                       participant.chat_id, "one")], {"one": OutgoingMessage(text=text, html=True)},
                       priority=PRIORITY_PERSONAL, dedup_suffix=status)
@@ -671,10 +671,10 @@ async def _queue_nudge(session: AsyncSession, app: Any, challenge: Challenge, vi
 
 def _school_invite(app: Any, challenge: Challenge, loc: str) -> OutgoingMessage:
     text = app.i18n.t(loc, "📣 “{title}” is open until {deadline}, and your school has no "
-                             "entry yet. Take part!",
-              title=html.escape(challenge.text("title", loc)),
-              deadline=challenge.deadline_at.astimezone(app.settings.tz)
-              .strftime("%d.%m.%Y %H:%M"))
+                           "entry yet. Take part!",
+                      title=html.escape(challenge.text("title", loc)),
+                      deadline=challenge.deadline_at.astimezone(app.settings.tz)
+                      .strftime("%d.%m.%Y %H:%M"))
     return OutgoingMessage(text=text, html=True, buttons=[[Button(
         app.i18n.t(loc, "Open"), challenge_cb("card", challenge.id))]])
 
@@ -874,11 +874,11 @@ def result_text(i18n: Any, challenge: Challenge, locale: str, outcome: str) -> s
     title = html.escape(challenge.text("title", locale))
     if outcome == "none":
         return i18n.t(locale, "The results of “{title}” are out. Thank you for taking part! "
-                                "Your work matters, and we hope to see you in the next one.",
-                  title=title)
+                              "Your work matters, and we hope to see you in the next one.",
+                      title=title)
     return i18n.t(locale, "🏆 Congratulations! The results of “{title}” are out: you won "
-                            "<b>{place}</b>.", title=title,
-              place=place_text(i18n, locale, outcome))
+                          "<b>{place}</b>.", title=title,
+                  place=place_text(i18n, locale, outcome))
 
 
 async def counts(session: AsyncSession, challenge_id: int) -> dict[str, Any]:
@@ -923,10 +923,11 @@ async def challenges_tick(app: Any) -> None:
 
 def _reminder(app: Any, challenge: Challenge, loc: str, now: datetime) -> OutgoingMessage:
     text = app.i18n.t(loc, "⏰ Reminder: “{title}” closes in {days} d. ({deadline}). "
-                             "You joined but have not sent your entry yet.",
-              title=html.escape(challenge.text("title", loc)), days=days_left(challenge, now),
-              deadline=challenge.deadline_at.astimezone(app.settings.tz)
-              .strftime("%d.%m.%Y %H:%M"))
+                           "You joined but have not sent your entry yet.",
+                      title=html.escape(challenge.text("title", loc)),
+                      days=days_left(challenge, now),
+                      deadline=challenge.deadline_at.astimezone(app.settings.tz)
+                      .strftime("%d.%m.%Y %H:%M"))
     return OutgoingMessage(text=text, html=True, buttons=[[Button(
         app.i18n.t(loc, "Send my entry"), challenge_cb("submit", challenge.id))]])
 

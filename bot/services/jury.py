@@ -83,8 +83,8 @@ async def add_juror(session: AsyncSession, app: Any, challenge_id: int, tg_id: i
     if juror.chat_id:
         loc = juror.locale
         text = app.i18n.t(loc, "⚖️ You are on the jury of “{title}”. Press the button to see "
-                                 "the entries; score each criterion from 0 to 10.",
-                  title=html.escape(challenge.text("title", loc)))
+                               "the entries; score each criterion from 0 to 10.",
+                          title=html.escape(challenge.text("title", loc)))
         await enqueue(session, "jury", challenge_id, [Recipient(juror.id, juror.chat_id, "one")],
                       {"one": OutgoingMessage(text=text, html=True, buttons=[[Button(
                           app.i18n.t(loc, "Start judging"),
