@@ -332,7 +332,12 @@ async def active_count(session: AsyncSession, challenge_id: int, user_id: int) -
 async def check_can_submit(session: AsyncSession, challenge: Challenge, user: Any,
                            now: datetime) -> None:
     _check_submittable(challenge, user, now)
-    if await active_count(session, challenge.id, user.id) >= challenge.max_submissions:
+    _check_limit(challenge, await active_count(session, challenge.id, user.id))
+
+
+def _check_limit(challenge: Challenge, active: int) -> None:
+    """`active`: the person's entries not withdrawn (_ACTIVE_COUNT)."""
+    if active >= challenge.max_submissions:
         raise DomainError("limit_reached", max=challenge.max_submissions)
 
 
@@ -393,10 +398,8 @@ def _store_entry(session: Session, challenge: Challenge, user: Any, values: dict
     through the async session each statement would be a greenlet hop and an ORM dispatch
     of its own. Nothing is written when the limit is reached."""
     connection = session.connection()
-    active = connection.scalar(_ACTIVE_COUNT, {"challenge_id": challenge.id,
-                                               "user_id": user.id}) or 0
-    if active >= challenge.max_submissions:
-        raise DomainError("limit_reached", max=challenge.max_submissions)
+    _check_limit(challenge, connection.scalar(_ACTIVE_COUNT, {"challenge_id": challenge.id,
+                                                              "user_id": user.id}) or 0)
     _record_join(session, challenge, user, now)  # submitting implies joining
     submission_id: int = connection.execute(_INSERT_SUBMISSION, values).scalar_one()
     connection.execute(ACTIVITY_INSERT, activity_row(
