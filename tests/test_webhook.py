@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
 import socket
 import time
@@ -25,6 +24,7 @@ from bot.services.delivery import OutgoingMessage, Recipient, enqueue
 from bot.webhook import SECRET_HEADER, build_web_app, run_webhook
 from db.models import ProcessedUpdate
 from tests.harness import BotHarness, Clock, make_harness
+from tests.test_ratelimit_redis import redis_url
 
 SECRET = "s3cret-token_1"
 
@@ -87,13 +87,6 @@ async def test_duplicate_update_is_handled_once(wh) -> None:
     metrics = await (await client.get("/metrics")).text()
     assert "bot_duplicate_updates_total 2" in metrics
     assert "bot_updates_handled_total 1" in metrics
-
-
-def redis_url() -> str:
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("TEST_REDIS_URL not set")
-    return url
 
 
 @contextlib.asynccontextmanager
