@@ -6,6 +6,11 @@ messages per second, evenly spaced, whatever their local clocks say. One chat ge
 one message per `per_chat` seconds across all processes. A 429 seen by any process
 (`pause`) moves the shared next slot past the pause, so every process waits. While Redis is
 unreachable nothing is sent (acquire waits and retries): going faster is never the fallback.
+
+The slots are exact; the sends are as punctual as the event loop. A sender woken late (a busy
+loop) goes right before the next slot's owner, so one second can hold a few more sends than
+`rate`: at most one per sender, since each holds one reservation at a time. Keep DELIVERY_RATE
+below Telegram's limit (the default 25 against ~30) for that margin; a 429 pauses everyone.
 """
 
 from __future__ import annotations

@@ -124,7 +124,9 @@ async def test_two_workers_share_queue_and_rate() -> None:
         per_chat = Counter(c.chat_id for c in sends)
         assert len(per_chat) == people and set(per_chat.values()) == {1}  # each exactly once
         assert sum(done) == people and min(done) > people // 4  # both took a real share
-        assert max_in_window([c.at for c in sends], 1.0) <= rate * 1.01
+        # Slots are exact; a sender woken late by a busy loop adds at most one send of an
+        # earlier slot to a window (see test_two_limiters_share_one_rate): 2 × 8 senders.
+        assert max_in_window([c.at for c in sends], 1.0) <= rate + 1 + 2 * 8
         assert elapsed >= (people - 1) / rate * 0.97
 
         check = create_engine(url)

@@ -51,9 +51,10 @@ async def test_two_limiters_share_one_rate() -> None:
     total = len(times)
     assert total == 2 * 4 * per_process
     assert elapsed >= (total - 1) / rate * 0.97
-    # Slots are exact; a sender woken a few ms late can land next to the following one,
-    # so allow 1 % for event-loop wake-up jitter in any one-second window.
-    assert max_in_window(times, 1.0) <= rate * 1.01
+    # Slots are exact, but a sender woken late (a busy loop) lands next to the following
+    # slot. Each sender holds one reservation at a time, so in any one-second window at most
+    # one send per sender comes from a slot before it: rate + 1 + senders, whatever the delay.
+    assert max_in_window(times, 1.0) <= rate + 1 + 2 * 4
 
 
 async def test_unreachable_redis_holds_sends() -> None:
