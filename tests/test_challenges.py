@@ -295,6 +295,11 @@ async def test_review_approve_reject_and_concurrent_review(h):
     assert any("Please add photos" in t for t in texts)
     kinds = await kinds_logged(h)
     assert kinds.count("submission_approved") == 1 and kinds.count("submission_rejected") == 2
+    # A rejected entry cannot be withdrawn, so it does not use up one of the three places.
+    await u.press(f"ch:submit:{cid}:")
+    await u.send("Fourth, now with photos")
+    await u.click("Send without a comment")
+    assert "Your entry No. 5" in u.last_text()
 
 
 async def test_deadline_tick_closes_once_across_a_restart(h, clock, tmp_path):

@@ -321,7 +321,9 @@ def _record_join(session: Session, challenge: Challenge, user: Any, now: datetim
 _SUBMISSIONS = Submission.__table__  # Core, not the ORM entity: no ORM loading machinery
 _ACTIVE_COUNT = select(func.count()).select_from(_SUBMISSIONS).where(
     _SUBMISSIONS.c.challenge_id == bindparam("challenge_id"),
-    _SUBMISSIONS.c.user_id == bindparam("user_id"), _SUBMISSIONS.c.status != "withdrawn")
+    _SUBMISSIONS.c.user_id == bindparam("user_id"),
+    # A rejected entry is out of the running and cannot be withdrawn: it must not use up a place.
+    _SUBMISSIONS.c.status.not_in(("withdrawn", "rejected")))
 
 
 async def active_count(session: AsyncSession, challenge_id: int, user_id: int) -> int:
@@ -336,7 +338,7 @@ async def check_can_submit(session: AsyncSession, challenge: Challenge, user: An
 
 
 def _check_limit(challenge: Challenge, active: int) -> None:
-    """`active`: the person's entries not withdrawn (_ACTIVE_COUNT)."""
+    """`active`: the person's entries neither withdrawn nor rejected (_ACTIVE_COUNT)."""
     if active >= challenge.max_submissions:
         raise DomainError("limit_reached", max=challenge.max_submissions)
 
