@@ -61,8 +61,8 @@ register_errors({
     "not_in_audience": __("This challenge is not open to your organisation, faction or region."),
     "no_submissions": __("This action needs no entries: joining is your participation."),
     "limited_account": __("Your account is limited until a parent or guardian confirms it, "
-                          "so you cannot send entries yet. Forward them the link from your "
-                          "registration message."),
+                          "so you cannot send entries yet. /profile shows the link to "
+                          "forward to them."),
     "limit_reached": __("You have already sent the most entries allowed ({max}). Withdraw one "
                         "in /my to send another."),
     "too_big": __("This file is too big: the limit is {mb} MB. Send a smaller or compressed "

@@ -28,7 +28,7 @@ from bot.services.activity import log_activity
 from bot.services.errors import DomainError
 from bot.services.users import UserInfo
 from db.models import User
-from handlers.registration import show_districts
+from handlers.registration import guardian_link, show_districts
 from handlers.texts import error_text, register_errors
 
 router = Router(name=__name__)
@@ -140,7 +140,12 @@ async def _me(session: AsyncSession, info: UserInfo | None) -> User | None:
 
 
 async def show_profile(message: Message, user: User, app: App, locale: str) -> None:
-    await message.answer(profile_text(user, app, locale), reply_markup=profile_kb(user))
+    text = profile_text(user, app, locale)
+    if user.limited and user.guardian_token:  # the registration message may be long gone
+        text += "\n\n" + _("Your account waits for a parent's or guardian's confirmation. "
+                            "Forward them this link:\n{link}").format(
+            link=await guardian_link(app, user.guardian_token))
+    await message.answer(text, reply_markup=profile_kb(user))
 
 
 @router.message(Command("profile"))

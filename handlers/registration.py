@@ -168,7 +168,7 @@ async def cmd_start_link(message: Message, command: CommandObject, state: FSMCon
             await handler(message, payload[2:], session, app)
             return
     if payload.startswith("g_"):
-        await show_guardian_consent(message, session, payload[2:], app)
+        await show_guardian_consent(message, session, payload[2:], app, user)
         return
     kind = "coordinator" if payload.startswith("inv_") else "join"
     code = payload.split("_", 1)[-1]
@@ -323,7 +323,7 @@ async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMCont
     token = await apply_age_band(session, app.users, user, registration.age_band,
                                  app.settings.guardian_age)
     if token:
-        link = f"https://t.me/{(await app.bot.me()).username}?start=g_{token}"
+        link = await guardian_link(app, token)
         await cb.message.answer(_(
             "Because you are under {age}, your account is limited: you can read news and "
             "register for webinars, but you cannot submit entries until a parent or guardian "
@@ -409,10 +409,15 @@ async def on_need_button(message: Message, state: FSMContext, app: App) -> None:
 
 # --- a parent or guardian confirms a minor's account ---------------------------------------
 
+async def guardian_link(app: App, token: str) -> str:
+    """The one-time link a minor forwards to a parent (shown at registration and in /profile)."""
+    return f"https://t.me/{(await app.bot.me()).username}?start=g_{token}"
+
+
 async def show_guardian_consent(message: Message, session: AsyncSession, token: str,
-                                app: App) -> None:
+                                app: App, user: UserInfo | None) -> None:
     try:
-        student = await guardian_student(session, token)
+        student = await guardian_student(session, token, user)
     except DomainError as exc:
         await message.answer(error_text(exc))
         return
@@ -430,10 +435,10 @@ async def show_guardian_consent(message: Message, session: AsyncSession, token: 
 
 @router.callback_query(GuardianCD.filter())
 async def on_guardian_confirm(cb: CallbackQuery, callback_data: GuardianCD,
-                              session: AsyncSession, app: App) -> None:
+                              session: AsyncSession, app: App, user: UserInfo | None) -> None:
     try:
         student = await confirm_guardian(session, app.users, callback_data.token,
-                                         app.settings.consent_version, app.now())
+                                         app.settings.consent_version, app.now(), user)
     except DomainError as exc:
         await cb.answer(error_text(exc), show_alert=True)
         return

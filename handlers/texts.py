@@ -23,6 +23,8 @@ ERRORS = {
     "csv_empty": __("Line {line}: the names in all three languages are required."),
     "bad_field": __("This field cannot be changed."),
     "guardian_link_invalid": __("This confirmation link is not valid or was already used."),
+    "guardian_not_a_student": __("Only a parent or guardian can confirm with this link. Please "
+                                 "forward it to them."),
 }
 
 # Feature modules register their own codes here at import time.

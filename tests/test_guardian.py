@@ -7,6 +7,7 @@ import re
 from sqlalchemy import select
 
 from db.models import ActivityLog, User
+from tests.factories import make_student
 from tests.test_registration import register_student
 
 
@@ -27,6 +28,22 @@ async def test_minor_is_limited_until_guardian_confirms(h):
     async with h.app.sessionmaker() as s:
         student = await s.scalar(select(User).where(User.tg_id == 401))
         assert (student.limited, student.age_band) == (True, "u14")
+
+    await u.send("/profile")  # the registration message may be lost: the link is here too
+    assert "Forward them this link:\nhttps://t.me/" in u.last_text()
+    assert f"?start=g_{token}" in u.last_text()
+    refusal = "Only a parent or guardian can confirm with this link. Please forward it to them."
+    await u.send(f"/start g_{token}")  # the student themself
+    assert u.last_text() == refusal and "I confirm" not in u.buttons()
+    await u.press(f"grd:{token}")  # nor by pressing the button's data directly
+    assert h.api.of("answerCallbackQuery", None)[-1].params["text"] == refusal
+    await make_student(h, 402, locale="ru")  # nor a classmate
+    classmate = h.user(402)
+    await classmate.send(f"/start g_{token}")
+    assert classmate.last_text() == ("Подтвердить по этой ссылке может только родитель или "
+                                     "законный представитель. Перешлите её им.")
+    async with h.app.sessionmaker() as s:
+        assert (await s.scalar(select(User).where(User.tg_id == 401))).limited is True
 
     parent = h.user(777, "Parent", language_code="en")
     await parent.send(f"/start g_{token}")
@@ -62,7 +79,6 @@ async def test_sixteen_and_older_are_not_limited(h):
 async def test_limited_minor_cannot_send_entries_but_can_join(h):
     from sqlalchemy import update
 
-    from tests.factories import make_student
     from tests.test_challenges import new_challenge
 
     await new_challenge(h, "challenge", content=("photo", "text"))
@@ -77,3 +93,4 @@ async def test_limited_minor_cannot_send_entries_but_can_join(h):
     assert "You have joined" in u.last_text()
     await u.click("Send my entry")
     assert "limited until a parent or guardian confirms" in u.last_text()
+    assert "/profile shows the link" in u.last_text()

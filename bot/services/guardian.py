@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,14 @@ from db.models import User
 
 # band -> the oldest age in it
 AGE_BANDS = {"u14": 13, "14_15": 15, "16_17": 17, "18plus": 18}
+
+
+class Confirmer(Protocol):
+    """Whoever opened a guardian link (UserInfo), or None for someone not registered."""
+
+    tg_id: int | None
+    role: str
+    status: str
 
 
 def needs_guardian(band: str | None, guardian_age: int) -> bool:
@@ -33,10 +42,9 @@ async def apply_age_band(session: AsyncSession, cache: UserCache, user: User, ba
 
 
 async def confirm_guardian(session: AsyncSession, cache: UserCache, token: str,
-                           consent_version: str, now: datetime) -> User:
-    user = await session.scalar(select(User).where(User.guardian_token == token))
-    if user is None or user.status == "erased":
-        raise DomainError("guardian_link_invalid")
+                           consent_version: str, now: datetime,
+                           confirmer: Confirmer | None) -> User:
+    user = await guardian_student(session, token, confirmer)
     user.limited, user.guardian_token = False, None
     user.guardian_consent_at, user.guardian_consent_version = now, consent_version
     await log_activity(session, "guardian_confirmed", user)
@@ -44,8 +52,17 @@ async def confirm_guardian(session: AsyncSession, cache: UserCache, token: str,
     return user
 
 
-async def guardian_student(session: AsyncSession, token: str) -> User:
+async def guardian_student(session: AsyncSession, token: str,
+                           confirmer: Confirmer | None) -> User:
+    """The student a link is for, if `confirmer` (whoever opened it) may confirm them.
+
+    The student themself may not, nor may anyone with a student account: the link is for an
+    adult. Other people, registered or not, may (a parent can be a teacher in the bot).
+    """
     user = await session.scalar(select(User).where(User.guardian_token == token))
     if user is None or user.status == "erased":
         raise DomainError("guardian_link_invalid")
+    if confirmer is not None and (confirmer.tg_id == user.tg_id or (
+            confirmer.role == "student" and confirmer.status != "erased")):
+        raise DomainError("guardian_not_a_student")
     return user
