@@ -239,14 +239,20 @@ class FloodMiddleware(BaseMiddleware):
         while times and now - times[0] > self.window:
             times.popleft()
         if len(times) >= self.limit:
-            if tg_user.id not in self._warned:
-                self._warned.add(tg_user.id)
-                if isinstance(event, Message):
-                    await event.answer(_("You are sending messages too fast. Please wait a "
-                                         "few seconds."))
+            await self._refuse(event, tg_user.id)
             return None
         self._warned.discard(tg_user.id)
         times.append(now)
         if len(self._seen) > 50_000:
             self._seen.clear()
         return await handler(event, data)
+
+    async def _refuse(self, event: TelegramObject, user_id: int) -> None:
+        """A message gets one notice per flood. A button press is always answered, or its
+        spinner would hang in the person's app; it does not use up the message notice."""
+        notice = _("You are sending messages too fast. Please wait a few seconds.")
+        if isinstance(event, CallbackQuery):
+            await event.answer(notice)
+        elif isinstance(event, Message) and user_id not in self._warned:
+            self._warned.add(user_id)
+            await event.answer(notice)

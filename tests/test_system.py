@@ -53,6 +53,21 @@ async def test_flood_gets_one_notice_and_others_are_unaffected(tmp_path):
         await h.close()
 
 
+async def test_a_button_pressed_in_a_flood_is_answered_and_the_notice_still_comes(tmp_path):
+    h = await make_harness(str(tmp_path / "f.db"), flood_limit=3, flood_window=10)
+    try:
+        flooder = h.user(703, language_code="en")
+        for _ in range(3):
+            await flooder.send("/help")
+        await flooder.press("lang:ru")  # over the limit: answered, so no spinner hangs
+        answer = h.api.of("answerCallbackQuery", None)[-1].params
+        assert "too fast" in answer["text"]
+        await flooder.send("/help")
+        assert "too fast" in flooder.last_text()  # the one message notice was not used up
+    finally:
+        await h.close()
+
+
 async def test_group_messages_get_no_reply(h):
     start = len(h.api.calls)
     await h.feed({"message": {"message_id": 5, "date": 0, "text": "hello bot",
