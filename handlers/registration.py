@@ -182,8 +182,11 @@ async def cmd_start_link(message: Message, command: CommandObject, state: FSMCon
         return
     await state.clear()
     seed: dict[str, Any] = {"invite_code": code} if kind == "coordinator" else {}
+    # A join link fixes the place, not the organisation type: a college student may come
+    # through a school coordinator's link and must not be filed (and targeted) as a school.
     seed.update(role="coordinator" if kind == "coordinator" else "student",
-                region_id=invite.region_id, org_type=invite.org_type)
+                region_id=invite.region_id,
+                org_type=invite.org_type if kind == "coordinator" else None)
     if invite.district_id:
         seed["district_id"] = invite.district_id
     if kind == "coordinator":

@@ -186,17 +186,21 @@ async def test_join_link_prefills_place_and_qr_is_png(h):
     s = h.user(502)
     await s.send(f"/start {link}")
     await s.click("English")
-    # no role, organisation type, region or district questions: straight to the name
+    # no role, region or district questions; the organisation type is asked (a college
+    # student may come through a school coordinator's link)
+    assert "What kind of organisation?" in s.last_text()
+    await s.click("College")
     assert "name of your school" in s.last_text()
-    await s.send("School No. 3")
+    await s.send("Semey College of Arts")
     await s.click("Care")
     await s.click("Faction member")
-    await s.send("8")
+    assert "year of study" in s.last_text()
+    await s.send("2")
     await s.click("16–17")  # age band: no guardian needed
     await s.click("I agree")
     student = await stored(h, 502)
     assert (student.region_id, student.district_id, student.org_type) == (
-        coordinator.region_id, coordinator.district_id, "school")
+        coordinator.region_id, coordinator.district_id, "college")
 
 
 async def test_promote_makes_staff(h):
