@@ -45,6 +45,8 @@ register_errors({
     "bad_date": __("Please type the date and time as 25.11.2026 18:00 (Almaty time)."),
     "deadline_past": __("The deadline must be in the future."),
     "deadline_before_start": __("The deadline must be after the start."),
+    "extend_earlier": __("The new deadline must be later than the current one. To end the "
+                         "challenge earlier, press “⏹ Close now”."),
     "text_length": __("The text must be from 1 to {max} characters long."),
     "option_too_long": __("Each name must be at most {max} characters long."),
     "options_empty": __("Type at least one line, or press Skip."),

@@ -399,6 +399,9 @@ async def test_staff_manages_extends_closes_and_counts(h, clock):
     await s.press(f"cha:ext:{cid}:")
     await s.send("01.01.2020 10:00")
     assert "in the future" in s.last_text()
+    sooner = (h.app.now() + timedelta(days=1)).astimezone(h.app.settings.tz)
+    await s.send(sooner.strftime("%d.%m.%Y %H:%M"))  # before the current deadline
+    assert "must be later than the current one" in s.last_text()
     await s.send("20.03.2026 18:00")
     async with h.app.sessionmaker() as db:
         c = await db.get(Challenge, cid)

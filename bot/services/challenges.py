@@ -730,6 +730,8 @@ async def extend(session: AsyncSession, challenge_id: int, deadline_at: datetime
     if challenge.status == "judged":
         raise DomainError("already_judged")
     check_schedule(challenge.starts_at, deadline_at, now)
+    if challenge.status == "open" and deadline_at <= challenge.deadline_at:
+        raise DomainError("extend_earlier")  # ending early is "Close now", which says so
     challenge.deadline_at = deadline_at
     challenge.reminders_done = []
     if challenge.status == "closed":
