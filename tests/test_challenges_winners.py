@@ -4,10 +4,16 @@ the jury of a judged contest or of a non-contest does not change."""
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
+import io
 
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+from sqlalchemy import select, update
+
+from bot.services import activity, jury, reports
 from bot.services import challenges as svc
+from bot.services import stats as st
 from db.models import Delivery, User
 from db.models.challenges import Challenge, JuryMember, JuryScore, Submission
 from tests.factories import make_staff, make_student
@@ -307,3 +313,99 @@ async def test_only_a_contest_has_a_jury(h, kind):
         assert (await db.scalars(select(JuryMember.id))).all() == []
     assert await logged(h, "jury_criteria", "jury_quorum", "jury_added", "jury_removed",
                         "jury_closed") == []
+
+
+async def test_a_cleared_place_counts_nowhere_and_a_changed_place_once(h, clock, monkeypatch):
+    """QA's case: places 1, 2, 3 from the jury ranking for Nos. 2, 3, 4, then by hand
+    "2 gp / 3 diploma / 4 -". The card, /stats, /leaderboard, the XLSX and the DOCX all
+    count two winners, and the participant of No. 4 keeps no winner points."""
+    monkeypatch.setattr(activity, "utcnow", clock)  # the log on the test's clock
+    await make_staff(h, locale="ru")
+    cid = await new_challenge(h, "contest", content=("text",))
+    for tg in (101, 102, 103, 104):
+        await make_student(h, tg, org_name=f"School {tg}")
+        await submit(h, tg, cid, f"entry of {tg}")
+    await h.user(101).press("ch:wdok:1:")  # No. 1 withdrawn; Nos. 2, 3, 4 approved
+    s = h.user(900)
+    for n in (2, 3, 4):
+        await s.press(f"rv:ok:{n}:")
+    juror = await make_student(h, 301, region_code="astana", org_name="Jury")
+    async with h.app.sessionmaker() as db:
+        challenge = await db.get(Challenge, cid)
+        challenge.jury_criteria = [{"kk": "Идея", "ru": "Идея", "en": "Idea"}]
+        challenge.jury_quorum = 1
+        db.add(JuryMember(challenge_id=cid, user_id=juror.id, added_at=h.app.now()))
+        await db.flush()
+        for n, value in ((2, 9), (3, 8), (4, 7)):
+            await jury.score(db, n, juror.id, 0, value, h.app.now())
+        await db.commit()
+    await close(h, cid)
+    await s.send(f"/jury {cid}")
+    await s.click("Рейтинг")
+    await s.click("Применить к местам")
+    await s.click("Без дипломов")
+    await s.click("✅ Применить")
+    assert await places(h) == {1: None, 2: "1", 3: "2", 4: "3"}
+    await s.press(f"cha:win:{cid}:")  # /challenges → No. 1 → «Отметить победителей»
+    await s.send("2 gp\n3 diploma\n4 -")
+    assert await places(h) == {1: None, 2: "grand_prix", 3: "diploma", 4: None}
+    assert "Победители: 2" in s.last_text()  # the management card
+    # /stats: two winners (one per entry still placed; the changed places count once)
+    await s.send("/stats week")
+    assert "Победители: <b>2</b>" in h.api.of("sendMessage", 900)[-1].params["text"]
+    tz = h.app.settings.tz
+    async with h.app.sessionmaker() as db:
+        week = st.parse_period("week", h.app.now(), tz)
+        assert (await st.collect(db, week, st.Scope())).current["winners"] == 2
+        board = await st.leaderboard(db, st.Scope(), st.parse_period("year", h.app.now(), tz))
+        by_challenge = await st.leaderboard(db, st.Scope(), challenge_id=cid)
+    # joined 1 + entry 2 + approved 3 (+ winner 10); No. 1's author: joined + entry
+    expected = [("School 102", 16), ("School 103", 16), ("School 104", 6), ("School 101", 3)]
+    assert [(r.key[2], r.points) for r in board.boards["orgs"]] == expected
+    assert [(r.key[2], r.points) for r in by_challenge.boards["orgs"]] == expected
+    # the XLSX: the summary and the contest's row
+    await s.send("/export_stats week")
+    wb = load_workbook(io.BytesIO(h.api.of("sendDocument", 900)[-1].files["document"]))
+    summary = {r[0]: r[1] for r in wb.worksheets[0].iter_rows(min_row=4, values_only=True)}
+    assert [v for k, v in summary.items() if k and k.endswith(": Победители")] == [2]
+    (row,) = wb.worksheets[3].iter_rows(min_row=2, values_only=True)
+    assert row[0] == cid and row[-1] == 2
+    # the DOCX: the summary table and the table of contests agree
+    await s.send("/report 2026")
+    doc = Document(io.BytesIO(h.api.of("sendDocument", 900)[-1].files["document"]))
+    tables = [[[c.text for c in r.cells] for r in t.rows] for t in doc.tables]
+    totals = {r[0]: r[1:] for r in tables[0]}
+    assert [v[0] for k, v in totals.items() if k.endswith(": Победители")] == ["2"]
+    assert tables[3][1][-1] == "2"
+
+
+async def test_a_win_counts_once_in_the_week_it_was_last_awarded(h, clock, monkeypatch):
+    """Given, cleared a week later, given again a week after: one win, in the third week;
+    earlier weeks show none. An erased winner still counts."""
+    monkeypatch.setattr(activity, "utcnow", clock)  # the log on the test's clock
+    await make_staff(h)
+    cid = await new_challenge(h, "contest", content=("text",))
+    await four_entries(h, cid)  # No. 1 approved
+    await close(h, cid)
+    s = h.user(900)
+    tz = h.app.settings.tz
+    weeks = []
+    for line in ("1 1", "1 -", "1 diploma", "1 2"):
+        await s.press(f"cha:win:{cid}:")
+        await s.send(line)
+        weeks.append(st.parse_period("week", h.app.now(), tz))
+        clock.advance(days=7)
+    weeks.pop()  # "1 2" changed the place within the third week
+    async with h.app.sessionmaker() as db:
+        await db.execute(update(User).where(User.tg_id == 101).values(
+            status="erased", tg_id=None, chat_id=None, full_name=None))
+        await db.commit()
+        got = [(await st.collect(db, w, st.Scope(), with_trend=False)).current["winners"]
+               for w in weeks]
+        year = st.parse_period("2026", h.app.now(), tz)
+        total = (await st.collect(db, year, st.Scope(), with_trend=False)).current["winners"]
+        board = await st.leaderboard(db, st.Scope(), year)
+        rows = await reports.challenge_rows(db, year, st.Scope(), "en")
+    assert got == [0, 0, 1] and total == 1
+    assert dict((r.key[2], r.points) for r in board.boards["orgs"])["School 101"] == 16
+    assert [(r.id, r.winners) for r in rows] == [(cid, 1)]

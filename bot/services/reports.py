@@ -98,6 +98,9 @@ async def challenge_rows(session: AsyncSession, period: st.Period, scope: st.Sco
     for ref_id, kind, n in rows:
         if ref_id is not None:
             counts.setdefault(ref_id, {})[kinds[kind]] = n
+    for win in await st.undone_wins(session, a.at >= period.start, a.at < period.end,
+                                    *scope.filters(a.region_id, a.district_id)):
+        counts[win.ref_id]["winners"] -= 1  # a cleared place is no win (see st.undone_wins)
     meta: dict[int, Any] = {}
     try:
         from db.models.challenges import Challenge

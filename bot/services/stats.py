@@ -6,6 +6,8 @@ Definitions (also in the README, "Statistics"):
 - a row belongs to the region/district stored on it (the actor's place at that moment), so
   erased users still count, anonymously;
 - active user: anyone with at least one logged action in the period;
+- winners: `winner` rows, less those cancelled by a later `winner_cleared` of the same entry
+  (`undone_wins`); a changed place is logged as `winner_changed` and is not a second win;
 - coordinators by level: active coordinators registered before the period's end (a snapshot);
 - webinars held: not cancelled webinars starting in the period (country-wide); speakers: the
   distinct speaker names of those webinars;
@@ -260,6 +262,33 @@ def covered(stmt: Any, index: str = "ix_activity_stats") -> Any:
     return stmt.with_hint(ActivityLog, f"INDEXED BY {index}", "sqlite")
 
 
+async def undone_wins(session: AsyncSession, *conds: Any) -> list[Any]:
+    """The `winner` rows (among those matching `conds`) whose place was cleared afterwards:
+    a `winner_cleared` row of the same entry comes later. They count nowhere, in any period:
+    a cleared place is no win. Given again after the clearing, the entry has a new `winner`
+    row, which counts (in its own week). A changed place logs `winner_changed`, not a second
+    `winner`, so a win counts once. Rows of erased users stay and count like any other.
+
+    Cleared places are rare: one indexed look-up of them, and only if there are any, the
+    `winner` rows of those challenges; callers subtract the result from their counts."""
+    a = ActivityLog
+    cleared = (await session.execute(select(a.id, a.at, a.ref_id, a.extra).where(
+        a.kind == "winner_cleared"))).all()
+    last_cleared: dict[int, tuple[datetime, int]] = {}
+    for row in cleared:
+        sid = (row.extra or {}).get("submission_id")
+        if sid is not None:
+            last_cleared[sid] = max(last_cleared.get(sid, (row.at, row.id)), (row.at, row.id))
+    if not last_cleared:
+        return []
+    wins = await session.execute(
+        select(a.id, a.at, a.user_id, a.region_id, a.district_id, a.ref_id, a.extra)
+        .where(a.kind == "winner", a.ref_id.in_(sorted({r.ref_id for r in cleared})), *conds))
+    return [w for w in wins
+            if (sid := (w.extra or {}).get("submission_id")) in last_cleared
+            and (w.at, w.id) < last_cleared[sid]]
+
+
 def _add(row: AreaRow, metric: str, n: int) -> None:
     row.counts[metric] = row.counts.get(metric, 0) + n
 
@@ -305,6 +334,13 @@ async def _activity_counts(session: AsyncSession, period: Period, scope: Scope,
         if metric in AREA_COLUMNS:
             for row in targets:
                 _add(row, metric, n)
+    for win in await undone_wins(session, *_period_filters(period, scope)):
+        totals["winners"] -= 1
+        place = [win.region_id, win.district_id]
+        if districts is None:
+            place = [win.region_id if scope.area == "region" else win.district_id][:len(places)]
+        for row in area_rows(place):
+            _add(row, "winners", -1)
     # One pass: each active user once, in the area of their (latest-numbered) rows.
     per_user = covered(
         select(a.user_id, *[func.max(c).label(f"p{i}") for i, c in enumerate(places)])
@@ -523,17 +559,22 @@ async def leaderboard(session: AsyncSession, scope: Scope, period: Period | None
                         .where(*conds).group_by(a.user_id),
                         "ix_activity_kind_scope").subquery()
     rows = await session.execute(
-        select(per_user.c.pts, User.region_id, User.district_id, User.org_name, User.faction)
+        select(per_user.c.uid, per_user.c.pts, User.region_id, User.district_id,
+               User.org_name, User.faction)
         .join(User, User.id == per_user.c.uid)
         .where(*scope.filters(User.region_id, User.district_id)))
     scored = rows.all()
+    undone: dict[int, int] = {}  # a cleared place earns no winner points
+    for win in await undone_wins(session, *conds):
+        undone[win.user_id] = undone.get(win.user_id, 0) + POINTS["winner"]
     result: dict[str, list[BoardRow]] = {}
     for board in boards:
         scores: dict[tuple, int] = {}
         for row in scored:
             key = _board_key(board, row)
-            if row.pts and all(v is not None for v in key):
-                scores[key] = scores.get(key, 0) + int(row.pts)
+            pts = int(row.pts or 0) - undone.get(row.uid, 0)
+            if pts and all(v is not None for v in key):
+                scores[key] = scores.get(key, 0) + pts
         ranked = [BoardRow(k, p) for k, p in scores.items()]
         ranked.sort(key=lambda r: (-r.points, tuple(str(v) for v in r.key)))
         result[board] = ranked
