@@ -274,7 +274,7 @@ async def test_leaderboard_points_and_places(h, data):
     student = h.user(103)
     await student.send("/leaderboard 2026-01-01 2026-12-31")
     text = student.last_text()
-    assert "School No. 2" in text and "2 points" in text
+    assert "School No. 2" in text and ": score 2." in text
     assert "Place in the country: 2 of 3." in text and "Place in your district: 1 of 1." in text
     await h.user(201).send("/leaderboard 2026-01-01 2026-12-31")
     text = h.api.last(201).text
