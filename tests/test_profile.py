@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.callbacks import ProfileCD
-from db.models import ActivityLog, District, FsmRecord, User
+from bot.callbacks import ProfileCD, WebinarCD
+from bot.services import stats as st
+from db.models import ActivityLog, District, FsmRecord, Submission, User, WebinarRegistration
 from tests.factories import make_coordinator, make_student
+from tests.test_challenges import new_challenge
+from tests.test_webinars import new_webinar, register
 
 
 async def stored(h, user_id: int) -> User:
@@ -177,3 +181,113 @@ async def test_after_deleteme_no_table_holds_anything_personal(h):
                     if isinstance(value, str):
                         assert name not in value and org not in value, table.name
                         assert str(tg_id) not in value, f"{table.name} keeps the Telegram id"
+
+
+def tree(n: int) -> list[dict]:
+    return [{"file_id": f"AgTree{n}", "file_unique_id": f"uTree{n}", "width": 1280,
+             "height": 960, "file_size": 1_000}]
+
+
+async def send_entries(h, tg_id: int) -> tuple[int, int]:
+    """An album captioned "Trees" with a comment, and a text entry: (album's, text's
+    challenge)."""
+    album, essay = await new_challenge(h, content=("photo",)), await new_challenge(h)
+    u = h.user(tg_id, language_code="en")
+    await u.press(f"ch:submit:{album}:")
+    for n in (1, 2):
+        await u.send_content(photo=tree(n), media_group_id="album-trees",
+                             caption="Trees" if n == 1 else None)
+    await u.send("Made by 9B")
+    await u.click("Send")
+    await u.press(f"ch:submit:{essay}:")
+    await u.send("An essay about the old oak")
+    await u.click("Send without a comment")
+    return album, essay
+
+
+async def test_deleteme_withdraws_entries_frees_seats_and_keeps_counts(h, clock):
+    student = await make_student(h, 105)
+    for tg_id in (106, 107):
+        await make_student(h, tg_id)
+    await make_coordinator(h, 201)
+    held = await new_webinar(h, starts_at=h.app.now() + timedelta(minutes=30), capacity=2)
+    await register(h, 105, held)
+    clock.advance(minutes=30)
+    await h.user(105).press(WebinarCD(action="here", id=held).pack())
+    clock.advance(hours=3)  # that webinar is over: the attendance stays, anonymous
+    await send_entries(h, 105)
+    reviewer = h.user(201)
+    await reviewer.press("rv:ok:2:")  # the essay goes on to the jury; the album still waits
+    await reviewer.send("/review")
+    assert "Entry No. 1" in reviewer.last_text()
+    coming = await new_webinar(h, capacity=2)
+    await register(h, 105, coming)
+    await register(h, 106, coming)
+    await register(h, 107, coming)
+    assert "all places for this webinar are taken" in h.user(107).last_text()
+
+    u = h.user(105, language_code="en")
+    await u.send("/deleteme")
+    await u.click("Yes")
+
+    await reviewer.send("/review")
+    assert "No entries are waiting" in reviewer.last_text()
+    await register(h, 107, coming)  # the seat is free again
+    assert "You are registered" in h.user(107).texts()[-2]
+    async with h.app.sessionmaker() as s:
+        entries = (await s.scalars(select(Submission).order_by(Submission.id))).all()
+        assert [(e.user_id, e.status, e.content_kind) for e in entries] == [
+            (student.id, "withdrawn", "album"), (student.id, "withdrawn", "text")]
+        assert all((e.chat_id, e.text, e.comment, e.media, e.media_group_id) == (
+            None, None, None, [], None) for e in entries)
+        seats = dict((await s.execute(select(
+            WebinarRegistration.webinar_id, WebinarRegistration.status).where(
+            WebinarRegistration.user_id == student.id))).all())
+        assert seats == {held: "registered", coming: "cancelled"}
+        assert await s.scalar(select(WebinarRegistration.attended_at).where(
+            WebinarRegistration.webinar_id == held)) is not None
+        # The activity log is stamped with the real time, not the test clock's.
+        today = datetime.now(UTC).date()
+        days = st.parse_period(f"{today - timedelta(days=1)} {today + timedelta(days=1)}",
+                               h.app.now(), h.app.settings.tz)
+        counts = (await st.collect(s, days, st.Scope())).current
+    assert (counts["submissions"], counts["approved"], counts["withdrawn"]) == (2, 1, 2)
+    assert (counts["webinar_regs"], counts["attendance"]) == (4, 1)
+
+
+async def test_after_deleteme_no_entry_or_caption_is_left(h):
+    from sqlalchemy import text
+
+    from db.models import Base
+
+    await make_student(h, 7_700_106)
+    await send_entries(h, 7_700_106)
+    u = h.user(7_700_106, language_code="en")
+    await u.send("/deleteme")
+    await u.click("Yes")
+    async with h.app.sessionmaker() as s:
+        for table in Base.metadata.sorted_tables:
+            for values in (await s.execute(text(f"SELECT * FROM {table.name}"))).all():
+                stored_text = " ".join(str(v) for v in values)
+                for personal in ("7700106", "Trees", "Made by 9B", "old oak", "AgTree",
+                                 "uTree", "album-trees"):
+                    assert personal not in stored_text, (table.name, personal)
+
+
+async def test_mydata_has_entries_joins_and_webinars(h):
+    await make_student(h, 108)
+    album, essay = await send_entries(h, 108)
+    wid = await new_webinar(h)
+    await register(h, 108, wid)
+    u = h.user(108)
+    await u.send("/mydata")
+    data = json.loads(h.api.last(108).files["document"])
+    entries = {e["challenge_id"]: e for e in data["submissions"]}
+    assert entries[essay]["text"] == "An essay about the old oak"
+    assert entries[album]["comment"] == "Made by 9B"
+    assert [m["caption"] for m in entries[album]["media"]] == ["Trees", None]
+    assert {e["status"] for e in entries.values()} == {"pending"}
+    assert sorted(j["challenge_id"] for j in data["challenge_joins"]) == sorted([album, essay])
+    assert [(r["webinar_id"], r["status"]) for r in data["webinar_registrations"]] == [
+        (wid, "registered")]
+    assert data["certificates"] == []

@@ -7,14 +7,31 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Table, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.activity import log_activity
+from bot.services.activity import activity_row, log_activity
 from bot.services.errors import DomainError
 from bot.services.users import COORDINATOR, STAFF, STUDENT, UserCache, UserInfo
 from db.base import utcnow
-from db.models import ActivityLog, Delivery, District, FsmRecord, Invite, Region, User
+from db.models import (
+    ActivityLog,
+    Broadcast,
+    BroadcastAck,
+    Certificate,
+    Challenge,
+    ChallengeParticipant,
+    Delivery,
+    District,
+    FsmRecord,
+    Invite,
+    Region,
+    Submission,
+    User,
+    Webinar,
+    WebinarRegistration,
+)
+from db.models.challenges import JuryMember, JuryScore
 
 ORG_TYPES = ("school", "college", "university")
 FACTIONS = ("self_knowledge", "happiness", "law_order", "care")
@@ -282,16 +299,33 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+# What /mydata exports besides the user row: (key, table, the column naming the person).
+_EXPORTED: tuple[tuple[str, Table, Any], ...] = (
+    ("activity", ActivityLog.__table__, ActivityLog.user_id),
+    ("submissions", Submission.__table__, Submission.user_id),
+    ("challenge_joins", ChallengeParticipant.__table__, ChallengeParticipant.user_id),
+    ("webinar_registrations", WebinarRegistration.__table__, WebinarRegistration.user_id),
+    ("certificates", Certificate.__table__, Certificate.user_id),
+    ("broadcast_acks", BroadcastAck.__table__, BroadcastAck.user_id),
+    ("broadcasts_authored", Broadcast.__table__, Broadcast.author_id),
+    ("invites_created", Invite.__table__, Invite.created_by),
+    ("jury_memberships", JuryMember.__table__, JuryMember.user_id),
+    ("jury_scores_given", JuryScore.__table__, JuryScore.juror_id),
+    ("deliveries", Delivery.__table__, Delivery.user_id),
+)
+
+
 async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
-    """Everything stored about one person: the user row and their activity log."""
-    row = {c.key: _plain(getattr(user, c.key)) for c in User.__table__.columns}
-    activity = (await session.scalars(select(ActivityLog).where(
-        ActivityLog.user_id == user.id).order_by(ActivityLog.id))).all()
-    return {
-        "user": row,
-        "activity": [{c.key: _plain(getattr(a, c.key)) for c in ActivityLog.__table__.columns}
-                     for a in activity],
-    }
+    """Everything stored about one person: the user row and every row tied to them (entries
+    with their content, joins, webinar registrations and attendance, certificates, ...),
+    as plain JSON-able values."""
+    data: dict[str, Any] = {
+        "user": {c.key: _plain(getattr(user, c.key)) for c in User.__table__.columns}}
+    for key, table, owner in _EXPORTED:
+        rows = (await session.execute(select(table).where(owner == user.id)
+                                      .order_by(table.c.id))).mappings()
+        data[key] = [{k: _plain(v) for k, v in row.items()} for row in rows]
+    return data
 
 
 async def set_locale(session: AsyncSession, cache: UserCache, user: UserInfo,
@@ -302,16 +336,58 @@ async def set_locale(session: AsyncSession, cache: UserCache, user: UserInfo,
         cache.put(user.tg_id, replace(user, locale=locale))
 
 
+async def _end_and_log(session: AsyncSession, user: User, kind: str, ref_type: str,
+                       ref: Any, where: list[ColumnElement[bool]], **values: Any) -> None:
+    """Set `values` on the rows matching `where` and log `kind` once per row (`ref`, a column
+    of those rows, as ref_id), as the person's own action would: two set-based statements."""
+    row = activity_row(kind, user, ref_type)
+    del row["ref_id"], row["extra"]  # extra stays NULL: the person is being erased
+    columns = ActivityLog.__table__.c
+    logged = select(*(literal(v, columns[k].type) for k, v in row.items()), ref).where(*where)
+    await session.execute(insert(ActivityLog).from_select([*row, "ref_id"], logged))
+    await session.execute(update(ref.table).where(*where).values(**values)
+                          .execution_options(synchronize_session=False))
+
+
 async def erase_user(session: AsyncSession, cache: UserCache, user: User,
                      now: datetime | None = None) -> None:
-    """Erase personal data; the row stays as an anonymous id so counts keep adding up."""
-    tg_id = user.tg_id
+    """Erase personal data; the row stays as an anonymous id so counts keep adding up.
+
+    Rows tied to the person stay too, anonymous: entries lose the chat id and what was
+    written or sent (text, comment, captions, file ids; the kind and status stay), and those
+    still in the running (awaiting review, or approved and neither placed nor judged) are
+    withdrawn; registrations for webinars yet to start are cancelled, freeing the seat (past
+    attendance stays); certificates lose the printed name and organisation.
+    """
+    tg_id, now = user.tg_id, now or utcnow()
     await log_activity(session, "erase", user)
     for field in ("tg_id", "chat_id", "full_name", "org_name", "grade", "consent_at",
                   "consent_version", "age_band", "guardian_token", "guardian_consent_at",
                   "guardian_consent_version"):
         setattr(user, field, None)
-    user.status, user.erased_at, user.settings = "erased", now or utcnow(), {}
+    user.status, user.erased_at, user.settings = "erased", now, {}
+    mine = Submission.user_id == user.id
+    unjudged = select(Challenge.id).where(Challenge.status != "judged")
+    await _end_and_log(session, user, "submission_withdrawn", "challenge",
+                       Submission.challenge_id, [mine, (Submission.status == "pending") | (
+                           (Submission.status == "approved") & Submission.place.is_(None)
+                           & Submission.challenge_id.in_(unjudged))],
+                       status="withdrawn", withdrawn_at=now)
+    await session.execute(update(Submission).where(mine).values(
+        chat_id=None, text=None, comment=None, media=[], media_group_id=None,
+        reject_reason=None).execution_options(synchronize_session=False))
+    await _end_and_log(session, user, "webinar_unregister", "webinar",
+                       WebinarRegistration.webinar_id, [
+                           WebinarRegistration.user_id == user.id,
+                           WebinarRegistration.status == "registered",
+                           WebinarRegistration.webinar_id.in_(
+                               select(Webinar.id).where(Webinar.starts_at > now))],
+                       status="cancelled")
+    await session.execute(update(Certificate).where(Certificate.user_id == user.id)
+                          .values(full_name="", org_name=None))
+    # A broadcast's progress message is in its author's chat.
+    await session.execute(update(Broadcast).where(Broadcast.author_id == user.id)
+                          .values(progress_chat_id=None, progress_message_id=None))
     await session.execute(update(Delivery).where(
         Delivery.user_id == user.id, Delivery.status == "queued").values(status="cancelled"))
     # The chat id is the Telegram id: keep the delivery counts, forget whom they reached.
