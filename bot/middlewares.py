@@ -178,7 +178,10 @@ class AccessMiddleware(BaseMiddleware):
             command = command_of(event.text or event.caption)  # a caption can be a command
             if command is not None and command_allowed(command, role) is False:
                 logger.info("refused /%s for role %s", command, role)
-                await event.answer(_("Sorry, this command is not available to you."))
+                refusal = _("Sorry, this command is not available to you.")
+                if role == "guest":  # most likely someone who has not registered yet
+                    refusal += "\n" + _("You are not registered yet. Send /start.")
+                await event.answer(refusal)
                 return None
         elif isinstance(event, CallbackQuery):
             prefix = (event.data or "").split(":", 1)[0]

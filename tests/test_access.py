@@ -19,6 +19,7 @@ from tests.factories import make_coordinator, make_staff, make_student
 from tests.harness import BotHarness, make_harness
 
 COMMAND_REFUSAL = "Sorry, this command is not available to you."
+GUEST_REFUSAL = COMMAND_REFUSAL + "\nYou are not registered yet. Send /start."
 BUTTON_REFUSAL = "Sorry, this button is not available to you."
 # Telegram ids of one user per role.
 ROLE_IDS = {"guest": 11, "student": 12, "pending": 13, "coordinator": 14, "staff": STAFF_ID}
@@ -67,16 +68,17 @@ def test_every_role_has_a_user():
 async def test_every_command_for_every_role(h, role):
     u = h.user(ROLE_IDS[role], language_code="en")
     wrongly_refused, not_refused, changed = [], [], []
+    refusal = GUEST_REFUSAL if role == "guest" else COMMAND_REFUSAL
     for command, allowed_roles in sorted(COMMAND_ROLES.items()):
         before = await snapshot(h)
         calls = await u.send(f"/{command}")
         replies = [c.text for c in calls if c.method == "sendMessage" and c.chat_id == u.id]
         if role in allowed_roles:
-            if COMMAND_REFUSAL in replies:
+            if refusal in replies:
                 wrongly_refused.append(command)
             await u.send("/cancel")  # leave whatever flow the command opened
         else:
-            if replies != [COMMAND_REFUSAL] or len(calls) != 1:
+            if replies != [refusal] or len(calls) != 1:
                 not_refused.append((command, [c.method for c in calls], replies))
             if await snapshot(h) != before:
                 changed.append(command)
