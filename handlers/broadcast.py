@@ -251,7 +251,9 @@ def audience_kb(user: UserInfo, data: dict[str, Any], app: App) -> InlineKeyboar
             kb.button(text=f"{provider.label} ▸", callback_data=cd("menu", "p." + provider.name))
         sizes.append(1)
     if user.role == "staff" or user.coordinator_level == "regional":
-        area = area_label(app, user.locale, data.get("region_id"), data.get("district_id"))
+        # a regional coordinator's "everywhere" is their region, never the country
+        region_id = data.get("region_id") or (user.region_id if user.role != "staff" else None)
+        area = area_label(app, user.locale, region_id, data.get("district_id"))
         kb.button(text=_("📍 Area: {area} ▸").format(area=area), callback_data=cd("area"))
         sizes.append(1)
     kb.button(text=_("✖ Cancel"), callback_data=cd("quit"))
@@ -402,7 +404,9 @@ async def on_area(cb: CallbackQuery, state: FSMContext, app: App, user: UserInfo
         for place in app.places.regions:
             kb.button(text=place.name(user.locale), callback_data=cd("place", f"r{place.id}"))
     elif user.coordinator_level == "regional":
-        kb.button(text=_("The whole region"), callback_data=cd("place", "all"))
+        region = app.places.region(user.region_id or 0)  # "whole region" misnames a city
+        kb.button(text=region.name(user.locale) if region else _("The whole region"),
+                  callback_data=cd("place", "all"))
         for place in app.places.districts.get(user.region_id or 0, []):
             kb.button(text=place.name(user.locale), callback_data=cd("place", f"d{place.id}"))
     kb.adjust(2)

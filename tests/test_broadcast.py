@@ -83,6 +83,9 @@ async def test_regional_coordinator_narrows_to_a_district_inside_the_region(h):
     u = h.user(202)
     await u.send("/broadcast")
     await u.send("Hello region")
+    assert "📍 Area: Abai Region ▸" in u.buttons()  # their region, not the whole country
+    await u.click("📍 Area: Abai Region ▸")
+    assert u.buttons()[0] == "Abai Region"  # the region itself, first among its districts
     calls = await u.press(BroadcastCD(action="place", value=f"r{other_region}").pack())
     assert "own area" in calls[-1].params["text"]
     await u.click("Everyone")
