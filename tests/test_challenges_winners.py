@@ -9,11 +9,12 @@ import io
 import pytest
 from docx import Document
 from openpyxl import load_workbook
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot.services import activity, jury, reports
 from bot.services import challenges as svc
 from bot.services import stats as st
+from bot.services.registration import erase_user
 from db.models import Delivery, User
 from db.models.challenges import Challenge, JuryMember, JuryScore, Submission
 from tests.factories import make_staff, make_student
@@ -68,7 +69,7 @@ async def four_entries(h, cid: int) -> None:
                             "проверки, отклонены или отозваны): № {numbers}. Ничего не "
                             "сохранено.",
             "unknown": "Здесь нет работы № {numbers}. Ничего не сохранено.",
-            "approved": "Одобренные работы:", "saved": "Места сохранены для {n} работ.",
+            "approved": "Одобренные работы:", "saved": "Места сохранены для работ: {n}.",
             "twice": "№ {numbers} указан в нескольких строках: дайте каждой работе одно место. "
                      "Ничего не сохранено."}),
     ("kk", {"not_approved": "Орын тек тексеруден өтіп, қабылданған жұмыстарға беріледі. "
@@ -396,16 +397,18 @@ async def test_a_win_counts_once_in_the_week_it_was_last_awarded(h, clock, monke
         weeks.append(st.parse_period("week", h.app.now(), tz))
         clock.advance(days=7)
     weeks.pop()  # "1 2" changed the place within the third week
-    async with h.app.sessionmaker() as db:
-        await db.execute(update(User).where(User.tg_id == 101).values(
-            status="erased", tg_id=None, chat_id=None, full_name=None))
+    year = st.parse_period("2026", h.app.now(), tz)
+    async with h.app.sessionmaker() as db:  # (erasure takes the school's name away)
+        board = await st.leaderboard(db, st.Scope(), year)
+    assert dict((r.key[2], r.points) for r in board.boards["orgs"])["School 101"] == 16
+    async with h.app.sessionmaker() as db:  # /deleteme: the winner rows lose their details
+        winner = await db.scalar(select(User).where(User.tg_id == 101))
+        await erase_user(db, h.app.users, winner, h.app.now())
         await db.commit()
+    async with h.app.sessionmaker() as db:
         got = [(await st.collect(db, w, st.Scope(), with_trend=False)).current["winners"]
                for w in weeks]
-        year = st.parse_period("2026", h.app.now(), tz)
         total = (await st.collect(db, year, st.Scope(), with_trend=False)).current["winners"]
-        board = await st.leaderboard(db, st.Scope(), year)
         rows = await reports.challenge_rows(db, year, st.Scope(), "en")
     assert got == [0, 0, 1] and total == 1
-    assert dict((r.key[2], r.points) for r in board.boards["orgs"])["School 101"] == 16
     assert [(r.id, r.winners) for r in rows] == [(cid, 1)]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import activity_row, log_activity
@@ -295,6 +295,21 @@ async def promote_to_staff(session: AsyncSession, cache: UserCache, staff: User,
     return user
 
 
+async def _forget_activity_details(session: AsyncSession, user_id: int) -> None:
+    """Empty the details of a person's activity rows, all but the entry they are about: a
+    `winner` row must still meet the `winner_cleared` of its entry (stats.undone_wins)."""
+    kept = [{"row_id": r.id, "kept": {"submission_id": r.extra["submission_id"]}}
+            for r in (await session.execute(select(ActivityLog.id, ActivityLog.extra).where(
+                ActivityLog.user_id == user_id, ActivityLog.extra.is_not(None)))).all()
+            if isinstance(r.extra, dict) and r.extra.get("submission_id") is not None]
+    await session.execute(update(ActivityLog).where(ActivityLog.user_id == user_id)
+                          .values(extra=None))
+    if kept:
+        table = ActivityLog.__table__
+        await session.execute(update(table).where(table.c.id == bindparam("row_id"))
+                              .values(extra=bindparam("kept")), kept)
+
+
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
@@ -393,8 +408,7 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
     # The chat id is the Telegram id: keep the delivery counts, forget whom they reached.
     await session.execute(update(Delivery).where(Delivery.user_id == user.id)
                           .values(chat_id=0))
-    await session.execute(update(ActivityLog).where(ActivityLog.user_id == user.id)
-                          .values(extra=None))
+    await _forget_activity_details(session, user.id)
     if tg_id is not None:
         await session.execute(FsmRecord.__table__.delete().where(
             FsmRecord.key.like(f"%:{tg_id}:%")))
