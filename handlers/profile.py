@@ -399,5 +399,5 @@ async def cmd_mydata(message: Message, session: AsyncSession, user: UserInfo | N
     raw = json.dumps(data, ensure_ascii=False, indent=2).encode()
     await message.answer_document(
         BufferedInputFile(raw, filename="my_data.json"),
-        caption=_("Everything the bot stores about you: your profile and the log of your "
-                  "actions."))
+        caption=_("Everything the bot stores about you: your profile, entries, webinar "
+                  "registrations, certificates and the log of your actions."))

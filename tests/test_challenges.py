@@ -290,7 +290,8 @@ async def test_review_approve_reject_and_concurrent_review(h):
     assert "Not found" in " ".join(r1.texts()[-3:])
     await h.drain()
     texts = u.texts()
-    assert any("was approved" in t for t in texts)
+    assert "✅ Your entry No. 1 to “My class” was approved." in texts
+    assert any(t.startswith("Your entry No. 2 to “My class” was not accepted.") for t in texts)
     assert any("does not match the topic" in t for t in texts)
     assert any("Please add photos" in t for t in texts)
     kinds = await kinds_logged(h)

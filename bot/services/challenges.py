@@ -564,10 +564,12 @@ async def decide(session: AsyncSession, app: Any, submission_id: int, reviewer: 
         loc = participant.locale
         title = html.escape(challenge.text("title", loc))
         if approve:
-            text = app.i18n.t(loc, "✅ Your entry to “{title}” was approved.", title=title)
+            text = app.i18n.t(loc, "✅ Your entry No. {n} to “{title}” was approved.",
+                              n=sub.id, title=title)
         else:
-            text = app.i18n.t(loc, "Your entry to “{title}” was not accepted. Reason: {reason}",
-                              title=title, reason=html.escape(reason_text(app.i18n, loc, reason)))
+            text = app.i18n.t(loc, "Your entry No. {n} to “{title}” was not accepted. "
+                              "Reason: {reason}", n=sub.id, title=title,
+                              reason=html.escape(reason_text(app.i18n, loc, reason)))
         await enqueue(session, "submission", sub.id, [Recipient(participant.id,
                       participant.chat_id, "one")], {"one": OutgoingMessage(text=text, html=True)},
                       priority=PRIORITY_PERSONAL, dedup_suffix=status)
