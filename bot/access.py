@@ -84,10 +84,11 @@ MENU: dict[str, tuple[str, ...]] = {
     COORDINATOR: ("broadcast", "broadcasts", "review", "stats", "export_stats", "joinlink",
                   "challenges", "webinars", "leaderboard", "profile", "language", "help",
                   "cancel", "mydata", "deleteme"),
-    STAFF: ("broadcast", "broadcasts", "newchallenge", "challenges", "review", "jury",
-            "newwebinar", "webinars", "stats", "export_stats", "report", "digest", "leaderboard",
-            "certificates", "invite", "pending", "promote", "import_districts", "joinlink",
-            "profile", "language", "help", "cancel", "mydata", "deleteme"),
+    STAFF: ("broadcast", "broadcasts", "newchallenge", "challenges", "export_challenge",
+            "review", "jury", "newwebinar", "webinars", "export_webinar", "stats",
+            "export_stats", "report", "digest", "leaderboard", "certificates", "verify",
+            "invite", "pending", "promote", "import_districts", "joinlink", "profile",
+            "language", "help", "cancel", "mydata", "deleteme"),
 }
 
 

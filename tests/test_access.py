@@ -5,6 +5,7 @@ The tables grow as features are added; these tests read them at run time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.access import CALLBACK_ROLES, COMMAND_ROLES
-from bot.services.users import ROLES
+from bot.services.users import ROLES, STAFF
 from db.models import ActivityLog, Delivery, FsmRecord, User
 from tests.conftest import STAFF_ID
 from tests.factories import make_coordinator, make_staff, make_student
@@ -139,3 +140,12 @@ async def test_every_callback_handler_prefix_is_in_the_table(h):
                 if isinstance(flt, CallbackQueryFilter)}
     assert "reg" in prefixes
     assert not prefixes - set(CALLBACK_ROLES), "buttons with a handler but no access rule"
+
+
+async def test_staff_help_lists_every_staff_only_command(h):
+    """/help is where staff look for a command: none of theirs may be missing from it."""
+    staff_only = {c for c, roles in COMMAND_ROLES.items() if roles == {STAFF}}
+    await h.user(STAFF_ID, language_code="en").send("/help")
+    listed = set(re.findall(r"^/(\w+) — ", h.api.last(STAFF_ID).text, re.MULTILINE))
+    assert staff_only - listed == set()
+    assert {"verify", "export_challenge", "export_webinar"} <= listed
