@@ -696,6 +696,11 @@ async def on_edit_value(message: Message, state: FSMContext, session: AsyncSessi
 @router.callback_query(ChallengeAdminCD.filter(F.action == "win"))
 async def on_winners(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: FSMContext,
                      session: AsyncSession, app: App, locale: str) -> None:
+    challenge = await svc.get_challenge(session, callback_data.id)
+    if challenge.status != "closed":  # a stale button: results published, or reopened
+        code = "already_judged" if challenge.status == "judged" else "not_closed"
+        await cb.message.answer(error_text(DomainError(code)))
+        return
     rows = await svc.export_rows(session, callback_data.id, locale, app.places, app.settings.tz)
     approved = [r for r in rows if r[8] == "approved"]
     number = _("No. {n}")

@@ -243,6 +243,8 @@ async def test_the_jury_does_not_change_after_the_results(h, locale, words):
     await s.press(f"cha:win:{cid}:")
     await s.send("1 1")
     await s.press(f"cha:res:{cid}:")
+    await s.press(f"cha:win:{cid}:")  # announced to everyone: the places are final too
+    assert s.last_text() == words["judged"]
     await s.press(f"cha:jq:{cid}:")
     assert s.last_text() == words["judged"]  # refused before asking
     await s.press(f"cha:jadd:{cid}:")

@@ -105,10 +105,9 @@ def manage_kb(challenge_id: int, status: str) -> InlineKeyboardMarkup:
         rows += [(_("✏️ Edit"), "edit", challenge_id, ""),
                  (_("📅 Extend the deadline"), "ext", challenge_id, ""),
                  (_("⏹ Close now"), "close", challenge_id, "")]
-    if status in ("closed", "judged"):
-        rows += [(_("🏆 Mark winners"), "win", challenge_id, "")]
-    if status == "closed":
-        rows += [(_("📅 Extend the deadline"), "ext", challenge_id, ""),
+    if status == "closed":  # once the results are announced, places are final
+        rows += [(_("🏆 Mark winners"), "win", challenge_id, ""),
+                 (_("📅 Extend the deadline"), "ext", challenge_id, ""),
                  (_("📣 Publish the results"), "res", challenge_id, "")]
     if status != "draft":
         rows += [(_("📊 Export XLSX"), "xlsx", challenge_id, "")]

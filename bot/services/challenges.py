@@ -790,7 +790,9 @@ async def set_places(session: AsyncSession, challenge_id: int,
     """All or nothing: one unknown or not approved entry refuses the whole batch, naming
     every such number (only approved entries are shown for places and may get one)."""
     challenge = await get_challenge(session, challenge_id)
-    if challenge.status not in ("closed", "judged"):
+    if challenge.status == "judged":  # announced to every participant: places are final
+        raise DomainError("already_judged")
+    if challenge.status != "closed":
         raise DomainError("not_closed")
     ids = [sid for sid, _ in places]
     subs = {s.id: s for s in (await session.scalars(select(Submission).where(
