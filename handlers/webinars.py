@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +60,8 @@ register_errors({
     "wb_speakers": __("Please list at most {max} speakers, one per line, each name up to "
                       "120 characters."),
     "wb_capacity": __("Please type the number of places as a whole number (for example 350)."),
+    "wb_capacity_below": __("{n} people are already registered, so there cannot be fewer "
+                            "places than that."),
     "wb_offsets": __("Please type the reminder times like this: 24h, 1h, 0 (0 means at the "
                      "start; at most 30 days before)."),
     "wb_cancelled": __("This webinar has been cancelled."),
@@ -545,11 +548,6 @@ async def on_discard(cb: CallbackQuery, state: FSMContext) -> None:
     await cb.message.answer(_("The draft is discarded."))
 
 
-@router.callback_query(WebinarWizCD.filter())
-async def on_stale_wizard_button(cb: CallbackQuery) -> None:
-    await cb.answer(_("This button is no longer active."), show_alert=True)
-
-
 # --- staff: edit, cancel, registrants, export -------------------------------------------
 
 @router.callback_query(WebinarAdminCD.filter(F.action == "edit"))
@@ -571,17 +569,39 @@ async def on_edit_field(cb: CallbackQuery, callback_data: WebinarAdminCD,
         return
     await state.set_state(EditWebinarSG.value)
     await state.update_data(webinar_id=callback_data.id, field=callback_data.value)
-    await cb.message.answer(str(PROMPTS[callback_data.value]))
+    skip = SKIP_BUTTONS.get(callback_data.value)  # "No limit", "Default": as in the wizard
+    await cb.message.answer(str(PROMPTS[callback_data.value]),
+                            reply_markup=wizard_button_kb(str(skip), "skip") if skip else None)
 
 
 @router.message(EditWebinarSG.value)
 async def on_edit_value(message: Message, state: FSMContext, session: AsyncSession, app: App,
                         user: UserInfo, role: str, locale: str) -> None:
+    field = (await state.get_data()).get("field", "")
+    await _save_edit(message, state, session, app, user, role, locale,
+                     lambda: parse_step(field, message.text, app))
+
+
+@router.callback_query(WebinarWizCD.filter(F.action == "skip"), EditWebinarSG.value)
+async def on_edit_skip(cb: CallbackQuery, state: FSMContext, session: AsyncSession, app: App,
+                       user: UserInfo, role: str, locale: str) -> None:
+    field = (await state.get_data()).get("field", "")
+    if field not in SKIP_VALUES:
+        await cb.answer()
+        return
+    await cb.message.edit_reply_markup(reply_markup=None)
+    await _save_edit(cb.message, state, session, app, user, role, locale,
+                     lambda: dict(SKIP_VALUES[field]))
+
+
+async def _save_edit(message: Message, state: FSMContext, session: AsyncSession, app: App,
+                     user: UserInfo, role: str, locale: str,
+                     read_values: Callable[[], dict[str, Any]]) -> None:
     data = await state.get_data()
     field, now = data.get("field", ""), app.now()
     try:
         webinar = await svc.get_webinar(session, int(data.get("webinar_id", 0)))
-        values = parse_step(field, message.text, app)
+        values = read_values()
         if field == "starts_at":
             old_start = webinar.starts_at
             moved = await svc.change_time(session, webinar,
@@ -602,6 +622,11 @@ async def on_edit_value(message: Message, state: FSMContext, session: AsyncSessi
             n=fmt_int(told, locale))
     await message.answer(text)
     await send_card(message, session, app, user, role, locale, webinar)
+
+
+@router.callback_query(WebinarWizCD.filter())  # after every handler of these buttons
+async def on_stale_wizard_button(cb: CallbackQuery) -> None:
+    await cb.answer(_("This button is no longer active."), show_alert=True)
 
 
 @router.callback_query(WebinarAdminCD.filter(F.action == "cancel"))

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.callbacks import WebinarCD
+from bot.callbacks import WebinarAdminCD, WebinarCD
 from bot.services import webinars as svc
 from bot.services.users import load_user_info
 from bot.webinar_notices import webinar_reminders_tick
@@ -125,7 +125,7 @@ def test_parsers():
     assert svc.parse_offsets("24ч, 15мин, 0") == [1440, 15, 0]
     assert svc.parse_capacity("350") == 350 and svc.parse_capacity("-") is None
     assert svc.parse_speakers("A, B; C") == ["A", "B", "C"]
-    for bad in ("zoom.us", "https://", "ftp://x.kz", "https://zoom us/j"):
+    for bad in ("zoom.us", "https://", "ftp://x.kz", "https://zoom us/j", "http://zoom.us/j/1"):
         try:
             svc.parse_url(bad)
         except Exception as exc:  # DomainError
@@ -166,6 +166,25 @@ async def test_list_register_twice_and_capacity(h):
         assert kinds == ["webinar_published", "webinar_register", "webinar_unregister",
                          "webinar_register"]
         assert await svc.webinar_registrant_ids(s, wid) != []
+
+
+async def test_places_cannot_drop_below_the_registered_and_the_limit_can_be_lifted(h):
+    await make_staff(h)
+    for tg in (101, 102):
+        await make_student(h, tg)
+    wid = await new_webinar(h, capacity=2)
+    for tg in (101, 102):
+        await register(h, tg, wid)
+    s = h.user(900)
+    await s.press(WebinarAdminCD(action="field", id=wid, value="capacity").pack())
+    assert s.buttons() == ["No limit"]  # the prompt's button is there when editing too
+    await s.send("1")
+    assert s.last_text() == ("2 people are already registered, so there cannot be fewer "
+                             "places than that.")
+    await s.click("No limit")
+    assert "Saved." in " ".join(s.texts()[-3:])
+    async with h.app.sessionmaker() as db:
+        assert (await db.get(Webinar, wid)).capacity is None
 
 
 async def test_my_webinars_block(h):

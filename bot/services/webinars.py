@@ -103,7 +103,7 @@ def parse_url(value: str | None) -> str:
     text = (value or "").strip()
     parts = urlsplit(text)
     host = parts.hostname or ""
-    if (parts.scheme not in ("http", "https") or "." not in host or " " in text
+    if (parts.scheme != "https" or "." not in host or " " in text
             or len(text) > 500 or host.startswith(".") or host.endswith(".")):
         raise DomainError("wb_url")
     return text
@@ -353,6 +353,10 @@ async def update_field(session: AsyncSession, webinar: Webinar, field: str, valu
                      "title_ru", "title_en", "description_kk", "description_ru",
                      "description_en", "speakers"):
         raise DomainError("bad_field")
+    if field == "capacity" and value is not None:
+        registered = await registered_count(session, webinar.id)
+        if value < registered:  # nobody loses a seat they were given
+            raise DomainError("wb_capacity_below", n=registered)
     setattr(webinar, field, value)
     webinar.sequence += 1
     webinar.updated_at = now
