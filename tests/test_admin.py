@@ -206,7 +206,15 @@ async def test_join_link_prefills_place_and_qr_is_png(h):
 async def test_promote_makes_staff(h):
     await make_staff(h)
     await make_student(h, 601)
-    await h.user(STAFF).send("/promote 601")
+    staff = h.user(STAFF)
+    await staff.send("/promote 601")  # asked first: there is no way back
+    assert "Make this person centre staff?" in staff.last_text()
+    assert "Role: Parliament member" in staff.last_text()
+    await staff.click("Cancel")
+    assert staff.last_text() == "Cancelled. Nothing was saved."
+    assert (await stored(h, 601)).role == "student"
+    await staff.send("/promote 601")
+    await staff.click("Yes, make staff")
     assert "is now centre staff" in h.user(STAFF).last_text()
     assert (await stored(h, 601)).role == "staff"
     await h.drain()

@@ -280,13 +280,19 @@ async def count_pending_coordinators(session: AsyncSession) -> int:
         User.role == COORDINATOR, User.status == "pending")) or 0
 
 
-async def promote_to_staff(session: AsyncSession, cache: UserCache, staff: User,
-                           tg_id: int) -> User:
+async def promotable(session: AsyncSession, tg_id: int) -> User:
+    """The registered user /promote would make staff (asked to confirm before it happens)."""
     user = await session.scalar(select(User).where(User.tg_id == tg_id))
     if user is None or user.status == "erased":
         raise DomainError("user_unknown", tg_id=tg_id)
     if user.role == STAFF:
         raise DomainError("already_staff")
+    return user
+
+
+async def promote_to_staff(session: AsyncSession, cache: UserCache, staff: User,
+                           tg_id: int) -> User:
+    user = await promotable(session, tg_id)
     previous = user.role
     user.role, user.status, user.coordinator_level = STAFF, "active", None
     await log_activity(session, "promote_staff", staff, ref_type="user", ref_id=user.id,
