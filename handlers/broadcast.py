@@ -39,6 +39,8 @@ register_errors({
     "bc_not_allowed": __("Only active coordinators and centre staff can send announcements."),
     "bc_out_of_scope": __("You can only address people in your own area."),
     "bc_bad_audience": __("This audience is not available. Choose one from the list."),
+    "nudge_too_soon": __("A reminder for this announcement went out less than {hours} hours "
+                         "ago. Please give people time to answer."),
     "bc_daily_limit": __("You have reached today's limit of {limit} announcements. "
                          "Try again tomorrow."),
     "bc_past": __("This time has already passed. Type a future date and time."),
@@ -689,7 +691,11 @@ def nudge_message(bc: Broadcast) -> OutgoingMessage:
         excerpt = (bc.content["media"][0].get("caption") or "").strip()
     if len(excerpt) > 200:
         excerpt = excerpt[:200] + "…"
-    text = _("🔔 Reminder: please confirm that you have read the announcement.")
+    if bc.ack == "done":
+        text = _("🔔 Reminder: please press “✅ Done” below once you have done what the "
+                 "announcement asks.")
+    else:
+        text = _("🔔 Reminder: please confirm that you have read the announcement.")
     if excerpt:
         text += "\n\n«" + excerpt + "»"
     rows = button_rows(bc.id, bc.ack, False)

@@ -137,6 +137,11 @@ async def test_album_is_stored_not_referenced_and_confirmations_are_reported(h):
     assert await h.drain() == 2
     assert "Reminder" in h.api.texts(102)[-1] and "Reminder" in h.api.texts(103)[-1]
     assert "Reminder" not in h.api.texts(101)[-1]
+    await u.click("📊 Confirmations")  # a second tap soon after messages nobody again
+    await u.click("Remind the 2")
+    answer = h.api.of("answerCallbackQuery", None)[-1].params["text"]
+    assert "went out less than 12 hours ago" in answer
+    assert await h.drain() == 0
 
 
 async def test_cascade_lets_a_coordinator_forward_to_their_people(h):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.activity import log_activity
 from bot.services.delivery import OutgoingMessage, enqueue_select
 from bot.services.errors import DomainError
-from db.models import Broadcast, BroadcastAck, Delivery, User
+from db.base import utcnow
+from db.models import ActivityLog, Broadcast, BroadcastAck, Delivery, User
 
 SOURCE = "broadcast"  # deliveries of the message itself (one per recipient)
 SOURCE_BUTTONS = "broadcast_btn"  # an album's buttons follow in a second message
@@ -375,11 +376,20 @@ async def ack_report(session: AsyncSession, bc: Broadcast, by: str,
                      groups=groups, missing=[(n or "—", o or "—") for n, o in missing])
 
 
+NUDGE_GAP = timedelta(hours=12)
+
+
 async def nudge(session: AsyncSession, user: Any, bc: Broadcast,
                 payloads: dict[str, OutgoingMessage]) -> int:
-    """Remind those who received the broadcast but have not acknowledged it."""
+    """Remind those who received the broadcast but have not acknowledged it; at most once in
+    NUDGE_GAP, so a second tap does not message the same people again."""
     if bc.ack is None:
         raise DomainError("not_found")
+    since = utcnow() - NUDGE_GAP  # the activity log's own clock
+    if await session.scalar(select(ActivityLog.id).where(
+            ActivityLog.kind == "broadcast_nudge", ActivityLog.ref_type == "broadcast",
+            ActivityLog.ref_id == bc.id, ActivityLog.at > since).limit(1)) is not None:
+        raise DomainError("nudge_too_soon", hours=int(NUDGE_GAP.total_seconds() // 3600))
     acked = exists().where(BroadcastAck.broadcast_id == bc.id,
                            BroadcastAck.user_id == User.id)
     who = (select(User.id, User.chat_id, User.locale)
