@@ -32,6 +32,8 @@ router = Router(name=__name__)
 register_errors({
     "juror_unknown": __("No registered user has this Telegram id. They must /start the bot "
                         "first."),
+    "juror_id_not_number": __("A Telegram id is a number, e.g. 123456789. Type the juror's "
+                              "Telegram id:"),
     "jury_contest_only": __("Only a contest has a jury."),
     "jury_started": __("Scoring has started: the criteria can no longer change."),
     "jury_closed": __("The jury round is closed."),
@@ -83,6 +85,8 @@ async def send_jury(message: Message, session: AsyncSession, locale: str, cid: i
                  for p in progress]
         if challenge.jury_closed_at is None:
             rows.append((_("⏹ Close the round"), "jclose", cid, ""))
+        else:  # until the results are published the round can open again
+            rows.append((_("▶️ Reopen the round"), "jopen", cid, ""))
     await message.answer("\n".join(lines), reply_markup=admin_kb(rows, columns=2))
 
 
@@ -145,9 +149,7 @@ async def on_jury_value(message: Message, state: FSMContext, session: AsyncSessi
         elif data["field"] == "jq":
             await jury.set_quorum(session, data["cid"], text, user)
         else:
-            if not text.lstrip("-").isdigit():
-                raise DomainError("juror_unknown")
-            await jury.add_juror(session, app, data["cid"], int(text), user)
+            await jury.add_juror(session, app, data["cid"], juror_tg_id(text), user)
     except DomainError as exc:
         await message.answer(error_text(exc))
         if exc.code in FINAL:
@@ -156,6 +158,16 @@ async def on_jury_value(message: Message, state: FSMContext, session: AsyncSessi
     await state.clear()
     await message.answer(_("Saved."))
     await send_jury(message, session, locale, data["cid"])
+
+
+def juror_tg_id(text: str) -> int:
+    """A Telegram id as typed; "abc" (or "²", a digit only to str.isdigit) is not a number."""
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):
+        raise DomainError("juror_id_not_number")
+    if len(digits) > 15:  # longer than any Telegram id: nobody has it
+        raise DomainError("juror_unknown")
+    return int(text)
 
 
 @router.message(JurySG.value)
@@ -176,9 +188,60 @@ async def on_juror_remove(cb: CallbackQuery, callback_data: ChallengeAdminCD,
 
 @router.callback_query(ChallengeAdminCD.filter(F.action == "jclose"))
 async def on_jury_close(cb: CallbackQuery, callback_data: ChallengeAdminCD,
-                        session: AsyncSession, app: App, user: UserInfo, locale: str) -> None:
+                        session: AsyncSession, locale: str) -> None:
+    """Closing stops every juror: asked first, with what is scored so far."""
+    cid = callback_data.id
+    try:
+        challenge = await jury.jury_editable(session, cid)
+        if challenge.jury_closed_at is not None:  # an old button: show where things are
+            await send_jury(cb.message, session, locale, cid)
+            return
+        progress = await jury.progress(session, cid)
+    except DomainError as exc:
+        await cb.message.answer(error_text(exc))
+        return
+    title = html.escape(challenge.text("title", locale))
+    await cb.message.answer(
+        _("Close the jury round of “{title}”? Jurors will no longer be able to score. Scored "
+          "so far, all jurors together: {done} of {todo} entries. You can reopen the round "
+          "until the results are published.").format(
+            title=title, done=sum(p.done for p in progress),
+            todo=sum(p.eligible for p in progress)),
+        reply_markup=admin_kb([(_("⏹ Yes, close the round"), "jcloseok", cid, ""),
+                               (_("✖️ No, keep it open"), "jcloseno", cid, "")], columns=2))
+
+
+@router.callback_query(ChallengeAdminCD.filter(F.action == "jcloseok"))
+async def on_jury_close_confirmed(cb: CallbackQuery, callback_data: ChallengeAdminCD,
+                                  session: AsyncSession, app: App, user: UserInfo,
+                                  locale: str) -> None:
     try:
         await jury.close_round(session, callback_data.id, user, app.now())
+        await send_jury(cb.message, session, locale, callback_data.id)
+    except DomainError as exc:
+        await cb.message.answer(error_text(exc))
+
+
+@router.callback_query(ChallengeAdminCD.filter(F.action == "jcloseno"))
+async def on_jury_close_cancelled(cb: CallbackQuery, callback_data: ChallengeAdminCD,
+                                  session: AsyncSession, locale: str) -> None:
+    try:
+        challenge = await jury.jury_editable(session, callback_data.id)
+        if challenge.jury_closed_at is not None:  # closed meanwhile (another staff member)
+            await send_jury(cb.message, session, locale, callback_data.id)
+            return
+    except DomainError as exc:
+        await cb.message.answer(error_text(exc))
+        return
+    await cb.message.answer(_("Cancelled: the jury round stays open."))
+
+
+@router.callback_query(ChallengeAdminCD.filter(F.action == "jopen"))
+async def on_jury_reopen(cb: CallbackQuery, callback_data: ChallengeAdminCD,
+                         session: AsyncSession, user: UserInfo, locale: str) -> None:
+    try:
+        await jury.reopen_round(session, callback_data.id, user)
+        await cb.message.answer(_("The jury round is open again: jurors can score."))
         await send_jury(cb.message, session, locale, callback_data.id)
     except DomainError as exc:
         await cb.message.answer(error_text(exc))

@@ -4,12 +4,12 @@ the activity log."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.services import challenges as svc
 from db.models import ActivityLog
-from db.models.challenges import Challenge, JuryScore, Submission
-from tests.factories import make_coordinator, make_student
+from db.models.challenges import Challenge, JuryMember, JuryScore, Submission
+from tests.factories import make_coordinator, make_staff, make_student
 from tests.harness import BotHarness
 from tests.test_challenges import new_challenge, score_all, staff_user
 
@@ -161,13 +161,16 @@ async def test_every_change_to_the_jury_round_is_logged(h):
     await s.click("➖ 301")
     assert "301" not in s.last_text()
     await s.press(f"cha:jdel:{cid}:{juror.id}")  # twice: removed once
-    await s.press(f"cha:jclose:{cid}:")
-    await s.press(f"cha:jclose:{cid}:")
+    await s.press(f"cha:jcloseok:{cid}:")
+    await s.press(f"cha:jcloseok:{cid}:")  # an old confirmation: closed once
     assert "The jury round is closed." in s.last_text()
+    await s.press(f"cha:jopen:{cid}:")
+    await s.press(f"cha:jopen:{cid}:")  # reopened once
     async with h.app.sessionmaker() as db:
         assert (await db.get(Challenge, cid)).jury_quorum == 2
     assert await logged(h, "jury_criteria", "jury_quorum", "jury_added", "jury_removed",
-                        "jury_score", "jury_score_changed", "jury_closed") == [
+                        "jury_score", "jury_score_changed", "jury_closed",
+                        "jury_reopened") == [
         ("jury_criteria", staff.id, {"count": 2}),
         ("jury_quorum", staff.id, {"before": 3, "after": 2}),
         ("jury_added", staff.id, {"juror": juror.id}),
@@ -176,4 +179,133 @@ async def test_every_change_to_the_jury_round_is_logged(h):
                                           "after": 9}),
         ("jury_removed", staff.id, {"juror": juror.id}),
         ("jury_closed", staff.id, None),
+        ("jury_reopened", staff.id, None),
     ]
+
+
+async def jury_ready(h, juror_tg: int = 2001, juror_locale: str = "en") -> int:
+    """A contest with one approved entry, one criterion, quorum 1; staff 900 speak Russian."""
+    await make_staff(h, locale="ru")
+    cid = await new_challenge(h, "contest", content=("text",))
+    await make_student(h, 101)
+    await submit(h, 101, cid, "my essay")
+    await make_student(h, juror_tg, region_code="astana", org_name="Jury",
+                       locale=juror_locale)
+    s = h.user(900)
+    await s.press("rv:ok:1:")
+    await s.send(f"/jury {cid}")
+    await s.click("Критерии")
+    await s.send("Идея | Идея | Idea")
+    await s.click("Кворум")
+    await s.send("1")
+    return cid
+
+
+async def round_closed(h, cid: int) -> bool:
+    async with h.app.sessionmaker() as db:
+        return (await db.get(Challenge, cid)).jury_closed_at is not None
+
+
+async def test_closing_the_round_asks_first_and_staff_can_reopen_it(h):
+    cid = await jury_ready(h)
+    s, j = h.user(900), h.user(2001)
+    await s.click("Добавить члена жюри")
+    await s.send("2001")
+    await h.drain()
+    # one tap on «⏹ Закрыть этап» only asks, with what is at stake
+    await s.click("⏹ Закрыть этап")
+    assert s.last_text() == (
+        "Закрыть этап оценки жюри «Мой класс»? Члены жюри больше не смогут ставить оценки. "
+        "Оценено на данный момент, всеми членами жюри вместе: 0 из 1 работ. Этап можно "
+        "открыть снова, пока итоги не опубликованы.")
+    assert s.buttons() == ["⏹ Да, закрыть этап", "✖️ Нет, оставить открытым"]
+    assert not await round_closed(h, cid)
+    await s.click("Нет, оставить открытым")
+    assert s.last_text() == "Отменено: этап оценки жюри остаётся открытым."
+    assert not await round_closed(h, cid)
+    await j.click("Start judging")  # the juror still scores
+    assert "Entry No. 1" in j.last_text()
+    # confirmed: closed, and the panel offers to reopen instead of to close
+    await s.send(f"/jury {cid}")
+    await s.click("⏹ Закрыть этап")
+    await s.click("Да, закрыть этап")
+    panel = s.last_text()
+    assert "Этап оценки жюри закрыт." in panel and "Итоги уже опубликованы." not in panel
+    assert "▶️ Открыть этап снова" in s.buttons() and "⏹ Закрыть этап" not in s.buttons()
+    await s.press(f"cha:jcloseno:{cid}:")  # an old "keep it open": it says how things are
+    assert "Этап оценки жюри закрыт." in s.last_text()
+    await j.press("ch:js:1:0_7")  # the button of the card shown before the round closed
+    assert j.last_text() == "The jury round is closed."
+    await j.click("Start judging")
+    assert j.last_text() == "The jury round is closed."
+    # reopened: the juror scores again; the scores so far stay
+    await s.click("Открыть этап снова")
+    assert s.texts()[-2] == "Этап оценки жюри снова открыт: члены жюри могут ставить оценки."
+    assert "Этап оценки жюри закрыт." not in s.last_text()
+    assert "⏹ Закрыть этап" in s.buttons()
+    await j.click("Start judging")
+    assert "Entry No. 1" in j.last_text()
+    await score_all(j, [7])
+    assert "You have scored every entry" in j.last_text()
+    assert await scores(h) == {(1, 0): 7}
+    # once the results are published the round never opens again
+    await s.send(f"/jury {cid}")
+    await s.click("⏹ Закрыть этап")
+    assert "1 из 1 работ" in s.last_text()
+    await s.click("Да, закрыть этап")
+    async with h.app.sessionmaker() as db:
+        await svc.close(db, cid, None, h.app.now())
+        await svc.publish_results(db, h.app, cid, None, h.app.now())
+        await db.commit()
+    for action in ("jopen", "jclose", "jcloseok", "jcloseno"):  # old buttons
+        await s.press(f"cha:{action}:{cid}:")
+        assert s.last_text() == "Итоги уже опубликованы.", action
+    assert await round_closed(h, cid)
+    kinds = [k for k, _u, _e in await logged(h, "jury_closed", "jury_reopened")]
+    assert kinds == ["jury_closed", "jury_reopened", "jury_closed"]
+
+
+async def test_a_removed_and_added_again_juror_is_invited_again_and_scores(h):
+    await jury_ready(h, juror_locale="ru")
+    s, j = h.user(900), h.user(2001)
+    invitation = "⚖️ Вы в жюри «Мой класс»."
+
+    def invitations() -> int:
+        return sum(t.startswith(invitation) for t in j.texts())
+
+    await s.click("Добавить члена жюри")
+    await s.send("2001")
+    await h.drain()
+    assert invitations() == 1
+    await s.click("➖ 2001")
+    assert "2001" not in s.last_text()
+    await s.click("Добавить члена жюри")
+    await s.send("2001")
+    assert s.texts()[-2] == "Сохранено." and "2001: 0 / 1" in s.last_text()
+    await h.drain()
+    assert invitations() == 2 and j.buttons() == ["Начать оценку"]
+    await j.click("Начать оценку")  # the button of the new invitation
+    assert "Работа № 1<" in j.last_text()
+    await score_all(j, [8])
+    assert await scores(h) == {(1, 0): 8}
+    # adding someone already on the jury sends nothing more
+    await s.click("Добавить члена жюри")
+    await s.send("2001")
+    await h.drain()
+    assert invitations() == 2
+
+
+async def test_a_juror_id_that_is_not_a_number_is_told_so(h):
+    await jury_ready(h)
+    s = h.user(900)
+    await s.click("Добавить члена жюри")
+    for bad in ("abc", "²", "12a"):  # "²" is a digit to str.isdigit(), not to int()
+        await s.send(bad)
+        assert s.last_text() == ("Telegram id — это число, например 123456789. "
+                                 "Введите Telegram id члена жюри:"), bad
+    await s.send("99999")  # a number, but nobody registered has it
+    assert s.last_text().startswith("Нет зарегистрированного пользователя")
+    await s.send("2001")  # the prompt stays open until a juror is added
+    assert s.texts()[-2] == "Сохранено." and "2001: 0 / 1" in s.last_text()
+    async with h.app.sessionmaker() as db:
+        assert await db.scalar(select(func.count()).select_from(JuryMember)) == 1

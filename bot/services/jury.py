@@ -16,7 +16,7 @@ from bot.services.activity import log_activity
 from bot.services.challenges import challenge_cb, get_challenge, parse_options, set_places
 from bot.services.delivery import PRIORITY_PERSONAL, Button, OutgoingMessage, Recipient, enqueue
 from bot.services.errors import DomainError
-from db.models import User
+from db.models import Delivery, User
 from db.models.challenges import Challenge, JuryMember, JuryScore, Submission
 from db.upserts import insert_for
 
@@ -68,7 +68,10 @@ async def set_quorum(session: AsyncSession, challenge_id: int, text: str, actor:
 
 async def add_juror(session: AsyncSession, app: Any, challenge_id: int, tg_id: int,
                     actor: Any) -> User:
-    """A registered user joins the jury and gets an invitation with a start button."""
+    """A registered user joins the jury and gets an invitation with a start button.
+
+    Adding someone already on the jury changes nothing and sends nothing; someone removed
+    and added again is a new assignment and gets a new invitation."""
     challenge = await jury_editable(session, challenge_id)
     juror = await session.scalar(select(User).where(User.tg_id == tg_id,
                                                     User.status == "active"))
@@ -77,9 +80,10 @@ async def add_juror(session: AsyncSession, app: Any, challenge_id: int, tg_id: i
     result = await session.execute(insert_for(session)(JuryMember).values(
         challenge_id=challenge_id, user_id=juror.id, added_at=app.now())
         .on_conflict_do_nothing(index_elements=["challenge_id", "user_id"]))
-    if result.rowcount:  # adding someone already on the jury changes nothing
-        await log_activity(session, "jury_added", actor, "challenge", challenge_id,
-                           {"juror": juror.id})
+    if not result.rowcount:
+        return juror
+    await log_activity(session, "jury_added", actor, "challenge", challenge_id,
+                       {"juror": juror.id})
     if juror.chat_id:
         loc = juror.locale
         text = app.i18n.t(loc, "⚖️ You are on the jury of “{title}”. Press the button to see "
@@ -89,8 +93,20 @@ async def add_juror(session: AsyncSession, app: Any, challenge_id: int, tg_id: i
                       {"one": OutgoingMessage(text=text, html=True, buttons=[[Button(
                           app.i18n.t(loc, "Start judging"),
                           challenge_cb("jury", challenge_id))]])},
-                      priority=PRIORITY_PERSONAL)
+                      priority=PRIORITY_PERSONAL,
+                      dedup_suffix=await _invitation_key(session, challenge_id, juror.id))
     return juror
+
+
+async def _invitation_key(session: AsyncSession, challenge_id: int, user_id: int) -> str:
+    """The dedup suffix of this assignment's invitation: one per time the person is put on
+    the jury. Counted from the invitations already queued (rows of the queue are never
+    deleted), not from JuryMember.id, which SQLite reuses when the last row is removed and
+    added again. The first invitation keeps the empty suffix it always had."""
+    sent = await session.scalar(select(func.count()).select_from(Delivery).where(
+        Delivery.source_type == "jury", Delivery.source_id == challenge_id,
+        Delivery.user_id == user_id)) or 0
+    return f"again{sent}" if sent else ""
 
 
 async def remove_juror(session: AsyncSession, challenge_id: int, user_id: int,
@@ -236,10 +252,20 @@ async def score(session: AsyncSession, submission_id: int, juror_user_id: int, c
 
 async def close_round(session: AsyncSession, challenge_id: int, actor: Any,
                       now: datetime) -> None:
+    """Jurors score no more until the round is reopened (staff confirm it first)."""
     challenge = await jury_editable(session, challenge_id)
     if challenge.jury_closed_at is None:
         challenge.jury_closed_at = now
         await log_activity(session, "jury_closed", actor, "challenge", challenge_id)
+
+
+async def reopen_round(session: AsyncSession, challenge_id: int, actor: Any) -> None:
+    """A closed round opens again: scores given so far stay. Refused once the results are
+    published (`already_judged`): participants were told, the jury no longer changes."""
+    challenge = await jury_editable(session, challenge_id)
+    if challenge.jury_closed_at is not None:
+        challenge.jury_closed_at = None
+        await log_activity(session, "jury_reopened", actor, "challenge", challenge_id)
 
 
 @dataclass
