@@ -322,7 +322,9 @@ async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMCont
         await cb.message.answer(_("Thank you! Your request to become a coordinator was sent to "
                                   "the centre. You will get a message when it is approved."))
         return
-    await cb.message.answer(_("Registration complete. Welcome!"))
+    await cb.message.answer(_("Registration complete. Welcome!") + "\n" + _(
+        "Your name for certificates: {name}. If it is not right, change it in /profile.").format(
+            name=html.escape(user.full_name or "—")))
     token = await apply_age_band(session, app.users, user, registration.age_band,
                                  app.settings.guardian_age)
     if token:

@@ -10,6 +10,9 @@ from bot.services.errors import DomainError
 ERRORS = {
     "org_name_length": __("The name must be from {min} to {max} characters long."),
     "name_length": __("The name must be from {min} to {max} characters long."),
+    "name_letters": __("Please type a name in letters, as it should appear on certificates."),
+    "org_name_letters": __("Please type the name of your school, college or university in "
+                           "words, for example “School-lyceum No. 12”."),
     "grade_range": __("Please type a number from 1 to {max}."),
     "invite_unknown": __("This invitation link is not valid."),
     "invite_expired": __("This invitation link has expired. Ask for a new one."),

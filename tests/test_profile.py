@@ -45,6 +45,10 @@ async def test_edit_name_with_wrong_answers(h):
     assert "text message" in u.texts()[-2]
     await u.send("x" * 121)
     assert "from 2 to 120 characters" in u.texts()[-2]
+    for junk in ("12345", "😀😀😀"):  # it is printed on certificates
+        await u.send(junk)
+        assert u.texts()[-2] == ("Please type a name in letters, as it should appear on "
+                                 "certificates.")
     await u.send("  Aida   Serikova ")
     assert "Saved." in u.last_text()
     assert "Aida Serikova" in u.last_text()

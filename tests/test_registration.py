@@ -33,6 +33,8 @@ async def test_student_registers_in_english(h):
         assert await s.scalar(select(User).where(User.tg_id == 101)) is None  # not before consent
     await u.click("I agree")
     assert "Registration complete" in u.texts()[-2]
+    assert ("Your name for certificates: Aida. If it is not right, change it in /profile."
+            in u.texts()[-2])  # taken from Telegram: they are told, and where to fix it
     assert "/challenges" in u.last_text() or "/help" in u.last_text()
     async with h.app.sessionmaker() as s:
         user = await s.scalar(select(User).where(User.tg_id == 101))
@@ -128,7 +130,8 @@ async def test_student_in_russian_sees_russian_names_and_menu(h):
     await u.click("18 или старше")
     assert "Согласие на обработку персональных данных" in u.last_text()
     await u.click("Согласен")
-    assert u.texts()[-2] == "Регистрация завершена. Добро пожаловать!"
+    assert u.texts()[-2] == ("Регистрация завершена. Добро пожаловать!\nИмя для сертификатов: "
+                             "Test. Если оно неверно, измените его в /profile.")
     assert u.last_text().startswith("Ваши команды (Член парламента")
     users = await stored_users(h)
     assert [(x.locale, x.org_type, x.faction, x.position, x.grade) for x in users] == [
@@ -154,7 +157,8 @@ async def test_student_in_kazakh_gets_kazakh_questions(h):
     await u.click("16–17")
     assert "Дербес деректерді өңдеуге келісім" in u.last_text()
     await u.click("Келісемін")
-    assert u.texts()[-2] == "Тіркелу аяқталды. Қош келдіңіз!"
+    assert u.texts()[-2] == ("Тіркелу аяқталды. Қош келдіңіз!\nСертификаттағы аты-жөніңіз: "
+                             "Test. Қате болса, /profile арқылы өзгертіңіз.")
     users = await stored_users(h)
     assert [(x.locale, x.faction, x.grade) for x in users] == [("kk", "law_order", "10")]
 
@@ -303,6 +307,16 @@ async def test_org_name_too_short_or_too_long(h, name):
     assert u.texts()[-2] == "The name must be from 2 to 200 characters long."
     assert ORG_QUESTION in u.last_text()
     await u.send("y" * 200)  # the longest allowed
+    assert u.last_text() == "Which faction are you in?"
+
+
+async def test_org_name_in_emoji_alone_is_refused(h):
+    u = h.user(205)
+    await reach_org_name(u)
+    await u.send("😀😀😀")
+    assert u.texts()[-2].startswith("Please type the name of your school, college or "
+                                    "university in words")
+    await u.send("№ 12 мектеп-гимназия")
     assert u.last_text() == "Which faction are you in?"
 
 
@@ -502,7 +516,7 @@ async def test_registration_survives_a_restart(tmp_path, clock):
         await u.send("7")
         await u.click("16–17")
         await u.click("Согласен")
-        assert u.texts()[-2] == "Регистрация завершена. Добро пожаловать!"
+        assert u.texts()[-2].startswith("Регистрация завершена. Добро пожаловать!\n")
         [user] = await stored_users(second)
         assert (user.locale, user.org_name, user.faction, user.grade) == (
             "ru", "Школа-гимназия № 7", "self_knowledge", "7")

@@ -51,11 +51,18 @@ def clean_text(text: str | None, low: int, high: int, error: str) -> str:
 
 
 def validate_org_name(text: str | None) -> str:
-    return clean_text(text, ORG_NAME_MIN, ORG_NAME_MAX, "org_name_length")
+    value = clean_text(text, ORG_NAME_MIN, ORG_NAME_MAX, "org_name_length")
+    if sum(ch.isalnum() for ch in value) < 2:  # "😀😀😀" or "--" names no school
+        raise DomainError("org_name_letters")
+    return value
 
 
 def validate_full_name(text: str | None) -> str:
-    return clean_text(text, 2, NAME_MAX, "name_length")
+    """The name printed on certificates: letters, not digits or emoji alone."""
+    value = clean_text(text, 2, NAME_MAX, "name_length")
+    if sum(ch.isalpha() for ch in value) < 2:
+        raise DomainError("name_letters")
+    return value
 
 
 def validate_grade(text: str | None, org_type: str) -> str:
