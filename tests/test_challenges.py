@@ -628,6 +628,7 @@ async def test_jury_recusal_quorum_progress_and_ranking_with_ties(h, clock):
     assert "2=. No. 4 — 14.00 (scores: 2) ✓" in ranking
     assert "4. No. 2 — 10.00 (scores: 1)" in ranking
     await s.click("Close the round")
+    await s.click("Yes, close the round")  # it asks first
     await j1.click("Start judging")
     assert "round is closed" in j1.last_text()
 
