@@ -38,6 +38,7 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "newchallenge": STAFF_ONLY,
     "review": LEADERS,
     "jury": STAFF_ONLY,
+    "judge": MEMBERS,  # a juror's contests (jurors are members of any role)
     "export_challenge": STAFF_ONLY,
     # webinars
     "webinars": MEMBERS,
@@ -82,10 +83,10 @@ MENU: dict[str, tuple[str, ...]] = {
     STUDENT: ("challenges", "webinars", "my", "leaderboard", "profile", "language", "help",
               "cancel", "mydata", "deleteme"),
     COORDINATOR: ("broadcast", "broadcasts", "review", "stats", "export_stats", "joinlink",
-                  "challenges", "webinars", "leaderboard", "profile", "language", "help",
+                  "challenges", "webinars", "judge", "leaderboard", "profile", "language", "help",
                   "cancel", "mydata", "deleteme"),
     STAFF: ("broadcast", "broadcasts", "newchallenge", "challenges", "export_challenge",
-            "review", "jury", "newwebinar", "webinars", "export_webinar", "stats",
+            "review", "jury", "judge", "newwebinar", "webinars", "export_webinar", "stats",
             "export_stats", "report", "digest", "leaderboard", "certificates", "verify",
             "invite", "pending", "promote", "import_districts", "joinlink", "profile",
             "language", "help", "cancel", "mydata", "deleteme"),

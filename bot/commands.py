@@ -42,6 +42,7 @@ DESCRIPTIONS = {
     "review": __("review entries from your area"),
     "export_challenge": __("entries of a challenge as XLSX"),
     "jury": __("the jury of a contest: jurors, criteria, ranking"),
+    "judge": __("the contests you judge: score their entries"),
 }
 
 

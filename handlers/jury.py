@@ -485,6 +485,19 @@ async def ask_criterion(message: Message, session: AsyncSession, locale: str,
     await message.answer(text, reply_markup=score_kb(sub.id, criterion))
 
 
+@router.message(Command("judge"))
+async def cmd_judge(message: Message, session: AsyncSession, user: UserInfo,
+                    locale: str) -> None:
+    """A juror's way in that does not depend on the invitation message."""
+    contests = await jury.juries_of(session, user.id)
+    if not contests:
+        await message.answer(_("You are not on the jury of any contest right now."))
+        return
+    await message.answer(_("Contests you judge:"), reply_markup=rows_kb([
+        (f"⚖️ {c.text('title', locale)[:50]}", ChallengeCD(action="jury", id=c.id).pack())
+        for c in contests]))
+
+
 @router.callback_query(ChallengeCD.filter(F.action == "jury"))
 async def on_start_judging(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
                            user: UserInfo, locale: str) -> None:

@@ -309,3 +309,21 @@ async def test_a_juror_id_that_is_not_a_number_is_told_so(h):
     assert s.texts()[-2] == "Сохранено." and "2001: 0 / 1" in s.last_text()
     async with h.app.sessionmaker() as db:
         assert await db.scalar(select(func.count()).select_from(JuryMember)) == 1
+
+
+async def test_a_juror_gets_back_to_the_entries_with_judge_without_the_invitation(h):
+    await jury_ready(h, juror_locale="ru")
+    s, j = h.user(900), h.user(2001)
+    await j.send("/judge")
+    assert j.last_text() == "Сейчас вы не входите в жюри ни одного конкурса."
+    await s.click("Добавить члена жюри")
+    await s.send("2001")
+    await h.drain()
+    assert ("Если это сообщение потеряется, вернуться к работам можно командой /judge."
+            in j.last_text())
+    await j.send("/judge")  # the invitation scrolled away
+    assert j.last_text() == "Конкурсы, где вы в жюри:" and j.buttons() == ["⚖️ Мой класс"]
+    await j.click("Мой класс")
+    assert "Работа № 1<" in j.last_text()
+    await score_all(j, [7])
+    assert await scores(h) == {(1, 0): 7}

@@ -88,7 +88,8 @@ async def add_juror(session: AsyncSession, app: Any, challenge_id: int, tg_id: i
         loc = juror.locale
         text = app.i18n.t(loc, "⚖️ You are on the jury of “{title}”. Press the button to see "
                                "the entries; score each criterion from 0 to 10.",
-                          title=html.escape(challenge.text("title", loc)))
+                          title=html.escape(challenge.text("title", loc))) + "\n" + \
+            app.i18n.t(loc, "If this message gets lost, /judge brings you back to the entries.")
         await enqueue(session, "jury", challenge_id, [Recipient(juror.id, juror.chat_id, "one")],
                       {"one": OutgoingMessage(text=text, html=True, buttons=[[Button(
                           app.i18n.t(loc, "Start judging"),
@@ -118,6 +119,14 @@ async def remove_juror(session: AsyncSession, challenge_id: int, user_id: int,
     if result.rowcount:  # an old or forged button for someone not on the jury: nothing
         await log_activity(session, "jury_removed", actor, "challenge", challenge_id,
                            {"juror": user_id})
+
+
+async def juries_of(session: AsyncSession, user_id: int) -> list[Challenge]:
+    """The contests this person judges whose results are not out yet (for /judge)."""
+    return list((await session.scalars(
+        select(Challenge).join(JuryMember, JuryMember.challenge_id == Challenge.id)
+        .where(JuryMember.user_id == user_id, Challenge.status.in_(("open", "closed")))
+        .order_by(Challenge.deadline_at, Challenge.id))).all())
 
 
 async def is_juror(session: AsyncSession, challenge_id: int, user_id: int) -> bool:
