@@ -50,6 +50,8 @@ register_errors({
     "text_length": __("The text must be from 1 to {max} characters long."),
     "option_too_long": __("Each name must be at most {max} characters long."),
     "options_empty": __("Type at least one line, or press Skip."),
+    "option_no_kk": __("Line {line}: the name in Kazakh comes first, before the first “|”."),
+    "option_twice": __("“{name}” is listed twice. Give each one a different name."),
     "options_too_many": __("At most {max} lines, please."),
     "bad_number": __("Please type a number from 1 to {max}."),
     "not_draft": __("Only a draft can be published or deleted."),

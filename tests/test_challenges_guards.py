@@ -4,6 +4,8 @@ offers."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from sqlalchemy import select
 
@@ -133,3 +135,16 @@ async def test_wizard_ignores_forged_audience_and_region_buttons(h):
     assert "Saved as draft No. 1" in s.last_text()
     assert (await challenge(h, 1)).audience == {
         "org_types": ["college"], "factions": ["care"], "region_ids": [abai]}
+
+
+def test_options_and_dates_as_staff_type_them():
+    assert svc.parse_options("Поэзия | Поэзия\n\n Проза | Проза | Prose ") == [
+        {"kk": "Поэзия", "ru": "Поэзия"}, {"kk": "Проза", "ru": "Проза", "en": "Prose"}]
+    for text, code in (("Поэзия\nпоэзия", "option_twice"), ("Поэзия\n | Драма", "option_no_kk")):
+        with pytest.raises(DomainError) as caught:
+            svc.parse_options(text)
+        assert caught.value.code == code
+    tz = ZoneInfo("Asia/Almaty")
+    assert svc.parse_local_time("2026-12-20 18:00", tz) == svc.parse_local_time(
+        "20.12.2026 18:00", tz)  # the webinar wizard's form works here too
+    assert svc.parse_local_time("2026-12-20", tz, end_of_day=True).hour == 18  # 23:59 Almaty

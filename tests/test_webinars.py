@@ -8,11 +8,13 @@ import io
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.callbacks import WebinarAdminCD, WebinarCD
 from bot.services import webinars as svc
+from bot.services.errors import DomainError
 from bot.services.users import load_user_info
 from bot.webinar_notices import webinar_reminders_tick
 from db.models import ActivityLog, Delivery, Webinar, WebinarReminder
@@ -120,6 +122,9 @@ def test_parsers():
     assert svc.parse_duration("90") == 90
     assert svc.parse_duration("1,5 ч") == 90
     assert svc.parse_duration("2h") == 120
+    assert svc.parse_duration("1:45") == 105
+    with pytest.raises(DomainError):
+        svc.parse_duration("1:75")  # not 135 minutes: a typo
     assert svc.parse_offsets("24h, 1h, 0") == [1440, 60, 0]
     assert svc.parse_offsets("1d 30m") == [1440, 30]
     assert svc.parse_offsets("24ч, 15мин, 0") == [1440, 15, 0]

@@ -96,12 +96,13 @@ def check_part(accepted: list[str], part: ContentPart) -> None:
 def parse_local_time(text: str, tz: ZoneInfo, end_of_day: bool = False) -> datetime:
     """'dd.mm.yyyy hh:mm' (or just the date) in local time -> aware UTC."""
     raw = " ".join(text.strip().split())
-    for fmt in ("%d.%m.%Y %H:%M", "%d.%m.%Y"):
+    # the webinar wizard's ISO forms too: staff type both in the same session
+    for fmt in ("%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
         try:
             value = datetime.strptime(raw, fmt)
         except ValueError:
             continue
-        if fmt == "%d.%m.%Y" and end_of_day:
+        if fmt in ("%d.%m.%Y", "%Y-%m-%d") and end_of_day:
             value = value.replace(hour=23, minute=59)
         return value.replace(tzinfo=tz).astimezone(ZoneInfo("UTC"))
     raise DomainError("bad_date")
@@ -110,13 +111,17 @@ def parse_local_time(text: str, tz: ZoneInfo, end_of_day: bool = False) -> datet
 def parse_options(text: str) -> list[dict[str, str]]:
     """One option a line, 'kk | ru | en' (ru and en optional)."""
     options = []
-    for line in text.splitlines():
+    for n, line in enumerate(text.splitlines(), start=1):
         parts = [p.strip() for p in line.split("|")]
-        if not parts[0]:
+        if not any(parts):
             continue
+        if not parts[0]:  # " | Драма": the Kazakh name, shown by default, is missing
+            raise DomainError("option_no_kk", line=n)
         names = dict(zip(LANGS, parts, strict=False))
         if any(len(v) > TITLE_MAX for v in names.values()):
             raise DomainError("option_too_long", max=TITLE_MAX)
+        if any(o["kk"].casefold() == names["kk"].casefold() for o in options):
+            raise DomainError("option_twice", name=names["kk"])
         options.append(names)
     if not options:
         raise DomainError("options_empty")

@@ -87,7 +87,7 @@ def parse_duration(value: str | None) -> int:
     """Minutes: `90`, `1:30`, `1h30m`, `2h`, `45m` / `45 мин` / `1,5 ч`."""
     text = (value or "").strip().lower().replace(",", ".")
     minutes: float | None = None
-    if m := re.fullmatch(r"(\d{1,2}):(\d{2})", text):
+    if (m := re.fullmatch(r"(\d{1,2}):(\d{2})", text)) and int(m[2]) < 60:  # not "1:75"
         minutes = int(m[1]) * 60 + int(m[2])
     elif m := re.fullmatch(r"(\d+(?:\.\d+)?)", text):
         minutes = float(m[1])
