@@ -766,7 +766,7 @@ async def send_export(message: Message, session: AsyncSession, app: App, locale:
         r[8] = str(SUB_STATUS.get(r[8], r[8]))
         r[9] = str(PLACE[r[9]]) if r[9] in PLACE else ""
         r[11] = str(CONTENT.get(r[11], r[11]))
-    data = svc.build_xlsx([str(h) for h in EXPORT_HEADERS], rows)
+    data = svc.build_xlsx([str(h) for h in EXPORT_HEADERS], rows, _("Entries"))
     await message.answer_document(
         BufferedInputFile(data, filename=f"challenge_{challenge_id}.xlsx"),
         caption=_("Entries of No. {n}: {count}").format(n=challenge_id, count=len(rows)))

@@ -721,7 +721,8 @@ async def _send_export(message: Message, session: AsyncSession, app: App, locale
         return place.name(locale) if place else ""
 
     data = svc.registrants_xlsx(rows, headers, region_name, district_name,
-                                lambda role: labels.label(labels.ROLE, role), app.settings.tz)
+                                lambda role: labels.label(labels.ROLE, role), app.settings.tz,
+                                _("Registrants"))
     await message.answer_document(
         BufferedInputFile(data, filename=f"webinar-{webinar.id}.xlsx"),
         caption=_("Webinar No. {id}: registered {n}, attended {m}.").format(

@@ -371,6 +371,7 @@ async def test_registrants_by_region_and_export(h, clock):
     call = h.api.last(900)
     assert call.method == "sendDocument"
     sheet = load_workbook(io.BytesIO(call.files["document"])).active
+    assert sheet.title == "Registrants"  # in the staff member's language, like the headers
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "Name" and len(rows) == 3
     assert rows[1][1] == "Abai Region" and rows[1][6] == "12.03.2026 15:00"

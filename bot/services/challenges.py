@@ -1011,11 +1011,11 @@ async def export_rows(session: AsyncSession, challenge_id: int, locale: str, pla
     return out
 
 
-def build_xlsx(headers: list[str], rows: list[list[Any]]) -> bytes:
+def build_xlsx(headers: list[str], rows: list[list[Any]], title: str = "Entries") -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("submissions")
+    ws = wb.create_sheet(title[:31])  # Excel's limit for a sheet name
     ws.append(headers)
     for row in rows:
         ws.append(row)

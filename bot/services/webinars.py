@@ -534,7 +534,7 @@ def reminder_dedup(reminder: WebinarReminder) -> str:
 
 def registrants_xlsx(rows: list[tuple[User, WebinarRegistration]], headers: list[str],
                      region_name: Any, district_name: Any, role_name: Any,
-                     tz: tzinfo) -> bytes:
+                     tz: tzinfo, title: str = "Registrants") -> bytes:
     """One sheet: a row per registrant (name, region, district, organisation, role,
     registered at, attended at), local times."""
     import io
@@ -543,7 +543,7 @@ def registrants_xlsx(rows: list[tuple[User, WebinarRegistration]], headers: list
 
     book = Workbook()
     sheet = book.active
-    sheet.title = "registrants"
+    sheet.title = title[:31]  # Excel's limit for a sheet name
     sheet.append(headers)
 
     def local(value: datetime | None) -> str:
