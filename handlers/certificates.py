@@ -189,7 +189,7 @@ async def send_export(message: Message, session: AsyncSession, app: App) -> None
 async def revoke(message: Message, rest: str, session: AsyncSession, app: App,
                  user: UserInfo | None) -> None:
     number, _sep, reason = rest.partition(" ")
-    if not number:
+    if not number or not reason.strip():  # /verify shows the reason to whoever checks
         raise DomainError("cert_usage")
     cert = await certs.revoke(session, number, user, reason, app.now())
     await message.answer(_("Certificate {number} is revoked. /verify will now say so.").format(

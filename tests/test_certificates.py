@@ -423,12 +423,16 @@ async def test_verify_genuine_unknown_and_revoked(h):
     await guest.send("/start v_nonsense")
     assert "NONSENSE" in guest.last_text()
 
+    await h.user(900).send(f"/certificates revoke {cert.number}")  # no reason: not revoked
+    assert "/certificates revoke NUMBER reason" in h.user(900).last_text()
+    await guest.send(f"/verify {cert.number}")
+    assert "⛔" not in guest.last_text()
     await h.user(900).send(f"/certificates revoke {cert.number} issued by mistake")
     assert cert.number in h.user(900).last_text()
     await guest.send(f"/start v_{cert.number}")
     assert "⛔" in guest.last_text() and "issued by mistake" in guest.last_text()
-    await h.user(900).send(f"/certificates revoke {cert.number}")
-    assert cert.number in h.user(900).last_text()  # already revoked
+    await h.user(900).send(f"/certificates revoke {cert.number} again")
+    assert "was already revoked" in h.user(900).last_text()
     async with h.app.sessionmaker() as s:
         row = await s.get(Certificate, cert.id)
         assert row.revoked_at == h.app.now() and row.revoke_reason == "issued by mistake"
