@@ -19,6 +19,7 @@ from bot.factory import App
 from bot.i18n import fmt_int
 from bot.middlewares import HEAVY_DB
 from bot.services import stats as st
+from bot.services.challenges import get_challenge
 from bot.services.errors import DomainError
 from bot.services.users import UserInfo
 from db.models import User
@@ -31,6 +32,12 @@ register_errors({
     "stats_period": __("Write the period as week, month, year, a year (2026) or two dates: "
                        "/stats 2026-03-01 2026-03-31."),
     "stats_scope": __("Statistics are available to centre staff and approved coordinators."),
+    "stats_dates_order": __("The second date comes before the first. Write the earlier date "
+                            "first, for example 2026-03-01 2026-03-31."),
+    "stats_period_long": __("A period can be at most {days} days long."),
+    "board_period": __("Write the period as week, month, year, a year (2026) or two dates "
+                       "(/leaderboard 2026-03-01 2026-03-31), or a challenge: /leaderboard "
+                       "challenge 12."),
     "stats_year": __("Write the year, for example: /report 2026."),
 })
 
@@ -167,8 +174,12 @@ async def cmd_leaderboard(message: Message, command: CommandObject, session: Asy
     try:
         period, challenge_id = _parse_board_arg(command.args, app)
         scope = st.Scope() if role == "student" else st.scope_of(role, user)
+        if challenge_id is not None:
+            await get_challenge(session, challenge_id)  # a mistyped number: say so
     except DomainError as exc:
-        await message.answer(error_text(exc))
+        # the period error of /stats shows /stats, which students do not have
+        code = "board_period" if exc.code == "stats_period" else exc.code
+        await message.answer(error_text(DomainError(code, **exc.details)))
         return
     _tr, fmt, name = _tools(app, locale)
     what = (_("challenge No. {id}").format(id=challenge_id) if challenge_id

@@ -348,6 +348,17 @@ async def test_wrong_period_and_year_are_explained(h, data):
     staff = h.user(STAFF_ID)
     await staff.send("/stats last-week")
     assert "two dates" in staff.last_text()
+    await staff.send("/stats 2026-12-01 2026-01-01")
+    assert "The second date comes before the first" in staff.last_text()
     await staff.send("/report twenty")
     assert "/report 2026" in staff.last_text()
     assert not h.api.of("sendDocument", STAFF_ID)
+
+
+async def test_a_student_s_wrong_leaderboard_request_is_explained_in_their_terms(h, data):
+    student = h.user(data["s1"].tg_id)
+    await student.send("/leaderboard xyz")
+    text = student.last_text()
+    assert "/leaderboard challenge 12" in text and "/stats" not in text
+    await student.send("/leaderboard challenge 99")
+    assert student.last_text() == "Not found. It may have been deleted."

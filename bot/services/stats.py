@@ -106,8 +106,10 @@ def parse_period(arg: str | None, now: datetime, tz: ZoneInfo,
             first, last = (date.fromisoformat(w) for w in words)
         except ValueError:
             raise DomainError("stats_period") from None
-        if last < first or (last - first).days >= MAX_PERIOD_DAYS:
-            raise DomainError("stats_period")
+        if last < first:
+            raise DomainError("stats_dates_order")
+        if (last - first).days >= MAX_PERIOD_DAYS:
+            raise DomainError("stats_period_long", days=MAX_PERIOD_DAYS)
         return Period(first, last, tz)
     raise DomainError("stats_period")
 
