@@ -7,6 +7,7 @@ import html
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from aiogram import F, Router
@@ -555,10 +556,11 @@ async def on_schedule(cb: CallbackQuery, state: FSMContext, app: App) -> None:
         return
     await state.set_state(BroadcastSG.when)
     await cb.message.edit_reply_markup(reply_markup=None)
-    example = fmt_dt(app.now().replace(second=0, microsecond=0), "kk", app.settings.tz)
-    await cb.message.answer(_("When should it go out? Type the date and time ({tz}), for "
-                              "example: {example}").format(tz=app.settings.timezone,
-                                                           example=example))
+    # an example in the future (the next full hour but one), not this very minute
+    soon = app.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+    await cb.message.answer(_("When should it go out? Type the date and time in Almaty time, "
+                              "for example: {example}").format(
+        example=fmt_dt(soon, "kk", app.settings.tz)))
 
 
 @router.message(BroadcastSG.when)

@@ -34,7 +34,7 @@ from handlers.texts import error_text, register_errors
 router = Router(name=__name__)
 
 register_errors({
-    "already_reviewed": __("This entry was already reviewed by someone else."),
+    "already_reviewed": __("This entry has already been reviewed."),  # maybe by themselves
 })
 
 REASONS = {

@@ -191,6 +191,10 @@ async def test_schedule_survives_a_restart_and_starts_on_time(h, clock, tmp_path
     u = h.user(201)
     await compose(u, "Scheduled news")
     await u.click("Schedule")
+    soon = clock.value.replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+    assert u.last_text() == ("When should it go out? Type the date and time in Almaty time, "
+                             "for example: " + soon.astimezone(h.app.settings.tz)
+                             .strftime("%d.%m.%Y %H:%M"))  # an example still ahead
     await u.send("yesterday")
     assert "25.12.2026 15:00" in u.last_text()
     start = clock.value + timedelta(hours=2)

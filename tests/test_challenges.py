@@ -274,7 +274,7 @@ async def test_review_approve_reject_and_concurrent_review(h):
     await r1.click("Approve")
     assert "No. 1 is approved" in r1.texts()[-3]
     await r2.click("Approve")  # the same entry, a moment later
-    assert "already reviewed by someone else" in " ".join(r2.texts()[-4:])
+    assert "This entry has already been reviewed." in r2.texts()[-4:]
     await r1.press("rv:rej:2:")
     await r1.click("Off topic")
     assert "No. 2 is rejected" in " ".join(r1.texts()[-4:])
