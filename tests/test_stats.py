@@ -362,3 +362,26 @@ async def test_a_student_s_wrong_leaderboard_request_is_explained_in_their_terms
     assert "/leaderboard challenge 12" in text and "/stats" not in text
     await student.send("/leaderboard challenge 99")
     assert student.last_text() == "Not found. It may have been deleted."
+
+
+async def test_a_webinar_later_in_the_period_is_not_counted_as_held(h):
+    from datetime import timedelta
+
+    from bot.services.reports import webinar_status
+
+    now = datetime.now(UTC)  # "held" is judged against the real clock, as the log is
+    async with h.app.sessionmaker() as s:
+        for n, start in ((1, now - timedelta(hours=2)), (2, now + timedelta(hours=2))):
+            s.add(Webinar(id=n, title_kk=f"W{n}", title_ru=f"W{n}", description_kk="…",
+                          description_ru="…", starts_at=start, duration_min=60,
+                          join_url="https://x.kz", speakers=[f"Speaker {n}"]))
+        await s.commit()
+        today = now.astimezone(h.app.settings.tz).date()
+        period = st.parse_period(f"{today - timedelta(days=1)} {today + timedelta(days=1)}",
+                                 now, h.app.settings.tz)
+        counts = (await st.collect(s, period, st.Scope(), with_trend=False)).current
+    assert (counts["webinars_held"], counts["speakers"]) == (1, 1)
+    assert [webinar_status("scheduled", now - timedelta(hours=2)),
+            webinar_status("scheduled", now + timedelta(hours=2)),
+            webinar_status("cancelled", now - timedelta(hours=2))] == [
+        "held", "scheduled", "cancelled"]

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import stats as st
 from bot.services.stats import _
+from db.base import utcnow
 from db.models import ActivityLog, Delivery, User
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,13 @@ PlaceName = Callable[[str, int], str]
 
 KIND_LABELS = {"challenge": _("Challenge"), "action": _("Action"), "contest": _("Contest")}
 
+
+
+def webinar_status(status: str, starts: datetime | None) -> str:
+    """cancelled / held / scheduled: a webinar later in the period has not been held yet."""
+    if status == "cancelled":
+        return _("cancelled")
+    return _("held") if starts is not None and starts <= utcnow() else _("scheduled")
 
 @dataclass
 class ChallengeRow:
@@ -275,7 +283,7 @@ async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
            ["ID", tr(_("Title")), tr(_("Starts")), tr(_("Status")), tr(_("Speakers")),
             tr(_("Registered")), tr(_("Attended"))],
            [[w.id, w.title, _local(w.starts, period),
-             tr(_("cancelled")) if w.status == "cancelled" else tr(_("held")),
+             tr(webinar_status(w.status, w.starts)),
              ", ".join(w.speakers), w.registered, w.attended] for w in webinars],
            [7, 48, 17, 12, 40, 12, 12], {3: DATETIME_FMT})
     _sheet(wb, tr(_("Broadcasts")),

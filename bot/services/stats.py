@@ -9,8 +9,8 @@ Definitions (also in the README, "Statistics"):
 - winners: `winner` rows, less those cancelled by a later `winner_cleared` of the same entry
   (`undone_wins`); a changed place is logged as `winner_changed` and is not a second win;
 - coordinators by level: active coordinators registered before the period's end (a snapshot);
-- webinars held: not cancelled webinars starting in the period (country-wide); speakers: the
-  distinct speaker names of those webinars;
+- webinars held: not cancelled webinars that started in the period and before now (one later
+  this week is not held yet; country-wide); speakers: the distinct speaker names of those;
 - broadcasts: "broadcast_sent" rows; delivered/blocked: broadcast deliveries finished in the
   period with status sent/blocked (scoped by the recipient's place).
 
@@ -31,6 +31,7 @@ from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import DomainError
+from db.base import utcnow
 from db.models import ActivityLog, Delivery, User
 
 logger = logging.getLogger(__name__)
@@ -388,7 +389,7 @@ async def _webinars_held(session: AsyncSession, period: Period) -> dict[str, int
     rows = (await session.execute(
         select(Webinar.id, Webinar.speakers)
         .where(Webinar.starts_at >= period.start, Webinar.starts_at < period.end,
-               Webinar.status != "cancelled"))).all()
+               Webinar.starts_at <= utcnow(), Webinar.status != "cancelled"))).all()
     speakers = {n.casefold() for _id, sp in rows for n in speaker_names(sp)}
     return {"webinars_held": len(rows), "speakers": len(speakers)}
 
