@@ -59,7 +59,9 @@ async def notify_coordinator_decision(session: AsyncSession, app: object, user: 
             user.locale, "Your coordinator request was approved. Send /help to see your commands.")
     else:
         text = app.i18n.t(user.locale, "Your coordinator request was not approved. If you think "
-                                       "this is a mistake, contact the centre.")
+                                       "this is a mistake, contact the centre.") + "\n" + \
+            app.i18n.t(user.locale, "To take part as a parliament member instead, erase this "
+                                    "request with /deleteme and register again with /start.")
     message = OutgoingMessage(text=text, html=True)
     return await enqueue(session, "coordinator_decision", user.id,
                          [Recipient(user.id, user.chat_id, "one")], {"one": message},

@@ -70,6 +70,12 @@ async def test_staff_rejects_a_coordinator(h):
     assert (await stored(h, 301)).status == "rejected"
     await h.user(301).send("/joinlink")
     assert "not available" in h.user(301).last_text()
+    # not a dead end: the way to take part as a member is in the message, and it works
+    assert any("/deleteme and register again with /start" in t for t in h.user(301).texts())
+    await h.user(301).send("/deleteme")
+    await h.user(301).click("Yes, erase")
+    await h.user(301).send("/start")
+    assert "Choose your language" in h.user(301).last_text()
 
 
 async def test_pending_lists_requests_with_buttons(h):
