@@ -74,14 +74,15 @@ CALLBACK_ROLES: dict[str, frozenset[str]] = {
     "wba": STAFF_ONLY,
     "wbw": STAFF_ONLY,
     "ivt": STAFF_ONLY,
+    "prm": STAFF_ONLY,
 }
 
 # Commands shown in /help and Telegram's "/" menu, per role, in this order.
 MENU: dict[str, tuple[str, ...]] = {
     GUEST: ("start", "language", "help"),
     PENDING: ("profile", "language", "help", "cancel", "deleteme"),
-    STUDENT: ("challenges", "webinars", "my", "leaderboard", "profile", "language", "help",
-              "cancel", "mydata", "deleteme"),
+    STUDENT: ("challenges", "webinars", "my", "leaderboard", "judge", "profile", "language",
+              "help", "cancel", "mydata", "deleteme"),
     COORDINATOR: ("broadcast", "broadcasts", "review", "stats", "export_stats", "joinlink",
                   "challenges", "webinars", "judge", "leaderboard", "profile", "language", "help",
                   "cancel", "mydata", "deleteme"),

@@ -44,6 +44,13 @@ class ApproveCD(CallbackData, prefix="appr"):
     ok: bool
 
 
+class PromoteCD(CallbackData, prefix="prm"):
+    """Staff confirm (or not) making the user with this Telegram id staff."""
+
+    tg_id: int
+    yes: bool
+
+
 class InviteCD(CallbackData, prefix="ivt"):
     """The staff invite wizard: step is level|preset; value the choice."""
 

@@ -19,10 +19,10 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.callbacks import ApproveCD, ConfirmCD, InviteCD, PageCD, RegCD
+from bot.callbacks import ApproveCD, InviteCD, PageCD, PromoteCD, RegCD
 from bot.factory import App
 from bot.i18n import fmt_dt
-from bot.keyboards.common import confirm_kb, region_kb
+from bot.keyboards.common import region_kb
 from bot.notifications import describe_coordinator, notify_coordinator_decision, notify_promoted
 from bot.services import registration as reg
 from bot.services.activity import log_activity
@@ -408,15 +408,11 @@ async def cmd_joinlink(message: Message, session: AsyncSession, app: App, locale
 
 # --- promotion -----------------------------------------------------------------------------
 
-class PromoteSG(StatesGroup):
-    confirm = State()
-
-
 @router.message(Command("promote"))
 async def cmd_promote(message: Message, command: CommandObject, session: AsyncSession,
-                      state: FSMContext, app: App, locale: str) -> None:
+                      app: App, locale: str) -> None:
     arg = (command.args or "").strip()
-    if not arg.lstrip("-").isdigit():
+    if not (arg.isascii() and arg.isdigit() and len(arg) < 16):
         await message.answer(_("Usage: /promote &lt;Telegram id&gt; (the user must be "
                                "registered in the bot)."))
         return
@@ -426,13 +422,14 @@ async def cmd_promote(message: Message, command: CommandObject, session: AsyncSe
         await message.answer(error_text(exc))
         return
     # Staff see everyone's data and there is no /demote: a mistyped id must not slip through.
-    await state.set_state(PromoteSG.confirm)
-    await state.set_data({"tg_id": int(arg)})
+    # The id rides in the buttons, so an older prompt can only ever promote whom it shows.
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("✅ Yes, make staff"), callback_data=PromoteCD(tg_id=int(arg), yes=True))
+    kb.button(text=_("✖ Cancel"), callback_data=PromoteCD(tg_id=int(arg), yes=False))
     await message.answer(
         _("Make this person centre staff? Staff see everyone's data and use every command.")
         + "\n\n" + _("Role: {value}").format(value=labels.label(labels.ROLE, user.role))
-        + "\n" + _who(app, user, locale),
-        reply_markup=confirm_kb("promote", _("✅ Yes, make staff"), _("✖ Cancel")))
+        + "\n" + _who(app, user, locale), reply_markup=kb.as_markup())
 
 
 def _who(app: App, user: User, locale: str) -> str:
@@ -443,24 +440,22 @@ def _who(app: App, user: User, locale: str) -> str:
         ", ".join(p.name(locale) for p in places if p) or "—"))
 
 
-@router.callback_query(PromoteSG.confirm, ConfirmCD.filter(F.action == "promote"))
-async def on_promote_confirm(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMContext,
+@router.callback_query(PromoteCD.filter())
+async def on_promote_confirm(cb: CallbackQuery, callback_data: PromoteCD,
                              session: AsyncSession, app: App) -> None:
-    tg_id = (await state.get_data()).get("tg_id", 0)
-    await state.clear()
     await cb.message.edit_reply_markup(reply_markup=None)
     if not callback_data.yes:
         await cb.message.answer(_("Cancelled. Nothing was saved."))
         return
     staff = await _me(session, cb.from_user.id)
     try:
-        user = await reg.promote_to_staff(session, app.users, staff, tg_id)
+        user = await reg.promote_to_staff(session, app.users, staff, callback_data.tg_id)
     except DomainError as exc:
         await cb.message.answer(error_text(exc))
         return
     await notify_promoted(session, app, user)
     await cb.message.answer(_("{name} is now centre staff.").format(
-        name=html.escape(user.full_name or str(tg_id))))
+        name=html.escape(user.full_name or str(callback_data.tg_id))))
 
 
 # --- district corrections ------------------------------------------------------------------

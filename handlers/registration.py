@@ -307,7 +307,7 @@ async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMCont
         return
     data = await state.get_data()
     registration = reg.Registration.from_fsm(data)
-    registration.full_name = cb.from_user.full_name[:120] if cb.from_user else None
+    registration.full_name = certificate_name(cb.from_user.full_name if cb.from_user else "")
     try:
         user = await reg.complete_registration(
             session, app.users, cb.from_user.id, cb.message.chat.id, registration,
@@ -322,9 +322,12 @@ async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMCont
         await cb.message.answer(_("Thank you! Your request to become a coordinator was sent to "
                                   "the centre. You will get a message when it is approved."))
         return
-    await cb.message.answer(_("Registration complete. Welcome!") + "\n" + _(
-        "Your name for certificates: {name}. If it is not right, change it in /profile.").format(
-            name=html.escape(user.full_name or "—")))
+    if user.full_name:
+        name_note = _("Your name for certificates: {name}. If it is not right, change it in "
+                      "/profile.").format(name=html.escape(user.full_name))
+    else:
+        name_note = _("Your name for certificates is not set yet: please add it in /profile.")
+    await cb.message.answer(_("Registration complete. Welcome!") + "\n" + name_note)
     token = await apply_age_band(session, app.users, user, registration.age_band,
                                  app.settings.guardian_age)
     if token:
@@ -410,6 +413,14 @@ async def on_not_text(message: Message, state: FSMContext, app: App) -> None:
 async def on_need_button(message: Message, state: FSMContext, app: App) -> None:
     await message.answer(_("Please choose one of the buttons."))
     await advance(message, state, app)
+
+
+def certificate_name(telegram_name: str) -> str | None:
+    """The Telegram name, if it could stand on a certificate (letters, not "😀😀😀")."""
+    try:
+        return reg.validate_full_name(telegram_name[:reg.NAME_MAX])
+    except DomainError:
+        return None
 
 
 # --- a parent or guardian confirms a minor's account ---------------------------------------

@@ -149,9 +149,14 @@ BOARD_TITLES = {
 
 def _parse_board_arg(arg: str | None, app: App) -> tuple[st.Period | None, int | None]:
     words = (arg or "").split()
-    if words and words[0].lower() == "challenge" and len(words) == 2 and words[1].isdigit():
+    def number(word: str) -> bool:  # "²" is a digit to str.isdigit and no number to int()
+        return word.isascii() and word.isdigit() and len(word) < 10
+
+    if words and words[0].lower() == "challenge" and len(words) == 2:
+        if not number(words[1]):
+            raise DomainError("stats_period")
         return None, int(words[1])
-    if len(words) == 1 and words[0].isdigit() and len(words[0]) < 4:
+    if len(words) == 1 and number(words[0]) and len(words[0]) < 4:
         return None, int(words[0])
     return st.parse_period(arg, app.now(), app.settings.tz, default="year"), None
 

@@ -60,8 +60,8 @@ register_errors({
     "wb_speakers": __("Please list at most {max} speakers, one per line, each name up to "
                       "120 characters."),
     "wb_capacity": __("Please type the number of places as a whole number (for example 350)."),
-    "wb_capacity_below": __("{n} people are already registered, so there cannot be fewer "
-                            "places than that."),
+    "wb_capacity_below": __("Already registered: {n}. There cannot be fewer places than "
+                            "that."),
     "wb_offsets": __("Please type the reminder times like this: 24h, 1h, 0 (0 means at the "
                      "start; at most 30 days before)."),
     "wb_cancelled": __("This webinar has been cancelled."),

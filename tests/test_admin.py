@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.callbacks import ApproveCD
+from bot.callbacks import ApproveCD, PromoteCD
 from db.models import ActivityLog, District, Invite, User
 from tests.factories import make_coordinator, make_staff, make_student
 
@@ -219,9 +219,12 @@ async def test_promote_makes_staff(h):
     await staff.click("Cancel")
     assert staff.last_text() == "Cancelled. Nothing was saved."
     assert (await stored(h, 601)).role == "student"
+    await make_student(h, 602)
     await staff.send("/promote 601")
-    await staff.click("Yes, make staff")
+    await staff.send("/promote 602")  # a second prompt: each keeps its own person
+    await staff.press(PromoteCD(tg_id=601, yes=True).pack())  # "Yes" under the first one
     assert "is now centre staff" in h.user(STAFF).last_text()
+    assert (await stored(h, 602)).role == "student"
     assert (await stored(h, 601)).role == "staff"
     await h.drain()
     assert "You are now centre staff" in h.user(601).last_text()

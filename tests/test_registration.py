@@ -310,6 +310,16 @@ async def test_org_name_too_short_or_too_long(h, name):
     assert u.last_text() == "Which faction are you in?"
 
 
+async def test_a_telegram_name_without_letters_is_not_put_on_certificates(h):
+    u = h.user(206, "😀😀😀")
+    await register_student(u)
+    await u.click("I agree")
+    assert ("Your name for certificates is not set yet: please add it in /profile."
+            in u.texts()[-2])
+    async with h.app.sessionmaker() as s:
+        assert (await s.scalar(select(User).where(User.tg_id == 206))).full_name is None
+
+
 async def test_org_name_in_emoji_alone_is_refused(h):
     u = h.user(205)
     await reach_org_name(u)

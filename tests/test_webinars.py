@@ -184,8 +184,7 @@ async def test_places_cannot_drop_below_the_registered_and_the_limit_can_be_lift
     await s.press(WebinarAdminCD(action="field", id=wid, value="capacity").pack())
     assert s.buttons() == ["No limit"]  # the prompt's button is there when editing too
     await s.send("1")
-    assert s.last_text() == ("2 people are already registered, so there cannot be fewer "
-                             "places than that.")
+    assert s.last_text() == "Already registered: 2. There cannot be fewer places than that."
     await s.click("No limit")
     assert "Saved." in " ".join(s.texts()[-3:])
     async with h.app.sessionmaker() as db:

@@ -399,8 +399,9 @@ async def nudge(session: AsyncSession, user: Any, bc: Broadcast,
     bc.nudges += 1
     added = await enqueue_select(session, SOURCE_NUDGE, bc.id, who, payloads,
                                  dedup_suffix=f"n{bc.nudges}")
-    await log_activity(session, "broadcast_nudge", user, "broadcast", bc.id,
-                       {"recipients": added})
+    if added:  # a reminder that reached nobody must not hold back the next one
+        await log_activity(session, "broadcast_nudge", user, "broadcast", bc.id,
+                           {"recipients": added})
     return added
 
 

@@ -607,8 +607,9 @@ def user_scope_conditions(viewer: Any) -> list[ColumnElement[bool]]:
 
 
 def _submitted_ids(challenge_id: int) -> Select[Any]:
+    # as for the limit per person (_ACTIVE_COUNT): a rejected entry leaves them to send again
     return select(Submission.user_id).where(Submission.challenge_id == challenge_id,
-                                            Submission.status != "withdrawn")
+                                            Submission.status.not_in(("withdrawn", "rejected")))
 
 
 async def not_submitted(session: AsyncSession, challenge_id: int, viewer: Any) -> list[User]:
