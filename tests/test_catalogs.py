@@ -49,3 +49,20 @@ async def test_consent_text_in_every_language(h, lang):
     assert "(" in text and "v9" in text and "/deleteme" in text and "/profile" in text
     assert text.startswith("<b>") and text.count("</b>") == 1
     assert "<" not in text.replace("<b>", "").replace("</b>", "")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_message_id_has_one_translation_across_files(lang):
+    """The files of a language are merged at start, the last one winning: two different
+    translations of one message id would show one of them depending on file names."""
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for po in sorted((LOCALES_DIR / lang / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as fh:
+            for m in read_po(fh, locale=lang):
+                if not (m.id and m.string) or not isinstance(m.id, str):
+                    continue
+                earlier = seen.setdefault(m.id, (po.name, m.string))
+                if earlier[1] != m.string:
+                    clashes.append((m.id, earlier, (po.name, m.string)))
+    assert clashes == []
