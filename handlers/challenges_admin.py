@@ -618,6 +618,31 @@ async def on_delete(cb: CallbackQuery, callback_data: ChallengeAdminCD, session:
     await cb.message.answer(_("Draft No. {n} is deleted.").format(n=callback_data.id))
 
 
+# Steps that cannot be taken back are asked first; "Yes" is the step's own button.
+QUESTIONS = {
+    "closeq": ("close", __("Close No. {n} now? No more entries will be accepted (extending the "
+                           "deadline opens it again)."), __("⏹ Yes, close it")),
+    "resq": ("res", __("Publish the results of No. {n}? Every participant gets a message at "
+                       "once, and the places become final."), __("📣 Yes, publish")),
+    "jdelq": ("jdel", __("Remove this juror from the jury of No. {n}? They will no longer get "
+                         "entries to score."), __("➖ Yes, remove")),
+}
+
+
+@router.callback_query(ChallengeAdminCD.filter(F.action.in_(set(QUESTIONS))))
+async def on_question(cb: CallbackQuery, callback_data: ChallengeAdminCD) -> None:
+    action, question, yes = QUESTIONS[callback_data.action]
+    cid, arg = callback_data.id, callback_data.arg
+    await cb.message.answer(str(question).format(n=cid), reply_markup=admin_kb(
+        [(str(yes), action, cid, arg), (_("✖️ No"), "keep", cid, "")], columns=2))
+
+
+@router.callback_query(ChallengeAdminCD.filter(F.action == "keep"))
+async def on_keep(cb: CallbackQuery) -> None:
+    await cb.message.edit_reply_markup(reply_markup=None)
+    await cb.message.answer(_("Cancelled. Nothing was saved."))
+
+
 @router.callback_query(ChallengeAdminCD.filter(F.action == "close"))
 async def on_close(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
                    app: App, user: UserInfo) -> None:

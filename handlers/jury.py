@@ -81,7 +81,7 @@ async def send_jury(message: Message, session: AsyncSession, locale: str, cid: i
     else:
         rows = [(_("Criteria"), "jcrit", cid, ""), (_("Quorum"), "jq", cid, ""),
                 (_("➕ Add a juror"), "jadd", cid, ""), (_("🏅 Ranking"), "jrank", cid, "")]
-        rows += [(_("➖ {name}").format(name=p.name[:30]), "jdel", cid, str(p.user_id))
+        rows += [(_("➖ {name}").format(name=p.name[:30]), "jdelq", cid, str(p.user_id))
                  for p in progress]
         if challenge.jury_closed_at is None:
             rows.append((_("⏹ Close the round"), "jclose", cid, ""))

@@ -659,3 +659,25 @@ async def test_tiered_review_district_then_regional(h):
     assert len(approvals) == 1  # the participant hears only the final decision
     kinds = await kinds_logged(h)
     assert kinds.count("submission_promoted") == 1 and kinds.count("submission_approved") == 1
+
+
+async def test_closing_and_publishing_results_are_asked_first(h):
+    cid = await new_challenge(h, content=("text",))
+    s = h.user(900)
+    await s.press(f"cha:man:{cid}:")
+    await s.click("Close now")
+    assert s.last_text().startswith(f"Close No. {cid} now?")
+    await s.click("No")
+    assert s.last_text() == "Cancelled. Nothing was saved."
+    async with h.app.sessionmaker() as db:
+        assert (await db.get(Challenge, cid)).status == "open"
+    await s.press(f"cha:man:{cid}:")
+    await s.click("Close now")
+    await s.click("Yes, close it")
+    assert "is closed" in s.last_text()
+    await s.press(f"cha:man:{cid}:")
+    await s.click("Publish the results")
+    assert "Every participant gets a message at once" in s.last_text()
+    await s.click("Yes, publish")
+    async with h.app.sessionmaker() as db:
+        assert (await db.get(Challenge, cid)).status == "judged"

@@ -159,6 +159,7 @@ async def test_every_change_to_the_jury_round_is_logged(h):
     assert await scores(h) == {(1, 0): 9, (1, 1): 8}
     await s.send(f"/jury {cid}")
     await s.click("➖ 301")
+    await s.click("Yes, remove")
     assert "301" not in s.last_text()
     await s.press(f"cha:jdel:{cid}:{juror.id}")  # twice: removed once
     await s.press(f"cha:jcloseok:{cid}:")
@@ -278,6 +279,7 @@ async def test_a_removed_and_added_again_juror_is_invited_again_and_scores(h):
     await h.drain()
     assert invitations() == 1
     await s.click("➖ 2001")
+    await s.click("Да, исключить")
     assert "2001" not in s.last_text()
     await s.click("Добавить члена жюри")
     await s.send("2001")

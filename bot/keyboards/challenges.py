@@ -104,11 +104,11 @@ def manage_kb(challenge_id: int, status: str) -> InlineKeyboardMarkup:
     if status == "open":
         rows += [(_("✏️ Edit"), "edit", challenge_id, ""),
                  (_("📅 Extend the deadline"), "ext", challenge_id, ""),
-                 (_("⏹ Close now"), "close", challenge_id, "")]
+                 (_("⏹ Close now"), "closeq", challenge_id, "")]
     if status == "closed":  # once the results are announced, places are final
         rows += [(_("🏆 Mark winners"), "win", challenge_id, ""),
                  (_("📅 Extend the deadline"), "ext", challenge_id, ""),
-                 (_("📣 Publish the results"), "res", challenge_id, "")]
+                 (_("📣 Publish the results"), "resq", challenge_id, "")]
     if status != "draft":
         rows += [(_("📊 Export XLSX"), "xlsx", challenge_id, "")]
     markup = admin_kb(rows, columns=2)
