@@ -681,3 +681,27 @@ async def test_closing_and_publishing_results_are_asked_first(h):
     await s.click("Yes, publish")
     async with h.app.sessionmaker() as db:
         assert (await db.get(Challenge, cid)).status == "judged"
+
+
+async def test_a_regional_coordinator_pre_screens_for_a_district_without_a_coordinator(h):
+    await new_challenge(h, "contest", content=("text",), tiers=("district", "regional"))
+    await make_coordinator(h, 201, level="district", district_index=0)
+    await make_coordinator(h, 202, level="regional")
+    await make_student(h, 101, district_index=0)  # a district with its own coordinator
+    await make_student(h, 102, district_index=1)  # a district without one
+    for tg in (101, 102):
+        u = h.user(tg)
+        await u.press("ch:submit:1:")
+        await u.send(f"Entry of {tg}")
+        await u.click("Send without a comment")
+    regional = h.user(202)
+    await regional.send("/review")
+    assert "waiting for review: 1" in " ".join(regional.texts()[-3:])
+    assert "Entry of 102" in " ".join(regional.texts()[-3:])  # not 101: their district screens
+    await regional.press("rv:ok:1:")  # the covered district's entry stays with its coordinator
+    assert "This entry has already been reviewed." in regional.texts()[-3:]
+    await regional.press("rv:ok:2:")  # pre-screened, then shortlisted by the same hand
+    await regional.press("rv:ok:2:")
+    async with h.app.sessionmaker() as db:
+        statuses = dict((await db.execute(select(Submission.id, Submission.status))).all())
+    assert statuses == {1: "pending", 2: "approved"}

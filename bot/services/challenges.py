@@ -485,20 +485,25 @@ def place_conditions(reviewer: Any) -> list[ColumnElement[bool]]:
     return [Submission.id < 0]  # a coordinator without a scope sees nothing
 
 
-def may_review_stage(reviewer: Any, stage: str | None) -> bool:
-    """Untiered entries: any coordinator of the scope; tiered: that tier's coordinators."""
-    if reviewer.role == "staff" or stage is None:
-        return True
-    level = "district" if reviewer.coordinator_level == "district" else "regional"
-    return stage == level
+def stage_conditions(reviewer: Any) -> list[ColumnElement[bool]]:
+    """Untiered entries: any coordinator of the scope; tiered: that tier's coordinators. A
+    regional coordinator also pre-screens for a district that has no district coordinator
+    (else its entries would wait for staff, unseen by anyone of the area)."""
+    if reviewer.role == "staff":
+        return []
+    untiered = Submission.stage.is_(None)
+    if reviewer.coordinator_level == "district":
+        return [untiered | (Submission.stage == "district")]
+    covered = select(User.district_id).where(
+        User.role == "coordinator", User.coordinator_level == "district",
+        User.status == "active", User.district_id.is_not(None))
+    uncovered = Submission.district_id.is_(None) | Submission.district_id.not_in(covered)
+    return [untiered | (Submission.stage == "regional")
+            | ((Submission.stage == "district") & uncovered)]
 
 
 def scope_conditions(reviewer: Any) -> list[ColumnElement[bool]]:
-    conds = place_conditions(reviewer)
-    if reviewer.role != "staff":
-        level = "district" if reviewer.coordinator_level == "district" else "regional"
-        conds.append(Submission.stage.is_(None) | (Submission.stage == level))
-    return conds
+    return place_conditions(reviewer) + stage_conditions(reviewer)
 
 
 async def next_pending(session: AsyncSession, reviewer: Any, after_id: int = 0,
@@ -533,7 +538,9 @@ async def decide(session: AsyncSession, app: Any, submission_id: int, reviewer: 
     """
     sub = await get_in_scope(session, submission_id, reviewer)
     stage = sub.stage
-    if sub.status != "pending" or not may_review_stage(reviewer, stage):
+    if sub.status != "pending" or not await session.scalar(
+            select(func.count()).select_from(Submission).where(
+                Submission.id == sub.id, *stage_conditions(reviewer))):
         raise DomainError("already_reviewed")
     challenge = await get_challenge(session, sub.challenge_id)
     tiers = [t for t in challenge.review_tiers or [] if t in TIERS]
