@@ -326,9 +326,10 @@ async def verify_reply(message: Message, number: str, session: AsyncSession, app
         return
     locale = app.i18n.current_locale
     tz = app.settings.tz
-    values = {"number": cert.number, "name": html.escape(cert.full_name),
-              "org": html.escape(cert.org_name or "—"),
-              "reason": html.escape(certs.reason_text(app.i18n, locale, cert)),
+    # quote=False: "Winner's diploma", not "Winner&#x27;s" (text, not an attribute)
+    values = {"number": cert.number, "name": html.escape(cert.full_name, quote=False),
+              "org": html.escape(cert.org_name or "—", quote=False),
+              "reason": html.escape(certs.reason_text(app.i18n, locale, cert), quote=False),
               "date": cert.issued_at.astimezone(tz).strftime("%d.%m.%Y")}
     if cert.revoked_at is not None:
         text = _("⛔ <b>Certificate {number} was revoked</b> on {revoked}. It had been issued "

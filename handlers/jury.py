@@ -202,8 +202,8 @@ async def on_jury_close(cb: CallbackQuery, callback_data: ChallengeAdminCD,
         return
     title = html.escape(challenge.text("title", locale))
     await cb.message.answer(
-        _("Close the jury round of “{title}”? Jurors will no longer be able to score. Scored "
-          "so far, all jurors together: {done} of {todo} entries. You can reopen the round "
+        _("Close the jury round of “{title}”? Jurors will no longer be able to score. Scores "
+          "given so far by all jurors together: {done} of {todo}. You can reopen the round "
           "until the results are published.").format(
             title=title, done=sum(p.done for p in progress),
             todo=sum(p.eligible for p in progress)),

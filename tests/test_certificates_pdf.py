@@ -52,7 +52,7 @@ WINNER = {"title": TITLE, "kind": "contest", "place": "2",
             "Берілген күні: 02.03.2026"]),
     ("ru", ["ДИПЛОМ", "Наш Школьный парламент", "за II место", "Номинация: Лучшее видео",
             "Возрастная категория: 14–17 лет", "Республиканский учебно-методический центр"]),
-    ("en", ["DIPLOMA", "Our School Parliament", "for II place", "Nomination: Best video"]),
+    ("en", ["DIPLOMA", "Our School Parliament", "for place II", "Nomination: Best video"]),
 ], ids=["kk", "ru", "en"])
 def test_winner_diploma_in_each_language(locale, expected):
     text = text_of(render(cert("winner", locale, WINNER)))

@@ -217,7 +217,7 @@ async def test_closing_the_round_asks_first_and_staff_can_reopen_it(h):
     await s.click("⏹ Закрыть этап")
     assert s.last_text() == (
         "Закрыть этап оценки жюри «Мой класс»? Члены жюри больше не смогут ставить оценки. "
-        "Всеми членами жюри вместе на данный момент оценено работ: 0 из 1. Этап можно "
+        "Оценок выставлено всеми членами жюри вместе: 0 из 1. Этап можно "
         "открыть снова, пока итоги не опубликованы.")
     assert s.buttons() == ["⏹ Да, закрыть этап", "✖️ Нет, оставить открытым"]
     assert not await round_closed(h, cid)
@@ -252,7 +252,7 @@ async def test_closing_the_round_asks_first_and_staff_can_reopen_it(h):
     # once the results are published the round never opens again
     await s.send(f"/jury {cid}")
     await s.click("⏹ Закрыть этап")
-    assert "оценено работ: 1 из 1." in s.last_text()
+    assert "Оценок выставлено всеми членами жюри вместе: 1 из 1." in s.last_text()
     await s.click("Да, закрыть этап")
     async with h.app.sessionmaker() as db:
         await svc.close(db, cid, None, h.app.now())

@@ -129,6 +129,9 @@ def test_parsers():
     assert svc.parse_offsets("1d 30m") == [1440, 30]
     assert svc.parse_offsets("24ч, 15мин, 0") == [1440, 15, 0]
     assert svc.parse_capacity("350") == 350 and svc.parse_capacity("-") is None
+    for bad in ("0", "²", "-5"):
+        with pytest.raises(DomainError):
+            svc.parse_capacity(bad)
     assert svc.parse_speakers("A, B; C") == ["A", "B", "C"]
     for bad in ("zoom.us", "https://", "ftp://x.kz", "https://zoom us/j", "http://zoom.us/j/1"):
         try:

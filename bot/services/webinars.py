@@ -121,9 +121,10 @@ def parse_speakers(value: str | None) -> list[str]:
 
 def parse_capacity(value: str | None) -> int | None:
     text = (value or "").strip().replace(" ", "")
-    if text in ("-", "—", "0"):
+    if text in ("-", "—"):  # "No limit" typed; "0" is a typo or "closed", never "unlimited"
         return None
-    if not text.isdigit() or not CAPACITY_RANGE[0] <= int(text) <= CAPACITY_RANGE[1]:
+    low, high = CAPACITY_RANGE
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise DomainError("wb_capacity")
     return int(text)
 
