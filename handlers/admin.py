@@ -399,9 +399,14 @@ async def cmd_joinlink(message: Message, session: AsyncSession, app: App, locale
     district = app.places.district(invite.district_id)
     area = html.escape(" — ".join(p.name(locale) for p in (region, district) if p)) \
         or _("all regions")
-    text = _("Join link for students of your area ({area}):\n{link}\n\nStudents who open it "
-             "skip choosing the region and district. Print the QR code or show it on a "
-             "screen.").format(area=area, link=link)
+    if district is not None:
+        text = _("Join link for students of your area ({area}):\n{link}\n\nStudents who open "
+                 "it skip choosing the region and district. Print the QR code or show it on a "
+                 "screen.").format(area=area, link=link)
+    else:  # a regional coordinator's link: the district is still theirs to choose
+        text = _("Join link for students of your area ({area}):\n{link}\n\nStudents who open "
+                 "it skip choosing the region and then choose their district. Print the QR code "
+                 "or show it on a screen.").format(area=area, link=link)
     await message.answer_photo(BufferedInputFile(qr_png(link), filename="joinlink.png"),
                                caption=text)
 

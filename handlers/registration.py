@@ -195,7 +195,7 @@ async def cmd_start_link(message: Message, command: CommandObject, state: FSMCon
         await reg.use_join_link(session, code, app.now())
         seed["join_code"] = code
     await state.set_data({k: v for k, v in seed.items() if v is not None})
-    await message.answer(_("Welcome to the School and Student Parliament bot!"))
+    await message.answer(GREETING)  # the language is not chosen yet: all three
     await advance(message, state, app)
 
 
@@ -208,8 +208,7 @@ async def cmd_start(message: Message, state: FSMContext, app: App,
         return
     if message.from_user and message.from_user.id in app.settings.staff_ids:
         await state.set_data({"role": "staff"})
-    await message.answer("Сәлеметсіз бе! · Здравствуйте! · Hello!\n"
-                         "Мектеп және Студенттік Парламент боты.")
+    await message.answer(GREETING)
     await advance(message, state, app)
 
 
@@ -413,6 +412,9 @@ async def on_not_text(message: Message, state: FSMContext, app: App) -> None:
 async def on_need_button(message: Message, state: FSMContext, app: App) -> None:
     await message.answer(_("Please choose one of the buttons."))
     await advance(message, state, app)
+
+
+GREETING = "Сәлеметсіз бе! · Здравствуйте! · Hello!\nМектеп және Студенттік Парламент боты."
 
 
 def certificate_name(telegram_name: str) -> str | None:

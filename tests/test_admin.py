@@ -296,3 +296,10 @@ async def test_join_link_of_an_erased_coordinator_stops_working(h):
     student = h.user(311, language_code="en")
     await student.send(f"/start j_{code}")
     assert student.last_text() == "This invitation link is not valid."
+
+
+async def test_a_regional_join_link_says_the_district_is_still_chosen(h):
+    await make_coordinator(h, 503, level="regional")
+    await h.user(503).send("/joinlink")
+    caption = h.api.last(503).params["caption"]
+    assert "skip choosing the region and then choose their district" in caption
