@@ -130,7 +130,7 @@ async def test_student_in_russian_sees_russian_names_and_menu(h):
     await u.click("18 или старше")
     assert "Согласие на обработку персональных данных" in u.last_text()
     await u.click("Согласен")
-    assert u.texts()[-2] == ("Регистрация завершена. Добро пожаловать!\nИмя для сертификатов: "
+    assert u.texts()[-2] == ("Регистрация завершена. Добро пожаловать!\nФИО для сертификатов: "
                              "Test. Если оно неверно, измените его в /profile.")
     assert u.last_text().startswith("Ваши команды (Член парламента")
     users = await stored_users(h)
