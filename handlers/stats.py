@@ -23,6 +23,7 @@ from bot.services.challenges import get_challenge
 from bot.services.errors import DomainError
 from bot.services.users import UserInfo
 from db.models import User
+from db.models.challenges import Challenge
 from handlers.texts import error_text, register_errors
 
 router = Router(name=__name__)
@@ -173,25 +174,35 @@ def _row_name(board: str, key: tuple[Any, ...], name: Callable[[str, int], str])
     return labels.label(labels.FACTION, key[0])
 
 
+def _board_heading(challenge: Challenge | None, period: st.Period | None,
+                   locale: str) -> list[str]:
+    """The title names the contest or period; one contest's points have no webinars."""
+    if challenge is None:
+        what = period.label() if period else ""
+        points = _("Points: joined 1, entry 2, entry approved 3, winner 10, webinar "
+                   "attended 1.")
+    else:
+        what = _("No. {n}").format(n=challenge.id) + " «" + html.escape(
+            challenge.text("title", locale)) + "»"
+        points = _("Points: joined 1, entry 2, entry approved 3, winner 10.")
+    return ["🏆 <b>" + _("Leaderboard: {what}").format(what=what) + "</b>",
+            "<i>" + points + "</i>"]
+
+
 @router.message(Command("leaderboard"), flags=HEAVY_DB)
 async def cmd_leaderboard(message: Message, command: CommandObject, session: AsyncSession,
                           app: App, user: UserInfo | None, role: str, locale: str) -> None:
     try:
         period, challenge_id = _parse_board_arg(command.args, app)
         scope = st.Scope() if role == "student" else st.scope_of(role, user)
-        if challenge_id is not None:
-            await get_challenge(session, challenge_id)  # a mistyped number: say so
+        challenge = await get_challenge(session, challenge_id) if challenge_id else None
     except DomainError as exc:
         # the period error of /stats shows /stats, which students do not have
         code = "board_period" if exc.code == "stats_period" else exc.code
         await message.answer(error_text(DomainError(code, **exc.details)))
         return
     _tr, fmt, name = _tools(app, locale)
-    what = (_("challenge No. {id}").format(id=challenge_id) if challenge_id
-            else period.label() if period else "")
-    lines = ["🏆 <b>" + _("Leaderboard: {what}").format(what=what) + "</b>",
-             "<i>" + _("Points: joined 1, entry 2, entry approved 3, winner 10, "
-                       "webinar attended 1.") + "</i>"]
+    lines = _board_heading(challenge, period, locale)
     if role == "student":
         lines += await _student_place(session, user, period, challenge_id, fmt, name)
         await message.answer("\n".join(lines))

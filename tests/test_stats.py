@@ -280,7 +280,10 @@ async def test_leaderboard_points_and_places(h, data):
     text = h.api.last(201).text
     assert "School No. 1" in text and "School No. 2" not in text  # another district
     await h.user(STAFF_ID).send("/leaderboard challenge 1")
-    assert "1. School No. 1" in h.api.last(STAFF_ID).text
+    text = h.api.last(STAFF_ID).text
+    assert "1. School No. 1" in text
+    assert text.startswith("🏆 <b>Leaderboard: No. 1 «")  # the contest by name, not "challenge"
+    assert "webinar" not in text  # one contest's points have no webinars
 
 
 async def test_weekly_digest_once_a_week_across_restarts(h, data, clock, tmp_path):
