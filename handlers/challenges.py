@@ -392,6 +392,9 @@ async def on_confirm(cb: CallbackQuery, callback_data: ChallengeCD, session: Asy
 
 @router.callback_query(ChallengeCD.filter(F.action == "no"))
 async def on_cancel_submit(cb: CallbackQuery, state: FSMContext) -> None:
+    if not (await state.get_state() or "").startswith("SubmitSG"):  # sent already: see /my
+        await cb.answer(_("This button is no longer active."), show_alert=True)
+        return
     await state.clear()
     await cb.message.answer(_("Cancelled. Nothing was sent."))
 

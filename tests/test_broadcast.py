@@ -44,6 +44,9 @@ async def test_district_coordinator_reaches_only_their_district(h):
     await u.click("Send now")
     assert "Sent: 0 of 3" in u.last_text()
     assert "✖ Stop sending" in u.buttons()
+    await u.press(BroadcastCD(action="quit").pack())  # the preview's Cancel, after sending
+    answer = h.api.of("answerCallbackQuery", None)[-1].params["text"]
+    assert answer == "This button is no longer active."
     assert await h.drain() == 3
     for tg in (101, 102, 103):
         assert h.api.texts(tg) == ["Meeting on Friday at 15:00"]

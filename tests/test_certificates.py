@@ -14,6 +14,7 @@ from PIL import Image, ImageChops
 from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
+from bot.callbacks import CertCD
 from bot.services import certificates as certs
 from bot.services.errors import DomainError
 from db.models import (
@@ -205,6 +206,9 @@ async def test_bulk_issue_preview_confirm_deliver_and_reissue(h):
     assert "Әлия Құрманова" in pdf_text(preview.files["document"])
     await staff.click("Issue 2")
     assert "Issued: 2 new" in staff.last_text()
+    await staff.press(CertCD(action="drop").pack())  # the old Cancel: issued is issued
+    answer = h.api.of("answerCallbackQuery", None)[-1].params["text"]
+    assert answer == "This button is no longer active."
     await h.drain()
 
     kk_docs, ru_docs = sent_documents(h, 101), sent_documents(h, 102)

@@ -184,6 +184,9 @@ async def test_student_lifecycle_in_english(h, clock):
     assert "Made by 9B" in u.last_text()
     await u.click("Send")
     assert "Your entry No. 1" in u.last_text()
+    await u.press(f"ch:no:{cid}:")  # the same message's Cancel, after sending
+    answer = h.api.of("answerCallbackQuery", None)[-1].params["text"]
+    assert answer == "This button is no longer active."
     async with h.app.sessionmaker() as s:
         sub = await s.get(Submission, 1)
         assert sub.status == "pending" and sub.comment == "Made by 9B"
