@@ -510,12 +510,10 @@ async def on_noop(cb: CallbackQuery) -> None:
     await cb.answer(_("This is a preview."))
 
 
-@router.callback_query(BroadcastCD.filter(F.action == "quit"))
+# Only inside the flow: an older message's Cancel (that broadcast went out or is scheduled)
+# falls through to the fallback router's "This button is no longer active".
+@router.callback_query(StateFilter(BroadcastSG), BroadcastCD.filter(F.action == "quit"))
 async def on_quit(cb: CallbackQuery, state: FSMContext) -> None:
-    if not (await state.get_state() or "").startswith("BroadcastSG"):
-        # an older message's button: that broadcast went out or is scheduled (/broadcasts)
-        await cb.answer(_("This button is no longer active."), show_alert=True)
-        return
     await state.clear()
     await cb.message.edit_reply_markup(reply_markup=None)
     await cb.message.answer(_("Cancelled. Nothing was sent."))

@@ -166,11 +166,9 @@ async def on_issue(cb: CallbackQuery, state: FSMContext, session: AsyncSession, 
           "sent now.").format(new=result.new, existing=result.existing))
 
 
-@router.callback_query(CertCD.filter(F.action == "drop"))
+# Issued (or dropped) already: the stale Cancel falls through to the fallback router.
+@router.callback_query(CertificatesSG.confirm, CertCD.filter(F.action == "drop"))
 async def on_drop(cb: CallbackQuery, state: FSMContext) -> None:
-    if await state.get_state() != CertificatesSG.confirm.state:  # issued (or dropped) already
-        await cb.answer(_("This button is no longer active."), show_alert=True)
-        return
     await state.clear()
     await cb.message.edit_reply_markup(reply_markup=None)
     await cb.message.answer(_("Cancelled. Nothing was issued."))

@@ -7,7 +7,7 @@ import html
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -390,16 +390,14 @@ async def on_confirm(cb: CallbackQuery, callback_data: ChallengeCD, session: Asy
         n=sub.id, title=html.escape(challenge.text("title", locale))))
 
 
-@router.callback_query(ChallengeCD.filter(F.action == "no"))
+# Only inside the flow: once the entry is sent, its Cancel is stale (see on_stale_step).
+@router.callback_query(StateFilter(SubmitSG), ChallengeCD.filter(F.action == "no"))
 async def on_cancel_submit(cb: CallbackQuery, state: FSMContext) -> None:
-    if not (await state.get_state() or "").startswith("SubmitSG"):  # sent already: see /my
-        await cb.answer(_("This button is no longer active."), show_alert=True)
-        return
     await state.clear()
     await cb.message.answer(_("Cancelled. Nothing was sent."))
 
 
-@router.callback_query(ChallengeCD.filter(F.action.in_({"ok", "nom", "cat"})))
+@router.callback_query(ChallengeCD.filter(F.action.in_({"ok", "nom", "cat", "no"})))
 async def on_stale_step(cb: CallbackQuery) -> None:
     await cb.answer(_("This button is no longer active."), show_alert=True)
 
