@@ -395,11 +395,9 @@ async def cmd_joinlink(message: Message, session: AsyncSession, app: App, locale
         return
     invite = await reg.join_link_for(session, user)
     link = await deep_link(message.bot, f"j_{invite.code}")
-    region = app.places.region(invite.region_id)
-    district = app.places.district(invite.district_id)
-    area = html.escape(" — ".join(p.name(locale) for p in (region, district) if p)) \
-        or _("all regions")
-    if district is not None:
+    names = app.places.names(invite.region_id, invite.district_id, locale)
+    area = html.escape(" — ".join(names)) or _("all regions")
+    if app.places.district(invite.district_id) is not None:
         text = _("Join link for students of your area ({area}):\n{link}\n\nStudents who open "
                  "it skip choosing the region and district. Print the QR code or show it on a "
                  "screen.").format(area=area, link=link)
@@ -439,10 +437,9 @@ async def cmd_promote(message: Message, command: CommandObject, session: AsyncSe
 
 def _who(app: App, user: User, locale: str) -> str:
     """Name, organisation and place: enough to see it is the intended person."""
-    places = [app.places.region(user.region_id), app.places.district(user.district_id)]
     return "\n".join(html.escape(part) for part in (
         user.full_name or "—", user.org_name or "—",
-        ", ".join(p.name(locale) for p in places if p) or "—"))
+        ", ".join(app.places.names(user.region_id, user.district_id, locale)) or "—"))
 
 
 @router.callback_query(PromoteCD.filter())

@@ -68,6 +68,11 @@ class PlaceDirectory:
     def district(self, district_id: int | None) -> Place | None:
         return self._by_id.get(district_id) if district_id else None
 
+    def names(self, region_id: int | None, district_id: int | None, locale: str) -> list[str]:
+        """The region's and the district's names, those that are set, region first."""
+        return [p.name(locale) for p in (self.region(region_id), self.district(district_id))
+                if p]
+
     def district_page(
         self, region_id: int, page: int, query: str = ""
     ) -> tuple[list[Place], int]:
