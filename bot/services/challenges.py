@@ -324,11 +324,13 @@ def _record_join(session: Session, challenge: Challenge, user: Any, now: datetim
 
 
 _SUBMISSIONS = Submission.__table__  # Core, not the ORM entity: no ORM loading machinery
+# Entries that no longer count as sent: for the limit per person and for "has not sent yet".
+# A rejected entry is out of the running and cannot be withdrawn: it must not use up a place.
+OUT_OF_RUNNING = ("withdrawn", "rejected")
 _ACTIVE_COUNT = select(func.count()).select_from(_SUBMISSIONS).where(
     _SUBMISSIONS.c.challenge_id == bindparam("challenge_id"),
     _SUBMISSIONS.c.user_id == bindparam("user_id"),
-    # A rejected entry is out of the running and cannot be withdrawn: it must not use up a place.
-    _SUBMISSIONS.c.status.not_in(("withdrawn", "rejected")))
+    _SUBMISSIONS.c.status.not_in(OUT_OF_RUNNING))
 
 
 async def active_count(session: AsyncSession, challenge_id: int, user_id: int) -> int:
@@ -538,16 +540,17 @@ async def decide(session: AsyncSession, app: Any, submission_id: int, reviewer: 
     """
     sub = await get_in_scope(session, submission_id, reviewer)
     stage = sub.stage
-    if sub.status != "pending" or not await session.scalar(
-            select(func.count()).select_from(Submission).where(
-                Submission.id == sub.id, *stage_conditions(reviewer))):
+    if sub.status != "pending":
         raise DomainError("already_reviewed")
     challenge = await get_challenge(session, sub.challenge_id)
     tiers = [t for t in challenge.review_tiers or [] if t in TIERS]
     later = tiers[tiers.index(stage) + 1:] if stage in tiers else []
     same_stage = Submission.stage.is_(None) if stage is None else Submission.stage == stage
+    # the reviewer's tier is checked here, in the guarded UPDATE: not this tier's entry (or
+    # moved on meanwhile) reads as already reviewed, like a race lost to another reviewer
     guard = update(Submission).where(Submission.id == submission_id,
-                                     Submission.status == "pending", same_stage)
+                                     Submission.status == "pending", same_stage,
+                                     *stage_conditions(reviewer))
     if approve and later:
         result = await session.execute(
             guard.values(stage=later[0], reviewed_by=reviewer.id, reviewed_at=now)
@@ -614,9 +617,8 @@ def user_scope_conditions(viewer: Any) -> list[ColumnElement[bool]]:
 
 
 def _submitted_ids(challenge_id: int) -> Select[Any]:
-    # as for the limit per person (_ACTIVE_COUNT): a rejected entry leaves them to send again
     return select(Submission.user_id).where(Submission.challenge_id == challenge_id,
-                                            Submission.status.not_in(("withdrawn", "rejected")))
+                                            Submission.status.not_in(OUT_OF_RUNNING))
 
 
 async def not_submitted(session: AsyncSession, challenge_id: int, viewer: Any) -> list[User]:
