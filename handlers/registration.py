@@ -21,7 +21,7 @@ from bot.keyboards.common import choice_kb, confirm_kb, district_kb, language_kb
 from bot.notifications import notify_guardian_confirmed, notify_staff_of_request
 from bot.services import registration as reg
 from bot.services.errors import DomainError
-from bot.services.guardian import apply_age_band, confirm_guardian, guardian_student
+from bot.services.guardian import confirm_guardian, guardian_student
 from bot.services.users import UserInfo
 from handlers.menu import send_main_menu
 from handlers.texts import error_text
@@ -308,9 +308,11 @@ async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMCont
     registration = reg.Registration.from_fsm(data)
     registration.full_name = certificate_name(cb.from_user.full_name if cb.from_user else "")
     try:
+        # The limits of a minor are stored here too, before any reply (review M3).
         user = await reg.complete_registration(
             session, app.users, cb.from_user.id, cb.message.chat.id, registration,
-            app.settings.consent_version, registration.role == "staff", now=app.now())
+            app.settings.consent_version, registration.role == "staff", now=app.now(),
+            guardian_age=app.settings.guardian_age)
     except DomainError as exc:
         await state.clear()
         await cb.message.answer(error_text(exc))
@@ -327,15 +329,8 @@ async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMCont
     else:
         name_note = _("Your name for certificates is not set yet: please add it in /profile.")
     await cb.message.answer(_("Registration complete. Welcome!") + "\n" + name_note)
-    token = await apply_age_band(session, app.users, user, registration.age_band,
-                                 app.settings.guardian_age)
-    if token:
-        link = await guardian_link(app, token)
-        await cb.message.answer(_(
-            "Because you are under {age}, your account is limited: you can read news and "
-            "register for webinars, but you cannot submit entries until a parent or guardian "
-            "confirms. Forward this link to them:\n{link}").format(
-                age=app.settings.guardian_age, link=link))
+    if user.limited and user.guardian_token:
+        await cb.message.answer(await limited_text(app, user.guardian_token))
     await send_main_menu(cb.message, user.role if user.role != "coordinator" else "coordinator")
 
 
@@ -432,6 +427,15 @@ async def guardian_link(app: App, token: str) -> str:
     return f"https://t.me/{(await app.bot.me()).username}?start=g_{token}"
 
 
+async def limited_text(app: App, token: str) -> str:
+    """What a minor waiting for a guardian may and may not do, with the link to forward."""
+    return _("Because you are under {age}, your account is limited until a parent or guardian "
+             "confirms it: you can read news and register for webinars, but you cannot join "
+             "challenges or actions, send entries or receive certificates yet. Forward this "
+             "link to them:\n{link}").format(age=app.settings.guardian_age,
+                                             link=await guardian_link(app, token))
+
+
 async def show_guardian_consent(message: Message, session: AsyncSession, token: str,
                                 app: App, user: UserInfo | None) -> None:
     try:
@@ -460,6 +464,7 @@ async def on_guardian_confirm(cb: CallbackQuery, callback_data: GuardianCD,
     except DomainError as exc:
         await cb.answer(error_text(exc), show_alert=True)
         return
+    # Queued with the confirmation, before any reply: a failed reply must not lose it.
+    await notify_guardian_confirmed(session, app, student)
     await cb.message.edit_reply_markup(reply_markup=None)
     await cb.message.answer(_("Thank you! The account is now confirmed."))
-    await notify_guardian_confirmed(session, app, student)

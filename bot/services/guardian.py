@@ -31,14 +31,15 @@ def needs_guardian(band: str | None, guardian_age: int) -> bool:
     return band in AGE_BANDS and AGE_BANDS[band] < guardian_age
 
 
-async def apply_age_band(session: AsyncSession, cache: UserCache, user: User, band: str | None,
-                         guardian_age: int) -> str | None:
-    """Record the band; returns the one-time guardian token when the account is limited."""
-    user.age_band = band
-    user.limited = needs_guardian(band, guardian_age)
+def set_age_band(user: User, band: str | None, guardian_age: int) -> None:
+    """Record a student's band and, below the guardian age, limit the account and make its
+    one-time guardian token. Called inside the registration's own transaction, before any
+    reply: a reply that fails must not leave a child unlimited (review M3). A student with no
+    band stays limited too (fail safe); coordinators and staff give no band."""
+    user.age_band = band if band in AGE_BANDS else None
+    user.limited = user.role == "student" and (band not in AGE_BANDS
+                                               or needs_guardian(band, guardian_age))
     user.guardian_token = secrets.token_urlsafe(12) if user.limited else None
-    cache.forget(user.tg_id)
-    return user.guardian_token
 
 
 async def confirm_guardian(session: AsyncSession, cache: UserCache, token: str,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import activity_row, log_activity
 from bot.services.errors import DomainError
+from bot.services.guardian import set_age_band
 from bot.services.users import COORDINATOR, STAFF, STUDENT, UserCache, UserInfo
 from db.base import utcnow
 from db.models import (
@@ -99,9 +100,11 @@ class Registration:
 
 async def complete_registration(
     session: AsyncSession, cache: UserCache, tg_id: int, chat_id: int, reg: Registration,
-    consent_version: str, is_staff: bool, now: datetime | None = None,
+    consent_version: str, is_staff: bool, now: datetime | None = None, guardian_age: int = 16,
 ) -> User:
-    """Store the user at the moment of consent. Coordinators without an invite stay pending."""
+    """Store the user at the moment of consent. Coordinators without an invite stay pending;
+    a student below `guardian_age` is stored limited, with the guardian link's token, in the
+    same transaction (nothing is replied before this commits)."""
     now = now or utcnow()
     invite = (await _redeem(session, reg.invite_code, "coordinator", now)
               if reg.invite_code else None)
@@ -120,6 +123,7 @@ async def complete_registration(
         user.approved_by = invite.created_by
     user.consent_at, user.consent_version = now, consent_version
     user.erased_at, user.blocked_bot = None, False
+    set_age_band(user, reg.age_band if role == STUDENT else None, guardian_age)
     session.add(user)
     await session.flush()
     await log_activity(session, "register", user, extra={"role": role, "invite": bool(invite)})
