@@ -127,6 +127,9 @@ async def preview_issue(message: Message, args: str, state: FSMContext,
     if plan.no_name:
         lines.append(_("Without a name in the profile (skipped until they add it in /profile):"
                        " {count}").format(count=plan.no_name))
+    if plan.waiting:
+        lines.append(_("Waiting for a guardian's confirmation (skipped; run this again after "
+                       "they confirm): {count}").format(count=plan.waiting))
     summary = "\n".join(lines)
     sample = certs.preview_for(source, plan, app.now())
     if sample is None:

@@ -18,6 +18,26 @@ from db.models import User
 # band -> the oldest age in it
 AGE_BANDS = {"u14": 13, "14_15": 15, "16_17": 17, "18plus": 18}
 
+# Who takes part in full: adults, and minors whose parent or guardian confirmed. What a
+# `limited` account may not do or be in is listed at `User.limited` (db/models/core.py).
+CONFIRMED = User.limited.is_(False)
+
+
+def as_seen_by_others(limited: bool | None, name: str | None, org: str | None,
+                      waiting: str) -> tuple[str, str]:
+    """(name, organisation) as staff exports and coordinators' lists show a person: a minor
+    still waiting for a guardian's confirmation is only `waiting`, with no name and no
+    organisation (counts still include them)."""
+    if limited:
+        return waiting, ""
+    return name or "", org or ""
+
+
+async def guardian_token_of(session: AsyncSession, user_id: int) -> str | None:
+    """The one-time link's token of a limited account (None once confirmed)."""
+    return await session.scalar(select(User.guardian_token).where(User.id == user_id,
+                                                                   User.limited.is_(True)))
+
 
 class Confirmer(Protocol):
     """Whoever opened a guardian link (UserInfo), or None for someone not registered."""

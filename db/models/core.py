@@ -76,8 +76,14 @@ class User(Base):
     consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     consent_version: Mapped[str | None] = mapped_column(String(20))
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    # Minors: below settings.guardian_age a student account is limited (no submissions, not in
-    # exports) until a parent or guardian confirms through a one-time link.
+    # Minors: below settings.guardian_age a student account is `limited` from the moment it is
+    # stored until a parent or guardian confirms through a one-time link. Until then it:
+    #   - sends no entries;
+    #   - joins no challenges or actions (webinars: may register and attend);
+    #   - gets no certificates (a run of /certificates after the confirmation issues them);
+    #   - is in staff exports only as "waiting for a guardian", without name or organisation;
+    #   - is named in no coordinator's list (leaderboards rank places, never people).
+    # tests/test_minors.py walks each line of this list (README: "Minors and privacy").
     age_band: Mapped[str | None] = mapped_column(String(8))
     limited: Mapped[bool] = mapped_column(default=False)
     guardian_token: Mapped[str | None] = mapped_column(String(40), unique=True)
