@@ -19,6 +19,7 @@ from bot.callbacks import ConfirmCD, GuardianCD, LangCD, PageCD, RegCD
 from bot.factory import App
 from bot.keyboards.common import choice_kb, confirm_kb, district_kb, language_kb, region_kb
 from bot.notifications import notify_guardian_confirmed, notify_staff_of_request
+from bot.services import coordinator_requests
 from bot.services import registration as reg
 from bot.services.errors import DomainError
 from bot.services.guardian import confirm_guardian, guardian_student
@@ -237,12 +238,19 @@ ALLOWED = {"role": ("student", "coordinator"), "level": tuple(labels.LEVEL),
 
 
 @router.callback_query(RegCD.filter(F.field.in_(FIELD_STATES)))
-async def on_choice(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, app: App) -> None:
+async def on_choice(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
+                    session: AsyncSession, app: App) -> None:
     expected_state, key = FIELD_STATES[callback_data.field]
     if await state.get_state() != expected_state.state or \
             callback_data.value not in ALLOWED[callback_data.field]:
         await cb.answer(_("This button is no longer active."), show_alert=True)
         return
+    if (callback_data.field, callback_data.value) == ("role", "coordinator"):
+        try:  # said at once, not after the whole form (consent checks it again)
+            await coordinator_requests.admit(session, cb.from_user.id, app.now())
+        except DomainError as exc:
+            await cb.answer(error_text(exc), show_alert=True)
+            return
     await state.update_data({key: callback_data.value})
     await cb.message.edit_reply_markup(reply_markup=None)
     await advance(cb.message, state, app)

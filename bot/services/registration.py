@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, bindparam, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import coordinator_requests
 from bot.services.activity import activity_row, log_activity
 from bot.services.errors import DomainError
 from bot.services.guardian import set_age_band
@@ -108,8 +109,11 @@ async def complete_registration(
     now = now or utcnow()
     invite = (await _redeem(session, reg.invite_code, "coordinator", now)
               if reg.invite_code else None)
-    user = await session.scalar(select(User).where(User.tg_id == tg_id)) or User(tg_id=tg_id)
     role = STAFF if is_staff else (COORDINATOR if invite else reg.role)
+    # A request to staff: limited per person, also across /deleteme (review L4).
+    request_key = (await coordinator_requests.admit(session, tg_id, now)
+                   if role == COORDINATOR and not invite else None)
+    user = await session.scalar(select(User).where(User.tg_id == tg_id)) or User(tg_id=tg_id)
     user.chat_id, user.locale, user.role = chat_id, reg.locale, role
     user.status = "pending" if role == COORDINATOR and not invite else "active"
     user.org_type, user.org_name, user.full_name = reg.org_type, reg.org_name, reg.full_name
@@ -129,6 +133,8 @@ async def complete_registration(
     await log_activity(session, "register", user, extra={"role": role, "invite": bool(invite)})
     if user.status == "pending":
         await log_activity(session, "coordinator_request", user)
+    if request_key:
+        await coordinator_requests.record(session, request_key, user.id, now)
     cache.forget(tg_id)
     return user
 

@@ -158,6 +158,21 @@ class BotState(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
+class CoordinatorRequest(Base):
+    """A coordinator request of the last day, kept by a keyed hash of the Telegram id so that
+    "/deleteme, register again" cannot repeat requests (and staff notices) without limit.
+    Deleted after a day (bot/services/coordinator_requests.py)."""
+
+    __tablename__ = "coordinator_requests"
+    __table_args__ = (Index("ix_coordinator_requests_person", "person_key", "requested_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_key: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The requester while no notice to staff has covered the request yet; NULL after it.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
 class FsmRecord(Base):
     """aiogram FSM state and data, so a flow survives a restart."""
 
