@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import labels
 from bot.callbacks import ConfirmCD, GuardianCD, LangCD, PageCD, RegCD
 from bot.factory import App
+from bot.i18n import LANGUAGES
 from bot.keyboards.common import choice_kb, confirm_kb, district_kb, language_kb, region_kb
 from bot.notifications import notify_guardian_confirmed, notify_staff_of_request
 from bot.services import coordinator_requests
@@ -218,6 +219,9 @@ async def cmd_start(message: Message, state: FSMContext, app: App,
 @router.callback_query(RegistrationSG.language, LangCD.filter())
 async def on_language(cb: CallbackQuery, callback_data: LangCD, state: FSMContext,
                       app: App) -> None:
+    if callback_data.code not in LANGUAGES:  # a forged button (review I1)
+        await cb.answer(_("This button is no longer active."), show_alert=True)
+        return
     await state.update_data(locale=callback_data.code)
     with app.i18n.use_locale(callback_data.code):
         await cb.message.edit_reply_markup(reply_markup=None)

@@ -466,6 +466,10 @@ async def on_audience_toggle(cb: CallbackQuery, callback_data: WebinarWizCD, sta
         audience = {}
     elif "=" in callback_data.value:
         key, value = callback_data.value.split("=", 1)
+        offered = dict(_audience_sections(app, locale)).get(key, [])
+        if value not in {option for option, _label in offered}:  # a forged button (I1)
+            await cb.answer(_("This button is no longer active."), show_alert=True)
+            return
         if key in svc.AUDIENCE_KEYS:
             chosen = audience.setdefault(key, [])
             if value in chosen:

@@ -35,6 +35,7 @@ from db.models import (
 )
 from db.models.challenges import JuryMember, JuryScore
 
+LOCALES = ("kk", "ru", "en")
 ORG_TYPES = ("school", "college", "university")
 FACTIONS = ("self_knowledge", "happiness", "law_order", "care")
 POSITIONS = ("president", "leader", "member")
@@ -107,6 +108,8 @@ async def complete_registration(
     a student below `guardian_age` is stored limited, with the guardian link's token, in the
     same transaction (nothing is replied before this commits)."""
     now = now or utcnow()
+    if reg.locale not in LOCALES:  # answers kept from a forged language button (review I1)
+        raise DomainError("bad_value")
     invite = (await _redeem(session, reg.invite_code, "coordinator", now)
               if reg.invite_code else None)
     role = STAFF if is_staff else (COORDINATOR if invite else reg.role)
