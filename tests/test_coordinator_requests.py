@@ -11,6 +11,7 @@ from sqlalchemy import select
 from bot.callbacks import ApproveCD
 from bot.notifications import coordinator_requests_tick
 from bot.services import coordinator_requests as requests
+from bot.services.registration import export_user_data
 from db.models import CoordinatorRequest, User
 from tests.conftest import STAFF_ID
 from tests.factories import make_staff
@@ -89,6 +90,10 @@ async def test_l4_many_requests_collapse_into_one_notice_per_staff_member(h, clo
     async with h.app.sessionmaker() as s:
         decided = await s.scalar(select(User.id).where(User.tg_id == 711))
     await h.user(STAFF_ID).press(ApproveCD(user_id=decided, ok=True).pack())
+    async with h.app.sessionmaker() as s:  # /mydata shows the record while it names them
+        waiting = await s.scalar(select(User).where(User.tg_id == 712))
+        [mine] = (await export_user_data(s, waiting))["coordinator_requests"]
+        assert mine["user_id"] == waiting.id and len(mine["person_key"]) == 64
 
     clock.advance(minutes=30)
     await coordinator_requests_tick(h.app)  # still within the quiet hour

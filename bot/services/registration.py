@@ -23,6 +23,7 @@ from db.models import (
     Certificate,
     Challenge,
     ChallengeParticipant,
+    CoordinatorRequest,
     Delivery,
     District,
     FsmRecord,
@@ -353,6 +354,7 @@ _EXPORTED: tuple[tuple[str, Table, Any], ...] = (
     ("jury_memberships", JuryMember.__table__, JuryMember.user_id),
     ("jury_scores_given", JuryScore.__table__, JuryScore.juror_id),
     ("deliveries", Delivery.__table__, Delivery.user_id),
+    ("coordinator_requests", CoordinatorRequest.__table__, CoordinatorRequest.user_id),
 )
 
 
