@@ -103,6 +103,20 @@ async def test_m3_adult_student_is_stored_unlimited_with_its_band(h):
     assert (adult.age_band, adult.limited, adult.guardian_token) == ("16_17", False, None)
 
 
+async def test_m3_a_student_without_an_age_band_is_stored_limited(h):
+    """Fail safe: answers that somehow lack the band never make an unlimited student."""
+    from bot.services import registration as reg
+
+    answers = reg.Registration(locale="en", role="student", org_type="school",
+                               org_name="School No. 3", faction="care", position="member",
+                               grade="7")
+    async with h.app.sessionmaker() as s:
+        user = await reg.complete_registration(s, h.app.users, 505, 505, answers, "v1", False,
+                                               now=h.app.now(), guardian_age=16)
+        await s.commit()
+    assert (user.age_band, user.limited) == (None, True) and user.guardian_token
+
+
 async def test_m3_guardian_confirmation_notice_survives_a_failed_reply(h):
     """The student's "your guardian confirmed" notice is queued with the confirmation, not
     after the reply to the guardian (who may block the bot right after pressing)."""
