@@ -127,6 +127,9 @@ async def preview_issue(message: Message, args: str, state: FSMContext,
     if plan.no_name:
         lines.append(_("Without a name in the profile (skipped until they add it in /profile):"
                        " {count}").format(count=plan.no_name))
+    if plan.waiting:
+        lines.append(_("Waiting for a guardian's confirmation (skipped; run this again after "
+                       "they confirm): {count}").format(count=plan.waiting))
     summary = "\n".join(lines)
     sample = certs.preview_for(source, plan, app.now())
     if sample is None:
@@ -218,6 +221,9 @@ async def on_template(cb: CallbackQuery, callback_data: CertCD, session: AsyncSe
 @router.callback_query(CertCD.filter(F.action == "bg"))
 async def on_background_ask(cb: CallbackQuery, callback_data: CertCD,
                             state: FSMContext) -> None:
+    if callback_data.template not in certs.TEMPLATES:  # a forged button (review I1)
+        await cb.answer(_("This button is no longer active."), show_alert=True)
+        return
     await state.set_state(CertificatesSG.background)
     await state.update_data(cert_template=callback_data.template)
     await cb.message.answer(_("Send the background picture as a photo or as a file. A4 "
@@ -252,6 +258,9 @@ async def on_background_other(message: Message) -> None:
 @router.callback_query(CertCD.filter(F.action == "sig"))
 async def on_signatories_ask(cb: CallbackQuery, callback_data: CertCD,
                              state: FSMContext) -> None:
+    if callback_data.template not in certs.TEMPLATES:  # a forged button (review I1)
+        await cb.answer(_("This button is no longer active."), show_alert=True)
+        return
     await state.set_state(CertificatesSG.signatories)
     await state.update_data(cert_template=callback_data.template)
     await cb.message.answer(_(

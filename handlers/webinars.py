@@ -38,6 +38,7 @@ from bot.middlewares import HEAVY_DB
 from bot.services import webinars as svc
 from bot.services.broadcasts import register_audience
 from bot.services.errors import DomainError
+from bot.services.guardian import as_seen_by_others
 from bot.services.ics import event_ics
 from bot.services.users import STAFF, UserInfo
 from db.models import Webinar, WebinarRegistration
@@ -465,6 +466,10 @@ async def on_audience_toggle(cb: CallbackQuery, callback_data: WebinarWizCD, sta
         audience = {}
     elif "=" in callback_data.value:
         key, value = callback_data.value.split("=", 1)
+        offered = dict(_audience_sections(app, locale)).get(key, [])
+        if value not in {option for option, _label in offered}:  # a forged button (I1)
+            await cb.answer(_("This button is no longer active."), show_alert=True)
+            return
         if key in svc.AUDIENCE_KEYS:
             chosen = audience.setdefault(key, [])
             if value in chosen:
@@ -676,7 +681,9 @@ async def on_registrants(cb: CallbackQuery, callback_data: WebinarAdminCD,
         lines += ["", _("Registrants:")]
         for user, reg in rows[:50]:
             mark = "✋" if reg.attended_at else "•"
-            lines.append(f"{mark} {html.escape(user.full_name or '—')}")
+            name, _org = as_seen_by_others(user.limited, user.full_name, None,
+                                           str(labels.WAITING_FOR_GUARDIAN))
+            lines.append(f"{mark} {html.escape(name or '—')}")
         if len(rows) > 50:
             lines.append(_("…and {n} more: /export_webinar {id}").format(
                 n=len(rows) - 50, id=webinar.id))
@@ -722,7 +729,7 @@ async def _send_export(message: Message, session: AsyncSession, app: App, locale
 
     data = svc.registrants_xlsx(rows, headers, region_name, district_name,
                                 lambda role: labels.label(labels.ROLE, role), app.settings.tz,
-                                _("Registrants"))
+                                _("Registrants"), str(labels.WAITING_FOR_GUARDIAN))
     await message.answer_document(
         BufferedInputFile(data, filename=f"webinar-{webinar.id}.xlsx"),
         caption=_("Webinar No. {id}: registered {n}, attended {m}.").format(

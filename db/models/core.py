@@ -76,8 +76,14 @@ class User(Base):
     consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     consent_version: Mapped[str | None] = mapped_column(String(20))
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    # Minors: below settings.guardian_age a student account is limited (no submissions, not in
-    # exports) until a parent or guardian confirms through a one-time link.
+    # Minors: below settings.guardian_age a student account is `limited` from the moment it is
+    # stored until a parent or guardian confirms through a one-time link. Until then it:
+    #   - sends no entries;
+    #   - joins no challenges or actions (webinars: may register and attend);
+    #   - gets no certificates (a run of /certificates after the confirmation issues them);
+    #   - is in staff exports only as "waiting for a guardian", without name or organisation;
+    #   - is named in no coordinator's list (leaderboards rank places, never people).
+    # tests/test_minors.py walks each line of this list (README: "Minors and privacy").
     age_band: Mapped[str | None] = mapped_column(String(8))
     limited: Mapped[bool] = mapped_column(default=False)
     guardian_token: Mapped[str | None] = mapped_column(String(40), unique=True)
@@ -150,6 +156,21 @@ class BotState(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CoordinatorRequest(Base):
+    """A coordinator request of the last day, kept by a keyed hash of the Telegram id so that
+    "/deleteme, register again" cannot repeat requests (and staff notices) without limit.
+    Deleted after a day (bot/services/coordinator_requests.py)."""
+
+    __tablename__ = "coordinator_requests"
+    __table_args__ = (Index("ix_coordinator_requests_person", "person_key", "requested_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_key: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The requester while no notice to staff has covered the request yet; NULL after it.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class FsmRecord(Base):
