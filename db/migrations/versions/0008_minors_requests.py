@@ -9,7 +9,7 @@ from alembic import op
 
 import db.base
 
-revision = "0009_minors_requests"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
