@@ -1,6 +1,6 @@
 """coordinator requests remembered for a day (review L4)
 
-Revision ID: 0009_minors_requests
+Revision ID: 0008
 Revises: 0007
 """
 
