@@ -20,6 +20,7 @@ def ticks() -> list[tuple[str, float, Tick]]:
     from bot.services.certificates import tick as certificates_tick
     from bot.services.challenges import challenges_tick
     from bot.stats_digest import digest_tick
+    from bot.storage import EXPIRY_EVERY, expire_tick
     from bot.webinar_notices import webinar_reminders_tick
     from handlers.broadcast import broadcasts_tick
 
@@ -29,6 +30,7 @@ def ticks() -> list[tuple[str, float, Tick]]:
         ("webinar_reminders", 30, webinar_reminders_tick),
         ("certificates", certificates_every, certificates_tick),
         ("challenges", 60, challenges_tick),
+        ("fsm_expiry", EXPIRY_EVERY, expire_tick),
     ]
 
 
