@@ -66,7 +66,8 @@ def _own_text(exc: BaseException) -> str | None:
     if isinstance(exc, DomainError):
         return exc.code
     if isinstance(exc, StatementError):  # values are never in it (hide_parameters)
-        cause = f"({_qualified(type(exc.orig))}) " if exc.orig is not None else ""
+        cause = f"({_qualified(type(exc.orig))}{_error_code(exc.orig)}) " \
+            if exc.orig is not None else ""
         return f"{cause}[SQL: {(exc.statement or '')[:SQL_SHOWN]}]"
     if isinstance(exc, PendingRollbackError):
         # The failed flush is only quoted in the text (a commit in a greenlet loses the
@@ -77,6 +78,14 @@ def _own_text(exc: BaseException) -> str | None:
         return "earlier failure: " + (cause.group(1) + " " if cause else "") + (
             f"[SQL: {sql.group(1)[:SQL_SHOWN]}]" if sql else "")
     return None
+
+
+def _error_code(driver_error: BaseException) -> str:
+    """The database's code for the error (PostgreSQL's SQLSTATE, SQLite's error name): what
+    went wrong, without the database's sentence, which may quote the row's values."""
+    code = (getattr(driver_error, "sqlstate", None) or getattr(driver_error, "pgcode", None)
+            or getattr(driver_error, "sqlite_errorname", None))
+    return f" {code}" if isinstance(code, str) and code.replace("_", "").isalnum() else ""
 
 
 def exception_text(exc: BaseException, full: bool = False) -> str:
