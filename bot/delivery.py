@@ -518,7 +518,7 @@ class DeliveryWorker:
             except Exception as exc:
                 logger.warning("delivery %s: making the document failed: %s", job.id,
                                exception_text(exc))
-                return self._retry_or_fail(job, f"document: {exception_text(exc)}")
+                return self._retry_or_fail(job, exc, "document: ")
         for _ in range(MAX_429_RETRIES):
             await self.limiter.acquire(job.chat_id)
             try:
@@ -532,18 +532,20 @@ class DeliveryWorker:
                 logger.info("delivery %s (user %s) refused: %s", job.id, job.user_id, exc.message)
                 return Outcome(job, "failed", error=exc.message)
             except (TelegramServerError, TelegramNetworkError, TimeoutError) as exc:
-                return self._retry_or_fail(job, exception_text(exc))
+                return self._retry_or_fail(job, exc)
             except Exception as exc:  # one bad row must not stop the queue
                 logger.warning("delivery %s (user %s) failed: %s", job.id, job.user_id,
                                exception_text(exc))
-                return Outcome(job, "failed", error=exception_text(exc)[:500])
+                return Outcome(job, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
             return Outcome(job, "sent", message_id=message_id)
         return Outcome(job, "queued", error="flood control", retry_in=BACKOFF_BASE)
 
-    def _retry_or_fail(self, job: Job, reason: str) -> Outcome:
+    def _retry_or_fail(self, job: Job, exc: BaseException, what: str = "") -> Outcome:
+        # The row keeps the whole text (erasure clears it); the log only what is safe there.
+        reason = f"{what}{type(exc).__name__}: {exc}"
         if job.attempts + 1 >= MAX_ATTEMPTS:
-            logger.warning("delivery %s (user %s) failed for good: %s", job.id, job.user_id,
-                           reason)
+            logger.warning("delivery %s (user %s) failed for good: %s%s", job.id, job.user_id,
+                           what, exception_text(exc))
             return Outcome(job, "failed", error=reason[:500])
         delay = min(BACKOFF_BASE * 2 ** job.attempts, BACKOFF_MAX)
         return Outcome(job, "queued", error=reason[:500], retry_in=delay)
