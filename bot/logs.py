@@ -135,6 +135,8 @@ class _SafeFormatting(logging.Formatter):
         self.redact, self.full_exceptions = redact, full_exceptions
 
     def formatException(self, ei: Any) -> str:
+        if ei[1] is None:  # logger.exception() outside an except block
+            return "NoneType: None"
         return format_exception(ei[1], self.full_exceptions)
 
     def format(self, record: logging.LogRecord) -> str:

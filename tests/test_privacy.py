@@ -326,6 +326,26 @@ async def test_m7_deleteme_purges_queued_payloads_about_the_person(h):
     assert "Class" in bodies  # other people's messages stay (the challenge announcement)
 
 
+async def test_m7_a_coordinator_request_still_queued_is_not_sent_after_deleteme(h):
+    await make_staff(h)
+    u = h.user(TG_ID, NAME)
+    await u.send("/start")
+    await u.click("English")
+    await u.click("Coordinator")
+    await u.click("Regional level")
+    await u.click("School")
+    await u.click("Abai Region")
+    await u.send(SCHOOL)
+    await u.click("I agree")
+    await erase(u)  # before the queue sent the request to staff
+    await h.drain()
+    assert not any(NAME in t or SCHOOL in t for t in h.user(STAFF_TG_ID).texts())
+    async with h.app.sessionmaker() as s:
+        statuses = (await s.scalars(select(Delivery.status).where(
+            Delivery.source_type == "coordinator_request"))).all()
+    assert statuses == ["cancelled"]
+
+
 @pytest.mark.skipif(os.environ.get("TEST_DB") == "postgres",
                     reason="about SQLite's own files (the payload purge runs on both)")
 async def test_m7_erased_values_are_gone_from_the_sqlite_file_and_its_wal(h, db_url):
