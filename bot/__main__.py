@@ -107,12 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     from bot.logs import setup_logging
 
     setup_logging(settings.log_level, settings.log_format, settings.secret_values())
-    try:
-        use_data_folder(settings.data_folder, process_temp=True)
-    except OSError as exc:
-        print(f"configuration error: DATA_DIR: cannot use {settings.data_folder.resolve()} "
-              f"({exc.strerror or exc})", file=sys.stderr)
-        return 2
+    if args.command in ("run", "console"):  # the bot itself: exports, charts, certificates
+        try:
+            use_data_folder(settings.data_folder, process_temp=True)
+        except OSError as exc:
+            print(f"configuration error: DATA_DIR: cannot use {settings.data_folder.resolve()}"
+                  f" ({exc.strerror or exc})", file=sys.stderr)
+            return 2
     try:
         return asyncio.run(dispatch(args, settings))
     except KeyboardInterrupt:
