@@ -496,6 +496,30 @@ def test_l8_temporary_files_of_the_process_go_to_the_data_folder(tmp_path, monke
         tempfile.tempdir = None
 
 
+def test_l8_an_unusable_data_folder_stops_the_start(monkeypatch, tmp_path, capsys):
+    import sys
+    import threading
+
+    from bot.__main__ import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.setenv("DATA_DIR", str(blocker / "data"))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/bot.db")
+    for hook in ((sys, "excepthook"), (threading, "excepthook"), (tempfile, "tempdir")):
+        monkeypatch.setattr(*hook, getattr(*hook))  # main() sets them: put them back after
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        assert main(["console"]) == 2
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("configuration error: DATA_DIR: cannot use") and "\n" not in err
+
+
 # --- I4: /metrics and /healthz protected, without personal data --------------------------
 
 METRICS_TOKEN = "m" * 8 + secrets.token_urlsafe(32)
