@@ -21,6 +21,7 @@ def ticks() -> list[tuple[str, float, Tick]]:
     from bot.services.certificates import tick as certificates_tick
     from bot.services.challenges import challenges_tick
     from bot.stats_digest import digest_tick
+    from bot.storage import EXPIRY_EVERY, expire_tick
     from bot.webinar_notices import webinar_reminders_tick
     from handlers.broadcast import broadcasts_tick
 
@@ -31,6 +32,7 @@ def ticks() -> list[tuple[str, float, Tick]]:
         ("certificates", certificates_every, certificates_tick),
         ("challenges", 60, challenges_tick),
         ("coordinator_requests", 60, coordinator_requests_tick),
+        ("fsm_expiry", EXPIRY_EVERY, expire_tick),
     ]
 
 

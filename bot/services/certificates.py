@@ -759,7 +759,7 @@ async def make_document(sessionmaker: async_sessionmaker, spec: dict[str, Any]) 
             raise DocumentWithdrawn(REVOKED)
         if spec.get("background"):
             background = background_path(spec["background"])
-            if background is None:  # another machine, or the temporary folder was cleaned
+            if background is None:  # another machine, or the cache was cleaned
                 picture = await session.scalar(
                     select(CertificateTemplate.background)
                     .where(CertificateTemplate.template == spec["template"]))

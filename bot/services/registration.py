@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import coordinator_requests
 from bot.services.activity import activity_row, log_activity
+from bot.services.delivery import forget_messages
 from bot.services.errors import DomainError
 from bot.services.guardian import set_age_band
 from bot.services.users import COORDINATOR, STAFF, STUDENT, UserCache, UserInfo
 from db.base import utcnow
+from db.checkpoint import overwrite_after_commit
 from db.models import (
     ActivityLog,
     Broadcast,
@@ -400,7 +402,9 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
     written or sent (text, comment, captions, file ids; the kind and status stay), and those
     still in the running (awaiting review, or approved and neither placed nor judged) are
     withdrawn; registrations for webinars yet to start are cancelled, freeing the seat (past
-    attendance stays); certificates lose the printed name and organisation.
+    attendance stays); certificates lose the printed name and organisation; queued messages
+    to them or about them lose their text. On SQLite the old values are overwritten on disk
+    (secure_delete) and the write-ahead log that still holds them is emptied after commit.
     """
     tg_id, now = user.tg_id, now or utcnow()
     await log_activity(session, "erase", user)
@@ -435,9 +439,12 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
         Delivery.user_id == user.id, Delivery.status == "queued").values(status="cancelled"))
     # The chat id is the Telegram id: keep the delivery counts, forget whom they reached.
     await session.execute(update(Delivery).where(Delivery.user_id == user.id)
-                          .values(chat_id=0))
+                          .values(chat_id=0, error=None))
+    # What was sent to them, and their coordinator request as staff got it, named them.
+    await forget_messages(session, user.id, about=[("coordinator_request", user.id)])
     await _forget_activity_details(session, user.id)
     if tg_id is not None:
         await session.execute(FsmRecord.__table__.delete().where(
             FsmRecord.key.like(f"%:{tg_id}:%")))
     cache.forget(tg_id)
+    overwrite_after_commit(session)

@@ -181,3 +181,5 @@ class FsmRecord(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     state: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # the last write: answers left for FSM_TTL expire (bot.storage), before consent too
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
