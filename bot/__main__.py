@@ -1,4 +1,5 @@
-"""`python -m bot COMMAND`: run | migrate | console | seed-demo | backup | restore | copy-db."""
+"""`python -m bot COMMAND`: run | migrate | console | seed-demo | backup | backup-rotate |
+restore | copy-db."""
 
 from __future__ import annotations
 
@@ -19,9 +20,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     seed.add_argument("--users", type=int, default=2000)
     seed.add_argument("--events", type=int, default=20000)
     seed.add_argument("--seed", type=int, default=42)
-    backup = sub.add_parser("backup", help="consistent online backup of the SQLite database")
+    backup = sub.add_parser("backup", help="consistent online backup of the database "
+                            "(SQLite: a database file; PostgreSQL: a pg_dump archive)")
     backup.add_argument("path")
-    restore = sub.add_parser("restore", help="restore the SQLite database from a backup")
+    rotate = sub.add_parser("backup-rotate", help="a new backup in FOLDER, then only the newest "
+                            "of each recent day and week kept")
+    rotate.add_argument("folder")
+    rotate.add_argument("--keep-daily", type=int, default=7, metavar="N")
+    rotate.add_argument("--keep-weekly", type=int, default=8, metavar="N")
+    restore = sub.add_parser("restore", help="replace the database with a backup (stop the "
+                             "bot first)")
     restore.add_argument("path")
     copy = sub.add_parser("copy-db", help="copy this database into another (e.g. PostgreSQL)")
     copy.add_argument("--to", required=True, dest="target")
@@ -50,6 +58,15 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         await (backup if args.command == "backup" else restore)(settings.database_url, args.path)
         print(f"{args.command} done: {args.path}")
+        return 0
+    if args.command == "backup-rotate":
+        from bot.backup import backup_rotate
+
+        target, removed = await backup_rotate(settings.database_url, args.folder,
+                                              args.keep_daily, args.keep_weekly)
+        print(f"backup done: {target}")
+        for path in removed:
+            print(f"removed old backup: {path}")
         return 0
     if args.command == "seed-demo":
         return await _seed(settings, args)
