@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     def _parse_staff_ids(cls, value: object) -> object:
         if isinstance(value, str):
             parts = [p.strip() for p in value.split(",") if p.strip()]
-            bad = [p for p in parts if not p.lstrip("-").isdigit()]
+            # ASCII digits only: int() would also read "٣" and fail on "²"
+            bad = [p for p in parts if not (p.isascii() and p.removeprefix("-").isdigit())]
             if bad:
                 raise ValueError(f"not a numeric Telegram user id: {bad[0]!r}")
             return frozenset(int(p) for p in parts)

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.services.activity import log_activity
 from bot.services.delivery import DocumentWithdrawn, OutgoingMessage, Recipient, enqueue
 from bot.services.errors import DomainError
+from bot.services.numbers import as_int, check_digits
 from db.models import (
     Certificate,
     CertificateTemplate,
@@ -102,13 +103,13 @@ def _ids(text: str) -> tuple[int, ...]:
     found: list[int] = []
     for part in text.split(","):
         part = part.strip()
-        if re.fullmatch(r"\d+-\d+", part):
+        if re.fullmatch(r"[0-9]{1,9}-[0-9]{1,9}", part):
             low, high = map(int, part.split("-"))
             if high < low or high - low > 500:
                 raise DomainError("cert_usage")
             found.extend(range(low, high + 1))
-        elif part.isdigit():
-            found.append(int(part))
+        elif (number := as_int(part)) is not None:
+            found.append(number)
         else:
             raise DomainError("cert_usage")
     return tuple(sorted(set(found)))
@@ -117,11 +118,12 @@ def _ids(text: str) -> tuple[int, ...]:
 def parse_source(args: str) -> Source:
     """`challenge 5` | `webinar 3` | `series 3-17 12 Title of the series`."""
     parts = args.split(maxsplit=3)
-    if len(parts) == 2 and parts[0] in ("challenge", "webinar") and parts[1].isdigit():
-        return Source(parts[0], int(parts[1]))
-    if len(parts) >= 3 and parts[0] == "series" and parts[2].isdigit():
+    check_digits(" ".join(parts[:3]))
+    if len(parts) == 2 and parts[0] in ("challenge", "webinar") and \
+            (source_id := as_int(parts[1])) is not None:
+        return Source(parts[0], source_id)
+    if len(parts) >= 3 and parts[0] == "series" and (minimum := as_int(parts[2])) is not None:
         ids = _ids(parts[1])
-        minimum = int(parts[2])
         title = parts[3].strip() if len(parts) == 4 else ""
         if len(ids) < 2 or not 1 <= minimum <= len(ids) or len(title) > 200:
             raise DomainError("cert_usage")

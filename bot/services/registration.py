@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import activity_row, log_activity
 from bot.services.errors import DomainError
+from bot.services.numbers import typed_int
 from bot.services.users import COORDINATOR, STAFF, STUDENT, UserCache, UserInfo
 from db.base import utcnow
 from db.models import (
@@ -68,9 +69,10 @@ def validate_full_name(text: str | None) -> str:
 def validate_grade(text: str | None, org_type: str) -> str:
     value = (text or "").strip()
     high = 11 if org_type == "school" else 5
-    if not value.isdigit() or not 1 <= int(value) <= high:
+    number = typed_int(value, max_digits=2)
+    if number is None or not 1 <= number <= high:
         raise DomainError("grade_range", max=high)
-    return value
+    return str(number)
 
 
 @dataclass
@@ -403,7 +405,9 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
                        status="withdrawn", withdrawn_at=now)
     await session.execute(update(Submission).where(mine).values(
         chat_id=None, text=None, comment=None, media=[], media_group_id=None,
-        reject_reason=None).execution_options(synchronize_session=False))
+        reject_reason=None, org_name=None).execution_options(synchronize_session=False))
+    await session.execute(update(JuryMember).where(JuryMember.user_id == user.id)
+                          .values(org_name=None))
     await _end_and_log(session, user, "webinar_unregister", "webinar",
                        WebinarRegistration.webinar_id, [
                            WebinarRegistration.user_id == user.id,

@@ -1,0 +1,183 @@
+"""Integrity findings of the 2026-12 security review: the jury (M5), revocable staff (L7),
+certificate numbers and /verify (L6), the access check's command parsing (I2) and numbers
+written with other digits (I3). Each test is named after its finding."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from db.models.challenges import JuryScore
+from tests.conftest import STAFF_ID
+from tests.factories import make_staff, make_student
+from tests.harness import BotHarness, make_harness
+from tests.test_challenges import new_challenge
+from tests.test_challenges_jury import submit
+
+
+@pytest.fixture
+async def h(db_url, clock) -> AsyncIterator[BotHarness]:
+    """SQLite or PostgreSQL (TEST_DB), without the flood limit: these are long walks."""
+    harness = await make_harness(db_url, clock, staff_ids=frozenset({STAFF_ID}),
+                                 flood_limit=100_000)
+    yield harness
+    await harness.close()
+
+
+async def all_scores(h) -> list[tuple[int, int, int, int]]:
+    """(entry, juror's user id, criterion, score) of every stored score."""
+    async with h.app.sessionmaker() as db:
+        return sorted((await db.execute(select(
+            JuryScore.submission_id, JuryScore.juror_id, JuryScore.criterion,
+            JuryScore.score))).all())
+
+
+async def jury_of(h, cid: int, quorum: int, *juror_tgs: int) -> None:
+    """Staff set one criterion and the quorum, and add the jurors (as the panel does)."""
+    s = h.user(STAFF_ID)
+    await s.send(f"/jury {cid}")
+    await s.click("Criteria")
+    await s.send("Идея | Идея | Idea")
+    await s.click("Quorum")
+    await s.send(str(quorum))
+    for tg in juror_tgs:
+        await s.click("Add a juror")
+        await s.send(str(tg))
+    await h.drain()
+
+
+def entry_shown(u) -> int | None:
+    text = u.last_text()
+    return int(text.split("Entry No. ")[1].split("<")[0].split()[0]) \
+        if "Entry No. " in text else None
+
+
+async def move(h, tg: int, region: str, district: str) -> None:
+    """The person moves in /profile, through the region and district picker."""
+    u = h.user(tg)
+    await u.send("/profile")
+    await u.click("Region and district")
+    await u.click(region)
+    await u.send(district)
+    await u.click(district)
+    assert "Saved." in u.last_text()
+
+
+# --- M5: the jury ---------------------------------------------------------------------------
+
+async def test_m5_juror_cannot_score_own_entry_after_region_change(h):
+    """The review's p12: a student juror with an entry of their own moves to another region
+    and scores it. Own entries are never theirs to judge, and the region they had when added
+    to the jury (and the one they have now) stays recused."""
+    await make_staff(h)
+    cid = await new_challenge(h, "contest", content=("text",))
+    await make_student(h, 301, org_name="School 301")  # Abai: juror and participant
+    await make_student(h, 102, org_name="School 102")  # Abai
+    await make_student(h, 103, region_code="astana", org_name="School 103")
+    for tg in (301, 102, 103):
+        await submit(h, tg, cid, f"entry of {tg}")
+    for n in (1, 2, 3):
+        await h.user(STAFF_ID).press(f"rv:ok:{n}:")
+    await jury_of(h, cid, 1, 301)
+    j = h.user(301)
+    await j.press("ch:js:1:0_10")
+    assert j.last_text() == "You cannot judge your own entry."
+    await move(h, 301, "Almaty Region", "Talgar")
+    await j.press("ch:js:1:0_10")  # own entry, whatever the region now
+    assert j.last_text() == "You cannot judge your own entry."
+    await j.press("ch:js:2:0_10")  # Abai, the region they had when added to the jury
+    assert j.last_text() == "You cannot judge entries from your own region or organisation."
+    await j.click("Start judging")
+    assert entry_shown(j) == 3  # only the Astana entry is offered
+    await j.press("ch:js:3:0_7")
+    assert "every entry that needs your score" in j.last_text()
+    # moving again, now into Astana: the current region is recused too
+    await move(h, 301, "Astana", "Almaty District")
+    await j.press("ch:js:3:0_9")
+    assert j.last_text() == "You cannot judge entries from your own region or organisation."
+    juror_id = await user_id(h, 301)
+    assert await all_scores(h) == [(3, juror_id, 0, 7)]
+    s = h.user(STAFF_ID)
+    await s.send(f"/jury {cid}")
+    assert ": 1 / 0" not in s.last_text() and ": 0 / 0" in s.last_text()  # nothing left
+
+
+async def user_id(h, tg: int) -> int:
+    from db.models import User
+
+    async with h.app.sessionmaker() as db:
+        return await db.scalar(select(User.id).where(User.tg_id == tg))
+
+
+async def test_m5_forged_score_for_an_entry_never_offered_is_refused(h):
+    """The review's p12b: juror 2 is offered No. 2 and forges a 0 for No. 1, which already
+    has its quorum. Only the offered entry (or one already started) takes a score."""
+    await make_staff(h)
+    cid = await new_challenge(h, "contest", content=("text",))
+    for tg in (101, 102, 103):
+        await make_student(h, tg, org_name=f"School {tg}")
+        await submit(h, tg, cid, f"entry of {tg}")
+        await h.user(STAFF_ID).press(f"rv:ok:{tg - 100}:")
+    await make_student(h, 301, region_code="astana", org_name="Jury 1")
+    await make_student(h, 302, region_code="astana", org_name="Jury 2")
+    await jury_of(h, cid, 1, 301, 302)
+    j1, j2 = h.user(301), h.user(302)
+    await j1.click("Start judging")
+    assert entry_shown(j1) == 1
+    await j1.press("ch:js:1:0_9")  # No. 1 has its quorum
+    await j2.click("Start judging")
+    assert entry_shown(j2) == 2
+    before = await all_scores(h)
+    await j2.press("ch:js:1:0_0")  # forged: never offered, past the quorum
+    assert j2.texts()[-3] == ("Entry No. 1 is not the one waiting for your score: jurors "
+                              "score the entries the bot gives them.")
+    # and the entry that does wait for them comes again
+    assert j2.texts()[-2] == "entry of 102" and entry_shown(j2) == 2
+    await j2.press("ch:js:3:0_10")  # forged: short of the quorum, but not offered
+    assert "Entry No. 3 is not the one waiting for your score" in j2.texts()[-3]
+    assert await all_scores(h) == before
+    # offered, then the quorum is reached by someone else before the juror scores it
+    await j1.click("Start judging")
+    assert entry_shown(j1) == 2
+    await j2.press("ch:js:2:0_6")
+    await j1.press("ch:js:2:0_1")
+    assert j1.texts()[-3] == "Entry No. 2 already has all the scores it needs."
+    assert entry_shown(j1) == 3
+    await j1.press("ch:js:3:0_8")  # the offered one is taken
+    j1_id, j2_id = await user_id(h, 301), await user_id(h, 302)
+    assert await all_scores(h) == [(1, j1_id, 0, 9), (2, j2_id, 0, 6), (3, j1_id, 0, 8)]
+    # an entry once started keeps taking its scores (an old button changes one)
+    await j1.press("ch:js:1:0_7")
+    assert (1, j1_id, 0, 7) in await all_scores(h)
+
+
+async def test_m5_forged_score_buttons_of_another_contest_or_criterion_are_refused(h):
+    """Only entries of the contest the juror judges, only its criteria and 0-10, and a
+    mangled button gets an answer too."""
+    await make_staff(h)
+    judged = await new_challenge(h, "contest", content=("text",))
+    other = await new_challenge(h, "contest", content=("text",))
+    await make_student(h, 101, org_name="School 101")
+    await make_student(h, 102, org_name="School 102")
+    await submit(h, 101, judged, "entry in the judged contest")
+    await submit(h, 102, other, "entry in another contest")
+    for n in (1, 2):
+        await h.user(STAFF_ID).press(f"rv:ok:{n}:")
+    await make_student(h, 301, region_code="astana", org_name="Jury")
+    await jury_of(h, judged, 1, 301)
+    j = h.user(301)
+    await j.click("Start judging")
+    assert entry_shown(j) == 1
+    await j.press("ch:js:2:0_10")
+    assert j.last_text() == "You are not on the jury of this contest."
+    await j.press("ch:js:1:7_10")
+    assert j.last_text() == "This criterion does not exist for entry No. 1."
+    await j.press("ch:js:1:0_11")
+    assert j.last_text() == "A score is a whole number from 0 to 10."
+    for mangled in ("ch:js:1:0_²", "ch:js:1:٠_5", "ch:js:1:0_+5", "ch:js:1:x", "ch:js:1_0:0_5"):
+        calls = await j.press(mangled)
+        assert [(c.method, c.params.get("text")) for c in calls] == [
+            ("answerCallbackQuery", "This button is no longer active.")], mangled
+    assert await all_scores(h) == []
