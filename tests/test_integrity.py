@@ -181,3 +181,74 @@ async def test_m5_forged_score_buttons_of_another_contest_or_criterion_are_refus
         assert [(c.method, c.params.get("text")) for c in calls] == [
             ("answerCallbackQuery", "This button is no longer active.")], mangled
     assert await all_scores(h) == []
+
+
+# --- I3: numbers are ASCII digits -----------------------------------------------------------
+
+APOLOGY = "Sorry, something went wrong. Please try again."
+DIGITS = {"en": "Please write numbers with the ordinary digits 0–9.",
+          "ru": "Пожалуйста, пишите числа обычными цифрами 0–9.",
+          "kk": "Сандарды кәдімгі 0–9 цифрларымен жазыңыз."}
+
+
+@pytest.mark.parametrize("locale", ["kk", "ru", "en"])
+async def test_i3_a_number_in_other_digits_is_no_number_and_the_reply_says_so(h, locale):
+    """The review's `/report ²` crashed the handler; "٢٠٢٦" (Arabic-Indic) was read as 2026."""
+    await make_staff(h, locale=locale)
+    s = h.user(STAFF_ID)
+    for text in ("/report ²", "/report ٢٠٢٦", "/stats ٢٠٢٦", "/export_challenge ３",
+                 "/leaderboard challenge ٣", "/invite regional abai days=²"):
+        calls = await s.send(text)
+        assert [c.text for c in calls if c.method == "sendMessage"] == [DIGITS[locale]], text
+
+
+async def test_i3_typed_answers_and_buttons_with_other_digits_never_fail(h):
+    """Wizard answers and forged buttons carrying "²" or "٣": a clear answer, never the
+    error handler's apology, and nothing stored."""
+    await make_staff(h)
+    cid = await new_challenge(h, "contest", content=("text",))
+    s = h.user(STAFF_ID)
+    # a typed answer in a wizard: the prompt stays and says what to type
+    await s.send("/newwebinar")
+    for answer in ("Title kk", "Title ru", "Title en", "Сипаттама", "Описание", "About"):
+        await s.send(answer)
+    await s.send("٢٠.٠٣.٢٠٣٠ ١٥:٠٠")  # the date, in Arabic-Indic digits
+    assert s.last_text() == DIGITS["en"]
+    await s.send("20.03.2030 15:00")
+    await s.send("٩٠")  # the duration
+    assert s.last_text() == DIGITS["en"]
+    await s.send("/cancel")
+    # registration: a forged district button, a grade in other digits
+    u = h.user(555)
+    await u.send("/start")
+    await u.click("English")
+    await u.click("Parliament member")
+    await u.click("School")
+    await u.click("Abai Region")
+    for forged in ("reg:district:²", "reg:district:٣"):
+        calls = await u.press(forged)
+        assert [(c.method, c.params.get("text")) for c in calls] == [
+            ("answerCallbackQuery", "Unknown district.")], forged
+    await u.click("Semey")
+    await u.send("School No. 7")
+    await u.click("Happiness")
+    await u.click("Faction leader")
+    await u.send("٩")
+    assert DIGITS["en"] in u.texts()[-2:]
+    await u.send("9")
+    assert "16–17" in u.buttons()
+    # a coordinator's broadcast audience with a forged challenge key
+    from tests.factories import make_coordinator
+
+    await make_coordinator(h, 201)
+    await make_student(h, 101)
+    await submit(h, 101, cid, "an entry")
+    c = h.user(201)
+    await c.send("/broadcast")
+    await c.send("Hello")
+    for forged in ("bc:aud:chp.²", "bc:aud:chp.٣", "bc:aud:wreg.²"):
+        calls = await c.press(forged)
+        texts = [call.params.get("text") for call in calls]
+        assert APOLOGY not in texts and texts == ["Nobody in this audience yet. Choose "
+                                                  "another one."], forged
+    assert APOLOGY not in [call.params.get("text") for call in h.api.calls]
