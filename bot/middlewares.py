@@ -24,7 +24,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.access import callback_allowed, command_allowed
+from bot.access import callback_allowed, command_allowed, command_of
 from bot.db_context import current_session
 from bot.i18n import LANGUAGES, PoI18n
 from bot.services.users import UserCache, access_role, load_user_info
@@ -161,12 +161,6 @@ class UserContextMiddleware(BaseMiddleware):
             if chosen in LANGUAGES:
                 return chosen
         return _guess_locale(tg_user, self.default_locale)
-
-
-def command_of(text: str | None) -> str | None:
-    if not text or not text.startswith("/"):
-        return None
-    return text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else None
 
 
 class AccessMiddleware(BaseMiddleware):

@@ -252,3 +252,50 @@ async def test_i3_typed_answers_and_buttons_with_other_digits_never_fail(h):
         assert APOLOGY not in texts and texts == ["Nobody in this audience yet. Choose "
                                                   "another one."], forged
     assert APOLOGY not in [call.params.get("text") for call in h.api.calls]
+
+
+# --- I2: the access check reads a command as aiogram does -----------------------------------
+
+REFUSAL = "Sorry, this command is not available to you."
+SPELLINGS = ("/{c}", "/{c} 5", "/{c}@" + "{bot}", "/{C}", "\u00a0/{c}", "\u3000/{c}",
+             " \u00a0 /{c}\u00a05", "/{c}\u00a05")
+
+
+async def test_i2_every_spelling_of_a_command_meets_the_access_check(h):
+    """The review's p16 spellings: a leading NBSP or ideographic space, @botname, upper case,
+    NBSP before the arguments, and the same as a photo caption. aiogram's Command filter
+    reads " /pending" as /pending; so must the access check, for every command a lower role
+    may not use (today it passed them on, and only the routers' gates stopped them)."""
+    from bot.access import COMMAND_ROLES
+    from bot.local_api import BOT_USERNAME
+    from bot.services.users import ROLES
+    from tests.factories import make_coordinator
+
+    await make_student(h, 12)
+    await make_coordinator(h, 13, status="pending")
+    await make_coordinator(h, 14)
+    await make_staff(h)
+    people = {"guest": 11, "student": 12, "pending": 13, "coordinator": 14}
+    wrong = []
+    for role, tg in people.items():
+        u = h.user(tg, language_code="en")
+        refusal = REFUSAL + ("\nYou are not registered yet. Send /start." if role == "guest"
+                             else "")
+        for command, roles in sorted(COMMAND_ROLES.items()):
+            if role in roles:
+                continue
+            for spelling in SPELLINGS:
+                text = spelling.format(c=command, C=command.upper(), bot=BOT_USERNAME)
+                for calls in (await u.send(text), await u.send_content(
+                        photo=[{"file_id": "AgP", "file_unique_id": "uP", "width": 9,
+                                "height": 9}], caption=text)):
+                    replies = [c.text for c in calls if c.chat_id == tg]
+                    if replies != [refusal]:
+                        wrong.append((role, text, replies))
+    assert not wrong, wrong[:10]
+    assert set(people) | {"staff"} == set(ROLES)
+    # staff: the spaced spellings run the command, as aiogram matches them
+    s = h.user(STAFF_ID)
+    for text in ("\u00a0/pending", "\u3000/pending", "/pending@" + BOT_USERNAME):
+        replies = [c.text for c in await s.send(text) if c.method == "sendMessage"]
+        assert replies[0] == "Coordinators waiting for approval: 1.", text
