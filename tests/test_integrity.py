@@ -4,6 +4,7 @@ written with other digits (I3). Each test is named after its finding."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -299,3 +300,115 @@ async def test_i2_every_spelling_of_a_command_meets_the_access_check(h):
     for text in ("\u00a0/pending", "\u3000/pending", "/pending@" + BOT_USERNAME):
         replies = [c.text for c in await s.send(text) if c.method == "sendMessage"]
         assert replies[0] == "Coordinators waiting for approval: 1.", text
+
+
+# --- L7: staff rights can be revoked --------------------------------------------------------
+
+async def role_of(h, tg: int) -> str:
+    from db.models import User
+
+    async with h.app.sessionmaker() as db:
+        return await db.scalar(select(User.role).where(User.tg_id == tg))
+
+
+async def test_l7_staff_rights_are_revoked_with_demote_asked_first_and_logged(h):
+    from db.models import ActivityLog
+
+    await make_staff(h)  # 900, in STAFF_IDS
+    second = await make_staff(h, 901)  # promoted earlier, not in STAFF_IDS
+    s, other = h.user(STAFF_ID), h.user(901)
+    await s.send("/demote 901")
+    prompt = s.last_text()
+    assert prompt.startswith("Take away this person's staff rights?")
+    assert "Centre Staff" in prompt and "This is you" not in prompt  # whom, before anything
+    await s.click("Cancel")
+    assert s.last_text() == "Cancelled. Nothing was saved." and await role_of(h, 901) == "staff"
+    await s.send("/demote 901")
+    await s.click("Yes, take staff rights away")
+    assert s.last_text() == "Centre Staff is no longer centre staff."
+    assert await role_of(h, 901) == "student"
+    await other.send("/pending")  # at once: no restart, no cache left behind
+    assert other.last_text() == "Sorry, this command is not available to you."
+    await other.send("/help")
+    assert "/demote" not in other.last_text() and "/challenges" in other.last_text()
+    await h.drain()
+    assert "You are no longer centre staff. Send /help to see your commands." in other.texts()
+    async with h.app.sessionmaker() as db:
+        logged = (await db.execute(select(ActivityLog.kind, ActivityLog.ref_id).where(
+            ActivityLog.kind == "demote_staff"))).all()
+    assert logged == [("demote_staff", second.id)]
+    # an old confirmation does it once; demoting someone who is not staff is refused
+    await s.send("/demote 901")
+    assert s.last_text() == "This user is not centre staff."
+    await s.send("/demote 12345")
+    assert s.last_text() == "No registered user has the Telegram id 12345."
+
+
+@pytest.mark.parametrize(("locale", "first_line"), [
+    ("kk", "Бұл адамнан қызметкер құқықтарын алып тастау керек пе?"),
+    ("ru", "Лишить этого человека прав сотрудника?"),
+])
+async def test_l7_demote_asks_in_the_staff_members_language(h, locale, first_line):
+    await make_staff(h, locale=locale)
+    await make_staff(h, 901)
+    await h.user(STAFF_ID).send("/demote 901")
+    assert h.user(STAFF_ID).last_text().startswith(first_line)
+
+
+async def test_l7_the_last_staff_member_cannot_demote_themself(h):
+    await make_staff(h)
+    s = h.user(STAFF_ID)
+    await s.send(f"/demote {STAFF_ID}")
+    assert s.last_text().startswith("This is the only staff member left")
+    await s.press(f"dmt:{STAFF_ID}:1")  # a forged confirmation changes nothing either
+    assert s.last_text().startswith("This is the only staff member left")
+    assert await role_of(h, STAFF_ID) == "staff"
+
+
+async def test_l7_a_demoted_id_in_staff_ids_stays_demoted_and_the_start_says_so(
+        h, db_url, clock, caplog):
+    """Self-demotion with another staff member left; STAFF_IDS does not bring the rights
+    back at the next start (a WARNING names the id), /promote does."""
+    await make_staff(h)
+    await make_staff(h, 901)
+    s = h.user(STAFF_ID)
+    await s.send(f"/demote {STAFF_ID}")
+    assert "This is you" in s.last_text() and "STAFF_IDS" in s.last_text()
+    await s.click("Yes, take staff rights away")
+    assert await role_of(h, STAFF_ID) == "student"
+    caplog.clear()
+    again = await make_harness(db_url, clock, staff_ids=frozenset({STAFF_ID}))
+    try:
+        assert await role_of(again, STAFF_ID) == "student"
+        warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert ("in STAFF_IDS but demoted with /demote (not restored; /promote restores): "
+                f"{STAFF_ID}") in warnings
+        assert ("staff in the database but not in STAFF_IDS (they stay staff; /demote "
+                "revokes): 901") in warnings
+        await again.user(901).send(f"/promote {STAFF_ID}")
+        await again.user(901).click("Yes, make staff")
+        await again.user(STAFF_ID).send("/pending")
+        assert again.user(STAFF_ID).last_text() == "No coordinators are waiting for approval."
+    finally:
+        await again.close()
+
+
+async def test_l7_removing_an_id_from_staff_ids_is_reported_at_start(h, db_url, clock,
+                                                                     caplog):
+    """STAFF_IDS bootstraps: a registered id in it becomes staff at start; taking it out
+    revokes nothing (README: /demote does) and the start names it in a WARNING."""
+    await make_student(h, 777)  # registered as a member first
+    caplog.set_level(logging.INFO, logger="bot.services.staff")
+    with_it = await make_harness(db_url, clock, staff_ids=frozenset({STAFF_ID, 777}))
+    await with_it.close()
+    assert await role_of(h, 777) == "staff"
+    assert any(r.getMessage() == "STAFF_IDS made staff: 777" for r in caplog.records)
+    caplog.clear()
+    without = await make_harness(db_url, clock, staff_ids=frozenset({STAFF_ID}))
+    try:
+        assert await role_of(without, 777) == "staff"
+        assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+            "staff in the database but not in STAFF_IDS (they stay staff; /demote revokes): "
+            "777"]
+    finally:
+        await without.close()
