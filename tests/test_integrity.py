@@ -412,3 +412,89 @@ async def test_l7_removing_an_id_from_staff_ids_is_reported_at_start(h, db_url, 
             "777"]
     finally:
         await without.close()
+
+
+# --- L6: certificate numbers and /verify ----------------------------------------------------
+
+async def webinar_certificates(h, *people: tuple[int, str, str]) -> list:
+    """A webinar attended by (tg id, full name, school) people; their certificates issued."""
+    from bot.services import certificates as certs
+    from db.models import Certificate
+    from tests.test_certificates import attend, student, webinar
+
+    wid = await webinar(h)
+    for tg, name, school in people:
+        await attend(h, wid, await student(h, tg, name, locale="en", org=school))
+    async with h.app.sessionmaker() as db:
+        await certs.issue(db, certs.Source("webinar", wid), None, h.app.now(),
+                          h.app.settings.tz)
+        await db.commit()
+        return list((await db.scalars(select(Certificate).order_by(Certificate.id))).all())
+
+
+async def test_l6_certificate_numbers_carry_80_random_bits_and_old_ones_still_verify(h):
+    """The review: D26-000123-ABCD was a sequential id and 20 random bits (about 0.5 M
+    guesses). Now the id is gone and 16 characters of a 32-letter alphabet are random."""
+    import re
+
+    from bot.services import certificates as certs
+    from db.models import Certificate
+
+    issued = await webinar_certificates(h, (101, "Aida Nurlanova", "School No. 7"),
+                                        (102, "Ivan Kim", "School No. 8"))
+    for cert in issued:
+        letter_year, *groups = cert.number.split("-")
+        assert letter_year == "W26" and [len(g) for g in groups] == [4, 4, 4, 4]
+        assert set("".join(groups)) <= set(certs.CHECK_ALPHABET)  # 32 letters: 5 bits each
+        assert f"{cert.id:06d}" not in cert.number and len(certs.CHECK_ALPHABET) ** 16 >= 2 ** 80
+    many = {certs.make_number("winner", 2026) for _ in range(2000)}
+    assert len(many) == 2000  # nothing to count up from one to the next
+    # a pre-2027 number stays valid; so does a new one typed without dashes, in lower case
+    async with h.app.sessionmaker() as db:
+        old = await db.get(Certificate, issued[1].id)
+        old.number = "W26-000002-K7QF"
+        await db.commit()
+    guest = h.user(555, language_code="en")
+    await guest.send("/verify W26-000002-K7QF")
+    assert guest.last_text().startswith("✅") and "Ivan K." in guest.last_text()
+    compact = re.sub("-", "", issued[0].number).lower()
+    await guest.send(f"/verify {compact}")
+    assert guest.last_text().startswith("✅") and issued[0].number in guest.last_text()
+
+
+async def test_l6_verify_shows_what_a_verifier_needs_and_masks_the_holder(h):
+    """Genuine or revoked, what for, when, and the holder as "Aida N." of their region:
+    never the full name or the school (minors and adults alike: README, Certificates)."""
+    [cert] = await webinar_certificates(h, (101, "Aida Nurlanova", "School-gymnasium No. 7"))
+    await make_staff(h)
+    guest = h.user(555, language_code="en")
+    await guest.send(f"/verify {cert.number}")
+    assert guest.last_text() == (
+        "✅ <b>The certificate is genuine.</b>\n"
+        f"No. {cert.number}\n"
+        "Issued to: Aida N.\n"
+        "Region: Abai Region\n"
+        "For: Webinar attendance certificate · «Self-government»\n"
+        "Date of issue: 02.03.2026")
+    await h.user(STAFF_ID).send(f"/certificates revoke {cert.number} wrong person")
+    await guest.send(f"/start v_{cert.number}")
+    text = guest.last_text()
+    assert text.startswith(f"⛔ <b>Certificate {cert.number} was revoked</b> on 02.03.2026. "
+                           "It had been issued to Aida N. (Abai Region) on 02.03.2026:")
+    assert "Nurlanova" not in text and "School" not in text and "gymnasium" not in text
+
+
+async def test_l6_guessing_numbers_is_cut_off_after_20_misses_an_hour(h, clock):
+    [cert] = await webinar_certificates(h, (101, "Aida Nurlanova", "School No. 7"))
+    guesser = h.user(666, language_code="ru")
+    for n in range(20):
+        await guesser.send(f"/verify W26-{n:06d}-ABCD")
+        assert guesser.last_text().startswith("❓")
+    await guesser.send(f"/verify {cert.number}")  # even a real one: no more lookups
+    assert guesser.last_text() == ("Слишком много номеров, которым не соответствует ни один "
+                                   "сертификат. Проверьте номер и попробуйте через час.")
+    await h.user(667).send(f"/verify {cert.number}")  # someone else is not held up
+    assert h.user(667).last_text().startswith("✅")
+    clock.advance(hours=1, seconds=1)
+    await guesser.send(f"/verify {cert.number}")
+    assert guesser.last_text().startswith("✅")

@@ -62,7 +62,13 @@ ENQUEUE_CHUNK = 500  # registry rows read and queued at a time
 COMPACT_CHUNK = 20
 REVOKED = "the certificate was revoked"  # the error of a delivery cancelled by revoking
 BACKGROUND_MAX = (1754, 1240)  # A4 landscape at 150 dpi: sharp enough, ~150 KB
-NUMBER_RE = re.compile(r"^[DPWS]\d{2}-\d{6,}-[A-Z0-9]{4}$")
+# D26-7KQM-3XRT-P9WF-HN2C: template letter, year, then 16 random characters of a 32-letter
+# alphabet (80 bits) in groups of four: nothing to count up, nothing worth guessing.
+NUMBER_GROUPS = 4
+NUMBER_RE = re.compile(r"^[DPWS][0-9]{2}(-[A-HJ-NP-Z2-9]{4}){4}$")
+# Numbers issued before (D26-000123-ABCD: a sequential id and 20 random bits) still verify.
+LEGACY_NUMBER_RE = re.compile(r"^[DPWS][0-9]{2}-[0-9]{6,}-[A-Z0-9]{4}$")
+_COMPACT_RE = re.compile(r"^([DPWS][0-9]{2})([A-HJ-NP-Z2-9]{16})$")
 
 if TYPE_CHECKING:
     from bot.services.pdf import PdfContent
@@ -295,14 +301,37 @@ async def plan_issue(session: AsyncSession, source: Source, now: datetime,
     return plan
 
 
-def make_number(template: str, cert_id: int, year: int) -> str:
-    check = "".join(secrets.choice(CHECK_ALPHABET) for _ in range(4))
-    return f"{NUMBER_LETTER[template]}{year % 100:02d}-{cert_id:06d}-{check}"
+def make_number(template: str, year: int) -> str:
+    """A new certificate number: 80 random bits behind the template letter and year."""
+    groups = ("".join(secrets.choice(CHECK_ALPHABET) for _ in range(4))
+              for _ in range(NUMBER_GROUPS))
+    return f"{NUMBER_LETTER[template]}{year % 100:02d}-" + "-".join(groups)
 
 
 def normalize_number(text: str) -> str:
+    """As typed or scanned: any case, spaces, a leading № or #, the QR link's "v_"; a new
+    number typed without its dashes gets them back."""
     value = re.sub(r"\s+", "", text or "").upper().lstrip("№#").removeprefix("V_")
+    if m := _COMPACT_RE.match(value.replace("-", "")):
+        head, tail = m.groups()
+        value = head + "".join(f"-{tail[i:i + 4]}" for i in range(0, len(tail), 4))
     return value
+
+
+def public_name(full_name: str | None) -> str:
+    """The holder as /verify shows them to anyone: the first word whole, the others as
+    initials ("Aida Nurlanova" -> "Aida N."). Enough to match the printed certificate in
+    hand; not a full name for whoever scans a QR code posted online. The same for every
+    holder, minor or adult: the age is not always known, and nobody needs more."""
+    words = (full_name or "").split()
+    if not words:
+        return "—"
+    return " ".join([words[0], *(f"{w[0]}." for w in words[1:])])
+
+
+def is_number(value: str) -> bool:
+    """Well formed, new or legacy (normalised first)."""
+    return bool(NUMBER_RE.match(value) or LEGACY_NUMBER_RE.match(value))
 
 
 @dataclass
@@ -322,13 +351,14 @@ async def issue(session: AsyncSession, source: Source, actor: Any, now: datetime
             issue_key=issue_key(source, person), template=person.template,
             source_type=source.kind, source_id=source.id, user_id=user.id,
             full_name=" ".join((user.full_name or "").split()),
-            org_name=user.org_name, locale=user.locale if user.locale in LOCALES else "kk",
+            org_name=user.org_name, region_id=user.region_id,
+            locale=user.locale if user.locale in LOCALES else "kk",
             details=person.details, issued_at=now, issued_by=getattr(actor, "id", None)))
     session.add_all(rows)
     await session.flush()
     year = now.astimezone(tz).year
     for row in rows:
-        row.number = make_number(row.template, row.id, year)
+        row.number = make_number(row.template, year)
     await session.flush()
     if rows:
         await log_activity(session, "certificates_issued", actor, source.kind, source.id,
@@ -341,7 +371,7 @@ async def issue(session: AsyncSession, source: Source, actor: Any, now: datetime
 
 async def find(session: AsyncSession, number: str) -> Certificate | None:
     value = normalize_number(number)
-    if not NUMBER_RE.match(value):
+    if not is_number(value):
         return None
     return await session.scalar(select(Certificate).where(Certificate.number == value))
 
