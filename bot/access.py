@@ -28,6 +28,7 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "invite": STAFF_ONLY,
     "pending": STAFF_ONLY,
     "promote": STAFF_ONLY,
+    "demote": STAFF_ONLY,
     "import_districts": STAFF_ONLY,
     # broadcasts
     "broadcast": LEADERS,
@@ -75,6 +76,7 @@ CALLBACK_ROLES: dict[str, frozenset[str]] = {
     "wbw": STAFF_ONLY,
     "ivt": STAFF_ONLY,
     "prm": STAFF_ONLY,
+    "dmt": STAFF_ONLY,
 }
 
 # Commands shown in /help and Telegram's "/" menu, per role, in this order.
@@ -89,7 +91,7 @@ MENU: dict[str, tuple[str, ...]] = {
     STAFF: ("broadcast", "broadcasts", "newchallenge", "challenges", "export_challenge",
             "review", "jury", "judge", "newwebinar", "webinars", "export_webinar", "stats",
             "export_stats", "report", "digest", "leaderboard", "certificates", "verify",
-            "invite", "pending", "promote", "import_districts", "joinlink", "profile",
+            "invite", "pending", "promote", "demote", "import_districts", "joinlink", "profile",
             "language", "help", "cancel", "mydata", "deleteme"),
 }
 

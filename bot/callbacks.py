@@ -70,6 +70,13 @@ class PromoteCD(CallbackData, prefix="prm"):
     yes: bool
 
 
+class DemoteCD(CallbackData, prefix="dmt"):
+    """Staff confirm (or not) taking staff rights from the user with this Telegram id."""
+
+    tg_id: Num
+    yes: bool
+
+
 class InviteCD(CallbackData, prefix="ivt"):
     """The staff invite wizard: step is level|preset; value the choice."""
 

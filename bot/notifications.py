@@ -16,6 +16,7 @@ from bot.services.delivery import (
     enqueue,
 )
 from bot.services.registration import list_staff
+from db.base import utcnow
 from db.models import User
 
 
@@ -35,7 +36,7 @@ def describe_coordinator(app: object, user: User, locale: str) -> str:
 
 
 async def notify_staff_of_request(session: AsyncSession, app: object, user: User) -> int:
-    staff = await list_staff(session, app.settings.staff_ids)  # type: ignore[attr-defined]
+    staff = await list_staff(session)
     payloads = {}
     for locale in {s.locale for s in staff}:
         text = app.i18n.t(locale, "New coordinator request:") + "\n\n" + \
@@ -76,7 +77,24 @@ async def notify_promoted(session: AsyncSession, app: object, user: User) -> int
     return await enqueue(session, "promoted", user.id,
                          [Recipient(user.id, user.chat_id, "one")],
                          {"one": OutgoingMessage(text=text, html=True)},
-                         priority=PRIORITY_PERSONAL)
+                         priority=PRIORITY_PERSONAL, dedup_suffix=_each_time())
+
+
+async def notify_demoted(session: AsyncSession, app: object, user: User) -> int:
+    """Tell a person a staff member took their staff rights away."""
+    if not user.chat_id:
+        return 0
+    text = app.i18n.t(user.locale, "You are no longer centre staff. Send /help to see your "
+                                   "commands.")
+    return await enqueue(session, "demoted", user.id,
+                         [Recipient(user.id, user.chat_id, "one")],
+                         {"one": OutgoingMessage(text=text, html=True)},
+                         priority=PRIORITY_PERSONAL, dedup_suffix=_each_time())
+
+
+def _each_time() -> str:
+    """A promotion or demotion can happen again (demoted, promoted again): each is told."""
+    return utcnow().strftime("%Y%m%d%H%M%S%f")
 
 
 async def notify_guardian_confirmed(session: AsyncSession, app: object, user: User) -> int:

@@ -11,6 +11,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
@@ -19,12 +20,18 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.callbacks import ApproveCD, InviteCD, PageCD, PromoteCD, RegCD
+from bot.callbacks import ApproveCD, DemoteCD, InviteCD, PageCD, PromoteCD, RegCD
 from bot.factory import App
 from bot.i18n import fmt_dt
 from bot.keyboards.common import region_kb
-from bot.notifications import describe_coordinator, notify_coordinator_decision, notify_promoted
+from bot.notifications import (
+    describe_coordinator,
+    notify_coordinator_decision,
+    notify_demoted,
+    notify_promoted,
+)
 from bot.services import registration as reg
+from bot.services import staff as staff_svc
 from bot.services.activity import log_activity
 from bot.services.errors import DomainError
 from bot.services.numbers import as_int, typed_int
@@ -43,6 +50,9 @@ register_errors({
     "invite_uses": __("The number of uses must be from 1 to {max}."),
     "user_unknown": __("No registered user has the Telegram id {tg_id}."),
     "already_staff": __("This user is already centre staff."),
+    "not_staff": __("This user is not centre staff."),
+    "last_staff": __("This is the only staff member left: promote someone else with /promote "
+                     "first, or nobody could run the centre's work."),
 })
 
 CSV_MAX_BYTES = 1_000_000
@@ -437,7 +447,7 @@ async def cmd_promote(message: Message, command: CommandObject, session: AsyncSe
     except DomainError as exc:
         await message.answer(error_text(exc))
         return
-    # Staff see everyone's data and there is no /demote: a mistyped id must not slip through.
+    # Staff see everyone's data: a mistyped id must not slip through.
     # The id rides in the buttons, so an older prompt can only ever promote whom it shows.
     kb = InlineKeyboardBuilder()
     kb.button(text=_("✅ Yes, make staff"), callback_data=PromoteCD(tg_id=tg_id, yes=True))
@@ -470,6 +480,60 @@ async def on_promote_confirm(cb: CallbackQuery, callback_data: PromoteCD,
         return
     await notify_promoted(session, app, user)
     await cb.message.answer(_("{name} is now centre staff.").format(
+        name=html.escape(user.full_name or str(callback_data.tg_id))))
+
+
+# --- demotion --------------------------------------------------------------------------------
+
+@router.message(Command("demote"))
+async def cmd_demote(message: Message, command: CommandObject, session: AsyncSession,
+                     app: App, locale: str) -> None:
+    """Asks first, showing whom: staff rights go at once and a mistyped id must not slip."""
+    try:
+        tg_id = typed_int(command.args, max_digits=15)
+        if tg_id is None:
+            await message.answer(_("Usage: /demote &lt;Telegram id&gt; (a centre staff "
+                                   "member)."))
+            return
+        user = await staff_svc.demotable(session, tg_id)
+    except DomainError as exc:
+        await message.answer(error_text(exc))
+        return
+    lines = [_("Take away this person's staff rights? They become a parliament member and "
+               "lose every staff command at once.")]
+    if tg_id == message.from_user.id:
+        lines.append(_("⚠️ This is you: you will lose your own staff rights."))
+    if tg_id in app.settings.staff_ids:
+        lines.append(_("Their id is in STAFF_IDS: it will no longer make them staff at start. "
+                       "Remove it from STAFF_IDS as well."))
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("✅ Yes, take staff rights away"), callback_data=DemoteCD(tg_id=tg_id,
+                                                                             yes=True))
+    kb.button(text=_("✖ Cancel"), callback_data=DemoteCD(tg_id=tg_id, yes=False))
+    await message.answer("\n".join(lines) + "\n\n" + _who(app, user, locale),
+                         reply_markup=kb.as_markup())
+
+
+@router.callback_query(DemoteCD.filter())
+async def on_demote_confirm(cb: CallbackQuery, callback_data: DemoteCD,
+                            session: AsyncSession, app: App) -> None:
+    await cb.message.edit_reply_markup(reply_markup=None)
+    if not callback_data.yes:
+        await cb.message.answer(_("Cancelled. Nothing was saved."))
+        return
+    staff = await _me(session, cb.from_user.id)
+    try:
+        user = await staff_svc.demote(session, app.users, staff, callback_data.tg_id,
+                                      app.now())
+    except DomainError as exc:
+        await cb.message.answer(error_text(exc))
+        return
+    # a staff flow they were in (a wizard, an import) must not go on after the rights went
+    await FSMContext(storage=app.storage, key=StorageKey(
+        bot_id=cb.bot.id, chat_id=callback_data.tg_id, user_id=callback_data.tg_id)).clear()
+    if callback_data.tg_id != cb.from_user.id:
+        await notify_demoted(session, app, user)
+    await cb.message.answer(_("{name} is no longer centre staff.").format(
         name=html.escape(user.full_name or str(callback_data.tg_id))))
 
 

@@ -147,10 +147,14 @@ async def decide_coordinator(
     return user
 
 
-async def list_staff(session: AsyncSession, staff_ids: frozenset[int]) -> list[User]:
-    rows = await session.scalars(select(User).where(
-        (User.role == STAFF) | User.tg_id.in_(staff_ids), User.status == "active"))
-    return list(rows)
+async def list_staff(session: AsyncSession, staff_ids: frozenset[int] = frozenset(),
+                     ) -> list[User]:
+    """Everyone who is staff now. The database decides: STAFF_IDS is applied once, at start
+    (bot.services.staff.bootstrap), so `staff_ids` no longer adds anyone (a person demoted
+    with /demote gets no staff notices); it stays for the callers that still pass it."""
+    from bot.services.staff import list_staff as staff_now
+
+    return await staff_now(session)
 
 
 def new_code() -> str:
@@ -304,6 +308,7 @@ async def promote_to_staff(session: AsyncSession, cache: UserCache, staff: User,
     user = await promotable(session, tg_id)
     previous = user.role
     user.role, user.status, user.coordinator_level = STAFF, "active", None
+    user.staff_revoked_at = None  # an earlier /demote no longer holds
     await log_activity(session, "promote_staff", staff, ref_type="user", ref_id=user.id,
                        extra={"from": previous})
     cache.forget(tg_id)
