@@ -498,3 +498,33 @@ async def test_l6_guessing_numbers_is_cut_off_after_20_misses_an_hour(h, clock):
     clock.advance(hours=1, seconds=1)
     await guesser.send(f"/verify {cert.number}")
     assert guesser.last_text().startswith("✅")
+
+
+async def test_l7_two_staff_demoting_each_other_at_once_leave_one(h):
+    """Both confirmations at the same moment: one wins, the other is told it would leave no
+    staff (rows locked on PostgreSQL, one writer on SQLite)."""
+    import asyncio
+
+    from bot.services import staff
+    from bot.services.errors import DomainError
+    from db.models import User
+
+    await make_staff(h)
+    await make_staff(h, 901)
+
+    async def demote(actor_tg: int, target_tg: int) -> str:
+        async with h.app.sessionmaker() as db:
+            actor = await db.scalar(select(User).where(User.tg_id == actor_tg))
+            try:
+                await staff.demote(db, h.app.users, actor, target_tg, h.app.now())
+                await asyncio.sleep(0.05)  # both are in flight before either commits
+                await db.commit()
+                return "demoted"
+            except DomainError as exc:
+                await db.rollback()
+                return exc.code
+
+    outcomes = await asyncio.gather(demote(STAFF_ID, 901), demote(901, STAFF_ID))
+    assert sorted(outcomes) == ["demoted", "last_staff"]
+    roles = [await role_of(h, STAFF_ID), await role_of(h, 901)]
+    assert sorted(roles) == ["staff", "student"]
