@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SUPPORTED_LOCALES = ("kk", "ru", "en")
-TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+TOKEN_RE = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{20,}$")
 
 
 class ConfigError(Exception):
