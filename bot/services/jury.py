@@ -131,11 +131,6 @@ async def juries_of(session: AsyncSession, user_id: int) -> list[Challenge]:
         .order_by(Challenge.deadline_at, Challenge.id))).all())
 
 
-async def is_juror(session: AsyncSession, challenge_id: int, user_id: int) -> bool:
-    return bool(await session.scalar(select(JuryMember.id).where(
-        JuryMember.challenge_id == challenge_id, JuryMember.user_id == user_id)))
-
-
 Place = tuple[int | None, int | None, str | None]  # region, district, organisation
 
 
