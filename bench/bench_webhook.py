@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-SECRET = "bench-secret"
+SECRET = "bench-secret-of-thirty-two-characters"
 UPDATES = 1000
 CLIENTS = 32
 QUEUE_ROWS = 5000

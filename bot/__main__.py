@@ -54,10 +54,12 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "seed-demo":
         return await _seed(settings, args)
     if args.command == "copy-db":
+        from sqlalchemy.engine import make_url
+
         from bot.copydb import copy_db
 
         await copy_db(settings.database_url, args.target)
-        print(f"copied to {args.target}")
+        print(f"copied to {make_url(args.target).render_as_string(hide_password=True)}")
         return 0
     return 2
 
@@ -101,11 +103,17 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    from bot.datadir import use_data_folder
     from bot.logs import setup_logging
 
-    setup_logging(settings.log_level, settings.log_format,
-                  [settings.token or "", settings.webhook_secret.get_secret_value()
-                   if settings.webhook_secret else ""])
+    setup_logging(settings.log_level, settings.log_format, settings.secret_values())
+    if args.command in ("run", "console"):  # the bot itself: exports, charts, certificates
+        try:
+            use_data_folder(settings.data_folder, process_temp=True)
+        except OSError as exc:
+            print(f"configuration error: DATA_DIR: cannot use {settings.data_folder.resolve()}"
+                  f" ({exc.strerror or exc})", file=sys.stderr)
+            return 2
     try:
         return asyncio.run(dispatch(args, settings))
     except KeyboardInterrupt:

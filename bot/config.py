@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -11,6 +13,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SUPPORTED_LOCALES = ("kk", "ru", "en")
 TOKEN_RE = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{20,}$")
+# Telegram allows 1-256 of these characters for the webhook secret; 32 make it unguessable.
+SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
+WEAK_SECRET = ("too weak: use 32 to 256 characters of A-Z, a-z, 0-9, _ and - (e.g. python -c "
+               "\"import secrets; print(secrets.token_urlsafe(32))\")")
 
 
 class ConfigError(Exception):
@@ -39,6 +45,12 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8080
+    # /metrics and /healthz: a bearer token, and/or a listener of their own
+    metrics_token: SecretStr | None = None
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # caches and temporary files (default: the SQLite database's folder, else ./data)
+    data_dir: Path | None = None
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -49,6 +61,21 @@ class Settings(BaseSettings):
             raise ValueError(
                 "malformed token, expected '<digits>:<secret>' as given by @BotFather")
         return value
+
+    @field_validator("webhook_secret", "metrics_token", mode="before")
+    @classmethod
+    def _check_secret(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if not SECRET_RE.match(raw):
+            raise ValueError(WEAK_SECRET)
+        return value
+
+    @field_validator("metrics_port", "data_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("staff_ids", mode="before")
     @classmethod
@@ -100,6 +127,30 @@ class Settings(BaseSettings):
     @property
     def token(self) -> str | None:
         return self.bot_token.get_secret_value() if self.bot_token else None
+
+    @property
+    def data_folder(self) -> Path:
+        """Where the bot keeps its own files: DATA_DIR, else the SQLite database's folder."""
+        if self.data_dir is not None:
+            return self.data_dir
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(url.database).parent
+        return Path("data")
+
+    def secret_values(self) -> list[str]:
+        """Every secret this process knows, for the logs to redact: each SecretStr setting
+        (a new one, e.g. a WhatsApp token, is covered by being declared SecretStr) and the
+        passwords inside the database and Redis URLs."""
+        values = [value.get_secret_value() for name in type(self).model_fields
+                  if isinstance(value := getattr(self, name), SecretStr)]
+        for url in (self.database_url, self.redis_url):
+            password = urlsplit(url).password if url else None
+            if password:
+                values += [password, unquote(password)]
+        return [v for v in values if v]
 
 
 def load_settings(**overrides: object) -> Settings:

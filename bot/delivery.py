@@ -72,6 +72,7 @@ from aiogram.types import (
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from bot.logs import exception_text
 from bot.services.delivery import DocumentWithdrawn, OutgoingMessage
 from db.base import utcnow
 from db.models import Delivery, OutboxPayload, User
@@ -512,11 +513,12 @@ class DeliveryWorker:
             try:
                 document = await make_document(self.sessionmaker, message.document)
             except DocumentWithdrawn as exc:
-                logger.info("delivery %s to %s cancelled: %s", job.id, job.chat_id, exc)
+                logger.info("delivery %s (user %s) cancelled: %s", job.id, job.user_id, exc)
                 return Outcome(job, "cancelled", error=str(exc)[:500] or "withdrawn")
             except Exception as exc:
-                logger.warning("delivery %s: making the document failed: %r", job.id, exc)
-                return self._retry_or_fail(job, f"document: {type(exc).__name__}: {exc}")
+                logger.warning("delivery %s: making the document failed: %s", job.id,
+                               exception_text(exc))
+                return self._retry_or_fail(job, exc, "document: ")
         for _ in range(MAX_429_RETRIES):
             await self.limiter.acquire(job.chat_id)
             try:
@@ -527,19 +529,23 @@ class DeliveryWorker:
             except TelegramForbiddenError as exc:
                 return Outcome(job, "blocked", error=exc.message)
             except (TelegramBadRequest, TelegramNotFound) as exc:
-                logger.info("delivery %s to %s refused: %s", job.id, job.chat_id, exc.message)
+                logger.info("delivery %s (user %s) refused: %s", job.id, job.user_id, exc.message)
                 return Outcome(job, "failed", error=exc.message)
             except (TelegramServerError, TelegramNetworkError, TimeoutError) as exc:
-                return self._retry_or_fail(job, f"{type(exc).__name__}: {exc}")
+                return self._retry_or_fail(job, exc)
             except Exception as exc:  # one bad row must not stop the queue
-                logger.warning("delivery %s to %s failed: %r", job.id, job.chat_id, exc)
+                logger.warning("delivery %s (user %s) failed: %s", job.id, job.user_id,
+                               exception_text(exc))
                 return Outcome(job, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
             return Outcome(job, "sent", message_id=message_id)
         return Outcome(job, "queued", error="flood control", retry_in=BACKOFF_BASE)
 
-    def _retry_or_fail(self, job: Job, reason: str) -> Outcome:
+    def _retry_or_fail(self, job: Job, exc: BaseException, what: str = "") -> Outcome:
+        # The row keeps the whole text (erasure clears it); the log only what is safe there.
+        reason = f"{what}{type(exc).__name__}: {exc}"
         if job.attempts + 1 >= MAX_ATTEMPTS:
-            logger.warning("delivery %s to %s failed for good: %s", job.id, job.chat_id, reason)
+            logger.warning("delivery %s (user %s) failed for good: %s%s", job.id, job.user_id,
+                           what, exception_text(exc))
             return Outcome(job, "failed", error=reason[:500])
         delay = min(BACKOFF_BASE * 2 ** job.attempts, BACKOFF_MAX)
         return Outcome(job, "queued", error=reason[:500], retry_in=delay)

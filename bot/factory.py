@@ -21,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.config import Settings
+from bot.datadir import use_data_folder
 from bot.delivery import DeliveryWorker, worker_for
 from bot.i18n import PoI18n, create_i18n
 from bot.local_api import LocalSession
@@ -36,7 +37,7 @@ from bot.ratelimit_redis import shared_limiter
 from bot.routing import GatedDispatcher, optimise_routing
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserCache
-from bot.storage import SqlStorage
+from bot.storage import FSM_TTL, SqlStorage
 from db.base import utcnow
 from db.checkpoint import WalCheckpointer
 from db.engine import create_engine, create_sessionmaker
@@ -91,25 +92,29 @@ def make_bot_session(settings: Settings) -> BaseSession:
     return AiohttpSession()
 
 
-def make_storage(settings: Settings, sessionmaker: async_sessionmaker) -> BaseStorage:
+def make_storage(settings: Settings, sessionmaker: async_sessionmaker,
+                 clock: Callable[[], datetime] = utcnow) -> BaseStorage:
+    """FSM storage; answers left half-way expire FSM_TTL after their last write."""
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 
-        return RedisStorage.from_url(settings.redis_url)
-    return SqlStorage(sessionmaker)
+        return RedisStorage.from_url(settings.redis_url, state_ttl=FSM_TTL, data_ttl=FSM_TTL)
+    return SqlStorage(sessionmaker, clock=clock)
 
 
 def build_app(settings: Settings, session: BaseSession | None = None) -> App:
     """The Bot, Dispatcher, storage, scheduler and workers; nothing is started here."""
     from handlers import get_routers
 
+    use_data_folder(settings.data_folder)  # caches (certificate backgrounds) go there
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
     bot_session = session or make_bot_session(settings)
     bot_session.middleware(CommitBeforeRequest())
     bot = Bot(settings.token or LOCAL_TOKEN, session=bot_session,
               default=DefaultBotProperties(parse_mode="HTML", link_preview_is_disabled=True))
-    storage = make_storage(settings, sessionmaker)
+    # `app` is bound below; the storage asks it for the time only when it writes
+    storage = make_storage(settings, sessionmaker, clock=lambda: app.now())
     i18n = create_i18n(settings.default_locale)
     users = UserCache()
     # FSM is registered below, inside the session middleware: the state is read in the

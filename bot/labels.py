@@ -38,3 +38,7 @@ AGE_BAND = {
     "16_17": __("16–17"),
     "18plus": __("18 or older"),
 }
+
+# How a minor waiting for a guardian's confirmation appears to staff and coordinators, in
+# place of the name (bot.services.guardian.as_seen_by_others).
+WAITING_FOR_GUARDIAN = __("waiting for a guardian's confirmation")

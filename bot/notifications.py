@@ -8,6 +8,7 @@ import html
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import ApproveCD
+from bot.services import coordinator_requests
 from bot.services.delivery import (
     PRIORITY_PERSONAL,
     Button,
@@ -36,6 +37,12 @@ def describe_coordinator(app: object, user: User, locale: str) -> str:
 
 
 async def notify_staff_of_request(session: AsyncSession, app: object, user: User) -> int:
+    """The request's card with Approve / Reject to every staff member, if staff had no notice
+    about requests in the last hour; otherwise `coordinator_requests_tick` sums it up with the
+    others when the hour is over (review L4)."""
+    if not await coordinator_requests.claim_notice(session, app.now()):  # type: ignore[attr-defined]
+        return 0
+    await coordinator_requests.announced(session, user.id)
     staff = await list_staff(session)
     payloads = {}
     for locale in {s.locale for s in staff}:
@@ -48,6 +55,31 @@ async def notify_staff_of_request(session: AsyncSession, app: object, user: User
     recipients = [Recipient(s.id, s.chat_id, s.locale) for s in staff if s.chat_id]
     return await enqueue(session, "coordinator_request", user.id, recipients, payloads,
                          priority=PRIORITY_PERSONAL)
+
+
+async def notify_staff_of_requests(session: AsyncSession, app: object, count: int) -> int:
+    """One notice per staff member for the requests that came while they had just been told."""
+    staff = await list_staff(session)
+    payloads = {locale: OutgoingMessage(text=app.i18n.t(  # type: ignore[attr-defined]
+        locale, "New coordinator requests waiting for your decision: {n}. /pending lists "
+                "them.", n=count), html=True) for locale in {s.locale for s in staff}}
+    recipients = [Recipient(s.id, s.chat_id, s.locale) for s in staff if s.chat_id]
+    stamp = int(app.now().timestamp())  # type: ignore[attr-defined]
+    return await enqueue(session, "coordinator_requests", None, recipients, payloads,
+                         priority=PRIORITY_PERSONAL, dedup_suffix=str(stamp))
+
+
+async def coordinator_requests_tick(app: object) -> None:
+    """Scheduler tick (bot.scheduler): when the quiet hour after a notice is over, sum up the
+    requests that came meanwhile; drop the records of requests older than a day."""
+    now = app.now()  # type: ignore[attr-defined]
+    async with app.sessionmaker() as session:  # type: ignore[attr-defined]
+        await coordinator_requests.forget_old(session, now)
+        waiting = await coordinator_requests.unannounced(session)
+        if waiting and await coordinator_requests.claim_notice(session, now):
+            await notify_staff_of_requests(session, app, waiting)
+            await coordinator_requests.all_announced(session)
+        await session.commit()
 
 
 async def notify_coordinator_decision(session: AsyncSession, app: object, user: User,

@@ -16,10 +16,12 @@ Tick = Callable[[Any], Awaitable[Any]]
 
 def ticks() -> list[tuple[str, float, Tick]]:
     """(job id, interval in seconds, tick). Features add their line here."""
+    from bot.notifications import coordinator_requests_tick
     from bot.services.certificates import TICK_SECONDS as certificates_every
     from bot.services.certificates import tick as certificates_tick
     from bot.services.challenges import challenges_tick
     from bot.stats_digest import digest_tick
+    from bot.storage import EXPIRY_EVERY, expire_tick
     from bot.webinar_notices import webinar_reminders_tick
     from handlers.broadcast import broadcasts_tick
 
@@ -29,6 +31,8 @@ def ticks() -> list[tuple[str, float, Tick]]:
         ("webinar_reminders", 30, webinar_reminders_tick),
         ("certificates", certificates_every, certificates_tick),
         ("challenges", 60, challenges_tick),
+        ("coordinator_requests", 60, coordinator_requests_tick),
+        ("fsm_expiry", EXPIRY_EVERY, expire_tick),
     ]
 
 

@@ -5,11 +5,16 @@ handler's data and its next state commit together; they are held until that comm
 written once per key (a step usually sets both state and data: one statement, not two or
 three). Reads are served from a write-through cache: one process owns its users' states
 (several processes use RedisStorage instead); a rolled-back write is dropped from the cache.
+
+Answers left half-way expire FSM_TTL after their last write: a registration abandoned before
+consent must not keep a child's school, grade and age band for ever. Here a periodic tick
+deletes the rows (`expire_tick`); RedisStorage gets the same TTL (bot.factory).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -20,11 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from bot.db_context import current_session
+from db.base import utcnow
 from db.models import FsmRecord
 from db.upserts import insert_for_dialect
 
 PENDING = "fsm_pending"  # Session.info key: {storage key: (storage, state, data)} not written
 WRITTEN = "fsm_written"  # written in the transaction being committed, not yet committed
+FSM_TTL = timedelta(hours=24)
+EXPIRY_EVERY = 3600  # seconds between two expiry rounds: answers live 24 to 25 hours
 
 
 def key_str(key: StorageKey) -> str:
@@ -32,8 +40,10 @@ def key_str(key: StorageKey) -> str:
 
 
 class SqlStorage(BaseStorage):
-    def __init__(self, sessionmaker: async_sessionmaker, cache_size: int = 100_000) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker, cache_size: int = 100_000,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self.sessionmaker = sessionmaker
+        self.clock = clock  # the app's: tests move it
         self._cache: dict[str, tuple[str | None, dict[str, Any]]] = {}
         self._cache_size = cache_size
 
@@ -71,7 +81,7 @@ class SqlStorage(BaseStorage):
             session.info.setdefault(PENDING, {})[k] = (self, state, data)
             return
         async with self.sessionmaker() as own, own.begin():
-            await own.run_sync(_write, k, state, data)
+            await own.run_sync(_write, k, state, data, self.clock())
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         _, data = await self._load(key)
@@ -88,6 +98,16 @@ class SqlStorage(BaseStorage):
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         return dict((await self._load(key))[1])
 
+    async def expire(self, before: datetime) -> int:
+        """Delete what was last written before `before`; returns how many flows ended."""
+        async with self.sessionmaker() as session, session.begin():
+            keys = (await session.execute(
+                delete(_TABLE).where(_TABLE.c.updated_at < before).returning(_TABLE.c.key)
+            )).scalars().all()
+        for k in keys:
+            self._cache.pop(k, None)
+        return len(keys)
+
     def forget_user(self, user_id: int) -> None:
         for k in [k for k in self._cache if f":{user_id}:" in k]:
             del self._cache[k]
@@ -99,8 +119,8 @@ class SqlStorage(BaseStorage):
 @event.listens_for(Session, "before_commit")
 def _flush_pending(session: Session) -> None:
     written = session.info.pop(PENDING, {})
-    for k, (_storage, state, data) in written.items():
-        _write(session, k, state, data)
+    for k, (storage, state, data) in written.items():
+        _write(session, k, state, data, storage.clock())
     # kept until the COMMIT has succeeded: if it fails, these must leave the cache too
     session.info.setdefault(WRITTEN, {}).update(written)
 
@@ -126,13 +146,14 @@ def has_pending(session: AsyncSession) -> bool:
     return bool(session.info.get(PENDING))
 
 
-def _write(session: Session, k: str, state: str | None, data: dict) -> None:
+def _write(session: Session, k: str, state: str | None, data: dict, now: datetime) -> None:
     """One statement, no read first: FSM writes sit on every step of every flow."""
     connection = session.connection()
     if state is None and not data:
         connection.execute(_DELETE, {"k": k})
         return
-    connection.execute(_upsert(connection.dialect.name), {"key": k, "state": state, "data": data})
+    connection.execute(_upsert(connection.dialect.name),
+                       {"key": k, "state": state, "data": data, "updated_at": now})
 
 
 _TABLE = FsmRecord.__table__
@@ -145,4 +166,11 @@ def _upsert(dialect: str) -> Any:
     """Built once per dialect, so SQLAlchemy's compiled cache is hit without rebuilding it."""
     stmt = insert_for_dialect(dialect)(_TABLE)
     return stmt.on_conflict_do_update(index_elements=[_TABLE.c.key], set_={
-        "state": stmt.excluded.state, "data": stmt.excluded.data})
+        "state": stmt.excluded.state, "data": stmt.excluded.data,
+        "updated_at": stmt.excluded.updated_at})
+
+
+async def expire_tick(app: Any) -> None:
+    """Flows nobody touched for FSM_TTL end (RedisStorage expires its keys by itself)."""
+    if isinstance(app.storage, SqlStorage):
+        await app.storage.expire(app.now() - FSM_TTL)

@@ -7,6 +7,10 @@ the id is recorded by DbSessionMiddleware in the handler's own transaction
 An update being handled right now (here, or with Redis anywhere) is answered 503, so Telegram
 tries again later (bot/inflight.py). Several instances may run behind one reverse proxy;
 they share PostgreSQL (and Redis).
+
+/healthz and /metrics hold no personal data (counters, and "ok"/"error" per component). With
+METRICS_TOKEN they answer only `Authorization: Bearer <token>`; with METRICS_PORT they are
+served on METRICS_HOST:METRICS_PORT instead of the webhook's port.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from sqlalchemy import func, select, text
 from bot.config import ConfigError, Settings
 from bot.factory import App, build_app
 from bot.inflight import InFlight
+from bot.logs import exception_text
 from bot.polling import already_processed, sender_key
 from db.migrate import upgrade_async
 from db.models import Delivery
@@ -181,13 +186,36 @@ async def _handle(app: App, update: Update, locks: _SenderLocks) -> None:
         logger.exception("update %s could not be handled", update.update_id)
 
 
+def monitoring_allowed(settings: Settings, authorization: str | None) -> bool:
+    """Without METRICS_TOKEN everyone who reaches the port; with it, its bearer only."""
+    if settings.metrics_token is None:
+        return True
+    scheme, _, given = (authorization or "").partition(" ")
+    expected = settings.metrics_token.get_secret_value()
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
+                                                              expected.encode())
+
+
+def _monitoring(handler: Callable[[web.Request], Awaitable[web.Response]],
+                ) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def guarded(request: web.Request) -> web.Response:
+        if not monitoring_allowed(request.app[APP_KEY].settings,
+                                  request.headers.get("Authorization")):
+            return web.Response(status=401, text="token required",
+                                headers={"WWW-Authenticate": "Bearer"})
+        return await handler(request)
+
+    return guarded
+
+
 async def _check_database(app: App) -> str:
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT), app.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         return "ok"
-    except Exception as exc:
-        return f"error: {type(exc).__name__}"
+    except Exception as exc:  # the class goes to the log, not into the answer
+        logger.warning("health check: database unreachable: %s", exception_text(exc))
+        return "error"
 
 
 async def _check_redis(request: web.Request) -> str:
@@ -199,7 +227,8 @@ async def _check_redis(request: web.Request) -> str:
             await client.ping()
         return "ok"
     except Exception as exc:
-        return f"error: {type(exc).__name__}"
+        logger.warning("health check: Redis unreachable: %s", exception_text(exc))
+        return "error"
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -236,17 +265,35 @@ async def _redis_ctx(web_app: web.Application) -> AsyncIterator[None]:
         await client.aclose()
 
 
-def build_web_app(app: App) -> web.Application:
-    """The aiohttp application: POST <webhook path>, GET /healthz, GET /metrics."""
+def _web_app(app: App) -> web.Application:
     web_app = web.Application()
     web_app[APP_KEY] = app
     web_app[LOCKS_KEY] = _SenderLocks()
     metrics_of(app)
     web_app.cleanup_ctx.append(_redis_ctx)
-    web_app.router.add_post(webhook_path(app.settings), handle_update)
-    web_app.router.add_get("/healthz", healthz)
-    web_app.router.add_get("/metrics", metrics_endpoint)
     return web_app
+
+
+def build_web_app(app: App, monitoring: bool = True) -> web.Application:
+    """The aiohttp application: POST <webhook path>, and GET /healthz and GET /metrics
+    unless they have a port of their own (`monitoring=False`, see build_monitoring_app)."""
+    web_app = _web_app(app)
+    web_app.router.add_post(webhook_path(app.settings), handle_update)
+    if monitoring:
+        _add_monitoring(web_app)
+    return web_app
+
+
+def build_monitoring_app(app: App) -> web.Application:
+    """GET /healthz and GET /metrics alone, for METRICS_HOST:METRICS_PORT."""
+    web_app = _web_app(app)
+    _add_monitoring(web_app)
+    return web_app
+
+
+def _add_monitoring(web_app: web.Application) -> None:
+    web_app.router.add_get("/healthz", _monitoring(healthz))
+    web_app.router.add_get("/metrics", _monitoring(metrics_endpoint))
 
 
 async def run_webhook(app: App, stop: asyncio.Event | None = None) -> None:
@@ -257,10 +304,18 @@ async def run_webhook(app: App, stop: asyncio.Event | None = None) -> None:
     settings = app.settings
     if not settings.webhook_url or settings.webhook_secret is None:
         raise ConfigError("WEBHOOK_URL and WEBHOOK_SECRET must both be set for webhook mode")
-    runner = web.AppRunner(build_web_app(app), access_log=None)
-    await runner.setup()
+    separate = settings.metrics_port is not None
+    runner = web.AppRunner(build_web_app(app, monitoring=not separate), access_log=None)
+    monitor = web.AppRunner(build_monitoring_app(app), access_log=None) if separate else None
+    for each in (runner, monitor):
+        if each is not None:
+            await each.setup()
     try:
         await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+        if monitor is not None:
+            await web.TCPSite(monitor, settings.metrics_host, settings.metrics_port).start()
+            logger.info("/healthz and /metrics served on %s:%s", settings.metrics_host,
+                        settings.metrics_port)
         await app.bot.set_webhook(
             url=settings.webhook_url, secret_token=settings.webhook_secret.get_secret_value(),
             allowed_updates=app.dp.resolve_used_update_types(), drop_pending_updates=False)
@@ -268,7 +323,9 @@ async def run_webhook(app: App, stop: asyncio.Event | None = None) -> None:
                     settings.webhook_host, settings.webhook_port)
         await (stop or asyncio.Event()).wait()
     finally:
-        await runner.cleanup()
+        for each in (monitor, runner):
+            if each is not None:
+                await each.cleanup()
 
 
 async def run_webhook_process(settings: Settings) -> None:

@@ -1,4 +1,7 @@
-"""Engine and session factory. SQLite gets WAL + synchronous=NORMAL for write throughput."""
+"""Engine and session factory. SQLite gets WAL + synchronous=NORMAL for write throughput, and
+secure_delete so erased personal data is overwritten, not only unlinked (see db.checkpoint
+for the log). SQL parameters are never put into error messages (hide_parameters): they are
+people's names, schools and texts, and error messages end up in logs."""
 
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA secure_delete=ON")  # deleted and changed rows are zeroed on disk
     cur.close()
 
 
@@ -47,10 +51,12 @@ def create_engine(url: str, echo: bool = False, pool_timeout: float = 60) -> Asy
             # close); a second rollback on every return to the pool is pure overhead.
             "pool_reset_on_return": None,
         }
-        engine = create_async_engine(inline_url(url), echo=echo, **pool)
+        engine = create_async_engine(inline_url(url), echo=echo, hide_parameters=True,
+                                     **pool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True,
+                               hide_parameters=True)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

@@ -651,7 +651,7 @@ async def on_acks(cb: CallbackQuery, callback_data: BroadcastCD, session: AsyncS
         await cb.answer(error_text(exc), show_alert=True)
         return
     by = "school" if bc.district_id else "district"
-    report = await svc.ack_report(session, bc, by)
+    report = await svc.ack_report(session, bc, by, waiting=str(labels.WAITING_FOR_GUARDIAN))
     lines = [_("Confirmations of announcement #{id}: {n} of {total}").format(
         id=bc.id, n=fmt_int(report.acknowledged, user.locale),
         total=fmt_int(report.delivered, user.locale))]
@@ -666,7 +666,8 @@ async def on_acks(cb: CallbackQuery, callback_data: BroadcastCD, session: AsyncS
     if report.missing:
         lines.append("")
         lines.append(_("Not yet confirmed:"))
-        lines += [f"— {html.escape(n)} ({html.escape(o)})" for n, o in report.missing]
+        lines += [f"— {html.escape(n)}" + (f" ({html.escape(o)})" if o else "")
+                  for n, o in report.missing]
         left = report.delivered - report.acknowledged
         if left > len(report.missing):
             lines.append(_("…and {n} more").format(n=left - len(report.missing)))

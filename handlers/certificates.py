@@ -17,11 +17,13 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import labels
 from bot.callbacks import CertCD
 from bot.factory import App
 from bot.middlewares import HEAVY_DB
 from bot.services import certificates as certs
 from bot.services.errors import DomainError
+from bot.services.guardian import as_seen_by_others
 from bot.services.users import UserInfo
 from db.models import Certificate
 from handlers.texts import error_text, register_errors
@@ -128,6 +130,9 @@ async def preview_issue(message: Message, args: str, state: FSMContext,
     if plan.no_name:
         lines.append(_("Without a name in the profile (skipped until they add it in /profile):"
                        " {count}").format(count=plan.no_name))
+    if plan.waiting:
+        lines.append(_("Waiting for a guardian's confirmation (skipped; run this again after "
+                       "they confirm): {count}").format(count=plan.waiting))
     summary = "\n".join(lines)
     sample = certs.preview_for(source, plan, app.now())
     if sample is None:
@@ -219,6 +224,9 @@ async def on_template(cb: CallbackQuery, callback_data: CertCD, session: AsyncSe
 @router.callback_query(CertCD.filter(F.action == "bg"))
 async def on_background_ask(cb: CallbackQuery, callback_data: CertCD,
                             state: FSMContext) -> None:
+    if callback_data.template not in certs.TEMPLATES:  # a forged button (review I1)
+        await cb.answer(_("This button is no longer active."), show_alert=True)
+        return
     await state.set_state(CertificatesSG.background)
     await state.update_data(cert_template=callback_data.template)
     await cb.message.answer(_("Send the background picture as a photo or as a file. A4 "
@@ -253,6 +261,9 @@ async def on_background_other(message: Message) -> None:
 @router.callback_query(CertCD.filter(F.action == "sig"))
 async def on_signatories_ask(cb: CallbackQuery, callback_data: CertCD,
                              state: FSMContext) -> None:
+    if callback_data.template not in certs.TEMPLATES:  # a forged button (review I1)
+        await cb.answer(_("This button is no longer active."), show_alert=True)
+        return
     await state.set_state(CertificatesSG.signatories)
     await state.update_data(cert_template=callback_data.template)
     await cb.message.answer(_(
@@ -322,7 +333,8 @@ async def verify_reply(message: Message, number: str, session: AsyncSession, app
     """Also called by /start v_<number> (app.extras["verify_handler"]).
 
     Shown to anyone: genuine or revoked, what it was given for, the date, and the holder as
-    "Aida N." of their region, never the full name or the school (certs.public_name)."""
+    "Aida N." of their region, never the full name or the school (certs.public_name); a
+    minor still waiting for a guardian's confirmation by neither name nor region."""
     who = message.from_user.id if message.from_user else 0
     if too_many_misses(app, who):
         await message.answer(_("Too many numbers that match no certificate. Please check the "
@@ -338,10 +350,14 @@ async def verify_reply(message: Message, number: str, session: AsyncSession, app
     locale = app.i18n.current_locale
     tz = app.settings.tz
     region = app.places.region(cert.region_id)
+    # a minor waiting for a guardian's confirmation: neither name nor region, as in exports
+    name, region_name = as_seen_by_others(
+        await certs.holder_waiting(session, cert), certs.public_name(cert.full_name),
+        region.name(locale) if region else "—", str(labels.WAITING_FOR_GUARDIAN))
     # quote=False: "Winner's diploma", not "Winner&#x27;s" (text, not an attribute)
     values = {"number": cert.number,
-              "name": html.escape(certs.public_name(cert.full_name), quote=False),
-              "region": html.escape(region.name(locale) if region else "—", quote=False),
+              "name": html.escape(name, quote=False),
+              "region": html.escape(region_name or "—", quote=False),
               "reason": html.escape(certs.reason_text(app.i18n, locale, cert), quote=False),
               "date": cert.issued_at.astimezone(tz).strftime("%d.%m.%Y")}
     if cert.revoked_at is not None:

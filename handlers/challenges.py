@@ -33,9 +33,11 @@ from bot.middlewares import HEAVY_DB
 from bot.services import challenges as svc
 from bot.services.broadcasts import register_audience
 from bot.services.errors import DomainError
+from bot.services.guardian import guardian_token_of
 from bot.services.numbers import as_int
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge
+from handlers.registration import guardian_link
 from handlers.texts import error_text, register_errors
 from handlers.webinars import my_webinars_text
 
@@ -64,6 +66,9 @@ register_errors({
     "limited_account": __("Your account is limited until a parent or guardian confirms it, "
                           "so you cannot send entries yet. /profile shows the link to "
                           "forward to them."),
+    "limited_join": __("A parent or guardian has to confirm your account first, so you cannot "
+                       "join challenges or actions yet. /profile shows the link to forward to "
+                       "them."),
     "limit_reached": __("You have already sent the most entries allowed ({max}). Withdraw one "
                         "in /my to send another."),
     "too_big": __("This file is too big: the limit is {mb} MB. Send a smaller or compressed "
@@ -84,6 +89,21 @@ def wrong_type_text(exc: DomainError) -> str:
 
 def say(exc: DomainError) -> str:
     return wrong_type_text(exc) if exc.code == "wrong_type" else error_text(exc)
+
+
+LIMITED = ("limited_join", "limited_account")
+
+
+async def refuse(message: Message, session: AsyncSession, app: App, user: UserInfo,
+                 exc: DomainError) -> None:
+    """The refusal; a minor waiting for a guardian gets the link to forward right here."""
+    token = await guardian_token_of(session, user.id) if exc.code in LIMITED else None
+    if token is None:
+        await message.answer(say(exc))
+        return
+    await message.answer(_("A parent or guardian has to confirm your account first: until then "
+                           "you cannot join challenges or actions or send entries. Forward "
+                           "them this link:\n{link}").format(link=await guardian_link(app, token)))
 
 
 async def _audience_members(session: AsyncSession, scope: object, key: str) -> Select[Any]:
@@ -210,7 +230,7 @@ async def on_join(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncS
         await svc.join(session, callback_data.id, user, app.now())
         challenge = await svc.get_challenge(session, callback_data.id)
     except DomainError as exc:
-        await cb.message.answer(say(exc))
+        await refuse(cb.message, session, app, user, exc)
         return
     title = html.escape(challenge.text("title", locale))
     if not challenge.content_kinds:
@@ -232,7 +252,7 @@ async def on_submit(cb: CallbackQuery, callback_data: ChallengeCD, session: Asyn
         challenge = await svc.challenge_view(session, callback_data.id)
         await svc.check_can_submit(session, challenge, user, app.now())
     except DomainError as exc:
-        await cb.message.answer(say(exc))
+        await refuse(cb.message, session, app, user, exc)
         return
     await state.set_data({"cid": challenge.id, "kinds": challenge.content_kinds, "parts": [],
                           "contest": challenge.kind == "contest"})

@@ -733,7 +733,8 @@ async def on_winners(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: 
         code = "already_judged" if challenge.status == "judged" else "not_closed"
         await cb.message.answer(error_text(DomainError(code)))
         return
-    rows = await svc.export_rows(session, callback_data.id, locale, app.places, app.settings.tz)
+    rows = await svc.export_rows(session, callback_data.id, locale, app.places, app.settings.tz,
+                                 str(labels.WAITING_FOR_GUARDIAN))
     approved = [r for r in rows if r[8] == "approved"]
     number = _("No. {n}")
     lines = [f"{number.format(n=r[0])} · {html.escape(r[1] or '—')} · {html.escape(r[2] or '—')}"
@@ -790,7 +791,8 @@ EXPORT_HEADERS = (__("Entry"), __("Participant"), __("Organisation"), __("Organi
 async def send_export(message: Message, session: AsyncSession, app: App, locale: str,
                       challenge_id: int) -> None:
     await svc.get_challenge(session, challenge_id)
-    rows = await svc.export_rows(session, challenge_id, locale, app.places, app.settings.tz)
+    rows = await svc.export_rows(session, challenge_id, locale, app.places, app.settings.tz,
+                                 str(labels.WAITING_FOR_GUARDIAN))
     for r in rows:
         r[3] = str(labels.ORG_TYPE[r[3]]) if r[3] in labels.ORG_TYPE else r[3]
         r[8] = str(SUB_STATUS.get(r[8], r[8]))

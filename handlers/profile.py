@@ -371,19 +371,23 @@ async def cmd_deleteme(message: Message) -> None:
 @router.callback_query(ConfirmCD.filter(F.action == "erase"))
 async def on_erase(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMContext,
                    session: AsyncSession, app: App, user: UserInfo | None) -> None:
-    await cb.message.edit_reply_markup(reply_markup=None)
     if not callback_data.yes:
+        await cb.message.edit_reply_markup(reply_markup=None)
         await cb.message.answer(_("Nothing was erased."))
         return
     db_user = await _me(session, user)
     if db_user is None:
+        await cb.message.edit_reply_markup(reply_markup=None)
         await cb.message.answer(_("There is nothing to erase: you are not registered."))
         return
+    # Erased before anything is sent back: someone who blocks the bot right after pressing
+    # "Yes" (the reply then fails) is erased all the same.
     await state.clear()
     await reg.erase_user(session, app.users, db_user, app.now())
     forget = getattr(app.storage, "forget_user", None)
     if forget is not None:
         forget(cb.from_user.id)
+    await cb.message.edit_reply_markup(reply_markup=None)
     await cb.message.answer(_("Your personal data was erased. For the bot you are a guest "
                               "now; send /start if you want to register again."))
 

@@ -17,11 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import labels
 from bot.callbacks import ConfirmCD, GuardianCD, LangCD, PageCD, RegCD
 from bot.factory import App
+from bot.i18n import LANGUAGES
 from bot.keyboards.common import choice_kb, confirm_kb, district_kb, language_kb, region_kb
 from bot.notifications import notify_guardian_confirmed, notify_staff_of_request
+from bot.services import coordinator_requests
 from bot.services import registration as reg
 from bot.services.errors import DomainError
-from bot.services.guardian import apply_age_band, confirm_guardian, guardian_student
+from bot.services.guardian import confirm_guardian, guardian_student
 from bot.services.users import UserInfo
 from handlers.menu import send_main_menu
 from handlers.texts import error_text
@@ -217,6 +219,9 @@ async def cmd_start(message: Message, state: FSMContext, app: App,
 @router.callback_query(RegistrationSG.language, LangCD.filter())
 async def on_language(cb: CallbackQuery, callback_data: LangCD, state: FSMContext,
                       app: App) -> None:
+    if callback_data.code not in LANGUAGES:  # a forged button (review I1)
+        await cb.answer(_("This button is no longer active."), show_alert=True)
+        return
     await state.update_data(locale=callback_data.code)
     with app.i18n.use_locale(callback_data.code):
         await cb.message.edit_reply_markup(reply_markup=None)
@@ -237,12 +242,19 @@ ALLOWED = {"role": ("student", "coordinator"), "level": tuple(labels.LEVEL),
 
 
 @router.callback_query(RegCD.filter(F.field.in_(FIELD_STATES)))
-async def on_choice(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, app: App) -> None:
+async def on_choice(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
+                    session: AsyncSession, app: App) -> None:
     expected_state, key = FIELD_STATES[callback_data.field]
     if await state.get_state() != expected_state.state or \
             callback_data.value not in ALLOWED[callback_data.field]:
         await cb.answer(_("This button is no longer active."), show_alert=True)
         return
+    if (callback_data.field, callback_data.value) == ("role", "coordinator"):
+        try:  # said at once, not after the whole form (consent checks it again)
+            await coordinator_requests.admit(session, cb.from_user.id, app.now())
+        except DomainError as exc:
+            await cb.answer(error_text(exc), show_alert=True)
+            return
     await state.update_data({key: callback_data.value})
     await cb.message.edit_reply_markup(reply_markup=None)
     await advance(cb.message, state, app)
@@ -308,9 +320,11 @@ async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMCont
     registration = reg.Registration.from_fsm(data)
     registration.full_name = certificate_name(cb.from_user.full_name if cb.from_user else "")
     try:
+        # The limits of a minor are stored here too, before any reply (review M3).
         user = await reg.complete_registration(
             session, app.users, cb.from_user.id, cb.message.chat.id, registration,
-            app.settings.consent_version, registration.role == "staff", now=app.now())
+            app.settings.consent_version, registration.role == "staff", now=app.now(),
+            guardian_age=app.settings.guardian_age)
     except DomainError as exc:
         await state.clear()
         await cb.message.answer(error_text(exc))
@@ -327,15 +341,8 @@ async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMCont
     else:
         name_note = _("Your name for certificates is not set yet: please add it in /profile.")
     await cb.message.answer(_("Registration complete. Welcome!") + "\n" + name_note)
-    token = await apply_age_band(session, app.users, user, registration.age_band,
-                                 app.settings.guardian_age)
-    if token:
-        link = await guardian_link(app, token)
-        await cb.message.answer(_(
-            "Because you are under {age}, your account is limited: you can read news and "
-            "register for webinars, but you cannot submit entries until a parent or guardian "
-            "confirms. Forward this link to them:\n{link}").format(
-                age=app.settings.guardian_age, link=link))
+    if user.limited and user.guardian_token:
+        await cb.message.answer(await limited_text(app, user.guardian_token))
     await send_main_menu(cb.message, user.role if user.role != "coordinator" else "coordinator")
 
 
@@ -432,6 +439,15 @@ async def guardian_link(app: App, token: str) -> str:
     return f"https://t.me/{(await app.bot.me()).username}?start=g_{token}"
 
 
+async def limited_text(app: App, token: str) -> str:
+    """What a minor waiting for a guardian may and may not do, with the link to forward."""
+    return _("Because you are under {age}, your account is limited until a parent or guardian "
+             "confirms it: you can read news and register for webinars, but you cannot join "
+             "challenges or actions, send entries or receive certificates yet. Forward this "
+             "link to them:\n{link}").format(age=app.settings.guardian_age,
+                                             link=await guardian_link(app, token))
+
+
 async def show_guardian_consent(message: Message, session: AsyncSession, token: str,
                                 app: App, user: UserInfo | None) -> None:
     try:
@@ -460,6 +476,7 @@ async def on_guardian_confirm(cb: CallbackQuery, callback_data: GuardianCD,
     except DomainError as exc:
         await cb.answer(error_text(exc), show_alert=True)
         return
+    # Queued with the confirmation, before any reply: a failed reply must not lose it.
+    await notify_guardian_confirmed(session, app, student)
     await cb.message.edit_reply_markup(reply_markup=None)
     await cb.message.answer(_("Thank you! The account is now confirmed."))
-    await notify_guardian_confirmed(session, app, student)

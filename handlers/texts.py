@@ -29,6 +29,9 @@ ERRORS = {
     "guardian_link_invalid": __("This confirmation link is not valid or was already used."),
     "guardian_not_a_student": __("Only a parent or guardian can confirm with this link. Please "
                                  "forward it to them."),
+    "coordinator_request_limit": __("Too many coordinator requests from this account: at most "
+                                    "{max} a day. Please try again later, or ask the centre "
+                                    "for an invitation link."),
 }
 
 # Feature modules register their own codes here at import time.

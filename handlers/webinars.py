@@ -38,6 +38,7 @@ from bot.middlewares import HEAVY_DB
 from bot.services import webinars as svc
 from bot.services.broadcasts import register_audience
 from bot.services.errors import DomainError
+from bot.services.guardian import as_seen_by_others
 from bot.services.ics import event_ics
 from bot.services.numbers import as_int, typed_int
 from bot.services.users import STAFF, UserInfo
@@ -467,8 +468,12 @@ async def on_audience_toggle(cb: CallbackQuery, callback_data: WebinarWizCD, sta
         audience = {}
     elif "=" in callback_data.value:
         key, value = callback_data.value.split("=", 1)
-        # only a value its own section offers (a forged "regions=²" is no region)
-        if value in {v for k, items in sections if k == key for v, _label in items}:
+        offered = dict(sections).get(key, [])
+        # only a value its own section offers (a forged "regions=²" is no region; review I1)
+        if value not in {option for option, _label in offered}:
+            await cb.answer(_("This button is no longer active."), show_alert=True)
+            return
+        if key in svc.AUDIENCE_KEYS:
             chosen = audience.setdefault(key, [])
             if value in chosen:
                 chosen.remove(value)
@@ -679,7 +684,9 @@ async def on_registrants(cb: CallbackQuery, callback_data: WebinarAdminCD,
         lines += ["", _("Registrants:")]
         for user, reg in rows[:50]:
             mark = "✋" if reg.attended_at else "•"
-            lines.append(f"{mark} {html.escape(user.full_name or '—')}")
+            name, _org = as_seen_by_others(user.limited, user.full_name, None,
+                                           str(labels.WAITING_FOR_GUARDIAN))
+            lines.append(f"{mark} {html.escape(name or '—')}")
         if len(rows) > 50:
             lines.append(_("…and {n} more: /export_webinar {id}").format(
                 n=len(rows) - 50, id=webinar.id))
@@ -729,7 +736,7 @@ async def _send_export(message: Message, session: AsyncSession, app: App, locale
 
     data = svc.registrants_xlsx(rows, headers, region_name, district_name,
                                 lambda role: labels.label(labels.ROLE, role), app.settings.tz,
-                                _("Registrants"))
+                                _("Registrants"), str(labels.WAITING_FOR_GUARDIAN))
     await message.answer_document(
         BufferedInputFile(data, filename=f"webinar-{webinar.id}.xlsx"),
         caption=_("Webinar No. {id}: registered {n}, attended {m}.").format(

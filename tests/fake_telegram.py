@@ -47,6 +47,7 @@ class FakeTelegram:
         self.updates: list[dict[str, Any]] = []
         self.confirmed = 0  # updates with id < confirmed were acknowledged by the bot
         self.faults: list[Fault] = []
+        self.file_status = 200  # e.g. 404: a file link that expired, or a server without files
         self._new_update = asyncio.Event()
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(1)
@@ -118,6 +119,8 @@ class FakeTelegram:
         return params
 
     async def _file(self, request: web.Request) -> web.Response:
+        if self.file_status != 200:
+            return web.Response(status=self.file_status, text="Not Found")
         return web.Response(body=b"fake file content")
 
     async def _handle(self, request: web.Request) -> web.Response:

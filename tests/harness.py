@@ -163,6 +163,10 @@ async def make_harness(db_path: str, clock: Clock | None = None, **settings: Any
     if "://" in db_path:  # a server database (PostgreSQL runs of the suite)
         url = db_path
         await upgrade_async(url)
+        if "data_dir" not in settings:  # caches: not ./data of the checkout
+            import tempfile
+
+            settings["data_dir"] = tempfile.mkdtemp(prefix="data-")
     else:
         url = f"sqlite+aiosqlite:///{db_path}"
         await migrated_copy(db_path)

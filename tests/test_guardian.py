@@ -76,7 +76,8 @@ async def test_sixteen_and_older_are_not_limited(h):
         assert student.limited is False and student.guardian_token is None
 
 
-async def test_limited_minor_cannot_send_entries_but_can_join(h):
+async def test_limited_minor_can_neither_join_nor_send_entries(h):
+    """Joining an action is the participation itself (review I6): refused like an entry."""
     from sqlalchemy import update
 
     from tests.test_challenges import new_challenge
@@ -84,13 +85,14 @@ async def test_limited_minor_cannot_send_entries_but_can_join(h):
     await new_challenge(h, "challenge", content=("photo", "text"))
     await make_student(h, 403, locale="en")
     async with h.app.sessionmaker() as s, s.begin():
-        await s.execute(update(User).where(User.tg_id == 403).values(limited=True))
+        await s.execute(update(User).where(User.tg_id == 403).values(
+            limited=True, guardian_token="tok403"))
     h.app.users.forget(403)
     u = h.user(403)
     await u.send("/challenges")
     await u.click("My class")
     await u.click("Join")
-    assert "You have joined" in u.last_text()
+    assert "A parent or guardian has to confirm your account first" in u.last_text()
+    assert "?start=g_tok403" in u.last_text()
     await u.click("Send my entry")
-    assert "limited until a parent or guardian confirms" in u.last_text()
-    assert "/profile shows the link" in u.last_text()
+    assert "A parent or guardian has to confirm your account first" in u.last_text()

@@ -184,6 +184,42 @@ async def test_m5_forged_score_buttons_of_another_contest_or_criterion_are_refus
     assert await all_scores(h) == []
 
 
+async def test_m5_m7_deleteme_clears_the_jurys_snapshots_of_the_organisation(h, db_url):
+    """Recusal keeps the organisation an entry was sent from and a juror's when added:
+    personal data too. /deleteme clears both, and on SQLite (secure_delete, the log emptied)
+    the name is gone from the database file as well."""
+    import os
+    from pathlib import Path
+
+    from db.models.challenges import JuryMember, Submission
+
+    school = "Zarechnyunique Lyceum"
+    await make_staff(h)
+    cid = await new_challenge(h, "contest", content=("text",))
+    await make_student(h, 301, region_code="astana", org_name=school)
+    await submit(h, 301, cid, "entry of 301")
+    await h.user(STAFF_ID).press("rv:ok:1:")
+    await jury_of(h, cid, 1, 301)
+
+    async def snapshots() -> list[str | None]:
+        async with h.app.sessionmaker() as db:
+            return [*(await db.scalars(select(Submission.org_name))).all(),
+                    *(await db.scalars(select(JuryMember.org_name))).all()]
+
+    assert await snapshots() == [school, school]
+    u = h.user(301)
+    await u.send("/deleteme")
+    await u.click("Yes, erase")
+    assert "erased" in u.last_text()
+    await h.drain()
+    assert await snapshots() == [None, None]
+    if os.environ.get("TEST_DB") != "postgres":  # SQLite's own files
+        assert await h.app.checkpointer.wait_truncated(timeout=30)
+        raw = b"".join(path.read_bytes() for path in (Path(db_url), Path(f"{db_url}-wal"))
+                       if path.exists())
+        assert len(raw) > 100_000 and school.encode() not in raw
+
+
 # --- I3: numbers are ASCII digits -----------------------------------------------------------
 
 APOLOGY = "Sorry, something went wrong. Please try again."
@@ -301,6 +337,25 @@ async def test_i2_every_spelling_of_a_command_meets_the_access_check(h):
         replies = [c.text for c in await s.send(text) if c.method == "sendMessage"]
         assert replies[0] == "Coordinators waiting for approval: 1.", text
 
+
+
+def test_i2_l5_the_error_log_names_a_command_as_the_access_rule_reads_it():
+    """The failure log (handlers.errors.describe) shares bot.access.command_of: a command
+    after a no-break space, in capitals, with @bot or in a photo's caption is named as the
+    command it ran as; what is not one of our names stays out (nothing typed is logged)."""
+    from aiogram.types import Update
+
+    from handlers.errors import describe
+
+    def message(**fields) -> Update:
+        return Update.model_validate({"update_id": 1, "message": {
+            "message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, **fields}})
+
+    photo = [{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]
+    assert describe(message(text="\u00a0/Pending@mektep_bot")) == "message /pending"
+    assert describe(message(caption="/broadcast hello", photo=photo)) == "message /broadcast"
+    assert describe(message(text="/report² 2026")) == "message text"
+    assert describe(message(text="Aida Nurlanova")) == "message text"
 
 # --- L7: staff rights can be revoked --------------------------------------------------------
 
@@ -482,6 +537,38 @@ async def test_l6_verify_shows_what_a_verifier_needs_and_masks_the_holder(h):
     assert text.startswith(f"⛔ <b>Certificate {cert.number} was revoked</b> on 02.03.2026. "
                            "It had been issued to Aida N. (Abai Region) on 02.03.2026:")
     assert "Nurlanova" not in text and "School" not in text and "gymnasium" not in text
+
+
+async def test_l6_m4_verify_names_no_minor_still_waiting_for_a_guardian(h):
+    """A certificate issued before the minors' limit existed, whose holder now waits for a
+    guardian's confirmation: /verify still says genuine, but shows the holder as staff
+    exports do (no name, no region); once the guardian confirms, as "Aida N." again."""
+    from sqlalchemy import update
+
+    from db.models import User
+
+    [cert] = await webinar_certificates(h, (101, "Aida Nurlanova", "School No. 7"))
+    async with h.app.sessionmaker() as db:
+        await db.execute(update(User).where(User.id == cert.user_id).values(limited=True))
+        await db.commit()
+    guest = h.user(555, language_code="en")
+    await guest.send(f"/verify {cert.number}")
+    assert guest.last_text() == (
+        "✅ <b>The certificate is genuine.</b>\n"
+        f"No. {cert.number}\n"
+        "Issued to: waiting for a guardian's confirmation\n"
+        "Region: —\n"
+        "For: Webinar attendance certificate · «Self-government»\n"
+        "Date of issue: 02.03.2026")
+    russian = h.user(556, language_code="ru")
+    await russian.send(f"/verify {cert.number}")
+    assert "ожидает подтверждения родителя" in russian.last_text()
+    assert "Aida" not in russian.last_text() and "Abai" not in russian.last_text()
+    async with h.app.sessionmaker() as db:
+        await db.execute(update(User).where(User.id == cert.user_id).values(limited=False))
+        await db.commit()
+    await guest.send(f"/verify {cert.number}")
+    assert "Issued to: Aida N.\nRegion: Abai Region" in guest.last_text()
 
 
 async def test_l6_guessing_numbers_is_cut_off_after_20_misses_an_hour(h, clock):

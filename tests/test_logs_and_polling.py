@@ -11,7 +11,7 @@ from aiogram.exceptions import TelegramNetworkError, TelegramServerError
 from aiogram.methods import GetUpdates
 from aiogram.types import Update
 
-from bot.logs import JsonFormatter, RedactingFilter
+from bot.logs import make_handler
 from bot.polling import poll
 
 TOKEN = "123456789:AAE_secret-token-value-abcdefghijk"
@@ -19,10 +19,7 @@ TOKEN = "123456789:AAE_secret-token-value-abcdefghijk"
 
 def capture(fmt: str) -> tuple[logging.Logger, io.StringIO]:
     stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(RedactingFilter([TOKEN]))
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
+    handler = make_handler(fmt, [TOKEN], stream=stream)
     logger = logging.getLogger(f"test.redact.{fmt}")
     logger.handlers[:] = [handler]
     logger.propagate = False

@@ -26,7 +26,7 @@ from db.models import ProcessedUpdate
 from tests.harness import BotHarness, Clock, make_harness
 from tests.test_ratelimit_redis import redis_url
 
-SECRET = "s3cret-token_1"
+SECRET = "s3cret-token_1-of-the-webhook-tests"  # 32+ characters, as required
 
 
 @pytest.fixture

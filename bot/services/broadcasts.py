@@ -18,12 +18,13 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select, update
+from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import log_activity
 from bot.services.delivery import OutgoingMessage, enqueue_select
 from bot.services.errors import DomainError
+from bot.services.guardian import as_seen_by_others
 from bot.services.numbers import check_digits
 from db.base import utcnow
 from db.models import ActivityLog, Broadcast, BroadcastAck, Delivery, User
@@ -350,18 +351,22 @@ class AckReport:
     delivered: int
     acknowledged: int
     groups: list[tuple[str, int, int]]  # (group, acknowledged, delivered), by group key
-    missing: list[tuple[str, str]]  # (name, organisation) of those who have not, first N
+    missing: list[tuple[str, str]]  # (name, organisation or "") of those who have not, first N
 
 
 async def ack_report(session: AsyncSession, bc: Broadcast, by: str,
-                     limit: int = 40) -> AckReport:
-    """`by` = "district" (id as text) or "school" (organisation name)."""
+                     limit: int = 40, waiting: str = "—") -> AckReport:
+    """`by` = "district" (id as text) or "school" (organisation name). A minor waiting for a
+    guardian's confirmation is counted, but named only as `waiting`."""
     acked = exists().where(BroadcastAck.broadcast_id == bc.id,
                            BroadcastAck.user_id == User.id)
     base = (select(User.id).join(Delivery, Delivery.user_id == User.id)
             .where(Delivery.source_type == SOURCE, Delivery.source_id == bc.id,
                    Delivery.status == "sent"))
-    group_col = User.district_id if by == "district" else User.org_name
+    # By school, the minors waiting for a guardian make a group of their own (counted, their
+    # school not named).
+    group_col = User.district_id if by == "district" else case(
+        (User.limited.is_(True), literal(waiting)), else_=User.org_name)
     rows = (await session.execute(
         select(group_col, func.count(), func.sum(case((acked, 1), else_=0)))
         .join(Delivery, Delivery.user_id == User.id)
@@ -369,12 +374,14 @@ async def ack_report(session: AsyncSession, bc: Broadcast, by: str,
                Delivery.status == "sent")
         .group_by(group_col).order_by(group_col))).all()
     groups = [(str(g) if g is not None else "", int(a or 0), int(n)) for g, n, a in rows]
-    missing = (await session.execute(
-        select(User.full_name, User.org_name).where(User.id.in_(base), ~acked)
-        .order_by(User.org_name, User.full_name).limit(limit))).all()
+    missing = [as_seen_by_others(limited, name or "—", org or "—", waiting)
+               for name, org, limited in (await session.execute(
+                   select(User.full_name, User.org_name, User.limited)
+                   .where(User.id.in_(base), ~acked)
+                   .order_by(User.limited, User.org_name, User.full_name).limit(limit))).all()]
     return AckReport(delivered=sum(n for _, _, n in groups),
                      acknowledged=sum(a for _, a, _ in groups),
-                     groups=groups, missing=[(n or "—", o or "—") for n, o in missing])
+                     groups=groups, missing=missing)
 
 
 NUDGE_GAP = timedelta(hours=12)

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.services.activity import log_activity
 from bot.services.delivery import DocumentWithdrawn, OutgoingMessage, Recipient, enqueue
 from bot.services.errors import DomainError
+from bot.services.guardian import as_seen_by_others
 from bot.services.numbers import as_int, check_digits
 from db.models import (
     Certificate,
@@ -268,6 +269,9 @@ class Plan:
     existing: int
     no_name: int
     by_template: dict[str, int]
+    # Minors still waiting for a guardian's confirmation: skipped; a later run after the
+    # confirmation issues theirs (the issue key is only taken when a certificate is made).
+    waiting: int = 0
 
 
 async def plan_issue(session: AsyncSession, source: Source, now: datetime,
@@ -293,6 +297,8 @@ async def plan_issue(session: AsyncSession, source: Source, now: datetime,
             plan.existing += 1
         elif user is None or user.status in ("erased", "rejected"):
             continue
+        elif user.limited:
+            plan.waiting += 1
         elif not (user.full_name or "").strip():
             plan.no_name += 1
         else:
@@ -322,7 +328,8 @@ def public_name(full_name: str | None) -> str:
     """The holder as /verify shows them to anyone: the first word whole, the others as
     initials ("Aida Nurlanova" -> "Aida N."). Enough to match the printed certificate in
     hand; not a full name for whoever scans a QR code posted online. The same for every
-    holder, minor or adult: the age is not always known, and nobody needs more."""
+    holder, minor or adult: the age is not always known, and nobody needs more. (A minor
+    still waiting for a guardian's confirmation is not even this: `holder_waiting`.)"""
     words = (full_name or "").split()
     if not words:
         return "—"
@@ -376,6 +383,15 @@ async def find(session: AsyncSession, number: str) -> Certificate | None:
     return await session.scalar(select(Certificate).where(Certificate.number == value))
 
 
+async def holder_waiting(session: AsyncSession, cert: Certificate) -> bool:
+    """True while the holder is a minor still waiting for a guardian's confirmation (only a
+    certificate issued before the limit existed can belong to one): /verify then shows them
+    as the staff exports do, by no name and no region (review M4 with L6)."""
+    if cert.user_id is None:
+        return False
+    return bool(await session.scalar(select(User.limited).where(User.id == cert.user_id)))
+
+
 async def revoke(session: AsyncSession, number: str, actor: Any, reason: str,
                  now: datetime) -> Certificate:
     cert = await find(session, number)
@@ -406,20 +422,23 @@ async def export_registry(session: AsyncSession, i18n: Translator, locale: str,
                i18n.t(locale, "Language"), i18n.t(locale, "Issued at"),
                i18n.t(locale, "Sent to the queue at"), i18n.t(locale, "Revoked at"),
                i18n.t(locale, "Revocation reason")])
+    waiting = i18n.t(locale, "waiting for a guardian's confirmation")
     last = 0
     while True:
-        chunk = list(await session.scalars(
-            select(Certificate).where(Certificate.id > last).order_by(Certificate.id)
-            .limit(1000)))
+        chunk = (await session.execute(
+            select(Certificate, User.limited).outerjoin(User, User.id == Certificate.user_id)
+            .where(Certificate.id > last).order_by(Certificate.id).limit(1000))).all()
         if not chunk:
             break
-        for c in chunk:
-            ws.append([c.number, template_label(i18n, locale, c.template), c.full_name,
-                       c.org_name or "", reason_text(i18n, locale, c),
+        for c, limited in chunk:
+            # Only a certificate issued before the limit existed can belong to one.
+            name, org = as_seen_by_others(limited, c.full_name, c.org_name, waiting)
+            ws.append([c.number, template_label(i18n, locale, c.template), name,
+                       org, reason_text(i18n, locale, c),
                        f"{c.source_type} {c.source_id or ''}".strip(), c.locale,
                        _local(c.issued_at, tz), _local(c.queued_at, tz),
                        _local(c.revoked_at, tz), c.revoke_reason or ""])
-        last = chunk[-1].id
+        last = chunk[-1][0].id
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -722,12 +741,13 @@ async def enqueue_pending(session: AsyncSession, i18n: Translator, bot_username:
 async def _enqueue_chunk(session: AsyncSession, i18n: Translator, bot_username: str,
                          tz: ZoneInfo, now: datetime, limit: int) -> tuple[int, int]:
     """(registry rows taken, deliveries queued): a person without a chat is taken (marked
-    queued) but gets no delivery."""
+    queued) but gets no delivery. One of a minor still waiting for a guardian's confirmation
+    (issued before the limit existed) waits, untaken, until the guardian confirms."""
     rows = (await session.execute(
         select(Certificate, User.chat_id)
         .join(User, User.id == Certificate.user_id, isouter=True)
         .where(Certificate.queued_at.is_(None), Certificate.revoked_at.is_(None),
-               Certificate.number.is_not(None))
+               Certificate.number.is_not(None), User.limited.is_not(True))
         .order_by(Certificate.id).limit(limit))).all()
     if not rows:
         return 0, 0
@@ -781,7 +801,7 @@ async def make_document(sessionmaker: async_sessionmaker, spec: dict[str, Any]) 
             raise DocumentWithdrawn(REVOKED)
         if spec.get("background"):
             background = background_path(spec["background"])
-            if background is None:  # another machine, or the temporary folder was cleaned
+            if background is None:  # another machine, or the cache was cleaned
                 picture = await session.scalar(
                     select(CertificateTemplate.background)
                     .where(CertificateTemplate.template == spec["template"]))

@@ -33,6 +33,7 @@ from bot.services.delivery import (
     enqueue,
 )
 from bot.services.errors import DomainError
+from bot.services.guardian import CONFIRMED, as_seen_by_others
 from bot.services.numbers import as_int, check_digits, typed_int
 from db.models import User
 from db.models.challenges import Challenge, ChallengeOption, ChallengeParticipant, Submission
@@ -309,6 +310,8 @@ async def join(session: AsyncSession, challenge_id: int, user: Any, now: datetim
     """True when newly joined; joining twice is harmless (one statement, no race)."""
     challenge = await challenge_view(session, challenge_id)
     _check_open(challenge, user, now)
+    if getattr(user, "limited", False):  # for an action joining is the participation (I6)
+        raise DomainError("limited_join")
     return await session.run_sync(_record_join, challenge, user, now)
 
 
@@ -630,11 +633,13 @@ def _submitted_ids(challenge_id: int) -> Select[Any]:
 
 
 async def not_submitted(session: AsyncSession, challenge_id: int, viewer: Any) -> list[User]:
-    """Joined but no entry yet, within the viewer's scope."""
+    """Joined but no entry yet, within the viewer's scope. A minor waiting for a guardian
+    cannot send one: not listed (by name) and not nudged."""
     return list((await session.scalars(
         select(User).join(ChallengeParticipant, ChallengeParticipant.user_id == User.id)
         .where(ChallengeParticipant.challenge_id == challenge_id, User.status == "active",
-               User.id.not_in(_submitted_ids(challenge_id)), *user_scope_conditions(viewer))
+               CONFIRMED, User.id.not_in(_submitted_ids(challenge_id)),
+               *user_scope_conditions(viewer))
         .order_by(User.org_name, User.full_name))).all())
 
 
@@ -643,7 +648,8 @@ async def schools_without_entries(session: AsyncSession, challenge_id: int, view
     """(district id, organisation) of the viewer's scope and the audience with no entry."""
     challenge = await get_challenge(session, challenge_id)
     base = [User.role == "student", User.status == "active", User.org_name.is_not(None),
-            *user_scope_conditions(viewer), *audience_conditions(challenge.audience or {})]
+            CONFIRMED, *user_scope_conditions(viewer),
+            *audience_conditions(challenge.audience or {})]
     every = set((await session.execute(
         select(User.district_id, User.org_name).where(*base).distinct())).all())
     with_entries = set((await session.execute(
@@ -677,7 +683,7 @@ async def nudge_schools(session: AsyncSession, app: Any, challenge_id: int, view
     schools = set(await schools_without_entries(session, challenge_id, viewer))
     rows = (await session.execute(select(
         User.id, User.chat_id, User.locale, User.district_id, User.org_name).where(
-        User.role == "student", User.status == "active", User.chat_id.is_not(None),
+        User.role == "student", User.status == "active", User.chat_id.is_not(None), CONFIRMED,
         *user_scope_conditions(viewer), *audience_conditions(challenge.audience or {})))).all()
     people = [Recipient(r.id, r.chat_id, r.locale) for r in rows
               if (r.district_id, r.org_name) in schools]
@@ -988,7 +994,7 @@ async def _remind(session: AsyncSession, app: Any, now: datetime) -> None:
             select(User.id, User.chat_id, User.locale)
             .join(ChallengeParticipant, ChallengeParticipant.user_id == User.id)
             .where(ChallengeParticipant.challenge_id == challenge.id,
-                   User.chat_id.is_not(None), User.status == "active",
+                   User.chat_id.is_not(None), User.status == "active", CONFIRMED,
                    User.id.not_in(submitted)))).all()
         recipients = [Recipient(uid, chat, loc) for uid, chat, loc in people]
         payloads = {loc: _reminder(app, challenge, loc, now)
@@ -1007,11 +1013,15 @@ EXPORT_HEADERS = ("Entry", "Participant", "Organisation", "Organisation type", "
 
 
 async def export_rows(session: AsyncSession, challenge_id: int, locale: str, places: Any,
-                      tz: ZoneInfo) -> list[list[Any]]:
+                      tz: ZoneInfo, waiting: str = "-") -> list[list[Any]]:
+    """A row per entry. An entry of a minor still waiting for a guardian's confirmation (only
+    one sent before the limit existed can be) shows `waiting` instead of the person, and none
+    of its content."""
     nominations, categories = await get_options(session, challenge_id)
     names = {o.id: o.name(locale) for o in (*nominations, *categories)}
     rows = (await session.execute(
-        select(Submission.id, User.full_name, User.org_name, User.org_type, Submission.region_id,
+        select(Submission.id, User.full_name, User.org_name, User.limited, User.org_type,
+               Submission.region_id,
                Submission.district_id, Submission.nomination_id, Submission.category_id,
                Submission.status, Submission.place, Submission.submitted_at,
                Submission.content_kind, Submission.text, Submission.comment, Submission.media)
@@ -1021,13 +1031,16 @@ async def export_rows(session: AsyncSession, challenge_id: int, locale: str, pla
     for r in rows:
         region = places.region(r.region_id)
         district = places.district(r.district_id)
+        name, org = as_seen_by_others(r.limited, r.full_name, r.org_name, waiting)
+        content = ("", "", "") if r.limited else (
+            r.text or "", r.comment or "",
+            "\n".join(m["file_id"] for m in r.media or [] if m.get("file_id")))
         out.append([
-            r.id, r.full_name or "", r.org_name or "", r.org_type or "",
+            r.id, name, org, r.org_type or "",
             region.name(locale) if region else "", district.name(locale) if district else "",
             names.get(r.nomination_id, ""), names.get(r.category_id, ""), r.status,
             r.place or "", r.submitted_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-            r.content_kind, r.text or "", r.comment or "",
-            "\n".join(m["file_id"] for m in r.media or [] if m.get("file_id")),
+            r.content_kind, *content,
         ])
     return out
 

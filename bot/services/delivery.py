@@ -18,7 +18,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, case, cast, insert, literal, select, true
+from sqlalchemy import (
+    Select,
+    case,
+    cast,
+    exists,
+    false,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +40,7 @@ from db.upserts import insert_for
 
 PRIORITY_PERSONAL = 1  # notifications, reminders: before a long broadcast's remaining rows
 PRIORITY_BULK = 5
+ERASED_BODY: dict[str, Any] = {"erased": True}  # what a purged payload holds (sends nothing)
 CHUNK = 2000
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 SQLITE_INSERT = (
@@ -202,5 +215,27 @@ async def enqueue_select(
     return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
 
 
+async def forget_messages(session: AsyncSession, user_id: int,
+                          about: Iterable[tuple[str, int]] = ()) -> None:
+    """Erasure of a person from the queue. Messages *about* them to others (`about`: source
+    type and id, e.g. their coordinator request sent to staff) that still wait are cancelled.
+    The bodies of those, and of every message *to* them that nobody else was sent (their
+    notices, a rejection reason typed about them), are blanked; a broadcast's body, shared
+    with everybody else, stays. The rows stay for the counts."""
+    t = Delivery.__table__
+    about_them = or_(false(), *[(t.c.source_type == kind) & (t.c.source_id == ref)
+                                for kind, ref in about])
+    await session.execute(update(t).where(about_them, t.c.status == "queued")
+                          .values(status="cancelled"))
+    shared = exists().where(t.c.payload_id == OutboxPayload.id,
+                            or_(t.c.user_id != user_id, t.c.user_id.is_(None)))
+    to_them = select(t.c.payload_id).where(t.c.user_id == user_id)
+    await session.execute(
+        update(OutboxPayload).where(or_(
+            OutboxPayload.id.in_(to_them) & ~shared,
+            OutboxPayload.id.in_(select(t.c.payload_id).where(about_them))))
+        .values(body=ERASED_BODY).execution_options(synchronize_session=False))
+
+
 __all__ = ["PRIORITY_BULK", "PRIORITY_PERSONAL", "Button", "DocumentWithdrawn", "OutgoingMessage",
-           "Recipient", "enqueue", "enqueue_select", "insert"]
+           "Recipient", "enqueue", "enqueue_select", "forget_messages", "insert"]

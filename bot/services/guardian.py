@@ -18,6 +18,26 @@ from db.models import User
 # band -> the oldest age in it
 AGE_BANDS = {"u14": 13, "14_15": 15, "16_17": 17, "18plus": 18}
 
+# Who takes part in full: adults, and minors whose parent or guardian confirmed. What a
+# `limited` account may not do or be in is listed at `User.limited` (db/models/core.py).
+CONFIRMED = User.limited.is_(False)
+
+
+def as_seen_by_others(limited: bool | None, name: str | None, org: str | None,
+                      waiting: str) -> tuple[str, str]:
+    """(name, organisation) as staff exports and coordinators' lists show a person: a minor
+    still waiting for a guardian's confirmation is only `waiting`, with no name and no
+    organisation (counts still include them)."""
+    if limited:
+        return waiting, ""
+    return name or "", org or ""
+
+
+async def guardian_token_of(session: AsyncSession, user_id: int) -> str | None:
+    """The one-time link's token of a limited account (None once confirmed)."""
+    return await session.scalar(select(User.guardian_token).where(User.id == user_id,
+                                                                   User.limited.is_(True)))
+
 
 class Confirmer(Protocol):
     """Whoever opened a guardian link (UserInfo), or None for someone not registered."""
@@ -31,14 +51,15 @@ def needs_guardian(band: str | None, guardian_age: int) -> bool:
     return band in AGE_BANDS and AGE_BANDS[band] < guardian_age
 
 
-async def apply_age_band(session: AsyncSession, cache: UserCache, user: User, band: str | None,
-                         guardian_age: int) -> str | None:
-    """Record the band; returns the one-time guardian token when the account is limited."""
-    user.age_band = band
-    user.limited = needs_guardian(band, guardian_age)
+def set_age_band(user: User, band: str | None, guardian_age: int) -> None:
+    """Record a student's band and, below the guardian age, limit the account and make its
+    one-time guardian token. Called inside the registration's own transaction, before any
+    reply: a reply that fails must not leave a child unlimited (review M3). A student with no
+    band stays limited too (fail safe); coordinators and staff give no band."""
+    user.age_band = band if band in AGE_BANDS else None
+    user.limited = user.role == "student" and (band not in AGE_BANDS
+                                               or needs_guardian(band, guardian_age))
     user.guardian_token = secrets.token_urlsafe(12) if user.limited else None
-    cache.forget(user.tg_id)
-    return user.guardian_token
 
 
 async def confirm_guardian(session: AsyncSession, cache: UserCache, token: str,

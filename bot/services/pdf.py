@@ -1,16 +1,14 @@
 """Certificate PDFs: A4 landscape, DejaVu Sans embedded (Kazakh letters), vector QR code.
 
 Pure rendering: gets already translated strings, returns the PDF bytes. No I/O but reading
-the bundled fonts once.
+the bundled fonts once and the background's file, cached in the bot's private data folder.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +53,9 @@ def background_digest(jpeg: bytes) -> str:
 
 
 def _background_folder() -> Path:
-    return Path(tempfile.gettempdir()) / "mektep-certificate-backgrounds"
+    from bot.datadir import private_folder
+
+    return private_folder("certificate-backgrounds")
 
 
 def background_path(digest: str) -> str | None:
@@ -85,13 +85,11 @@ def background_file(jpeg: bytes) -> str:
     Given a file name, reportlab copies the JPEG into the PDF as it is; given bytes, it
     decodes the whole picture for every certificate (slow, and ~10 MB of memory each).
     """
-    folder = _background_folder()
-    path = folder / f"{background_digest(jpeg)}.jpg"
+    from bot.datadir import write_private_file
+
+    path = _background_folder() / f"{background_digest(jpeg)}.jpg"
     if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        part = path.with_suffix(f".{os.getpid()}.part")
-        part.write_bytes(jpeg)
-        part.replace(path)
+        write_private_file(path, jpeg)
     return str(path)
 
 

@@ -10,11 +10,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, bindparam, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import coordinator_requests
 from bot.services.activity import activity_row, log_activity
+from bot.services.delivery import forget_messages
 from bot.services.errors import DomainError
+from bot.services.guardian import set_age_band
 from bot.services.numbers import typed_int
 from bot.services.users import COORDINATOR, STAFF, STUDENT, UserCache, UserInfo
 from db.base import utcnow
+from db.checkpoint import overwrite_after_commit
 from db.models import (
     ActivityLog,
     Broadcast,
@@ -22,6 +26,7 @@ from db.models import (
     Certificate,
     Challenge,
     ChallengeParticipant,
+    CoordinatorRequest,
     Delivery,
     District,
     FsmRecord,
@@ -34,6 +39,7 @@ from db.models import (
 )
 from db.models.challenges import JuryMember, JuryScore
 
+LOCALES = ("kk", "ru", "en")
 ORG_TYPES = ("school", "college", "university")
 FACTIONS = ("self_knowledge", "happiness", "law_order", "care")
 POSITIONS = ("president", "leader", "member")
@@ -101,14 +107,21 @@ class Registration:
 
 async def complete_registration(
     session: AsyncSession, cache: UserCache, tg_id: int, chat_id: int, reg: Registration,
-    consent_version: str, is_staff: bool, now: datetime | None = None,
+    consent_version: str, is_staff: bool, now: datetime | None = None, guardian_age: int = 16,
 ) -> User:
-    """Store the user at the moment of consent. Coordinators without an invite stay pending."""
+    """Store the user at the moment of consent. Coordinators without an invite stay pending;
+    a student below `guardian_age` is stored limited, with the guardian link's token, in the
+    same transaction (nothing is replied before this commits)."""
     now = now or utcnow()
+    if reg.locale not in LOCALES:  # answers kept from a forged language button (review I1)
+        raise DomainError("bad_value")
     invite = (await _redeem(session, reg.invite_code, "coordinator", now)
               if reg.invite_code else None)
-    user = await session.scalar(select(User).where(User.tg_id == tg_id)) or User(tg_id=tg_id)
     role = STAFF if is_staff else (COORDINATOR if invite else reg.role)
+    # A request to staff: limited per person, also across /deleteme (review L4).
+    request_key = (await coordinator_requests.admit(session, tg_id, now)
+                   if role == COORDINATOR and not invite else None)
+    user = await session.scalar(select(User).where(User.tg_id == tg_id)) or User(tg_id=tg_id)
     user.chat_id, user.locale, user.role = chat_id, reg.locale, role
     user.status = "pending" if role == COORDINATOR and not invite else "active"
     user.org_type, user.org_name, user.full_name = reg.org_type, reg.org_name, reg.full_name
@@ -122,11 +135,14 @@ async def complete_registration(
         user.approved_by = invite.created_by
     user.consent_at, user.consent_version = now, consent_version
     user.erased_at, user.blocked_bot = None, False
+    set_age_band(user, reg.age_band if role == STUDENT else None, guardian_age)
     session.add(user)
     await session.flush()
     await log_activity(session, "register", user, extra={"role": role, "invite": bool(invite)})
     if user.status == "pending":
         await log_activity(session, "coordinator_request", user)
+    if request_key:
+        await coordinator_requests.record(session, request_key, user.id, now)
     cache.forget(tg_id)
     return user
 
@@ -347,6 +363,7 @@ _EXPORTED: tuple[tuple[str, Table, Any], ...] = (
     ("jury_memberships", JuryMember.__table__, JuryMember.user_id),
     ("jury_scores_given", JuryScore.__table__, JuryScore.juror_id),
     ("deliveries", Delivery.__table__, Delivery.user_id),
+    ("coordinator_requests", CoordinatorRequest.__table__, CoordinatorRequest.user_id),
 )
 
 
@@ -392,7 +409,9 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
     written or sent (text, comment, captions, file ids; the kind and status stay), and those
     still in the running (awaiting review, or approved and neither placed nor judged) are
     withdrawn; registrations for webinars yet to start are cancelled, freeing the seat (past
-    attendance stays); certificates lose the printed name and organisation.
+    attendance stays); certificates lose the printed name and organisation; queued messages
+    to them or about them lose their text. On SQLite the old values are overwritten on disk
+    (secure_delete) and the write-ahead log that still holds them is emptied after commit.
     """
     tg_id, now = user.tg_id, now or utcnow()
     await log_activity(session, "erase", user)
@@ -429,9 +448,12 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
         Delivery.user_id == user.id, Delivery.status == "queued").values(status="cancelled"))
     # The chat id is the Telegram id: keep the delivery counts, forget whom they reached.
     await session.execute(update(Delivery).where(Delivery.user_id == user.id)
-                          .values(chat_id=0))
+                          .values(chat_id=0, error=None))
+    # What was sent to them, and their coordinator request as staff got it, named them.
+    await forget_messages(session, user.id, about=[("coordinator_request", user.id)])
     await _forget_activity_details(session, user.id)
     if tg_id is not None:
         await session.execute(FsmRecord.__table__.delete().where(
             FsmRecord.key.like(f"%:{tg_id}:%")))
     cache.forget(tg_id)
+    overwrite_after_commit(session)

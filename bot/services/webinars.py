@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import log_activity
 from bot.services.errors import DomainError
+from bot.services.guardian import as_seen_by_others
 from bot.services.numbers import check_digits, typed_int
 from db.models import Delivery, User, Webinar, WebinarRegistration, WebinarReminder
 
@@ -540,9 +541,10 @@ def reminder_dedup(reminder: WebinarReminder) -> str:
 
 def registrants_xlsx(rows: list[tuple[User, WebinarRegistration]], headers: list[str],
                      region_name: Any, district_name: Any, role_name: Any,
-                     tz: tzinfo, title: str = "Registrants") -> bytes:
+                     tz: tzinfo, title: str = "Registrants", waiting: str = "-") -> bytes:
     """One sheet: a row per registrant (name, region, district, organisation, role,
-    registered at, attended at), local times."""
+    registered at, attended at), local times. A minor still waiting for a guardian's
+    confirmation is a row marked `waiting`, without name or organisation."""
     import io
 
     from openpyxl import Workbook
@@ -556,8 +558,9 @@ def registrants_xlsx(rows: list[tuple[User, WebinarRegistration]], headers: list
         return value.astimezone(tz).strftime("%d.%m.%Y %H:%M") if value else ""
 
     for user, reg in rows:
-        sheet.append([user.full_name or "", region_name(user.region_id),
-                      district_name(user.district_id), user.org_name or "",
+        name, org = as_seen_by_others(user.limited, user.full_name, user.org_name, waiting)
+        sheet.append([name, region_name(user.region_id),
+                      district_name(user.district_id), org,
                       role_name(user.role),
                       local(reg.registered_at), local(reg.attended_at)])
     for column, width in zip("ABCDEFG", (32, 28, 28, 32, 12, 18, 18), strict=True):

@@ -32,7 +32,8 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_async_engine(config.get_main_option("sqlalchemy.url"), poolclass=NullPool)
+    engine = create_async_engine(config.get_main_option("sqlalchemy.url"), poolclass=NullPool,
+                                 hide_parameters=True)
     async with engine.connect() as conn:
         await conn.run_sync(_run)
     await engine.dispose()

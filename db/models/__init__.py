@@ -8,6 +8,7 @@ from db.models.challenges import Challenge, ChallengeOption, ChallengeParticipan
 from db.models.core import (
     ActivityLog,
     BotState,
+    CoordinatorRequest,
     District,
     FsmRecord,
     Invite,
@@ -29,6 +30,7 @@ __all__ = [
     "Challenge",
     "ChallengeOption",
     "ChallengeParticipant",
+    "CoordinatorRequest",
     "Delivery",
     "District",
     "FsmRecord",

@@ -78,8 +78,14 @@ class User(Base):
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Set by /demote: STAFF_IDS no longer makes this person staff at start (/promote clears it).
     staff_revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    # Minors: below settings.guardian_age a student account is limited (no submissions, not in
-    # exports) until a parent or guardian confirms through a one-time link.
+    # Minors: below settings.guardian_age a student account is `limited` from the moment it is
+    # stored until a parent or guardian confirms through a one-time link. Until then it:
+    #   - sends no entries;
+    #   - joins no challenges or actions (webinars: may register and attend);
+    #   - gets no certificates (a run of /certificates after the confirmation issues them);
+    #   - is in staff exports only as "waiting for a guardian", without name or organisation;
+    #   - is named in no coordinator's list (leaderboards rank places, never people).
+    # tests/test_minors.py walks each line of this list (README: "Minors and privacy").
     age_band: Mapped[str | None] = mapped_column(String(8))
     limited: Mapped[bool] = mapped_column(default=False)
     guardian_token: Mapped[str | None] = mapped_column(String(40), unique=True)
@@ -154,6 +160,21 @@ class BotState(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
+class CoordinatorRequest(Base):
+    """A coordinator request of the last day, kept by a keyed hash of the Telegram id so that
+    "/deleteme, register again" cannot repeat requests (and staff notices) without limit.
+    Deleted after a day (bot/services/coordinator_requests.py)."""
+
+    __tablename__ = "coordinator_requests"
+    __table_args__ = (Index("ix_coordinator_requests_person", "person_key", "requested_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_key: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The requester while no notice to staff has covered the request yet; NULL after it.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
 class FsmRecord(Base):
     """aiogram FSM state and data, so a flow survives a restart."""
 
@@ -162,3 +183,5 @@ class FsmRecord(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     state: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # the last write: answers left for FSM_TTL expire (bot.storage), before consent too
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

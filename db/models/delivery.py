@@ -27,6 +27,9 @@ class Delivery(Base):
     __table_args__ = (
         Index("ix_deliveries_claim", "status", "priority", "next_attempt_at"),
         Index("ix_deliveries_source", "source_type", "source_id", "status"),
+        # erasure: a person's messages, and whether anybody else got the same payload
+        Index("ix_deliveries_user", "user_id"),
+        Index("ix_deliveries_payload", "payload_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,7 +1,7 @@
 """integrity: jury recusal snapshots and offers, revocable staff, certificate regions
 
-Revision ID: 0008_integrity
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 
 - submissions.org_name: the participant's organisation at submission (recusal compares it).
 - jury_members.region_id / district_id / org_name: the juror's as they were when added;
@@ -19,8 +19,8 @@ from alembic import op
 
 import db.base
 
-revision = "0008_integrity"
-down_revision = "0007"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
