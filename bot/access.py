@@ -28,6 +28,7 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "invite": STAFF_ONLY,
     "pending": STAFF_ONLY,
     "promote": STAFF_ONLY,
+    "demote": STAFF_ONLY,
     "import_districts": STAFF_ONLY,
     # broadcasts
     "broadcast": LEADERS,
@@ -75,6 +76,7 @@ CALLBACK_ROLES: dict[str, frozenset[str]] = {
     "wbw": STAFF_ONLY,
     "ivt": STAFF_ONLY,
     "prm": STAFF_ONLY,
+    "dmt": STAFF_ONLY,
 }
 
 # Commands shown in /help and Telegram's "/" menu, per role, in this order.
@@ -89,9 +91,34 @@ MENU: dict[str, tuple[str, ...]] = {
     STAFF: ("broadcast", "broadcasts", "newchallenge", "challenges", "export_challenge",
             "review", "jury", "judge", "newwebinar", "webinars", "export_webinar", "stats",
             "export_stats", "report", "digest", "leaderboard", "certificates", "verify",
-            "invite", "pending", "promote", "import_districts", "joinlink", "profile",
+            "invite", "pending", "promote", "demote", "import_districts", "joinlink", "profile",
             "language", "help", "cancel", "mydata", "deleteme"),
 }
+
+
+def command_of(text: str | None) -> str | None:
+    """The command a message starts, read the way aiogram's `Command` filter reads it: the
+    first whitespace-separated word (leading spaces, NBSP and other Unicode spaces skipped),
+    "/" then the name up to "@bot". Lower-cased, so "/PENDING" is checked as "pending" (a
+    stricter reading than aiogram's, which would not run it at all). Anything aiogram would
+    take for a command is checked here: no spelling runs a handler past the access rules."""
+    if not text:
+        return None
+    words = text.split(maxsplit=1)
+    if not words or not words[0].startswith("/"):
+        return None
+    name = words[0][1:].partition("@")[0]
+    return name.casefold() or None
+
+
+def command_prefix(text: str | None) -> str:
+    """The first character aiogram's `Command` filter would take for the prefix ("" if none);
+    cheap for the usual text that does not start with a space."""
+    if not text:
+        return ""
+    if not text[0].isspace():
+        return text[0]
+    return text.lstrip()[:1]
 
 
 def command_allowed(command: str, role: str) -> bool | None:

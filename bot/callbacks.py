@@ -3,8 +3,27 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import BeforeValidator
+
+from bot.services.numbers import as_int
+
+
+def _ascii_number(value: object) -> object:
+    """Callback data is text anyone can forge: a number is ASCII digits only (pydantic alone
+    would also read "1_0", "+1", " 1" and "1.0"). A refused value makes the filter not match,
+    so the press ends at "This button is no longer active"."""
+    if isinstance(value, str):
+        number = as_int(value)
+        if number is None:
+            raise ValueError("not a number")
+        return number
+    return value
+
+
+Num = Annotated[int, BeforeValidator(_ascii_number)]
 
 
 class LangCD(CallbackData, prefix="lang"):
@@ -21,8 +40,8 @@ class RegCD(CallbackData, prefix="reg"):
 class PageCD(CallbackData, prefix="pg"):
     """Pagination of a region's districts (registration and profile)."""
 
-    region: int
-    page: int
+    region: Num
+    page: Num
 
 
 class ConfirmCD(CallbackData, prefix="cfm"):
@@ -40,14 +59,21 @@ class ProfileCD(CallbackData, prefix="prof"):
 
 
 class ApproveCD(CallbackData, prefix="appr"):
-    user_id: int
+    user_id: Num
     ok: bool
 
 
 class PromoteCD(CallbackData, prefix="prm"):
     """Staff confirm (or not) making the user with this Telegram id staff."""
 
-    tg_id: int
+    tg_id: Num
+    yes: bool
+
+
+class DemoteCD(CallbackData, prefix="dmt"):
+    """Staff confirm (or not) taking staff rights from the user with this Telegram id."""
+
+    tg_id: Num
     yes: bool
 
 
@@ -62,14 +88,14 @@ class WebinarCD(CallbackData, prefix="wb"):
     """A participant's action on a webinar: open|reg|unreg|ics|here."""
 
     action: str
-    id: int = 0
+    id: Num = 0
 
 
 class WebinarAdminCD(CallbackData, prefix="wba"):
     """Staff action on a webinar: edit|field|cancel|cancel_yes|regs|export."""
 
     action: str
-    id: int
+    id: Num
     value: str = ""
 
 
@@ -87,7 +113,7 @@ class ChallengeCD(CallbackData, prefix="ch"):
     """
 
     action: str
-    id: int
+    id: Num
     arg: str = ""
 
 
@@ -95,7 +121,7 @@ class ChallengeAdminCD(CallbackData, prefix="cha"):
     """Staff: the creation wizard and the management of one challenge."""
 
     action: str
-    id: int = 0
+    id: Num = 0
     arg: str = ""
 
 
@@ -103,7 +129,7 @@ class ReviewCD(CallbackData, prefix="rv"):
     """Review: action is ok|rej|why|type|next; id is the submission."""
 
     action: str
-    id: int
+    id: Num
     arg: str = ""
 
 
@@ -126,13 +152,13 @@ class BroadcastCD(CallbackData, prefix="bc"):
 class BroadcastAckCD(CallbackData, prefix="bca"):
     """A recipient's "✅ Received" / "✅ Done" under a broadcast."""
 
-    id: int
+    id: Num
 
 
 class BroadcastFwdCD(CallbackData, prefix="bcf"):
     """A coordinator's "Forward to my people" under a cascading broadcast."""
 
-    id: int
+    id: Num
 
 
 class GuardianCD(CallbackData, prefix="grd"):

@@ -23,6 +23,7 @@ DESCRIPTIONS = {
     "invite": __("create a coordinator invite link"),
     "pending": __("coordinators waiting for approval"),
     "promote": __("make a registered user staff"),
+    "demote": __("take staff rights away"),
     "import_districts": __("import district corrections from CSV"),
     "broadcast": __("send an announcement to your people"),
     "broadcasts": __("your announcements and their reports"),

@@ -12,7 +12,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SUPPORTED_LOCALES = ("kk", "ru", "en")
-TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+TOKEN_RE = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{20,}$")
 # Telegram allows 1-256 of these characters for the webhook secret; 32 make it unguessable.
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
 WEAK_SECRET = ("too weak: use 32 to 256 characters of A-Z, a-z, 0-9, _ and - (e.g. python -c "
@@ -82,7 +82,8 @@ class Settings(BaseSettings):
     def _parse_staff_ids(cls, value: object) -> object:
         if isinstance(value, str):
             parts = [p.strip() for p in value.split(",") if p.strip()]
-            bad = [p for p in parts if not p.lstrip("-").isdigit()]
+            # ASCII digits only: int() would also read "٣" and fail on "²"
+            bad = [p for p in parts if not (p.isascii() and p.removeprefix("-").isdigit())]
             if bad:
                 raise ValueError(f"not a numeric Telegram user id: {bad[0]!r}")
             return frozenset(int(p) for p in parts)

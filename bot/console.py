@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.factory import App, build_app, prepare
 from bot.local_api import BOT_ID, ApiCall, LocalSession
 from bot.scheduler import run_all_ticks
+from bot.services.numbers import as_int
 from db.migrate import upgrade_async
 
 TAG = re.compile(r"<[^>]+>")
@@ -71,12 +72,15 @@ class Console:
         if line in ("/quit", "/exit"):
             return False
         if line.startswith("/as "):
-            self.user_id = int(line.split()[1])
-            self.buttons = []
+            user_id = as_int(line.split()[1])
+            if user_id is None:
+                self.print("(usage: /as <Telegram id, digits 0-9>)")
+                return True
+            self.user_id, self.buttons = user_id, []
             self.print(f"(now talking as user {self.user_id})")
             return True
-        if line.isdigit() and 1 <= int(line) <= len(self.buttons):
-            await self.press(self.buttons[int(line) - 1])
+        if (number := as_int(line)) is not None and 1 <= number <= len(self.buttons):
+            await self.press(self.buttons[number - 1])
         else:
             await self.feed({"message": self._message(line)})
         await self.app.delivery.drain()

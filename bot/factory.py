@@ -129,8 +129,7 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
                                                          settings.delivery_rate, local)))
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dp.update.outer_middleware(dp.fsm)
-    dp.update.outer_middleware(UserContextMiddleware(i18n, users, settings.staff_ids,
-                                                     settings.default_locale))
+    dp.update.outer_middleware(UserContextMiddleware(i18n, users, settings.default_locale))
     flood = FloodMiddleware(settings.flood_limit, settings.flood_window)
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(flood)
@@ -151,6 +150,17 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
     return app
 
 
+async def bootstrap_staff(app: App) -> None:
+    """STAFF_IDS become staff in the database (never one revoked by /demote); the log says
+    who is staff beyond STAFF_IDS (bot.services.staff)."""
+    from bot.services.staff import bootstrap, log_bootstrap
+
+    async with app.sessionmaker() as session:
+        report = await bootstrap(session, app.users, app.settings.staff_ids)
+        await session.commit()
+    log_bootstrap(report)
+
+
 def start_checkpoints(app: App) -> None:
     """SQLite's log is copied back to the database file by a thread, not in a commit."""
     if app.checkpointer is None:
@@ -163,6 +173,7 @@ async def _on_startup(app: App) -> None:
     start_checkpoints(app)
     async with app.sessionmaker() as session:
         await app.places.load(session)
+    await bootstrap_staff(app)
     from bot.commands import publish_commands
 
     await publish_commands(app.bot, app.i18n)
@@ -184,3 +195,4 @@ async def prepare(app: App) -> None:
     start_checkpoints(app)
     async with app.sessionmaker() as session:
         await app.places.load(session)
+    await bootstrap_staff(app)

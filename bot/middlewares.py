@@ -24,7 +24,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.access import callback_allowed, command_allowed
+from bot.access import callback_allowed, command_allowed, command_of
 from bot.db_context import current_session
 from bot.i18n import LANGUAGES, PoI18n
 from bot.services.users import UserCache, access_role, load_user_info
@@ -137,9 +137,8 @@ def _guess_locale(user: User | None, default: str) -> str:
 class UserContextMiddleware(BaseMiddleware):
     """Puts `user` (UserInfo or None), `role` and the locale in place for everything after."""
 
-    def __init__(self, i18n: PoI18n, cache: UserCache, staff_ids: frozenset[int],
-                 default_locale: str) -> None:
-        self.i18n, self.cache, self.staff_ids = i18n, cache, staff_ids
+    def __init__(self, i18n: PoI18n, cache: UserCache, default_locale: str) -> None:
+        self.i18n, self.cache = i18n, cache
         self.default_locale = default_locale
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -148,7 +147,7 @@ class UserContextMiddleware(BaseMiddleware):
         if tg_user is not None:
             info = await load_user_info(data["session"], self.cache, tg_user.id)
         data["user"] = info
-        data["role"] = access_role(info, tg_user.id, self.staff_ids) if tg_user else "guest"
+        data["role"] = access_role(info) if tg_user else "guest"
         locale = info.locale if info else await self._guest_locale(tg_user, data)
         data["locale"] = locale
         with self.i18n.context(), self.i18n.use_locale(locale):
@@ -161,12 +160,6 @@ class UserContextMiddleware(BaseMiddleware):
             if chosen in LANGUAGES:
                 return chosen
         return _guess_locale(tg_user, self.default_locale)
-
-
-def command_of(text: str | None) -> str | None:
-    if not text or not text.startswith("/"):
-        return None
-    return text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else None
 
 
 class AccessMiddleware(BaseMiddleware):

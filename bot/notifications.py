@@ -17,6 +17,7 @@ from bot.services.delivery import (
     enqueue,
 )
 from bot.services.registration import list_staff
+from db.base import utcnow
 from db.models import User
 
 
@@ -42,7 +43,7 @@ async def notify_staff_of_request(session: AsyncSession, app: object, user: User
     if not await coordinator_requests.claim_notice(session, app.now()):  # type: ignore[attr-defined]
         return 0
     await coordinator_requests.announced(session, user.id)
-    staff = await list_staff(session, app.settings.staff_ids)  # type: ignore[attr-defined]
+    staff = await list_staff(session)
     payloads = {}
     for locale in {s.locale for s in staff}:
         text = app.i18n.t(locale, "New coordinator request:") + "\n\n" + \
@@ -58,7 +59,7 @@ async def notify_staff_of_request(session: AsyncSession, app: object, user: User
 
 async def notify_staff_of_requests(session: AsyncSession, app: object, count: int) -> int:
     """One notice per staff member for the requests that came while they had just been told."""
-    staff = await list_staff(session, app.settings.staff_ids)  # type: ignore[attr-defined]
+    staff = await list_staff(session)
     payloads = {locale: OutgoingMessage(text=app.i18n.t(  # type: ignore[attr-defined]
         locale, "New coordinator requests waiting for your decision: {n}. /pending lists "
                 "them.", n=count), html=True) for locale in {s.locale for s in staff}}
@@ -108,7 +109,24 @@ async def notify_promoted(session: AsyncSession, app: object, user: User) -> int
     return await enqueue(session, "promoted", user.id,
                          [Recipient(user.id, user.chat_id, "one")],
                          {"one": OutgoingMessage(text=text, html=True)},
-                         priority=PRIORITY_PERSONAL)
+                         priority=PRIORITY_PERSONAL, dedup_suffix=_each_time())
+
+
+async def notify_demoted(session: AsyncSession, app: object, user: User) -> int:
+    """Tell a person a staff member took their staff rights away."""
+    if not user.chat_id:
+        return 0
+    text = app.i18n.t(user.locale, "You are no longer centre staff. Send /help to see your "
+                                   "commands.")
+    return await enqueue(session, "demoted", user.id,
+                         [Recipient(user.id, user.chat_id, "one")],
+                         {"one": OutgoingMessage(text=text, html=True)},
+                         priority=PRIORITY_PERSONAL, dedup_suffix=_each_time())
+
+
+def _each_time() -> str:
+    """A promotion or demotion can happen again (demoted, promoted again): each is told."""
+    return utcnow().strftime("%Y%m%d%H%M%S%f")
 
 
 async def notify_guardian_confirmed(session: AsyncSession, app: object, user: User) -> int:

@@ -18,6 +18,8 @@ from aiogram.filters.callback_data import CallbackQueryFilter
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
+from bot.access import command_prefix
+
 
 def optimise_routing(dp: Dispatcher) -> None:
     install_gates(dp, "callback_query", prefix_gate)
@@ -63,8 +65,11 @@ class MessageGate(Filter):
     def admits(self, message: Message, data: dict[str, Any]) -> bool:
         if data.get("raw_state") in self.states:
             return True
-        text = message.text or message.caption  # as aiogram's Command filter reads it
-        return bool(text and self.command_prefixes and text[0] in self.command_prefixes)
+        if not self.command_prefixes:
+            return False
+        # as aiogram's Command filter reads it: " /help" (NBSP or any space first) is one too
+        prefix = command_prefix(message.text or message.caption)
+        return bool(prefix) and prefix in self.command_prefixes
 
 
 def _state_names(item: Any) -> set[str | None] | None:

@@ -65,7 +65,7 @@ async def queue_digest(session: AsyncSession, app: Any, due: datetime) -> int:
 
     tz = app.settings.tz
     period = st.week_of(due.date() - timedelta(days=7), tz)
-    staff = [s for s in await list_staff(session, app.settings.staff_ids)
+    staff = [s for s in await list_staff(session)
              if s.chat_id and not s.blocked_bot and st.digest_enabled(s.settings)]
     if not staff:
         return 0

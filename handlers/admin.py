@@ -11,6 +11,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
@@ -19,14 +20,21 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.callbacks import ApproveCD, InviteCD, PageCD, PromoteCD, RegCD
+from bot.callbacks import ApproveCD, DemoteCD, InviteCD, PageCD, PromoteCD, RegCD
 from bot.factory import App
 from bot.i18n import fmt_dt
 from bot.keyboards.common import region_kb
-from bot.notifications import describe_coordinator, notify_coordinator_decision, notify_promoted
+from bot.notifications import (
+    describe_coordinator,
+    notify_coordinator_decision,
+    notify_demoted,
+    notify_promoted,
+)
 from bot.services import registration as reg
+from bot.services import staff as staff_svc
 from bot.services.activity import log_activity
 from bot.services.errors import DomainError
+from bot.services.numbers import as_int, typed_int
 from bot.services.places import IMPORT_COLUMNS, Place, import_districts_csv
 from bot.services.users import get_user
 from db.models import Invite, User
@@ -42,6 +50,9 @@ register_errors({
     "invite_uses": __("The number of uses must be from 1 to {max}."),
     "user_unknown": __("No registered user has the Telegram id {tg_id}."),
     "already_staff": __("This user is already centre staff."),
+    "not_staff": __("This user is not centre staff."),
+    "last_staff": __("This is the only staff member left: promote someone else with /promote "
+                     "first, or nobody could run the centre's work."),
 })
 
 CSV_MAX_BYTES = 1_000_000
@@ -182,15 +193,23 @@ def invite_text(invite: Invite, link: str, app: App, locale: str) -> str:
 def parse_invite_args(args: str, app: App, locale: str) -> dict[str, object] | str:
     """`regional <region> [days] [uses]` or `district <region> <district no. or name>
     [days=N] [uses=N]`; returns the parsed scope or an error message."""
+    try:
+        return _parse_invite_args(args, app, locale)
+    except DomainError as exc:  # a number written with digits other than 0-9
+        return error_text(exc)
+
+
+def _parse_invite_args(args: str, app: App, locale: str) -> dict[str, object] | str:
     tokens = args.split()
     options = {"days": 7, "uses": 1}
     rest = []
     for token in tokens:
         key, sep, value = token.partition("=")
         if sep and key.lower() in options:
-            if not value.isdigit():
+            number = typed_int(value)
+            if number is None:
                 return _("Use numbers, for example days=7 uses=1.")
-            options[key.lower()] = int(value)
+            options[key.lower()] = number
         else:
             rest.append(token)
     if len(rest) < 2 or rest[0].lower() not in labels.LEVEL:
@@ -201,10 +220,9 @@ def parse_invite_args(args: str, app: App, locale: str) -> dict[str, object] | s
         return _("Unknown region code. Known codes: {codes}").format(codes=codes)
     district: Place | None = None
     if level == "regional":
-        if len(rest) > 2 and rest[2].isdigit():
-            options["days"] = int(rest[2])
-        if len(rest) > 3 and rest[3].isdigit():
-            options["uses"] = int(rest[3])
+        for key, word in zip(("days", "uses"), rest[2:4], strict=False):
+            if (number := typed_int(word)) is not None:
+                options[key] = number
     else:
         query = " ".join(rest[2:])
         found = _find_district(app, region.id, query, locale)
@@ -217,8 +235,9 @@ def parse_invite_args(args: str, app: App, locale: str) -> dict[str, object] | s
 
 def _find_district(app: App, region_id: int, query: str, locale: str) -> Place | str:
     items = app.places.districts.get(region_id, [])
-    if query.isdigit() and 1 <= int(query) <= len(items):
-        return items[int(query) - 1]
+    number = typed_int(query)
+    if number is not None and 1 <= number <= len(items):
+        return items[number - 1]
     q = query.casefold()
     matches = [p for p in items if q and any(q in n.casefold() for n in p.names.values())]
     if len(matches) > 1:  # "Semey" means Semey City rather than Zhanasemey District
@@ -351,25 +370,29 @@ async def finish_invite(message: Message, tg_id: int, state: FSMContext, session
 async def on_invite_preset(cb: CallbackQuery, callback_data: InviteCD, state: FSMContext,
                            session: AsyncSession, app: App, locale: str,
                            callback_answer: CallbackAnswer) -> None:
-    days, _sep, uses = callback_data.value.partition("-")
-    if not (days.isdigit() and uses.isdigit()):
+    raw_days, _sep, raw_uses = callback_data.value.partition("-")
+    days, uses = as_int(raw_days), as_int(raw_uses)
+    if days is None or uses is None:
         alert(callback_answer, _("This button is no longer active."))
         return
     await cb.message.edit_reply_markup(reply_markup=None)
-    await finish_invite(cb.message, cb.from_user.id, state, session, app, locale, int(days),
-                        int(uses))
+    await finish_invite(cb.message, cb.from_user.id, state, session, app, locale, days, uses)
 
 
 @router.message(InviteSG.limits, F.text, ~F.text.startswith("/"))
 async def on_invite_limits_text(message: Message, state: FSMContext, session: AsyncSession,
                                 app: App, locale: str) -> None:
-    parts = (message.text or "").split()
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+    try:
+        numbers = [typed_int(p) for p in (message.text or "").split()]
+    except DomainError as exc:
+        await message.answer(error_text(exc))
+        return
+    if len(numbers) != 2 or None in numbers:
         await message.answer(_("Please type two numbers: days and uses, e.g. 14 3"))
         await ask_limits(message, state)
         return
     await finish_invite(message, message.from_user.id, state, session, app, locale,
-                        int(parts[0]), int(parts[1]))
+                        numbers[0], numbers[1])
 
 
 @router.message(InviteSG.level, ~F.text.startswith("/"))
@@ -414,21 +437,21 @@ async def cmd_joinlink(message: Message, session: AsyncSession, app: App, locale
 @router.message(Command("promote"))
 async def cmd_promote(message: Message, command: CommandObject, session: AsyncSession,
                       app: App, locale: str) -> None:
-    arg = (command.args or "").strip()
-    if not (arg.isascii() and arg.isdigit() and len(arg) < 16):
-        await message.answer(_("Usage: /promote &lt;Telegram id&gt; (the user must be "
-                               "registered in the bot)."))
-        return
     try:
-        user = await reg.promotable(session, int(arg))
+        tg_id = typed_int(command.args, max_digits=15)
+        if tg_id is None:
+            await message.answer(_("Usage: /promote &lt;Telegram id&gt; (the user must be "
+                                   "registered in the bot)."))
+            return
+        user = await reg.promotable(session, tg_id)
     except DomainError as exc:
         await message.answer(error_text(exc))
         return
-    # Staff see everyone's data and there is no /demote: a mistyped id must not slip through.
+    # Staff see everyone's data: a mistyped id must not slip through.
     # The id rides in the buttons, so an older prompt can only ever promote whom it shows.
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("✅ Yes, make staff"), callback_data=PromoteCD(tg_id=int(arg), yes=True))
-    kb.button(text=_("✖ Cancel"), callback_data=PromoteCD(tg_id=int(arg), yes=False))
+    kb.button(text=_("✅ Yes, make staff"), callback_data=PromoteCD(tg_id=tg_id, yes=True))
+    kb.button(text=_("✖ Cancel"), callback_data=PromoteCD(tg_id=tg_id, yes=False))
     await message.answer(
         _("Make this person centre staff? Staff see everyone's data and use every command.")
         + "\n\n" + _("Role: {value}").format(value=labels.label(labels.ROLE, user.role))
@@ -457,6 +480,60 @@ async def on_promote_confirm(cb: CallbackQuery, callback_data: PromoteCD,
         return
     await notify_promoted(session, app, user)
     await cb.message.answer(_("{name} is now centre staff.").format(
+        name=html.escape(user.full_name or str(callback_data.tg_id))))
+
+
+# --- demotion --------------------------------------------------------------------------------
+
+@router.message(Command("demote"))
+async def cmd_demote(message: Message, command: CommandObject, session: AsyncSession,
+                     app: App, locale: str) -> None:
+    """Asks first, showing whom: staff rights go at once and a mistyped id must not slip."""
+    try:
+        tg_id = typed_int(command.args, max_digits=15)
+        if tg_id is None:
+            await message.answer(_("Usage: /demote &lt;Telegram id&gt; (a centre staff "
+                                   "member)."))
+            return
+        user = await staff_svc.demotable(session, tg_id)
+    except DomainError as exc:
+        await message.answer(error_text(exc))
+        return
+    lines = [_("Take away this person's staff rights? They become a parliament member and "
+               "lose every staff command at once.")]
+    if tg_id == message.from_user.id:
+        lines.append(_("⚠️ This is you: you will lose your own staff rights."))
+    if tg_id in app.settings.staff_ids:
+        lines.append(_("Their id is in STAFF_IDS: it will no longer make them staff at start. "
+                       "Remove it from STAFF_IDS as well."))
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("✅ Yes, take staff rights away"), callback_data=DemoteCD(tg_id=tg_id,
+                                                                             yes=True))
+    kb.button(text=_("✖ Cancel"), callback_data=DemoteCD(tg_id=tg_id, yes=False))
+    await message.answer("\n".join(lines) + "\n\n" + _who(app, user, locale),
+                         reply_markup=kb.as_markup())
+
+
+@router.callback_query(DemoteCD.filter())
+async def on_demote_confirm(cb: CallbackQuery, callback_data: DemoteCD,
+                            session: AsyncSession, app: App) -> None:
+    await cb.message.edit_reply_markup(reply_markup=None)
+    if not callback_data.yes:
+        await cb.message.answer(_("Cancelled. Nothing was saved."))
+        return
+    staff = await _me(session, cb.from_user.id)
+    try:
+        user = await staff_svc.demote(session, app.users, staff, callback_data.tg_id,
+                                      app.now())
+    except DomainError as exc:
+        await cb.message.answer(error_text(exc))
+        return
+    # a staff flow they were in (a wizard, an import) must not go on after the rights went
+    await FSMContext(storage=app.storage, key=StorageKey(
+        bot_id=cb.bot.id, chat_id=callback_data.tg_id, user_id=callback_data.tg_id)).clear()
+    if callback_data.tg_id != cb.from_user.id:
+        await notify_demoted(session, app, user)
+    await cb.message.answer(_("{name} is no longer centre staff.").format(
         name=html.escape(user.full_name or str(callback_data.tg_id))))
 
 

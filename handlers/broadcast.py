@@ -29,6 +29,7 @@ from bot.services import broadcasts as svc
 from bot.services.activity import log_activity
 from bot.services.delivery import Button, OutgoingMessage
 from bot.services.errors import DomainError
+from bot.services.numbers import as_int
 from bot.services.users import UserInfo
 from db.models import Broadcast, User
 from handlers.texts import error_text, register_errors
@@ -424,10 +425,11 @@ async def on_place(cb: CallbackQuery, callback_data: BroadcastCD, state: FSMCont
         return
     value = callback_data.value
     area: dict[str, Any] = {"region_id": None, "district_id": None}
-    if value.startswith("r") and value[1:].isdigit():
-        area["region_id"] = int(value[1:])
-    elif value.startswith("d") and value[1:].isdigit():
-        area["district_id"] = int(value[1:])
+    number = as_int(value[1:])
+    if value.startswith("r") and number is not None:
+        area["region_id"] = number
+    elif value.startswith("d") and number is not None:
+        area["district_id"] = number
     elif value != "all":
         await cb.answer(error_text(DomainError("bc_out_of_scope")), show_alert=True)
         return
@@ -585,9 +587,10 @@ async def on_schedule_time(message: Message, state: FSMContext, session: AsyncSe
 
 # --- management ---------------------------------------------------------------------------
 def bc_id_of(callback_data: BroadcastCD) -> int:
-    if not callback_data.value.isdigit():
+    bc_id = as_int(callback_data.value)
+    if bc_id is None:
         raise DomainError("not_found")
-    return int(callback_data.value)
+    return bc_id
 
 
 @router.callback_query(BroadcastCD.filter(F.action == "stop"))
@@ -654,7 +657,7 @@ async def on_acks(cb: CallbackQuery, callback_data: BroadcastCD, session: AsyncS
         total=fmt_int(report.delivered, user.locale))]
     for group, done, total in report.groups:
         if by == "district":
-            place = app.places.district(int(group)) if group.isdigit() else None
+            place = app.places.district(as_int(group))
             name = place.name(user.locale) if place else "—"
         else:
             name = html.escape(group or "—")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from datetime import datetime, timedelta
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
@@ -16,11 +17,13 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import labels
 from bot.callbacks import CertCD
 from bot.factory import App
 from bot.middlewares import HEAVY_DB
 from bot.services import certificates as certs
 from bot.services.errors import DomainError
+from bot.services.guardian import as_seen_by_others
 from bot.services.users import UserInfo
 from db.models import Certificate
 from handlers.texts import error_text, register_errors
@@ -321,33 +324,74 @@ async def cmd_verify(message: Message, command: CommandObject, session: AsyncSes
                      app: App) -> None:
     if not (command.args or "").strip():
         await message.answer(_("Send the number after the command, e.g. "
-                               "<code>/verify D26-000123-ABCD</code>."))
+                               "<code>/verify D26-7KQM-3XRT-P9WF-HN2C</code>."))
         return
     await verify_reply(message, command.args or "", session, app)
 
 
 async def verify_reply(message: Message, number: str, session: AsyncSession, app: App) -> None:
-    """Also called by /start v_<number> (app.extras["verify_handler"])."""
+    """Also called by /start v_<number> (app.extras["verify_handler"]).
+
+    Shown to anyone: genuine or revoked, what it was given for, the date, and the holder as
+    "Aida N." of their region, never the full name or the school (certs.public_name); a
+    minor still waiting for a guardian's confirmation by neither name nor region."""
+    who = message.from_user.id if message.from_user else 0
+    if too_many_misses(app, who):
+        await message.answer(_("Too many numbers that match no certificate. Please check the "
+                               "number and try again in an hour."))
+        return
     cert = await certs.find(session, number)
     if cert is None:
+        record_miss(app, who)
         shown = certs.normalize_number(number)[:40]
         await message.answer(_("❓ No certificate has the number {number}. Check the number "
                                "and try again.").format(number=html.escape(shown)))
         return
     locale = app.i18n.current_locale
     tz = app.settings.tz
+    region = app.places.region(cert.region_id)
+    # a minor waiting for a guardian's confirmation: neither name nor region, as in exports
+    name, region_name = as_seen_by_others(
+        await certs.holder_waiting(session, cert), certs.public_name(cert.full_name),
+        region.name(locale) if region else "—", str(labels.WAITING_FOR_GUARDIAN))
     # quote=False: "Winner's diploma", not "Winner&#x27;s" (text, not an attribute)
-    values = {"number": cert.number, "name": html.escape(cert.full_name, quote=False),
-              "org": html.escape(cert.org_name or "—", quote=False),
+    values = {"number": cert.number,
+              "name": html.escape(name, quote=False),
+              "region": html.escape(region_name or "—", quote=False),
               "reason": html.escape(certs.reason_text(app.i18n, locale, cert), quote=False),
               "date": cert.issued_at.astimezone(tz).strftime("%d.%m.%Y")}
     if cert.revoked_at is not None:
         text = _("⛔ <b>Certificate {number} was revoked</b> on {revoked}. It had been issued "
-                 "to {name} ({org}): {reason}.").format(
+                 "to {name} ({region}) on {date}: {reason}.").format(
             revoked=cert.revoked_at.astimezone(tz).strftime("%d.%m.%Y"), **values)
         if cert.revoke_reason:
             text += "\n" + _("Reason: {reason}").format(reason=html.escape(cert.revoke_reason))
     else:
         text = _("✅ <b>The certificate is genuine.</b>\nNo. {number}\nIssued to: {name}\n"
-                 "Organisation: {org}\nFor: {reason}\nDate of issue: {date}").format(**values)
+                 "Region: {region}\nFor: {reason}\nDate of issue: {date}").format(**values)
     await message.answer(text)
+
+
+# Numbers that match nothing, per person: guessing is slow by the numbers' 80 random bits,
+# and this keeps the old 20-bit numbers (still valid) from being walked one by one.
+VERIFY_MISSES = 20
+VERIFY_WINDOW = timedelta(hours=1)
+
+
+def _misses(app: App, who: int) -> list[datetime]:
+    table: dict[int, list[datetime]] = app.extras.setdefault("verify_misses", {})
+    since = app.now() - VERIFY_WINDOW
+    if len(table) > 10_000:  # forget people whose misses are all old
+        for key in [k for k, times in table.items() if times[-1] < since]:
+            del table[key]
+    times = table.setdefault(who, [])
+    times[:] = [t for t in times if t >= since]
+    return times
+
+
+def too_many_misses(app: App, who: int) -> bool:
+    return len(_misses(app, who)) >= VERIFY_MISSES
+
+
+def record_miss(app: App, who: int) -> None:
+    _misses(app, who).append(app.now())

@@ -34,6 +34,7 @@ from bot.services import challenges as svc
 from bot.services.broadcasts import register_audience
 from bot.services.errors import DomainError
 from bot.services.guardian import guardian_token_of
+from bot.services.numbers import as_int
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge
 from handlers.registration import guardian_link
@@ -106,7 +107,7 @@ async def refuse(message: Message, session: AsyncSession, app: App, user: UserIn
 
 
 async def _audience_members(session: AsyncSession, scope: object, key: str) -> Select[Any]:
-    return svc.participant_ids_select(int(key) if key.isdigit() else 0)
+    return svc.participant_ids_select(as_int(key) or 0)
 
 
 async def _audience_options(session: AsyncSession, scope: object) -> list[tuple[str, str]]:
@@ -285,10 +286,11 @@ async def ask_next(message: Message, session: AsyncSession, state: FSMContext,
 async def on_option(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
                     state: FSMContext, locale: str) -> None:
     data = await state.get_data()
-    if data.get("cid") != callback_data.id or not callback_data.arg.isdigit():
+    option_id = as_int(callback_data.arg)
+    if data.get("cid") != callback_data.id or option_id is None:
         await cb.answer(_("This button is no longer active."), show_alert=True)
         return
-    await state.update_data({callback_data.action: int(callback_data.arg)})
+    await state.update_data({callback_data.action: option_id})
     await ask_next(cb.message, session, state, locale)
 
 

@@ -24,6 +24,7 @@ from bot.middlewares import HEAVY_DB
 from bot.services import challenges as svc
 from bot.services.challenge_edit import editable
 from bot.services.errors import DomainError
+from bot.services.numbers import typed_int
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge
 from handlers.challenges import (
@@ -406,12 +407,16 @@ async def on_content_done(cb: CallbackQuery, state: FSMContext) -> None:
 
 @router.message(ChallengeWizardSG.max_submissions, TEXT)
 async def on_max(message: Message, state: FSMContext) -> None:
-    value = message.text.strip()
-    if not value.isdigit() or not 1 <= int(value) <= svc.MAX_SUBMISSIONS_LIMIT:
+    try:
+        value = typed_int(message.text)
+    except DomainError as exc:
+        await message.answer(error_text(exc))
+        return
+    if value is None or not 1 <= value <= svc.MAX_SUBMISSIONS_LIMIT:
         await message.answer(error_text(DomainError("bad_number", max=svc.MAX_SUBMISSIONS_LIMIT)))
         return
     w = (await state.get_data())["w"]
-    w["max_submissions"] = int(value)
+    w["max_submissions"] = value
     await state.update_data(w=w)
     await ask_cover(message, state)
 
@@ -802,12 +807,12 @@ async def send_export(message: Message, session: AsyncSession, app: App, locale:
 @router.message(Command("export_challenge"), flags=HEAVY_DB)
 async def cmd_export(message: Message, command: CommandObject, session: AsyncSession, app: App,
                      locale: str) -> None:
-    arg = (command.args or "").strip().lstrip("#")
-    if not arg.isdigit():
-        await message.answer(_("Usage: /export_challenge N (the number from /challenges)."))
-        return
     try:
-        await send_export(message, session, app, locale, int(arg))
+        challenge_id = typed_int((command.args or "").strip().lstrip("#"))
+        if challenge_id is None:
+            await message.answer(_("Usage: /export_challenge N (the number from /challenges)."))
+            return
+        await send_export(message, session, app, locale, challenge_id)
     except DomainError as exc:
         await message.answer(error_text(exc))
 

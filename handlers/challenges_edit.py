@@ -19,6 +19,7 @@ from bot.keyboards.challenges import admin_kb, toggles_kb
 from bot.services import challenge_edit as edit
 from bot.services import challenges as svc
 from bot.services.errors import DomainError
+from bot.services.numbers import as_int
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge, ChallengeOption
 from handlers.challenges import CONTENT
@@ -291,13 +292,18 @@ async def on_option_add(cb: CallbackQuery, callback_data: ChallengeAdminCD, stat
     await cb.message.answer(str(ADD_PROMPTS[callback_data.arg]))
 
 
+def option_id(callback_data: ChallengeAdminCD) -> int:
+    found = as_int(callback_data.arg)
+    if found is None:  # a stale or forged button
+        raise DomainError("not_found")
+    return found
+
+
 @router.callback_query(ChallengeAdminCD.filter(F.action == "oren"))
 async def on_option_rename(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                            state: FSMContext, session: AsyncSession) -> None:
     try:
-        if not callback_data.arg.isdigit():
-            raise DomainError("not_found")
-        option = await edit.get_option(session, callback_data.id, int(callback_data.arg))
+        option = await edit.get_option(session, callback_data.id, option_id(callback_data))
         await edit.options_editable(session, callback_data.id, option.kind)
     except DomainError as exc:
         await refuse(cb.message, state, exc)
@@ -331,9 +337,7 @@ async def on_option_remove(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                            state: FSMContext, session: AsyncSession, user: UserInfo,
                            locale: str) -> None:
     try:
-        if not callback_data.arg.isdigit():
-            raise DomainError("not_found")
-        option = await edit.remove_option(session, callback_data.id, int(callback_data.arg),
+        option = await edit.remove_option(session, callback_data.id, option_id(callback_data),
                                           user)
     except DomainError as exc:
         await refuse(cb.message, state, exc)

@@ -9,6 +9,7 @@ from aiogram import Router
 from aiogram.types import ErrorEvent, Update
 from aiogram.utils.i18n import gettext as _
 
+from bot.access import command_of
 from bot.factory import App
 from bot.services.users import UserInfo
 
@@ -45,11 +46,12 @@ def describe(update: Update) -> str:
     """'message /start', 'message photo', 'callback_query rv', or the update's type."""
     kind = update.event_type
     if update.message:
-        text = update.message.text or ""
-        command = text.split(maxsplit=1)[0][1:].split("@")[0].lower() if text[:1] == "/" else ""
+        # read as the access rule reads it (a caption can be a command too)
+        command = command_of(update.message.text or update.message.caption) or ""
         if OUR_CODE.fullmatch(command):
             return f"{kind} /{command}"
-        return f"{kind} {update.message.content_type}"
+        content = update.message.content_type  # an enum: its value, "photo", not its name
+        return f"{kind} {getattr(content, 'value', content)}"
     if update.callback_query:
         prefix = (update.callback_query.data or "").split(":", 1)[0]
         return f"{kind} {prefix}" if OUR_CODE.fullmatch(prefix) else kind

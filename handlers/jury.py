@@ -20,6 +20,7 @@ from bot.keyboards.challenges import admin_kb, rows_kb
 from bot.services import challenges as svc
 from bot.services import jury
 from bot.services.errors import DomainError
+from bot.services.numbers import as_int, typed_int
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge, Submission
 from handlers.challenges import PLACE
@@ -40,6 +41,12 @@ register_errors({
     "jury_no_criteria": __("The jury criteria are not set yet."),
     "not_juror": __("You are not on the jury of this contest."),
     "recused": __("You cannot judge entries from your own region or organisation."),
+    "own_entry": __("You cannot judge your own entry."),
+    "not_offered": __("Entry No. {n} is not the one waiting for your score: jurors score "
+                      "the entries the bot gives them."),
+    "quorum_reached": __("Entry No. {n} already has all the scores it needs."),
+    "bad_criterion": __("This criterion does not exist for entry No. {n}."),
+    "bad_score": __("A score is a whole number from 0 to {max}."),
     "not_for_jury": __("Entry No. {n} is not for the jury: only entries approved at review "
                        "are judged."),
     "ranking_no_quorum": __("No entry has reached the quorum yet: there are no places to "
@@ -93,8 +100,12 @@ async def send_jury(message: Message, session: AsyncSession, locale: str, cid: i
 @router.message(Command("jury"))
 async def cmd_jury(message: Message, command: CommandObject, session: AsyncSession,
                    locale: str) -> None:
-    arg = (command.args or "").strip().lstrip("#№")
-    if not arg.isdigit():
+    try:
+        cid = typed_int((command.args or "").strip().lstrip("#№"))
+    except DomainError as exc:
+        await message.answer(error_text(exc))
+        return
+    if cid is None:
         rows = [(f"{c.id} · {c.text('title', locale)[:40]}", "jury", c.id, "")
                 for c, _p, _s in (await svc.staff_list(session))[:30]
                 if c.kind == "contest" and c.status != "draft"]
@@ -103,7 +114,7 @@ async def cmd_jury(message: Message, command: CommandObject, session: AsyncSessi
                              reply_markup=admin_kb(rows) if rows else None)
         return
     try:
-        await send_jury(message, session, locale, int(arg))
+        await send_jury(message, session, locale, cid)
     except DomainError as exc:
         await message.answer(error_text(exc))
 
@@ -161,13 +172,15 @@ async def on_jury_value(message: Message, state: FSMContext, session: AsyncSessi
 
 
 def juror_tg_id(text: str) -> int:
-    """A Telegram id as typed; "abc" (or "²", a digit only to str.isdigit) is not a number."""
-    digits = text.removeprefix("-")
-    if not (digits.isascii() and digits.isdigit()):
+    """A Telegram id as typed: ASCII digits ("abc", "²" or "٣" are no id; the reply says
+    what an id looks like)."""
+    digits = text.strip()
+    tg_id = as_int(digits, max_digits=64)
+    if tg_id is None:
         raise DomainError("juror_id_not_number")
     if len(digits) > 15:  # longer than any Telegram id: nobody has it
         raise DomainError("juror_unknown")
-    return int(text)
+    return tg_id
 
 
 @router.message(JurySG.value)
@@ -179,8 +192,8 @@ async def on_jury_need_text(message: Message) -> None:
 async def on_juror_remove(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                           session: AsyncSession, user: UserInfo, locale: str) -> None:
     try:
-        if callback_data.arg.isdigit():
-            await jury.remove_juror(session, callback_data.id, int(callback_data.arg), user)
+        if (juror_id := as_int(callback_data.arg)) is not None:
+            await jury.remove_juror(session, callback_data.id, juror_id, user)
         await send_jury(cb.message, session, locale, callback_data.id)
     except DomainError as exc:
         await cb.message.answer(error_text(exc))
@@ -305,8 +318,8 @@ def diplomas_value(raw: str) -> int | None:
     """'all' -> None (every other entry with the quorum), else the number (untrusted)."""
     if raw == "all":
         return None
-    if raw.isdigit() and len(raw) <= 5:
-        return int(raw)
+    if (number := as_int(raw, max_digits=5)) is not None:
+        return number
     raise DomainError("bad_number", max=jury.DIPLOMAS_MAX)
 
 
@@ -510,19 +523,33 @@ async def on_start_judging(cb: CallbackQuery, callback_data: ChallengeCD, sessio
 @router.callback_query(ChallengeCD.filter(F.action == "js"))
 async def on_score(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
                    user: UserInfo, app: App, locale: str) -> None:
-    criterion, _sep, value = callback_data.arg.partition("_")
-    if not criterion.isdigit() or not value.isdigit():
+    raw_criterion, _sep, raw_value = callback_data.arg.partition("_")
+    criterion, value = as_int(raw_criterion, max_digits=3), as_int(raw_value, max_digits=3)
+    if criterion is None or value is None:  # a forged or mangled button
+        await cb.answer(_("This button is no longer active."), show_alert=True)
         return
     try:
         challenge, complete = await jury.score(session, callback_data.id, user.id,
-                                               int(criterion), int(value), app.now())
+                                               criterion, value, app.now())
         if complete:
             await cb.message.answer(_("Saved: entry No. {n} is scored.").format(
                 n=callback_data.id))
             await show_entry(cb.message, session, user, locale, challenge.id)
         else:
             sub = await session.get(Submission, callback_data.id)
-            await ask_criterion(cb.message, session, locale, challenge, sub, int(criterion) + 1,
+            await ask_criterion(cb.message, session, locale, challenge, sub, criterion + 1,
                                 resend=False)
     except DomainError as exc:
         await cb.message.answer(error_text(exc))
+        if exc.code in ("not_offered", "quorum_reached"):
+            await _show_waiting_entry(cb.message, session, user, locale, callback_data.id)
+
+
+async def _show_waiting_entry(message: Message, session: AsyncSession, user: UserInfo,
+                              locale: str, submission_id: int) -> None:
+    """After a refused score: the entry that does wait for this juror, so they go on."""
+    sub = await session.get(Submission, submission_id)
+    try:
+        await show_entry(message, session, user, locale, sub.challenge_id)
+    except DomainError as exc:
+        await message.answer(error_text(exc))

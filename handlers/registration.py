@@ -276,7 +276,7 @@ async def on_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext
                       app: App) -> None:
     data = await state.get_data()
     value = callback_data.value
-    place = app.places.district(int(value)) if value.isdigit() else None
+    place = app.places.district_from(value)
     if place is None or place.region_id != data.get("region_id"):
         await cb.answer(_("Unknown district."), show_alert=True)
         return

@@ -21,6 +21,7 @@ from bot.middlewares import HEAVY_DB
 from bot.services import stats as st
 from bot.services.challenges import get_challenge
 from bot.services.errors import DomainError
+from bot.services.numbers import as_int, check_digits, typed_int
 from bot.services.users import UserInfo
 from db.models import User
 from db.models.challenges import Challenge
@@ -103,8 +104,13 @@ async def cmd_export_stats(message: Message, command: CommandObject, session: As
 async def cmd_report(message: Message, command: CommandObject, session: AsyncSession,
                      app: App, locale: str) -> None:
     arg = (command.args or "").strip()
-    year = int(arg) if arg.isdigit() else (app.now().astimezone(app.settings.tz).year
-                                           if not arg else 0)
+    try:
+        typed = typed_int(arg, max_digits=4)
+    except DomainError as exc:
+        await message.answer(error_text(exc))
+        return
+    year = typed if typed is not None else (app.now().astimezone(app.settings.tz).year
+                                            if not arg else 0)
     if not 2000 <= year <= 2100:
         await message.answer(error_text(DomainError("stats_year")))
         return
@@ -150,15 +156,14 @@ BOARD_TITLES = {
 
 def _parse_board_arg(arg: str | None, app: App) -> tuple[st.Period | None, int | None]:
     words = (arg or "").split()
-    def number(word: str) -> bool:  # "²" is a digit to str.isdigit and no number to int()
-        return word.isascii() and word.isdigit() and len(word) < 10
-
+    check_digits(arg)
     if words and words[0].lower() == "challenge" and len(words) == 2:
-        if not number(words[1]):
+        challenge_id = as_int(words[1], max_digits=9)
+        if challenge_id is None:
             raise DomainError("stats_period")
-        return None, int(words[1])
-    if len(words) == 1 and number(words[0]) and len(words[0]) < 4:
-        return None, int(words[0])
+        return None, challenge_id
+    if len(words) == 1 and (challenge_id := as_int(words[0], max_digits=3)) is not None:
+        return None, challenge_id
     return st.parse_period(arg, app.now(), app.settings.tz, default="year"), None
 
 

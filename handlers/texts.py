@@ -18,6 +18,7 @@ ERRORS = {
     "invite_expired": __("This invitation link has expired. Ask for a new one."),
     "invite_used_up": __("This invitation link has already been used."),
     "not_found": __("Not found. It may have been deleted."),
+    "digits_only": __("Please write numbers with the ordinary digits 0–9."),
     "already_decided": __("This request was already decided."),
     "csv_encoding": __("The file must be a CSV in UTF-8."),
     "csv_columns": __("The CSV must have the columns: {columns}."),

@@ -40,6 +40,7 @@ from bot.services.broadcasts import register_audience
 from bot.services.errors import DomainError
 from bot.services.guardian import as_seen_by_others
 from bot.services.ics import event_ics
+from bot.services.numbers import as_int, typed_int
 from bot.services.users import STAFF, UserInfo
 from db.models import Webinar, WebinarRegistration
 from handlers.texts import error_text, register_errors
@@ -79,7 +80,7 @@ register_errors({
 
 
 async def _audience_members(session: AsyncSession, scope: object, key: str) -> Select[Any]:
-    return svc.registrant_ids_select(int(key) if key.isdigit() else 0)
+    return svc.registrant_ids_select(as_int(key) or 0)
 
 
 async def _audience_options(session: AsyncSession, scope: object) -> list[tuple[str, str]]:
@@ -219,7 +220,7 @@ def audience_text(audience: dict[str, list], app: App, locale: str) -> str:
         if key not in aud:
             continue
         if key == "regions":
-            names = [p.name(locale) for r in aud[key] if (p := app.places.region(int(r)))]
+            names = [p.name(locale) for r in aud[key] if (p := app.places.region_from(str(r)))]
         else:
             names = [labels.label(tables[key], v) for v in aud[key]]
         parts.append(", ".join(names))
@@ -462,12 +463,14 @@ async def on_wizard_skip(cb: CallbackQuery, state: FSMContext, app: App, locale:
 async def on_audience_toggle(cb: CallbackQuery, callback_data: WebinarWizCD, state: FSMContext,
                              app: App, locale: str) -> None:
     audience: dict[str, list[str]] = (await state.get_data()).get("audience", {})
+    sections = _audience_sections(app, locale)
     if callback_data.value == "all":
         audience = {}
     elif "=" in callback_data.value:
         key, value = callback_data.value.split("=", 1)
-        offered = dict(_audience_sections(app, locale)).get(key, [])
-        if value not in {option for option, _label in offered}:  # a forged button (I1)
+        offered = dict(sections).get(key, [])
+        # only a value its own section offers (a forged "regions=²" is no region; review I1)
+        if value not in {option for option, _label in offered}:
             await cb.answer(_("This button is no longer active."), show_alert=True)
             return
         if key in svc.AUDIENCE_KEYS:
@@ -477,8 +480,7 @@ async def on_audience_toggle(cb: CallbackQuery, callback_data: WebinarWizCD, sta
             else:
                 chosen.append(value)
     await state.update_data(audience=audience)
-    await cb.message.edit_reply_markup(
-        reply_markup=audience_kb(_audience_sections(app, locale), audience))
+    await cb.message.edit_reply_markup(reply_markup=audience_kb(sections, audience))
 
 
 @router.callback_query(WebinarWizCD.filter(F.action == "aud_done"), NewWebinarSG.audience)
@@ -494,7 +496,8 @@ async def on_wizard_buttons_expected(message: Message) -> None:
 
 
 def _draft(data: dict[str, Any]) -> Webinar:
-    audience = {k: ([int(x) for x in v] if k == "regions" else list(v))
+    audience = {k: ([n for x in v if (n := as_int(str(x))) is not None] if k == "regions"
+                    else list(v))
                 for k, v in svc.clean_audience(data.get("audience")).items()}
     return Webinar(
         id=None, title_kk=data["title_kk"], title_ru=data["title_ru"],
@@ -699,12 +702,16 @@ async def on_export(cb: CallbackQuery, callback_data: WebinarAdminCD, session: A
 @router.message(Command("export_webinar"), flags=HEAVY_DB)
 async def cmd_export_webinar(message: Message, command: CommandObject, session: AsyncSession,
                              app: App, locale: str) -> None:
-    arg = (command.args or "").strip().lstrip("№#")
-    if not arg.isdigit():
+    try:
+        webinar_id = typed_int((command.args or "").strip().lstrip("№#"))
+    except DomainError as exc:
+        await message.answer(error_text(exc))
+        return
+    if webinar_id is None:
         await message.answer(_("Please add the webinar number: /export_webinar 12 (the number "
                                "is shown on the webinar card)."))
         return
-    await _send_export(message, session, app, locale, int(arg))
+    await _send_export(message, session, app, locale, webinar_id)
 
 
 async def _send_export(message: Message, session: AsyncSession, app: App, locale: str,

@@ -71,3 +71,20 @@ async def make_coordinator(
 async def make_staff(h: BotHarness, tg_id: int = STAFF_TG_ID, locale: str = "en") -> User:
     return await _store(h, tg_id, role="staff", status="active", locale=locale,
                         full_name="Centre Staff")
+
+
+async def score_offered(session: Any, submission_id: int, juror_id: int, criterion: int,
+                        value: int, now: Any) -> None:
+    """A juror scores an entry the bot offered them (jury.score accepts a new entry only
+    when it is the one offered): for tests that fill a ranking straight in the database."""
+    from sqlalchemy import update
+
+    from bot.services import jury
+    from db.models.challenges import JuryMember, Submission
+
+    challenge_id = await session.scalar(select(Submission.challenge_id).where(
+        Submission.id == submission_id))
+    await session.execute(update(JuryMember).where(
+        JuryMember.challenge_id == challenge_id, JuryMember.user_id == juror_id)
+        .values(offered_id=submission_id))
+    await jury.score(session, submission_id, juror_id, criterion, value, now)

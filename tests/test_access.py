@@ -148,4 +148,17 @@ async def test_staff_help_lists_every_staff_only_command(h):
     await h.user(STAFF_ID, language_code="en").send("/help")
     listed = set(re.findall(r"^/(\w+) — ", h.api.last(STAFF_ID).text, re.MULTILINE))
     assert staff_only - listed == set()
-    assert {"verify", "export_challenge", "export_webinar"} <= listed
+    assert {"verify", "export_challenge", "export_webinar", "promote", "demote"} <= listed
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != STAFF])
+async def test_l7_demote_is_staff_only(h, role):
+    """/demote and its confirmation button: staff only, in the one table and in practice."""
+    assert COMMAND_ROLES["demote"] == {STAFF} and CALLBACK_ROLES["dmt"] == {STAFF}
+    u = h.user(ROLE_IDS[role], language_code="en")
+    before = await snapshot(h)
+    await u.send(f"/demote {STAFF_ID}")
+    assert u.last_text() == (GUEST_REFUSAL if role == "guest" else COMMAND_REFUSAL)
+    calls = await u.press(f"dmt:{STAFF_ID}:1")
+    assert calls[-1].params.get("text") == BUTTON_REFUSAL
+    assert await snapshot(h) == before

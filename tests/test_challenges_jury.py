@@ -139,7 +139,9 @@ async def test_every_change_to_the_jury_round_is_logged(h):
     await s.click("Criteria")
     await s.send("Идея | Идея | Idea\nОрындалуы | Исполнение | Execution")
     await s.click("Quorum")
-    for bad in ("²", "0", "51", "two"):  # "²" is a digit to str.isdigit(), not to int()
+    await s.send("²")  # a digit to str.isdigit(), not to int(): no number, and it says so
+    assert s.last_text() == "Please write numbers with the ordinary digits 0–9."
+    for bad in ("0", "51", "two"):
         await s.send(bad)
         assert "number from 1 to 50" in s.last_text()
     await s.send("2")

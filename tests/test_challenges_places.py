@@ -9,7 +9,7 @@ from bot.services import challenges as svc
 from bot.services import jury
 from db.models import ActivityLog
 from db.models.challenges import Challenge, JuryMember, Submission
-from tests.factories import make_staff, make_student
+from tests.factories import make_staff, make_student, score_offered
 from tests.harness import BotHarness
 from tests.test_challenges import new_challenge, staff_user
 
@@ -51,7 +51,7 @@ async def judged_contest(h, scores: dict[int, list[int]], video: tuple[int, ...]
         await s.flush()
         for k, values in scores.items():
             for juror, value in zip(jurors, values, strict=False):
-                await jury.score(s, k, juror.id, 0, value, h.app.now())
+                await score_offered(s, k, juror.id, 0, value, h.app.now())
         await s.commit()
     if close:
         async with h.app.sessionmaker() as s:

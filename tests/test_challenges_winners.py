@@ -11,13 +11,13 @@ from docx import Document
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.services import activity, jury, reports
+from bot.services import activity, reports
 from bot.services import challenges as svc
 from bot.services import stats as st
 from bot.services.registration import erase_user
 from db.models import Delivery, User
 from db.models.challenges import Challenge, JuryMember, JuryScore, Submission
-from tests.factories import make_staff, make_student
+from tests.factories import make_staff, make_student, score_offered
 from tests.harness import BotHarness
 from tests.test_challenges import new_challenge, score_all
 from tests.test_challenges_jury import logged
@@ -340,7 +340,7 @@ async def test_a_cleared_place_counts_nowhere_and_a_changed_place_once(h, clock,
         db.add(JuryMember(challenge_id=cid, user_id=juror.id, added_at=h.app.now()))
         await db.flush()
         for n, value in ((2, 9), (3, 8), (4, 7)):
-            await jury.score(db, n, juror.id, 0, value, h.app.now())
+            await score_offered(db, n, juror.id, 0, value, h.app.now())
         await db.commit()
     await close(h, cid)
     await s.send(f"/jury {cid}")

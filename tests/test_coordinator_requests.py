@@ -142,3 +142,22 @@ async def test_l4_requests_are_kept_without_the_telegram_id_and_only_a_day(h, cl
     await coordinator_requests_tick(h.app)
     async with h.app.sessionmaker() as s:
         assert (await s.scalars(select(CoordinatorRequest))).all() == []
+
+
+async def test_l4_l7_a_demoted_staff_id_gets_no_request_notices(h, clock):
+    """STAFF_ID stays in STAFF_IDS but was demoted with /demote: staff are who the database
+    says, so neither a request's card nor the hour's summary reaches them."""
+    other = h.user(SECOND_STAFF)
+    await other.send(f"/demote {STAFF_ID}")
+    await other.click("Yes, take staff rights away")
+    await h.drain()
+    for i in range(3):
+        assert await request_coordinator(h.user(740 + i, f"Coordinator {i}"),
+                                         org=f"Department {i}")
+    await h.drain()
+    clock.advance(minutes=61)
+    await coordinator_requests_tick(h.app)
+    await h.drain()
+    assert notices(h, STAFF_ID) == []
+    assert [CARD in t for t in notices(h, SECOND_STAFF)] == [True, False]
+    assert f"{SUMMARY}: 2. /pending lists them." in notices(h, SECOND_STAFF)[-1]

@@ -25,6 +25,7 @@ from bot.services.activity import log_activity
 from bot.services.delivery import OutgoingMessage, enqueue_select
 from bot.services.errors import DomainError
 from bot.services.guardian import as_seen_by_others
+from bot.services.numbers import check_digits
 from db.base import utcnow
 from db.models import ActivityLog, Broadcast, BroadcastAck, Delivery, User
 
@@ -427,6 +428,7 @@ def eta_seconds(remaining: int, rate: float) -> int:
 
 def parse_local(text: str, tz: ZoneInfo) -> datetime:
     """'25.12.2026 15:00' in local time → aware UTC; DomainError when malformed."""
+    check_digits(text)  # strptime reads every script's digits
     for fmt in ("%d.%m.%Y %H:%M", "%d.%m.%y %H:%M", "%Y-%m-%d %H:%M"):
         try:
             local = datetime.strptime(text.strip(), fmt)

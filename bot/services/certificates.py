@@ -33,6 +33,7 @@ from bot.services.activity import log_activity
 from bot.services.delivery import DocumentWithdrawn, OutgoingMessage, Recipient, enqueue
 from bot.services.errors import DomainError
 from bot.services.guardian import as_seen_by_others
+from bot.services.numbers import as_int, check_digits
 from db.models import (
     Certificate,
     CertificateTemplate,
@@ -62,7 +63,13 @@ ENQUEUE_CHUNK = 500  # registry rows read and queued at a time
 COMPACT_CHUNK = 20
 REVOKED = "the certificate was revoked"  # the error of a delivery cancelled by revoking
 BACKGROUND_MAX = (1754, 1240)  # A4 landscape at 150 dpi: sharp enough, ~150 KB
-NUMBER_RE = re.compile(r"^[DPWS]\d{2}-\d{6,}-[A-Z0-9]{4}$")
+# D26-7KQM-3XRT-P9WF-HN2C: template letter, year, then 16 random characters of a 32-letter
+# alphabet (80 bits) in groups of four: nothing to count up, nothing worth guessing.
+NUMBER_GROUPS = 4
+NUMBER_RE = re.compile(r"^[DPWS][0-9]{2}(-[A-HJ-NP-Z2-9]{4}){4}$")
+# Numbers issued before (D26-000123-ABCD: a sequential id and 20 random bits) still verify.
+LEGACY_NUMBER_RE = re.compile(r"^[DPWS][0-9]{2}-[0-9]{6,}-[A-Z0-9]{4}$")
+_COMPACT_RE = re.compile(r"^([DPWS][0-9]{2})([A-HJ-NP-Z2-9]{16})$")
 
 if TYPE_CHECKING:
     from bot.services.pdf import PdfContent
@@ -103,13 +110,13 @@ def _ids(text: str) -> tuple[int, ...]:
     found: list[int] = []
     for part in text.split(","):
         part = part.strip()
-        if re.fullmatch(r"\d+-\d+", part):
+        if re.fullmatch(r"[0-9]{1,9}-[0-9]{1,9}", part):
             low, high = map(int, part.split("-"))
             if high < low or high - low > 500:
                 raise DomainError("cert_usage")
             found.extend(range(low, high + 1))
-        elif part.isdigit():
-            found.append(int(part))
+        elif (number := as_int(part)) is not None:
+            found.append(number)
         else:
             raise DomainError("cert_usage")
     return tuple(sorted(set(found)))
@@ -118,11 +125,12 @@ def _ids(text: str) -> tuple[int, ...]:
 def parse_source(args: str) -> Source:
     """`challenge 5` | `webinar 3` | `series 3-17 12 Title of the series`."""
     parts = args.split(maxsplit=3)
-    if len(parts) == 2 and parts[0] in ("challenge", "webinar") and parts[1].isdigit():
-        return Source(parts[0], int(parts[1]))
-    if len(parts) >= 3 and parts[0] == "series" and parts[2].isdigit():
+    check_digits(" ".join(parts[:3]))
+    if len(parts) == 2 and parts[0] in ("challenge", "webinar") and \
+            (source_id := as_int(parts[1])) is not None:
+        return Source(parts[0], source_id)
+    if len(parts) >= 3 and parts[0] == "series" and (minimum := as_int(parts[2])) is not None:
         ids = _ids(parts[1])
-        minimum = int(parts[2])
         title = parts[3].strip() if len(parts) == 4 else ""
         if len(ids) < 2 or not 1 <= minimum <= len(ids) or len(title) > 200:
             raise DomainError("cert_usage")
@@ -299,14 +307,38 @@ async def plan_issue(session: AsyncSession, source: Source, now: datetime,
     return plan
 
 
-def make_number(template: str, cert_id: int, year: int) -> str:
-    check = "".join(secrets.choice(CHECK_ALPHABET) for _ in range(4))
-    return f"{NUMBER_LETTER[template]}{year % 100:02d}-{cert_id:06d}-{check}"
+def make_number(template: str, year: int) -> str:
+    """A new certificate number: 80 random bits behind the template letter and year."""
+    groups = ("".join(secrets.choice(CHECK_ALPHABET) for _ in range(4))
+              for _ in range(NUMBER_GROUPS))
+    return f"{NUMBER_LETTER[template]}{year % 100:02d}-" + "-".join(groups)
 
 
 def normalize_number(text: str) -> str:
+    """As typed or scanned: any case, spaces, a leading № or #, the QR link's "v_"; a new
+    number typed without its dashes gets them back."""
     value = re.sub(r"\s+", "", text or "").upper().lstrip("№#").removeprefix("V_")
+    if m := _COMPACT_RE.match(value.replace("-", "")):
+        head, tail = m.groups()
+        value = head + "".join(f"-{tail[i:i + 4]}" for i in range(0, len(tail), 4))
     return value
+
+
+def public_name(full_name: str | None) -> str:
+    """The holder as /verify shows them to anyone: the first word whole, the others as
+    initials ("Aida Nurlanova" -> "Aida N."). Enough to match the printed certificate in
+    hand; not a full name for whoever scans a QR code posted online. The same for every
+    holder, minor or adult: the age is not always known, and nobody needs more. (A minor
+    still waiting for a guardian's confirmation is not even this: `holder_waiting`.)"""
+    words = (full_name or "").split()
+    if not words:
+        return "—"
+    return " ".join([words[0], *(f"{w[0]}." for w in words[1:])])
+
+
+def is_number(value: str) -> bool:
+    """Well formed, new or legacy (normalised first)."""
+    return bool(NUMBER_RE.match(value) or LEGACY_NUMBER_RE.match(value))
 
 
 @dataclass
@@ -326,13 +358,14 @@ async def issue(session: AsyncSession, source: Source, actor: Any, now: datetime
             issue_key=issue_key(source, person), template=person.template,
             source_type=source.kind, source_id=source.id, user_id=user.id,
             full_name=" ".join((user.full_name or "").split()),
-            org_name=user.org_name, locale=user.locale if user.locale in LOCALES else "kk",
+            org_name=user.org_name, region_id=user.region_id,
+            locale=user.locale if user.locale in LOCALES else "kk",
             details=person.details, issued_at=now, issued_by=getattr(actor, "id", None)))
     session.add_all(rows)
     await session.flush()
     year = now.astimezone(tz).year
     for row in rows:
-        row.number = make_number(row.template, row.id, year)
+        row.number = make_number(row.template, year)
     await session.flush()
     if rows:
         await log_activity(session, "certificates_issued", actor, source.kind, source.id,
@@ -345,9 +378,18 @@ async def issue(session: AsyncSession, source: Source, actor: Any, now: datetime
 
 async def find(session: AsyncSession, number: str) -> Certificate | None:
     value = normalize_number(number)
-    if not NUMBER_RE.match(value):
+    if not is_number(value):
         return None
     return await session.scalar(select(Certificate).where(Certificate.number == value))
+
+
+async def holder_waiting(session: AsyncSession, cert: Certificate) -> bool:
+    """True while the holder is a minor still waiting for a guardian's confirmation (only a
+    certificate issued before the limit existed can belong to one): /verify then shows them
+    as the staff exports do, by no name and no region (review M4 with L6)."""
+    if cert.user_id is None:
+        return False
+    return bool(await session.scalar(select(User.limited).where(User.id == cert.user_id)))
 
 
 async def revoke(session: AsyncSession, number: str, actor: Any, reason: str,

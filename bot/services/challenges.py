@@ -34,6 +34,7 @@ from bot.services.delivery import (
 )
 from bot.services.errors import DomainError
 from bot.services.guardian import CONFIRMED, as_seen_by_others
+from bot.services.numbers import as_int, check_digits, typed_int
 from db.models import User
 from db.models.challenges import Challenge, ChallengeOption, ChallengeParticipant, Submission
 from db.upserts import insert_or_skip
@@ -96,6 +97,7 @@ def check_part(accepted: list[str], part: ContentPart) -> None:
 
 def parse_local_time(text: str, tz: ZoneInfo, end_of_day: bool = False) -> datetime:
     """'dd.mm.yyyy hh:mm' (or just the date) in local time -> aware UTC."""
+    check_digits(text)  # strptime reads every script's digits
     raw = " ".join(text.strip().split())
     # the webinar wizard's ISO forms too: staff type both in the same session
     for fmt in ("%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
@@ -413,14 +415,20 @@ def _store_entry(session: Session, challenge: Challenge, user: Any, values: dict
     _check_limit(challenge, connection.scalar(_ACTIVE_COUNT, {"challenge_id": challenge.id,
                                                               "user_id": user.id}) or 0)
     _record_join(session, challenge, user, now)  # submitting implies joining
-    submission_id: int = connection.execute(_INSERT_SUBMISSION, values).scalar_one()
+    submission_id: int = connection.execute(
+        _INSERT_SUBMISSION, {**values, "author_id": user.id}).scalar_one()
     connection.execute(ACTIVITY_INSERT, activity_row(
         "submission", user, "challenge", challenge.id,
         {"submission_id": submission_id, "kind": values["content_kind"]}))
     return submission_id
 
 
-_INSERT_SUBMISSION = insert(_SUBMISSIONS).returning(_SUBMISSIONS.c.id)
+# The organisation is copied from the participant's row by the INSERT itself (the cached
+# user the handler holds has no organisation): what it was at the moment of submitting.
+_INSERT_SUBMISSION = insert(_SUBMISSIONS).values(
+    org_name=select(User.__table__.c.org_name).where(
+        User.__table__.c.id == bindparam("author_id")).scalar_subquery(),
+).returning(_SUBMISSIONS.c.id)
 
 
 async def withdraw(session: AsyncSession, submission_id: int, user: Any,
@@ -736,9 +744,10 @@ async def edit_field(session: AsyncSession, challenge_id: int, field: str, value
     if field not in EDITABLE:
         raise DomainError("bad_field")
     if field == "max_submissions":
-        if not value.strip().isdigit() or not 1 <= int(value) <= MAX_SUBMISSIONS_LIMIT:
+        number = typed_int(value)
+        if number is None or not 1 <= number <= MAX_SUBMISSIONS_LIMIT:
             raise DomainError("bad_number", max=MAX_SUBMISSIONS_LIMIT)
-        challenge.max_submissions = int(value)
+        challenge.max_submissions = number
     else:
         setattr(challenge, field, check_text(field, value))
     await log_activity(session, "challenge_edited", actor, "challenge", challenge_id,
@@ -790,14 +799,16 @@ def parse_winner_lines(text: str) -> list[tuple[int, str | None]]:
     """'<entry number> <place>' a line; place: gp, 1, 2, 3, diploma, or '-' to clear."""
     aliases = {"gp": "grand_prix", "grand_prix": "grand_prix", "1": "1", "2": "2", "3": "3",
                "d": "diploma", "diploma": "diploma", "-": None}
+    check_digits(text)
     result = []
     for n, line in enumerate(text.splitlines(), start=1):
         parts = line.replace("#", " ").replace(",", " ").split()
         if not parts:
             continue
-        if len(parts) != 2 or not parts[0].isdigit() or parts[1].lower() not in aliases:
+        entry = as_int(parts[0]) if len(parts) == 2 else None
+        if entry is None or parts[1].lower() not in aliases:
             raise DomainError("winner_line", line=n)
-        result.append((int(parts[0]), aliases[parts[1].lower()]))
+        result.append((entry, aliases[parts[1].lower()]))
     if not result:
         raise DomainError("winner_line", line=1)
     twice = sorted({sid for sid, _ in result if [s for s, _ in result].count(sid) > 1})

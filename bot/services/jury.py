@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import log_activity
 from bot.services.challenges import challenge_cb, get_challenge, parse_options, set_places
 from bot.services.delivery import PRIORITY_PERSONAL, Button, OutgoingMessage, Recipient, enqueue
 from bot.services.errors import DomainError
+from bot.services.numbers import typed_int
 from db.models import Delivery, User
 from db.models.challenges import Challenge, JuryMember, JuryScore, Submission
 from db.upserts import insert_for
@@ -56,10 +57,10 @@ async def set_criteria(session: AsyncSession, challenge_id: int, text: str, acto
 
 async def set_quorum(session: AsyncSession, challenge_id: int, text: str, actor: Any) -> int:
     challenge = await jury_editable(session, challenge_id)
-    raw = text.strip()
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 50:
+    quorum = typed_int(text)
+    if quorum is None or not 1 <= quorum <= 50:
         raise DomainError("bad_number", max=50)
-    before, challenge.jury_quorum = challenge.jury_quorum, int(raw)
+    before, challenge.jury_quorum = challenge.jury_quorum, quorum
     if before != challenge.jury_quorum:
         await log_activity(session, "jury_quorum", actor, "challenge", challenge_id,
                            {"before": before, "after": challenge.jury_quorum})
@@ -78,7 +79,8 @@ async def add_juror(session: AsyncSession, app: Any, challenge_id: int, tg_id: i
     if juror is None:
         raise DomainError("juror_unknown")
     result = await session.execute(insert_for(session)(JuryMember).values(
-        challenge_id=challenge_id, user_id=juror.id, added_at=app.now())
+        challenge_id=challenge_id, user_id=juror.id, added_at=app.now(),
+        region_id=juror.region_id, district_id=juror.district_id, org_name=juror.org_name)
         .on_conflict_do_nothing(index_elements=["challenge_id", "user_id"]))
     if not result.rowcount:
         return juror
@@ -129,25 +131,62 @@ async def juries_of(session: AsyncSession, user_id: int) -> list[Challenge]:
         .order_by(Challenge.deadline_at, Challenge.id))).all())
 
 
-async def is_juror(session: AsyncSession, challenge_id: int, user_id: int) -> bool:
-    return bool(await session.scalar(select(JuryMember.id).where(
-        JuryMember.challenge_id == challenge_id, JuryMember.user_id == user_id)))
+Place = tuple[int | None, int | None, str | None]  # region, district, organisation
 
 
-def recused(sub_region: int | None, sub_org: str | None, sub_district: int | None,
-            juror: Any) -> bool:
-    """A juror never judges their own region, nor their own organisation."""
-    if juror.region_id is not None and sub_region == juror.region_id:
-        return True
-    return bool(juror.org_name and sub_org == juror.org_name
-                and sub_district == juror.district_id)
+@dataclass(frozen=True)
+class Seat:
+    """A juror of one contest as recusal sees them: their region, district and organisation
+    when they were added to the jury and as their profile says now (moving in /profile must
+    never open their own region to them), and the entry they were last offered."""
+
+    user_id: int
+    places: tuple[Place, ...]
+    offered_id: int | None = None
+
+
+def _org_key(name: str | None) -> str:
+    return " ".join((name or "").split()).casefold()
+
+
+def recusal(entry: Any, seat: Seat) -> str | None:
+    """Why this juror may not judge this entry (its `user_id`, and `region_id`, `district_id`
+    and `org_name` as stored at submission): "own_entry", "recused", or None."""
+    if entry.user_id == seat.user_id:
+        return "own_entry"
+    for region_id, district_id, org_name in seat.places:
+        if region_id is not None and entry.region_id == region_id:
+            return "recused"
+        if (_org_key(org_name) and _org_key(entry.org_name) == _org_key(org_name)
+                and entry.district_id == district_id):
+            return "recused"
+    return None
+
+
+_SEATS = (select(JuryMember.user_id, JuryMember.offered_id, JuryMember.region_id,
+                 JuryMember.district_id, JuryMember.org_name, User.region_id.label("now_r"),
+                 User.district_id.label("now_d"), User.org_name.label("now_o"))
+          .join(User, User.id == JuryMember.user_id))
+
+
+def _seat(row: Any) -> Seat:
+    return Seat(row.user_id, ((row.region_id, row.district_id, row.org_name),
+                              (row.now_r, row.now_d, row.now_o)), row.offered_id)
+
+
+async def seat_of(session: AsyncSession, challenge_id: int, user_id: int) -> Seat:
+    row = (await session.execute(_SEATS.where(JuryMember.challenge_id == challenge_id,
+                                              JuryMember.user_id == user_id))).first()
+    if row is None:
+        raise DomainError("not_juror")
+    return _seat(row)
 
 
 async def _entries(session: AsyncSession, challenge_id: int) -> list[Any]:
     return list((await session.execute(
-        select(Submission.id, Submission.region_id, Submission.district_id, User.org_name,
-               Submission.nomination_id, Submission.category_id)
-        .join(User, User.id == Submission.user_id)
+        select(Submission.id, Submission.user_id, Submission.region_id,
+               Submission.district_id, Submission.org_name, Submission.nomination_id,
+               Submission.category_id)
         .where(Submission.challenge_id == challenge_id, Submission.status.in_(JUDGED))
         .order_by(Submission.id))).all())
 
@@ -158,13 +197,17 @@ async def in_review(session: AsyncSession, challenge_id: int) -> int:
         Submission.challenge_id == challenge_id, Submission.status == "pending")) or 0
 
 
-async def _complete(session: AsyncSession, challenge: Challenge) -> dict[int, set[int]]:
-    """submission id -> jurors who scored every criterion."""
+async def _complete(session: AsyncSession, challenge: Challenge,
+                    submission_id: int | None = None) -> dict[int, set[int]]:
+    """submission id -> jurors who scored every criterion (of one entry, if given)."""
     n = len(challenge.jury_criteria or [])
+    where = [Submission.challenge_id == challenge.id]
+    if submission_id is not None:
+        where.append(JuryScore.submission_id == submission_id)
     rows = (await session.execute(
         select(JuryScore.submission_id, JuryScore.juror_id, func.count())
         .join(Submission, Submission.id == JuryScore.submission_id)
-        .where(Submission.challenge_id == challenge.id)
+        .where(*where)
         .group_by(JuryScore.submission_id, JuryScore.juror_id))).all()
     done: dict[int, set[int]] = defaultdict(set)
     for sid, juror_id, count in rows:
@@ -173,47 +216,48 @@ async def _complete(session: AsyncSession, challenge: Challenge) -> dict[int, se
     return done
 
 
-async def juror_profile(session: AsyncSession, user_id: int) -> User:
-    juror = await session.get(User, user_id)
-    if juror is None:
-        raise DomainError("not_found")
-    return juror
-
-
 @dataclass
 class NextEntry:
     submission: Submission
     criterion: int  # the first criterion this juror has not scored yet
 
 
-async def next_entry(session: AsyncSession, challenge_id: int, juror_user_id: int,
-                     ) -> NextEntry | None:
-    """The entry this juror should score now: the fewest complete scores first."""
-    challenge = await get_challenge(session, challenge_id)
+def _check_round(challenge: Challenge) -> None:
     if challenge.jury_closed_at is not None or challenge.status == "judged":
         raise DomainError("jury_closed")  # published results close the round too
     if not challenge.jury_criteria:
         raise DomainError("jury_no_criteria")
-    if not await is_juror(session, challenge_id, juror_user_id):
-        raise DomainError("not_juror")
-    juror = await juror_profile(session, juror_user_id)
+
+
+async def next_entry(session: AsyncSession, challenge_id: int, juror_user_id: int,
+                     ) -> NextEntry | None:
+    """The entry this juror should score now: one they started first, else the fewest
+    complete scores. A new entry is recorded as offered: only it can be scored next."""
+    challenge = await get_challenge(session, challenge_id)
+    _check_round(challenge)
+    seat = await seat_of(session, challenge_id, juror_user_id)
     done = await _complete(session, challenge)
     mine = dict((await session.execute(
         select(JuryScore.submission_id, func.max(JuryScore.criterion))
         .join(Submission, Submission.id == JuryScore.submission_id)
-        .where(Submission.challenge_id == challenge_id, JuryScore.juror_id == juror.id)
+        .where(Submission.challenge_id == challenge_id, JuryScore.juror_id == seat.user_id)
         .group_by(JuryScore.submission_id))).all())
     n = len(challenge.jury_criteria)
     candidates = []
-    for sid, region_id, district_id, org, _nom, _cat in await _entries(session, challenge_id):
-        if recused(region_id, org, district_id, juror) or juror.id in done.get(sid, set()):
+    for entry in await _entries(session, challenge_id):
+        sid = entry.id
+        if recusal(entry, seat) or seat.user_id in done.get(sid, set()):
             continue
         if sid not in mine and len(done.get(sid, ())) >= challenge.jury_quorum:
             continue  # enough scores already; started ones are finished
         candidates.append((sid not in mine, len(done.get(sid, ())), sid))
     if not candidates:
         return None
-    _fresh, _count, sid = min(candidates)
+    fresh, _count, sid = min(candidates)
+    if fresh and seat.offered_id != sid:
+        await session.execute(update(JuryMember).where(
+            JuryMember.challenge_id == challenge_id, JuryMember.user_id == seat.user_id)
+            .values(offered_id=sid))
     sub = await session.get(Submission, sid)
     started = mine.get(sid)
     return NextEntry(sub, 0 if started is None else min(started + 1, n - 1))
@@ -221,34 +265,46 @@ async def next_entry(session: AsyncSession, challenge_id: int, juror_user_id: in
 
 async def score(session: AsyncSession, submission_id: int, juror_user_id: int, criterion: int,
                 value: int, now: datetime) -> tuple[Challenge, bool]:
-    """Record one score; returns (challenge, whether the entry is now fully scored)."""
+    """Record one score; returns (challenge, whether the entry is now fully scored).
+
+    A score counts only from a juror of the entry's contest, for an entry approved at the
+    last review tier, neither their own nor from their region or organisation, and only for
+    the entry they were offered (`next_entry`) while it is short of the quorum, or one they
+    have started: a forged button for any other entry is refused."""
     sub = await session.get(Submission, submission_id)
     if sub is None:
         raise DomainError("not_found")
     challenge = await get_challenge(session, sub.challenge_id)
     if challenge.jury_closed_at is not None or challenge.status == "judged":
         raise DomainError("jury_closed")  # published results close the round too
-    if not await is_juror(session, challenge.id, juror_user_id):
-        raise DomainError("not_juror")
+    seat = await seat_of(session, challenge.id, juror_user_id)
     if sub.status not in JUDGED:  # an old or forged button: not (or no longer) approved
         raise DomainError("not_for_jury", n=sub.id)
-    juror = await juror_profile(session, juror_user_id)
-    participant_org = await session.scalar(select(User.org_name).where(User.id == sub.user_id))
-    if recused(sub.region_id, participant_org, sub.district_id, juror):
-        raise DomainError("recused")
+    reason = recusal(sub, seat)
+    if reason:
+        raise DomainError(reason)
     n = len(challenge.jury_criteria or [])
-    if not 0 <= criterion < n or not 0 <= value <= SCORE_MAX:
-        raise DomainError("not_found")
+    if not 0 <= criterion < n:
+        raise DomainError("bad_criterion", n=sub.id)
+    if not 0 <= value <= SCORE_MAX:
+        raise DomainError("bad_score", max=SCORE_MAX)
+    scored = await _scored(session, sub.id, seat.user_id)
+    if not scored:  # a new entry: only the one offered, and only short of the quorum
+        if seat.offered_id != sub.id:
+            raise DomainError("not_offered", n=sub.id)
+        done = await _complete(session, challenge, sub.id)
+        if len(done.get(sub.id, ())) >= challenge.jury_quorum:
+            raise DomainError("quorum_reached", n=sub.id)
     before = await session.scalar(select(JuryScore.score).where(
-        JuryScore.submission_id == sub.id, JuryScore.juror_id == juror.id,
+        JuryScore.submission_id == sub.id, JuryScore.juror_id == seat.user_id,
         JuryScore.criterion == criterion))
     stmt = insert_for(session)(JuryScore).values(
-        submission_id=sub.id, juror_id=juror.id, criterion=criterion, score=value, at=now)
+        submission_id=sub.id, juror_id=seat.user_id, criterion=criterion, score=value, at=now)
     await session.execute(stmt.on_conflict_do_update(
         index_elements=["submission_id", "juror_id", "criterion"],
         set_={"score": value, "at": now}))
-    scored = await session.scalar(select(func.count()).select_from(JuryScore).where(
-        JuryScore.submission_id == sub.id, JuryScore.juror_id == juror.id)) or 0
+    scored = await _scored(session, sub.id, seat.user_id)
+    juror = await session.get(User, seat.user_id)
     if before is None and scored >= n:  # this score completed the juror's card
         await log_activity(session, "jury_score", juror, "challenge", challenge.id,
                            {"submission_id": sub.id})
@@ -257,6 +313,11 @@ async def score(session: AsyncSession, submission_id: int, juror_user_id: int, c
                            {"submission_id": sub.id, "criterion": criterion, "before": before,
                             "after": value})
     return challenge, scored >= n
+
+
+async def _scored(session: AsyncSession, submission_id: int, juror_id: int) -> int:
+    return await session.scalar(select(func.count()).select_from(JuryScore).where(
+        JuryScore.submission_id == submission_id, JuryScore.juror_id == juror_id)) or 0
 
 
 async def close_round(session: AsyncSession, challenge_id: int, actor: Any,
@@ -287,16 +348,17 @@ class JurorProgress:
 
 async def progress(session: AsyncSession, challenge_id: int) -> list[JurorProgress]:
     challenge = await get_challenge(session, challenge_id)
-    jurors = (await session.scalars(
-        select(User).join(JuryMember, JuryMember.user_id == User.id)
+    rows = (await session.execute(
+        _SEATS.add_columns(User.full_name, User.tg_id)
         .where(JuryMember.challenge_id == challenge_id).order_by(JuryMember.id))).all()
     entries = await _entries(session, challenge_id)
     done = await _complete(session, challenge)
     result = []
-    for juror in jurors:
-        eligible = [e for e in entries if not recused(e[1], e[3], e[2], juror)]
-        mine = sum(1 for e in eligible if juror.id in done.get(e[0], set()))
-        result.append(JurorProgress(juror.id, juror.full_name or str(juror.tg_id), mine,
+    for row in rows:
+        seat = _seat(row)
+        eligible = [e for e in entries if not recusal(e, seat)]
+        mine = sum(1 for e in eligible if seat.user_id in done.get(e.id, set()))
+        result.append(JurorProgress(seat.user_id, row.full_name or str(row.tg_id), mine,
                                     len(eligible)))
     return result
 
@@ -328,10 +390,10 @@ async def rankings(session: AsyncSession, challenge_id: int,
     for (sid, _juror), total in totals.items():
         by_entry[sid].append(total)
     groups: dict[tuple[int | None, int | None], list[tuple[float, int, int]]] = defaultdict(list)
-    for sid, _region, _district, _org, nom, cat in await _entries(session, challenge_id):
-        if by_entry.get(sid):
-            values = by_entry[sid]
-            groups[(nom, cat)].append((round(sum(values) / len(values), 2), sid, len(values)))
+    for entry in await _entries(session, challenge_id):
+        if values := by_entry.get(entry.id):
+            groups[(entry.nomination_id, entry.category_id)].append(
+                (round(sum(values) / len(values), 2), entry.id, len(values)))
     result: dict[tuple[int | None, int | None], list[Ranked]] = {}
     for key, items in groups.items():
         items.sort(key=lambda r: (-r[0], r[1]))

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import DomainError
+from bot.services.numbers import as_int
 from db.models import District, Region
 
 PAGE_SIZE = 8
@@ -55,12 +56,11 @@ class PlaceDirectory:
             self._by_id[d.id] = place
 
     def region_from(self, raw: str) -> Place | None:
-        """A region named by id in a callback (untrusted text: "²" is a digit to isdigit()
-        but not to int(), so only ASCII digits count)."""
-        return self.region(int(raw)) if raw.isascii() and raw.isdigit() else None
+        """A region named by id in a callback (untrusted text: only ASCII digits count)."""
+        return self.region(as_int(raw))
 
     def district_from(self, raw: str) -> Place | None:
-        return self.district(int(raw)) if raw.isascii() and raw.isdigit() else None
+        return self.district(as_int(raw))
 
     def region(self, region_id: int | None) -> Place | None:
         return self._region_by_id.get(region_id) if region_id else None

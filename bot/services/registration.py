@@ -15,6 +15,7 @@ from bot.services.activity import activity_row, log_activity
 from bot.services.delivery import forget_messages
 from bot.services.errors import DomainError
 from bot.services.guardian import set_age_band
+from bot.services.numbers import typed_int
 from bot.services.users import COORDINATOR, STAFF, STUDENT, UserCache, UserInfo
 from db.base import utcnow
 from db.checkpoint import overwrite_after_commit
@@ -74,9 +75,10 @@ def validate_full_name(text: str | None) -> str:
 def validate_grade(text: str | None, org_type: str) -> str:
     value = (text or "").strip()
     high = 11 if org_type == "school" else 5
-    if not value.isdigit() or not 1 <= int(value) <= high:
+    number = typed_int(value, max_digits=2)
+    if number is None or not 1 <= number <= high:
         raise DomainError("grade_range", max=high)
-    return value
+    return str(number)
 
 
 @dataclass
@@ -161,10 +163,14 @@ async def decide_coordinator(
     return user
 
 
-async def list_staff(session: AsyncSession, staff_ids: frozenset[int]) -> list[User]:
-    rows = await session.scalars(select(User).where(
-        (User.role == STAFF) | User.tg_id.in_(staff_ids), User.status == "active"))
-    return list(rows)
+async def list_staff(session: AsyncSession, staff_ids: frozenset[int] = frozenset(),
+                     ) -> list[User]:
+    """Everyone who is staff now. The database decides: STAFF_IDS is applied once, at start
+    (bot.services.staff.bootstrap), so `staff_ids` no longer adds anyone (a person demoted
+    with /demote gets no staff notices); it stays for the callers that still pass it."""
+    from bot.services.staff import list_staff as staff_now
+
+    return await staff_now(session)
 
 
 def new_code() -> str:
@@ -318,6 +324,7 @@ async def promote_to_staff(session: AsyncSession, cache: UserCache, staff: User,
     user = await promotable(session, tg_id)
     previous = user.role
     user.role, user.status, user.coordinator_level = STAFF, "active", None
+    user.staff_revoked_at = None  # an earlier /demote no longer holds
     await log_activity(session, "promote_staff", staff, ref_type="user", ref_id=user.id,
                        extra={"from": previous})
     cache.forget(tg_id)
@@ -422,7 +429,9 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
                        status="withdrawn", withdrawn_at=now)
     await session.execute(update(Submission).where(mine).values(
         chat_id=None, text=None, comment=None, media=[], media_group_id=None,
-        reject_reason=None).execution_options(synchronize_session=False))
+        reject_reason=None, org_name=None).execution_options(synchronize_session=False))
+    await session.execute(update(JuryMember).where(JuryMember.user_id == user.id)
+                          .values(org_name=None))
     await _end_and_log(session, user, "webinar_unregister", "webinar",
                        WebinarRegistration.webinar_id, [
                            WebinarRegistration.user_id == user.id,

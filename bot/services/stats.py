@@ -20,7 +20,6 @@ No aiogram here: texts are built with a translator callable `tr(msgid) -> str`.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,6 +30,7 @@ from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import DomainError
+from bot.services.numbers import as_int, check_digits
 from db.base import utcnow
 from db.models import ActivityLog, Delivery, User
 
@@ -86,6 +86,7 @@ def week_of(day: date, tz: ZoneInfo) -> Period:
 def parse_period(arg: str | None, now: datetime, tz: ZoneInfo,
                  default: str = "week") -> Period:
     """'week' | 'month' | 'year' | 'YYYY' | 'YYYY-MM-DD YYYY-MM-DD' (both days included)."""
+    check_digits(arg)  # "٢٠٢٦" is no year here (fromisoformat and \d would read it)
     today = now.astimezone(tz).date()
     words = (arg or default).strip().lower().split()
     if len(words) == 1 and words[0] in ("week", "month", "year"):
@@ -97,8 +98,7 @@ def parse_period(arg: str | None, now: datetime, tz: ZoneInfo,
             nxt = (first + timedelta(days=32)).replace(day=1)
             return Period(first, nxt - timedelta(days=1), tz)
         return Period(date(today.year, 1, 1), date(today.year, 12, 31), tz)
-    if len(words) == 1 and re.fullmatch(r"\d{4}", words[0]):
-        year = int(words[0])
+    if len(words) == 1 and (year := as_int(words[0], max_digits=4)) is not None:
         if not 2000 <= year <= 2100:
             raise DomainError("stats_period")
         return Period(date(year, 1, 1), date(year, 12, 31), tz)

@@ -98,11 +98,12 @@ async def load_user_info(session: AsyncSession, cache: UserCache, tg_id: int) ->
     return info
 
 
-def access_role(info: UserInfo | None, tg_id: int, staff_ids: frozenset[int]) -> str:
-    """Staff ids count only once registered: every staff action needs a stored user."""
+def access_role(info: UserInfo | None) -> str:
+    """The stored role decides, staff included: STAFF_IDS makes people staff in the database
+    at start (bot.services.staff), so /demote takes effect at once and stays."""
     if info is None:
         return GUEST
-    return STAFF if tg_id in staff_ids else info.access_role
+    return info.access_role
 
 
 async def set_reachable(session: AsyncSession, tg_id: int, reachable: bool) -> None:

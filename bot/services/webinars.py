@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.activity import log_activity
 from bot.services.errors import DomainError
 from bot.services.guardian import as_seen_by_others
+from bot.services.numbers import check_digits, typed_int
 from db.models import Delivery, User, Webinar, WebinarRegistration, WebinarReminder
 
 logger = logging.getLogger(__name__)
@@ -66,8 +67,9 @@ def check_text(value: str | None, code: str, bounds: tuple[int, int]) -> str:
 
 def parse_local_datetime(value: str | None, tz: tzinfo, now: datetime) -> datetime:
     """`12.03.2026 15:00` or `2026-03-12 15:00` in `tz` → aware UTC; future only."""
+    check_digits(value)  # strptime reads every script's digits
     text = re.sub(r"\s+", " ", (value or "").replace(",", " ").replace("T", " ")).strip()
-    text = re.sub(r"(\d{1,2})[.:](\d{2})$", r"\1:\2", text) if " " in text else text
+    text = re.sub(r"([0-9]{1,2})[.:]([0-9]{2})$", r"\1:\2", text) if " " in text else text
     for fmt in _DT_FORMATS:
         try:
             naive = datetime.strptime(text, fmt)
@@ -86,14 +88,15 @@ def parse_local_datetime(value: str | None, tz: tzinfo, now: datetime) -> dateti
 
 def parse_duration(value: str | None) -> int:
     """Minutes: `90`, `1:30`, `1h30m`, `2h`, `45m` / `45 мин` / `1,5 ч`."""
+    check_digits(value)
     text = (value or "").strip().lower().replace(",", ".")
     minutes: float | None = None
-    if (m := re.fullmatch(r"(\d{1,2}):(\d{2})", text)) and int(m[2]) < 60:  # not "1:75"
+    if (m := re.fullmatch(r"([0-9]{1,2}):([0-9]{2})", text)) and int(m[2]) < 60:  # not 1:75
         minutes = int(m[1]) * 60 + int(m[2])
-    elif m := re.fullmatch(r"(\d+(?:\.\d+)?)", text):
+    elif m := re.fullmatch(r"([0-9]{1,6}(?:\.[0-9]{1,6})?)", text):
         minutes = float(m[1])
-    elif (m := re.fullmatch(r"(?:(\d+(?:\.\d+)?)\s*(?:h|ч|час\w*|сағ\w*))?\s*"
-                            r"(?:(\d+)\s*(?:m|min|мин\w*))?", text)) and (m[1] or m[2]):
+    elif (m := re.fullmatch(r"(?:([0-9]{1,6}(?:\.[0-9]{1,6})?)\s*(?:h|ч|час\w*|сағ\w*))?\s*"
+                            r"(?:([0-9]{1,6})\s*(?:m|min|мин\w*))?", text)) and (m[1] or m[2]):
         minutes = float(m[1] or 0) * 60 + int(m[2] or 0)
     if minutes is None or not DURATION_MIN[0] <= minutes <= DURATION_MIN[1]:
         raise DomainError("wb_duration", min=DURATION_MIN[0], max=DURATION_MIN[1])
@@ -125,20 +128,22 @@ def parse_capacity(value: str | None) -> int | None:
     if text in ("-", "—"):  # "No limit" typed; "0" is a typo or "closed", never "unlimited"
         return None
     low, high = CAPACITY_RANGE
-    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+    number = typed_int(text)
+    if number is None or not low <= number <= high:
         raise DomainError("wb_capacity")
-    return int(text)
+    return number
 
 
 def parse_offsets(value: str | None) -> list[int]:
     """`24h, 1h, 0` / `1d 30m` / `90` (minutes) → sorted minutes, largest first."""
+    check_digits(value)
     items = [p for p in re.split(r"[\s,;]+", (value or "").strip().lower()) if p]
     if not items:
         raise DomainError("wb_offsets")
     units = {"d": 1440, "д": 1440, "к": 1440, "h": 60, "ч": 60, "с": 60, "m": 1, "м": 1, "": 1}
     result: set[int] = set()
     for item in items:
-        m = re.fullmatch(r"(\d+(?:\.\d+)?)([a-zа-яәіңғүұқөһ]*)", item)
+        m = re.fullmatch(r"([0-9]{1,6}(?:\.[0-9]{1,6})?)([a-zа-яәіңғүұқөһ]*)", item)
         unit = units.get(m[2][:1]) if m else None
         if m is None or unit is None:
             raise DomainError("wb_offsets")

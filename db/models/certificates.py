@@ -34,6 +34,8 @@ class Certificate(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     full_name: Mapped[str] = mapped_column(String(200))
     org_name: Mapped[str | None] = mapped_column(String(200))
+    # the holder's region at issue: /verify names it instead of the organisation
+    region_id: Mapped[int | None] = mapped_column(Integer)
     locale: Mapped[str] = mapped_column(String(5), default="kk")
     # per-language texts printed on it: {"title": {"kk": .., "ru": ..}, "place": "1", ...}
     details: Mapped[dict] = mapped_column(JSON, default=dict)

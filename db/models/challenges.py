@@ -104,8 +104,9 @@ class Submission(Base):
     """One entry. status: pending | approved | rejected | withdrawn.
 
     `media`: [{"type", "file_id", "file_unique_id", "size", "caption"}] (an album is one
-    entry); text and links are in `text`. Region and district are copied from the
-    participant at submission time so scope queries and counts need no join.
+    entry); text and links are in `text`. Region, district and organisation are copied from
+    the participant at submission time: scope queries and counts need no join, and the jury's
+    recusal compares the place the entry came from, not where its author is today.
     """
 
     __tablename__ = "submissions"
@@ -131,6 +132,7 @@ class Submission(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     region_id: Mapped[int | None] = mapped_column(Integer)
     district_id: Mapped[int | None] = mapped_column(Integer)
+    org_name: Mapped[str | None] = mapped_column(String(200))
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -141,6 +143,11 @@ class Submission(Base):
 
 
 class JuryMember(Base):
+    """A juror of one contest. Region, district and organisation are the juror's as they were
+    when added: recusal holds against them (and against the current profile too), so moving
+    in /profile never opens one's own region to one's scores. `offered_id` is the entry the
+    juror was last offered and has not started: the only new entry they may score."""
+
     __tablename__ = "jury_members"
     __table_args__ = (UniqueConstraint("challenge_id", "user_id", name="uq_jury_members_pair"),)
 
@@ -148,6 +155,10 @@ class JuryMember(Base):
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     added_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    region_id: Mapped[int | None] = mapped_column(Integer)
+    district_id: Mapped[int | None] = mapped_column(Integer)
+    org_name: Mapped[str | None] = mapped_column(String(200))
+    offered_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class JuryScore(Base):

@@ -76,6 +76,8 @@ class User(Base):
     consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     consent_version: Mapped[str | None] = mapped_column(String(20))
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Set by /demote: STAFF_IDS no longer makes this person staff at start (/promote clears it).
+    staff_revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Minors: below settings.guardian_age a student account is `limited` from the moment it is
     # stored until a parent or guardian confirms through a one-time link. Until then it:
     #   - sends no entries;
