@@ -152,26 +152,32 @@ def test_no_fixed_russian_noun_after_a_count():
     assert not found, "\n".join(found)
 
 
-@pytest.mark.parametrize(("pattern", "text"), [
-    (r"\bөңір\w*", "Өз өңіріңіздің жұмыстарын"),
-    (r"\bтүйме\w*", "«✅ Орындалды» түймесін басыңыз"),
-    (r"\bбекіт\w*", "Өтініміңіз бекітілді."),
-    (r"\bқабылдан(?:ды|ған)\w*", "№ 3 жұмысыңыз қабылданды."),
-    (r"\}-(?!жол\b|орын\b)\w+", "{total} критерийдің {}-сі"),
-    (r"(?-i:\bи Студенческ\w*)", "Школьного и Студенческого парламента"),
+def rule(preferred: str) -> str:
+    """The rejected pattern of a table row, found by its preferred form."""
+    return next(p for p, pref, _why in REJECTED_KK + REJECTED_RU if pref.startswith(preferred))
+
+
+@pytest.mark.parametrize(("preferred", "text"), [
+    ("облыс", "Өз өңіріңіздің жұмыстарын"),
+    ("батырма", "«✅ Орындалды» түймесін басыңыз"),
+    ("мақұлдау", "Өтініміңіз бекітілді."),
+    ("мақұлданды", "№ 3 жұмысыңыз қабылданды."),
+    ("a label: «Критерий", "{} критерийдің {}-сі"),
+    ("и студенческий", "Школьного и Студенческого парламента"),
+    ("территория", "В вашей зоне"),
 ])
-def test_a_stem_catches_its_inflections(pattern, text):
-    assert re.search(pattern, text, re.IGNORECASE)
+def test_a_stem_catches_its_inflections(preferred, text):
+    assert re.search(rule(preferred), text, re.IGNORECASE)
 
 
-@pytest.mark.parametrize(("pattern", "text"), [
-    (r"\bқабылдан(?:ды|ған)\w*", "№ 3 жұмысыңыз қабылданбады."),  # the rejection status
-    (r"\bқабылдан(?:ды|ған)\w*", "Жұмыстар енді қабылданбайды."),
-    (r"\}-(?!жол\b|орын\b)\w+", "{}-жол: «жұмыс нөмірі орын»"),  # an ordinal is right
-    (r"«Өткізу»|^Өткізу\b", "Челлендждерді өткізу үшін"),  # to hold an event
-    (r"\bрегион\w*", "Выберите область"),
-    (r"(?-i:\bи Студенческ\w*)", "Школьного и студенческого парламента"),
+@pytest.mark.parametrize(("preferred", "text"), [
+    ("мақұлданды", "№ 3 жұмысыңыз қабылданбады."),  # the rejection status
+    ("мақұлданды", "Жұмыстар енді қабылданбайды."),
+    ("a label: «Критерий", "{}-жол: «жұмыс нөмірі орын»"),  # an ordinal is right
+    ("Өткізіп жіберу", "Челлендждерді өткізу үшін"),  # to hold an event
+    ("область", "Выберите область"),
+    ("и студенческий", "Школьного и студенческого парламента"),
+    ("территория", "Большой резонанс"),  # «зон» inside another word
 ])
-def test_a_stem_leaves_the_right_words(pattern, text):
-    assert not re.search(pattern, text, re.IGNORECASE)
-
+def test_a_stem_leaves_the_right_words(preferred, text):
+    assert not re.search(rule(preferred), text, re.IGNORECASE)
