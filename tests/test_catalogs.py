@@ -6,15 +6,18 @@ A lost `{name}` raises KeyError at run time; a broken tag makes Telegram reject 
 from __future__ import annotations
 
 import re
+from gettext import c2py
 from pathlib import Path
 
 import pytest
+from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
 from bot.i18n import LANGUAGES, LOCALES_DIR
 
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 TAG = re.compile(r"</?[a-z][a-z0-9-]*")
+HEADER = re.compile(r'^msgid ""\nmsgstr ""\n((?:".*"\n)+)', re.MULTILINE)
 
 
 def catalogs() -> list[Path]:
@@ -66,3 +69,27 @@ def test_a_message_id_has_one_translation_across_files(lang):
                 if earlier[1] != m.string:
                     clashes.append((m.id, earlier, (po.name, m.string)))
     assert clashes == []
+
+
+def header(po: Path) -> dict[str, str]:
+    """The header fields of a .po file as written (Babel's Catalog would make up defaults)."""
+    raw = HEADER.search(po.read_text(encoding="utf-8"))
+    if raw is None:
+        return {}
+    text = "".join(re.findall(r'^"(.*)"$', raw.group(1), re.MULTILINE)).replace("\\n", "\n")
+    return dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
+
+
+@pytest.mark.parametrize("po", catalogs(), ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_every_catalog_declares_its_language_and_plural_forms(po):
+    """Translators' tools take nplurals from the header; it must agree with Babel's CLDR data
+    (kk and en: one/other, ru: one/few/many), which the running bot uses."""
+    lang = po.parent.parent.name
+    fields = header(po)
+    assert fields.get("Language") == lang
+    declared = fields.get("Plural-Forms", "")
+    expected = get_plural(lang)
+    assert f"nplurals={expected.num_plurals};" in declared.replace(" ", "")
+    declared_rule = c2py(declared.split("plural=", 1)[1].rstrip(";"))
+    expected_rule = c2py(expected.plural_expr)
+    assert [declared_rule(n) for n in range(1000)] == [expected_rule(n) for n in range(1000)]

@@ -619,4 +619,4 @@ async def test_usage_and_series_through_the_bot(h):
     await staff.click("Issue 1")
     await h.drain()
     text = pdf_text(sent_documents(h, 101)[0].files["document"])
-    assert "2 из 3 вебинаров цикла «Школа лидеров»" in text
+    assert "вебинары цикла «Школа лидеров» (2 из 3)" in text

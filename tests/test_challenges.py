@@ -336,7 +336,7 @@ async def test_deadline_tick_closes_once_across_a_restart(h, clock, tmp_path):
 
 @pytest.mark.parametrize(("locale", "words"), [
     ("kk", {"join": "Қосылу", "send": "Жұмысты жіберу", "nom": "Эссе", "ok": "Түсініктемесіз",
-            "received": "№ 1 жұмысыңыз қабылданды", "approved": "мақұлданды",
+            "received": "№ 1 жұмысыңыз алынды", "approved": "мақұлданды",
             "won": "Құттықтаймыз", "place": "1-орын", "title": "Менің сыныбым"}),
     ("ru", {"join": "Присоединиться", "send": "Отправить работу", "nom": "Эссе",
             "ok": "без комментария", "received": "Ваша работа № 1", "approved": "одобрена",

@@ -52,7 +52,7 @@ async def test_student_registers_in_kazakh_and_russian(h, lang):
     u = h.user(102)
     await register_student(u, lang, district={"Қазақша": "Семей", "Русский": "Семей"}[lang])
     assert "English" not in u.last_text()
-    await u.click({"Қазақша": "Келісемін", "Русский": "Согласен"}[lang])
+    await u.click({"Қазақша": "Келісемін", "Русский": "Даю согласие"}[lang])
     async with h.app.sessionmaker() as s:
         user = await s.scalar(select(User).where(User.tg_id == 102))
         assert user.locale == {"Қазақша": "kk", "Русский": "ru"}[lang]
@@ -129,7 +129,7 @@ async def test_student_in_russian_sees_russian_names_and_menu(h):
     await u.send("3")
     await u.click("18 или старше")
     assert "Согласие на обработку персональных данных" in u.last_text()
-    await u.click("Согласен")
+    await u.click("Даю согласие")
     assert u.texts()[-2] == ("Регистрация завершена. Добро пожаловать!\nФИО для сертификатов: "
                              "Test. Если оно неверно, измените его в /profile.")
     assert u.last_text().startswith("Ваши команды (Член парламента")
@@ -142,7 +142,7 @@ async def test_student_in_kazakh_gets_kazakh_questions(h):
     u = h.user(104)
     await u.send("/start")
     await u.click("Қазақша")
-    assert u.last_text() == "Парламент қозғалысында сіз кімсіз?"
+    assert u.last_text() == "Парламент қозғалысындағы рөліңіз қандай?"
     await u.click("Парламент мүшесі")
     await u.click("Мектеп")
     await u.click("Абай облысы")
@@ -257,7 +257,7 @@ async def test_regional_coordinator_in_russian_skips_district(h):
     await u.click("область Абай")
     assert "Напишите название" in u.last_text()  # no district question
     await u.send("Управление образования области Абай")
-    await u.click("Согласен")
+    await u.click("Даю согласие")
     assert "Спасибо! Ваша заявка" in u.last_text()
     await h.drain()
     staff = h.user(900)
@@ -525,7 +525,7 @@ async def test_registration_survives_a_restart(tmp_path, clock):
         await u.click("Лидер фракции")
         await u.send("7")
         await u.click("16–17")
-        await u.click("Согласен")
+        await u.click("Даю согласие")
         assert u.texts()[-2].startswith("Регистрация завершена. Добро пожаловать!\n")
         [user] = await stored_users(second)
         assert (user.locale, user.org_name, user.faction, user.grade) == (
