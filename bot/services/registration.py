@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import activity_row, log_activity
 from bot.services.errors import DomainError
+from bot.services.text import strip_controls
 from bot.services.users import COORDINATOR, STAFF, STUDENT, UserCache, UserInfo
 from db.base import utcnow
 from db.models import (
@@ -44,7 +45,8 @@ INVITE_DAYS_MAX, INVITE_USES_MAX = 365, 1000
 
 
 def clean_text(text: str | None, low: int, high: int, error: str) -> str:
-    value = " ".join((text or "").split())
+    # control characters never get stored: an export would refuse them (services.xlsx)
+    value = " ".join(strip_controls(text or "").split())
     if not low <= len(value) <= high:
         raise DomainError(error, min=low, max=high)
     return value
