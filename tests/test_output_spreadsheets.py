@@ -72,7 +72,7 @@ def assert_safe(data: bytes, must_show: list[str]) -> None:
 
 async def hostile_people(h: BotHarness) -> list[User]:
     """Students whose name and school are hostile (stored as an old row could hold them)."""
-    region_id, district_id = await place_ids(h)
+    _region_id, district_id = await place_ids(h)
     async with h.app.sessionmaker() as s:
         await s.execute(update(District).where(District.id == district_id).values(
             name_kk=DISTRICT, name_ru=DISTRICT, name_en=DISTRICT))
@@ -133,8 +133,8 @@ async def test_m2_every_export_neutralises_formulas(h):
 
     staff = h.user(900)
     exports = {
-        f"/export_challenge {cid}": HOSTILE + [DISTRICT],
-        f"/export_webinar {wid}": HOSTILE + [DISTRICT],
+        f"/export_challenge {cid}": [*HOSTILE, DISTRICT],
+        f"/export_webinar {wid}": [*HOSTILE, DISTRICT],
         "/certificates export": HOSTILE,
         "/export_stats": [HOSTILE[0], HOSTILE[2], HOSTILE[4]],
     }
