@@ -456,8 +456,8 @@ def preview_challenge(w: dict[str, Any]) -> Challenge:
 def audience_text(audience: dict[str, list], app: App, locale: str) -> str:
     parts = [", ".join(str(labels.ORG_TYPE[k]) for k in audience.get("org_types") or []),
              ", ".join(str(labels.FACTION[k]) for k in audience.get("factions") or []),
-             ", ".join(app.places.region(r).name(locale) for r in audience.get("region_ids") or []
-                       if app.places.region(r))]
+             ", ".join(html.escape(app.places.region(r).name(locale))
+                       for r in audience.get("region_ids") or [] if app.places.region(r))]
     return "; ".join(p for p in parts if p) or _("everyone")
 
 
@@ -558,8 +558,9 @@ def counts_text(c: dict[str, Any], nominations: list, categories: list, app: App
         items = [f"{html.escape(names.get(k, '—'))}: {v}" for k, v in c[key].items() if k]
         if items:
             lines.append(f"{title}: " + ", ".join(items))
-    regions = [f"{app.places.region(k).name(locale) if app.places.region(k) else '—'}: {v}"
-               for k, v in c["by_region"].most_common(20)]
+    regions = [f"{html.escape(region.name(locale)) if region else '—'}: {v}"
+               for k, v in c["by_region"].most_common(20)
+               for region in (app.places.region(k),)]
     if regions:
         lines.append(_("By region") + ": " + ", ".join(regions))
     lines.append(_("Winners: {n}").format(n=c["winners"]))

@@ -39,9 +39,10 @@ from bot.services import webinars as svc
 from bot.services.broadcasts import register_audience
 from bot.services.errors import DomainError
 from bot.services.ics import event_ics
+from bot.services.text import TEXT_LIMIT, seen_length, short_html, take_lines
 from bot.services.users import STAFF, UserInfo
 from db.models import Webinar, WebinarRegistration
-from handlers.texts import error_text, register_errors
+from handlers.texts import NAME_SHOWN, error_text, register_errors
 
 router = Router(name=__name__)
 logger = logging.getLogger(__name__)
@@ -218,7 +219,8 @@ def audience_text(audience: dict[str, list], app: App, locale: str) -> str:
         if key not in aud:
             continue
         if key == "regions":
-            names = [p.name(locale) for r in aud[key] if (p := app.places.region(int(r)))]
+            names = [html.escape(p.name(locale)) for r in aud[key]
+                     if (p := app.places.region(int(r)))]
         else:
             names = [labels.label(tables[key], v) for v in aud[key]]
         parts.append(", ".join(names))
@@ -674,12 +676,17 @@ async def on_registrants(cb: CallbackQuery, callback_data: WebinarAdminCD,
             lines.append(f"• {html.escape(name)}: {registered} / {attended}")
     if rows:
         lines += ["", _("Registrants:")]
-        for user, reg in rows[:50]:
-            mark = "✋" if reg.attended_at else "•"
-            lines.append(f"{mark} {html.escape(user.full_name or '—')}")
-        if len(rows) > 50:
-            lines.append(_("…and {n} more: /export_webinar {id}").format(
-                n=len(rows) - 50, id=webinar.id))
+        names = [f"{'✋' if reg.attended_at else '•'} {short_html(user.full_name, NAME_SHOWN)}"
+                 for user, reg in rows[:50]]
+        hidden = len(rows) - len(names)
+
+        def more(n: int) -> str:
+            return _("…and {n} more: /export_webinar {id}").format(n=n + hidden, id=webinar.id)
+
+        shown = take_lines(names, TEXT_LIMIT - seen_length("\n".join(lines)) - 10, more)
+        if hidden and len(shown) == len(names):
+            shown.append(more(0))
+        lines += shown
     await cb.message.answer("\n".join(lines))
 
 

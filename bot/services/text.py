@@ -62,9 +62,9 @@ def atoms(html: str) -> list[Atom]:
             raise HtmlError(f"unexpected '<' at {match.start()}")
         if raw[0] == "<":
             out.append(_tag(raw, open_tags, match.start()))
-        elif raw[0] == "&" and len(raw) > 1:
-            out.append(Atom(raw, _entity(raw)))
-        else:
+        elif raw[0] == "&" and len(raw) > 1 and (char := _entity(raw)) is not None:
+            out.append(Atom(raw, char))
+        else:  # text, and what only looks like an entity ("&nbsp;" is six characters)
             out.extend(Atom(ch, ch) for ch in raw)
     if open_tags:
         raise HtmlError(f"no end tag for <{open_tags[-1]}>")
@@ -86,17 +86,34 @@ def _tag(raw: str, open_tags: list[str], at: int) -> Atom:
     return Atom(raw, tag=name)
 
 
-def _entity(raw: str) -> str:
+def _entity(raw: str) -> str | None:
+    """The character an entity stands for; None for one Telegram leaves as typed."""
     body = raw[1:-1]
     if body[0] != "#":
-        return ENTITIES.get(body, raw)  # an unknown name stays as typed, like Telegram does
+        return ENTITIES.get(body)
     code = int(body[2:], 16) if body[1] in "xX" else int(body[1:])
-    return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else raw
+    return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else None
 
 
 def parse(html: str) -> str:
     """The text people see (HtmlError for HTML Telegram refuses)."""
-    return "".join(a.seen for a in atoms(html))
+    if "<" not in html and "&" not in html:
+        return html
+    seen: list[str] = []
+    open_tags: list[str] = []
+    for match in _TOKEN.finditer(html):  # as `atoms`, without an object per character
+        raw = match.group()
+        if raw == "<":
+            raise HtmlError(f"unexpected '<' at {match.start()}")
+        if raw[0] == "<":
+            _tag(raw, open_tags, match.start())
+        elif raw[0] == "&" and len(raw) > 1 and (char := _entity(raw)) is not None:
+            seen.append(char)
+        else:
+            seen.append(raw)
+    if open_tags:
+        raise HtmlError(f"no end tag for <{open_tags[-1]}>")
+    return "".join(seen)
 
 
 def seen_length(text: str, html: bool = True) -> int:
