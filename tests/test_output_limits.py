@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -24,15 +25,16 @@ from bot.services.text import HtmlError, fit, parse, split, take_lines
 from db.models import Broadcast, ChallengeParticipant, District, User
 from db.models.challenges import Submission
 from handlers.broadcast import broadcasts_tick
+from tests.conftest import STAFF_ID
 from tests.factories import make_coordinator, make_staff, make_student, place_ids
-from tests.harness import BotHarness
+from tests.harness import BotHarness, make_harness
 from tests.test_challenges import score_all
 
 SORRY = "Sorry, something went wrong"
 SCHOOL = "№12 Абай атындағы жалпы білім беретін мектеп-гимназиясы"  # 56 characters
 HUGE_SCHOOL = ("Қазақстан Республикасы Білім және ғылым министрлігінің «Республикалық "
                "қосымша білім беру оқу-әдістемелік орталығы» жанындағы дарынды балаларға "
-               "арналған мамандандырылған Абай атындағы мектеп-лицей-гимназия-интернаты")
+               "арналған мамандандырылған Абай атындағы мектеп-лицей-гимназия-интернаты")[:200]
 CAPTION = ("Біздің сыныптың жобасы & <мектеп> туралы: " * 120)[:4096]  # a Premium caption
 
 
@@ -41,8 +43,12 @@ def long_name(n: int) -> str:
 
 
 @pytest.fixture
-def h(quick_h: BotHarness) -> BotHarness:
-    return quick_h
+async def h(db_url, clock) -> AsyncIterator[BotHarness]:
+    """SQLite, or PostgreSQL with TEST_DB=postgres; many quick updates: no flood limit."""
+    harness = await make_harness(db_url, clock, staff_ids=frozenset({STAFF_ID}),
+                                 flood_limit=100_000)
+    yield harness
+    await harness.close()
 
 
 # --- checking what was sent ---------------------------------------------------------------

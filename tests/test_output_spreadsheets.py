@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -20,14 +21,19 @@ from bot.services import certificates as certs
 from bot.services.text import strip_controls
 from bot.services.xlsx import FORMULA_START
 from db.models import Delivery, District, Submission, User, Webinar, WebinarRegistration
+from tests.conftest import STAFF_ID
 from tests.factories import make_coordinator, make_staff, make_student, place_ids
-from tests.harness import BotHarness
+from tests.harness import BotHarness, make_harness
 from tests.test_challenges import new_challenge
 
 
 @pytest.fixture
-def h(quick_h: BotHarness) -> BotHarness:
-    return quick_h
+async def h(db_url, clock) -> AsyncIterator[BotHarness]:
+    """SQLite, or PostgreSQL with TEST_DB=postgres; many quick updates: no flood limit."""
+    harness = await make_harness(db_url, clock, staff_ids=frozenset({STAFF_ID}),
+                                 flood_limit=100_000)
+    yield harness
+    await harness.close()
 
 
 # What people have typed as names, schools, entries, comments, titles and announcements.
