@@ -30,7 +30,7 @@ _TOKEN = re.compile(r"<[^<>]*>|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-z]{2,4})
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)(\s[^>]*)?>\Z")
 # C0 controls but tab and line feed (a carriage return becomes a line feed), DEL, lone
 # surrogates and the two non-characters XML refuses: none of them is text a person means.
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 class HtmlError(ValueError):
@@ -250,7 +250,7 @@ def strip_controls(text: str) -> str:
     Telegram's clients cannot type most of them, but the console, CSV imports and other
     channels can."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROLS.sub("", text)
+    return CONTROLS.sub("", text)
 
 
 def short_html(text: str | None, limit: int, empty: str = "—") -> str:

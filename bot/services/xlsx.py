@@ -25,29 +25,33 @@ from collections.abc import Iterable
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 
-from bot.services.text import strip_controls
+from bot.services.text import CONTROLS, strip_controls
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def text_value(value: str) -> str:
     """What an XLSX cell can hold of a string (control characters removed)."""
-    return ILLEGAL_CHARACTERS_RE.sub("", strip_controls(value))[:32767]
+    if CONTROLS.search(value):
+        value = ILLEGAL_CHARACTERS_RE.sub("", strip_controls(value))
+    return value[:32767]
 
 
 def cell(sheet: Any, value: Any) -> Any:
-    """A value ready for `sheet.append`: a string becomes a text cell; numbers, dates and
+    """A value ready for `sheet.append`: a string is always a text cell; numbers, dates and
     empty values stay as they are."""
     if not isinstance(value, str):
         return value
     text = text_value(value)
+    formula_like = text.lstrip(" ").startswith(FORMULA_START)
+    if not formula_like and text not in ERROR_CODES:
+        return text  # openpyxl writes any other string as text (and costs less so)
     out = Cell(sheet, row=1, column=1)  # append() sets where it goes
     out.value = text
     out.data_type = "s"  # after the value: openpyxl turns "=…" into a formula on assignment
-    if text.lstrip(" ").startswith(FORMULA_START):
-        out.quotePrefix = True
+    out.quotePrefix = formula_like
     return out
 
 
