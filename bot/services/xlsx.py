@@ -25,18 +25,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell.cell import ERROR_CODES, Cell
 
-from bot.services.text import CONTROLS, strip_controls
+from bot.services.text import CONTROLS
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def text_value(value: str) -> str:
-    """What an XLSX cell can hold of a string (control characters removed)."""
-    if CONTROLS.search(value):
-        value = ILLEGAL_CHARACTERS_RE.sub("", strip_controls(value))
-    return value[:32767]
+    """What an XLSX cell can hold of a string: control characters (but tab and line breaks)
+    removed, at most Excel's 32,767 characters."""
+    return CONTROLS.sub("", value)[:32767]
 
 
 def cell(sheet: Any, value: Any) -> Any:
