@@ -6,7 +6,7 @@ media caption 1,024 and a button's alert 200. Lengths here are UTF-16 code units
 outside the basic plane counts twice), which is never less than what Telegram counts, so
 whatever fits here fits there. WhatsApp's limits are the same or larger.
 
-`tokens` reads HTML the way Telegram's parser does (the tags it supports, the four named
+`atoms` and `parse` read HTML the way Telegram's parser does (the tags it supports, the four named
 entities and numeric ones, a stray `&` as itself, any other `<` an error), so cuts land
 between tags and entities, never inside one, and tags open at a cut are closed there.
 """
@@ -28,8 +28,8 @@ TAGS = frozenset({"a", "b", "strong", "i", "em", "u", "ins", "s", "strike", "del
 ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _TOKEN = re.compile(r"<[^<>]*>|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-z]{2,4});|[^<&]+|[<&]")
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)(\s[^>]*)?>\Z")
-# C0 controls but tab and line feed (a carriage return becomes a line feed), DEL, lone
-# surrogates and the two non-characters XML refuses: none of them is text a person means.
+# C0 controls but tab and line breaks, DEL, lone surrogates and the two non-characters XML
+# refuses: none of them is text a person means (and a spreadsheet cannot hold them).
 CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 

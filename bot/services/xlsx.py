@@ -13,7 +13,8 @@ names and schools, to an outside server; "=cmd|…" is DDE on old set-ups). So:
   apostrophe typed before text in Excel, which keeps the cell text when staff edit it. (A
   file saved again as CSV loses the mark, as it loses every type: that is the spreadsheet
   program's export, not ours.)
-- characters an XLSX file cannot hold (C0 controls; openpyxl refuses them) are removed.
+- characters an XLSX file cannot hold (C0 controls but tab and line breaks; openpyxl
+  refuses them) are removed.
 
 openpyxl is imported here; callers import this module when they export (not at start-up).
 """
