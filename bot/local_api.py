@@ -5,8 +5,9 @@ made to fail (429, 403, 400, 500, time-outs) through `fail_with`.
 
 It is strict, like Telegram: a text over 4,096 characters or a caption over 1,024 (counted
 on the parsed text), an empty text, HTML Telegram cannot parse, a button's alert over 200
-characters or callback data over 64 bytes is refused with Telegram's 400 answer and not
-recorded as sent (`refused` keeps them). So every test is also a check of these limits.
+characters, callback data over 64 bytes or a keyboard of over 100 buttons is refused with
+Telegram's 400 answer and not recorded as sent (`refused` keeps them). So every test is
+also a check of these limits.
 """
 
 from __future__ import annotations
@@ -220,6 +221,8 @@ def _text_refusal(bot: Bot, text: str, parse_mode: Any, entities: Any, limit: in
 def _markup_refusal(markup: Any) -> str | None:
     if not isinstance(markup, InlineKeyboardMarkup):
         return None
+    if sum(len(row) for row in markup.inline_keyboard) > 100:
+        return "REPLY_MARKUP_TOO_LONG"
     for row in markup.inline_keyboard:
         for button in row:
             data = button.callback_data
