@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from bot.callbacks import BroadcastCD, ChallengeCD, WebinarAdminCD
 from bot.services import challenges as svc
 from bot.services.text import HtmlError, fit, parse, split, take_lines
-from db.models import Broadcast, ChallengeParticipant, District, User
+from db.models import ActivityLog, Broadcast, ChallengeParticipant, District, User
 from db.models.challenges import Submission
 from handlers.broadcast import broadcasts_tick
 from tests.conftest import STAFF_ID
@@ -274,8 +274,9 @@ async def test_l2_place_names_are_checked_at_import_and_escaped_in_every_message
                                        "file_name": "d.csv"})
     assert "Line 2: a name must be at most 120 characters" in staff.last_text()
     await staff.send("/cancel")
-    # a name already stored (an older import, another tool) is escaped wherever it is shown
-    name = "<New> & District"
+    # a name already stored (an older import, another tool) is escaped wherever it is shown,
+    # in the charts too ("$…$" is a formula to matplotlib)
+    name = "<New> & District $\\frac$"
     _region, district_id = await place_ids(h)
     async with h.app.sessionmaker() as s:
         await s.execute(update(District).where(District.id == district_id).values(
@@ -297,7 +298,12 @@ async def test_l2_place_names_are_checked_at_import_and_escaped_in_every_message
     assert f"({html.escape(name)})" in h.user(201).last_text()
     await staff.send("/pending")
     assert "District: &lt;New&gt; &amp; District" in "\n".join(staff.texts()[-2:])
+    async with h.app.sessionmaker() as s:  # the entry is this week's by the test's clock
+        await s.execute(update(ActivityLog).values(at=h.app.now()))
+        await s.commit()
     await h.user(202).send("/stats")
+    assert html.escape(name) in h.user(202).texts()[-2]
+    assert h.api.of("sendPhoto", 202)  # the chart names the district too
     await staff.send("/leaderboard")
     await h.user(202).send("/leaderboard")
     assert "&lt;New&gt; &amp; District" in h.user(202).texts()[-1]
@@ -305,7 +311,7 @@ async def test_l2_place_names_are_checked_at_import_and_escaped_in_every_message
     await h.user(201).press(BroadcastCD(action="acks", value=str(bc)).pack())
     await broadcast(h, 202, ack=True)
     await h.user(202).press(BroadcastCD(action="acks", value=str(bc + 1)).pack())
-    assert "• &lt;New&gt; &amp; District: 0/" in h.user(202).last_text()
+    assert f"• {html.escape(name)}: 0/2" in h.user(202).last_text()
     assert answered(h, 900, start) and answered(h, 202, start)
     assert_all_fit(h)
 
