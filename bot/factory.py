@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.datadir import use_data_folder
 from bot.delivery import DeliveryWorker, worker_for
 from bot.i18n import PoI18n, create_i18n
+from bot.limits import FitToLimits
 from bot.local_api import LocalSession
 from bot.middlewares import (
     AccessMiddleware,
@@ -110,6 +111,7 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
     bot_session = session or make_bot_session(settings)
+    bot_session.middleware(FitToLimits())  # outermost: each part of a split is one request
     bot_session.middleware(CommitBeforeRequest())
     bot = Bot(settings.token or LOCAL_TOKEN, session=bot_session,
               default=DefaultBotProperties(parse_mode="HTML", link_preview_is_disabled=True))
