@@ -107,13 +107,32 @@ async def _clone_migrated(url: str, name: str) -> str:
         return await create_database(url, name, template)
 
 
+async def new_database(migrated: bool = True) -> str:
+    """A new database on the test server (migrated unless told); its SQLAlchemy URL.
+    The caller drops it with `drop(url)`."""
+    url = server_url()
+    name = f"test_{secrets.token_hex(6)}"
+    return await (_clone_migrated(url, name) if migrated else create_database(url, name))
+
+
+async def drop(db_url: str) -> None:
+    await drop_database(server_url(), make_url(db_url).database or "")
+
+
 @asynccontextmanager
 async def fresh_database(migrated: bool = True) -> AsyncIterator[str]:
     """A new database on the test server; yields its SQLAlchemy URL, drops it afterwards."""
-    url = server_url()
-    name = f"test_{secrets.token_hex(6)}"
-    db_url = await (_clone_migrated(url, name) if migrated else create_database(url, name))
+    db_url = await new_database(migrated)
     try:
         yield db_url
     finally:
-        await drop_database(url, name)
+        await drop(db_url)
+
+
+async def check_server(url: str, timeout: float = 5.0) -> None:
+    """Raises when the server named by TEST_POSTGRES_URL does not answer a query."""
+    conn = await asyncpg.connect(_dsn(url), timeout=timeout)
+    try:
+        await conn.fetchval("SELECT 1")
+    finally:
+        await conn.close()
