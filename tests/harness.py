@@ -194,5 +194,6 @@ async def make_harness(db_path: str, clock: Clock | None = None, **settings: Any
     app = build_app(Settings(database_url=url, _env_file=None, **settings), session=api)
     if clock is not None:
         app.clock = clock
+        app.users.clock = lambda: clock().timestamp()  # cached users expire on test time
     await prepare(app)
     return BotHarness(app, api)
