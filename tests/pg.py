@@ -1,8 +1,9 @@
 """Throw-away PostgreSQL databases for tests (TEST_POSTGRES_URL names the server).
 
 A database migrated to head is kept as a template, named by a hash of the migrations (built
-once per schema version; older ones are dropped). Every test then gets `CREATE DATABASE ...
-TEMPLATE` (a file copy, far faster than migrating) and the database is dropped afterwards.
+once per schema version; those of other versions are dropped an hour after their last use).
+Every test then gets `CREATE DATABASE ... TEMPLATE` (a file copy, far faster than migrating)
+and the database is dropped afterwards.
 The `test` database itself is never touched.
 """
 
@@ -12,6 +13,7 @@ import contextlib
 import hashlib
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -88,12 +90,15 @@ async def _clone_migrated(url: str, name: str) -> str:
     """`name` as a copy of a migrated template (built once per schema version, then kept)."""
     template = f"test_tmpl_{_schema_hash()}"
     async with _template_lock(url) as conn:
-        rows = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'test_tmpl_%'")
+        rows = await conn.fetch("SELECT datname, shobj_description(oid, 'pg_database') AS used "
+                                "FROM pg_database WHERE datname LIKE 'test_tmpl_%'")
         existing = {r["datname"] for r in rows}
-        if template not in existing:
-            for stale in existing:  # templates of older schema versions
+        now = time.time()
+        for row in rows:  # other schema versions: older ones, or another branch's
+            if row["datname"] != template and now - _last_used(row["used"]) > STALE_AFTER:
                 with contextlib.suppress(asyncpg.PostgresError):
-                    await conn.execute(f'DROP DATABASE "{stale}" WITH (FORCE)')
+                    await conn.execute(f'DROP DATABASE "{row["datname"]}" WITH (FORCE)')
+        if template not in existing:
             from db.migrate import upgrade_async
 
             building = f"test_build_{secrets.token_hex(4)}"
@@ -104,7 +109,20 @@ async def _clone_migrated(url: str, name: str) -> str:
             except BaseException:
                 await conn.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
                 raise
+        await conn.execute(f"COMMENT ON DATABASE \"{template}\" IS '{now:.0f}'")
         return await create_database(url, name, template)
+
+
+# A template of another schema is kept this long after its last use: test sessions of two
+# branches (two schemas) running side by side must not drop each other's template each time.
+STALE_AFTER = 3600.0
+
+
+def _last_used(comment: str | None) -> float:
+    try:
+        return float(comment or 0)
+    except ValueError:
+        return 0.0
 
 
 async def new_database(migrated: bool = True) -> str:

@@ -281,20 +281,39 @@ async def test_instances_flood_control_falls_back_when_redis_fails(h, redis_kind
 
 # --- the PostgreSQL pass really runs on PostgreSQL ----------------------------------------
 
+UNREACHABLE_PG = "postgresql+asyncpg://postgres@127.0.0.1:{port}/test"
+
+
 @pytest.mark.parametrize("env", [
-    {"TEST_DB": "postgres", "TEST_POSTGRES_URL": "postgresql+asyncpg://postgres@127.0.0.1:{p}/t"},
-    {"TEST_POSTGRES_URL": "postgresql+asyncpg://postgres@127.0.0.1:{p}/t"},
+    {"TEST_DB": "postgres", "TEST_POSTGRES_URL": UNREACHABLE_PG},
+    {"TEST_POSTGRES_URL": UNREACHABLE_PG},
     {"TEST_DB": "postgres"},
-], ids=["postgres-pass-unreachable", "sqlite-pass-unreachable", "postgres-pass-unset"])
-def test_instances_unreachable_postgres_fails_the_run(env) -> None:
-    """`make test` must not pass when the PostgreSQL it was given is not there."""
-    port = closed_port()
+    {"TEST_REDIS_URL": "redis://127.0.0.1:{port}/0"},
+], ids=["postgres-pass-unreachable", "sqlite-pass-unreachable", "postgres-pass-unset",
+        "redis-unreachable"])
+def test_instances_unreachable_postgres_is_a_problem(env, monkeypatch) -> None:
+    """What the session start checks (see the next test for the run it stops)."""
+    from tests.conftest import servers_problem
+
+    for name in ("TEST_DB", "TEST_POSTGRES_URL", "TEST_REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value.format(port=closed_port()))
+    problem = servers_problem()
+    assert problem is not None
+    assert ("TEST_REDIS_URL" if "TEST_REDIS_URL" in env else "TEST_POSTGRES_URL") in problem
+
+
+def test_instances_unreachable_postgres_fails_the_run() -> None:
+    """`make test` must not pass when the PostgreSQL it was given is not there: a run whose
+    tests need no database at all still fails, before running any."""
     full = {k: v for k, v in os.environ.items()
             if k not in ("TEST_DB", "TEST_POSTGRES_URL", "TEST_REDIS_URL")}
-    full |= {k: v.format(p=port) for k, v in env.items()}
+    full |= {"TEST_DB": "postgres", "TEST_POSTGRES_URL": UNREACHABLE_PG.format(port=closed_port())}
     root = Path(__file__).resolve().parent.parent
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "tests/test_i18n.py"], cwd=root, env=full, capture_output=True, text=True, timeout=120)
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_i18n.py"],
+        cwd=root, env=full, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
-    assert "TEST_POSTGRES_URL" in result.stdout + result.stderr
+    assert "TEST_POSTGRES_URL is set but unreachable" in result.stdout + result.stderr
+    assert "passed" not in result.stdout
