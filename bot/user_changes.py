@@ -57,7 +57,7 @@ class UserChanges:
     def changed(self, tg_id: int) -> None:
         """Called by the cache on a write: announce it when the write is committed."""
         session = current_session.get(None)
-        if session is None:  # not inside an update (a job, a test): nothing to wait for
+        if session is None or not session.in_transaction():  # nothing left to commit
             self._send({tg_id})
             return
         sync = session.sync_session
