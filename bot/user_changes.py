@@ -29,6 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from bot.db_context import current_session
+from bot.services.numbers import as_int
 from bot.services.users import UserCache
 
 logger = logging.getLogger(__name__)
@@ -168,9 +169,9 @@ class UserChanges:
         origin, _, ids = (data.decode() if isinstance(data, bytes) else str(data)).partition(":")
         if origin == self.origin:
             return
-        for part in ids.split(","):
-            if part.lstrip("-").isdigit():
-                self.cache.drop(int(part))
+        for part in ids.split(","):  # ASCII digits only: int() refuses "²", isdigit() not
+            if (tg_id := as_int(part)) is not None:
+                self.cache.drop(tg_id)
 
     def _unsubscribed(self) -> None:
         self.subscribed.clear()

@@ -276,6 +276,20 @@ async def test_instances_without_redis_copies_expire_quickly() -> None:
         await dead.aclose()
 
 
+async def test_instances_a_garbled_announcement_drops_what_it_names_and_nothing_breaks(
+        ) -> None:
+    """An announcement is read with ASCII digits only ("²" passes str.isdigit, then int()
+    raised and the listener took it for a lost subscription, emptying the cache)."""
+    cache = UserCache()
+    for tg_id in (12, 13):
+        cache.remember(tg_id, None)
+    never_used = Redis.from_url("redis://127.0.0.1:1/0")
+    changes = UserChanges(cache, never_used, "test:changed")
+    changes._apply({"type": "message", "data": b"other:12,\xc2\xb2,x,-,"})
+    assert cache.get(12) is False and cache.get(13) is None
+    await never_used.aclose()
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
