@@ -37,7 +37,8 @@ migrate: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-# With TEST_POSTGRES_URL set (.ci/run sets it) the suite runs a second time on PostgreSQL.
+# With TEST_POSTGRES_URL set (.ci/run sets it) the suite runs a second time on PostgreSQL;
+# a TEST_POSTGRES_URL (or TEST_REDIS_URL) that is set but unreachable fails the run.
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest

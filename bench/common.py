@@ -28,7 +28,7 @@ async def bench_app(**settings: object) -> tuple[App, LocalSession, str]:
     folder = tempfile.mkdtemp(prefix="bench-")
     url = f"sqlite+aiosqlite:///{folder}/bench.db"
     await upgrade_async(url)
-    api = LocalSession()
+    api = LocalSession(strict=False)  # the bot's own cost, not Telegram's checks
     app = build_app(Settings(database_url=url, _env_file=None, **settings), session=api)
     await prepare(app)
     settle_memory()  # as the bot's start-up does (bot.factory._on_startup)

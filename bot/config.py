@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = "text"
     redis_url: str | None = None
+    redis_prefix: str = "bot"  # this bot's keys and channels in Redis: "<prefix>:..."
     delivery_rate: float = Field(default=25.0, gt=0, le=1000)
     broadcasts_per_day: int = Field(default=5, ge=0)
     consent_version: str = "2026-11"

@@ -18,12 +18,15 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.config import Settings
 from bot.datadir import use_data_folder
+from bot.db_context import current_session
 from bot.delivery import DeliveryWorker, worker_for
 from bot.i18n import PoI18n, create_i18n
+from bot.limits import FitToLimits
 from bot.local_api import LocalSession
 from bot.middlewares import (
     AccessMiddleware,
@@ -38,9 +41,10 @@ from bot.routing import GatedDispatcher, optimise_routing
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserCache
 from bot.storage import FSM_TTL, SqlStorage
+from bot.user_changes import ALONE_TTL, UserChanges
 from db.base import utcnow
 from db.checkpoint import WalCheckpointer
-from db.engine import create_engine, create_sessionmaker
+from db.engine import create_engine, create_sessionmaker, is_sqlite
 
 logger = logging.getLogger(__name__)
 LOCAL_TOKEN = "42:local-console-token-not-for-telegram"
@@ -62,6 +66,9 @@ class App:
     clock: Callable[[], datetime] = utcnow
     extras: dict[str, Any] = field(default_factory=dict)
     checkpointer: WalCheckpointer | None = None
+    redis: Redis | None = None  # flood control and user changes (REDIS_URL)
+    user_changes: UserChanges | None = None  # several instances: see bot.user_changes
+    flood: FloodMiddleware | None = None
 
     def now(self) -> datetime:
         return self.clock()
@@ -74,6 +81,10 @@ class App:
             close_limiter = getattr(self.delivery.limiter, "close", None)  # the Redis one
             if close_limiter is not None:
                 await close_limiter()
+            if self.user_changes is not None:
+                await self.user_changes.close()
+            if self.redis is not None:
+                await self.redis.aclose()
             await self.bot.session.close()
         finally:
             try:
@@ -110,13 +121,15 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
     bot_session = session or make_bot_session(settings)
+    bot_session.middleware(FitToLimits())  # outermost: each part of a split is one request
     bot_session.middleware(CommitBeforeRequest())
     bot = Bot(settings.token or LOCAL_TOKEN, session=bot_session,
               default=DefaultBotProperties(parse_mode="HTML", link_preview_is_disabled=True))
     # `app` is bound below; the storage asks it for the time only when it writes
     storage = make_storage(settings, sessionmaker, clock=lambda: app.now())
     i18n = create_i18n(settings.default_locale)
-    users = UserCache()
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    users, user_changes = user_cache(settings, redis)
     # FSM is registered below, inside the session middleware: the state is read in the
     # update's own session, not in a second one.
     dp = GatedDispatcher(storage=storage, disable_fsm=True)
@@ -126,13 +139,15 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
               scheduler=AsyncIOScheduler(timezone="UTC"),
               delivery=worker_for(bot, sessionmaker, settings.delivery_rate, local,
                                   limiter=shared_limiter(settings.redis_url,
-                                                         settings.delivery_rate, local)))
+                                                         settings.delivery_rate, local)),
+              redis=redis, user_changes=user_changes,
+              flood=FloodMiddleware(settings.flood_limit, settings.flood_window, redis,
+                                    prefix=f"{settings.redis_prefix}:flood"))
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(UserContextMiddleware(i18n, users, settings.default_locale))
-    flood = FloodMiddleware(settings.flood_limit, settings.flood_window)
     for observer in (dp.message, dp.callback_query):
-        observer.outer_middleware(flood)
+        observer.outer_middleware(app.flood)
         observer.outer_middleware(AccessMiddleware())
     dp.callback_query.middleware(CallbackAnswerMiddleware())
     dp["app"] = app
@@ -156,9 +171,32 @@ async def bootstrap_staff(app: App) -> None:
     from bot.services.staff import bootstrap, log_bootstrap
 
     async with app.sessionmaker() as session:
-        report = await bootstrap(session, app.users, app.settings.staff_ids)
-        await session.commit()
+        # as in an update: other instances hear of the new staff once this commits, not
+        # before (they would read the old row again and keep it)
+        token = current_session.set(session)
+        try:
+            report = await bootstrap(session, app.users, app.settings.staff_ids)
+            await session.commit()
+        finally:
+            current_session.reset(token)
     log_bootstrap(report)
+
+
+def user_cache(settings: Settings, redis: Redis | None,
+               ) -> tuple[UserCache, UserChanges | None]:
+    """One process (SQLite, the lock file sees to it): the cache needs no expiry. Several
+    (a server database): copies expire, and with Redis every change is announced at once."""
+    if is_sqlite(settings.database_url):
+        return UserCache(), None
+    users = UserCache(ttl=ALONE_TTL)
+    if redis is None:
+        return users, None
+    return users, UserChanges(users, redis, f"{settings.redis_prefix}:users:changed")
+
+
+async def start_user_changes(app: App) -> None:
+    if app.user_changes is not None:
+        await app.user_changes.start()
 
 
 def start_checkpoints(app: App) -> None:
@@ -171,6 +209,7 @@ def start_checkpoints(app: App) -> None:
 
 async def _on_startup(app: App) -> None:
     start_checkpoints(app)
+    await start_user_changes(app)
     async with app.sessionmaker() as session:
         await app.places.load(session)
     await bootstrap_staff(app)
@@ -193,6 +232,7 @@ def settle_memory() -> None:
 async def prepare(app: App) -> None:
     """What startup does, for callers that feed updates without starting polling (tests)."""
     start_checkpoints(app)
+    await start_user_changes(app)
     async with app.sessionmaker() as session:
         await app.places.load(session)
     await bootstrap_staff(app)

@@ -2,6 +2,12 @@
 
 Used by `python -m bot console` (try the bot with no token) and by the tests. Calls can be
 made to fail (429, 403, 400, 500, time-outs) through `fail_with`.
+
+It is strict, like Telegram: a text over 4,096 characters or a caption over 1,024 (counted
+on the parsed text), an empty text, HTML Telegram cannot parse, a button's alert over 200
+characters, callback data over 64 bytes or a keyboard of over 100 buttons is refused with
+Telegram's 400 answer and not recorded as sent (`refused` keeps them). So every test is
+also a check of these limits.
 """
 
 from __future__ import annotations
@@ -15,17 +21,24 @@ from typing import Any
 from aiogram import Bot
 from aiogram.client.default import Default
 from aiogram.client.session.base import BaseSession
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import (
+    AnswerCallbackQuery,
     CopyMessage,
+    EditMessageText,
     GetFile,
     GetMe,
     GetUpdates,
     SendMediaGroup,
+    SendMessage,
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
-from aiogram.types import InputFile
+from aiogram.types import InlineKeyboardMarkup, InputFile
 from pydantic import TypeAdapter
+
+from bot.limits import is_html
+from bot.services.text import ALERT_LIMIT, CAPTION_LIMIT, TEXT_LIMIT, HtmlError, parse, units
 
 BOT_ID = 7000000001
 BOT_USERNAME = "mektep_parliament_bot"
@@ -42,6 +55,7 @@ class ApiCall:
     at: float = field(default_factory=time.monotonic)
     files: dict[str, bytes] = field(default_factory=dict)
     file_names: dict[str, str] = field(default_factory=dict)  # the uploaded files' names
+    html: bool = False  # whether Telegram reads its text or caption as HTML
 
     @property
     def chat_id(self) -> Any:
@@ -57,8 +71,10 @@ FaultHook = Callable[[ApiCall], None]
 
 
 class LocalSession(BaseSession):
-    def __init__(self) -> None:
+    def __init__(self, strict: bool = True) -> None:
         super().__init__()
+        self.strict = strict
+        self.refused: list[tuple[ApiCall, str]] = []  # what Telegram would have refused
         self.calls: list[ApiCall] = []
         self.fault: FaultHook | None = None
         self.listeners: list[Callable[[ApiCall], None]] = []
@@ -77,6 +93,13 @@ class LocalSession(BaseSession):
     async def make_request(self, bot: Bot, method: TelegramMethod[TelegramType],
                            timeout: int | None = None) -> TelegramType:
         call = _record(method)
+        call.html = is_html(bot, getattr(method, "parse_mode", None),
+                            getattr(method, "entities", None)
+                            or getattr(method, "caption_entities", None))
+        problem = refusal(bot, method) if self.strict else None
+        if problem is not None:
+            self.refused.append((call, problem))
+            raise TelegramBadRequest(method=method, message=f"Bad Request: {problem}")
         if self.fault is not None:
             self.fault(call)  # may raise: the call then counts as not delivered
         self.calls.append(call)
@@ -152,6 +175,62 @@ class LocalSession(BaseSession):
 
     def clear(self) -> None:
         self.calls.clear()
+
+
+# --- what Telegram refuses -------------------------------------------------------------------
+def refusal(bot: Bot, method: TelegramMethod[Any]) -> str | None:
+    """Telegram's answer to a call it refuses for its text, captions or buttons; else None."""
+    if isinstance(method, (SendMessage, EditMessageText)):
+        problem = _text_refusal(bot, method.text, method.parse_mode, method.entities,
+                                TEXT_LIMIT, "message is too long")
+        if problem:
+            return problem
+    caption = getattr(method, "caption", None)
+    if caption:
+        problem = _text_refusal(bot, caption, getattr(method, "parse_mode", None),
+                                getattr(method, "caption_entities", None), CAPTION_LIMIT,
+                                "message caption is too long")
+        if problem:
+            return problem
+    if isinstance(method, SendMediaGroup):
+        for item in method.media:
+            if item.caption:
+                problem = _text_refusal(bot, item.caption, item.parse_mode,
+                                        item.caption_entities, CAPTION_LIMIT,
+                                        "message caption is too long")
+                if problem:
+                    return problem
+    if isinstance(method, AnswerCallbackQuery) and method.text \
+            and units(method.text) > ALERT_LIMIT:
+        return "MESSAGE_TOO_LONG"
+    return _markup_refusal(getattr(method, "reply_markup", None))
+
+
+def _text_refusal(bot: Bot, text: str, parse_mode: Any, entities: Any, limit: int,
+                  too_long: str) -> str | None:
+    if is_html(bot, parse_mode, entities):
+        try:
+            text = parse(text)
+        except HtmlError as exc:
+            return f"can't parse entities: {exc}"
+    if not text.strip() and limit == TEXT_LIMIT:  # a blank caption is no caption
+        return "message text is empty"
+    return too_long if units(text) > limit else None
+
+
+def _markup_refusal(markup: Any) -> str | None:
+    if not isinstance(markup, InlineKeyboardMarkup):
+        return None
+    if sum(len(row) for row in markup.inline_keyboard) > 100:
+        return "REPLY_MARKUP_TOO_LONG"
+    for row in markup.inline_keyboard:
+        for button in row:
+            data = button.callback_data
+            if data is not None and not 1 <= len(data.encode()) <= 64:
+                return "BUTTON_DATA_INVALID"
+            if not button.text:
+                return "text buttons are unallowed in the inline keyboard"
+    return None
 
 
 def _record(method: TelegramMethod[Any]) -> ApiCall:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -218,11 +219,46 @@ def _offloading(callback: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
     return call
 
 
-class FloodMiddleware(BaseMiddleware):
-    """More than `limit` updates in `window` seconds from one user: drop, with one notice."""
+# KEYS[1]: the user's accepted updates in the window (a sorted set, µs on Redis's clock);
+# KEYS[2]: set while the user has been told. ARGV: limit, window µs, a unique member suffix,
+# "1" when a refusal may use up the notice (a message; a button press is always answered).
+# Returns 0: go on; 1: refuse quietly; 2: refuse and tell (once per flood).
+FLOOD_CHECK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = tonumber(ARGV[2])
+local ttl = math.floor(window / 1000) + 1
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%.0f', now - window))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  if ARGV[4] == '1' and redis.call('SET', KEYS[2], '1', 'NX', 'PX', ttl) then return 2 end
+  return 1
+end
+redis.call('ZADD', KEYS[1], now, string.format('%.0f', now) .. ':' .. ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('DEL', KEYS[2])
+return 0
+"""
+GO_ON, REFUSE, REFUSE_AND_TELL = 0, 1, 2
 
-    def __init__(self, limit: int, window: float) -> None:
+
+class FloodMiddleware(BaseMiddleware):
+    """More than `limit` updates in `window` seconds from one user: drop, with one notice.
+
+    With Redis the count is shared by every instance (one Lua script per update, on Redis's
+    clock), so a user spreading a flood over instances still meets one limit. A Redis that
+    fails or does not answer within REDIS_TIMEOUT is left alone for QUIET seconds; meanwhile
+    each instance counts on its own: a user is never held up by Redis being away.
+    """
+
+    REDIS_TIMEOUT = 0.5
+    QUIET = 10.0
+
+    def __init__(self, limit: int, window: float, redis: Any | None = None,
+                 prefix: str = "bot:flood") -> None:
         self.limit, self.window = limit, window
+        self.redis, self.prefix = redis, prefix
+        self._check = redis.register_script(FLOOD_CHECK) if redis is not None else None
+        self._quiet_until = 0.0
         self._seen: dict[int, deque[float]] = {}
         self._warned: set[int] = set()
 
@@ -230,25 +266,49 @@ class FloodMiddleware(BaseMiddleware):
         tg_user: User | None = data.get("event_from_user")
         if tg_user is None:
             return await handler(event, data)
+        verdict = None
+        if self._check is not None and time.monotonic() >= self._quiet_until:
+            verdict = await self._shared_verdict(tg_user.id, event)
+        if verdict is None:  # no Redis, or Redis away: this instance's own count
+            verdict = self._local_verdict(tg_user.id, event)
+        if verdict != GO_ON:
+            await self._refuse(event, verdict == REFUSE_AND_TELL)
+            return None
+        return await handler(event, data)
+
+    async def _shared_verdict(self, user_id: int, event: TelegramObject) -> int | None:
+        key = f"{self.prefix}:{{{user_id}}}"
+        try:
+            async with asyncio.timeout(self.REDIS_TIMEOUT):
+                return int(await self._check(
+                    keys=[key, f"{key}:told"],
+                    args=[self.limit, round(self.window * 1_000_000), secrets.token_hex(4),
+                          "1" if isinstance(event, Message) else "0"]))
+        except Exception as exc:  # unreachable, slow or refused: count here for a while
+            logger.warning("flood control: Redis away (%s); counting per instance for %s s",
+                           exc or type(exc).__name__, self.QUIET)
+            self._quiet_until = time.monotonic() + self.QUIET
+            return None
+
+    def _local_verdict(self, user_id: int, event: TelegramObject) -> int:
         now = time.monotonic()
-        times = self._seen.setdefault(tg_user.id, deque())
+        times = self._seen.setdefault(user_id, deque())
         while times and now - times[0] > self.window:
             times.popleft()
         if len(times) >= self.limit:
-            await self._refuse(event, tg_user.id)
-            return None
-        self._warned.discard(tg_user.id)
+            if isinstance(event, Message) and user_id not in self._warned:
+                self._warned.add(user_id)
+                return REFUSE_AND_TELL
+            return REFUSE
+        self._warned.discard(user_id)
         times.append(now)
         if len(self._seen) > 50_000:
             self._seen.clear()
-        return await handler(event, data)
+        return GO_ON
 
-    async def _refuse(self, event: TelegramObject, user_id: int) -> None:
+    async def _refuse(self, event: TelegramObject, tell: bool) -> None:
         """A message gets one notice per flood. A button press is always answered, or its
         spinner would hang in the person's app; it does not use up the message notice."""
         notice = _("You are sending messages too fast. Please wait a few seconds.")
-        if isinstance(event, CallbackQuery):
-            await event.answer(notice)
-        elif isinstance(event, Message) and user_id not in self._warned:
-            self._warned.add(user_id)
+        if isinstance(event, CallbackQuery) or (tell and isinstance(event, Message)):
             await event.answer(notice)

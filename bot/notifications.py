@@ -31,8 +31,8 @@ def describe_coordinator(app: object, user: User, locale: str) -> str:
     return app.i18n.t(locale, "{name}\nLevel: {level}\nRegion: {region}\nDistrict: {district}\n"
                               "Organisation: {org}",
                       name=html.escape(user.full_name or "—"), level=level,
-                      region=region.name(locale) if region else "—",
-                      district=district.name(locale) if district else "—",
+                      region=html.escape(region.name(locale)) if region else "—",
+                      district=html.escape(district.name(locale)) if district else "—",
                       org=html.escape(user.org_name or "—"))
 
 

@@ -30,9 +30,10 @@ from bot.services.activity import log_activity
 from bot.services.delivery import Button, OutgoingMessage
 from bot.services.errors import DomainError
 from bot.services.numbers import as_int
+from bot.services.text import TEXT_LIMIT, short_html, take_lines
 from bot.services.users import UserInfo
 from db.models import Broadcast, User
-from handlers.texts import error_text, register_errors
+from handlers.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text, register_errors
 
 router = Router(name=__name__)
 logger = logging.getLogger(__name__)
@@ -205,7 +206,7 @@ def report_text(app: App, bc: Broadcast, p: svc.Progress, acks: int | None) -> s
     lines = [head,
              _("Audience: {audience}, {area}").format(
                  audience=audience_label(bc.audience),
-                 area=area_label(app, loc, bc.region_id, bc.district_id)),
+                 area=html.escape(area_label(app, loc, bc.region_id, bc.district_id))),
              _("Recipients: {n}").format(n=fmt_int(p.total, loc)),
              _("Delivered: {n}").format(n=fmt_int(p.sent, loc)),
              _("Blocked the bot: {n}").format(n=fmt_int(p.blocked, loc)),
@@ -498,8 +499,8 @@ async def show_preview(message: Message, state: FSMContext, session: AsyncSessio
     ack = data.get("ack")
     summary = [
         _("Audience: {audience}").format(audience=audience_label(data["audience"])),
-        _("Area: {area}").format(area=area_label(app, user.locale, scope.region_id,
-                                                 scope.district_id)),
+        _("Area: {area}").format(area=html.escape(area_label(app, user.locale, scope.region_id,
+                                                             scope.district_id))),
         _("Recipients: {n}").format(n=fmt_int(count, user.locale)),
         _("Confirmation button: {label}").format(
             label=str(ACK_LABELS[ack]) if ack else _("none")),
@@ -655,22 +656,28 @@ async def on_acks(cb: CallbackQuery, callback_data: BroadcastCD, session: AsyncS
     lines = [_("Confirmations of announcement #{id}: {n} of {total}").format(
         id=bc.id, n=fmt_int(report.acknowledged, user.locale),
         total=fmt_int(report.delivered, user.locale))]
+    groups = []
     for group, done, total in report.groups:
         if by == "district":
             place = app.places.district(as_int(group))
-            name = place.name(user.locale) if place else "—"
+            name = html.escape(place.name(user.locale)) if place else "—"
         else:
-            name = html.escape(group or "—")
-        lines.append(f"• {name}: {done}/{total}")
+            name = short_html(group, ORG_SHOWN)
+        groups.append(f"• {name}: {done}/{total}")
+    half = TEXT_LIMIT // 2 - 100  # each list gets half a message; the rest is "…and N more"
+    lines += take_lines(groups, half, more_text)
     kb = InlineKeyboardBuilder()
     if report.missing:
-        lines.append("")
-        lines.append(_("Not yet confirmed:"))
-        lines += [f"— {html.escape(n)}" + (f" ({html.escape(o)})" if o else "")
-                  for n, o in report.missing]
         left = report.delivered - report.acknowledged
-        if left > len(report.missing):
-            lines.append(_("…and {n} more").format(n=left - len(report.missing)))
+        unlisted = max(0, left - len(report.missing))  # the report names the first ones
+        lines += ["", _("Not yet confirmed:")]
+        # a minor waiting for a guardian is named only as waiting, without a school
+        named = [f"— {short_html(n, NAME_SHOWN)}" + (f" ({short_html(o, ORG_SHOWN)})" if o else "")
+                 for n, o in report.missing]
+        shown = take_lines(named, half, lambda n: more_text(n + unlisted))
+        if unlisted and len(shown) == len(named):  # every named one fits: count the rest
+            shown.append(more_text(unlisted))
+        lines += shown
         kb.button(text=_("🔔 Remind the {n} who have not").format(n=left),
                   callback_data=cd("nudge", str(bc.id)))
     await cb.message.answer("\n".join(lines), reply_markup=kb.as_markup())

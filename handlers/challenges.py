@@ -35,10 +35,11 @@ from bot.services.broadcasts import register_audience
 from bot.services.errors import DomainError
 from bot.services.guardian import guardian_token_of
 from bot.services.numbers import as_int
+from bot.services.text import TEXT_LIMIT, short_html, strip_controls, take_lines
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge
 from handlers.registration import guardian_link
-from handlers.texts import error_text, register_errors
+from handlers.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text, register_errors
 from handlers.webinars import my_webinars_text
 
 router = Router(name=__name__)
@@ -207,7 +208,7 @@ async def send_card(message: Message, session: AsyncSession, user: UserInfo, app
                      leader and open_now and bool(challenge.content_kinds))
     if not open_now:
         text += "\n\n" + _("Entries are no longer accepted.")
-    if challenge.cover_file_id and len(text) <= 1024:
+    if challenge.cover_file_id:  # a caption over 1,024 characters follows as a text
         await message.answer_photo(challenge.cover_file_id, caption=text, reply_markup=markup)
     else:
         await message.answer(text, reply_markup=markup)
@@ -365,7 +366,7 @@ async def on_album_rest(message: Message, session: AsyncSession, state: FSMConte
 
 @router.message(SubmitSG.comment, F.text)
 async def on_comment(message: Message, state: FSMContext, locale: str) -> None:
-    text = message.text.strip()
+    text = strip_controls(message.text).strip()
     if text.startswith("/"):
         await message.answer(_("Type a comment, or press a button above. /cancel to stop."))
         return
@@ -438,14 +439,18 @@ async def on_gap(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSe
     except DomainError as exc:
         await cb.message.answer(say(exc))
         return
-    lines = [_("Joined but have not sent an entry: {n}").format(n=len(people))]
-    lines += [f"• {html.escape(p.full_name or '—')}, {html.escape(p.org_name or '—')}"
-              for p in people[:30]]
-    lines += ["", _("Schools of your area with no entries: {n}").format(n=len(schools))]
-    for district_id, org in schools[:30]:
+    names = [f"• {short_html(p.full_name, NAME_SHOWN)}, {short_html(p.org_name, ORG_SHOWN)}"
+             for p in people]
+    orgs = []
+    for district_id, org in schools:
         district = app.places.district(district_id)
-        lines.append(f"• {html.escape(org)}" + (f" ({district.name(locale)})" if district
-                                                  else ""))
+        orgs.append(f"• {short_html(org, ORG_SHOWN)}"
+                    + (f" ({html.escape(district.name(locale))})" if district else ""))
+    half = TEXT_LIMIT // 2 - 100  # each list gets half a message; the rest is "…and N more"
+    lines = [_("Joined but have not sent an entry: {n}").format(n=len(people)),
+             *take_lines(names, half, more_text), "",
+             _("Schools of your area with no entries: {n}").format(n=len(schools)),
+             *take_lines(orgs, half, more_text)]
     await cb.message.answer("\n".join(lines),
                             reply_markup=nudge_kb(callback_data.id, bool(people), bool(schools)))
 

@@ -25,6 +25,7 @@ from bot.services import challenges as svc
 from bot.services.challenge_edit import editable
 from bot.services.errors import DomainError
 from bot.services.numbers import typed_int
+from bot.services.text import TEXT_LIMIT, seen_length, short_html, take_lines
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge
 from handlers.challenges import (
@@ -37,7 +38,7 @@ from handlers.challenges import (
     kinds_text,
     say,
 )
-from handlers.texts import error_text, register_errors
+from handlers.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text, register_errors
 
 router = Router(name=__name__)
 TEXT = F.text & ~F.text.startswith("/")
@@ -461,8 +462,8 @@ def preview_challenge(w: dict[str, Any]) -> Challenge:
 def audience_text(audience: dict[str, list], app: App, locale: str) -> str:
     parts = [", ".join(str(labels.ORG_TYPE[k]) for k in audience.get("org_types") or []),
              ", ".join(str(labels.FACTION[k]) for k in audience.get("factions") or []),
-             ", ".join(app.places.region(r).name(locale) for r in audience.get("region_ids") or []
-                       if app.places.region(r))]
+             ", ".join(html.escape(app.places.region(r).name(locale))
+                       for r in audience.get("region_ids") or [] if app.places.region(r))]
     return "; ".join(p for p in parts if p) or _("everyone")
 
 
@@ -563,8 +564,9 @@ def counts_text(c: dict[str, Any], nominations: list, categories: list, app: App
         items = [f"{html.escape(names.get(k, '—'))}: {v}" for k, v in c[key].items() if k]
         if items:
             lines.append(f"{title}: " + ", ".join(items))
-    regions = [f"{app.places.region(k).name(locale) if app.places.region(k) else '—'}: {v}"
-               for k, v in c["by_region"].most_common(20)]
+    regions = [f"{html.escape(region.name(locale)) if region else '—'}: {v}"
+               for k, v in c["by_region"].most_common(20)
+               for region in (app.places.region(k),)]
     if regions:
         lines.append(_("By region") + ": " + ", ".join(regions))
     lines.append(_("Winners: {n}").format(n=c["winners"]))
@@ -737,15 +739,23 @@ async def on_winners(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: 
                                  str(labels.WAITING_FOR_GUARDIAN))
     approved = [r for r in rows if r[8] == "approved"]
     number = _("No. {n}")
-    lines = [f"{number.format(n=r[0])} · {html.escape(r[1] or '—')} · {html.escape(r[2] or '—')}"
-             + (f" · {html.escape(r[6])}" if r[6] else "")
+    lines = [f"{number.format(n=r[0])} · {short_html(r[1], NAME_SHOWN)} · "
+             f"{short_html(r[2], ORG_SHOWN)}"
+             + (f" · {short_html(r[6], ORG_SHOWN)}" if r[6] else "")
              + (f" · {PLACE[r[9]]}" if r[9] in PLACE else "") for r in approved[:40]]
     await state.set_state(ChallengeEditSG.winners)
     await state.set_data({"cid": callback_data.id})
     text = _("Send the winners, one per line: “entry number place”. Places: gp (Grand Prix), "
              "1, 2, 3, diploma; “-” clears a place. For example:\n12 1\n15 diploma")
     if lines:
-        text += "\n\n" + _("Approved entries:") + "\n" + "\n".join(lines)
+        # the export has every entry whole; here as many as fit, then "…and N more"
+        hidden = len(approved) - len(lines)
+        head = text + "\n\n" + _("Approved entries:")
+        shown = take_lines(lines, TEXT_LIMIT - seen_length(head) - 1,
+                           lambda n: more_text(n + hidden))
+        if hidden and len(shown) == len(lines):
+            shown.append(more_text(hidden))
+        text = "\n".join([head, *shown])
     await cb.message.answer(text)
 
 

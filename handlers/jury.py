@@ -21,12 +21,13 @@ from bot.services import challenges as svc
 from bot.services import jury
 from bot.services.errors import DomainError
 from bot.services.numbers import as_int, typed_int
+from bot.services.text import TEXT_LIMIT, fit, seen_length, short_html
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge, Submission
 from handlers.challenges import PLACE
 from handlers.challenges_admin import send_manage
-from handlers.review import resend_media
-from handlers.texts import error_text, register_errors
+from handlers.review import media_note, resend_media
+from handlers.texts import NAME_SHOWN, error_text, register_errors
 
 router = Router(name=__name__)
 
@@ -82,7 +83,8 @@ async def send_jury(message: Message, session: AsyncSession, locale: str, cid: i
         lines.append(_("The results are already published."))
     progress = await jury.progress(session, cid)
     lines.append(_("Jurors (entries scored / entries to score):"))
-    lines += [f"• {html.escape(p.name)}: {p.done} / {p.eligible}" for p in progress] or ["—"]
+    lines += [f"• {short_html(p.name, NAME_SHOWN)}: {p.done} / {p.eligible}"
+              for p in progress] or ["—"]
     if judged:
         rows = [(_("🏅 Ranking"), "jrank", cid, "")]
     else:
@@ -297,21 +299,13 @@ async def on_ranking(cb: CallbackQuery, callback_data: ChallengeAdminCD, session
         markup = admin_kb([(_("🏅 Apply to places"), "rkap", callback_data.id, "")])
     else:
         footer = _("Places can be given once the challenge is closed.")
-    body = fit("\n".join(lines), TEXT_LIMIT - len(footer) - 2)
+    body = fit("\n".join(lines), TEXT_LIMIT - seen_length(footer) - 2)
     await cb.message.answer(f"{body}\n\n{footer}", reply_markup=markup)
 
 
 # --- the ranking applied to places ----------------------------------------------------------
 
 DIPLOMA_CHOICES = ("0", "3", "5", "10", "all")
-TEXT_LIMIT = 3900  # Telegram's limit is 4096 characters
-
-
-def fit(text: str, limit: int = TEXT_LIMIT) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text.rfind("\n", 0, limit - 2)
-    return text[:cut if cut > 0 else limit - 2] + "\n…"
 
 
 def diplomas_value(raw: str) -> int | None:
@@ -484,8 +478,7 @@ async def show_entry(message: Message, session: AsyncSession, user: UserInfo, lo
 async def ask_criterion(message: Message, session: AsyncSession, locale: str,
                         challenge: Challenge, sub: Submission, criterion: int,
                         resend: bool) -> None:
-    if resend:
-        await resend_media(message, sub)
+    shown = await resend_media(message, sub) if resend else True
     options = {o.id: o.name(locale) for group in await svc.get_options(session, sub.challenge_id)
                for o in group}
     extra = " / ".join(html.escape(options[k]) for k in (sub.nomination_id, sub.category_id)
@@ -495,6 +488,7 @@ async def ask_criterion(message: Message, session: AsyncSession, locale: str,
     text = _("<b>Entry No. {n}</b> {extra}\nCriterion {k} of {total}: <b>{name}</b>. "
              "Your score:").format(n=sub.id, extra=extra, k=criterion + 1, total=len(criteria),
                                    name=name)
+    text = "\n".join([text, *media_note(shown)])
     await message.answer(text, reply_markup=score_kb(sub.id, criterion))
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import html
+import logging
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -32,6 +34,7 @@ from handlers.challenges import CONTENT
 from handlers.texts import error_text, register_errors
 
 router = Router(name=__name__)
+logger = logging.getLogger(__name__)
 
 register_errors({
     "already_reviewed": __("This entry has already been reviewed."),  # maybe by themselves
@@ -57,8 +60,28 @@ INPUT_MEDIA = {"photo": InputMediaPhoto, "video": InputMediaVideo,
                "document": InputMediaDocument}
 
 
-async def resend_media(message: Message, sub: Submission) -> None:
-    """The entry as the participant sent it (by file_id: nothing is downloaded)."""
+async def resend_media(message: Message, sub: Submission) -> bool:
+    """The entry as the participant sent it (by file_id: nothing is downloaded); False when
+    Telegram refused it. The card and its buttons come after it either way: one entry that
+    cannot be shown (a file gone, a caption too long for Telegram) must not block the queue
+    behind it for everyone in its area."""
+    try:
+        await _resend(message, sub)
+    except TelegramAPIError as exc:
+        logger.warning("entry %s: its content could not be shown (%s)", sub.id,
+                       type(exc).__name__)
+        return False
+    return True
+
+
+def media_note(shown: bool) -> list[str]:
+    if shown:
+        return []
+    return [_("⚠️ Telegram did not show this entry's files. You can still decide on it "
+              "from its description.")]
+
+
+async def _resend(message: Message, sub: Submission) -> None:
     media = sub.media or []
     if len(media) > 1:
         group = [INPUT_MEDIA[m["type"]](media=m["file_id"], caption=m.get("caption"),
@@ -91,7 +114,7 @@ async def show_next(message: Message, session: AsyncSession, reviewer: UserInfo,
                for o in group}
     region = app.places.region(sub.region_id)
     district = app.places.district(sub.district_id)
-    await resend_media(message, sub)
+    shown = await resend_media(message, sub)
     lines = [
         _("<b>Entry No. {n}</b> · {title}").format(
             n=sub.id, title=html.escape(challenge.text("title", locale))),
@@ -99,8 +122,8 @@ async def show_next(message: Message, session: AsyncSession, reviewer: UserInfo,
             name=html.escape(participant.full_name or "—") if participant else "—",
             org=html.escape(participant.org_name or "—") if participant else "—"),
         _("Place: {region}, {district}").format(
-            region=region.name(locale) if region else "—",
-            district=district.name(locale) if district else "—"),
+            region=html.escape(region.name(locale)) if region else "—",
+            district=html.escape(district.name(locale)) if district else "—"),
         _("Content: {kind}; sent {at}").format(
             kind=CONTENT.get(sub.content_kind, sub.content_kind),
             at=fmt_dt(sub.submitted_at, locale, app.settings.tz)),
@@ -113,6 +136,7 @@ async def show_next(message: Message, session: AsyncSession, reviewer: UserInfo,
         lines.append(_("Comment: {comment}").format(comment=html.escape(sub.comment)))
     if sub.stage in TIER:
         lines.append(_("Review tier: {tier}").format(tier=TIER[sub.stage]))
+    lines += media_note(shown)
     await message.answer("\n".join(lines), reply_markup=review_kb(sub.id))
 
 

@@ -22,10 +22,11 @@ from bot.services import stats as st
 from bot.services.challenges import get_challenge
 from bot.services.errors import DomainError
 from bot.services.numbers import as_int, check_digits, typed_int
+from bot.services.text import short_html
 from bot.services.users import UserInfo
 from db.models import User
 from db.models.challenges import Challenge
-from handlers.texts import error_text, register_errors
+from handlers.texts import ORG_SHOWN, error_text, register_errors
 
 router = Router(name=__name__)
 TOP = 10
@@ -171,11 +172,11 @@ def _row_name(board: str, key: tuple[Any, ...], name: Callable[[str, int], str])
     if board == "orgs":
         region_id, district_id, org = key
         where = name("district", district_id) if district_id else name("region", region_id)
-        return f"{html.escape(org)} ({where})"
+        return f"{short_html(org, ORG_SHOWN)} ({html.escape(where)})"
     if board == "districts":
-        return name("district", key[0])
+        return html.escape(name("district", key[0]))
     if board == "regions":
-        return name("region", key[0])
+        return html.escape(name("region", key[0]))
     return labels.label(labels.FACTION, key[0])
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
@@ -25,6 +27,8 @@ ERRORS = {
     "csv_region": __("Line {line}: unknown region code “{code}”."),
     "csv_unit_type": __("Line {line}: the type must be district, city or city_district."),
     "csv_empty": __("Line {line}: the names in all three languages are required."),
+    "csv_name": __("Line {line}: a name must be at most {max} characters long and cannot "
+                   "contain &lt; or &gt; or control characters."),
     "bad_field": __("This field cannot be changed."),
     "guardian_link_invalid": __("This confirmation link is not valid or was already used."),
     "guardian_not_a_student": __("Only a parent or guardian can confirm with this link. Please "
@@ -33,6 +37,15 @@ ERRORS = {
                                     "{max} a day. Please try again later, or ask the centre "
                                     "for an invitation link."),
 }
+
+# A list in a message shows a long name or school cut to this many characters (exports
+# have them whole), and as many lines as fit, then "…and N more" (bot.services.text).
+NAME_SHOWN, ORG_SHOWN = 60, 80
+
+
+def more_text(n: int) -> str:
+    return _("…and {n} more").format(n=n)
+
 
 # Feature modules register their own codes here at import time.
 def register_errors(table: dict[str, object]) -> None:
@@ -43,4 +56,6 @@ def error_text(exc: DomainError) -> str:
     template = ERRORS.get(exc.code)
     if template is None:
         return _("Something went wrong. Please try again.")
-    return str(template).format(**exc.details)
+    # the texts are HTML: a value from a person or a file (a name, a code) is escaped
+    return str(template).format(**{k: html.escape(v) if isinstance(v, str) else v
+                                   for k, v in exc.details.items()})

@@ -41,9 +41,10 @@ from bot.services.errors import DomainError
 from bot.services.guardian import as_seen_by_others
 from bot.services.ics import event_ics
 from bot.services.numbers import as_int, typed_int
+from bot.services.text import TEXT_LIMIT, seen_length, short_html, take_lines
 from bot.services.users import STAFF, UserInfo
 from db.models import Webinar, WebinarRegistration
-from handlers.texts import error_text, register_errors
+from handlers.texts import NAME_SHOWN, error_text, register_errors
 
 router = Router(name=__name__)
 logger = logging.getLogger(__name__)
@@ -220,7 +221,8 @@ def audience_text(audience: dict[str, list], app: App, locale: str) -> str:
         if key not in aud:
             continue
         if key == "regions":
-            names = [p.name(locale) for r in aud[key] if (p := app.places.region_from(str(r)))]
+            names = [html.escape(p.name(locale)) for r in aud[key]
+                     if (p := app.places.region_from(str(r)))]
         else:
             names = [labels.label(tables[key], v) for v in aud[key]]
         parts.append(", ".join(names))
@@ -682,14 +684,21 @@ async def on_registrants(cb: CallbackQuery, callback_data: WebinarAdminCD,
             lines.append(f"• {html.escape(name)}: {registered} / {attended}")
     if rows:
         lines += ["", _("Registrants:")]
-        for user, reg in rows[:50]:
-            mark = "✋" if reg.attended_at else "•"
-            name, _org = as_seen_by_others(user.limited, user.full_name, None,
-                                           str(labels.WAITING_FOR_GUARDIAN))
-            lines.append(f"{mark} {html.escape(name or '—')}")
-        if len(rows) > 50:
-            lines.append(_("…and {n} more: /export_webinar {id}").format(
-                n=len(rows) - 50, id=webinar.id))
+        def mark(reg: WebinarRegistration) -> str:
+            return "✋" if reg.attended_at else "•"
+
+        names = [f"{mark(reg)} {short_html(name, NAME_SHOWN)}" for user, reg in rows[:50]
+                 for name, _org in (as_seen_by_others(user.limited, user.full_name, None,
+                                                      str(labels.WAITING_FOR_GUARDIAN)),)]
+        hidden = len(rows) - len(names)
+
+        def more(n: int) -> str:
+            return _("…and {n} more: /export_webinar {id}").format(n=n + hidden, id=webinar.id)
+
+        shown = take_lines(names, TEXT_LIMIT - seen_length("\n".join(lines)) - 10, more)
+        if hidden and len(shown) == len(names):
+            shown.append(more(0))
+        lines += shown
     await cb.message.answer("\n".join(lines))
 
 

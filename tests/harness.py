@@ -151,18 +151,42 @@ async def migrated_copy(db_path: str) -> None:
     shutil.copyfile(_template["path"], db_path)
 
 
-# TEST_DB=postgres: the `db_url` fixture maps the test's SQLite path (tmp_path/"bot.db") to
-# its PostgreSQL database, so tests that "restart" on that path reach the same database.
+def on_postgres() -> bool:
+    """TEST_DB=postgres: the suite runs on the PostgreSQL server named by TEST_POSTGRES_URL."""
+    import os
+
+    return os.environ.get("TEST_DB") == "postgres"
+
+
+# TEST_DB=postgres: every SQLite path a test names (tmp_path/"bot.db", ...) stands for one
+# PostgreSQL database of its own, created on first use; a test that "restarts" on that path
+# reaches the same database. conftest drops them after each test (`drop_server_databases`).
 DB_ALIASES: dict[str, str] = {}
 
 
-async def make_harness(db_path: str, clock: Clock | None = None, **settings: Any) -> BotHarness:
-    from db.migrate import upgrade_async
+async def database_for(db_path: str) -> str:
+    """The database a test's path names: the path itself on SQLite, else its server twin."""
+    if "://" in db_path or not on_postgres():
+        return db_path
+    if db_path not in DB_ALIASES:
+        from tests import pg
 
-    db_path = DB_ALIASES.get(db_path, db_path)
+        DB_ALIASES[db_path] = await pg.new_database()
+    return DB_ALIASES[db_path]
+
+
+async def drop_server_databases() -> None:
+    from tests import pg
+
+    while DB_ALIASES:
+        _, url = DB_ALIASES.popitem()
+        await pg.drop(url)
+
+
+async def make_harness(db_path: str, clock: Clock | None = None, **settings: Any) -> BotHarness:
+    db_path = await database_for(db_path)
     if "://" in db_path:  # a server database (PostgreSQL runs of the suite)
         url = db_path
-        await upgrade_async(url)
         if "data_dir" not in settings:  # caches: not ./data of the checkout
             import tempfile
 
@@ -174,5 +198,6 @@ async def make_harness(db_path: str, clock: Clock | None = None, **settings: Any
     app = build_app(Settings(database_url=url, _env_file=None, **settings), session=api)
     if clock is not None:
         app.clock = clock
+        app.users.clock = lambda: clock().timestamp()  # cached users expire on test time
     await prepare(app)
     return BotHarness(app, api)

@@ -55,6 +55,7 @@ def _state(db) -> str:
         return conn.execute("select value from bot_state where key='k'").fetchone()[0]
 
 
+@pytest.mark.sqlite_only("a SQLite backup copies the database file (pg_dump's are below)")
 async def test_backup_rotate_keeps_the_right_files(tmp_path):
     db, folder = tmp_path / "bot.db", tmp_path / "backups"
     assert run_cli("migrate", env=_sqlite_env(db)).returncode == 0
@@ -80,6 +81,7 @@ async def test_backup_rotate_keeps_the_right_files(tmp_path):
         assert conn.execute("select count(*) from districts").fetchone()[0] == 228
 
 
+@pytest.mark.sqlite_only("a SQLite backup copies the database file (pg_dump's are below)")
 def test_backup_rotate_command_takes_a_backup_that_restores(tmp_path):
     db, folder = tmp_path / "bot.db", tmp_path / "backups"
     env = _sqlite_env(db)
@@ -95,6 +97,7 @@ def test_backup_rotate_command_takes_a_backup_that_restores(tmp_path):
     assert _state(db) == "tonight"
 
 
+@pytest.mark.sqlite_only("a SQLite backup copies the database file (pg_dump's are below)")
 def test_a_failed_backup_removes_nothing(tmp_path):
     folder = tmp_path / "backups"
     folder.mkdir()
@@ -107,6 +110,7 @@ def test_a_failed_backup_removes_nothing(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == [_name("2026-11-01 22:30")]
 
 
+@pytest.mark.sqlite_only("a SQLite backup copies the database file (pg_dump's are below)")
 def test_restore_refuses_a_backup_of_the_other_kind(tmp_path):
     db = tmp_path / "bot.db"
     assert run_cli("migrate", env=_sqlite_env(db)).returncode == 0

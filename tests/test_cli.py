@@ -11,9 +11,12 @@ import threading
 import time
 
 import pytest
+from sqlalchemy import select
 
 from bot.config import Settings
 from bot.console import run_console
+from db.engine import create_engine
+from db.models import User
 from tests.e2e import ROOT
 
 
@@ -38,6 +41,7 @@ def test_bad_setting_stops_with_one_line_and_exit_2(variable, value, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.sqlite_only("the database file's folder")
 def test_migrate_creates_the_database_folder(tmp_path):
     db = tmp_path / "nested" / "bot.db"
     result = run_cli("migrate", env={"DATABASE_URL": f"sqlite+aiosqlite:///{db}"})
@@ -47,21 +51,25 @@ def test_migrate_creates_the_database_folder(tmp_path):
         assert conn.execute("select count(*) from districts").fetchone()[0] == 228
 
 
-async def test_console_scripted_registration(tmp_path):
+async def test_console_scripted_registration(db_url):
     script = io.StringIO("/start\n3\n1\n1\n2\n1\nSchool 5\n2\n3\n9\n3\n1\n/help\n/as 900\n/help\n")
     out = io.StringIO()
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/c.db", _env_file=None,
-                        staff_ids=frozenset({900}))
+    url = db_url if "://" in db_url else f"sqlite+aiosqlite:///{db_url}"
+    settings = Settings(database_url=url, _env_file=None, staff_ids=frozenset({900}))
     await run_console(settings, stdin=script, out=out)
     text = out.getvalue()
     assert "[1] Қазақша" in text
     assert "Registration complete" in text
     assert "(now talking as user 900)" in text
-    with sqlite3.connect(tmp_path / "c.db") as conn:
-        assert conn.execute("select role, org_name, grade from users where tg_id=1001"
-                            ).fetchone() == ("student", "School 5", "9")
+    engine = create_engine(url)
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(User.role, User.org_name, User.grade).where(
+            User.tg_id == 1001))).one()
+    await engine.dispose()
+    assert tuple(stored) == ("student", "School 5", "9")
 
 
+@pytest.mark.sqlite_only("backup and restore copy the SQLite file")
 def test_backup_and_restore(tmp_path):
     db = tmp_path / "bot.db"
     env = {"DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
@@ -79,6 +87,7 @@ def test_backup_and_restore(tmp_path):
         assert conn.execute("select value from bot_state where key='k'").fetchone()[0] == "before"
 
 
+@pytest.mark.sqlite_only("backup copies the SQLite file")
 def test_a_backup_finishes_while_the_bot_keeps_writing(tmp_path):
     """One consistent copy, even when a write lands every few milliseconds."""
     from bot.backup import _copy

@@ -72,6 +72,7 @@ async def check_copy(url: str) -> None:
     await engine.dispose()
 
 
+@pytest.mark.sqlite_only("copy-db reads a SQLite file; the SQLite pass runs these")
 async def test_copy_sqlite_to_sqlite(tmp_path) -> None:
     src, dst = (f"sqlite+aiosqlite:///{tmp_path / n}" for n in ("src.db", "dst.db"))
     await fill_source(src)
@@ -80,6 +81,7 @@ async def test_copy_sqlite_to_sqlite(tmp_path) -> None:
     await check_copy(dst)
 
 
+@pytest.mark.sqlite_only("copy-db reads a SQLite file; the SQLite pass runs these")
 async def test_copy_sqlite_to_postgres(tmp_path) -> None:
     pg.server_url()
     src = f"sqlite+aiosqlite:///{tmp_path / 'src.db'}"
@@ -92,6 +94,7 @@ async def test_copy_sqlite_to_postgres(tmp_path) -> None:
             await copy_db(src, dst)
 
 
+@pytest.mark.sqlite_only("copy-db reads a SQLite file; the SQLite pass runs these")
 async def test_source_behind_migrations_is_refused(tmp_path) -> None:
     src, dst = (f"sqlite+aiosqlite:///{tmp_path / n}" for n in ("src.db", "dst.db"))
     await upgrade_async(src, "0001")
@@ -99,6 +102,7 @@ async def test_source_behind_migrations_is_refused(tmp_path) -> None:
         await copy_db(src, dst)
 
 
+@pytest.mark.sqlite_only("copy-db reads a SQLite file; the SQLite pass runs these")
 async def test_cli_copy_db(tmp_path) -> None:
     """`python -m bot copy-db --to URL` as an operator runs it (to PostgreSQL when available)."""
     src = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"

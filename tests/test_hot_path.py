@@ -235,6 +235,7 @@ async def engine(tmp_path):
     await engine.dispose()
 
 
+@pytest.mark.sqlite_only("the inline SQLite driver")
 async def test_statements_run_on_the_loop_thread_unless_offloaded(engine):
     sessions = create_sessionmaker(engine)
     async with sessions() as s:
@@ -247,6 +248,7 @@ async def test_statements_run_on_the_loop_thread_unless_offloaded(engine):
         assert await s.scalar(text("SELECT name FROM t")) == "in a thread"
 
 
+@pytest.mark.sqlite_only("the inline SQLite driver")
 async def test_offloaded_rows_are_read_after_the_statement_returns(engine):
     """A result is often read after `await session.execute(...)` has returned, outside
     SQLAlchemy's greenlet: the offloaded statement must have fetched its rows already."""
@@ -266,6 +268,7 @@ async def test_offloaded_rows_are_read_after_the_statement_returns(engine):
         assert threading.get_ident() not in {row[0] for row in result.all()}
 
 
+@pytest.mark.sqlite_only("the inline SQLite driver")
 async def test_driver_errors_are_sqlalchemy_errors_and_the_session_recovers(engine):
     sessions = create_sessionmaker(engine)
     async with sessions() as s:
@@ -279,6 +282,7 @@ async def test_driver_errors_are_sqlalchemy_errors_and_the_session_recovers(engi
         assert await s.scalar(text("SELECT count(*) FROM t")) == 2
 
 
+@pytest.mark.sqlite_only("the inline SQLite driver")
 async def test_the_bot_database_works_through_the_inline_driver(h):
     async with h.app.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(Region)) == 20
@@ -385,6 +389,7 @@ async def test_gates_are_not_stacked_when_a_second_app_is_built(h, tmp_path, clo
         await second.close()
 
 
+@pytest.mark.sqlite_only("the inline SQLite driver")
 async def test_handlers_flagged_heavy_read_sqlite_in_a_worker_thread(engine):
     """/stats, exports and reports carry HEAVY_DB: their reads leave the loop free."""
     from bot.middlewares import HEAVY_DB, offload_heavy_handlers
@@ -411,6 +416,7 @@ async def test_handlers_flagged_heavy_read_sqlite_in_a_worker_thread(engine):
 
 # --- WAL checkpoints off the event loop ------------------------------------------------------
 
+@pytest.mark.sqlite_only("WAL checkpoints")
 def test_a_thread_copies_the_log_back_while_the_writer_goes_on(tmp_path):
     path = tmp_path / "wal.db"
     writer = sqlite3.connect(path, isolation_level=None)
@@ -435,6 +441,7 @@ def test_a_thread_copies_the_log_back_while_the_writer_goes_on(tmp_path):
     assert writer.execute("SELECT count(*) FROM t").fetchone() == (2001,)
 
 
+@pytest.mark.sqlite_only("WAL checkpoints")
 async def test_the_log_stays_small_while_commits_keep_coming(tmp_path):
     """A checkpoint from another connection never completes under steady writes; the bot's
     own connection must still finish one now and then, or the log grows without end."""
@@ -456,6 +463,7 @@ async def test_the_log_stays_small_while_commits_keep_coming(tmp_path):
     assert largest < 8 * 1024 * 1024, largest
 
 
+@pytest.mark.sqlite_only("WAL checkpoints")
 async def test_the_bot_checkpoints_in_a_thread_and_stops_it_on_close(tmp_path, clock):
     h = await make_harness(str(tmp_path / "bot.db"), clock)
     try:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from db.models.challenges import JuryScore
 from tests.conftest import STAFF_ID
 from tests.factories import make_staff, make_student
-from tests.harness import BotHarness, make_harness
+from tests.harness import BotHarness, make_harness, on_postgres
 from tests.test_challenges import new_challenge
 from tests.test_challenges_jury import submit
 
@@ -188,7 +188,6 @@ async def test_m5_m7_deleteme_clears_the_jurys_snapshots_of_the_organisation(h, 
     """Recusal keeps the organisation an entry was sent from and a juror's when added:
     personal data too. /deleteme clears both, and on SQLite (secure_delete, the log emptied)
     the name is gone from the database file as well."""
-    import os
     from pathlib import Path
 
     from db.models.challenges import JuryMember, Submission
@@ -213,7 +212,7 @@ async def test_m5_m7_deleteme_clears_the_jurys_snapshots_of_the_organisation(h, 
     assert "erased" in u.last_text()
     await h.drain()
     assert await snapshots() == [None, None]
-    if os.environ.get("TEST_DB") != "postgres":  # SQLite's own files
+    if not on_postgres():  # SQLite's own files
         assert await h.app.checkpointer.wait_truncated(timeout=30)
         raw = b"".join(path.read_bytes() for path in (Path(db_url), Path(f"{db_url}-wal"))
                        if path.exists())

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from db.migrate import alembic_config, downgrade, upgrade
+from db.migrate import alembic_config, downgrade, upgrade, upgrade_async
 from db.models import Base
 
 
+@pytest.mark.sqlite_only("the SQLite walk (test_postgres walks PostgreSQL)")
 def test_stairway_up_and_down(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path}/m.db"
     script = ScriptDirectory.from_config(alembic_config(url))
@@ -25,11 +27,13 @@ def test_stairway_up_and_down(tmp_path):
         assert conn.execute("select count(*) from regions").fetchone()[0] == 20
 
 
-def test_models_match_migrations(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path}/m.db"
-    upgrade(url)
-    engine = create_engine(f"sqlite:///{tmp_path}/m.db")
-    with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    engine.dispose()
+async def test_models_match_migrations(db_url):
+    """On the database of the pass: SQLite, or PostgreSQL with its own types."""
+    url = db_url if "://" in db_url else f"sqlite+aiosqlite:///{db_url}"
+    await upgrade_async(url)
+    engine = create_async_engine(url)  # the dialect's own driver, whatever the bot uses
+    async with engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata))
+    await engine.dispose()
     assert diff == [], f"models and migrations differ: {diff[:5]}"

@@ -346,8 +346,7 @@ async def test_m7_a_coordinator_request_still_queued_is_not_sent_after_deleteme(
     assert statuses == ["cancelled"]
 
 
-@pytest.mark.skipif(os.environ.get("TEST_DB") == "postgres",
-                    reason="about SQLite's own files (the payload purge runs on both)")
+@pytest.mark.sqlite_only("the raw bytes of SQLite's own files (the payload purge runs on both)")
 async def test_m7_erased_values_are_gone_from_the_sqlite_file_and_its_wal(h, db_url):
     await full_life(h)
     assert h.app.checkpointer is not None

@@ -34,6 +34,7 @@ from bot.services.delivery import DocumentWithdrawn, OutgoingMessage, Recipient,
 from bot.services.errors import DomainError
 from bot.services.guardian import as_seen_by_others
 from bot.services.numbers import as_int, check_digits
+from bot.services.text import strip_controls
 from db.models import (
     Certificate,
     CertificateTemplate,
@@ -400,7 +401,7 @@ async def revoke(session: AsyncSession, number: str, actor: Any, reason: str,
     if cert.revoked_at is not None:
         raise DomainError("cert_already_revoked", number=cert.number)
     cert.revoked_at, cert.revoked_by = now, getattr(actor, "id", None)
-    cert.revoke_reason = reason.strip()[:500] or None
+    cert.revoke_reason = strip_controls(reason).strip()[:500] or None
     # not sent yet: it never will be (a row a worker holds now is cancelled by make_document)
     await session.execute(
         update(Delivery).where(Delivery.source_type == SOURCE_TYPE,
@@ -414,9 +415,11 @@ async def export_registry(session: AsyncSession, i18n: Translator, locale: str,
                           tz: ZoneInfo) -> bytes:
     from openpyxl import Workbook
 
+    from bot.services import xlsx
+
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(i18n.t(locale, "Certificates")[:31])
-    ws.append([i18n.t(locale, "Number"), i18n.t(locale, "Template"),
+    xlsx.append(ws, [i18n.t(locale, "Number"), i18n.t(locale, "Template"),
                i18n.t(locale, "Name"), i18n.t(locale, "Organisation"),
                i18n.t(locale, "Reason"), i18n.t(locale, "Source"),
                i18n.t(locale, "Language"), i18n.t(locale, "Issued at"),
@@ -433,15 +436,13 @@ async def export_registry(session: AsyncSession, i18n: Translator, locale: str,
         for c, limited in chunk:
             # Only a certificate issued before the limit existed can belong to one.
             name, org = as_seen_by_others(limited, c.full_name, c.org_name, waiting)
-            ws.append([c.number, template_label(i18n, locale, c.template), name,
-                       org, reason_text(i18n, locale, c),
-                       f"{c.source_type} {c.source_id or ''}".strip(), c.locale,
-                       _local(c.issued_at, tz), _local(c.queued_at, tz),
-                       _local(c.revoked_at, tz), c.revoke_reason or ""])
+            xlsx.append(ws, [c.number, template_label(i18n, locale, c.template), name,
+                             org, reason_text(i18n, locale, c),
+                             f"{c.source_type} {c.source_id or ''}".strip(), c.locale,
+                             _local(c.issued_at, tz), _local(c.queued_at, tz),
+                             _local(c.revoked_at, tz), c.revoke_reason or ""])
         last = chunk[-1][0].id
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return xlsx.to_bytes(wb)
 
 
 def _local(value: datetime | None, tz: ZoneInfo) -> str:

@@ -9,7 +9,6 @@ delivery queue; their buttons carry callback strings in the layout of
 from __future__ import annotations
 
 import html
-import io
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from bot.services.delivery import (
 from bot.services.errors import DomainError
 from bot.services.guardian import CONFIRMED, as_seen_by_others
 from bot.services.numbers import as_int, check_digits, typed_int
+from bot.services.text import CAPTION_LIMIT, cut_plain, seen_length, strip_controls
 from db.models import User
 from db.models.challenges import Challenge, ChallengeOption, ChallengeParticipant, Submission
 from db.upserts import insert_or_skip
@@ -88,6 +88,9 @@ def check_part(accepted: list[str], part: ContentPart) -> None:
         raise DomainError("wrong_type", kinds=accepted)
     if part.size is not None and part.size > MAX_FILE_SIZE:
         raise DomainError("too_big", mb=MAX_FILE_SIZE // (1024 * 1024))
+    # control characters never get stored (an export would refuse them, see services.xlsx)
+    part.text = strip_controls(part.text) if part.text is not None else None
+    part.caption = strip_controls(part.caption) if part.caption is not None else None
     if part.text is not None and len(part.text) > TEXT_MAX:
         raise DomainError("text_too_long", max=TEXT_MAX)
     part.kind = kind
@@ -239,15 +242,22 @@ def _announcement(i18n: Any, challenge: Challenge, locale: str, tz: ZoneInfo) ->
         kind = i18n.t(locale, "New action")
     else:
         kind = i18n.t(locale, "New challenge")
-    text = i18n.t(locale, "📣 {kind}: <b>{title}</b>\n\n{description}\n\nDeadline: {deadline}",
-                  kind=kind, title=html.escape(challenge.text("title", locale)),
-                  description=html.escape(challenge.text("description", locale)),
-                  deadline=challenge.deadline_at.astimezone(tz).strftime("%d.%m.%Y %H:%M"))
+    def text_with(description: str) -> str:
+        return i18n.t(locale, "📣 {kind}: <b>{title}</b>\n\n{description}\n\nDeadline: {deadline}",
+                      kind=kind, title=html.escape(challenge.text("title", locale)),
+                      description=html.escape(description),
+                      deadline=challenge.deadline_at.astimezone(tz).strftime("%d.%m.%Y %H:%M"))
+
+    description = challenge.text("description", locale)
     buttons = [[Button(i18n.t(locale, "Open"), challenge_cb("card", challenge.id))]]
     if challenge.cover_file_id:
-        return OutgoingMessage(kind="photo", file_id=challenge.cover_file_id, text=text[:1024],
+        # a caption holds 1,024 characters: the description (plain, before escaping, so no
+        # entity is cut in half) gives way, the deadline stays; "Open" shows all of it
+        room = CAPTION_LIMIT - seen_length(text_with(""))
+        return OutgoingMessage(kind="photo", file_id=challenge.cover_file_id,
+                               text=text_with(cut_plain(description, max(room, 1))),
                                html=True, buttons=buttons)
-    return OutgoingMessage(text=text, html=True, buttons=buttons)
+    return OutgoingMessage(text=text_with(description), html=True, buttons=buttons)
 
 
 async def announce(session: AsyncSession, app: Any, challenge: Challenge, now: datetime) -> int:
@@ -386,6 +396,7 @@ async def create_submission(
             nomination_id = None
         if not categories:
             category_id = None
+    comment = strip_controls(comment).strip() if comment else None
     if comment and len(comment) > COMMENT_MAX:
         raise DomainError("comment_too_long", max=COMMENT_MAX)
     text_parts = [p.text for p in content if p.kind in ("text", "link")]
@@ -577,7 +588,8 @@ async def decide(session: AsyncSession, app: Any, submission_id: int, reviewer: 
     status = "approved" if approve else "rejected"
     result = await session.execute(
         guard.values(status=status, reviewed_by=reviewer.id, reviewed_at=now,
-                     reject_reason=None if approve else (reason or None))
+                     reject_reason=None if approve else (strip_controls(reason or "")
+                                                         or None))
         .execution_options(synchronize_session=False))
     if result.rowcount == 0:
         raise DomainError("already_reviewed")
@@ -1046,14 +1058,7 @@ async def export_rows(session: AsyncSession, challenge_id: int, locale: str, pla
 
 
 def build_xlsx(headers: list[str], rows: list[list[Any]], title: str = "Entries") -> bytes:
-    from openpyxl import Workbook
+    from bot.services import xlsx  # openpyxl: loaded on the first export, not at start-up
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title[:31])  # Excel's limit for a sheet name
-    ws.append(headers)
-    for row in rows:
-        ws.append(row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return xlsx.build_xlsx(headers, rows, title)
 

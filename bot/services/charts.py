@@ -74,4 +74,5 @@ def _areas(ax, stats: Stats, tr: Translate,
 
 
 def _short(name: str, limit: int = 28) -> str:
-    return name if len(name) <= limit else name[:limit - 1] + "…"
+    name = name if len(name) <= limit else name[:limit - 1] + "…"
+    return name.replace("$", r"\$")  # a name is text: "$…$" would be parsed as mathtext

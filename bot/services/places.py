@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import DomainError
 from bot.services.numbers import as_int
+from bot.services.text import strip_controls
 from db.models import District, Region
 
 PAGE_SIZE = 8
@@ -94,6 +95,14 @@ class PlaceDirectory:
 
 
 IMPORT_COLUMNS = ("region_code", "unit_type", "unit_kk", "unit_ru", "unit_en")
+NAME_MAX = 120  # the columns' size
+
+
+def name_ok(name: str) -> bool:
+    """A place name fit for buttons, messages and exports: not too long, no markup or
+    control characters (messages escape names anyway; this keeps the data clean)."""
+    return (len(name) <= NAME_MAX and "<" not in name and ">" not in name
+            and strip_controls(name) == name and "\n" not in name and "\t" not in name)
 
 
 async def import_districts_csv(session: AsyncSession, raw: bytes) -> tuple[int, int]:
@@ -113,8 +122,11 @@ async def import_districts_csv(session: AsyncSession, raw: bytes) -> tuple[int, 
             raise DomainError("csv_region", line=n, code=row["region_code"])
         if row["unit_type"] not in ("district", "city", "city_district"):
             raise DomainError("csv_unit_type", line=n)
-        if not all((row[c] or "").strip() for c in ("unit_kk", "unit_ru", "unit_en")):
+        names = [(row[c] or "").strip() for c in ("unit_kk", "unit_ru", "unit_en")]
+        if not all(names):
             raise DomainError("csv_empty", line=n)
+        if not all(name_ok(name) for name in names):
+            raise DomainError("csv_name", line=n, max=NAME_MAX)
     added = updated = 0
     for row in rows:
         region = regions[row["region_code"]]

@@ -16,6 +16,7 @@ from bot.services.delivery import forget_messages
 from bot.services.errors import DomainError
 from bot.services.guardian import set_age_band
 from bot.services.numbers import typed_int
+from bot.services.text import strip_controls
 from bot.services.users import COORDINATOR, STAFF, STUDENT, UserCache, UserInfo
 from db.base import utcnow
 from db.checkpoint import overwrite_after_commit
@@ -51,7 +52,8 @@ INVITE_DAYS_MAX, INVITE_USES_MAX = 365, 1000
 
 
 def clean_text(text: str | None, low: int, high: int, error: str) -> str:
-    value = " ".join((text or "").split())
+    # control characters never get stored: an export would refuse them (services.xlsx)
+    value = " ".join(strip_controls(text or "").split())
     if not low <= len(value) <= high:
         raise DomainError(error, min=low, max=high)
     return value

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import stats as st
+from bot.services import xlsx
 from bot.services.stats import _
 from db.base import utcnow
 from db.models import ActivityLog, Delivery, User
@@ -214,13 +215,13 @@ def _local(value: datetime | None, period: st.Period) -> datetime | None:
 def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]],
            widths: list[int], formats: dict[int, str] | None = None) -> None:
     ws = wb.create_sheet(title[:31])
-    ws.append(header)
+    xlsx.append(ws, header)
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in rows:
-        ws.append(row)
+        xlsx.append(ws, row)
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     for col, fmt in (formats or {}).items():

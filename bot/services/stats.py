@@ -19,6 +19,7 @@ No aiogram here: texts are built with a translator callable `tr(msgid) -> str`.
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -480,12 +481,12 @@ def fmt_change(cur: int, prev: int, fmt: Callable[[int | float], str]) -> str:
 
 def render_text(stats: Stats, tr: Translate, fmt: Callable[[int | float], str],
                 place_name: Callable[[str, int], str], top: int = 5) -> str:
-    """The /stats reply and the digest (HTML; place names are ours, not user text)."""
+    """The /stats reply and the digest (HTML: place names are escaped, staff import them)."""
     cur, prev = stats.current, stats.previous
     if stats.scope.district_id is not None:
-        where = place_name("district", stats.scope.district_id)
+        where = html.escape(place_name("district", stats.scope.district_id))
     elif stats.scope.region_id is not None:
-        where = place_name("region", stats.scope.region_id)
+        where = html.escape(place_name("region", stats.scope.region_id))
     else:
         where = tr(_("Whole country"))
     lines = [
@@ -505,7 +506,7 @@ def render_text(stats: Stats, tr: Translate, fmt: Callable[[int | float], str],
     lines.append("<b>" + heading + "</b> — " + tr(_(
         "registrations / active users / participation")))
     for n, row in enumerate(stats.areas[:top], start=1):
-        name = place_name(stats.scope.area, row.area_id or 0)
+        name = html.escape(place_name(stats.scope.area, row.area_id or 0))
         lines.append(f"{n}. {name}: {fmt(row.get('registrations'))} / "
                      f"{fmt(row.get('active'))} / {fmt(row.participation)}")
     if not stats.areas:

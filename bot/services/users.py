@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
@@ -53,24 +55,69 @@ class UserInfo:
 
 
 class UserCache:
-    """tg_id -> UserInfo. Every write to a user must call `forget` (services do)."""
+    """tg_id -> UserInfo. Every write to a user must call `forget`, or `put` with the new value
+    (services do); `remember` is for what was just read.
 
-    def __init__(self, max_size: int = 200_000) -> None:
-        self._items: dict[int, UserInfo | None] = {}
+    With one process (SQLite) that is all. With several, the others must drop their copy too:
+    a write is announced through `on_change` (bot.user_changes sends it to every instance
+    through Redis), and an entry lives at most `ttl` seconds (None: for ever), which bounds a
+    copy no announcement reached.
+    """
+
+    def __init__(self, max_size: int = 200_000, ttl: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._items: dict[int, tuple[UserInfo | None, float]] = {}
         self._max = max_size
+        self.ttl, self.clock = ttl, clock
+        self.on_change: Callable[[int], None] | None = None
+        self.version = 0  # moves on every drop: a read begun before it is not kept
 
     def get(self, tg_id: int) -> UserInfo | bool | None:
-        """UserInfo, None (known guest), or False (not cached)."""
-        return self._items.get(tg_id, False)
+        """UserInfo, None (known guest), or False (not cached, or kept too long)."""
+        item = self._items.get(tg_id)
+        if item is None:
+            return False
+        info, expires = item
+        if expires != FOREVER and self.clock() >= expires:
+            del self._items[tg_id]
+            return False
+        return info
 
-    def put(self, tg_id: int, info: UserInfo | None) -> None:
+    def remember(self, tg_id: int, info: UserInfo | None, version: int | None = None) -> None:
+        """What the database said (a read begun at `version`): kept for `ttl` seconds, unless
+        a change was announced while it was read."""
+        if version is not None and version != self.version:
+            return
         if len(self._items) >= self._max:
             self._items.clear()
-        self._items[tg_id] = info
+        self._items[tg_id] = (info, FOREVER if self.ttl is None else self.clock() + self.ttl)
+
+    def put(self, tg_id: int, info: UserInfo | None) -> None:
+        """A write's new value: kept here, dropped by every other instance."""
+        self.remember(tg_id, info)
+        self._announce(tg_id)
 
     def forget(self, tg_id: int | None) -> None:
+        """A write: the next update of this user, on any instance, reads the database."""
         if tg_id is not None:
-            self._items.pop(tg_id, None)
+            self.drop(tg_id)
+            self._announce(tg_id)
+
+    def drop(self, tg_id: int) -> None:
+        """Drop this process's copy only (another instance announced a change)."""
+        self.version += 1
+        self._items.pop(tg_id, None)
+
+    def clear(self) -> None:
+        self.version += 1
+        self._items.clear()
+
+    def _announce(self, tg_id: int) -> None:
+        if self.on_change is not None:
+            self.on_change(tg_id)
+
+
+FOREVER = float("inf")
 
 
 _USER_BY_TG = select(User).where(User.tg_id == bindparam("tg_id"))  # built once: hot path
@@ -90,11 +137,12 @@ async def load_user_info(session: AsyncSession, cache: UserCache, tg_id: int) ->
     cached = cache.get(tg_id)
     if cached is not False:
         return cached  # type: ignore[return-value]
+    version = cache.version
     row = (await session.execute(_INFO_BY_TG, {"tg_id": tg_id})).first()
     info = None
     if row is not None and row.status != "erased":
         info = UserInfo(**{**row._asdict(), "limited": bool(row.limited)})
-    cache.put(tg_id, info)
+    cache.remember(tg_id, info, version)
     return info
 
 

@@ -545,26 +545,24 @@ def registrants_xlsx(rows: list[tuple[User, WebinarRegistration]], headers: list
     """One sheet: a row per registrant (name, region, district, organisation, role,
     registered at, attended at), local times. A minor still waiting for a guardian's
     confirmation is a row marked `waiting`, without name or organisation."""
-    import io
-
     from openpyxl import Workbook
+
+    from bot.services import xlsx
 
     book = Workbook()
     sheet = book.active
     sheet.title = title[:31]  # Excel's limit for a sheet name
-    sheet.append(headers)
+    xlsx.append(sheet, headers)
 
     def local(value: datetime | None) -> str:
         return value.astimezone(tz).strftime("%d.%m.%Y %H:%M") if value else ""
 
     for user, reg in rows:
         name, org = as_seen_by_others(user.limited, user.full_name, user.org_name, waiting)
-        sheet.append([name, region_name(user.region_id),
-                      district_name(user.district_id), org,
-                      role_name(user.role),
-                      local(reg.registered_at), local(reg.attended_at)])
+        xlsx.append(sheet, [name, region_name(user.region_id),
+                            district_name(user.district_id), org,
+                            role_name(user.role),
+                            local(reg.registered_at), local(reg.attended_at)])
     for column, width in zip("ABCDEFG", (32, 28, 28, 32, 12, 18, 18), strict=True):
         sheet.column_dimensions[column].width = width
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
+    return xlsx.to_bytes(book)
