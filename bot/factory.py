@@ -18,7 +18,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.delivery import DeliveryWorker, worker_for
@@ -29,17 +29,20 @@ from bot.middlewares import (
     CommitBeforeRequest,
     DbSessionMiddleware,
     FloodMiddleware,
+    HeavyRuns,
+    RetryOnTimeout,
     UserContextMiddleware,
     offload_heavy_handlers,
 )
 from bot.ratelimit_redis import shared_limiter
 from bot.routing import GatedDispatcher, optimise_routing
 from bot.services.places import PlaceDirectory
+from bot.services.stats import BoardCache
 from bot.services.users import UserCache
 from bot.storage import SqlStorage
 from db.base import utcnow
 from db.checkpoint import WalCheckpointer
-from db.engine import create_engine, create_sessionmaker
+from db.engine import create_engine, create_read_engine, create_sessionmaker
 
 logger = logging.getLogger(__name__)
 LOCAL_TOKEN = "42:local-console-token-not-for-telegram"
@@ -61,9 +64,18 @@ class App:
     clock: Callable[[], datetime] = utcnow
     extras: dict[str, Any] = field(default_factory=dict)
     checkpointer: WalCheckpointer | None = None
+    # Long reads (HEAVY_DB handlers, digests): SQLite's read-only connections; None where
+    # the writer's pool serves readers too (PostgreSQL).
+    read_engine: AsyncEngine | None = None
+    read_sessionmaker: async_sessionmaker | None = None
+    boards: BoardCache = field(default_factory=BoardCache)
 
     def now(self) -> datetime:
         return self.clock()
+
+    def read_session(self) -> AsyncSession:
+        """A session for a long read that writes nothing (see read_sessionmaker)."""
+        return (self.read_sessionmaker or self.sessionmaker)()
 
     async def close(self) -> None:
         try:
@@ -77,6 +89,8 @@ class App:
         finally:
             try:
                 await self.engine.dispose()
+                if self.read_engine is not None:
+                    await self.read_engine.dispose()
             finally:
                 if self.checkpointer is not None:  # waits for a checkpoint under way
                     await asyncio.to_thread(self.checkpointer.stop)
@@ -105,6 +119,7 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
 
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
+    read_engine = create_read_engine(settings.database_url)
     bot_session = session or make_bot_session(settings)
     bot_session.middleware(CommitBeforeRequest())
     bot = Bot(settings.token or LOCAL_TOKEN, session=bot_session,
@@ -121,7 +136,11 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
               scheduler=AsyncIOScheduler(timezone="UTC"),
               delivery=worker_for(bot, sessionmaker, settings.delivery_rate, local,
                                   limiter=shared_limiter(settings.redis_url,
-                                                         settings.delivery_rate, local)))
+                                                         settings.delivery_rate, local)),
+              read_engine=read_engine,
+              read_sessionmaker=create_sessionmaker(read_engine) if read_engine else None)
+    app.boards.clock = app.now
+    dp.update.outer_middleware(RetryOnTimeout(i18n, users, settings.default_locale))
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(UserContextMiddleware(i18n, users, settings.staff_ids,
@@ -136,6 +155,7 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
     dp["i18n"] = i18n
     dp["users"] = users
     dp["places"] = app.places
+    dp["heavy_runs"] = HeavyRuns()
     dp.include_routers(*get_routers())
     optimise_routing(dp)
     offload_heavy_handlers(dp)

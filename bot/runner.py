@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.factory import App, build_app
-from bot.polling import poll
+from bot.polling import poll, replay_parked
 from bot.scheduler import run_all_ticks, start_scheduler
 from db.base import utcnow
 from db.engine import is_sqlite
@@ -89,6 +89,7 @@ async def run_polling(settings: Settings) -> None:
     me = await app.bot.me()
     logger.info("polling as @%s", me.username)
     try:
+        await replay_parked(app)
         await poll(app, stop)
     finally:
         logger.info("shutting down")

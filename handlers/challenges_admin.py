@@ -798,22 +798,22 @@ async def send_export(message: Message, session: AsyncSession, app: App, locale:
 
 
 @router.message(Command("export_challenge"), flags=HEAVY_DB)
-async def cmd_export(message: Message, command: CommandObject, session: AsyncSession, app: App,
-                     locale: str) -> None:
+async def cmd_export(message: Message, command: CommandObject, read_session: AsyncSession,
+                     app: App, locale: str) -> None:
     arg = (command.args or "").strip().lstrip("#")
     if not arg.isdigit():
         await message.answer(_("Usage: /export_challenge N (the number from /challenges)."))
         return
     try:
-        await send_export(message, session, app, locale, int(arg))
+        await send_export(message, read_session, app, locale, int(arg))
     except DomainError as exc:
         await message.answer(error_text(exc))
 
 
 @router.callback_query(ChallengeAdminCD.filter(F.action == "xlsx"), flags=HEAVY_DB)
-async def on_export(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
+async def on_export(cb: CallbackQuery, callback_data: ChallengeAdminCD, read_session: AsyncSession,
                     app: App, locale: str) -> None:
     try:
-        await send_export(cb.message, session, app, locale, callback_data.id)
+        await send_export(cb.message, read_session, app, locale, callback_data.id)
     except DomainError as exc:
         await cb.message.answer(error_text(exc))

@@ -684,20 +684,20 @@ async def on_registrants(cb: CallbackQuery, callback_data: WebinarAdminCD,
 
 
 @router.callback_query(WebinarAdminCD.filter(F.action == "export"), flags=HEAVY_DB)
-async def on_export(cb: CallbackQuery, callback_data: WebinarAdminCD, session: AsyncSession,
+async def on_export(cb: CallbackQuery, callback_data: WebinarAdminCD, read_session: AsyncSession,
                     app: App, locale: str) -> None:
-    await _send_export(cb.message, session, app, locale, callback_data.id)
+    await _send_export(cb.message, read_session, app, locale, callback_data.id)
 
 
 @router.message(Command("export_webinar"), flags=HEAVY_DB)
-async def cmd_export_webinar(message: Message, command: CommandObject, session: AsyncSession,
+async def cmd_export_webinar(message: Message, command: CommandObject, read_session: AsyncSession,
                              app: App, locale: str) -> None:
     arg = (command.args or "").strip().lstrip("№#")
     if not arg.isdigit():
         await message.answer(_("Please add the webinar number: /export_webinar 12 (the number "
                                "is shown on the webinar card)."))
         return
-    await _send_export(message, session, app, locale, int(arg))
+    await _send_export(message, read_session, app, locale, int(arg))
 
 
 async def _send_export(message: Message, session: AsyncSession, app: App, locale: str,

@@ -82,6 +82,7 @@ async def test_polling_backs_off_exponentially_and_resumes(h, monkeypatch):
     async def record_batch(app, updates):
         handled.extend(u.update_id for u in updates)
         stop.set()
+        return []  # nothing parked, still running
 
     monkeypatch.setattr("bot.polling.handle_batch", record_batch)
 

@@ -272,7 +272,9 @@ async def test_leaderboard_points_and_places(h, data):
     assert [(r.key[0], r.points) for r in board.boards["factions"]] == [
         ("happiness", 18), ("care", 2), ("law_order", 1)]
     student = h.user(103)
-    await student.send("/leaderboard 2026-01-01 2026-12-31")
+    await student.send("/leaderboard 2026-01-01 2026-12-31")  # students get the kept ones
+    assert "Write week, month or year" in student.last_text()
+    await student.send("/leaderboard year")  # 2026: the same period
     text = student.last_text()
     assert "School No. 2" in text and ": score 2." in text
     assert "Place in the country: 2 of 3." in text and "Place in your district: 1 of 1." in text

@@ -19,9 +19,10 @@ No aiogram here: texts are built with a translator callable `tr(msgid) -> str`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -582,6 +583,65 @@ async def leaderboard(session: AsyncSession, scope: Scope, period: Period | None
         ranked.sort(key=lambda r: (-r.points, tuple(str(v) for v in r.key)))
         result[board] = ranked
     return Leaderboard(result)
+
+
+BOARD_CACHE_TTL = timedelta(minutes=5)
+
+
+class BoardCache:
+    """Rankings kept for BOARD_CACHE_TTL, per key (period and challenge; the scope is the
+    whole country, from which a district's ranking is cut, see `district_rows`).
+
+    Every student may ask, and each ranking is an aggregate over the whole activity log
+    (seconds at a million rows): computed per request, a few students could keep the
+    database busy without end. Several asking at the same moment wait for one computation.
+    """
+
+    def __init__(self, ttl: timedelta = BOARD_CACHE_TTL,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.ttl, self.clock = ttl, clock
+        self._kept: dict[Hashable, tuple[datetime, Leaderboard]] = {}
+        self._pending: dict[Hashable, asyncio.Future[Leaderboard]] = {}
+
+    async def get(self, key: Hashable,
+                  compute: Callable[[], Awaitable[Leaderboard]]) -> Leaderboard:
+        while True:
+            kept = self._kept.get(key)
+            if kept is not None and kept[0] > self.clock():
+                return kept[1]
+            pending = self._pending.get(key)
+            if pending is None:
+                break
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this caller was cancelled, not the computation
+                # the computation failed or its caller went away: try it here
+        return await self._compute(key, compute)
+
+    async def _compute(self, key: Hashable,
+                       compute: Callable[[], Awaitable[Leaderboard]]) -> Leaderboard:
+        future: asyncio.Future[Leaderboard] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            value = await compute()
+        except BaseException:
+            future.cancel()  # those waiting compute it themselves
+            raise
+        finally:
+            del self._pending[key]
+        now = self.clock()
+        self._kept = {k: v for k, v in self._kept.items() if v[0] > now}
+        self._kept[key] = (now + self.ttl, value)
+        future.set_result(value)
+        return value
+
+
+def district_rows(country: list[BoardRow], district_id: int) -> list[BoardRow]:
+    """The organisations board of one district, cut from the country's: an organisation's
+    key holds its district, so this equals `leaderboard` with that district's scope."""
+    return [row for row in country if row.key[1] == district_id]
 
 
 def place_of(rows: list[BoardRow], key: tuple[Any, ...]) -> tuple[int, int] | None:

@@ -142,6 +142,18 @@ class ProcessedUpdate(Base):
     handled_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class ParkedUpdate(Base):
+    """An update that left its polling batch to finish on its own (a long read, see
+    bot.polling), kept until it is handled: Telegram has been told it arrived, so after a
+    crash this row is what brings it back."""
+
+    __tablename__ = "parked_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[dict] = mapped_column(JSON)
+    parked_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class BotState(Base):
     """Small key/value bookkeeping (polling offset, instance lock, last digest week)."""
 
