@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import Callable
@@ -720,9 +721,9 @@ async def _send_export(message: Message, session: AsyncSession, app: App, locale
         place = app.places.district(did)
         return place.name(locale) if place else ""
 
-    data = svc.registrants_xlsx(rows, headers, region_name, district_name,
-                                lambda role: labels.label(labels.ROLE, role), app.settings.tz,
-                                _("Registrants"))
+    data = await asyncio.to_thread(  # thousands of rows: not on the event loop
+        svc.registrants_xlsx, rows, headers, region_name, district_name,
+        lambda role: labels.label(labels.ROLE, role), app.settings.tz, _("Registrants"))
     await message.answer_document(
         BufferedInputFile(data, filename=f"webinar-{webinar.id}.xlsx"),
         caption=_("Webinar No. {id}: registered {n}, attended {m}.").format(
