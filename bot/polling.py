@@ -16,6 +16,7 @@ fetched and handled again after a pause.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -62,9 +63,14 @@ async def handle_update(app: object, update: Update, leave_batch: LeaveBatch | N
         logger.exception("update %s could not be handled", update.update_id)
 
 
-async def handle_batch(app: object, updates: list[Update]) -> list[asyncio.Task[None]]:
+async def handle_batch(app: object, updates: list[Update],
+                       running: dict[int, asyncio.Task[None]] | None = None,
+                       ) -> list[asyncio.Task[None]]:
     """Handle a batch; return when each of its updates is handled or parked, with the
-    tasks still finishing parked ones."""
+    tasks still finishing parked ones. `running` (sender -> task, kept by `poll` across
+    batches) keeps one person's updates in order: a sender whose earlier updates are still
+    parked has this batch's updates parked behind them."""
+    running = {} if running is None else running
     fresh_ids = {u.update_id for u in updates} - await already_processed(
         app, [u.update_id for u in updates])
     groups: dict[int, list[Update]] = defaultdict(list)
@@ -75,19 +81,36 @@ async def handle_batch(app: object, updates: list[Update]) -> list[asyncio.Task[
     loop = asyncio.get_running_loop()
     settled: list[asyncio.Future[None]] = []
     tasks: list[asyncio.Task[None]] = []
-    for group in groups.values():
+    for sender, group in groups.items():
+        before = running.get(sender)
         settled.append(loop.create_future())
-        tasks.append(asyncio.create_task(_run_group(app, group, limit, settled[-1])))
+        task = asyncio.create_task(_run_group(app, group, limit, settled[-1], before))
+        running[sender] = task
+        task.add_done_callback(functools.partial(_forget, running, sender))
+        tasks.append(task)
     await asyncio.gather(*settled)
     return [task for task in tasks if not task.done()]
 
 
+def _forget(running: dict[int, asyncio.Task[None]], sender: int,
+            task: asyncio.Task[None]) -> None:
+    if running.get(sender) is task:
+        del running[sender]
+
+
 async def _run_group(app: object, group: list[Update], limit: asyncio.Semaphore,
-                     settled: asyncio.Future[None]) -> None:
+                     settled: asyncio.Future[None],
+                     before: asyncio.Task[None] | None = None) -> None:
     """One sender's updates in order. `settled` is resolved when the batch need not wait
     for the rest: all handled, or parked (the semaphore's place is then given back)."""
     parked: set[int] = set()
-    await limit.acquire()
+    if before is not None and not before.done():
+        if await _park(app, group):  # behind the same person's parked updates
+            parked.update(u.update_id for u in group)
+            settled.set_result(None)
+        await asyncio.wait({before})
+    if not settled.done():
+        await limit.acquire()
     try:
         for n, update in enumerate(group):
             async def leave_batch(rest: list[Update] = group[n:]) -> None:
@@ -155,6 +178,7 @@ async def poll(app: object, stop: asyncio.Event,
     offset: int | None = None
     backoff = batch_backoff = 1.0
     parked: set[asyncio.Task[None]] = set()
+    running: dict[int, asyncio.Task[None]] = {}  # per sender: order across batches
     while not stop.is_set():
         try:
             updates = await _next_batch(bot, offset, allowed, stop)
@@ -171,7 +195,7 @@ async def poll(app: object, stop: asyncio.Event,
             break
         if updates:
             try:
-                still_running = await handle_batch(app, updates)
+                still_running = await handle_batch(app, updates, running)
             except Exception:  # e.g. the database did not answer: nothing was handled
                 logger.exception("a batch of %d updates could not be handled; it is fetched "
                                  "again in %.0f s", len(updates), batch_backoff)

@@ -301,15 +301,22 @@ async def test_h1_polling_fetches_the_next_batch_while_a_long_read_runs(h, teleg
         assert "Язык изменён" in h.user(301).last_text()
         from db.models import ParkedUpdate
 
-        async with h.app.sessionmaker() as s:  # kept until handled: a crash cannot lose it
-            assert await s.scalar(select(ParkedUpdate.update_id)) == stats
+        # The same person's next update waits behind the long read, in order.
+        help_ = telegram.queue(STAFF_ID, "/help")
+        confirmed = asyncio.create_task(telegram.confirmed.wait())
+        assert await finished(confirmed)
+        assert h.api.texts(STAFF_ID) == []
+        async with h.app.sessionmaker() as s:  # kept until handled: a crash cannot lose them
+            assert set(await s.scalars(select(ParkedUpdate.update_id))) == {stats, help_}
         hold.release.set()
         telegram.stop.set()
         assert await finished(polling)
-    assert h.api.of("sendPhoto", STAFF_ID)  # the statistics came after all
+    answered = [c.method for c in h.api.calls if c.chat_id == STAFF_ID]
+    assert answered == ["sendMessage", "sendPhoto", "sendMessage"]  # statistics, then /help
+    assert "/stats" in h.api.last(STAFF_ID).text
     async with h.app.sessionmaker() as s:
-        assert await s.scalar(select(ParkedUpdate.update_id)) is None
-        assert await s.get(ProcessedUpdate, stats) is not None
+        assert (await s.scalars(select(ParkedUpdate))).all() == []
+        assert await s.get(ProcessedUpdate, stats) and await s.get(ProcessedUpdate, help_)
 
 
 async def test_h1_a_batch_that_fails_is_fetched_again_not_skipped(h, telegram, monkeypatch):
@@ -358,3 +365,23 @@ async def test_h1_updates_parked_at_a_crash_are_handled_at_start(h):
     async with h.app.sessionmaker() as s:
         assert await s.get(ProcessedUpdate, waiting) is not None
         assert (await s.scalars(select(ParkedUpdate))).all() == []
+
+
+async def test_h1_the_read_connections_cannot_write_and_read_beside_the_writer(h):
+    """The long reads' connections are read-only (a write there is a bug, and fails), and
+    they read while the writer holds an open write transaction."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    if h.app.read_sessionmaker is None:
+        pytest.skip("PostgreSQL: long reads share the writer's concurrent pool")
+    await make_student(h, 701)
+    async with h.app.sessionmaker() as writer:
+        await writer.execute(text("UPDATE users SET locale = 'ru' WHERE tg_id = 701"))
+        async with h.app.read_session() as reader:  # the writer's transaction is still open
+            assert await reader.scalar(select(User.locale).where(User.tg_id == 701)) == "en"
+            with pytest.raises(OperationalError, match="readonly"):
+                await reader.execute(text("UPDATE users SET locale = 'kk'"))
+        await writer.commit()
+    async with h.app.read_session() as reader:
+        assert await reader.scalar(select(User.locale).where(User.tg_id == 701)) == "ru"
