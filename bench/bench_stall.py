@@ -1,15 +1,18 @@
 """H1, nobody stalls anybody: 100 people press buttons and type while one person sends
 /leaderboard back to back, over 100,000 users and 1,000,000 activity rows on SQLite.
 
-Updates go the production way: long polling (`bot.polling.poll`) against a fake getUpdates
-queue, the real Dispatcher, replies recorded by the in-process Bot API. Each of the others
+Updates go the production ways: long polling (`bot.polling.poll`) against a fake getUpdates
+queue, and as a webhook would hand them over (each at once, in order per person:
+`bot.webhook`'s own handling); the real Dispatcher, replies recorded by the in-process Bot
+API. Each of the others
 presses the language button, sends /help or /challenges, waits for the answer, thinks
 0.5-1.5 s and goes again. Latency is from the update's arrival at "Telegram" to the bot's
-first call to that chat. Three runs on one seeded database, each with a fresh bot process
-state: nobody heavy; a student sending /leaderboard (students get the kept rankings); staff
-sending /leaderboard for three years (never kept: every call is a full count).
+first call to that chat. Three runs per way on one seeded database, each with a fresh bot
+process state: nobody heavy; a student sending /leaderboard (students get the kept
+rankings); staff sending /leaderboard for three years (never kept: every call is a count).
 
-Run alone: `python -m bench stall` (BENCH_STALL_USERS / _EVENTS / _SECONDS to scale down).
+Run alone: `python -m bench stall` (BENCH_STALL_USERS / _EVENTS / _SECONDS to scale down,
+BENCH_STALL_MODES=polling or webhook for one way only).
 """
 
 from __future__ import annotations
@@ -36,11 +39,14 @@ from bot.factory import App, build_app, prepare
 from bot.local_api import ApiCall, LocalSession
 from bot.polling import poll
 from bot.services.demo import seed_demo
+from bot.webhook import _handle as webhook_handle
+from bot.webhook import _SenderLocks
 from db.models import User
 
 USERS = int(os.environ.get("BENCH_STALL_USERS", "100000"))
 EVENTS = int(os.environ.get("BENCH_STALL_EVENTS", "1000000"))
 SECONDS = float(os.environ.get("BENCH_STALL_SECONDS", "30"))
+MODES = os.environ.get("BENCH_STALL_MODES", "polling,webhook").split(",")
 OTHERS = 100
 WARM_UP = 3.0
 TARGET_P99 = 1.0
@@ -51,15 +57,22 @@ class Telegram:
     """getUpdates with Telegram's semantics: from `offset` on, at most `limit`; waits up to
     `timeout` for something to arrive when nothing is pending."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, webhook: bool) -> None:
         self.app = app
         self.pending: deque[Update] = deque()
         self.arrived = asyncio.Event()
+        self.webhook = _SenderLocks() if webhook else None
+        self.handling: set[asyncio.Task[None]] = set()
 
     def push(self, payload: dict[str, Any]) -> None:
-        update_id = next(UPDATE_IDS)
-        self.pending.append(Update.model_validate({"update_id": update_id, **payload},
-                                                  context={"bot": self.app.bot}))
+        update = Update.model_validate({"update_id": next(UPDATE_IDS), **payload},
+                                       context={"bot": self.app.bot})
+        if self.webhook is not None:  # handed over at once, as a webhook request would
+            task = asyncio.create_task(webhook_handle(self.app, update, self.webhook))
+            self.handling.add(task)
+            task.add_done_callback(self.handling.discard)
+            return
+        self.pending.append(update)
         self.arrived.set()
 
     async def get_updates(self, offset: int | None = None, timeout: int = 0, limit: int = 100,
@@ -165,14 +178,14 @@ async def heavy(telegram: Telegram, replies: Replies, tg_id: int, text: str, unt
 
 
 async def scenario(app: App, api: LocalSession, others: list[int],
-                   heavy_user: tuple[int, str] | None) -> dict[str, Any]:
-    telegram = Telegram(app)
+                   heavy_user: tuple[int, str] | None, mode: str) -> dict[str, Any]:
+    telegram = Telegram(app, webhook=mode == "webhook")
     app.bot.get_updates = telegram.get_updates  # type: ignore[method-assign]
     replies = Replies(api)
     counter = TimeoutCounter()
     logging.getLogger().addHandler(counter)
     stop = asyncio.Event()
-    polling = asyncio.create_task(poll(app, stop))
+    polling = asyncio.create_task(poll(app, stop) if mode == "polling" else stop.wait())
     rng = random.Random(7)
     started = time.perf_counter()
     measure_from, until = started + WARM_UP, started + WARM_UP + SECONDS
@@ -190,6 +203,7 @@ async def scenario(app: App, api: LocalSession, others: list[int],
         stop.set()
         telegram.arrived.set()
         await polling
+        await asyncio.gather(*telegram.handling)
         logging.getLogger().removeHandler(counter)
     latencies.sort()
     return {"n": len(latencies), "p50": statistics.median(latencies),
@@ -237,12 +251,13 @@ async def main() -> None:
             ("staff sending /leaderboard 2024-01-01 2026-12-31 back to back",
              (staff, "/leaderboard 2024-01-01 2026-12-31"))]
     try:
-        for label, heavy_user in runs:
-            await app.close()  # each run starts as a fresh bot process would (no caches)
-            api = LocalSession()
-            app = build_app(Settings(database_url=url, _env_file=None), session=api)
-            await prepare(app)
-            report(label, await scenario(app, api, others, heavy_user))
+        for mode in MODES:
+            for label, heavy_user in runs:
+                await app.close()  # each run starts as a fresh bot process would (no caches)
+                api = LocalSession()
+                app = build_app(Settings(database_url=url, _env_file=None), session=api)
+                await prepare(app)
+                report(f"{mode}, {label}", await scenario(app, api, others, heavy_user, mode))
     finally:
         await app.close()
         for name in os.listdir(folder):
