@@ -205,7 +205,10 @@ async def cmd_leaderboard(message: Message, command: CommandObject, read_session
         challenge = await get_challenge(read_session, challenge_id) if challenge_id else None
     except DomainError as exc:
         # the period error of /stats shows /stats, which students do not have
-        code = "board_period" if exc.code == "stats_period" else exc.code
+        if exc.code == "stats_period":
+            code = "board_period_student" if role == "student" else "board_period"
+        else:
+            code = exc.code
         await message.answer(error_text(DomainError(code, **exc.details)))
         return
     _tr, fmt, name = _tools(app, locale)

@@ -182,7 +182,7 @@ async def test_h1_a_students_leaderboard_is_kept_a_few_minutes(h, computed, cloc
 
 @pytest.mark.usefixtures("data")
 async def test_h1_students_may_ask_only_the_kept_periods(h, computed):
-    for arg in ("2024-01-01 2026-12-31", "2025", "2026-03-01 2026-03-02"):
+    for arg in ("2024-01-01 2026-12-31", "2025", "2026-03-01 2026-03-02", "challenge x"):
         await h.user(103).send(f"/leaderboard {arg}")
         assert "Write week, month or year (/leaderboard week)" in h.user(103).last_text()
     assert computed == []
