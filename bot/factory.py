@@ -19,7 +19,7 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.datadir import use_data_folder
@@ -33,18 +33,21 @@ from bot.middlewares import (
     CommitBeforeRequest,
     DbSessionMiddleware,
     FloodMiddleware,
+    HeavyRuns,
+    RetryOnTimeout,
     UserContextMiddleware,
     offload_heavy_handlers,
 )
 from bot.ratelimit_redis import shared_limiter
 from bot.routing import GatedDispatcher, optimise_routing
 from bot.services.places import PlaceDirectory
+from bot.services.stats import BoardCache
 from bot.services.users import UserCache
 from bot.storage import FSM_TTL, SqlStorage
 from bot.user_changes import ALONE_TTL, UserChanges
 from db.base import utcnow
 from db.checkpoint import WalCheckpointer
-from db.engine import create_engine, create_sessionmaker, is_sqlite
+from db.engine import create_engine, create_read_engine, create_sessionmaker, is_sqlite
 
 logger = logging.getLogger(__name__)
 LOCAL_TOKEN = "42:local-console-token-not-for-telegram"
@@ -69,9 +72,18 @@ class App:
     redis: Redis | None = None  # flood control and user changes (REDIS_URL)
     user_changes: UserChanges | None = None  # several instances: see bot.user_changes
     flood: FloodMiddleware | None = None
+    # Long reads (HEAVY_DB handlers, digests): SQLite's read-only connections; None where
+    # the writer's pool serves readers too (PostgreSQL).
+    read_engine: AsyncEngine | None = None
+    read_sessionmaker: async_sessionmaker | None = None
+    boards: BoardCache = field(default_factory=BoardCache)
 
     def now(self) -> datetime:
         return self.clock()
+
+    def read_session(self) -> AsyncSession:
+        """A session for a long read that writes nothing (see read_sessionmaker)."""
+        return (self.read_sessionmaker or self.sessionmaker)()
 
     async def close(self) -> None:
         try:
@@ -89,6 +101,8 @@ class App:
         finally:
             try:
                 await self.engine.dispose()
+                if self.read_engine is not None:
+                    await self.read_engine.dispose()
             finally:
                 if self.checkpointer is not None:  # waits for a checkpoint under way
                     await asyncio.to_thread(self.checkpointer.stop)
@@ -120,6 +134,7 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
     use_data_folder(settings.data_folder)  # caches (certificate backgrounds) go there
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
+    read_engine = create_read_engine(settings.database_url)
     bot_session = session or make_bot_session(settings)
     bot_session.middleware(FitToLimits())  # outermost: each part of a split is one request
     bot_session.middleware(CommitBeforeRequest())
@@ -142,7 +157,11 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
                                                          settings.delivery_rate, local)),
               redis=redis, user_changes=user_changes,
               flood=FloodMiddleware(settings.flood_limit, settings.flood_window, redis,
-                                    prefix=f"{settings.redis_prefix}:flood"))
+                                    prefix=f"{settings.redis_prefix}:flood"),
+              read_engine=read_engine,
+              read_sessionmaker=create_sessionmaker(read_engine) if read_engine else None)
+    app.boards.clock = app.now
+    dp.update.outer_middleware(RetryOnTimeout(i18n, users, settings.default_locale))
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(UserContextMiddleware(i18n, users, settings.default_locale))
@@ -155,6 +174,7 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
     dp["i18n"] = i18n
     dp["users"] = users
     dp["places"] = app.places
+    dp["heavy_runs"] = HeavyRuns()
     dp.include_routers(*get_routers())
     optimise_routing(dp)
     offload_heavy_handlers(dp)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -23,10 +24,12 @@ from aiogram.methods import AnswerCallbackQuery
 from aiogram.methods.base import TelegramMethod, TelegramType
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.access import callback_allowed, command_allowed, command_of
-from bot.db_context import current_session
+from bot.db_context import current_reader, current_session
 from bot.i18n import LANGUAGES, PoI18n
 from bot.services.users import UserCache, access_role, load_user_info
 from bot.storage import discard_pending, has_pending
@@ -113,6 +116,11 @@ class CommitBeforeRequest(BaseRequestMiddleware):
             return await make_request(bot, method)
         if has_work(session):
             await session.commit()
+        reader = current_reader.get(None)
+        if reader is not None and reader.in_transaction():
+            # Reads are done by the time a reply goes out: give the read-only connection back
+            # (commit, not rollback: the objects read stay loaded).
+            await reader.commit()
         for attempt in range(REPLY_RETRIES + 1):
             try:
                 return await make_request(bot, method)
@@ -187,12 +195,29 @@ class AccessMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
-HEAVY_DB = {"heavy_db": True}  # handler flag: long reads (exports, reports)
+HEAVY_DB = {"heavy_db": True}  # handler flag: long reads (exports, reports, rankings)
+
+
+class HeavyRuns:
+    """Who has a heavy command under way in this process: one at a time per person, so
+    nobody can queue up long reads faster than they finish."""
+
+    def __init__(self) -> None:
+        self._busy: set[int] = set()
+
+    def start(self, user_id: int) -> bool:
+        if user_id in self._busy:
+            return False
+        self._busy.add(user_id)
+        return True
+
+    def finish(self, user_id: int) -> None:
+        self._busy.discard(user_id)
 
 
 def offload_heavy_handlers(dp: Dispatcher) -> None:
-    """Handlers flagged HEAVY_DB run their SQLite calls in a worker thread (db.inline_sqlite):
-    a report over a year of data must not freeze every other chat while it reads.
+    """Handlers flagged HEAVY_DB run as `_heavy_call` describes: one at a time per person,
+    their long reads on a read-only connection (`read_session`) in a worker thread.
 
     The flagged handlers are wrapped once, here, rather than checked by a middleware on
     every update. Routers are module singletons re-attached to each new Dispatcher, so a
@@ -203,20 +228,133 @@ def offload_heavy_handlers(dp: Dispatcher) -> None:
             for handler in observer.handlers:
                 if handler.flags.get("heavy_db") and not getattr(handler.callback, OFFLOADS,
                                                                  False):
-                    handler.callback = _offloading(handler.callback)
+                    handler.callback = _offloading(handler.callback, set(handler.params),
+                                                   handler.varkw)
+                    handler.varkw = True  # the wrapper sees all of the update's data
 
 
 OFFLOADS = "__offloads_sqlite__"
 
 
-def _offloading(callback: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+def _offloading(callback: Callable[..., Awaitable[Any]], params: set[str],
+                takes_all: bool) -> Callable[..., Awaitable[Any]]:
     @functools.wraps(callback)
-    async def call(*args: Any, **kwargs: Any) -> Any:
-        with offloaded():
-            return await callback(*args, **kwargs)
+    async def call(*args: Any, **data: Any) -> Any:
+        return await _heavy_call(callback, params, takes_all, args, data)
 
     setattr(call, OFFLOADS, True)
     return call
+
+
+async def _heavy_call(callback: Callable[..., Awaitable[Any]], params: set[str],
+                      takes_all: bool, args: tuple[Any, ...], data: dict[str, Any]) -> Any:
+    """A second heavy command of the same person is refused while the first runs. The
+    update's own session (the SQLite writer) is committed first, so the long read holds no
+    connection that others need; the reads go to `read_session` and writes stay on
+    `session`. Polling is told the update may leave its batch (bot.polling)."""
+    runs: HeavyRuns | None = data.get("heavy_runs")
+    who: User | None = data.get("event_from_user")
+    if runs is not None and who is not None and not runs.start(who.id):
+        await _still_preparing(args[0] if args else None)
+        return None
+    try:
+        session: AsyncSession | None = data.get("session")
+        if session is not None and has_work(session):
+            await session.commit()
+        leave_batch = data.get("leave_batch")
+        if leave_batch is not None:
+            await leave_batch()
+        with offloaded():
+            async with _reader(data) as reader:
+                given = {**data, "read_session": reader}
+                kwargs = given if takes_all else {k: given[k] for k in params if k in given}
+                return await callback(*args, **kwargs)
+    finally:
+        if runs is not None and who is not None:
+            runs.finish(who.id)
+
+
+@contextlib.asynccontextmanager
+async def _reader(data: dict[str, Any]) -> AsyncIterator[AsyncSession | None]:
+    """A session on the read-only engine, or the update's own one where there is none
+    (PostgreSQL: its pool already serves readers and writers side by side)."""
+    sessions: async_sessionmaker | None = getattr(data.get("app"), "read_sessionmaker", None)
+    if sessions is None:
+        yield data.get("session")
+        return
+    reader = sessions()
+    token = current_reader.set(reader)
+    try:
+        yield reader
+    finally:
+        current_reader.reset(token)
+        await close_session(reader)
+
+
+async def _still_preparing(event: Any) -> None:
+    text = _("⏳ I am still preparing your previous request. It will come in a moment; "
+             "then send the next one.")
+    if isinstance(event, CallbackQuery):
+        await event.answer(text, show_alert=True)
+    elif isinstance(event, Message):
+        await event.answer(text)
+
+
+def is_internal_timeout(exc: BaseException) -> bool:
+    """Something inside waited too long: the connection pool, an asyncio timeout, or
+    SQLite's own busy wait. Not the Bot API's errors: a reply may already have gone out."""
+    if isinstance(exc, SATimeoutError | TimeoutError):
+        return True
+    return isinstance(exc, OperationalError) and "locked" in str(exc.orig)
+
+
+class RetryOnTimeout(BaseMiddleware):
+    """An update that fails on an internal timeout is handled once more, in a fresh
+    session; if that fails as well, the person is told to try again, in their language.
+    Either way it is never dropped without a word (the update is then recorded as handled
+    by polling, which moves on)."""
+
+    def __init__(self, i18n: PoI18n, cache: UserCache, default_locale: str) -> None:
+        self.i18n, self.cache, self.default_locale = i18n, cache, default_locale
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        given = dict(data)  # the handlers after us add to `data`; the error handler reads it
+        try:
+            return await handler(event, data)
+        except Exception as exc:
+            if not is_internal_timeout(exc):
+                raise
+            logger.warning("update %s timed out (%s); handling it once more",
+                           getattr(event, "update_id", "?"), type(exc).__name__)
+        data.clear()
+        data.update(given)
+        try:
+            return await handler(event, data)
+        except Exception as exc:
+            if not is_internal_timeout(exc):
+                raise
+            logger.warning("update %s timed out twice (%s); the person is asked to try again",
+                           getattr(event, "update_id", "?"), type(exc).__name__)
+        await self._ask_to_retry(event, data)
+        return None
+
+    async def _ask_to_retry(self, event: TelegramObject, data: dict[str, Any]) -> None:
+        who: User | None = data.get("event_from_user")
+        locale = data.get("locale")
+        if locale not in LANGUAGES and who is not None:
+            cached = self.cache.get(who.id)
+            locale = cached.locale if cached else _guess_locale(who, self.default_locale)
+        text = self.i18n.t(locale or self.default_locale,
+                           "The bot is very busy right now and could not finish this. "
+                           "Please try again in a minute.")
+        try:
+            if isinstance(event, Update) and event.message is not None:
+                await event.message.answer(text)
+            elif isinstance(event, Update) and event.callback_query is not None:
+                await event.callback_query.answer(text, show_alert=True)
+        except Exception:  # the notice itself may fail (blocked, network): logged above
+            logger.warning("could not ask the sender of update %s to try again",
+                           getattr(event, "update_id", "?"))
 
 
 # KEYS[1]: the user's accepted updates in the window (a sorted set, µs on Redis's clock);

@@ -10,17 +10,17 @@ import signal
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.factory import App, build_app
-from bot.polling import poll
+from bot.polling import poll, replay_parked
 from bot.scheduler import run_all_ticks, start_scheduler
 from db.base import utcnow
 from db.engine import is_sqlite
 from db.migrate import upgrade_async
-from db.models import ProcessedUpdate
+from db.models import ParkedUpdate, ProcessedUpdate
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +47,19 @@ def acquire_instance_lock(settings: Settings) -> IO[str] | None:
 
 
 async def prune_processed_updates(app: App) -> None:
-    """Telegram keeps unconfirmed updates for 24 hours; older ids cannot come back."""
+    """Telegram keeps unconfirmed updates for 24 hours; older ids cannot come back.
+
+    Parked updates (bot.polling) hold what people typed: one already handled whose row was
+    not cleared (the database did not answer then) goes now, and one parked two days ago
+    that no start replayed (the bot moved to webhooks) will not be handled any more."""
     from datetime import timedelta
 
+    old = utcnow() - timedelta(days=2)
     async with app.sessionmaker() as session, session.begin():
-        await session.execute(delete(ProcessedUpdate).where(
-            ProcessedUpdate.handled_at < utcnow() - timedelta(days=2)))
+        await session.execute(delete(ParkedUpdate).where(
+            ParkedUpdate.update_id.in_(select(ProcessedUpdate.update_id))
+            | (ParkedUpdate.parked_at < old)))
+        await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.handled_at < old))
 
 
 async def start_background(app: App) -> asyncio.Task[None]:
@@ -89,6 +96,7 @@ async def run_polling(settings: Settings) -> None:
     me = await app.bot.me()
     logger.info("polling as @%s", me.username)
     try:
+        await replay_parked(app)
         await poll(app, stop)
     finally:
         logger.info("shutting down")

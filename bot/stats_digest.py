@@ -41,16 +41,28 @@ def due_week(now: datetime, tz: Any) -> datetime | None:
 
 
 async def digest_tick(app: Any) -> int:
-    """Queue this week's digest if due and not yet queued; returns the rows queued."""
+    """Queue this week's digest if due and not yet queued; returns the rows queued.
+
+    The week's counts are read on the read-only connection and the charts drawn with no
+    connection held; only the queueing takes the writer, for a moment."""
     due = due_week(app.now(), app.settings.tz)
     if due is None:
         return 0
     week_key = due.date().isoformat()
     async with app.sessionmaker() as session:
-        state = await session.get(BotState, STATE_KEY)
-        if state is not None and state.value >= week_key:
+        if await _done(session, week_key):
             return 0
-        queued = await queue_digest(session, app, due)
+    async with app.read_session() as reader:
+        staff = [s for s in await list_staff(reader)
+                 if s.chat_id and not s.blocked_bot and st.digest_enabled(s.settings)]
+        data = await st.collect(reader, _week_before(due, app.settings.tz), st.Scope()) \
+            if staff else None
+    messages = await _messages(app, due, staff, data) if data is not None else None
+    async with app.sessionmaker() as session:
+        if await _done(session, week_key):  # another tick got here first
+            return 0
+        queued = await _enqueue(session, due, staff, messages) if messages else 0
+        state = await session.get(BotState, STATE_KEY)
         if state is None:
             session.add(BotState(key=STATE_KEY, value=week_key))
         else:
@@ -60,16 +72,23 @@ async def digest_tick(app: Any) -> int:
     return queued
 
 
-async def queue_digest(session: AsyncSession, app: Any, due: datetime) -> int:
+async def _done(session: AsyncSession, week_key: str) -> bool:
+    state = await session.get(BotState, STATE_KEY)
+    return state is not None and state.value >= week_key
+
+
+def _week_before(due: datetime, tz: Any) -> st.Period:
+    return st.week_of(due.date() - timedelta(days=7), tz)
+
+
+Messages = tuple[dict[str, OutgoingMessage], dict[str, OutgoingMessage]]
+
+
+async def _messages(app: Any, due: datetime, staff: list[Any], data: st.Stats) -> Messages:
+    """The text and the chart, in each language the recipients use."""
     from bot.services import charts  # matplotlib: loaded only when a digest is due
 
-    tz = app.settings.tz
-    period = st.week_of(due.date() - timedelta(days=7), tz)
-    staff = [s for s in await list_staff(session)
-             if s.chat_id and not s.blocked_bot and st.digest_enabled(s.settings)]
-    if not staff:
-        return 0
-    data = await st.collect(session, period, st.Scope())
+    period = _week_before(due, app.settings.tz)
     texts: dict[str, OutgoingMessage] = {}
     pictures: dict[str, OutgoingMessage] = {}
     for locale in sorted({s.locale for s in staff}):
@@ -85,6 +104,12 @@ async def queue_digest(session: AsyncSession, app: Any, due: datetime) -> int:
             kind="document", text=tr(_("Statistics: {period}")).format(period=period.label()),
             document_bytes_b64=base64.b64encode(png).decode(),
             filename=f"stats_{period.first_day.isoformat()}.png")
+    return texts, pictures
+
+
+async def _enqueue(session: AsyncSession, due: datetime, staff: list[Any],
+                   messages: Messages) -> int:
+    texts, pictures = messages
     recipients = [Recipient(s.id, s.chat_id, s.locale) for s in staff]
     source_id = int(due.strftime("%Y%m%d"))
     queued = await enqueue(session, "digest", source_id, recipients, texts, PRIORITY_BULK,

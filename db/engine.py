@@ -1,7 +1,8 @@
 """Engine and session factory. SQLite gets WAL + synchronous=NORMAL for write throughput, and
 secure_delete so erased personal data is overwritten, not only unlinked (see db.checkpoint
-for the log). SQL parameters are never put into error messages (hide_parameters): they are
-people's names, schools and texts, and error messages end up in logs."""
+for the log), and a second, read-only engine for long reads (exports, reports, rankings).
+SQL parameters are never put into error messages (hide_parameters): they are people's
+names, schools and texts, and error messages end up in logs."""
 
 from __future__ import annotations
 
@@ -57,6 +58,35 @@ def create_engine(url: str, echo: bool = False, pool_timeout: float = 60) -> Asy
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True,
                                hide_parameters=True)
+
+
+READERS = 2  # long reads side by side; more would only share the same 2 cores
+
+
+def _read_only_pragmas(dbapi_conn: object, _record: object) -> None:
+    cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA journal_mode=WAL")  # as the writer sets it: readers never block it
+    cur.execute("PRAGMA query_only=ON")  # a write through here is a bug: fail loudly
+    cur.close()
+
+
+def create_read_engine(url: str, pool_timeout: float = 60) -> AsyncEngine | None:
+    """Connections for long reads, or None where the writer's pool serves them as well.
+
+    SQLite in WAL mode lets readers run beside the one writer, each on a snapshot taken at
+    its first statement: a report that reads for seconds no longer holds the connection
+    every button press needs (db.engine.create_engine has just one). PostgreSQL's pool is
+    concurrent already, and an in-memory database has nothing to share a snapshot with.
+    """
+    if not is_sqlite(url) or make_url(url).database in (None, "", ":memory:"):
+        return None
+    ensure_sqlite_folder(url)
+    engine = create_async_engine(
+        inline_url(url), poolclass=AsyncAdaptedQueuePool, pool_size=READERS, max_overflow=0,
+        pool_timeout=pool_timeout, pool_reset_on_return="rollback", hide_parameters=True)
+    event.listen(engine.sync_engine, "connect", _read_only_pragmas)
+    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

@@ -100,8 +100,10 @@ async def _render(app: App, bot: Bot, session: AsyncSession, cert: Certificate) 
 
 @router.message(Command("certificates"), flags=HEAVY_DB)
 async def cmd_certificates(message: Message, command: CommandObject, state: FSMContext,
-                           session: AsyncSession, app: App, bot: Bot,
-                           user: UserInfo | None) -> None:
+                           session: AsyncSession, read_session: AsyncSession, app: App,
+                           bot: Bot, user: UserInfo | None) -> None:
+    """Reads (the registry, who is due a certificate) go to `read_session`; a revocation
+    and the confirmation step are written through `session`."""
     args = " ".join((command.args or "").split())
     sub, _sep, rest = args.partition(" ")
     try:
@@ -109,11 +111,11 @@ async def cmd_certificates(message: Message, command: CommandObject, state: FSMC
             await message.answer(_("Which template?"),
                                  reply_markup=templates_kb(app, app.i18n.current_locale))
         elif sub == "export":
-            await send_export(message, session, app)
+            await send_export(message, read_session, app)
         elif sub == "revoke":
             await revoke(message, rest, session, app, user)
         else:
-            await preview_issue(message, args, state, session, app, bot)
+            await preview_issue(message, args, state, read_session, app, bot)
     except DomainError as exc:
         await message.answer(error_text(exc))
 
@@ -148,7 +150,9 @@ async def preview_issue(message: Message, args: str, state: FSMContext,
         reply_markup=confirm_kb(len(plan.new)))
 
 
-@router.callback_query(CertCD.filter(F.action == "issue"))
+# Heavy: one batch at a time per person, in a worker thread. It stays on the writer: who is
+# due a certificate is decided in the transaction that adds the rows (no duplicates).
+@router.callback_query(CertCD.filter(F.action == "issue"), flags=HEAVY_DB)
 async def on_issue(cb: CallbackQuery, state: FSMContext, session: AsyncSession, app: App,
                    bot: Bot, user: UserInfo | None) -> None:
     args = (await state.get_data()).get("cert_source")

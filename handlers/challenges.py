@@ -427,15 +427,15 @@ async def on_stale_step(cb: CallbackQuery) -> None:
 
 # --- coordinators: who has not sent yet ----------------------------------------------------
 
-@router.callback_query(ChallengeCD.filter(F.action == "gap"))
-async def on_gap(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
+@router.callback_query(ChallengeCD.filter(F.action == "gap"), flags=HEAVY_DB)
+async def on_gap(cb: CallbackQuery, callback_data: ChallengeCD, read_session: AsyncSession,
                  user: UserInfo, app: App, locale: str, role: str) -> None:
     if role not in ("coordinator", "staff"):
         await cb.answer(_("Sorry, this button is not available to you."), show_alert=True)
         return
     try:
-        people = await svc.not_submitted(session, callback_data.id, user)
-        schools = await svc.schools_without_entries(session, callback_data.id, user)
+        people = await svc.not_submitted(read_session, callback_data.id, user)
+        schools = await svc.schools_without_entries(read_session, callback_data.id, user)
     except DomainError as exc:
         await cb.message.answer(say(exc))
         return
@@ -457,14 +457,14 @@ async def on_gap(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSe
 
 @router.callback_query(ChallengeCD.filter(F.action.in_({"nudge", "nudges"})), flags=HEAVY_DB)
 async def on_nudge(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
-                   user: UserInfo, app: App, role: str) -> None:
+                   read_session: AsyncSession, user: UserInfo, app: App, role: str) -> None:
     """🔔 reminds who joined but has not sent; 📣 invites the schools with no entry."""
     if role not in ("coordinator", "staff"):
         await cb.answer(_("Sorry, this button is not available to you."), show_alert=True)
         return
     send = svc.nudge if callback_data.action == "nudge" else svc.nudge_schools
     try:
-        queued = await send(session, app, callback_data.id, user, app.now())
+        queued = await send(session, app, callback_data.id, user, app.now(), read_session)
     except DomainError as exc:
         await cb.message.answer(say(exc))
         return

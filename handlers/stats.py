@@ -42,6 +42,8 @@ register_errors({
                        "(/leaderboard 2026-03-01 2026-03-31), or a challenge: /leaderboard "
                        "challenge 12."),
     "stats_year": __("Write the year, for example: /report 2026."),
+    "board_period_student": __("Write week, month or year (/leaderboard week), or a "
+                               "challenge: /leaderboard challenge 12."),
 })
 
 
@@ -66,13 +68,13 @@ async def _period_and_scope(message: Message, command: CommandObject, app: App,
 
 
 @router.message(Command("stats"), flags=HEAVY_DB)
-async def cmd_stats(message: Message, command: CommandObject, session: AsyncSession,
+async def cmd_stats(message: Message, command: CommandObject, read_session: AsyncSession,
                     app: App, user: UserInfo | None, role: str, locale: str) -> None:
     found = await _period_and_scope(message, command, app, user, role)
     if found is None:
         return
     period, scope = found
-    data = await st.collect(session, period, scope)
+    data = await st.collect(read_session, period, scope)
     tr, fmt, name = _tools(app, locale)
     text = st.render_text(data, tr, fmt, name)
     from bot.services import charts  # matplotlib: loaded on first use, not at start-up
@@ -85,7 +87,7 @@ async def cmd_stats(message: Message, command: CommandObject, session: AsyncSess
 
 
 @router.message(Command("export_stats"), flags=HEAVY_DB)
-async def cmd_export_stats(message: Message, command: CommandObject, session: AsyncSession,
+async def cmd_export_stats(message: Message, command: CommandObject, read_session: AsyncSession,
                            app: App, user: UserInfo | None, role: str, locale: str) -> None:
     found = await _period_and_scope(message, command, app, user, role)
     if found is None:
@@ -94,7 +96,7 @@ async def cmd_export_stats(message: Message, command: CommandObject, session: As
     tr, _fmt, name = _tools(app, locale)
     from bot.services import reports  # openpyxl / python-docx: loaded on first use
 
-    data = await reports.export_xlsx(session, period, scope, tr, locale, name)
+    data = await reports.export_xlsx(read_session, period, scope, tr, locale, name)
     filename = f"stats_{period.first_day.isoformat()}_{period.last_day.isoformat()}.xlsx"
     await message.answer_document(BufferedInputFile(data, filename=filename),
                                   caption=_("Statistics: {period}").format(
@@ -102,7 +104,7 @@ async def cmd_export_stats(message: Message, command: CommandObject, session: As
 
 
 @router.message(Command("report"), flags=HEAVY_DB)
-async def cmd_report(message: Message, command: CommandObject, session: AsyncSession,
+async def cmd_report(message: Message, command: CommandObject, read_session: AsyncSession,
                      app: App, locale: str) -> None:
     arg = (command.args or "").strip()
     try:
@@ -118,7 +120,7 @@ async def cmd_report(message: Message, command: CommandObject, session: AsyncSes
     tr, fmt, name = _tools(app, locale)
     from bot.services import reports
 
-    data = await reports.annual_docx(session, year, app.settings.tz, app.now(), tr, locale,
+    data = await reports.annual_docx(read_session, year, app.settings.tz, app.now(), tr, locale,
                                      fmt, name)
     await message.answer_document(BufferedInputFile(data, filename=f"report_{year}.docx"),
                                   caption=_("Annual report draft for {year}.").format(
@@ -195,27 +197,36 @@ def _board_heading(challenge: Challenge | None, period: st.Period | None,
             "<i>" + points + "</i>"]
 
 
+STUDENT_PERIODS = ("week", "month", "year")  # the rankings students get, kept a while
+
+
 @router.message(Command("leaderboard"), flags=HEAVY_DB)
-async def cmd_leaderboard(message: Message, command: CommandObject, session: AsyncSession,
+async def cmd_leaderboard(message: Message, command: CommandObject, read_session: AsyncSession,
                           app: App, user: UserInfo | None, role: str, locale: str) -> None:
     try:
+        check_digits(command.args)  # "٢٠٢٦": the digits answer, for students too
+        if role == "student" and not _student_may_ask(command.args):
+            raise DomainError("board_period_student")
         period, challenge_id = _parse_board_arg(command.args, app)
         scope = st.Scope() if role == "student" else st.scope_of(role, user)
-        challenge = await get_challenge(session, challenge_id) if challenge_id else None
+        challenge = await get_challenge(read_session, challenge_id) if challenge_id else None
     except DomainError as exc:
         # the period error of /stats shows /stats, which students do not have
-        code = "board_period" if exc.code == "stats_period" else exc.code
+        if exc.code == "stats_period":
+            code = "board_period_student" if role == "student" else "board_period"
+        else:
+            code = exc.code
         await message.answer(error_text(DomainError(code, **exc.details)))
         return
     _tr, fmt, name = _tools(app, locale)
     lines = _board_heading(challenge, period, locale)
     if role == "student":
-        lines += await _student_place(session, user, period, challenge_id, fmt, name)
+        lines += await _student_place(read_session, app, user, period, challenge_id, fmt, name)
         await message.answer("\n".join(lines))
         return
     boards = ("orgs", "districts", "regions", "factions") if scope.is_country else (
         ("orgs", "districts", "factions") if scope.district_id is None else ("orgs", "factions"))
-    board = await st.leaderboard(session, scope, period, challenge_id, boards)
+    board = await st.leaderboard(read_session, scope, period, challenge_id, boards)
     for key in boards:
         rows = board.boards[key]
         lines += ["", "<b>" + str(BOARD_TITLES[key]) + "</b>"]
@@ -227,7 +238,16 @@ async def cmd_leaderboard(message: Message, command: CommandObject, session: Asy
     await message.answer("\n".join(lines))
 
 
-async def _student_place(session: AsyncSession, user: UserInfo | None,
+def _student_may_ask(arg: str | None) -> bool:
+    """A week, month or year, or one challenge: rankings that are kept for everyone (any
+    other period would be one more full count of the log per request)."""
+    words = (arg or "").lower().split()
+    if len(words) == 1:  # a period, or a challenge's number (a year has four digits)
+        return words[0] in STUDENT_PERIODS or as_int(words[0], max_digits=3) is not None
+    return not words or (len(words) == 2 and words[0] == "challenge")
+
+
+async def _student_place(session: AsyncSession, app: App, user: UserInfo | None,
                          period: st.Period | None, challenge_id: int | None,
                          fmt: Callable[[int | float], str],
                          name: Callable[[str, int], str]) -> list[str]:
@@ -236,20 +256,21 @@ async def _student_place(session: AsyncSession, user: UserInfo | None,
     if key is None:
         return [_("Your school is not in your profile.")]
     org = _row_name("orgs", key, name)
-    country = (await st.leaderboard(session, st.Scope(), period, challenge_id,
-                                    ("orgs",))).boards["orgs"]
+    cache_key = (period.first_day, period.last_day) if period else None, challenge_id
+    country = (await app.boards.get(cache_key, lambda: st.leaderboard(
+        session, st.Scope(), period, challenge_id, ("orgs",)))).boards["orgs"]
     found = st.place_of(country, key)
     if found is None:
-        return ["", _("{org}: no points yet in this period.").format(org=org)]
+        return ["", _("{org}: no points yet in this period.").format(org=org),
+                _("The ranking is updated every few minutes.")]
     place, points = found
     lines = ["", _("{org}: {points} points.").format(org=org, points=fmt(points)),
              _("Place in the country: {place} of {total}.").format(
                  place=fmt(place), total=fmt(len(country)))]
     if db_user.district_id:
-        local = (await st.leaderboard(session, st.Scope(db_user.region_id, db_user.district_id),
-                                      period, challenge_id, ("orgs",))).boards["orgs"]
+        local = st.district_rows(country, db_user.district_id)
         local_place = st.place_of(local, key)
         if local_place:
             lines.append(_("Place in your district: {place} of {total}.").format(
                 place=fmt(local_place[0]), total=fmt(len(local))))
-    return lines
+    return [*lines, _("The ranking is updated every few minutes.")]

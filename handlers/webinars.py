@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import Callable
@@ -703,13 +704,13 @@ async def on_registrants(cb: CallbackQuery, callback_data: WebinarAdminCD,
 
 
 @router.callback_query(WebinarAdminCD.filter(F.action == "export"), flags=HEAVY_DB)
-async def on_export(cb: CallbackQuery, callback_data: WebinarAdminCD, session: AsyncSession,
+async def on_export(cb: CallbackQuery, callback_data: WebinarAdminCD, read_session: AsyncSession,
                     app: App, locale: str) -> None:
-    await _send_export(cb.message, session, app, locale, callback_data.id)
+    await _send_export(cb.message, read_session, app, locale, callback_data.id)
 
 
 @router.message(Command("export_webinar"), flags=HEAVY_DB)
-async def cmd_export_webinar(message: Message, command: CommandObject, session: AsyncSession,
+async def cmd_export_webinar(message: Message, command: CommandObject, read_session: AsyncSession,
                              app: App, locale: str) -> None:
     try:
         webinar_id = typed_int((command.args or "").strip().lstrip("№#"))
@@ -720,7 +721,7 @@ async def cmd_export_webinar(message: Message, command: CommandObject, session: 
         await message.answer(_("Please add the webinar number: /export_webinar 12 (the number "
                                "is shown on the webinar card)."))
         return
-    await _send_export(message, session, app, locale, webinar_id)
+    await _send_export(message, read_session, app, locale, webinar_id)
 
 
 async def _send_export(message: Message, session: AsyncSession, app: App, locale: str,
@@ -743,9 +744,10 @@ async def _send_export(message: Message, session: AsyncSession, app: App, locale
         place = app.places.district(did)
         return place.name(locale) if place else ""
 
-    data = svc.registrants_xlsx(rows, headers, region_name, district_name,
-                                lambda role: labels.label(labels.ROLE, role), app.settings.tz,
-                                _("Registrants"), str(labels.WAITING_FOR_GUARDIAN))
+    data = await asyncio.to_thread(  # thousands of rows: not on the event loop
+        svc.registrants_xlsx, rows, headers, region_name, district_name,
+        lambda role: labels.label(labels.ROLE, role), app.settings.tz, _("Registrants"),
+        str(labels.WAITING_FOR_GUARDIAN))
     await message.answer_document(
         BufferedInputFile(data, filename=f"webinar-{webinar.id}.xlsx"),
         caption=_("Webinar No. {id}: registered {n}, attended {m}.").format(

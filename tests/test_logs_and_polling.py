@@ -76,9 +76,10 @@ async def test_polling_backs_off_exponentially_and_resumes(h, monkeypatch):
     async def fake_sleep(seconds: float) -> None:
         sleeps.append(seconds)
 
-    async def record_batch(app, updates):
+    async def record_batch(app, updates, running=None):
         handled.extend(u.update_id for u in updates)
         stop.set()
+        return []  # nothing parked, still running
 
     monkeypatch.setattr("bot.polling.handle_batch", record_batch)
 

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from bot.config import ConfigError, Settings, load_settings
 from bot.factory import build_app, prepare
 from bot.logs import setup_logging
-from db.models import Delivery, FsmRecord, OutboxPayload, User
+from db.models import Delivery, FsmRecord, OutboxPayload, ParkedUpdate, User
 from tests.factories import STAFF_TG_ID, make_coordinator, make_staff, make_student
 from tests.fake_telegram import FakeTelegram
 from tests.harness import BotHarness, make_harness, migrated_copy
@@ -359,6 +359,98 @@ async def test_m7_erased_values_are_gone_from_the_sqlite_file_and_its_wal(h, db_
     for personal in (NAME, "Zarinaunique", SCHOOL, ENTRY_TEXT, COMMENT, "87001234567",
                      "Photo shows", f":{TG_ID}:"):
         assert personal.encode() not in raw, personal
+
+
+async def erase_while_parked(h: BotHarness, monkeypatch) -> list[int]:
+    """Polling, as on the last evening of a contest: the person's /leaderboard is a long read
+    (held here), so it and what they send next are parked (bot.polling) with the update as
+    Telegram sent it: their name and what they typed. Then they confirm /deleteme. Returns
+    the ids of their parked rows still there when the erasing update was handled."""
+    import asyncio
+
+    import bot.polling as polling
+    from bot.callbacks import ConfirmCD
+    from tests.test_h1_stall import Telegram, finished, holding
+
+    await make_student(h, TG_ID, org_name=SCHOOL)
+    telegram = Telegram(h, asyncio.Event())
+    monkeypatch.setattr(h.app.bot, "get_updates", telegram.get_updates)
+    left: list[int] = []
+    unpark = polling._unpark
+
+    async def unpark_after_erasure(app, ids) -> None:
+        if confirm in ids:  # the erasing update is handled: what of theirs is still kept?
+            async with app.sessionmaker() as s:
+                left.extend(await s.scalars(select(ParkedUpdate.update_id).where(
+                    ParkedUpdate.sender_id == TG_ID)))
+        await unpark(app, ids)
+
+    monkeypatch.setattr(polling, "_unpark", unpark_after_erasure)
+    with holding() as hold:
+        telegram.queue(TG_ID, "/leaderboard", name=NAME)
+        running = asyncio.create_task(polling.poll(h.app, telegram.stop))
+        assert await asyncio.wait_for(hold.reached.wait(), 10)
+        telegram.queue(TG_ID, COMMENT, name=NAME)
+        telegram.queue(TG_ID, "/deleteme", name=NAME)
+        confirm = telegram.queue(TG_ID, press=ConfirmCD(action="erase", yes=True).pack(),
+                                 name=NAME)
+        assert await finished(asyncio.create_task(telegram.confirmed.wait()))
+        async with h.app.sessionmaker() as s:  # parked as sent: the raw data is there
+            kept = json.dumps((await s.scalars(select(ParkedUpdate.payload).where(
+                ParkedUpdate.sender_id == TG_ID))).all())
+        assert NAME in kept and COMMENT in kept
+        hold.release.set()
+        telegram.stop.set()
+        assert await finished(running)
+    assert "erased" in h.user(TG_ID).last_text()
+    return left
+
+
+async def test_m7_deleteme_deletes_the_persons_parked_updates(h, monkeypatch):
+    with operator_log("INFO", "text", []) as log:
+        left = await erase_while_parked(h, monkeypatch)
+    assert left == []  # gone with the erasure itself, not only once handled
+    async with h.app.sessionmaker() as s:
+        assert (await s.scalars(select(ParkedUpdate))).all() == []
+    output = log.getvalue()
+    for personal in (NAME, SCHOOL, COMMENT, str(TG_ID)):
+        assert personal not in output, personal
+
+
+@pytest.mark.sqlite_only("the raw bytes of SQLite's own files (the parked rows go on both)")
+async def test_m7_parked_updates_are_gone_from_the_sqlite_file_and_its_wal(h, db_url,
+                                                                           monkeypatch):
+    await erase_while_parked(h, monkeypatch)
+    assert h.app.checkpointer is not None
+    assert await h.app.checkpointer.wait_truncated(timeout=30)
+    raw = b""
+    for path in (Path(db_url), Path(f"{db_url}-wal")):
+        if path.exists():
+            raw += path.read_bytes()
+    assert len(raw) > 100_000  # the database is there
+    for personal in (NAME, SCHOOL, COMMENT, "87001234567"):
+        assert personal.encode() not in raw, personal
+
+
+async def test_l5_an_update_that_times_out_logs_no_personal_data(h, monkeypatch):
+    """RetryOnTimeout logs the update's id and the error's class; a time-out's text (a
+    driver may quote the statement's values) stays out of the log."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+    from bot.middlewares import AccessMiddleware
+
+    async def timing_out(self, handler, event, data):
+        raise PoolTimeoutError(f"waited for {NAME} of {SCHOOL}")
+
+    await make_student(h, TG_ID, org_name=SCHOOL)
+    monkeypatch.setattr(AccessMiddleware, "__call__", timing_out)
+    with operator_log("INFO", "json", []) as log:
+        replies = await h.user(TG_ID, NAME).send(f"/help {COMMENT}")
+    assert "try again in a minute" in replies[-1].text
+    output = log.getvalue()
+    assert "timed out twice (TimeoutError)" in output
+    for personal in (NAME, SCHOOL, COMMENT, str(TG_ID)):
+        assert personal not in output, personal
 
 
 # --- L9: answers typed before consent expire --------------------------------------------

@@ -272,7 +272,9 @@ async def test_leaderboard_points_and_places(h, data):
     assert [(r.key[0], r.points) for r in board.boards["factions"]] == [
         ("happiness", 18), ("care", 2), ("law_order", 1)]
     student = h.user(103)
-    await student.send("/leaderboard 2026-01-01 2026-12-31")
+    await student.send("/leaderboard 2026-01-01 2026-12-31")  # students get the kept ones
+    assert "Write week, month or year" in student.last_text()
+    await student.send("/leaderboard year")  # 2026: the same period
     text = student.last_text()
     assert "School No. 2" in text and ": score 2." in text
     assert "Place in the country: 2 of 3." in text and "Place in your district: 1 of 1." in text
@@ -388,3 +390,68 @@ async def test_a_webinar_later_in_the_period_is_not_counted_as_held(h):
             webinar_status("scheduled", now + timedelta(hours=2)),
             webinar_status("cancelled", now - timedelta(hours=2))] == [
         "held", "scheduled", "cancelled"]
+
+
+async def python_leaderboard(session, scope, period=None, challenge_id=None,
+                             boards=st.BOARDS) -> st.Leaderboard:
+    """The rankings as they were added up in Python before the database did it (the
+    reference: one person's points go to each of their current keys; cleared wins count
+    nowhere; a key needs every part; ties by key)."""
+    a = ActivityLog
+    points = st.case(*[(a.kind == k, v) for k, v in st.POINTS.items()], else_=0)
+    conds = [a.kind.in_(st.POINTS), a.user_id.is_not(None)]
+    if period is not None:
+        conds += [a.at >= period.start, a.at < period.end]
+    if challenge_id is not None:
+        conds += [a.kind != "webinar_attend", a.ref_id == challenge_id]
+    per_user = select(a.user_id.label("uid"), func.sum(points).label("pts")).where(
+        *conds).group_by(a.user_id).subquery()
+    scored = (await session.execute(
+        select(per_user.c.uid, per_user.c.pts, User.region_id, User.district_id,
+               User.org_name, User.faction).join(User, User.id == per_user.c.uid)
+        .where(*scope.filters(User.region_id, User.district_id)))).all()
+    undone: dict[int, int] = {}
+    for win in await st.undone_wins(session, *conds):
+        undone[win.user_id] = undone.get(win.user_id, 0) + st.POINTS["winner"]
+    result = {}
+    for board in boards:
+        scores: dict[tuple, int] = {}
+        for row in scored:
+            key = tuple(getattr(row, k) for k in st.BOARD_KEYS[board])
+            pts = int(row.pts or 0) - undone.get(row.uid, 0)
+            if pts and all(v is not None for v in key):
+                scores[key] = scores.get(key, 0) + pts
+        ranked = [st.BoardRow(k, p) for k, p in scores.items()]
+        ranked.sort(key=lambda r: (-r.points, tuple(str(v) for v in r.key)))
+        result[board] = ranked
+    return st.Leaderboard(result)
+
+
+async def test_leaderboard_in_sql_equals_the_python_sums(h):
+    """The database adds the rankings up (one statement): the same rows, points and order
+    as the Python sums, for periods, challenges and scopes, with a cleared win in it."""
+    now = utc(2026, 3, 2)
+    await seed_demo(h.app.sessionmaker, 400, 4000, seed=11, now=now)
+    tz = h.app.settings.tz
+    async with h.app.sessionmaker() as s:
+        winner = await s.scalar(select(User).where(User.role == "student",
+                                                   User.org_name.is_not(None)).limit(1))
+        challenge_id = await s.scalar(select(func.min(ActivityLog.ref_id)).where(
+            ActivityLog.kind == "challenge_join"))
+        s.add_all([ActivityLog(kind="winner", user_id=winner.id, ref_id=challenge_id,
+                               at=utc(2026, 2, 20), extra={"submission_id": 99_001}),
+                   ActivityLog(kind="winner_cleared", ref_id=challenge_id,
+                               at=utc(2026, 2, 21), extra={"submission_id": 99_001})])
+        await s.commit()
+        scopes = [st.Scope(), st.Scope(winner.region_id),
+                  st.Scope(winner.region_id, winner.district_id)]
+        asked = [(None, None), (st.parse_period("year", now, tz), None),
+                 (st.parse_period("week", now, tz), None), (None, challenge_id),
+                 (st.parse_period("month", now, tz), challenge_id)]
+        compared = 0
+        for scope in scopes:
+            for period, cid in asked:
+                sql = await st.leaderboard(s, scope, period, cid)
+                assert sql == await python_leaderboard(s, scope, period, cid)
+                compared += sum(len(rows) for rows in sql.boards.values())
+    assert compared > 500  # rankings with rows in them, not empty ones that agree

@@ -671,13 +671,17 @@ async def schools_without_entries(session: AsyncSession, challenge_id: int, view
 
 
 async def nudge(session: AsyncSession, app: Any, challenge_id: int, viewer: Any,
-                now: datetime) -> int:
-    """Remind who joined but has not sent an entry (once a day per coordinator)."""
-    challenge = await get_challenge(session, challenge_id)
+                now: datetime, reader: AsyncSession | None = None) -> int:
+    """Remind who joined but has not sent an entry (once a day per coordinator).
+
+    Who that is is read through `reader` (a long read: see db.engine.create_read_engine);
+    the messages are queued through `session`."""
+    reader = reader or session
+    challenge = await get_challenge(reader, challenge_id)
     if not is_open(challenge, now):
         raise DomainError("deadline_passed")
     people = [Recipient(u.id, u.chat_id, u.locale)
-              for u in await not_submitted(session, challenge_id, viewer) if u.chat_id]
+              for u in await not_submitted(reader, challenge_id, viewer) if u.chat_id]
     queued = await _queue_nudge(session, app, challenge, viewer, people, now,
                                 lambda loc: _reminder(app, challenge, loc, now))
     await log_activity(session, "challenge_nudge", viewer, "challenge", challenge_id,
@@ -686,14 +690,16 @@ async def nudge(session: AsyncSession, app: Any, challenge_id: int, viewer: Any,
 
 
 async def nudge_schools(session: AsyncSession, app: Any, challenge_id: int, viewer: Any,
-                        now: datetime) -> int:
+                        now: datetime, reader: AsyncSession | None = None) -> int:
     """Invite the students of the viewer's schools that have no entry yet (once a day per
-    coordinator; whoever also got the joined-but-not-sent reminder today gets one message)."""
-    challenge = await get_challenge(session, challenge_id)
+    coordinator; whoever also got the joined-but-not-sent reminder today gets one message).
+    Read through `reader`, queued through `session`, as `nudge`."""
+    reader = reader or session
+    challenge = await get_challenge(reader, challenge_id)
     if not is_open(challenge, now):
         raise DomainError("deadline_passed")
-    schools = set(await schools_without_entries(session, challenge_id, viewer))
-    rows = (await session.execute(select(
+    schools = set(await schools_without_entries(reader, challenge_id, viewer))
+    rows = (await reader.execute(select(
         User.id, User.chat_id, User.locale, User.district_id, User.org_name).where(
         User.role == "student", User.status == "active", User.chat_id.is_not(None), CONFIRMED,
         *user_scope_conditions(viewer), *audience_conditions(challenge.audience or {})))).all()

@@ -7,7 +7,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, insert, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import coordinator_requests
@@ -32,6 +42,7 @@ from db.models import (
     District,
     FsmRecord,
     Invite,
+    ParkedUpdate,
     Region,
     Submission,
     User,
@@ -412,8 +423,9 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
     still in the running (awaiting review, or approved and neither placed nor judged) are
     withdrawn; registrations for webinars yet to start are cancelled, freeing the seat (past
     attendance stays); certificates lose the printed name and organisation; queued messages
-    to them or about them lose their text. On SQLite the old values are overwritten on disk
-    (secure_delete) and the write-ahead log that still holds them is emptied after commit.
+    to them or about them lose their text; their updates parked by polling are deleted. On
+    SQLite the old values are overwritten on disk (secure_delete) and the write-ahead log that
+    still holds them is emptied after commit.
     """
     tg_id, now = user.tg_id, now or utcnow()
     await log_activity(session, "erase", user)
@@ -457,5 +469,8 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
     if tg_id is not None:
         await session.execute(FsmRecord.__table__.delete().where(
             FsmRecord.key.like(f"%:{tg_id}:%")))
+        # Their updates waiting in polling's parking (raw: their name, what they typed). One
+        # still being handled goes on without its row; only a crash would have replayed it.
+        await session.execute(delete(ParkedUpdate).where(ParkedUpdate.sender_id == tg_id))
     cache.forget(tg_id)
     overwrite_after_commit(session)

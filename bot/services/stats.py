@@ -19,15 +19,16 @@ No aiogram here: texts are built with a translator callable `tr(msgid) -> str`.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, literal, select, union_all
+from sqlalchemy import Integer, String, case, cast, func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import DomainError
@@ -535,14 +536,10 @@ class Leaderboard:
     boards: dict[str, list[BoardRow]]
 
 
-def _board_key(board: str, user: Any) -> tuple[Any, ...]:
-    if board == "orgs":
-        return (user.region_id, user.district_id, user.org_name)
-    if board == "districts":
-        return (user.district_id,)
-    if board == "regions":
-        return (user.region_id,)
-    return (user.faction,)
+BOARD_KEYS = {"orgs": ("region_id", "district_id", "org_name"), "districts": ("district_id",),
+              "regions": ("region_id",), "factions": ("faction",)}
+_KEY_TYPES = {"region_id": Integer, "district_id": Integer, "org_name": String,
+              "faction": String}
 
 
 async def leaderboard(session: AsyncSession, scope: Scope, period: Period | None = None,
@@ -551,38 +548,109 @@ async def leaderboard(session: AsyncSession, scope: Scope, period: Period | None
     """Rankings by points (see POINTS); ties ordered by key for a stable order.
 
     The log row's user is the participant (also for approvals and wins, which the reviewer
-    causes); points go to the participant's current place, organisation and faction."""
+    causes); points go to the participant's current place, organisation and faction.
+
+    The database adds up the points, per person and then per ranking, in one statement:
+    done here in Python, the ~100,000 people of a year took a second of the event loop."""
     a = ActivityLog
+    boards = tuple(boards)
     points = case(*[(a.kind == k, v) for k, v in POINTS.items()], else_=0)
     conds = [a.kind.in_(POINTS), a.user_id.is_not(None)]
     if period is not None:
         conds += [a.at >= period.start, a.at < period.end]
     if challenge_id is not None:
         conds += [a.kind != "webinar_attend", a.ref_id == challenge_id]
-    per_user = covered(select(a.user_id.label("uid"), func.sum(points).label("pts"))
-                        .where(*conds).group_by(a.user_id),
-                        "ix_activity_kind_scope").subquery()
-    rows = await session.execute(
-        select(per_user.c.uid, per_user.c.pts, User.region_id, User.district_id,
-               User.org_name, User.faction)
-        .join(User, User.id == per_user.c.uid)
-        .where(*scope.filters(User.region_id, User.district_id)))
-    scored = rows.all()
     undone: dict[int, int] = {}  # a cleared place earns no winner points
     for win in await undone_wins(session, *conds):
         undone[win.user_id] = undone.get(win.user_id, 0) + POINTS["winner"]
-    result: dict[str, list[BoardRow]] = {}
-    for board in boards:
-        scores: dict[tuple, int] = {}
-        for row in scored:
-            key = _board_key(board, row)
-            pts = int(row.pts or 0) - undone.get(row.uid, 0)
-            if pts and all(v is not None for v in key):
-                scores[key] = scores.get(key, 0) + pts
-        ranked = [BoardRow(k, p) for k, p in scores.items()]
+    per_user = covered(select(a.user_id.label("uid"), func.sum(points).label("pts"))
+                       .where(*conds).group_by(a.user_id), "ix_activity_kind_scope").subquery()
+    less = case(*[(per_user.c.uid == uid, minus) for uid, minus in undone.items()],
+                else_=0) if undone else literal(0)
+    scored = (select(per_user.c.uid, (per_user.c.pts - less).label("pts"), User.region_id,
+                     User.district_id, User.org_name, User.faction)
+              .join(User, User.id == per_user.c.uid)
+              .where(*scope.filters(User.region_id, User.district_id))
+              .cte("scored").prefix_with("MATERIALIZED"))
+    rows = await session.execute(union_all(*(_board_totals(scored, board) for board in boards)))
+    result: dict[str, list[BoardRow]] = {board: [] for board in boards}
+    for row in rows:
+        result[row.board].append(BoardRow(tuple(row._mapping[k] for k in BOARD_KEYS[row.board]),
+                                          int(row.points)))
+    for ranked in result.values():
         ranked.sort(key=lambda r: (-r.points, tuple(str(v) for v in r.key)))
-        result[board] = ranked
     return Leaderboard(result)
+
+
+def _board_totals(scored: Any, board: str) -> Any:
+    """One ranking's rows: (board, the four key columns, NULL where not this board's, points),
+    counting people with points and a complete key."""
+    keys = BOARD_KEYS[board]
+    columns = [scored.c[k] if k in keys else cast(null(), _KEY_TYPES[k]).label(k)
+               for k in _KEY_TYPES]
+    return (select(literal(board).label("board"), *columns,
+                   func.sum(scored.c.pts).label("points"))
+            .where(scored.c.pts != 0, *[scored.c[k].is_not(None) for k in keys])
+            .group_by(*[scored.c[k] for k in keys]))
+
+
+BOARD_CACHE_TTL = timedelta(minutes=5)
+
+
+class BoardCache:
+    """Rankings kept for BOARD_CACHE_TTL, per key (period and challenge; the scope is the
+    whole country, from which a district's ranking is cut, see `district_rows`).
+
+    Every student may ask, and each ranking is an aggregate over the whole activity log
+    (seconds at a million rows): computed per request, a few students could keep the
+    database busy without end. Several asking at the same moment wait for one computation.
+    """
+
+    def __init__(self, ttl: timedelta = BOARD_CACHE_TTL,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.ttl, self.clock = ttl, clock
+        self._kept: dict[Hashable, tuple[datetime, Leaderboard]] = {}
+        self._pending: dict[Hashable, asyncio.Future[Leaderboard]] = {}
+
+    async def get(self, key: Hashable,
+                  compute: Callable[[], Awaitable[Leaderboard]]) -> Leaderboard:
+        while True:
+            kept = self._kept.get(key)
+            if kept is not None and kept[0] > self.clock():
+                return kept[1]
+            pending = self._pending.get(key)
+            if pending is None:
+                break
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this caller was cancelled, not the computation
+                # the computation failed or its caller went away: try it here
+        return await self._compute(key, compute)
+
+    async def _compute(self, key: Hashable,
+                       compute: Callable[[], Awaitable[Leaderboard]]) -> Leaderboard:
+        future: asyncio.Future[Leaderboard] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            value = await compute()
+        except BaseException:
+            future.cancel()  # those waiting compute it themselves
+            raise
+        finally:
+            del self._pending[key]
+        now = self.clock()
+        self._kept = {k: v for k, v in self._kept.items() if v[0] > now}
+        self._kept[key] = (now + self.ttl, value)
+        future.set_result(value)
+        return value
+
+
+def district_rows(country: list[BoardRow], district_id: int) -> list[BoardRow]:
+    """The organisations board of one district, cut from the country's: an organisation's
+    key holds its district, so this equals `leaderboard` with that district's scope."""
+    return [row for row in country if row.key[1] == district_id]
 
 
 def place_of(rows: list[BoardRow], key: tuple[Any, ...]) -> tuple[int, int] | None:

@@ -150,6 +150,24 @@ class ProcessedUpdate(Base):
     handled_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class ParkedUpdate(Base):
+    """An update that left its polling batch to finish on its own (a long read, see
+    bot.polling), kept until it is handled: Telegram has been told it arrived, so after a
+    crash this row is what brings it back.
+
+    The payload is the update as Telegram sent it (the sender's name, what they typed): the
+    row is deleted once the update is handled, and /deleteme deletes the sender's rows
+    (`sender_id`, their Telegram id) at once."""
+
+    __tablename__ = "parked_updates"
+    __table_args__ = (Index("ix_parked_updates_sender", "sender_id"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    sender_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict] = mapped_column(JSON)
+    parked_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class BotState(Base):
     """Small key/value bookkeeping (polling offset, instance lock, last digest week)."""
 
