@@ -33,9 +33,10 @@ from aiogram.types import Update
 from sqlalchemy import select
 
 from bench.common import bench_app
+from bot.app import App
 from bot.callbacks import LangCD
 from bot.config import Settings
-from bot.factory import App, build_app, prepare
+from bot.factory import build_app, prepare
 from bot.local_api import ApiCall, LocalSession
 from bot.polling import poll
 from bot.services.demo import seed_demo

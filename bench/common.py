@@ -6,8 +6,9 @@ import resource
 import tempfile
 from pathlib import Path
 
+from bot.app import App
 from bot.config import Settings
-from bot.factory import App, build_app, prepare, settle_memory
+from bot.factory import build_app, prepare, settle_memory
 from bot.local_api import LocalSession
 from db.migrate import upgrade_async
 

@@ -18,8 +18,9 @@ from typing import Any, TextIO
 
 from aiogram.types import Update
 
+from bot.app import App
 from bot.config import Settings
-from bot.factory import App, build_app, prepare
+from bot.factory import build_app, prepare
 from bot.local_api import BOT_ID, ApiCall, LocalSession
 from bot.scheduler import run_all_ticks
 from bot.services.numbers import as_int

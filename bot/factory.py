@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
@@ -19,13 +16,14 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from bot.app import LOCAL_TOKEN, App
 from bot.config import Settings
 from bot.datadir import use_data_folder
 from bot.db_context import current_session
-from bot.delivery import DeliveryWorker, worker_for
-from bot.i18n import PoI18n, create_i18n
+from bot.delivery import worker_for
+from bot.i18n import create_i18n
 from bot.limits import FitToLimits
 from bot.local_api import LocalSession
 from bot.middlewares import (
@@ -41,7 +39,6 @@ from bot.middlewares import (
 from bot.ratelimit_redis import shared_limiter
 from bot.routing import GatedDispatcher, optimise_routing
 from bot.services.places import PlaceDirectory
-from bot.services.stats import BoardCache
 from bot.services.users import UserCache
 from bot.storage import FSM_TTL, SqlStorage
 from bot.user_changes import ALONE_TTL, UserChanges
@@ -50,62 +47,6 @@ from db.checkpoint import WalCheckpointer
 from db.engine import create_engine, create_read_engine, create_sessionmaker, is_sqlite
 
 logger = logging.getLogger(__name__)
-LOCAL_TOKEN = "42:local-console-token-not-for-telegram"
-
-
-@dataclass
-class App:
-    settings: Settings
-    bot: Bot
-    dp: Dispatcher
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker
-    i18n: PoI18n
-    users: UserCache
-    places: PlaceDirectory
-    storage: BaseStorage
-    scheduler: AsyncIOScheduler
-    delivery: DeliveryWorker
-    clock: Callable[[], datetime] = utcnow
-    extras: dict[str, Any] = field(default_factory=dict)
-    checkpointer: WalCheckpointer | None = None
-    redis: Redis | None = None  # flood control and user changes (REDIS_URL)
-    user_changes: UserChanges | None = None  # several instances: see bot.user_changes
-    flood: FloodMiddleware | None = None
-    # Long reads (HEAVY_DB handlers, digests): SQLite's read-only connections; None where
-    # the writer's pool serves readers too (PostgreSQL).
-    read_engine: AsyncEngine | None = None
-    read_sessionmaker: async_sessionmaker | None = None
-    boards: BoardCache = field(default_factory=BoardCache)
-
-    def now(self) -> datetime:
-        return self.clock()
-
-    def read_session(self) -> AsyncSession:
-        """A session for a long read that writes nothing (see read_sessionmaker)."""
-        return (self.read_sessionmaker or self.sessionmaker)()
-
-    async def close(self) -> None:
-        try:
-            if self.scheduler.running:
-                self.scheduler.shutdown(wait=False)
-            await self.storage.close()
-            close_limiter = getattr(self.delivery.limiter, "close", None)  # the Redis one
-            if close_limiter is not None:
-                await close_limiter()
-            if self.user_changes is not None:
-                await self.user_changes.close()
-            if self.redis is not None:
-                await self.redis.aclose()
-            await self.bot.session.close()
-        finally:
-            try:
-                await self.engine.dispose()
-                if self.read_engine is not None:
-                    await self.read_engine.dispose()
-            finally:
-                if self.checkpointer is not None:  # waits for a checkpoint under way
-                    await asyncio.to_thread(self.checkpointer.stop)
 
 
 def make_bot_session(settings: Settings) -> BaseSession:
@@ -178,7 +119,7 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
     dp.include_routers(*get_routers())
     optimise_routing(dp)
     offload_heavy_handlers(dp)
-    from handlers.certificates import verify_reply
+    from handlers.certificates.issue import verify_reply
 
     app.extras["verify_handler"] = verify_reply  # /start v_<number>
     dp.startup.register(_on_startup)

@@ -13,8 +13,9 @@ from typing import IO
 from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 
+from bot.app import App
 from bot.config import Settings
-from bot.factory import App, build_app
+from bot.factory import build_app
 from bot.polling import poll, replay_parked
 from bot.scheduler import run_all_ticks, start_scheduler
 from db.base import utcnow

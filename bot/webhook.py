@@ -32,8 +32,9 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy import func, select, text
 
+from bot.app import App
 from bot.config import ConfigError, Settings
-from bot.factory import App, build_app
+from bot.factory import build_app
 from bot.inflight import InFlight
 from bot.logs import exception_text
 from bot.polling import already_processed, sender_key

@@ -7,13 +7,17 @@ from aiogram import Router
 
 def get_routers() -> list[Router]:
     """Commands that work in any state first, feature flows next, the catch-all last."""
-    from handlers import certificates  # noqa: I001
-    from handlers import broadcast, challenges, challenges_admin, review
-    from handlers import admin, common, errors, fallback, profile, registration, webinars
-    from handlers import system
-    from handlers import stats
-    from handlers import jury
-    from handlers import challenges_edit
+    from handlers import common, fallback, stats, system
+    from handlers.admin import approvals as admin
+    from handlers.broadcast import compose as broadcast
+    from handlers.certificates import issue as certificates
+    from handlers.challenges import browse as challenges
+    from handlers.challenges import jury, review
+    from handlers.challenges import setup as challenges_edit
+    from handlers.challenges import wizard as challenges_admin
+    from handlers.people import profile, registration
+    from handlers.shared import errors
+    from handlers.webinars import browse as webinars
 
     routers = [
         errors.router,

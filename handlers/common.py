@@ -9,14 +9,14 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.app import App
 from bot.callbacks import LangCD
-from bot.factory import App
 from bot.i18n import LANGUAGES
-from bot.keyboards.common import language_kb
 from bot.services.registration import set_locale
 from bot.services.users import UserInfo
-from handlers.menu import menu_text
-from handlers.registration import RegistrationSG, advance, clear_keeping_language
+from handlers.people.registration import RegistrationSG, advance, clear_keeping_language
+from handlers.shared.keyboards import language_kb
+from handlers.shared.menu import menu_text
 
 router = Router(name=__name__)
 

@@ -15,7 +15,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.factory import App
+from bot.app import App
 from bot.i18n import fmt_int
 from bot.middlewares import HEAVY_DB
 from bot.services import stats as st
@@ -26,7 +26,7 @@ from bot.services.text import short_html
 from bot.services.users import UserInfo
 from db.models import User
 from db.models.challenges import Challenge
-from handlers.texts import ORG_SHOWN, error_text, register_errors
+from handlers.shared.texts import ORG_SHOWN, error_text, register_errors
 
 router = Router(name=__name__)
 TOP = 10

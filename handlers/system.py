@@ -7,7 +7,7 @@ from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.factory import App
+from bot.app import App
 from bot.services.users import set_reachable
 
 router = Router(name=__name__)

@@ -13,8 +13,9 @@ from typing import Any
 
 from aiogram.types import Update
 
+from bot.app import App
 from bot.config import Settings
-from bot.factory import App, build_app, prepare
+from bot.factory import build_app, prepare
 from bot.local_api import BOT_ID, ApiCall, LocalSession
 
 _update_ids = itertools.count(1)

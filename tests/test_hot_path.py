@@ -19,8 +19,8 @@ from aiogram.types import Update
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from bot.app import LOCAL_TOKEN
 from bot.db_context import current_session
-from bot.factory import LOCAL_TOKEN
 from bot.local_api import LocalSession
 from bot.routing import GatedDispatcher, message_gate, optimise_routing
 from db.checkpoint import WalCheckpointer

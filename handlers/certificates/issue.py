@@ -18,15 +18,15 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
+from bot.app import App
 from bot.callbacks import CertCD
-from bot.factory import App
 from bot.middlewares import HEAVY_DB
 from bot.services import certificates as certs
 from bot.services.errors import DomainError
 from bot.services.guardian import as_seen_by_others
 from bot.services.users import UserInfo
 from db.models import Certificate
-from handlers.texts import error_text, register_errors
+from handlers.shared.texts import error_text, register_errors
 
 router = Router(name=__name__)
 logger = logging.getLogger(__name__)

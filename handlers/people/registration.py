@@ -15,18 +15,18 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
+from bot.app import App
 from bot.callbacks import ConfirmCD, GuardianCD, LangCD, PageCD, RegCD
-from bot.factory import App
 from bot.i18n import LANGUAGES
-from bot.keyboards.common import choice_kb, confirm_kb, district_kb, language_kb, region_kb
 from bot.notifications import notify_guardian_confirmed, notify_staff_of_request
 from bot.services import coordinator_requests
 from bot.services import registration as reg
 from bot.services.errors import DomainError
 from bot.services.guardian import confirm_guardian, guardian_student
 from bot.services.users import UserInfo
-from handlers.menu import send_main_menu
-from handlers.texts import error_text
+from handlers.shared.keyboards import choice_kb, confirm_kb, district_kb, language_kb, region_kb
+from handlers.shared.menu import send_main_menu
+from handlers.shared.texts import error_text
 
 router = Router(name=__name__)
 

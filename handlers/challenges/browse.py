@@ -17,18 +17,9 @@ from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.app import App
 from bot.callbacks import ChallengeCD
-from bot.factory import App
 from bot.i18n import fmt_dt
-from bot.keyboards.challenges import (
-    card_kb,
-    confirm_submit_kb,
-    list_kb,
-    nudge_kb,
-    options_kb,
-    withdraw_confirm_kb,
-    withdraw_kb,
-)
 from bot.middlewares import HEAVY_DB
 from bot.services import challenges as svc
 from bot.services.broadcasts import register_audience
@@ -38,9 +29,18 @@ from bot.services.numbers import as_int
 from bot.services.text import TEXT_LIMIT, short_html, strip_controls, take_lines
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge
-from handlers.registration import guardian_link
-from handlers.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text, register_errors
-from handlers.webinars import my_webinars_text
+from handlers.challenges.keyboards import (
+    card_kb,
+    confirm_submit_kb,
+    list_kb,
+    nudge_kb,
+    options_kb,
+    withdraw_confirm_kb,
+    withdraw_kb,
+)
+from handlers.people.registration import guardian_link
+from handlers.shared.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text, register_errors
+from handlers.webinars.browse import my_webinars_text
 
 router = Router(name=__name__)
 
@@ -175,7 +175,7 @@ async def send_list(message: Message, session: AsyncSession, user: UserInfo, app
 async def cmd_challenges(message: Message, session: AsyncSession, user: UserInfo, app: App,
                          locale: str, role: str) -> None:
     if role == "staff":
-        from handlers.challenges_admin import send_staff_list
+        from handlers.challenges.wizard import send_staff_list
 
         await send_staff_list(message, session, app, locale)
         return

@@ -19,17 +19,17 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
+from bot.app import App
 from bot.callbacks import ConfirmCD, PageCD, ProfileCD, RegCD
-from bot.factory import App
 from bot.i18n import LANGUAGE_NAMES, fmt_dt
-from bot.keyboards.common import confirm_kb, region_kb
 from bot.services import registration as reg
 from bot.services.activity import log_activity
 from bot.services.errors import DomainError
 from bot.services.users import UserInfo
 from db.models import User
-from handlers.registration import guardian_link, show_districts
-from handlers.texts import error_text, register_errors
+from handlers.people.registration import guardian_link, show_districts
+from handlers.shared.keyboards import confirm_kb, region_kb
+from handlers.shared.texts import error_text, register_errors
 
 router = Router(name=__name__)
 

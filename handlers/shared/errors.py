@@ -10,7 +10,7 @@ from aiogram.types import ErrorEvent, Update
 from aiogram.utils.i18n import gettext as _
 
 from bot.access import command_of
-from bot.factory import App
+from bot.app import App
 from bot.services.users import UserInfo
 
 router = Router(name=__name__)

@@ -23,18 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
 from bot import webinar_notices as notices
+from bot.app import App
 from bot.callbacks import WebinarAdminCD, WebinarCD, WebinarWizCD
-from bot.factory import App
 from bot.i18n import fmt_dt, fmt_int
-from bot.keyboards.webinars import (
-    audience_kb,
-    cancel_confirm_kb,
-    edit_fields_kb,
-    preview_kb,
-    webinar_card_kb,
-    webinar_list_kb,
-    wizard_button_kb,
-)
 from bot.middlewares import HEAVY_DB
 from bot.services import webinars as svc
 from bot.services.broadcasts import register_audience
@@ -45,7 +36,16 @@ from bot.services.numbers import as_int, typed_int
 from bot.services.text import TEXT_LIMIT, seen_length, short_html, take_lines
 from bot.services.users import STAFF, UserInfo
 from db.models import Webinar, WebinarRegistration
-from handlers.texts import NAME_SHOWN, error_text, register_errors
+from handlers.shared.texts import NAME_SHOWN, error_text, register_errors
+from handlers.webinars.keyboards import (
+    audience_kb,
+    cancel_confirm_kb,
+    edit_fields_kb,
+    preview_kb,
+    webinar_card_kb,
+    webinar_list_kb,
+    wizard_button_kb,
+)
 
 router = Router(name=__name__)
 logger = logging.getLogger(__name__)

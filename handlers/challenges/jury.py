@@ -14,9 +14,8 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.app import App
 from bot.callbacks import ChallengeAdminCD, ChallengeCD
-from bot.factory import App
-from bot.keyboards.challenges import admin_kb, rows_kb
 from bot.services import challenges as svc
 from bot.services import jury
 from bot.services.errors import DomainError
@@ -24,10 +23,11 @@ from bot.services.numbers import as_int, typed_int
 from bot.services.text import TEXT_LIMIT, fit, seen_length, short_html
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge, Submission
-from handlers.challenges import PLACE
-from handlers.challenges_admin import send_manage
-from handlers.review import media_note, resend_media
-from handlers.texts import NAME_SHOWN, error_text, register_errors
+from handlers.challenges.browse import PLACE
+from handlers.challenges.keyboards import admin_kb, rows_kb
+from handlers.challenges.review import media_note, resend_media
+from handlers.challenges.wizard import send_manage
+from handlers.shared.texts import NAME_SHOWN, error_text, register_errors
 
 router = Router(name=__name__)
 

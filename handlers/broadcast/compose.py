@@ -21,9 +21,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
+from bot.app import App
 from bot.callbacks import BroadcastAckCD, BroadcastCD, BroadcastFwdCD
 from bot.delivery import markup_of, send_outgoing
-from bot.factory import App
 from bot.i18n import LANGUAGES, fmt_dt, fmt_int
 from bot.services import broadcasts as svc
 from bot.services.activity import log_activity
@@ -33,7 +33,7 @@ from bot.services.numbers import as_int
 from bot.services.text import TEXT_LIMIT, short_html, take_lines
 from bot.services.users import UserInfo
 from db.models import Broadcast, User
-from handlers.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text, register_errors
+from handlers.shared.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text, register_errors
 
 router = Router(name=__name__)
 logger = logging.getLogger(__name__)

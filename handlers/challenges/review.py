@@ -21,17 +21,17 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.app import App
 from bot.callbacks import ReviewCD
-from bot.factory import App
 from bot.i18n import fmt_dt
-from bot.keyboards.challenges import reasons_kb, review_kb
 from bot.services import challenges as svc
 from bot.services.errors import DomainError
 from bot.services.users import UserInfo
 from db.models import User
 from db.models.challenges import Submission
-from handlers.challenges import CONTENT
-from handlers.texts import error_text, register_errors
+from handlers.challenges.browse import CONTENT
+from handlers.challenges.keyboards import reasons_kb, review_kb
+from handlers.shared.texts import error_text, register_errors
 
 router = Router(name=__name__)
 logger = logging.getLogger(__name__)

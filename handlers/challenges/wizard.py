@@ -17,10 +17,9 @@ from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
+from bot.app import App
 from bot.callbacks import ChallengeAdminCD
-from bot.factory import App
 from bot.i18n import fmt_dt
-from bot.keyboards.challenges import admin_kb, manage_kb, toggles_kb
 from bot.middlewares import HEAVY_DB
 from bot.services import challenges as svc
 from bot.services.challenge_edit import editable
@@ -29,7 +28,7 @@ from bot.services.numbers import typed_int
 from bot.services.text import TEXT_LIMIT, seen_length, short_html, take_lines
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge
-from handlers.challenges import (
+from handlers.challenges.browse import (
     CONTENT,
     KIND,
     PLACE,
@@ -39,7 +38,8 @@ from handlers.challenges import (
     kinds_text,
     say,
 )
-from handlers.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text, register_errors
+from handlers.challenges.keyboards import admin_kb, manage_kb, toggles_kb
+from handlers.shared.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text, register_errors
 
 router = Router(name=__name__)
 TEXT = F.text & ~F.text.startswith("/")

@@ -20,10 +20,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
+from bot.app import App
 from bot.callbacks import ApproveCD, DemoteCD, InviteCD, PageCD, PromoteCD, RegCD
-from bot.factory import App
 from bot.i18n import fmt_dt
-from bot.keyboards.common import region_kb
 from bot.notifications import (
     describe_coordinator,
     notify_coordinator_decision,
@@ -38,9 +37,10 @@ from bot.services.numbers import as_int, typed_int
 from bot.services.places import IMPORT_COLUMNS, Place, import_districts_csv
 from bot.services.users import get_user
 from db.models import Invite, User
-from handlers.profile import alert
-from handlers.registration import show_districts
-from handlers.texts import error_text, register_errors
+from handlers.people.profile import alert
+from handlers.people.registration import show_districts
+from handlers.shared.keyboards import region_kb
+from handlers.shared.texts import error_text, register_errors
 
 router = Router(name=__name__)
 logger = logging.getLogger(__name__)

@@ -13,23 +13,23 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.app import App
 from bot.callbacks import ChallengeAdminCD
-from bot.factory import App
-from bot.keyboards.challenges import admin_kb, toggles_kb
 from bot.services import challenge_edit as edit
 from bot.services import challenges as svc
 from bot.services.errors import DomainError
 from bot.services.numbers import as_int
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge, ChallengeOption
-from handlers.challenges import CONTENT
-from handlers.challenges_admin import (
+from handlers.challenges.browse import CONTENT
+from handlers.challenges.keyboards import admin_kb, toggles_kb
+from handlers.challenges.wizard import (
     audience_chosen,
     audience_options,
     audience_text,
     send_manage,
 )
-from handlers.texts import error_text, register_errors
+from handlers.shared.texts import error_text, register_errors
 
 router = Router(name=__name__)
 TEXT = F.text & ~F.text.startswith("/")

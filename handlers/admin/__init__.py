@@ -1,0 +1,1 @@
+"""Administration: approvals, staff invites, links and districts."""

@@ -1,0 +1,1 @@
+"""Broadcasts: composing, sending and managing them."""

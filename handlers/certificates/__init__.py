@@ -1,0 +1,1 @@
+"""Certificates: issuing, templates and verification."""

@@ -1,0 +1,1 @@
+"""Challenges: browsing and entering, the staff wizard and setup, review and the jury."""

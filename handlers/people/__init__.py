@@ -1,0 +1,1 @@
+"""People: registration, the guardian's consent and the profile."""

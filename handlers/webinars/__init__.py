@@ -1,0 +1,1 @@
+"""Webinars: the list, registration and their staff management."""
