@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, Router
 from aiogram.fsm.storage.base import BaseStorage
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
@@ -26,6 +26,8 @@ from db.base import utcnow
 from db.checkpoint import WalCheckpointer
 
 LOCAL_TOKEN = "42:local-console-token-not-for-telegram"
+# Builds the conversation's routers, fresh for each Dispatcher (handlers.setup_routers).
+RouterBuilder = Callable[[], list[Router]]
 
 
 @dataclass

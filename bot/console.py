@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from aiogram.types import Update
 
-from bot.app import App
+from bot.app import App, RouterBuilder
 from bot.config import Settings
 from bot.factory import build_app, prepare
 from bot.local_api import BOT_ID, ApiCall, LocalSession
@@ -119,11 +119,12 @@ class Console:
         await self.app.dp.feed_update(self.app.bot, update)
 
 
-async def run_console(settings: Settings, stdin: TextIO = sys.stdin,
+async def run_console(settings: Settings, *, routers: RouterBuilder, stdin: TextIO = sys.stdin,
                       out: TextIO = sys.stdout) -> None:
     await upgrade_async(settings.database_url)
     api = LocalSession()
-    app = build_app(settings.model_copy(update={"bot_token": None}), session=api)
+    app = build_app(settings.model_copy(update={"bot_token": None}), routers=routers,
+                    session=api)
     await prepare(app)
     await run_all_ticks(app)
     console = Console(app, api, out)

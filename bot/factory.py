@@ -18,7 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.app import LOCAL_TOKEN, App
+from bot.app import LOCAL_TOKEN, App, RouterBuilder
 from bot.config import Settings
 from bot.datadir import use_data_folder
 from bot.db_context import current_session
@@ -68,10 +68,12 @@ def make_storage(settings: Settings, sessionmaker: async_sessionmaker,
     return SqlStorage(sessionmaker, clock=clock)
 
 
-def build_app(settings: Settings, session: BaseSession | None = None) -> App:
-    """The Bot, Dispatcher, storage, scheduler and workers; nothing is started here."""
-    from handlers import get_routers
+def build_app(settings: Settings, *, routers: RouterBuilder,
+              session: BaseSession | None = None) -> App:
+    """The Bot, Dispatcher, storage, scheduler and workers; nothing is started here.
 
+    `routers` builds the conversation's routers (handlers.setup_routers): bot/ never imports
+    handlers/, the launcher (bot.__main__), the tests and the benches hand it over."""
     use_data_folder(settings.data_folder)  # caches (certificate backgrounds) go there
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
@@ -116,12 +118,9 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
     dp["users"] = users
     dp["places"] = app.places
     dp["heavy_runs"] = HeavyRuns()
-    dp.include_routers(*get_routers())
+    dp.include_routers(*routers())
     optimise_routing(dp)
     offload_heavy_handlers(dp)
-    from handlers.certificates.issue import verify_reply
-
-    app.extras["verify_handler"] = verify_reply  # /start v_<number>
     dp.startup.register(_on_startup)
     return app
 

@@ -32,7 +32,7 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy import func, select, text
 
-from bot.app import App
+from bot.app import App, RouterBuilder
 from bot.config import ConfigError, Settings
 from bot.factory import build_app
 from bot.inflight import InFlight
@@ -329,14 +329,14 @@ async def run_webhook(app: App, stop: asyncio.Event | None = None) -> None:
                 await each.cleanup()
 
 
-async def run_webhook_process(settings: Settings) -> None:
+async def run_webhook_process(settings: Settings, *, routers: RouterBuilder) -> None:
     """`python -m bot run` with WEBHOOK_URL set: migrations, background work, the server."""
     from bot.runner import prune_processed_updates, start_background, stop_background
 
     if settings.webhook_secret is None:
         raise ConfigError("WEBHOOK_SECRET: required when WEBHOOK_URL is set")
     await upgrade_async(settings.database_url)
-    app = build_app(settings)
+    app = build_app(settings, routers=routers)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -5,8 +5,11 @@ from __future__ import annotations
 from aiogram import Router
 
 
-def get_routers() -> list[Router]:
-    """Commands that work in any state first, feature flows next, the catch-all last."""
+def setup_routers() -> list[Router]:
+    """Commands that work in any state first, feature flows next, the catch-all last.
+
+    Certificates stand before people: /start v_<number> (a certificate's verification
+    link) is theirs, any other /start is registration's."""
     from handlers import common, fallback, stats, system
     from handlers.admin import approvals as admin
     from handlers.broadcast import compose as broadcast
@@ -23,11 +26,11 @@ def get_routers() -> list[Router]:
         errors.router,
         system.router,
         common.router,
+        certificates.router,
         registration.router,
         profile.router,
         admin.router,
         webinars.router,
-        certificates.router,
         challenges_admin.router,
         challenges_edit.router,
         challenges.router,

@@ -17,6 +17,7 @@ from bot.app import App
 from bot.config import Settings
 from bot.factory import build_app, prepare
 from bot.local_api import BOT_ID, ApiCall, LocalSession
+from handlers import setup_routers
 
 _update_ids = itertools.count(1)
 _message_ids = itertools.count(1)
@@ -196,7 +197,8 @@ async def make_harness(db_path: str, clock: Clock | None = None, **settings: Any
         url = f"sqlite+aiosqlite:///{db_path}"
         await migrated_copy(db_path)
     api = LocalSession()
-    app = build_app(Settings(database_url=url, _env_file=None, **settings), session=api)
+    app = build_app(Settings(database_url=url, _env_file=None, **settings),
+                    routers=setup_routers, session=api)
     if clock is not None:
         app.clock = clock
         app.users.clock = lambda: clock().timestamp()  # cached users expire on test time

@@ -8,7 +8,7 @@ import logging
 from datetime import datetime, timedelta
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
@@ -333,8 +333,15 @@ async def cmd_verify(message: Message, command: CommandObject, session: AsyncSes
     await verify_reply(message, command.args or "", session, app)
 
 
+@router.message(CommandStart(deep_link=True, magic=F.args.startswith("v_")))
+async def cmd_start_verify(message: Message, command: CommandObject, session: AsyncSession,
+                           app: App) -> None:
+    """The link under a certificate's QR code: t.me/<bot>?start=v_<number>."""
+    await verify_reply(message, (command.args or "")[2:], session, app)
+
+
 async def verify_reply(message: Message, number: str, session: AsyncSession, app: App) -> None:
-    """Also called by /start v_<number> (app.extras["verify_handler"]).
+    """/verify <number> and /start v_<number>.
 
     Shown to anyone: genuine or revoked, what it was given for, the date, and the holder as
     "Aida N." of their region, never the full name or the school (certs.public_name); a

@@ -164,11 +164,6 @@ async def show_districts(message: Message, app: App, region_id: int, page: int, 
 async def cmd_start_link(message: Message, command: CommandObject, state: FSMContext,
                          session: AsyncSession, app: App, user: UserInfo | None) -> None:
     payload = command.args or ""
-    if payload.startswith("v_"):
-        handler = app.extras.get("verify_handler")
-        if handler:
-            await handler(message, payload[2:], session, app)
-            return
     if payload.startswith("g_"):
         await show_guardian_consent(message, session, payload[2:], app, user)
         return
