@@ -18,10 +18,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.app import LOCAL_TOKEN, App, RouterBuilder
+from bot.aiogram_internals import GatedDispatcher
+from bot.app import LOCAL_TOKEN, App, HandlerData, RouterBuilder
 from bot.config import Settings
 from bot.datadir import use_data_folder
-from bot.db_context import current_session
 from bot.delivery import worker_for
 from bot.i18n import create_i18n
 from bot.limits import FitToLimits
@@ -30,20 +30,19 @@ from bot.middlewares import (
     AccessMiddleware,
     CommitBeforeRequest,
     DbSessionMiddleware,
+    DomainErrors,
     FloodMiddleware,
     HeavyRuns,
     RetryOnTimeout,
     UserContextMiddleware,
-    offload_heavy_handlers,
 )
 from bot.ratelimit_redis import shared_limiter
-from bot.routing import GatedDispatcher, optimise_routing
+from bot.routing import optimise_routing
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserCache
 from bot.storage import FSM_TTL, SqlStorage
 from bot.user_changes import ALONE_TTL, UserChanges
 from db.base import utcnow
-from db.checkpoint import WalCheckpointer
 from db.engine import create_engine, create_read_engine, create_sessionmaker, is_sqlite
 
 logger = logging.getLogger(__name__)
@@ -112,34 +111,16 @@ def build_app(settings: Settings, *, routers: RouterBuilder,
         observer.outer_middleware(app.flood)
         observer.outer_middleware(AccessMiddleware())
     dp.callback_query.middleware(CallbackAnswerMiddleware())
-    dp["app"] = app
-    dp["settings"] = settings
-    dp["i18n"] = i18n
-    dp["users"] = users
-    dp["places"] = app.places
-    dp["heavy_runs"] = HeavyRuns()
+    for observer in (dp.message, dp.callback_query):  # inside the callback's answer
+        observer.middleware(DomainErrors(dp))
+    given: HandlerData = {"app": app, "settings": settings, "i18n": i18n, "users": users,
+                          "places": app.places, "clock": app.now, "locks": app.locks,
+                          "heavy_runs": HeavyRuns()}
+    dp.workflow_data.update(given)
     dp.include_routers(*routers())
     optimise_routing(dp)
-    offload_heavy_handlers(dp)
     dp.startup.register(_on_startup)
     return app
-
-
-async def bootstrap_staff(app: App) -> None:
-    """STAFF_IDS become staff in the database (never one revoked by /demote); the log says
-    who is staff beyond STAFF_IDS (bot.services.staff)."""
-    from bot.services.staff import bootstrap, log_bootstrap
-
-    async with app.sessionmaker() as session:
-        # as in an update: other instances hear of the new staff once this commits, not
-        # before (they would read the old row again and keep it)
-        token = current_session.set(session)
-        try:
-            report = await bootstrap(session, app.users, app.settings.staff_ids)
-            await session.commit()
-        finally:
-            current_session.reset(token)
-    log_bootstrap(report)
 
 
 def user_cache(settings: Settings, redis: Redis | None,
@@ -154,25 +135,8 @@ def user_cache(settings: Settings, redis: Redis | None,
     return users, UserChanges(users, redis, f"{settings.redis_prefix}:users:changed")
 
 
-async def start_user_changes(app: App) -> None:
-    if app.user_changes is not None:
-        await app.user_changes.start()
-
-
-def start_checkpoints(app: App) -> None:
-    """SQLite's log is copied back to the database file by a thread, not in a commit."""
-    if app.checkpointer is None:
-        app.checkpointer = WalCheckpointer.for_url(app.settings.database_url)
-    if app.checkpointer is not None:
-        app.checkpointer.start()
-
-
 async def _on_startup(app: App) -> None:
-    start_checkpoints(app)
-    await start_user_changes(app)
-    async with app.sessionmaker() as session:
-        await app.places.load(session)
-    await bootstrap_staff(app)
+    await app.prepare()
     from bot.commands import publish_commands
 
     await publish_commands(app.bot, app.i18n)
@@ -191,8 +155,4 @@ def settle_memory() -> None:
 
 async def prepare(app: App) -> None:
     """What startup does, for callers that feed updates without starting polling (tests)."""
-    start_checkpoints(app)
-    await start_user_changes(app)
-    async with app.sessionmaker() as session:
-        await app.places.load(session)
-    await bootstrap_staff(app)
+    await app.prepare()
