@@ -32,6 +32,17 @@ SHOWN = {"sendMessage", "sendPhoto", "sendDocument", "sendVideo", "sendAnimation
          "answerCallbackQuery"}
 
 
+def body_of(call: ApiCall) -> str:
+    """A message as text: tags dropped, the kind of media and the files named."""
+    body = TAG.sub("", call.text or "")
+    if call.method not in ("sendMessage", "editMessageText"):
+        body = f"[{call.method[4:] or call.method}] {body}".strip()
+    if call.files:
+        body += "  (file: " + ", ".join(f"{k}, {len(v)} bytes" for k, v in
+                                         call.files.items()) + ")"
+    return body
+
+
 class Console:
     def __init__(self, app: App, api: LocalSession, out: TextIO = sys.stdout) -> None:
         self.app, self.api, self.out = app, api, out
@@ -49,16 +60,14 @@ class Console:
             return
         to = call.chat_id
         who = "" if to == self.user_id else f" → to {to}"
-        body = TAG.sub("", call.text or "")
-        if call.method not in ("sendMessage", "editMessageText"):
-            body = f"[{call.method[4:] or call.method}] {body}".strip()
-        if call.files:
-            body += "  (file: " + ", ".join(f"{k}, {len(v)} bytes" for k, v in
-                                             call.files.items()) + ")"
-        self.print(f"bot{who}: {body}")
+        self.print(f"bot{who}: {body_of(call)}")
+        if to == self.user_id:
+            self.show_buttons(call)
+
+    def show_buttons(self, call: ApiCall) -> None:
         markup = call.params.get("reply_markup") or {}
         rows = markup.get("inline_keyboard") or markup.get("keyboard") or []
-        if rows and to == self.user_id:
+        if rows:
             self.buttons = [b for row in rows for b in row]
             for n, button in enumerate(self.buttons, start=1):
                 self.print(f"   [{n}] {button['text']}")
