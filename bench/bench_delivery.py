@@ -117,7 +117,7 @@ async def big_enqueue(n: int = 100_000) -> None:
                                   parent_id=None, locale="en", now=utcnow(), scheduled_at=None,
                                   limit=5, tz=app.settings.tz)
             await s.commit()
-        from handlers.broadcast import build_payloads
+        from handlers.broadcast.compose import build_payloads
 
         idle = rss_mb()
         reset_peak_rss()

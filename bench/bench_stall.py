@@ -33,15 +33,17 @@ from aiogram.types import Update
 from sqlalchemy import select
 
 from bench.common import bench_app
+from bot.app import App
 from bot.callbacks import LangCD
 from bot.config import Settings
-from bot.factory import App, build_app, prepare
+from bot.factory import build_app, prepare
 from bot.local_api import ApiCall, LocalSession
 from bot.polling import poll
 from bot.services.demo import seed_demo
 from bot.webhook import _handle as webhook_handle
 from bot.webhook import _SenderLocks
 from db.models import User
+from handlers import setup_routers
 
 USERS = int(os.environ.get("BENCH_STALL_USERS", "100000"))
 EVENTS = int(os.environ.get("BENCH_STALL_EVENTS", "1000000"))
@@ -255,7 +257,8 @@ async def main() -> None:
             for label, heavy_user in runs:
                 await app.close()  # each run starts as a fresh bot process would (no caches)
                 api = LocalSession()
-                app = build_app(Settings(database_url=url, _env_file=None), session=api)
+                app = build_app(Settings(database_url=url, _env_file=None),
+                                routers=setup_routers, session=api)
                 await prepare(app)
                 report(f"{mode}, {label}", await scenario(app, api, others, heavy_user, mode))
     finally:

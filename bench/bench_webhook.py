@@ -54,10 +54,11 @@ async def serve(db_url: str, port: int) -> None:
     from bot.factory import build_app, prepare
     from bot.local_api import LocalSession
     from bot.webhook import build_web_app
+    from handlers import setup_routers
 
     settings = Settings(_env_file=None, database_url=db_url, webhook_secret=SECRET,
                         webhook_url="https://bench.invalid/tg", log_level="WARNING")
-    app = build_app(settings, session=LocalSession())
+    app = build_app(settings, routers=setup_routers, session=LocalSession())
     await prepare(app)
     runner = web.AppRunner(build_web_app(app), access_log=None)
     await runner.setup()

@@ -6,10 +6,12 @@ import resource
 import tempfile
 from pathlib import Path
 
+from bot.app import App
 from bot.config import Settings
-from bot.factory import App, build_app, prepare, settle_memory
+from bot.factory import build_app, prepare, settle_memory
 from bot.local_api import LocalSession
 from db.migrate import upgrade_async
+from handlers import setup_routers
 
 
 def rss_mb() -> float:
@@ -29,7 +31,8 @@ async def bench_app(**settings: object) -> tuple[App, LocalSession, str]:
     url = f"sqlite+aiosqlite:///{folder}/bench.db"
     await upgrade_async(url)
     api = LocalSession(strict=False)  # the bot's own cost, not Telegram's checks
-    app = build_app(Settings(database_url=url, _env_file=None, **settings), session=api)
+    app = build_app(Settings(database_url=url, _env_file=None, **settings),
+                    routers=setup_routers, session=api)
     await prepare(app)
     settle_memory()  # as the bot's start-up does (bot.factory._on_startup)
     return app, api, folder

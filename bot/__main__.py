@@ -1,5 +1,9 @@
 """`python -m bot COMMAND`: run | migrate | console | seed-demo | backup | backup-rotate |
-restore | copy-db."""
+restore | copy-db.
+
+The composition root: the one module of bot/ that imports handlers/ (their routers go to
+bot.factory.build_app through the runner, the webhook server or the console).
+"""
 
 from __future__ import annotations
 
@@ -45,11 +49,12 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "console" or (args.command == "run" and settings.token is None):
         from bot.console import run_console
+        from handlers import setup_routers
 
         if args.command == "run":
             print("BOT_TOKEN is not set: starting the local console instead. To connect to "
                   "Telegram, put BOT_TOKEN=<token from @BotFather> in .env and run again.\n")
-        await run_console(settings)
+        await run_console(settings, routers=setup_routers)
         return 0
     if args.command == "run":
         return await _run(settings)
@@ -83,14 +88,15 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _run(settings: Settings) -> int:
     from bot.runner import AlreadyRunning, run_polling
+    from handlers import setup_routers
 
     try:
         if settings.webhook_url:
             from bot.webhook import run_webhook_process
 
-            await run_webhook_process(settings)
+            await run_webhook_process(settings, routers=setup_routers)
         else:
-            await run_polling(settings)
+            await run_polling(settings, routers=setup_routers)
     except AlreadyRunning as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
 from pydantic import BeforeValidator
 
+from bot.aiogram_internals import memoise_unpack
 from bot.services.numbers import as_int
 
 
@@ -167,13 +167,6 @@ class GuardianCD(CallbackData, prefix="grd"):
     token: str
 
 
-def _memoise_unpack() -> None:
-    """aiogram unpacks a button's data once per CallbackData filter it tries — several per
-    router — into a new object each time. The same string always gives the same fields, and
-    handlers only read them, so each factory keeps its recent results."""
-    for factory in CallbackData.__subclasses__():
-        if factory.__module__ == __name__:
-            factory.unpack = staticmethod(lru_cache(maxsize=4096)(factory.unpack))  # type: ignore[method-assign]
-
-
-_memoise_unpack()
+# aiogram unpacks a button's data once per CallbackData filter it tries: each factory here
+# keeps its recent results (bot.aiogram_internals).
+memoise_unpack(__name__)

@@ -18,8 +18,9 @@ from typing import Any, TextIO
 
 from aiogram.types import Update
 
+from bot.app import App, RouterBuilder
 from bot.config import Settings
-from bot.factory import App, build_app, prepare
+from bot.factory import build_app, prepare
 from bot.local_api import BOT_ID, ApiCall, LocalSession
 from bot.scheduler import run_all_ticks
 from bot.services.numbers import as_int
@@ -29,6 +30,17 @@ TAG = re.compile(r"<[^>]+>")
 SHOWN = {"sendMessage", "sendPhoto", "sendDocument", "sendVideo", "sendAnimation", "sendAudio",
          "sendVoice", "sendMediaGroup", "editMessageText", "editMessageCaption", "copyMessage",
          "answerCallbackQuery"}
+
+
+def body_of(call: ApiCall) -> str:
+    """A message as text: tags dropped, the kind of media and the files named."""
+    body = TAG.sub("", call.text or "")
+    if call.method not in ("sendMessage", "editMessageText"):
+        body = f"[{call.method[4:] or call.method}] {body}".strip()
+    if call.files:
+        body += "  (file: " + ", ".join(f"{k}, {len(v)} bytes" for k, v in
+                                         call.files.items()) + ")"
+    return body
 
 
 class Console:
@@ -48,16 +60,14 @@ class Console:
             return
         to = call.chat_id
         who = "" if to == self.user_id else f" → to {to}"
-        body = TAG.sub("", call.text or "")
-        if call.method not in ("sendMessage", "editMessageText"):
-            body = f"[{call.method[4:] or call.method}] {body}".strip()
-        if call.files:
-            body += "  (file: " + ", ".join(f"{k}, {len(v)} bytes" for k, v in
-                                             call.files.items()) + ")"
-        self.print(f"bot{who}: {body}")
+        self.print(f"bot{who}: {body_of(call)}")
+        if to == self.user_id:
+            self.show_buttons(call)
+
+    def show_buttons(self, call: ApiCall) -> None:
         markup = call.params.get("reply_markup") or {}
         rows = markup.get("inline_keyboard") or markup.get("keyboard") or []
-        if rows and to == self.user_id:
+        if rows:
             self.buttons = [b for row in rows for b in row]
             for n, button in enumerate(self.buttons, start=1):
                 self.print(f"   [{n}] {button['text']}")
@@ -118,11 +128,12 @@ class Console:
         await self.app.dp.feed_update(self.app.bot, update)
 
 
-async def run_console(settings: Settings, stdin: TextIO = sys.stdin,
+async def run_console(settings: Settings, *, routers: RouterBuilder, stdin: TextIO = sys.stdin,
                       out: TextIO = sys.stdout) -> None:
     await upgrade_async(settings.database_url)
     api = LocalSession()
-    app = build_app(settings.model_copy(update={"bot_token": None}), session=api)
+    app = build_app(settings.model_copy(update={"bot_token": None}), routers=routers,
+                    session=api)
     await prepare(app)
     await run_all_ticks(app)
     console = Console(app, api, out)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
@@ -19,93 +16,36 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from bot.aiogram_internals import GatedDispatcher
+from bot.app import LOCAL_TOKEN, App, HandlerData, RouterBuilder
 from bot.config import Settings
 from bot.datadir import use_data_folder
-from bot.db_context import current_session
-from bot.delivery import DeliveryWorker, worker_for
-from bot.i18n import PoI18n, create_i18n
+from bot.delivery import worker_for
+from bot.i18n import create_i18n
 from bot.limits import FitToLimits
 from bot.local_api import LocalSession
 from bot.middlewares import (
     AccessMiddleware,
     CommitBeforeRequest,
     DbSessionMiddleware,
+    DomainErrors,
     FloodMiddleware,
     HeavyRuns,
     RetryOnTimeout,
     UserContextMiddleware,
-    offload_heavy_handlers,
 )
 from bot.ratelimit_redis import shared_limiter
-from bot.routing import GatedDispatcher, optimise_routing
+from bot.routing import optimise_routing
 from bot.services.places import PlaceDirectory
-from bot.services.stats import BoardCache
 from bot.services.users import UserCache
 from bot.storage import FSM_TTL, SqlStorage
 from bot.user_changes import ALONE_TTL, UserChanges
 from db.base import utcnow
-from db.checkpoint import WalCheckpointer
 from db.engine import create_engine, create_read_engine, create_sessionmaker, is_sqlite
 
 logger = logging.getLogger(__name__)
-LOCAL_TOKEN = "42:local-console-token-not-for-telegram"
-
-
-@dataclass
-class App:
-    settings: Settings
-    bot: Bot
-    dp: Dispatcher
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker
-    i18n: PoI18n
-    users: UserCache
-    places: PlaceDirectory
-    storage: BaseStorage
-    scheduler: AsyncIOScheduler
-    delivery: DeliveryWorker
-    clock: Callable[[], datetime] = utcnow
-    extras: dict[str, Any] = field(default_factory=dict)
-    checkpointer: WalCheckpointer | None = None
-    redis: Redis | None = None  # flood control and user changes (REDIS_URL)
-    user_changes: UserChanges | None = None  # several instances: see bot.user_changes
-    flood: FloodMiddleware | None = None
-    # Long reads (HEAVY_DB handlers, digests): SQLite's read-only connections; None where
-    # the writer's pool serves readers too (PostgreSQL).
-    read_engine: AsyncEngine | None = None
-    read_sessionmaker: async_sessionmaker | None = None
-    boards: BoardCache = field(default_factory=BoardCache)
-
-    def now(self) -> datetime:
-        return self.clock()
-
-    def read_session(self) -> AsyncSession:
-        """A session for a long read that writes nothing (see read_sessionmaker)."""
-        return (self.read_sessionmaker or self.sessionmaker)()
-
-    async def close(self) -> None:
-        try:
-            if self.scheduler.running:
-                self.scheduler.shutdown(wait=False)
-            await self.storage.close()
-            close_limiter = getattr(self.delivery.limiter, "close", None)  # the Redis one
-            if close_limiter is not None:
-                await close_limiter()
-            if self.user_changes is not None:
-                await self.user_changes.close()
-            if self.redis is not None:
-                await self.redis.aclose()
-            await self.bot.session.close()
-        finally:
-            try:
-                await self.engine.dispose()
-                if self.read_engine is not None:
-                    await self.read_engine.dispose()
-            finally:
-                if self.checkpointer is not None:  # waits for a checkpoint under way
-                    await asyncio.to_thread(self.checkpointer.stop)
 
 
 def make_bot_session(settings: Settings) -> BaseSession:
@@ -127,10 +67,12 @@ def make_storage(settings: Settings, sessionmaker: async_sessionmaker,
     return SqlStorage(sessionmaker, clock=clock)
 
 
-def build_app(settings: Settings, session: BaseSession | None = None) -> App:
-    """The Bot, Dispatcher, storage, scheduler and workers; nothing is started here."""
-    from handlers import get_routers
+def build_app(settings: Settings, *, routers: RouterBuilder,
+              session: BaseSession | None = None) -> App:
+    """The Bot, Dispatcher, storage, scheduler and workers; nothing is started here.
 
+    `routers` builds the conversation's routers (handlers.setup_routers): bot/ never imports
+    handlers/, the launcher (bot.__main__), the tests and the benches hand it over."""
     use_data_folder(settings.data_folder)  # caches (certificate backgrounds) go there
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
@@ -169,37 +111,16 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
         observer.outer_middleware(app.flood)
         observer.outer_middleware(AccessMiddleware())
     dp.callback_query.middleware(CallbackAnswerMiddleware())
-    dp["app"] = app
-    dp["settings"] = settings
-    dp["i18n"] = i18n
-    dp["users"] = users
-    dp["places"] = app.places
-    dp["heavy_runs"] = HeavyRuns()
-    dp.include_routers(*get_routers())
+    for observer in (dp.message, dp.callback_query):  # inside the callback's answer
+        observer.middleware(DomainErrors(dp))
+    given: HandlerData = {"app": app, "settings": settings, "i18n": i18n, "users": users,
+                          "places": app.places, "clock": app.now, "locks": app.locks,
+                          "heavy_runs": HeavyRuns()}
+    dp.workflow_data.update(given)
+    dp.include_routers(*routers())
     optimise_routing(dp)
-    offload_heavy_handlers(dp)
-    from handlers.certificates import verify_reply
-
-    app.extras["verify_handler"] = verify_reply  # /start v_<number>
     dp.startup.register(_on_startup)
     return app
-
-
-async def bootstrap_staff(app: App) -> None:
-    """STAFF_IDS become staff in the database (never one revoked by /demote); the log says
-    who is staff beyond STAFF_IDS (bot.services.staff)."""
-    from bot.services.staff import bootstrap, log_bootstrap
-
-    async with app.sessionmaker() as session:
-        # as in an update: other instances hear of the new staff once this commits, not
-        # before (they would read the old row again and keep it)
-        token = current_session.set(session)
-        try:
-            report = await bootstrap(session, app.users, app.settings.staff_ids)
-            await session.commit()
-        finally:
-            current_session.reset(token)
-    log_bootstrap(report)
 
 
 def user_cache(settings: Settings, redis: Redis | None,
@@ -214,25 +135,8 @@ def user_cache(settings: Settings, redis: Redis | None,
     return users, UserChanges(users, redis, f"{settings.redis_prefix}:users:changed")
 
 
-async def start_user_changes(app: App) -> None:
-    if app.user_changes is not None:
-        await app.user_changes.start()
-
-
-def start_checkpoints(app: App) -> None:
-    """SQLite's log is copied back to the database file by a thread, not in a commit."""
-    if app.checkpointer is None:
-        app.checkpointer = WalCheckpointer.for_url(app.settings.database_url)
-    if app.checkpointer is not None:
-        app.checkpointer.start()
-
-
 async def _on_startup(app: App) -> None:
-    start_checkpoints(app)
-    await start_user_changes(app)
-    async with app.sessionmaker() as session:
-        await app.places.load(session)
-    await bootstrap_staff(app)
+    await app.prepare()
     from bot.commands import publish_commands
 
     await publish_commands(app.bot, app.i18n)
@@ -251,8 +155,4 @@ def settle_memory() -> None:
 
 async def prepare(app: App) -> None:
     """What startup does, for callers that feed updates without starting polling (tests)."""
-    start_checkpoints(app)
-    await start_user_changes(app)
-    async with app.sessionmaker() as session:
-        await app.places.load(session)
-    await bootstrap_staff(app)
+    await app.prepare()

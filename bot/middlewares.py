@@ -18,19 +18,22 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
+from aiogram.dispatcher.flags import get_flag
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.fsm.context import FSMContext
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.methods.base import TelegramMethod, TelegramType
-from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject, Update, User
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.access import callback_allowed, command_allowed, command_of
+from bot.aiogram_internals import UNHANDLED
 from bot.db_context import current_reader, current_session
 from bot.i18n import LANGUAGES, PoI18n
+from bot.services.errors import DomainError
 from bot.services.users import UserCache, access_role, load_user_info
 from bot.storage import discard_pending, has_pending
 from db.inline_sqlite import offloaded
@@ -195,6 +198,33 @@ class AccessMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
+class DomainErrors(BaseMiddleware):
+    """Inner middleware of dp.message and dp.callback_query, registered after
+    CallbackAnswerMiddleware: a DomainError a handler raises goes to the routers' `errors`
+    handlers (handlers/shared/errors.py) while the update's session, FSM state and
+    language are still open. The update then commits what was done before the error, the
+    answer is in the person's language, and a pop-up goes out as the button's one answer.
+
+    aiogram's own error handling is not enough: it runs outermost, after the session has
+    rolled back, pending FSM writes were dropped and the language was put back.
+    """
+
+    def __init__(self, dp: Dispatcher) -> None:
+        self.dp = dp
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        try:
+            return await handler(event, data)
+        except DomainError as exc:
+            # `handler` is the failed one's; the errors handler gets its own under that key
+            failed = {**data, "failed_flags": data["handler"].flags}
+            result = await self.dp.propagate_event(
+                "error", ErrorEvent(update=data["event_update"], exception=exc), **failed)
+            if result is UNHANDLED:
+                raise
+            return result
+
+
 HEAVY_DB = {"heavy_db": True}  # handler flag: long reads (exports, reports, rankings)
 
 
@@ -215,63 +245,49 @@ class HeavyRuns:
         self._busy.discard(user_id)
 
 
-def offload_heavy_handlers(dp: Dispatcher) -> None:
-    """Handlers flagged HEAVY_DB run as `_heavy_call` describes: one at a time per person,
-    their long reads on a read-only connection (`read_session`) in a worker thread.
+def offloading(callback: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """A HEAVY_DB handler, wrapped once when its router is built (bot.routing.Routes): its
+    SQLite reads run in a worker thread, as aiosqlite would run them, and leave the event
+    loop free for everyone else."""
 
-    The flagged handlers are wrapped once, here, rather than checked by a middleware on
-    every update. Routers are module singletons re-attached to each new Dispatcher, so a
-    handler already wrapped is left as it is.
-    """
-    for router in dp.chain_tail:
-        for observer in router.observers.values():
-            for handler in observer.handlers:
-                if handler.flags.get("heavy_db") and not getattr(handler.callback, OFFLOADS,
-                                                                 False):
-                    handler.callback = _offloading(handler.callback, set(handler.params),
-                                                   handler.varkw)
-                    handler.varkw = True  # the wrapper sees all of the update's data
-
-
-OFFLOADS = "__offloads_sqlite__"
-
-
-def _offloading(callback: Callable[..., Awaitable[Any]], params: set[str],
-                takes_all: bool) -> Callable[..., Awaitable[Any]]:
     @functools.wraps(callback)
-    async def call(*args: Any, **data: Any) -> Any:
-        return await _heavy_call(callback, params, takes_all, args, data)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        with offloaded():
+            return await callback(*args, **kwargs)
 
-    setattr(call, OFFLOADS, True)
     return call
 
 
-async def _heavy_call(callback: Callable[..., Awaitable[Any]], params: set[str],
-                      takes_all: bool, args: tuple[Any, ...], data: dict[str, Any]) -> Any:
-    """A second heavy command of the same person is refused while the first runs. The
-    update's own session (the SQLite writer) is committed first, so the long read holds no
-    connection that others need; the reads go to `read_session` and writes stay on
-    `session`. Polling is told the update may leave its batch (bot.polling)."""
-    runs: HeavyRuns | None = data.get("heavy_runs")
-    who: User | None = data.get("event_from_user")
-    if runs is not None and who is not None and not runs.start(who.id):
-        await _still_preparing(args[0] if args else None)
-        return None
-    try:
-        session: AsyncSession | None = data.get("session")
-        if session is not None and has_work(session):
-            await session.commit()
-        leave_batch = data.get("leave_batch")
-        if leave_batch is not None:
-            await leave_batch()
-        with offloaded():
+class HeavyReads(BaseMiddleware):
+    """Inner middleware of the observers that have HEAVY_DB handlers (bot.routing.Routes).
+
+    A second heavy command of the same person is refused while the first runs. The update's
+    own session (the SQLite writer) is committed first, so the long read holds no connection
+    that others need; the handler reads through `read_session` and writes through
+    `session`. Polling is told the update may leave its batch (bot.polling).
+    """
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not get_flag(data, "heavy_db"):
+            return await handler(event, data)
+        runs: HeavyRuns | None = data.get("heavy_runs")
+        who: User | None = data.get("event_from_user")
+        if runs is not None and who is not None and not runs.start(who.id):
+            await _still_preparing(event)
+            return None
+        try:
+            session: AsyncSession | None = data.get("session")
+            if session is not None and has_work(session):
+                await session.commit()
+            leave_batch = data.get("leave_batch")
+            if leave_batch is not None:
+                await leave_batch()
             async with _reader(data) as reader:
-                given = {**data, "read_session": reader}
-                kwargs = given if takes_all else {k: given[k] for k in params if k in given}
-                return await callback(*args, **kwargs)
-    finally:
-        if runs is not None and who is not None:
-            runs.finish(who.id)
+                data["read_session"] = reader
+                return await handler(event, data)
+        finally:
+            if runs is not None and who is not None:
+                runs.finish(who.id)
 
 
 @contextlib.asynccontextmanager

@@ -25,6 +25,7 @@ from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, Telegra
 from aiogram.types import Update
 from sqlalchemy import delete, select
 
+from bot.app import App
 from db.models import ParkedUpdate, ProcessedUpdate
 
 logger = logging.getLogger(__name__)
@@ -49,8 +50,8 @@ def sender_key(update: Update) -> int:
     return sender if sender is not None else update.update_id
 
 
-async def already_processed(app: object, ids: list[int]) -> set[int]:
-    async with app.sessionmaker() as session:  # type: ignore[attr-defined]
+async def already_processed(app: App, ids: list[int]) -> set[int]:
+    async with app.sessionmaker() as session:
         rows = await session.scalars(
             select(ProcessedUpdate.update_id).where(ProcessedUpdate.update_id.in_(ids)))
         return set(rows)
@@ -59,17 +60,17 @@ async def already_processed(app: object, ids: list[int]) -> set[int]:
 LeaveBatch = Callable[[], Awaitable[None]]
 
 
-async def handle_update(app: object, update: Update, leave_batch: LeaveBatch | None = None,
+async def handle_update(app: App, update: Update, leave_batch: LeaveBatch | None = None,
                         ) -> None:
     extra = {"leave_batch": leave_batch} if leave_batch is not None else {}
     try:
-        await app.dp.feed_update(app.bot, update, guard_update=True,  # type: ignore[attr-defined]
+        await app.dp.feed_update(app.bot, update, guard_update=True,
                                  **extra)
     except Exception:  # never let one bad update stop the bot
         logger.exception("update %s could not be handled", update.update_id)
 
 
-async def handle_batch(app: object, updates: list[Update],
+async def handle_batch(app: App, updates: list[Update],
                        running: dict[int, asyncio.Task[None]] | None = None,
                        ) -> list[asyncio.Task[None]]:
     """Handle a batch; return when each of its updates is handled or parked, with the
@@ -104,7 +105,7 @@ def _forget(running: dict[int, asyncio.Task[None]], sender: int,
         del running[sender]
 
 
-async def _run_group(app: object, group: list[Update], limit: asyncio.Semaphore,
+async def _run_group(app: App, group: list[Update], limit: asyncio.Semaphore,
                      settled: asyncio.Future[None],
                      before: asyncio.Task[None] | None = None) -> None:
     """One sender's updates in order. `settled` is resolved when the batch need not wait
@@ -136,10 +137,10 @@ async def _run_group(app: object, group: list[Update], limit: asyncio.Semaphore,
             settled.set_result(None)
 
 
-async def _park(app: object, updates: list[Update]) -> bool:
+async def _park(app: App, updates: list[Update]) -> bool:
     """Write the updates to parked_updates; False (they stay in the batch) if that fails."""
     try:
-        async with app.sessionmaker() as session, session.begin():  # type: ignore[attr-defined]
+        async with app.sessionmaker() as session, session.begin():
             ids = [u.update_id for u in updates]
             await session.execute(delete(ParkedUpdate).where(ParkedUpdate.update_id.in_(ids)))
             session.add_all(ParkedUpdate(update_id=u.update_id, sender_id=sender_of(u),
@@ -152,34 +153,34 @@ async def _park(app: object, updates: list[Update]) -> bool:
     return True
 
 
-async def _unpark(app: object, ids: list[int]) -> None:
+async def _unpark(app: App, ids: list[int]) -> None:
     try:
-        async with app.sessionmaker() as session, session.begin():  # type: ignore[attr-defined]
+        async with app.sessionmaker() as session, session.begin():
             await session.execute(delete(ParkedUpdate).where(ParkedUpdate.update_id.in_(ids)))
     except Exception:  # handled already (processed_updates): a replay would skip it
         logger.exception("parked updates %s handled but not cleared", ids)
 
 
-async def replay_parked(app: object) -> int:
+async def replay_parked(app: App) -> int:
     """Handle the updates that were parked when the bot stopped (Telegram will not send
     them again); returns how many there were."""
-    async with app.sessionmaker() as session:  # type: ignore[attr-defined]
+    async with app.sessionmaker() as session:
         rows = (await session.execute(select(ParkedUpdate.update_id, ParkedUpdate.payload)
                                       .order_by(ParkedUpdate.update_id))).all()
     if not rows:
         return 0
     logger.warning("%d updates were being handled when the bot stopped; handling them now",
                    len(rows))
-    updates = [Update.model_validate(payload, context={"bot": app.bot})  # type: ignore
+    updates = [Update.model_validate(payload, context={"bot": app.bot})
                for _id, payload in rows]
     await asyncio.gather(*await handle_batch(app, updates))
     await _unpark(app, [update_id for update_id, _payload in rows])
     return len(rows)
 
 
-async def poll(app: object, stop: asyncio.Event,
+async def poll(app: App, stop: asyncio.Event,
                sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-    bot, dp = app.bot, app.dp  # type: ignore[attr-defined]
+    bot, dp = app.bot, app.dp
     allowed = dp.resolve_used_update_types()
     offset: int | None = None
     backoff = batch_backoff = 1.0
@@ -226,7 +227,7 @@ async def poll(app: object, stop: asyncio.Event,
 async def _next_batch(bot: object, offset: int | None, allowed: list[str],
                       stop: asyncio.Event) -> list[Update] | None:
     """getUpdates, or None when asked to stop while waiting."""
-    request = asyncio.ensure_future(bot.get_updates(  # type: ignore[attr-defined]
+    request = asyncio.ensure_future(bot.get_updates(
         offset=offset, timeout=25, limit=100, allowed_updates=allowed, request_timeout=35))
     stopper = asyncio.ensure_future(stop.wait())
     done, _ = await asyncio.wait({request, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -13,8 +13,9 @@ from typing import IO
 from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 
+from bot.app import App, RouterBuilder
 from bot.config import Settings
-from bot.factory import App, build_app
+from bot.factory import build_app
 from bot.polling import poll, replay_parked
 from bot.scheduler import run_all_ticks, start_scheduler
 from db.base import utcnow
@@ -80,10 +81,10 @@ async def stop_background(app: App, worker: asyncio.Task[None]) -> None:
     await app.close()
 
 
-async def run_polling(settings: Settings) -> None:
+async def run_polling(settings: Settings, *, routers: RouterBuilder) -> None:
     await upgrade_async(settings.database_url)
     lock = acquire_instance_lock(settings)
-    app = build_app(settings)
+    app = build_app(settings, routers=routers)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

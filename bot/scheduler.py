@@ -23,7 +23,7 @@ def ticks() -> list[tuple[str, float, Tick]]:
     from bot.stats_digest import digest_tick
     from bot.storage import EXPIRY_EVERY, expire_tick
     from bot.webinar_notices import webinar_reminders_tick
-    from handlers.broadcast import broadcasts_tick
+    from handlers.broadcast.compose import broadcasts_tick
 
     return [
         ("stats_digest", 60, digest_tick),

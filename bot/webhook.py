@@ -21,21 +21,21 @@ import hmac
 import json
 import logging
 import signal
-from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from aiogram.types import TelegramObject, Update
+from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy import func, select, text
 
+from bot.app import App, RouterBuilder
 from bot.config import ConfigError, Settings
-from bot.factory import App, build_app
+from bot.factory import build_app
 from bot.inflight import InFlight
 from bot.logs import exception_text
+from bot.metrics import ErrorCounter, Metrics
 from bot.polling import already_processed, sender_key
 from db.migrate import upgrade_async
 from db.models import Delivery
@@ -49,62 +49,12 @@ REDIS_KEY: web.AppKey[Any] = web.AppKey("redis", object)
 HEALTH_TIMEOUT = 3.0
 
 
-@dataclass
-class Metrics:
-    """Per-process counters, rendered in the Prometheus text format with cluster-wide gauges."""
-
-    updates_handled: int = 0
-    handler_errors: int = 0
-    duplicate_updates: int = 0
-    rejected_requests: int = 0
-    deliveries: Counter[str] = field(default_factory=Counter)  # per process, by outcome
-
-    def render(self, by_status: dict[str, int], queue_length: int | None) -> str:
-        lines = [
-            *_counter("bot_updates_handled_total", "Updates fed to the dispatcher.",
-                      self.updates_handled),
-            *_counter("bot_handler_errors_total", "Updates whose handler raised.",
-                      self.handler_errors),
-            *_counter("bot_duplicate_updates_total",
-                      "Updates skipped: already handled, or being handled (answered 503).",
-                      self.duplicate_updates),
-            *_counter("bot_webhook_rejected_total",
-                      "Webhook requests refused for a wrong or missing secret.",
-                      self.rejected_requests),
-            "# HELP bot_deliveries Delivery queue rows by status (all instances).",
-            "# TYPE bot_deliveries gauge",
-            *(f'bot_deliveries{{status="{s}"}} {n}' for s, n in sorted(by_status.items())),
-        ]
-        if self.deliveries:
-            lines += ["# HELP bot_deliveries_processed_total Deliveries sent by this process, "
-                      "by outcome.", "# TYPE bot_deliveries_processed_total counter"]
-            lines += [f'bot_deliveries_processed_total{{outcome="{o}"}} {n}'
-                      for o, n in sorted(self.deliveries.items())]
-        if queue_length is not None:
-            lines += ["# HELP bot_delivery_queue_length Deliveries waiting to be sent.",
-                      "# TYPE bot_delivery_queue_length gauge",
-                      f"bot_delivery_queue_length {queue_length}"]
-        return "\n".join(lines) + "\n"
-
-
-def _counter(name: str, help_text: str, value: int) -> list[str]:
-    return [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {value}"]
-
-
 def metrics_of(app: App) -> Metrics:
     """The app's Metrics; the first call also hooks error counting into the dispatcher."""
-    metrics = app.extras.get("metrics")
-    if metrics is None:
-        metrics = app.extras["metrics"] = Metrics()
-
-        async def count_errors(handler: Callable[[TelegramObject, dict[str, Any]],
-                                                 Awaitable[Any]],
-                               event: TelegramObject, data: dict[str, Any]) -> Any:
-            metrics.handler_errors += 1
-            return await handler(event, data)
-
-        app.dp.errors.outer_middleware(count_errors)
-    return metrics
+    if app.metrics is None:
+        app.metrics = Metrics()
+        app.dp.errors.outer_middleware(ErrorCounter(app.metrics))
+    return app.metrics
 
 
 async def delivery_stats(app: App) -> tuple[dict[str, int], int]:
@@ -328,14 +278,14 @@ async def run_webhook(app: App, stop: asyncio.Event | None = None) -> None:
                 await each.cleanup()
 
 
-async def run_webhook_process(settings: Settings) -> None:
+async def run_webhook_process(settings: Settings, *, routers: RouterBuilder) -> None:
     """`python -m bot run` with WEBHOOK_URL set: migrations, background work, the server."""
     from bot.runner import prune_processed_updates, start_background, stop_background
 
     if settings.webhook_secret is None:
         raise ConfigError("WEBHOOK_SECRET: required when WEBHOOK_URL is set")
     await upgrade_async(settings.database_url)
-    app = build_app(settings)
+    app = build_app(settings, routers=routers)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

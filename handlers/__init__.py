@@ -1,41 +1,37 @@
-"""aiogram Routers, one module per feature, included in this explicit order."""
+"""The conversation: aiogram handlers, one package per feature, in an explicit order.
+
+Each feature declares its handlers with bot.routing.Routes (a package lists them in
+ROUTES, in the order they are tried); setup_routers() builds fresh aiogram Routers from
+them for each Dispatcher. bot/__main__.py, the tests and the benches hand it to
+bot.factory.build_app.
+"""
 
 from __future__ import annotations
 
 from aiogram import Router
 
 
-def get_routers() -> list[Router]:
-    """Commands that work in any state first, feature flows next, the catch-all last."""
-    from handlers import certificates  # noqa: I001
-    from handlers import broadcast, challenges, challenges_admin, review
-    from handlers import admin, common, errors, fallback, profile, registration, webinars
-    from handlers import system
-    from handlers import stats
-    from handlers import jury
-    from handlers import challenges_edit
+def setup_routers() -> list[Router]:
+    """Commands that work in any state first, feature flows next, the catch-all last.
 
-    routers = [
-        errors.router,
-        system.router,
-        common.router,
-        registration.router,
-        profile.router,
-        admin.router,
-        webinars.router,
-        certificates.router,
-        challenges_admin.router,
-        challenges_edit.router,
-        challenges.router,
-        review.router,
-        jury.router,
-        broadcast.router,
-        stats.router,
-        # feature routers go here
-        fallback.router,
-    ]
-    for router in routers:
-        # Routers are module singletons; a process that builds several apps (tests, the
-        # console after a restart) re-attaches them to the newest Dispatcher.
-        router._parent_router = None
-    return routers
+    Certificates stand before people: /start v_<number> (a certificate's verification
+    link) is theirs, any other /start is registration's.
+    """
+    from handlers import (
+        admin,
+        broadcast,
+        certificates,
+        challenges,
+        common,
+        fallback,
+        people,
+        shared,
+        stats,
+        system,
+        webinars,
+    )
+
+    order = (*shared.ROUTES, system.routes, common.routes, *certificates.ROUTES, *people.ROUTES,
+             *admin.ROUTES, *webinars.ROUTES, *challenges.ROUTES, *broadcast.ROUTES,
+             stats.routes, fallback.routes)  # feature routes go before the fallback
+    return [routes.router() for routes in order]

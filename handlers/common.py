@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
-from aiogram import Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.app import App
 from bot.callbacks import LangCD
-from bot.factory import App
 from bot.i18n import LANGUAGES
-from bot.keyboards.common import language_kb
+from bot.routing import Routes
 from bot.services.registration import set_locale
 from bot.services.users import UserInfo
-from handlers.menu import menu_text
-from handlers.registration import RegistrationSG, advance, clear_keeping_language
+from handlers.people.registration import RegistrationSG, advance, clear_keeping_language
+from handlers.shared.keyboards import language_kb
+from handlers.shared.menu import menu_text
 
-router = Router(name=__name__)
+routes = Routes(__name__)
 
 
-@router.message(Command("help"))
+@routes.message(Command("help"))
 async def cmd_help(message: Message, role: str) -> None:
     await message.answer(menu_text(role))
 
 
-@router.message(Command("cancel"))
+@routes.message(Command("cancel"))
 async def cmd_cancel(message: Message, state: FSMContext) -> None:
     if await state.get_state() is None:
         await message.answer(_("There is nothing to cancel."))
@@ -35,13 +35,13 @@ async def cmd_cancel(message: Message, state: FSMContext) -> None:
     await message.answer(_("Cancelled. Send /help to see what you can do."))
 
 
-@router.message(Command("language"))
+@routes.message(Command("language"))
 async def cmd_language(message: Message) -> None:
     await message.answer("Тілді таңдаңыз · Выберите язык · Choose your language",
                          reply_markup=language_kb())
 
 
-@router.callback_query(LangCD.filter(), ~StateFilter(RegistrationSG.language))
+@routes.callback_query(LangCD.filter(), ~StateFilter(RegistrationSG.language))
 async def on_language_switch(cb: CallbackQuery, callback_data: LangCD, state: FSMContext,
                              session: AsyncSession, app: App, user: UserInfo | None) -> None:
     if callback_data.code not in LANGUAGES:

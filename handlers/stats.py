@@ -7,7 +7,6 @@ import html
 from collections.abc import Callable
 from typing import Any
 
-from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
@@ -15,9 +14,10 @@ from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.factory import App
+from bot.app import App
 from bot.i18n import fmt_int
 from bot.middlewares import HEAVY_DB
+from bot.routing import Routes
 from bot.services import stats as st
 from bot.services.challenges import get_challenge
 from bot.services.errors import DomainError
@@ -26,25 +26,10 @@ from bot.services.text import short_html
 from bot.services.users import UserInfo
 from db.models import User
 from db.models.challenges import Challenge
-from handlers.texts import ORG_SHOWN, error_text, register_errors
+from handlers.shared.texts import ORG_SHOWN, error_text
 
-router = Router(name=__name__)
+routes = Routes(__name__)
 TOP = 10
-
-register_errors({
-    "stats_period": __("Write the period as week, month, year, a year (2026) or two dates: "
-                       "/stats 2026-03-01 2026-03-31."),
-    "stats_scope": __("Statistics are available to centre staff and approved coordinators."),
-    "stats_dates_order": __("The second date comes before the first. Write the earlier date "
-                            "first, for example 2026-03-01 2026-03-31."),
-    "stats_period_long": __("A period can be at most {days} days long."),
-    "board_period": __("Write the period as week, month, year, a year (2026) or two dates "
-                       "(/leaderboard 2026-03-01 2026-03-31), or a challenge: /leaderboard "
-                       "challenge 12."),
-    "stats_year": __("Write the year, for example: /report 2026."),
-    "board_period_student": __("Write week, month or year (/leaderboard week), or a "
-                               "challenge: /leaderboard challenge 12."),
-})
 
 
 def _tools(app: App, locale: str) -> tuple[st.Translate, Callable[[int | float], str],
@@ -67,7 +52,7 @@ async def _period_and_scope(message: Message, command: CommandObject, app: App,
     return period, scope
 
 
-@router.message(Command("stats"), flags=HEAVY_DB)
+@routes.message(Command("stats"), flags=HEAVY_DB)
 async def cmd_stats(message: Message, command: CommandObject, read_session: AsyncSession,
                     app: App, user: UserInfo | None, role: str, locale: str) -> None:
     found = await _period_and_scope(message, command, app, user, role)
@@ -86,7 +71,7 @@ async def cmd_stats(message: Message, command: CommandObject, read_session: Asyn
                                    period=period.label()))
 
 
-@router.message(Command("export_stats"), flags=HEAVY_DB)
+@routes.message(Command("export_stats"), flags=HEAVY_DB)
 async def cmd_export_stats(message: Message, command: CommandObject, read_session: AsyncSession,
                            app: App, user: UserInfo | None, role: str, locale: str) -> None:
     found = await _period_and_scope(message, command, app, user, role)
@@ -103,7 +88,7 @@ async def cmd_export_stats(message: Message, command: CommandObject, read_sessio
                                       period=period.label()))
 
 
-@router.message(Command("report"), flags=HEAVY_DB)
+@routes.message(Command("report"), flags=HEAVY_DB)
 async def cmd_report(message: Message, command: CommandObject, read_session: AsyncSession,
                      app: App, locale: str) -> None:
     arg = (command.args or "").strip()
@@ -127,7 +112,7 @@ async def cmd_report(message: Message, command: CommandObject, read_session: Asy
                                       year=year))
 
 
-@router.message(Command("digest"))
+@routes.message(Command("digest"))
 async def cmd_digest(message: Message, command: CommandObject, session: AsyncSession,
                      app: App, user: UserInfo | None) -> None:
     arg = (command.args or "").strip().lower()
@@ -200,7 +185,7 @@ def _board_heading(challenge: Challenge | None, period: st.Period | None,
 STUDENT_PERIODS = ("week", "month", "year")  # the rankings students get, kept a while
 
 
-@router.message(Command("leaderboard"), flags=HEAVY_DB)
+@routes.message(Command("leaderboard"), flags=HEAVY_DB)
 async def cmd_leaderboard(message: Message, command: CommandObject, read_session: AsyncSession,
                           app: App, user: UserInfo | None, role: str, locale: str) -> None:
     try:

@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.factory import App
+from bot.routing import Routes
 from bot.services.users import set_reachable
 
-router = Router(name=__name__)
+routes = Routes(__name__)
 
 
 PRIVATE = F.chat.type == "private"
 
 
-@router.my_chat_member(PRIVATE, ChatMemberUpdatedFilter(member_status_changed=KICKED))
-async def on_blocked(event: ChatMemberUpdated, session: AsyncSession, app: App) -> None:
+@routes.my_chat_member(PRIVATE, ChatMemberUpdatedFilter(member_status_changed=KICKED))
+async def on_blocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
     await set_reachable(session, event.from_user.id, reachable=False)
 
 
-@router.my_chat_member(PRIVATE, ChatMemberUpdatedFilter(member_status_changed=MEMBER))
-async def on_unblocked(event: ChatMemberUpdated, session: AsyncSession, app: App) -> None:
+@routes.my_chat_member(PRIVATE, ChatMemberUpdatedFilter(member_status_changed=MEMBER))
+async def on_unblocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
     await set_reachable(session, event.from_user.id, reachable=True)
 
 
-@router.message(F.chat.type.in_({"group", "supergroup"}))
+@routes.message(F.chat.type.in_({"group", "supergroup"}))
 async def on_group_message(message: Message) -> None:
     """The bot may sit in a coordinators' group; it talks to people only in private."""
     return None

@@ -13,9 +13,11 @@ from typing import Any
 
 from aiogram.types import Update
 
+from bot.app import App, RouterBuilder
 from bot.config import Settings
-from bot.factory import App, build_app, prepare
+from bot.factory import build_app, prepare
 from bot.local_api import BOT_ID, ApiCall, LocalSession
+from handlers import setup_routers
 
 _update_ids = itertools.count(1)
 _message_ids = itertools.count(1)
@@ -183,7 +185,9 @@ async def drop_server_databases() -> None:
         await pg.drop(url)
 
 
-async def make_harness(db_path: str, clock: Clock | None = None, **settings: Any) -> BotHarness:
+async def make_harness(db_path: str, clock: Clock | None = None, *,
+                       routers: RouterBuilder = setup_routers, **settings: Any) -> BotHarness:
+    """The production app on a fresh database; `routers` replaces the conversation's."""
     db_path = await database_for(db_path)
     if "://" in db_path:  # a server database (PostgreSQL runs of the suite)
         url = db_path
@@ -195,7 +199,8 @@ async def make_harness(db_path: str, clock: Clock | None = None, **settings: Any
         url = f"sqlite+aiosqlite:///{db_path}"
         await migrated_copy(db_path)
     api = LocalSession()
-    app = build_app(Settings(database_url=url, _env_file=None, **settings), session=api)
+    app = build_app(Settings(database_url=url, _env_file=None, **settings),
+                    routers=routers, session=api)
     if clock is not None:
         app.clock = clock
         app.users.clock = lambda: clock().timestamp()  # cached users expire on test time

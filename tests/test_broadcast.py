@@ -11,7 +11,7 @@ from bot.callbacks import BroadcastAckCD, BroadcastCD, BroadcastFwdCD
 from bot.delivery import DeliveryWorker, VirtualTimer
 from bot.services import broadcasts as svc
 from db.models import ActivityLog, Broadcast, BroadcastAck, Delivery
-from handlers.broadcast import broadcasts_tick
+from handlers.broadcast.compose import broadcasts_tick
 from tests.factories import make_coordinator, make_staff, make_student, place_ids
 from tests.harness import make_harness
 

@@ -45,7 +45,7 @@ def test_core_catalogs_exist():
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 async def test_consent_text_in_every_language(h, lang):
-    from handlers.registration import consent_text
+    from handlers.people.registration import consent_text
 
     with h.app.i18n.context(), h.app.i18n.use_locale(lang):
         text = consent_text("v9")

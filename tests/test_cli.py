@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.console import run_console
 from db.engine import create_engine
 from db.models import User
+from handlers import setup_routers
 from tests.e2e import ROOT
 
 
@@ -56,7 +57,7 @@ async def test_console_scripted_registration(db_url):
     out = io.StringIO()
     url = db_url if "://" in db_url else f"sqlite+aiosqlite:///{db_url}"
     settings = Settings(database_url=url, _env_file=None, staff_ids=frozenset({900}))
-    await run_console(settings, stdin=script, out=out)
+    await run_console(settings, routers=setup_routers, stdin=script, out=out)
     text = out.getvalue()
     assert "[1] Қазақша" in text
     assert "Registration complete" in text

@@ -19,10 +19,11 @@ from aiogram.types import Update
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from bot.aiogram_internals import GatedDispatcher
+from bot.app import LOCAL_TOKEN
 from bot.db_context import current_session
-from bot.factory import LOCAL_TOKEN
 from bot.local_api import LocalSession
-from bot.routing import GatedDispatcher, message_gate, optimise_routing
+from bot.routing import Routes, message_gate, optimise_routing
 from db.checkpoint import WalCheckpointer
 from db.engine import create_engine, create_sessionmaker
 from db.inline_sqlite import offloaded
@@ -392,7 +393,7 @@ async def test_gates_are_not_stacked_when_a_second_app_is_built(h, tmp_path, clo
 @pytest.mark.sqlite_only("the inline SQLite driver")
 async def test_handlers_flagged_heavy_read_sqlite_in_a_worker_thread(engine):
     """/stats, exports and reports carry HEAVY_DB: their reads leave the loop free."""
-    from bot.middlewares import HEAVY_DB, offload_heavy_handlers
+    from bot.middlewares import HEAVY_DB
 
     sessions = create_sessionmaker(engine)
 
@@ -400,14 +401,13 @@ async def test_handlers_flagged_heavy_read_sqlite_in_a_worker_thread(engine):
         async with sessions() as s:
             return await s.scalar(text("SELECT thread_id()"))
 
-    router = Router()
-    router.message(Command("report"), flags=HEAVY_DB)(report)
-    router.message(Command("light"))(report)
-    for _ in range(2):  # routers are re-attached to each new Dispatcher: wrapped once
+    routes = Routes("heavy")
+    routes.message(Command("report"), flags=HEAVY_DB)(report)
+    routes.message(Command("light"))(report)
+    for _ in range(2):  # each Dispatcher gets routers of its own, wrapped once when built
+        router = routes.router()
         dp = GatedDispatcher(disable_fsm=True)
         dp.include_router(router)
-        offload_heavy_handlers(dp)
-        router._parent_router = None
     heavy, light = router.message.handlers
     assert heavy.callback.__wrapped__ is report
     assert await heavy.call(object()) != threading.get_ident()

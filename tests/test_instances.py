@@ -178,7 +178,6 @@ async def test_instances_staff_ids_applied_at_start_are_announced_after_the_comm
         clock, monkeypatch) -> None:
     """The start makes STAFF_IDS staff outside any update: the other instances still hear
     of it only once it is committed (before, they could read and keep the old row)."""
-    from bot import factory
     from bot.services import staff as staff_rights
 
     async with two_instances(clock, redis_url()) as (a, _b, _staff_id):
@@ -203,7 +202,7 @@ async def test_instances_staff_ids_applied_at_start_are_announced_after_the_comm
         monkeypatch.setattr(staff_rights, "bootstrap", bootstrap_then_listen)
         a.app.settings = a.app.settings.model_copy(
             update={"staff_ids": frozenset({newcomer.tg_id})})
-        await factory.bootstrap_staff(a.app)
+        await a.app.bootstrap_staff()
         await asyncio.sleep(0.3)
         heard = [m["data"].decode().split(":", 1)[1]
                  for m in [await pubsub.get_message(timeout=0.5)] if m]

@@ -339,12 +339,12 @@ async def test_i2_every_spelling_of_a_command_meets_the_access_check(h):
 
 
 def test_i2_l5_the_error_log_names_a_command_as_the_access_rule_reads_it():
-    """The failure log (handlers.errors.describe) shares bot.access.command_of: a command
+    """The failure log (handlers.shared.errors.describe) shares bot.access.command_of: a command
     after a no-break space, in capitals, with @bot or in a photo's caption is named as the
     command it ran as; what is not one of our names stays out (nothing typed is logged)."""
     from aiogram.types import Update
 
-    from handlers.errors import describe
+    from handlers.shared.errors import describe
 
     def message(**fields) -> Update:
         return Update.model_validate({"update_id": 1, "message": {

@@ -24,7 +24,7 @@ from bot.services import challenges as svc
 from bot.services.text import HtmlError, fit, parse, split, take_lines
 from db.models import ActivityLog, Broadcast, Challenge, ChallengeParticipant, District, User
 from db.models.challenges import Submission
-from handlers.broadcast import broadcasts_tick
+from handlers.broadcast.compose import broadcasts_tick
 from tests.conftest import STAFF_ID
 from tests.factories import make_coordinator, make_staff, make_student, place_ids
 from tests.harness import BotHarness, make_harness

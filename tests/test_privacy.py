@@ -32,6 +32,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.factory import build_app, prepare
 from bot.logs import setup_logging
 from db.models import Delivery, FsmRecord, OutboxPayload, ParkedUpdate, User
+from handlers import setup_routers
 from tests.factories import STAFF_TG_ID, make_coordinator, make_staff, make_student
 from tests.fake_telegram import FakeTelegram
 from tests.harness import BotHarness, make_harness, migrated_copy
@@ -82,7 +83,7 @@ async def app_on_fake_telegram(db_url: str, api_url: str, **settings):
         await migrated_copy(db_url)
     app = build_app(Settings(_env_file=None, database_url=url, bot_token=TOKEN,
                              bot_api_base_url=api_url, staff_ids=frozenset({STAFF_TG_ID}),
-                             **settings))
+                             **settings), routers=setup_routers)
     await prepare(app)
     return app
 

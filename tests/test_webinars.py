@@ -18,7 +18,7 @@ from bot.services.errors import DomainError
 from bot.services.users import load_user_info
 from bot.webinar_notices import webinar_reminders_tick
 from db.models import ActivityLog, Delivery, Webinar, WebinarReminder
-from handlers.webinars import my_webinars_text
+from handlers.webinars.browse import my_webinars_text
 from tests.factories import make_coordinator, make_staff, make_student
 from tests.harness import make_harness
 

@@ -298,7 +298,7 @@ def _add(row: AreaRow, metric: str, n: int) -> None:
     row.counts[metric] = row.counts.get(metric, 0) + n
 
 
-async def _activity_counts(session: AsyncSession, period: Period, scope: Scope,
+async def _activity_counts(session: AsyncSession, period: Period, scope: Scope,  # noqa: C901
                            by_area: bool = True, districts: dict | None = None,
                            ) -> tuple[dict[str, int], dict[int | None, AreaRow]]:
     """Totals and per-area rows; with `districts` (a dict to fill) also per

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -21,10 +21,11 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
+from bot.app import App
 from bot.callbacks import BroadcastAckCD, BroadcastCD, BroadcastFwdCD
 from bot.delivery import markup_of, send_outgoing
-from bot.factory import App
 from bot.i18n import LANGUAGES, fmt_dt, fmt_int
+from bot.routing import Routes
 from bot.services import broadcasts as svc
 from bot.services.activity import log_activity
 from bot.services.delivery import Button, OutgoingMessage
@@ -33,23 +34,11 @@ from bot.services.numbers import as_int
 from bot.services.text import TEXT_LIMIT, short_html, take_lines
 from bot.services.users import UserInfo
 from db.models import Broadcast, User
-from handlers.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text, register_errors
+from handlers.shared.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text
 
-router = Router(name=__name__)
+routes = Routes(__name__)
 logger = logging.getLogger(__name__)
 
-register_errors({
-    "bc_not_allowed": __("Only active coordinators and centre staff can send announcements."),
-    "bc_out_of_scope": __("You can only address people in your own area."),
-    "bc_bad_audience": __("This audience is not available. Choose one from the list."),
-    "nudge_too_soon": __("A reminder for this announcement went out less than {hours} hours "
-                         "ago. Please give people time to answer."),
-    "bc_daily_limit": __("You have reached today's limit of {limit} announcements. "
-                         "Try again tomorrow."),
-    "bc_past": __("This time has already passed. Type a future date and time."),
-    "bc_bad_time": __("Please type the date and time like this: 25.12.2026 15:00"),
-    "bc_already_finished": __("This announcement has already finished."),
-})
 
 ACK_LABELS = {"received": __("✅ Received"), "done": __("✅ Done")}
 ALBUM_KINDS = ("photo", "video", "document", "audio")
@@ -322,7 +311,7 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, app:
                            "/cancel to stop."))
 
 
-@router.message(Command("broadcast"))
+@routes.message(Command("broadcast"))
 async def cmd_broadcast(message: Message, state: FSMContext, session: AsyncSession, app: App,
                         user: UserInfo) -> None:
     try:
@@ -331,7 +320,7 @@ async def cmd_broadcast(message: Message, state: FSMContext, session: AsyncSessi
         await message.answer(error_text(exc))
 
 
-@router.message(BroadcastSG.content)
+@routes.message(BroadcastSG.content)
 async def on_content(message: Message, state: FSMContext, app: App, user: UserInfo) -> None:
     if (message.text or "").startswith("/"):
         await message.answer(_("Send the announcement itself, not a command, or /cancel to "
@@ -348,7 +337,7 @@ async def on_content(message: Message, state: FSMContext, app: App, user: UserIn
     await message.answer(_("Who should receive it?"), reply_markup=audience_kb(user, data, app))
 
 
-@router.message(StateFilter(BroadcastSG.audience, BroadcastSG.ack, BroadcastSG.confirm),
+@routes.message(StateFilter(BroadcastSG.audience, BroadcastSG.ack, BroadcastSG.confirm),
                 F.media_group_id)
 async def on_album_part(message: Message, state: FSMContext) -> None:
     """The other parts of an album arrive as separate messages: add them silently."""
@@ -362,12 +351,12 @@ async def on_album_part(message: Message, state: FSMContext) -> None:
     await state.update_data(content=content)
 
 
-@router.message(StateFilter(BroadcastSG.audience, BroadcastSG.ack, BroadcastSG.confirm))
+@routes.message(StateFilter(BroadcastSG.audience, BroadcastSG.ack, BroadcastSG.confirm))
 async def on_stray_message(message: Message) -> None:
     await message.answer(_("Please use the buttons above, or /cancel to stop."))
 
 
-@router.callback_query(BroadcastCD.filter(F.action == "menu"))
+@routes.callback_query(BroadcastCD.filter(F.action == "menu"))
 async def on_menu(cb: CallbackQuery, callback_data: BroadcastCD, state: FSMContext,
                   session: AsyncSession, app: App, user: UserInfo) -> None:
     if await state.get_state() != BroadcastSG.audience.state:
@@ -398,7 +387,7 @@ async def on_menu(cb: CallbackQuery, callback_data: BroadcastCD, state: FSMConte
     await cb.message.edit_reply_markup(reply_markup=submenu_kb(options))
 
 
-@router.callback_query(BroadcastCD.filter(F.action == "area"))
+@routes.callback_query(BroadcastCD.filter(F.action == "area"))
 async def on_area(cb: CallbackQuery, state: FSMContext, app: App, user: UserInfo) -> None:
     if await state.get_state() != BroadcastSG.audience.state:
         await cb.answer(_("This button is no longer active."))
@@ -418,7 +407,7 @@ async def on_area(cb: CallbackQuery, state: FSMContext, app: App, user: UserInfo
     await cb.message.edit_reply_markup(reply_markup=kb.as_markup())
 
 
-@router.callback_query(BroadcastCD.filter(F.action == "place"))
+@routes.callback_query(BroadcastCD.filter(F.action == "place"))
 async def on_place(cb: CallbackQuery, callback_data: BroadcastCD, state: FSMContext, app: App,
                    user: UserInfo) -> None:
     if await state.get_state() != BroadcastSG.audience.state:
@@ -444,7 +433,7 @@ async def on_place(cb: CallbackQuery, callback_data: BroadcastCD, state: FSMCont
     await cb.message.edit_reply_markup(reply_markup=audience_kb(user, data, app))
 
 
-@router.callback_query(BroadcastCD.filter(F.action == "aud"))
+@routes.callback_query(BroadcastCD.filter(F.action == "aud"))
 async def on_audience(cb: CallbackQuery, callback_data: BroadcastCD, state: FSMContext,
                       session: AsyncSession, app: App, user: UserInfo) -> None:
     if await state.get_state() != BroadcastSG.audience.state:
@@ -468,7 +457,7 @@ async def on_audience(cb: CallbackQuery, callback_data: BroadcastCD, state: FSMC
                               "has and who has not."), reply_markup=ack_kb())
 
 
-@router.callback_query(BroadcastCD.filter(F.action == "ack"))
+@routes.callback_query(BroadcastCD.filter(F.action == "ack"))
 async def on_ack_choice(cb: CallbackQuery, callback_data: BroadcastCD, state: FSMContext,
                         session: AsyncSession, app: App, user: UserInfo) -> None:
     if await state.get_state() != BroadcastSG.ack.state:
@@ -508,14 +497,14 @@ async def show_preview(message: Message, state: FSMContext, session: AsyncSessio
     await message.answer("\n".join(summary), reply_markup=confirm_kb())
 
 
-@router.callback_query(BroadcastCD.filter(F.action == "noop"))
+@routes.callback_query(BroadcastCD.filter(F.action == "noop"))
 async def on_noop(cb: CallbackQuery) -> None:
     await cb.answer(_("This is a preview."))
 
 
 # Only inside the flow: an older message's Cancel (that broadcast went out or is scheduled)
 # falls through to the fallback router's "This button is no longer active".
-@router.callback_query(StateFilter(BroadcastSG), BroadcastCD.filter(F.action == "quit"))
+@routes.callback_query(StateFilter(BroadcastSG), BroadcastCD.filter(F.action == "quit"))
 async def on_quit(cb: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await cb.message.edit_reply_markup(reply_markup=None)
@@ -533,7 +522,7 @@ async def confirmed(state: FSMContext, session: AsyncSession, app: App, user: Us
                             limit=app.settings.broadcasts_per_day, tz=app.settings.tz)
 
 
-@router.callback_query(BroadcastCD.filter(F.action == "send"))
+@routes.callback_query(BroadcastCD.filter(F.action == "send"))
 async def on_send(cb: CallbackQuery, state: FSMContext, session: AsyncSession, app: App,
                   user: UserInfo) -> None:
     if await state.get_state() != BroadcastSG.confirm.state:
@@ -554,7 +543,7 @@ async def on_send(cb: CallbackQuery, state: FSMContext, session: AsyncSession, a
     bc.progress_chat_id, bc.progress_message_id = sent.chat.id, sent.message_id
 
 
-@router.callback_query(BroadcastCD.filter(F.action == "sched"))
+@routes.callback_query(BroadcastCD.filter(F.action == "sched"))
 async def on_schedule(cb: CallbackQuery, state: FSMContext, app: App) -> None:
     if await state.get_state() != BroadcastSG.confirm.state:
         await cb.answer(_("This button is no longer active."))
@@ -568,7 +557,7 @@ async def on_schedule(cb: CallbackQuery, state: FSMContext, app: App) -> None:
         example=fmt_dt(soon, "kk", app.settings.tz)))
 
 
-@router.message(BroadcastSG.when)
+@routes.message(BroadcastSG.when)
 async def on_schedule_time(message: Message, state: FSMContext, session: AsyncSession,
                            app: App, user: UserInfo) -> None:
     try:
@@ -594,7 +583,7 @@ def bc_id_of(callback_data: BroadcastCD) -> int:
     return bc_id
 
 
-@router.callback_query(BroadcastCD.filter(F.action == "stop"))
+@routes.callback_query(BroadcastCD.filter(F.action == "stop"))
 async def on_stop(cb: CallbackQuery, callback_data: BroadcastCD, session: AsyncSession,
                   app: App, user: UserInfo) -> None:
     try:
@@ -609,7 +598,7 @@ async def on_stop(cb: CallbackQuery, callback_data: BroadcastCD, session: AsyncS
     await cb.message.edit_text(text, reply_markup=None)
 
 
-@router.message(Command("broadcasts"))
+@routes.message(Command("broadcasts"))
 async def cmd_broadcasts(message: Message, session: AsyncSession, app: App,
                          user: UserInfo) -> None:
     items = await svc.list_own(session, user)
@@ -643,7 +632,7 @@ async def cmd_broadcasts(message: Message, session: AsyncSession, app: App,
     await message.answer("\n".join(lines), reply_markup=kb.as_markup())
 
 
-@router.callback_query(BroadcastCD.filter(F.action == "acks"))
+@routes.callback_query(BroadcastCD.filter(F.action == "acks"))
 async def on_acks(cb: CallbackQuery, callback_data: BroadcastCD, session: AsyncSession,
                   app: App, user: UserInfo) -> None:
     try:
@@ -683,7 +672,7 @@ async def on_acks(cb: CallbackQuery, callback_data: BroadcastCD, session: AsyncS
     await cb.message.answer("\n".join(lines), reply_markup=kb.as_markup())
 
 
-@router.callback_query(BroadcastCD.filter(F.action == "nudge"))
+@routes.callback_query(BroadcastCD.filter(F.action == "nudge"))
 async def on_nudge(cb: CallbackQuery, callback_data: BroadcastCD, session: AsyncSession,
                    app: App, user: UserInfo) -> None:
     try:
@@ -718,7 +707,7 @@ def nudge_message(bc: Broadcast) -> OutgoingMessage:
 
 
 # --- recipients ---------------------------------------------------------------------------
-@router.callback_query(BroadcastAckCD.filter())
+@routes.callback_query(BroadcastAckCD.filter())
 async def on_acknowledge(cb: CallbackQuery, callback_data: BroadcastAckCD,
                          session: AsyncSession, app: App, user: UserInfo) -> None:
     try:
@@ -733,7 +722,7 @@ async def on_acknowledge(cb: CallbackQuery, callback_data: BroadcastAckCD,
     await cb.message.edit_reply_markup(reply_markup=markup_of(OutgoingMessage(buttons=rows)))
 
 
-@router.callback_query(BroadcastFwdCD.filter())
+@routes.callback_query(BroadcastFwdCD.filter())
 async def on_forward(cb: CallbackQuery, callback_data: BroadcastFwdCD, state: FSMContext,
                      session: AsyncSession, app: App, user: UserInfo) -> None:
     try:
@@ -764,7 +753,7 @@ async def broadcasts_tick(app: App) -> None:
             await svc.start(session, bc, payloads, followups, now)
             started.append(bc.id)
         await session.commit()
-    shown: dict[int, str] = app.extras.setdefault("broadcast_progress", {})
+    shown = app.progress_shown
     todo = []
     async with app.read_session() as reader:  # counting 100,000 deliveries takes a while
         for bc in await svc.running(reader):

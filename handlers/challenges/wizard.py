@@ -7,7 +7,7 @@ import html
 from datetime import datetime
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -17,11 +17,11 @@ from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
+from bot.app import App
 from bot.callbacks import ChallengeAdminCD
-from bot.factory import App
 from bot.i18n import fmt_dt
-from bot.keyboards.challenges import admin_kb, manage_kb, toggles_kb
 from bot.middlewares import HEAVY_DB
+from bot.routing import Routes
 from bot.services import challenges as svc
 from bot.services.challenge_edit import editable
 from bot.services.errors import DomainError
@@ -29,7 +29,7 @@ from bot.services.numbers import typed_int
 from bot.services.text import TEXT_LIMIT, seen_length, short_html, take_lines
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge
-from handlers.challenges import (
+from handlers.challenges.browse import (
     CONTENT,
     KIND,
     PLACE,
@@ -39,39 +39,11 @@ from handlers.challenges import (
     kinds_text,
     say,
 )
-from handlers.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text, register_errors
+from handlers.challenges.keyboards import admin_kb, manage_kb, toggles_kb
+from handlers.shared.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text
 
-router = Router(name=__name__)
+routes = Routes(__name__)
 TEXT = F.text & ~F.text.startswith("/")
-
-register_errors({
-    "bad_date": __("Please type the date and time as 25.11.2026 18:00 (Almaty time)."),
-    "deadline_past": __("The deadline must be in the future."),
-    "deadline_before_start": __("The deadline must be after the start."),
-    "extend_earlier": __("The new deadline must be later than the current one. To end the "
-                         "challenge earlier, press “⏹ Close now”."),
-    "text_length": __("The text must be from 1 to {max} characters long."),
-    "option_too_long": __("Each name must be at most {max} characters long."),
-    "options_empty": __("Type at least one line, or press Skip."),
-    "option_no_kk": __("Line {line}: the name in Kazakh comes first, before the first “|”."),
-    "option_twice": __("“{name}” is listed twice. Give each one a different name."),
-    "options_too_many": __("At most {max} lines, please."),
-    "bad_number": __("Please type a number from 1 to {max}."),
-    "not_draft": __("Only a draft can be published or deleted."),
-    "already_judged": __("The results are already published."),
-    "not_closed": __("Close the challenge first."),
-    "bad_kind": __("Choose the kind with the buttons."),
-    "winner_line": __("Line {line}: write “entry number place”, e.g. “12 1”. Places: gp, 1, 2, "
-                      "3, diploma, or - to clear."),
-    "winner_unknown": __("There is no entry No. {numbers} in this challenge. Nothing was "
-                         "saved."),
-    "winner_twice": __("No. {numbers} is on more than one line: give each entry one place. "
-                       "Nothing was saved."),
-    "winner_not_approved": __("Only approved entries can get a place. Not approved (still "
-                              "waiting for review, rejected or withdrawn): No. {numbers}. "
-                              "Nothing was saved."),
-    "need_kinds": __("Choose at least one kind of content."),
-})
 
 
 class ChallengeWizardSG(StatesGroup):
@@ -114,7 +86,7 @@ def skip_kb() -> Any:
 
 # --- the wizard -----------------------------------------------------------------------------
 
-@router.message(Command("newchallenge"))
+@routes.message(Command("newchallenge"))
 async def cmd_new(message: Message, state: FSMContext) -> None:
     await state.clear()
     await state.set_state(ChallengeWizardSG.kind)
@@ -124,7 +96,7 @@ async def cmd_new(message: Message, state: FSMContext) -> None:
         [(str(KIND[k]), "kind", 0, k) for k in svc.KINDS], columns=3))
 
 
-@router.callback_query(ChallengeWizardSG.kind, ChallengeAdminCD.filter(F.action == "kind"))
+@routes.callback_query(ChallengeWizardSG.kind, ChallengeAdminCD.filter(F.action == "kind"))
 async def on_kind(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: FSMContext) -> None:
     if callback_data.arg not in svc.KINDS:
         return
@@ -151,7 +123,7 @@ async def after_text(message: Message, state: FSMContext, app: App, step: str) -
         await ask_audience(message, state, edit=False)
 
 
-@router.message(ChallengeWizardSG.text, TEXT)
+@routes.message(ChallengeWizardSG.text, TEXT)
 async def on_text(message: Message, state: FSMContext, app: App) -> None:
     data = await state.get_data()
     step = data["step"]
@@ -165,7 +137,7 @@ async def on_text(message: Message, state: FSMContext, app: App) -> None:
     await after_text(message, state, app, step)
 
 
-@router.callback_query(ChallengeWizardSG.text, ChallengeAdminCD.filter(F.action == "skip"))
+@routes.callback_query(ChallengeWizardSG.text, ChallengeAdminCD.filter(F.action == "skip"))
 async def on_text_skip(cb: CallbackQuery, state: FSMContext, app: App) -> None:
     step = (await state.get_data())["step"]
     if step not in SKIPPABLE:
@@ -196,7 +168,7 @@ async def ask_audience(message: Message, state: FSMContext, edit: bool) -> None:
                                "nothing chosen means everyone."), reply_markup=markup)
 
 
-@router.callback_query(ChallengeWizardSG.audience, ChallengeAdminCD.filter(F.action == "aud"))
+@routes.callback_query(ChallengeWizardSG.audience, ChallengeAdminCD.filter(F.action == "aud"))
 async def on_audience_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                              state: FSMContext) -> None:
     w = (await state.get_data())["w"]
@@ -226,13 +198,13 @@ async def ask_regions(message: Message, state: FSMContext, app: App, locale: str
                              reply_markup=markup)
 
 
-@router.callback_query(ChallengeWizardSG.audience,
+@routes.callback_query(ChallengeWizardSG.audience,
                        ChallengeAdminCD.filter(F.action == "aud_done"))
 async def on_audience_done(cb: CallbackQuery, state: FSMContext, app: App, locale: str) -> None:
     await ask_regions(cb.message, state, app, locale, edit=False)
 
 
-@router.callback_query(ChallengeWizardSG.regions, ChallengeAdminCD.filter(F.action == "reg"))
+@routes.callback_query(ChallengeWizardSG.regions, ChallengeAdminCD.filter(F.action == "reg"))
 async def on_region_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                            state: FSMContext, app: App, locale: str) -> None:
     region = app.places.region_from(callback_data.arg)
@@ -249,7 +221,7 @@ async def on_region_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
     await ask_regions(cb.message, state, app, locale, edit=True)
 
 
-@router.callback_query(ChallengeWizardSG.regions, ChallengeAdminCD.filter(F.action == "reg_done"))
+@routes.callback_query(ChallengeWizardSG.regions, ChallengeAdminCD.filter(F.action == "reg_done"))
 async def on_regions_done(cb: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(ChallengeWizardSG.starts)
     await cb.message.answer(_("When does it start? Type the date and time in Almaty time, e.g. "
@@ -257,12 +229,12 @@ async def on_regions_done(cb: CallbackQuery, state: FSMContext) -> None:
                             reply_markup=admin_kb([(_("Now"), "now", 0, "")]))
 
 
-@router.callback_query(ChallengeWizardSG.starts, ChallengeAdminCD.filter(F.action == "now"))
+@routes.callback_query(ChallengeWizardSG.starts, ChallengeAdminCD.filter(F.action == "now"))
 async def on_start_now(cb: CallbackQuery, state: FSMContext, app: App) -> None:
     await set_start(cb.message, state, app.now().isoformat())
 
 
-@router.message(ChallengeWizardSG.starts, TEXT)
+@routes.message(ChallengeWizardSG.starts, TEXT)
 async def on_start_text(message: Message, state: FSMContext, app: App) -> None:
     try:
         value = svc.parse_local_time(message.text, app.settings.tz)
@@ -280,7 +252,7 @@ async def set_start(message: Message, state: FSMContext, value: str) -> None:
     await message.answer(_("The deadline, in Almaty time (e.g. 30.11.2026 18:00):"))
 
 
-@router.message(ChallengeWizardSG.deadline, TEXT)
+@routes.message(ChallengeWizardSG.deadline, TEXT)
 async def on_deadline(message: Message, state: FSMContext, app: App) -> None:
     w = (await state.get_data())["w"]
     try:
@@ -328,7 +300,7 @@ async def ask_tiers(message: Message, state: FSMContext, edit: bool) -> None:
                                "coordinator of the area):"), reply_markup=markup)
 
 
-@router.callback_query(ChallengeWizardSG.tiers, ChallengeAdminCD.filter(F.action == "tier"))
+@routes.callback_query(ChallengeWizardSG.tiers, ChallengeAdminCD.filter(F.action == "tier"))
 async def on_tier_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                          state: FSMContext) -> None:
     if callback_data.arg not in TIER_OPTIONS:
@@ -343,12 +315,12 @@ async def on_tier_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
     await ask_tiers(cb.message, state, edit=True)
 
 
-@router.callback_query(ChallengeWizardSG.tiers, ChallengeAdminCD.filter(F.action == "tier_done"))
+@routes.callback_query(ChallengeWizardSG.tiers, ChallengeAdminCD.filter(F.action == "tier_done"))
 async def on_tiers_done(cb: CallbackQuery, state: FSMContext) -> None:
     await ask_content(cb.message, state, edit=False)
 
 
-@router.message(ChallengeWizardSG.options, TEXT)
+@routes.message(ChallengeWizardSG.options, TEXT)
 async def on_options(message: Message, state: FSMContext) -> None:
     data = await state.get_data()
     try:
@@ -360,7 +332,7 @@ async def on_options(message: Message, state: FSMContext) -> None:
     await after_options(message, state, data["step"])
 
 
-@router.callback_query(ChallengeWizardSG.options, ChallengeAdminCD.filter(F.action == "skip"))
+@routes.callback_query(ChallengeWizardSG.options, ChallengeAdminCD.filter(F.action == "skip"))
 async def on_options_skip(cb: CallbackQuery, state: FSMContext) -> None:
     await after_options(cb.message, state, (await state.get_data())["step"])
 
@@ -379,7 +351,7 @@ async def ask_content(message: Message, state: FSMContext, edit: bool) -> None:
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(ChallengeWizardSG.content, ChallengeAdminCD.filter(F.action == "ck"))
+@routes.callback_query(ChallengeWizardSG.content, ChallengeAdminCD.filter(F.action == "ck"))
 async def on_content_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                             state: FSMContext) -> None:
     if callback_data.arg not in svc.CONTENT_KINDS:
@@ -394,7 +366,7 @@ async def on_content_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
     await ask_content(cb.message, state, edit=True)
 
 
-@router.callback_query(ChallengeWizardSG.content, ChallengeAdminCD.filter(F.action == "ck_done"))
+@routes.callback_query(ChallengeWizardSG.content, ChallengeAdminCD.filter(F.action == "ck_done"))
 async def on_content_done(cb: CallbackQuery, state: FSMContext) -> None:
     w = (await state.get_data())["w"]
     if not w["content_kinds"] and w["kind"] != "action":
@@ -407,7 +379,7 @@ async def on_content_done(cb: CallbackQuery, state: FSMContext) -> None:
         await ask_cover(cb.message, state)
 
 
-@router.message(ChallengeWizardSG.max_submissions, TEXT)
+@routes.message(ChallengeWizardSG.max_submissions, TEXT)
 async def on_max(message: Message, state: FSMContext) -> None:
     try:
         value = typed_int(message.text)
@@ -428,7 +400,7 @@ async def ask_cover(message: Message, state: FSMContext) -> None:
     await message.answer(_("Send a cover image, or press Skip:"), reply_markup=skip_kb())
 
 
-@router.message(ChallengeWizardSG.cover, F.photo)
+@routes.message(ChallengeWizardSG.cover, F.photo)
 async def on_cover(message: Message, state: FSMContext, app: App, locale: str) -> None:
     w = (await state.get_data())["w"]
     w["cover_file_id"] = message.photo[-1].file_id
@@ -436,7 +408,7 @@ async def on_cover(message: Message, state: FSMContext, app: App, locale: str) -
     await show_preview(message, state, app, locale)
 
 
-@router.callback_query(ChallengeWizardSG.cover, ChallengeAdminCD.filter(F.action == "skip"))
+@routes.callback_query(ChallengeWizardSG.cover, ChallengeAdminCD.filter(F.action == "skip"))
 async def on_cover_skip(cb: CallbackQuery, state: FSMContext, app: App, locale: str) -> None:
     await show_preview(cb.message, state, app, locale)
 
@@ -485,7 +457,7 @@ async def show_preview(message: Message, state: FSMContext, app: App, locale: st
          (_("✖️ Cancel"), "wcancel", 0, "")], columns=2))
 
 
-@router.callback_query(ChallengeWizardSG.preview,
+@routes.callback_query(ChallengeWizardSG.preview,
                        ChallengeAdminCD.filter(F.action.in_({"wpub", "wdraft"})))
 async def on_preview_done(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                           state: FSMContext, session: AsyncSession, app: App,
@@ -510,27 +482,27 @@ async def on_preview_done(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                             reply_markup=admin_kb([(_("Open"), "man", challenge.id, "")]))
 
 
-@router.callback_query(ChallengeWizardSG.preview, ChallengeAdminCD.filter(F.action == "wcancel"))
+@routes.callback_query(ChallengeWizardSG.preview, ChallengeAdminCD.filter(F.action == "wcancel"))
 async def on_preview_cancel(cb: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await cb.message.answer(_("Cancelled. Nothing was saved."))
 
 
-@router.message(ChallengeWizardSG.text)
-@router.message(ChallengeWizardSG.starts)
-@router.message(ChallengeWizardSG.deadline)
-@router.message(ChallengeWizardSG.options)
-@router.message(ChallengeWizardSG.max_submissions)
+@routes.message(ChallengeWizardSG.text)
+@routes.message(ChallengeWizardSG.starts)
+@routes.message(ChallengeWizardSG.deadline)
+@routes.message(ChallengeWizardSG.options)
+@routes.message(ChallengeWizardSG.max_submissions)
 async def on_need_text(message: Message) -> None:
     await message.answer(_("Please answer with a text message. /cancel to stop."))
 
 
-@router.message(ChallengeWizardSG.cover)
+@routes.message(ChallengeWizardSG.cover)
 async def on_need_photo(message: Message) -> None:
     await message.answer(_("Send a photo, or press Skip. /cancel to stop."))
 
 
-@router.message(ChallengeWizardSG())
+@routes.message(ChallengeWizardSG())
 async def on_need_buttons(message: Message) -> None:
     await message.answer(_("Please use the buttons above. /cancel to stop."))
 
@@ -594,7 +566,7 @@ async def send_manage(message: Message, session: AsyncSession, app: App, locale:
     await message.answer(text, reply_markup=manage_kb(challenge.id, challenge.status))
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "man"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "man"))
 async def on_manage(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
                     app: App, locale: str) -> None:
     try:
@@ -603,7 +575,7 @@ async def on_manage(cb: CallbackQuery, callback_data: ChallengeAdminCD, session:
         await cb.message.answer(say(exc))
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "pub"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "pub"))
 async def on_publish(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
                      app: App, user: UserInfo) -> None:
     try:
@@ -615,7 +587,7 @@ async def on_publish(cb: CallbackQuery, callback_data: ChallengeAdminCD, session
         n=callback_data.id))
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "del"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "del"))
 async def on_delete(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
                     user: UserInfo) -> None:
     try:
@@ -637,7 +609,7 @@ QUESTIONS = {
 }
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action.in_(set(QUESTIONS))))
+@routes.callback_query(ChallengeAdminCD.filter(F.action.in_(set(QUESTIONS))))
 async def on_question(cb: CallbackQuery, callback_data: ChallengeAdminCD) -> None:
     action, question, yes = QUESTIONS[callback_data.action]
     cid, arg = callback_data.id, callback_data.arg
@@ -645,13 +617,13 @@ async def on_question(cb: CallbackQuery, callback_data: ChallengeAdminCD) -> Non
         [(str(yes), action, cid, arg), (_("✖️ No"), "keep", cid, "")], columns=2))
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "keep"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "keep"))
 async def on_keep(cb: CallbackQuery) -> None:
     await cb.message.edit_reply_markup(reply_markup=None)
     await cb.message.answer(_("Cancelled. Nothing was saved."))
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "close"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "close"))
 async def on_close(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
                    app: App, user: UserInfo) -> None:
     if await svc.close(session, callback_data.id, user, app.now()):
@@ -668,7 +640,7 @@ EDIT_LABELS = {
 }
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "edit"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "edit"))
 async def on_edit(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                   session: AsyncSession) -> None:
     try:
@@ -687,7 +659,7 @@ async def on_edit(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                             reply_markup=admin_kb(rows, columns=2))
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action.in_({"editf", "ext"})))
+@routes.callback_query(ChallengeAdminCD.filter(F.action.in_({"editf", "ext"})))
 async def on_edit_field(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                         state: FSMContext, session: AsyncSession) -> None:
     field = "deadline" if callback_data.action == "ext" else callback_data.arg
@@ -708,7 +680,7 @@ async def on_edit_field(cb: CallbackQuery, callback_data: ChallengeAdminCD,
             field=EDIT_LABELS[field]))
 
 
-@router.message(ChallengeEditSG.value, TEXT)
+@routes.message(ChallengeEditSG.value, TEXT)
 async def on_edit_value(message: Message, state: FSMContext, session: AsyncSession, app: App,
                         user: UserInfo, locale: str) -> None:
     data = await state.get_data()
@@ -728,7 +700,7 @@ async def on_edit_value(message: Message, state: FSMContext, session: AsyncSessi
     await send_manage(message, session, app, locale, data["cid"])
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "win"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "win"))
 async def on_winners(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: FSMContext,
                      session: AsyncSession, app: App, locale: str) -> None:
     challenge = await svc.get_challenge(session, callback_data.id)
@@ -760,7 +732,7 @@ async def on_winners(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: 
     await cb.message.answer(text)
 
 
-@router.message(ChallengeEditSG.winners, TEXT)
+@routes.message(ChallengeEditSG.winners, TEXT)
 async def on_winner_lines(message: Message, state: FSMContext, session: AsyncSession, app: App,
                           user: UserInfo, locale: str) -> None:
     cid = (await state.get_data())["cid"]
@@ -774,12 +746,12 @@ async def on_winner_lines(message: Message, state: FSMContext, session: AsyncSes
     await send_manage(message, session, app, locale, cid)
 
 
-@router.message(ChallengeEditSG())
+@routes.message(ChallengeEditSG())
 async def on_edit_need_text(message: Message) -> None:
     await message.answer(_("Please answer with a text message. /cancel to stop."))
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "res"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "res"))
 async def on_results(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
                      app: App, user: UserInfo) -> None:
     try:
@@ -817,7 +789,7 @@ async def send_export(message: Message, session: AsyncSession, app: App, locale:
         caption=_("Entries of No. {n}: {count}").format(n=challenge_id, count=len(rows)))
 
 
-@router.message(Command("export_challenge"), flags=HEAVY_DB)
+@routes.message(Command("export_challenge"), flags=HEAVY_DB)
 async def cmd_export(message: Message, command: CommandObject, read_session: AsyncSession,
                      app: App, locale: str) -> None:
     try:
@@ -830,7 +802,7 @@ async def cmd_export(message: Message, command: CommandObject, read_session: Asy
         await message.answer(error_text(exc))
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "xlsx"), flags=HEAVY_DB)
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "xlsx"), flags=HEAVY_DB)
 async def on_export(cb: CallbackQuery, callback_data: ChallengeAdminCD, read_session: AsyncSession,
                     app: App, locale: str) -> None:
     try:

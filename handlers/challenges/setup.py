@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -13,39 +13,28 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.app import App
 from bot.callbacks import ChallengeAdminCD
-from bot.factory import App
-from bot.keyboards.challenges import admin_kb, toggles_kb
+from bot.routing import Routes
 from bot.services import challenge_edit as edit
 from bot.services import challenges as svc
 from bot.services.errors import DomainError
 from bot.services.numbers import as_int
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge, ChallengeOption
-from handlers.challenges import CONTENT
-from handlers.challenges_admin import (
+from handlers.challenges.browse import CONTENT
+from handlers.challenges.keyboards import admin_kb, toggles_kb
+from handlers.challenges.wizard import (
     audience_chosen,
     audience_options,
     audience_text,
     send_manage,
 )
-from handlers.texts import error_text, register_errors
+from handlers.shared.texts import error_text
 
-router = Router(name=__name__)
+routes = Routes(__name__)
 TEXT = F.text & ~F.text.startswith("/")
 
-register_errors({
-    "edit_closed": __("No. {n} is closed. To change this, extend the deadline first (that "
-                      "opens it again)."),
-    "bad_audience": __("Choose the audience with the buttons."),
-    "options_contest_only": __("Only a contest has nominations and age categories."),
-    "option_exists": __("There is already one with this name (in Kazakh)."),
-    "option_one_line": __("Type one line: “Kazakh | Russian | English”."),
-    "option_in_use": __("This one cannot be removed: {n} entries use it. You can rename it "
-                        "instead."),
-    "announce_not_open": __("The challenge is not open now: there is nobody to announce it "
-                            "to."),
-})
 
 # Refusals after which the flow cannot go on.
 FINAL = ("not_found", "already_judged", "edit_closed", "options_contest_only")
@@ -84,7 +73,7 @@ async def editable_or_refuse(message: Message, state: FSMContext, session: Async
 
 # --- audience ------------------------------------------------------------------------------
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "eaud"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "eaud"))
 async def on_audience(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: FSMContext,
                       session: AsyncSession) -> None:
     challenge = await editable_or_refuse(cb.message, state, session, callback_data.id)
@@ -101,7 +90,7 @@ async def on_audience(cb: CallbackQuery, callback_data: ChallengeAdminCD, state:
             {"audience": audience}), _("Next »")))
 
 
-@router.callback_query(ChallengeSetupSG.audience, ChallengeAdminCD.filter(F.action == "eat"))
+@routes.callback_query(ChallengeSetupSG.audience, ChallengeAdminCD.filter(F.action == "eat"))
 async def on_audience_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                              state: FSMContext) -> None:
     if callback_data.arg not in audience_options():
@@ -123,7 +112,7 @@ def regions_kb(app: App, locale: str, chosen: list[int]) -> InlineKeyboardMarkup
     return toggles_kb("ert", options, [str(i) for i in chosen], _("💾 Save"))
 
 
-@router.callback_query(ChallengeSetupSG.audience,
+@routes.callback_query(ChallengeSetupSG.audience,
                        ChallengeAdminCD.filter(F.action == "eat_done"))
 async def on_audience_next(cb: CallbackQuery, state: FSMContext, app: App,
                            locale: str) -> None:
@@ -133,7 +122,7 @@ async def on_audience_next(cb: CallbackQuery, state: FSMContext, app: App,
                             reply_markup=regions_kb(app, locale, data["audience"]["region_ids"]))
 
 
-@router.callback_query(ChallengeSetupSG.regions, ChallengeAdminCD.filter(F.action == "ert"))
+@routes.callback_query(ChallengeSetupSG.regions, ChallengeAdminCD.filter(F.action == "ert"))
 async def on_region_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                            state: FSMContext, app: App, locale: str) -> None:
     region = app.places.region_from(callback_data.arg)
@@ -149,7 +138,7 @@ async def on_region_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
     await cb.message.edit_reply_markup(reply_markup=regions_kb(app, locale, chosen))
 
 
-@router.callback_query(ChallengeSetupSG.regions, ChallengeAdminCD.filter(F.action == "ert_done"))
+@routes.callback_query(ChallengeSetupSG.regions, ChallengeAdminCD.filter(F.action == "ert_done"))
 async def on_audience_save(cb: CallbackQuery, state: FSMContext, session: AsyncSession,
                            app: App, user: UserInfo, locale: str) -> None:
     data = await state.get_data()
@@ -176,7 +165,7 @@ async def on_audience_save(cb: CallbackQuery, state: FSMContext, session: AsyncS
     await send_manage(cb.message, session, app, locale, cid)
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "ean"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "ean"))
 async def on_announce_newcomers(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                                 session: AsyncSession, app: App, user: UserInfo) -> None:
     try:
@@ -199,7 +188,7 @@ def content_kb(kinds: list[str]) -> InlineKeyboardMarkup:
     return toggles_kb("ect", options, kinds, _("💾 Save"), columns=3)
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "eck"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "eck"))
 async def on_content(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: FSMContext,
                      session: AsyncSession) -> None:
     challenge = await editable_or_refuse(cb.message, state, session, callback_data.id)
@@ -214,7 +203,7 @@ async def on_content(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: 
     await cb.message.answer(text, reply_markup=content_kb(kinds))
 
 
-@router.callback_query(ChallengeSetupSG.content, ChallengeAdminCD.filter(F.action == "ect"))
+@routes.callback_query(ChallengeSetupSG.content, ChallengeAdminCD.filter(F.action == "ect"))
 async def on_content_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                             state: FSMContext) -> None:
     if callback_data.arg not in svc.CONTENT_KINDS:
@@ -228,7 +217,7 @@ async def on_content_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
     await cb.message.edit_reply_markup(reply_markup=content_kb(kinds))
 
 
-@router.callback_query(ChallengeSetupSG.content, ChallengeAdminCD.filter(F.action == "ect_done"))
+@routes.callback_query(ChallengeSetupSG.content, ChallengeAdminCD.filter(F.action == "ect_done"))
 async def on_content_save(cb: CallbackQuery, state: FSMContext, session: AsyncSession,
                           app: App, user: UserInfo, locale: str) -> None:
     data = await state.get_data()
@@ -269,7 +258,7 @@ async def send_options(message: Message, session: AsyncSession, locale: str, cid
     await message.answer("\n".join(lines), reply_markup=admin_kb(rows, columns=2))
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "eopt"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "eopt"))
 async def on_options(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: FSMContext,
                      session: AsyncSession, locale: str) -> None:
     try:
@@ -279,7 +268,7 @@ async def on_options(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: 
         await refuse(cb.message, state, exc)
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "oadd"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "oadd"))
 async def on_option_add(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: FSMContext,
                         session: AsyncSession) -> None:
     try:
@@ -299,7 +288,7 @@ def option_id(callback_data: ChallengeAdminCD) -> int:
     return found
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "oren"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "oren"))
 async def on_option_rename(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                            state: FSMContext, session: AsyncSession) -> None:
     try:
@@ -315,7 +304,7 @@ async def on_option_rename(cb: CallbackQuery, callback_data: ChallengeAdminCD,
         names=html.escape(option_line(option))))
 
 
-@router.message(ChallengeSetupSG.option, TEXT)
+@routes.message(ChallengeSetupSG.option, TEXT)
 async def on_option_text(message: Message, state: FSMContext, session: AsyncSession,
                          user: UserInfo, locale: str) -> None:
     data = await state.get_data()
@@ -332,7 +321,7 @@ async def on_option_text(message: Message, state: FSMContext, session: AsyncSess
     await send_options(message, session, locale, data["cid"], data["kind"])
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "odel"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "odel"))
 async def on_option_remove(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                            state: FSMContext, session: AsyncSession, user: UserInfo,
                            locale: str) -> None:
@@ -349,11 +338,11 @@ async def on_option_remove(cb: CallbackQuery, callback_data: ChallengeAdminCD,
 
 # --- anything else while a step waits ---------------------------------------------------------
 
-@router.message(ChallengeSetupSG.option)
+@routes.message(ChallengeSetupSG.option)
 async def on_need_text(message: Message) -> None:
     await message.answer(_("Please answer with a text message. /cancel to stop."))
 
 
-@router.message(ChallengeSetupSG())
+@routes.message(ChallengeSetupSG())
 async def on_need_buttons(message: Message) -> None:
     await message.answer(_("Please use the buttons above. /cancel to stop."))

@@ -6,7 +6,7 @@ import html
 import json
 from functools import lru_cache
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -19,23 +19,20 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
+from bot.app import App
 from bot.callbacks import ConfirmCD, PageCD, ProfileCD, RegCD
-from bot.factory import App
 from bot.i18n import LANGUAGE_NAMES, fmt_dt
-from bot.keyboards.common import confirm_kb, region_kb
+from bot.routing import Routes
 from bot.services import registration as reg
 from bot.services.activity import log_activity
 from bot.services.errors import DomainError
 from bot.services.users import UserInfo
 from db.models import User
-from handlers.registration import guardian_link, show_districts
-from handlers.texts import error_text, register_errors
+from handlers.people.registration import guardian_link, show_districts
+from handlers.shared.keyboards import confirm_kb, region_kb
+from handlers.shared.texts import error_text
 
-router = Router(name=__name__)
-
-register_errors({
-    "bad_value": __("This value cannot be used. Please choose again."),
-})
+routes = Routes(__name__)
 
 
 class ProfileSG(StatesGroup):
@@ -148,7 +145,7 @@ async def show_profile(message: Message, user: User, app: App, locale: str) -> N
     await message.answer(text, reply_markup=profile_kb(user))
 
 
-@router.message(Command("profile"))
+@routes.message(Command("profile"))
 async def cmd_profile(message: Message, state: FSMContext, session: AsyncSession, app: App,
                       locale: str, user: UserInfo | None) -> None:
     me = await _me(session, user)
@@ -192,7 +189,7 @@ KEY_OF_STATE = {ProfileSG.full_name.state: "name", ProfileSG.org_name.state: "or
                 ProfileSG.grade.state: "grade"}
 
 
-@router.callback_query(ProfileCD.filter(F.value == ""))
+@routes.callback_query(ProfileCD.filter(F.value == ""))
 async def on_edit(cb: CallbackQuery, callback_data: ProfileCD, state: FSMContext,
                   session: AsyncSession, app: App, locale: str, callback_answer: CallbackAnswer,
                   user: UserInfo | None) -> None:
@@ -226,7 +223,7 @@ async def save(message: Message, state: FSMContext, session: AsyncSession, app: 
     return True
 
 
-@router.callback_query(ProfileCD.filter(F.field.in_({"faction", "pos"})))
+@routes.callback_query(ProfileCD.filter(F.field.in_({"faction", "pos"})))
 async def on_option(cb: CallbackQuery, callback_data: ProfileCD, session: AsyncSession, app: App,
                     locale: str, callback_answer: CallbackAnswer, user: UserInfo | None) -> None:
     """A choice by button: the options message turns into the updated profile."""
@@ -243,9 +240,9 @@ async def on_option(cb: CallbackQuery, callback_data: ProfileCD, session: AsyncS
     await cb.message.edit_text(saved_text(me, app, locale), reply_markup=profile_kb(me))
 
 
-@router.message(ProfileSG.full_name, F.text, NOT_A_COMMAND)
-@router.message(ProfileSG.org_name, F.text, NOT_A_COMMAND)
-@router.message(ProfileSG.grade, F.text, NOT_A_COMMAND)
+@routes.message(ProfileSG.full_name, F.text, NOT_A_COMMAND)
+@routes.message(ProfileSG.org_name, F.text, NOT_A_COMMAND)
+@routes.message(ProfileSG.grade, F.text, NOT_A_COMMAND)
 async def on_text_value(message: Message, state: FSMContext, session: AsyncSession, app: App,
                         locale: str, user: UserInfo | None) -> None:
     key = KEY_OF_STATE[await state.get_state()]
@@ -257,9 +254,9 @@ async def on_text_value(message: Message, state: FSMContext, session: AsyncSessi
         await ask(key, message, me, app, locale)
 
 
-@router.message(ProfileSG.full_name, ~F.text)
-@router.message(ProfileSG.org_name, ~F.text)
-@router.message(ProfileSG.grade, ~F.text)
+@routes.message(ProfileSG.full_name, ~F.text)
+@routes.message(ProfileSG.org_name, ~F.text)
+@routes.message(ProfileSG.grade, ~F.text)
 async def on_not_text(message: Message, state: FSMContext, session: AsyncSession, app: App,
                       locale: str, user: UserInfo | None) -> None:
     me = await _me(session, user)
@@ -272,7 +269,7 @@ async def on_not_text(message: Message, state: FSMContext, session: AsyncSession
 
 # --- region and district (the registration's district picker) -------------------------------
 
-@router.callback_query(ProfileSG.region, RegCD.filter(F.field == "region"))
+@routes.callback_query(ProfileSG.region, RegCD.filter(F.field == "region"))
 async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, app: App,
                     locale: str, callback_answer: CallbackAnswer) -> None:
     region = app.places.region_from(callback_data.value)
@@ -285,7 +282,7 @@ async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, 
     await show_districts(cb.message, app, region.id, 0, "", locale)
 
 
-@router.message(ProfileSG.region, F.text, NOT_A_COMMAND)
+@routes.message(ProfileSG.region, F.text, NOT_A_COMMAND)
 async def on_region_text(message: Message, state: FSMContext, app: App, locale: str) -> None:
     region = app.places.find_region(message.text or "")
     if region is None:
@@ -298,7 +295,7 @@ async def on_region_text(message: Message, state: FSMContext, app: App, locale: 
     await show_districts(message, app, region.id, 0, "", locale)
 
 
-@router.callback_query(ProfileSG.district, RegCD.filter(F.field == "district"))
+@routes.callback_query(ProfileSG.district, RegCD.filter(F.field == "district"))
 async def on_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
                       session: AsyncSession, app: App, locale: str,
                       callback_answer: CallbackAnswer, user: UserInfo | None) -> None:
@@ -323,7 +320,7 @@ async def on_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext
     await cb.message.answer(saved_text(me, app, locale), reply_markup=profile_kb(me))
 
 
-@router.callback_query(ProfileSG.district, RegCD.filter(F.field == "back"))
+@routes.callback_query(ProfileSG.district, RegCD.filter(F.field == "back"))
 async def on_district_back(cb: CallbackQuery, state: FSMContext, app: App, locale: str) -> None:
     await cb.message.edit_reply_markup(reply_markup=None)
     await state.set_state(ProfileSG.region)
@@ -332,7 +329,7 @@ async def on_district_back(cb: CallbackQuery, state: FSMContext, app: App, local
                             reply_markup=region_kb(app.places.regions, locale))
 
 
-@router.callback_query(ProfileSG.district, PageCD.filter())
+@routes.callback_query(ProfileSG.district, PageCD.filter())
 async def on_district_page(cb: CallbackQuery, callback_data: PageCD, state: FSMContext, app: App,
                            locale: str, callback_answer: CallbackAnswer) -> None:
     data = await state.get_data()
@@ -343,7 +340,7 @@ async def on_district_page(cb: CallbackQuery, callback_data: PageCD, state: FSMC
                          data.get("district_query", ""), locale, edit=True)
 
 
-@router.message(ProfileSG.district, F.text, NOT_A_COMMAND)
+@routes.message(ProfileSG.district, F.text, NOT_A_COMMAND)
 async def on_district_search(message: Message, state: FSMContext, app: App, locale: str) -> None:
     query = (message.text or "")[:60]
     await state.update_data(district_query=query)
@@ -351,15 +348,15 @@ async def on_district_search(message: Message, state: FSMContext, app: App, loca
     await show_districts(message, app, data["region_id"], 0, query, locale)
 
 
-@router.message(ProfileSG.region, ~F.text)
-@router.message(ProfileSG.district, ~F.text)
+@routes.message(ProfileSG.region, ~F.text)
+@routes.message(ProfileSG.district, ~F.text)
 async def on_place_not_text(message: Message) -> None:
     await message.answer(_("Please choose one of the buttons."))
 
 
 # --- /deleteme and /mydata ---------------------------------------------------------------
 
-@router.message(Command("deleteme"))
+@routes.message(Command("deleteme"))
 async def cmd_deleteme(message: Message) -> None:
     await message.answer(
         _("This erases your name, organisation, grade and Telegram id from the bot. Your "
@@ -368,7 +365,7 @@ async def cmd_deleteme(message: Message) -> None:
         reply_markup=confirm_kb("erase", _("Yes, erase my data"), _("No, keep it")))
 
 
-@router.callback_query(ConfirmCD.filter(F.action == "erase"))
+@routes.callback_query(ConfirmCD.filter(F.action == "erase"))
 async def on_erase(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMContext,
                    session: AsyncSession, app: App, user: UserInfo | None) -> None:
     if not callback_data.yes:
@@ -392,7 +389,7 @@ async def on_erase(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMContex
                               "now; send /start if you want to register again."))
 
 
-@router.message(Command("mydata"))
+@routes.message(Command("mydata"))
 async def cmd_mydata(message: Message, session: AsyncSession, user: UserInfo | None) -> None:
     me = await _me(session, user)
     if me is None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -17,19 +16,11 @@ from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.app import App
 from bot.callbacks import ChallengeCD
-from bot.factory import App
 from bot.i18n import fmt_dt
-from bot.keyboards.challenges import (
-    card_kb,
-    confirm_submit_kb,
-    list_kb,
-    nudge_kb,
-    options_kb,
-    withdraw_confirm_kb,
-    withdraw_kb,
-)
 from bot.middlewares import HEAVY_DB
+from bot.routing import Routes
 from bot.services import challenges as svc
 from bot.services.broadcasts import register_audience
 from bot.services.errors import DomainError
@@ -38,11 +29,20 @@ from bot.services.numbers import as_int
 from bot.services.text import TEXT_LIMIT, short_html, strip_controls, take_lines
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge
-from handlers.registration import guardian_link
-from handlers.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text, register_errors
-from handlers.webinars import my_webinars_text
+from handlers.challenges.keyboards import (
+    card_kb,
+    confirm_submit_kb,
+    list_kb,
+    nudge_kb,
+    options_kb,
+    withdraw_confirm_kb,
+    withdraw_kb,
+)
+from handlers.people.registration import guardian_link
+from handlers.shared.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text
+from handlers.webinars.browse import my_webinars_text
 
-router = Router(name=__name__)
+routes = Routes(__name__)
 
 KIND = {"challenge": __("Challenge"), "action": __("Action"), "contest": __("Contest")}
 STATUS = {"draft": __("draft"), "open": __("open"), "closed": __("closed"),
@@ -57,30 +57,6 @@ PLACE = {"grand_prix": __("Grand Prix"), "1": __("1st place"), "2": __("2nd plac
 
 def kinds_text(kinds: list[str]) -> str:
     return ", ".join(str(CONTENT[k]) for k in kinds if k in CONTENT)
-
-
-register_errors({
-    "deadline_passed": __("The deadline has passed: this challenge no longer accepts entries."),
-    "not_started": __("This challenge has not started yet."),
-    "not_in_audience": __("This challenge is not open to your organisation, faction or region."),
-    "no_submissions": __("This action needs no entries: joining is your participation."),
-    "limited_account": __("Your account is limited until a parent or guardian confirms it, "
-                          "so you cannot send entries yet. /profile shows the link to "
-                          "forward to them."),
-    "limited_join": __("A parent or guardian has to confirm your account first, so you cannot "
-                       "join challenges or actions yet. /profile shows the link to forward to "
-                       "them."),
-    "limit_reached": __("You have already sent the most entries allowed ({max}). Withdraw one "
-                        "in /my to send another."),
-    "too_big": __("This file is too big: the limit is {mb} MB. Send a smaller or compressed "
-                  "file."),
-    "text_too_long": __("The text is too long: at most {max} characters."),
-    "comment_too_long": __("The comment is too long: at most {max} characters."),
-    "no_content": __("Send your entry first."),
-    "choose_nomination": __("Choose a nomination first."),
-    "choose_category": __("Choose an age category first."),
-    "cannot_withdraw": __("This entry can no longer be withdrawn."),
-})
 
 
 def wrong_type_text(exc: DomainError) -> str:
@@ -171,24 +147,24 @@ async def send_list(message: Message, session: AsyncSession, user: UserInfo, app
                          reply_markup=list_kb(buttons))
 
 
-@router.message(Command("challenges"))
+@routes.message(Command("challenges"))
 async def cmd_challenges(message: Message, session: AsyncSession, user: UserInfo, app: App,
                          locale: str, role: str) -> None:
     if role == "staff":
-        from handlers.challenges_admin import send_staff_list
+        from handlers.challenges.wizard import send_staff_list
 
         await send_staff_list(message, session, app, locale)
         return
     await send_list(message, session, user, app, locale)
 
 
-@router.message(Command("my"))
+@routes.message(Command("my"))
 async def cmd_my(message: Message, session: AsyncSession, user: UserInfo, app: App,
                  locale: str) -> None:
     await send_my(message, session, user, app, locale)
 
 
-@router.callback_query(ChallengeCD.filter(F.action == "list"))
+@routes.callback_query(ChallengeCD.filter(F.action == "list"))
 async def on_list(cb: CallbackQuery, session: AsyncSession, user: UserInfo, app: App,
                   locale: str) -> None:
     await send_list(cb.message, session, user, app, locale)
@@ -214,7 +190,7 @@ async def send_card(message: Message, session: AsyncSession, user: UserInfo, app
         await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(ChallengeCD.filter(F.action == "card"))
+@routes.callback_query(ChallengeCD.filter(F.action == "card"))
 async def on_card(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
                   user: UserInfo, app: App, locale: str, role: str) -> None:
     try:
@@ -224,7 +200,7 @@ async def on_card(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncS
         await cb.message.answer(say(exc))
 
 
-@router.callback_query(ChallengeCD.filter(F.action == "join"))
+@routes.callback_query(ChallengeCD.filter(F.action == "join"))
 async def on_join(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
                   user: UserInfo, app: App, locale: str) -> None:
     try:
@@ -246,7 +222,7 @@ async def on_join(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncS
 
 # --- the submit flow --------------------------------------------------------------------------
 
-@router.callback_query(ChallengeCD.filter(F.action == "submit"))
+@routes.callback_query(ChallengeCD.filter(F.action == "submit"))
 async def on_submit(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
                     user: UserInfo, app: App, locale: str, state: FSMContext) -> None:
     try:
@@ -282,8 +258,8 @@ async def ask_next(message: Message, session: AsyncSession, state: FSMContext,
                                kinds=kinds_text(data.get("kinds") or [])))
 
 
-@router.callback_query(SubmitSG.nomination, ChallengeCD.filter(F.action == "nom"))
-@router.callback_query(SubmitSG.category, ChallengeCD.filter(F.action == "cat"))
+@routes.callback_query(SubmitSG.nomination, ChallengeCD.filter(F.action == "nom"))
+@routes.callback_query(SubmitSG.category, ChallengeCD.filter(F.action == "cat"))
 async def on_option(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
                     state: FSMContext, locale: str) -> None:
     data = await state.get_data()
@@ -317,14 +293,7 @@ def part_of(message: Message) -> svc.ContentPart:
     return svc.ContentPart("other")
 
 
-def _lock(app: App, user_id: int) -> asyncio.Lock:
-    locks: dict[int, asyncio.Lock] = app.extras.setdefault("submit_locks", {})
-    if len(locks) > 10_000:
-        locks.clear()
-    return locks.setdefault(user_id, asyncio.Lock())
-
-
-@router.message(SubmitSG.content)
+@routes.message(SubmitSG.content)
 async def on_content(message: Message, session: AsyncSession, state: FSMContext, app: App,
                      user: UserInfo) -> None:
     await take_part(message, session, state, app, user)
@@ -334,7 +303,7 @@ async def take_part(message: Message, session: AsyncSession, state: FSMContext, 
                     user: UserInfo) -> None:
     """The entry's content. Album items arrive as separate messages, maybe at once."""
     part = part_of(message)
-    async with _lock(app, user.id):
+    async with app.locks(user.id):
         data = await state.get_data()
         try:
             svc.check_part(data.get("kinds") or [], part)
@@ -358,13 +327,13 @@ async def take_part(message: Message, session: AsyncSession, state: FSMContext, 
                            "it as it is."), reply_markup=confirm_submit_kb(data["cid"], False))
 
 
-@router.message(SubmitSG.comment, F.media_group_id)
+@routes.message(SubmitSG.comment, F.media_group_id)
 async def on_album_rest(message: Message, session: AsyncSession, state: FSMContext, app: App,
                         user: UserInfo) -> None:
     await take_part(message, session, state, app, user)
 
 
-@router.message(SubmitSG.comment, F.text)
+@routes.message(SubmitSG.comment, F.text)
 async def on_comment(message: Message, state: FSMContext, locale: str) -> None:
     text = strip_controls(message.text).strip()
     if text.startswith("/"):
@@ -379,19 +348,19 @@ async def on_comment(message: Message, state: FSMContext, locale: str) -> None:
         reply_markup=confirm_submit_kb(data["cid"], True))
 
 
-@router.message(SubmitSG.comment)
+@routes.message(SubmitSG.comment)
 async def on_comment_wrong(message: Message) -> None:
     await message.answer(_("Your entry is already here. Type a comment, or press a button "
                            "below."))
 
 
-@router.message(SubmitSG.nomination)
-@router.message(SubmitSG.category)
+@routes.message(SubmitSG.nomination)
+@routes.message(SubmitSG.category)
 async def on_need_button(message: Message) -> None:
     await message.answer(_("Please choose with the buttons above. /cancel to stop."))
 
 
-@router.callback_query(SubmitSG.comment, ChallengeCD.filter(F.action == "ok"))
+@routes.callback_query(SubmitSG.comment, ChallengeCD.filter(F.action == "ok"))
 async def on_confirm(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
                      state: FSMContext, app: App, user: UserInfo, locale: str) -> None:
     data = await state.get_data()
@@ -414,20 +383,20 @@ async def on_confirm(cb: CallbackQuery, callback_data: ChallengeCD, session: Asy
 
 
 # Only inside the flow: once the entry is sent, its Cancel is stale (see on_stale_step).
-@router.callback_query(StateFilter(SubmitSG), ChallengeCD.filter(F.action == "no"))
+@routes.callback_query(StateFilter(SubmitSG), ChallengeCD.filter(F.action == "no"))
 async def on_cancel_submit(cb: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await cb.message.answer(_("Cancelled. Nothing was sent."))
 
 
-@router.callback_query(ChallengeCD.filter(F.action.in_({"ok", "nom", "cat", "no"})))
+@routes.callback_query(ChallengeCD.filter(F.action.in_({"ok", "nom", "cat", "no"})))
 async def on_stale_step(cb: CallbackQuery) -> None:
     await cb.answer(_("This button is no longer active."), show_alert=True)
 
 
 # --- coordinators: who has not sent yet ----------------------------------------------------
 
-@router.callback_query(ChallengeCD.filter(F.action == "gap"), flags=HEAVY_DB)
+@routes.callback_query(ChallengeCD.filter(F.action == "gap"), flags=HEAVY_DB)
 async def on_gap(cb: CallbackQuery, callback_data: ChallengeCD, read_session: AsyncSession,
                  user: UserInfo, app: App, locale: str, role: str) -> None:
     if role not in ("coordinator", "staff"):
@@ -455,7 +424,7 @@ async def on_gap(cb: CallbackQuery, callback_data: ChallengeCD, read_session: As
                             reply_markup=nudge_kb(callback_data.id, bool(people), bool(schools)))
 
 
-@router.callback_query(ChallengeCD.filter(F.action.in_({"nudge", "nudges"})), flags=HEAVY_DB)
+@routes.callback_query(ChallengeCD.filter(F.action.in_({"nudge", "nudges"})), flags=HEAVY_DB)
 async def on_nudge(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
                    read_session: AsyncSession, user: UserInfo, app: App, role: str) -> None:
     """🔔 reminds who joined but has not sent; 📣 invites the schools with no entry."""
@@ -505,19 +474,19 @@ async def send_my(message: Message, session: AsyncSession, user: UserInfo, app: 
                          reply_markup=withdraw_kb(withdrawable[:20]))
 
 
-@router.callback_query(ChallengeCD.filter(F.action == "my"))
+@routes.callback_query(ChallengeCD.filter(F.action == "my"))
 async def on_my(cb: CallbackQuery, session: AsyncSession, user: UserInfo, app: App,
                 locale: str) -> None:
     await send_my(cb.message, session, user, app, locale)
 
 
-@router.callback_query(ChallengeCD.filter(F.action == "wd"))
+@routes.callback_query(ChallengeCD.filter(F.action == "wd"))
 async def on_withdraw(cb: CallbackQuery, callback_data: ChallengeCD) -> None:
     await cb.message.answer(_("Withdraw entry No. {n}? It will no longer be reviewed.").format(
         n=callback_data.id), reply_markup=withdraw_confirm_kb(callback_data.id))
 
 
-@router.callback_query(ChallengeCD.filter(F.action == "wdok"))
+@routes.callback_query(ChallengeCD.filter(F.action == "wdok"))
 async def on_withdraw_yes(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
                           user: UserInfo, app: App) -> None:
     try:

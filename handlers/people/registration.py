@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -15,20 +15,21 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
+from bot.app import App
 from bot.callbacks import ConfirmCD, GuardianCD, LangCD, PageCD, RegCD
-from bot.factory import App
 from bot.i18n import LANGUAGES
-from bot.keyboards.common import choice_kb, confirm_kb, district_kb, language_kb, region_kb
 from bot.notifications import notify_guardian_confirmed, notify_staff_of_request
+from bot.routing import Routes
 from bot.services import coordinator_requests
 from bot.services import registration as reg
 from bot.services.errors import DomainError
 from bot.services.guardian import confirm_guardian, guardian_student
 from bot.services.users import UserInfo
-from handlers.menu import send_main_menu
-from handlers.texts import error_text
+from handlers.shared.keyboards import choice_kb, confirm_kb, district_kb, language_kb, region_kb
+from handlers.shared.menu import send_main_menu
+from handlers.shared.texts import error_text
 
-router = Router(name=__name__)
+routes = Routes(__name__)
 
 
 class RegistrationSG(StatesGroup):
@@ -160,15 +161,10 @@ async def show_districts(message: Message, app: App, region_id: int, page: int, 
 
 # --- /start ------------------------------------------------------------------------------
 
-@router.message(CommandStart(deep_link=True))
+@routes.message(CommandStart(deep_link=True))
 async def cmd_start_link(message: Message, command: CommandObject, state: FSMContext,
                          session: AsyncSession, app: App, user: UserInfo | None) -> None:
     payload = command.args or ""
-    if payload.startswith("v_"):
-        handler = app.extras.get("verify_handler")
-        if handler:
-            await handler(message, payload[2:], session, app)
-            return
     if payload.startswith("g_"):
         await show_guardian_consent(message, session, payload[2:], app, user)
         return
@@ -201,7 +197,7 @@ async def cmd_start_link(message: Message, command: CommandObject, state: FSMCon
     await advance(message, state, app)
 
 
-@router.message(CommandStart())
+@routes.message(CommandStart())
 async def cmd_start(message: Message, state: FSMContext, app: App,
                     user: UserInfo | None, role: str) -> None:
     await state.clear()
@@ -216,7 +212,7 @@ async def cmd_start(message: Message, state: FSMContext, app: App,
 
 # --- answers by button -------------------------------------------------------------------
 
-@router.callback_query(RegistrationSG.language, LangCD.filter())
+@routes.callback_query(RegistrationSG.language, LangCD.filter())
 async def on_language(cb: CallbackQuery, callback_data: LangCD, state: FSMContext,
                       app: App) -> None:
     if callback_data.code not in LANGUAGES:  # a forged button (review I1)
@@ -241,7 +237,7 @@ ALLOWED = {"role": ("student", "coordinator"), "level": tuple(labels.LEVEL),
            "pos": tuple(labels.POSITION), "age": tuple(labels.AGE_BAND)}
 
 
-@router.callback_query(RegCD.filter(F.field.in_(FIELD_STATES)))
+@routes.callback_query(RegCD.filter(F.field.in_(FIELD_STATES)))
 async def on_choice(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
                     session: AsyncSession, app: App) -> None:
     expected_state, key = FIELD_STATES[callback_data.field]
@@ -260,7 +256,7 @@ async def on_choice(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
     await advance(cb.message, state, app)
 
 
-@router.callback_query(RegistrationSG.region, RegCD.filter(F.field == "region"))
+@routes.callback_query(RegistrationSG.region, RegCD.filter(F.field == "region"))
 async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, app: App) -> None:
     region = app.places.region_from(callback_data.value)
     if region is None:
@@ -271,7 +267,7 @@ async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, 
     await advance(cb.message, state, app)
 
 
-@router.callback_query(RegistrationSG.district, RegCD.filter(F.field == "district"))
+@routes.callback_query(RegistrationSG.district, RegCD.filter(F.field == "district"))
 async def on_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
                       app: App) -> None:
     data = await state.get_data()
@@ -285,7 +281,7 @@ async def on_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext
     await advance(cb.message, state, app)
 
 
-@router.callback_query(RegistrationSG.district, RegCD.filter(F.field == "back"))
+@routes.callback_query(RegistrationSG.district, RegCD.filter(F.field == "back"))
 async def on_district_back(cb: CallbackQuery, state: FSMContext, app: App) -> None:
     data = await state.get_data()
     if data.get("join_code"):
@@ -296,7 +292,7 @@ async def on_district_back(cb: CallbackQuery, state: FSMContext, app: App) -> No
     await advance(cb.message, state, app)
 
 
-@router.callback_query(RegistrationSG.district, PageCD.filter())
+@routes.callback_query(RegistrationSG.district, PageCD.filter())
 async def on_district_page(cb: CallbackQuery, callback_data: PageCD, state: FSMContext,
                            app: App, locale: str) -> None:
     data = await state.get_data()
@@ -307,7 +303,7 @@ async def on_district_page(cb: CallbackQuery, callback_data: PageCD, state: FSMC
                          data.get("district_query", ""), locale, edit=True)
 
 
-@router.callback_query(RegistrationSG.consent, ConfirmCD.filter(F.action == "consent"))
+@routes.callback_query(RegistrationSG.consent, ConfirmCD.filter(F.action == "consent"))
 async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMContext,
                      session: AsyncSession, app: App) -> None:
     await cb.message.edit_reply_markup(reply_markup=None)
@@ -348,7 +344,7 @@ async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMCont
 
 # --- answers by text ---------------------------------------------------------------------
 
-@router.message(RegistrationSG.org_name, F.text)
+@routes.message(RegistrationSG.org_name, F.text)
 async def on_org_name(message: Message, state: FSMContext, app: App) -> None:
     try:
         name = reg.validate_org_name(message.text)
@@ -360,7 +356,7 @@ async def on_org_name(message: Message, state: FSMContext, app: App) -> None:
     await advance(message, state, app)
 
 
-@router.message(RegistrationSG.grade, F.text)
+@routes.message(RegistrationSG.grade, F.text)
 async def on_grade(message: Message, state: FSMContext, app: App) -> None:
     data = await state.get_data()
     try:
@@ -373,7 +369,7 @@ async def on_grade(message: Message, state: FSMContext, app: App) -> None:
     await advance(message, state, app)
 
 
-@router.message(RegistrationSG.region, F.text)
+@routes.message(RegistrationSG.region, F.text)
 async def on_region_text(message: Message, state: FSMContext, app: App) -> None:
     region = app.places.find_region(message.text or "")
     if region is None:
@@ -384,7 +380,7 @@ async def on_region_text(message: Message, state: FSMContext, app: App) -> None:
     await advance(message, state, app)
 
 
-@router.message(RegistrationSG.district, F.text)
+@routes.message(RegistrationSG.district, F.text)
 async def on_district_search(message: Message, state: FSMContext, app: App,
                              locale: str) -> None:
     query = (message.text or "")[:60]
@@ -395,7 +391,7 @@ async def on_district_search(message: Message, state: FSMContext, app: App,
     await show_districts(message, app, data["region_id"], 0, query, locale)
 
 
-@router.message(RegistrationSG.language)
+@routes.message(RegistrationSG.language)
 async def on_language_text(message: Message, state: FSMContext, app: App) -> None:
     text = (message.text or "").casefold()
     for code, names in {"kk": ("қазақша", "kk"), "ru": ("русский", "ru"),
@@ -408,14 +404,14 @@ async def on_language_text(message: Message, state: FSMContext, app: App) -> Non
     await advance(message, state, app)
 
 
-@router.message(RegistrationSG.org_name)
-@router.message(RegistrationSG.grade)
+@routes.message(RegistrationSG.org_name)
+@routes.message(RegistrationSG.grade)
 async def on_not_text(message: Message, state: FSMContext, app: App) -> None:
     await message.answer(_("Please answer with a text message."))
     await advance(message, state, app)
 
 
-@router.message(RegistrationSG())
+@routes.message(RegistrationSG())
 async def on_need_button(message: Message, state: FSMContext, app: App) -> None:
     await message.answer(_("Please choose one of the buttons."))
     await advance(message, state, app)
@@ -467,7 +463,7 @@ async def show_guardian_consent(message: Message, session: AsyncSession, token: 
             version=app.settings.consent_version), reply_markup=kb.as_markup())
 
 
-@router.callback_query(GuardianCD.filter())
+@routes.callback_query(GuardianCD.filter())
 async def on_guardian_confirm(cb: CallbackQuery, callback_data: GuardianCD,
                               session: AsyncSession, app: App, user: UserInfo | None) -> None:
     try:

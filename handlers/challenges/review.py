@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import logging
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
@@ -21,24 +21,22 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.app import App
 from bot.callbacks import ReviewCD
-from bot.factory import App
 from bot.i18n import fmt_dt
-from bot.keyboards.challenges import reasons_kb, review_kb
+from bot.routing import Routes
 from bot.services import challenges as svc
 from bot.services.errors import DomainError
 from bot.services.users import UserInfo
 from db.models import User
 from db.models.challenges import Submission
-from handlers.challenges import CONTENT
-from handlers.texts import error_text, register_errors
+from handlers.challenges.browse import CONTENT
+from handlers.challenges.keyboards import reasons_kb, review_kb
+from handlers.shared.texts import error_text
 
-router = Router(name=__name__)
+routes = Routes(__name__)
 logger = logging.getLogger(__name__)
 
-register_errors({
-    "already_reviewed": __("This entry has already been reviewed."),  # maybe by themselves
-})
 
 REASONS = {
     "off_topic": __("Off topic"),
@@ -140,7 +138,7 @@ async def show_next(message: Message, session: AsyncSession, reviewer: UserInfo,
     await message.answer("\n".join(lines), reply_markup=review_kb(sub.id))
 
 
-@router.message(Command("review"))
+@routes.message(Command("review"))
 async def cmd_review(message: Message, session: AsyncSession, user: UserInfo, app: App,
                      locale: str, state: FSMContext) -> None:
     await state.clear()
@@ -150,7 +148,7 @@ async def cmd_review(message: Message, session: AsyncSession, user: UserInfo, ap
     await show_next(message, session, user, app, locale)
 
 
-@router.callback_query(ReviewCD.filter(F.action == "next"))
+@routes.callback_query(ReviewCD.filter(F.action == "next"))
 async def on_next(cb: CallbackQuery, callback_data: ReviewCD, session: AsyncSession,
                   user: UserInfo, app: App, locale: str) -> None:
     await show_next(cb.message, session, user, app, locale, after_id=callback_data.id)
@@ -174,20 +172,20 @@ async def decide(message: Message, session: AsyncSession, user: UserInfo, app: A
     await show_next(message, session, user, app, locale, after_id=sid)
 
 
-@router.callback_query(ReviewCD.filter(F.action == "ok"))
+@routes.callback_query(ReviewCD.filter(F.action == "ok"))
 async def on_approve(cb: CallbackQuery, callback_data: ReviewCD, session: AsyncSession,
                      user: UserInfo, app: App, locale: str) -> None:
     await decide(cb.message, session, user, app, locale, callback_data.id, True, None)
 
 
-@router.callback_query(ReviewCD.filter(F.action == "rej"))
+@routes.callback_query(ReviewCD.filter(F.action == "rej"))
 async def on_reject(cb: CallbackQuery, callback_data: ReviewCD) -> None:
     await cb.message.answer(_("Why is entry No. {n} rejected?").format(n=callback_data.id),
                             reply_markup=reasons_kb(callback_data.id,
                                                     {k: str(v) for k, v in REASONS.items()}))
 
 
-@router.callback_query(ReviewCD.filter(F.action == "why"))
+@routes.callback_query(ReviewCD.filter(F.action == "why"))
 async def on_reason(cb: CallbackQuery, callback_data: ReviewCD, session: AsyncSession,
                     user: UserInfo, app: App, locale: str) -> None:
     if callback_data.arg not in REASONS:
@@ -196,20 +194,20 @@ async def on_reason(cb: CallbackQuery, callback_data: ReviewCD, session: AsyncSe
                  callback_data.arg)
 
 
-@router.callback_query(ReviewCD.filter(F.action == "type"))
+@routes.callback_query(ReviewCD.filter(F.action == "type"))
 async def on_type_reason(cb: CallbackQuery, callback_data: ReviewCD, state: FSMContext) -> None:
     await state.set_state(ReviewSG.reason)
     await state.set_data({"sid": callback_data.id})
     await cb.message.answer(_("Type the reason; the participant will see it:"))
 
 
-@router.callback_query(ReviewCD.filter(F.action == "back"))
+@routes.callback_query(ReviewCD.filter(F.action == "back"))
 async def on_back(cb: CallbackQuery, callback_data: ReviewCD) -> None:
     await cb.message.answer(_("Entry No. {n}:").format(n=callback_data.id),
                             reply_markup=review_kb(callback_data.id))
 
 
-@router.message(ReviewSG.reason, F.text)
+@routes.message(ReviewSG.reason, F.text)
 async def on_reason_text(message: Message, state: FSMContext, session: AsyncSession,
                          user: UserInfo, app: App, locale: str) -> None:
     text = message.text.strip()
@@ -221,6 +219,6 @@ async def on_reason_text(message: Message, state: FSMContext, session: AsyncSess
     await decide(message, session, user, app, locale, sid, False, text)
 
 
-@router.message(ReviewSG.reason)
+@routes.message(ReviewSG.reason)
 async def on_reason_wrong(message: Message) -> None:
     await message.answer(_("Type the reason (2–500 characters), or /cancel."))

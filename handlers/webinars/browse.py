@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -23,19 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
 from bot import webinar_notices as notices
+from bot.app import App
 from bot.callbacks import WebinarAdminCD, WebinarCD, WebinarWizCD
-from bot.factory import App
 from bot.i18n import fmt_dt, fmt_int
-from bot.keyboards.webinars import (
-    audience_kb,
-    cancel_confirm_kb,
-    edit_fields_kb,
-    preview_kb,
-    webinar_card_kb,
-    webinar_list_kb,
-    wizard_button_kb,
-)
 from bot.middlewares import HEAVY_DB
+from bot.routing import Routes
 from bot.services import webinars as svc
 from bot.services.broadcasts import register_audience
 from bot.services.errors import DomainError
@@ -45,40 +37,19 @@ from bot.services.numbers import as_int, typed_int
 from bot.services.text import TEXT_LIMIT, seen_length, short_html, take_lines
 from bot.services.users import STAFF, UserInfo
 from db.models import Webinar, WebinarRegistration
-from handlers.texts import NAME_SHOWN, error_text, register_errors
+from handlers.shared.texts import NAME_SHOWN, error_text
+from handlers.webinars.keyboards import (
+    audience_kb,
+    cancel_confirm_kb,
+    edit_fields_kb,
+    preview_kb,
+    webinar_card_kb,
+    webinar_list_kb,
+    wizard_button_kb,
+)
 
-router = Router(name=__name__)
+routes = Routes(__name__)
 logger = logging.getLogger(__name__)
-
-register_errors({
-    "wb_title": __("The title must be from {min} to {max} characters long."),
-    "wb_description": __("The description must be from {min} to {max} characters long."),
-    "wb_date_format": __("I could not read this date. Please type it like 12.03.2026 15:00 "
-                         "or 2026-03-12 15:00 (Almaty time)."),
-    "wb_date_past": __("This time has already passed. Please type a future date and time."),
-    "wb_date_far": __("This date is more than two years ahead. Please check it."),
-    "wb_duration": __("Please type the duration in minutes, from {min} to {max} "
-                      "(for example 90 or 1:30)."),
-    "wb_url": __("This does not look like a link. Please send a full address starting "
-                 "with https://"),
-    "wb_speakers": __("Please list at most {max} speakers, one per line, each name up to "
-                      "120 characters."),
-    "wb_capacity": __("Please type the number of places as a whole number (for example 350)."),
-    "wb_capacity_below": __("Already registered: {n}. There cannot be fewer places than "
-                            "that."),
-    "wb_offsets": __("Please type the reminder times like this: 24h, 1h, 0 (0 means at the "
-                     "start; at most 30 days before)."),
-    "wb_cancelled": __("This webinar has been cancelled."),
-    "wb_over": __("This webinar is already over."),
-    "wb_not_for_you": __("This webinar is not intended for your group."),
-    "wb_full": __("Sorry, all places for this webinar are taken."),
-    "wb_not_yet": __("It is too early: attendance is recorded from 15 minutes before the "
-                     "start. Please come back then."),
-    "wb_attend_closed": __("Attendance for this webinar is closed: it ended more than 30 "
-                           "minutes ago."),
-    "wb_not_registered": __("Please register for this webinar first."),
-})
-
 
 
 async def _audience_members(session: AsyncSession, scope: object, key: str) -> Select[Any]:
@@ -289,7 +260,7 @@ async def _visible_webinar(session: AsyncSession, webinar_id: int, user: UserInf
 
 # --- participants -----------------------------------------------------------------------
 
-@router.message(Command("webinars"))
+@routes.message(Command("webinars"))
 async def cmd_webinars(message: Message, session: AsyncSession, app: App, user: UserInfo,
                        role: str, locale: str) -> None:
     viewer = user if role != STAFF else _as_staff(user)
@@ -316,7 +287,7 @@ def _as_staff(user: UserInfo) -> UserInfo:
     return replace(user, role=STAFF)
 
 
-@router.callback_query(WebinarCD.filter(F.action == "open"))
+@routes.callback_query(WebinarCD.filter(F.action == "open"))
 async def on_open(cb: CallbackQuery, callback_data: WebinarCD, session: AsyncSession, app: App,
                   user: UserInfo, role: str, locale: str) -> None:
     try:
@@ -327,7 +298,7 @@ async def on_open(cb: CallbackQuery, callback_data: WebinarCD, session: AsyncSes
     await send_card(cb.message, session, app, user, role, locale, webinar)
 
 
-@router.callback_query(WebinarCD.filter(F.action.in_({"reg", "unreg", "here"})))
+@routes.callback_query(WebinarCD.filter(F.action.in_({"reg", "unreg", "here"})))
 async def on_participant_action(cb: CallbackQuery, callback_data: WebinarCD,
                                 session: AsyncSession, app: App, user: UserInfo, role: str,
                                 locale: str) -> None:
@@ -355,7 +326,7 @@ async def on_participant_action(cb: CallbackQuery, callback_data: WebinarCD,
         await send_card(cb.message, session, app, user, role, locale, webinar)
 
 
-@router.callback_query(WebinarCD.filter(F.action == "ics"))
+@routes.callback_query(WebinarCD.filter(F.action == "ics"))
 async def on_calendar(cb: CallbackQuery, callback_data: WebinarCD, session: AsyncSession,
                       app: App, user: UserInfo, role: str, locale: str) -> None:
     try:
@@ -429,14 +400,14 @@ def _audience_sections(app: App, locale: str) -> list[tuple[str, list[tuple[str,
     ]
 
 
-@router.message(Command("newwebinar"))
+@routes.message(Command("newwebinar"))
 async def cmd_newwebinar(message: Message, state: FSMContext, app: App, locale: str) -> None:
     await state.clear()
     await message.answer(_("Let us create a webinar. You can stop at any time with /cancel."))
     await _prompt(message, state, "title_kk", app, locale)
 
 
-@router.message(StateFilter(*TEXT_STATES))
+@routes.message(StateFilter(*TEXT_STATES))
 async def on_wizard_text(message: Message, state: FSMContext, app: App, locale: str) -> None:
     step = (await state.get_state() or "").split(":")[-1]
     if (message.text or "").startswith("/"):
@@ -451,7 +422,7 @@ async def on_wizard_text(message: Message, state: FSMContext, app: App, locale: 
     await _prompt(message, state, _next_step(step), app, locale)
 
 
-@router.callback_query(WebinarWizCD.filter(F.action == "skip"), StateFilter(*TEXT_STATES))
+@routes.callback_query(WebinarWizCD.filter(F.action == "skip"), StateFilter(*TEXT_STATES))
 async def on_wizard_skip(cb: CallbackQuery, state: FSMContext, app: App, locale: str) -> None:
     step = (await state.get_state() or "").split(":")[-1]
     if step not in SKIP_VALUES:
@@ -462,7 +433,7 @@ async def on_wizard_skip(cb: CallbackQuery, state: FSMContext, app: App, locale:
     await _prompt(cb.message, state, _next_step(step), app, locale)
 
 
-@router.callback_query(WebinarWizCD.filter(F.action == "aud"), NewWebinarSG.audience)
+@routes.callback_query(WebinarWizCD.filter(F.action == "aud"), NewWebinarSG.audience)
 async def on_audience_toggle(cb: CallbackQuery, callback_data: WebinarWizCD, state: FSMContext,
                              app: App, locale: str) -> None:
     audience: dict[str, list[str]] = (await state.get_data()).get("audience", {})
@@ -486,14 +457,14 @@ async def on_audience_toggle(cb: CallbackQuery, callback_data: WebinarWizCD, sta
     await cb.message.edit_reply_markup(reply_markup=audience_kb(sections, audience))
 
 
-@router.callback_query(WebinarWizCD.filter(F.action == "aud_done"), NewWebinarSG.audience)
+@routes.callback_query(WebinarWizCD.filter(F.action == "aud_done"), NewWebinarSG.audience)
 async def on_audience_done(cb: CallbackQuery, state: FSMContext, app: App, locale: str) -> None:
     await cb.message.edit_reply_markup(reply_markup=None)
     await _prompt(cb.message, state, "capacity", app, locale)
 
 
-@router.message(NewWebinarSG.audience)
-@router.message(NewWebinarSG.preview)
+@routes.message(NewWebinarSG.audience)
+@routes.message(NewWebinarSG.preview)
 async def on_wizard_buttons_expected(message: Message) -> None:
     await message.answer(_("Please use the buttons above (or /cancel)."))
 
@@ -523,7 +494,7 @@ async def _send_preview(message: Message, state: FSMContext, app: App, locale: s
     await message.answer(text, reply_markup=preview_kb())
 
 
-@router.callback_query(WebinarWizCD.filter(F.action.in_({"publish", "announce"})),
+@routes.callback_query(WebinarWizCD.filter(F.action.in_({"publish", "announce"})),
                        NewWebinarSG.preview)
 async def on_publish(cb: CallbackQuery, callback_data: WebinarWizCD, state: FSMContext,
                      session: AsyncSession, app: App, user: UserInfo, role: str,
@@ -552,7 +523,7 @@ async def on_publish(cb: CallbackQuery, callback_data: WebinarWizCD, state: FSMC
     await send_card(cb.message, session, app, user, role, locale, webinar)
 
 
-@router.callback_query(WebinarWizCD.filter(F.action == "discard"))
+@routes.callback_query(WebinarWizCD.filter(F.action == "discard"))
 async def on_discard(cb: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await cb.message.edit_reply_markup(reply_markup=None)
@@ -561,7 +532,7 @@ async def on_discard(cb: CallbackQuery, state: FSMContext) -> None:
 
 # --- staff: edit, cancel, registrants, export -------------------------------------------
 
-@router.callback_query(WebinarAdminCD.filter(F.action == "edit"))
+@routes.callback_query(WebinarAdminCD.filter(F.action == "edit"))
 async def on_edit(cb: CallbackQuery, callback_data: WebinarAdminCD, session: AsyncSession) -> None:
     try:
         webinar = await svc.get_webinar(session, callback_data.id)
@@ -572,7 +543,7 @@ async def on_edit(cb: CallbackQuery, callback_data: WebinarAdminCD, session: Asy
         webinar.id, {k: str(v) for k, v in EDIT_FIELDS.items()}))
 
 
-@router.callback_query(WebinarAdminCD.filter(F.action == "field"))
+@routes.callback_query(WebinarAdminCD.filter(F.action == "field"))
 async def on_edit_field(cb: CallbackQuery, callback_data: WebinarAdminCD,
                         state: FSMContext) -> None:
     if callback_data.value not in EDIT_FIELDS:
@@ -585,7 +556,7 @@ async def on_edit_field(cb: CallbackQuery, callback_data: WebinarAdminCD,
                             reply_markup=wizard_button_kb(str(skip), "skip") if skip else None)
 
 
-@router.message(EditWebinarSG.value)
+@routes.message(EditWebinarSG.value)
 async def on_edit_value(message: Message, state: FSMContext, session: AsyncSession, app: App,
                         user: UserInfo, role: str, locale: str) -> None:
     field = (await state.get_data()).get("field", "")
@@ -593,7 +564,7 @@ async def on_edit_value(message: Message, state: FSMContext, session: AsyncSessi
                      lambda: parse_step(field, message.text, app))
 
 
-@router.callback_query(WebinarWizCD.filter(F.action == "skip"), EditWebinarSG.value)
+@routes.callback_query(WebinarWizCD.filter(F.action == "skip"), EditWebinarSG.value)
 async def on_edit_skip(cb: CallbackQuery, state: FSMContext, session: AsyncSession, app: App,
                        user: UserInfo, role: str, locale: str) -> None:
     field = (await state.get_data()).get("field", "")
@@ -635,18 +606,18 @@ async def _save_edit(message: Message, state: FSMContext, session: AsyncSession,
     await send_card(message, session, app, user, role, locale, webinar)
 
 
-@router.callback_query(WebinarWizCD.filter())  # after every handler of these buttons
+@routes.callback_query(WebinarWizCD.filter())  # after every handler of these buttons
 async def on_stale_wizard_button(cb: CallbackQuery) -> None:
     await cb.answer(_("This button is no longer active."), show_alert=True)
 
 
-@router.callback_query(WebinarAdminCD.filter(F.action == "cancel"))
+@routes.callback_query(WebinarAdminCD.filter(F.action == "cancel"))
 async def on_cancel(cb: CallbackQuery, callback_data: WebinarAdminCD) -> None:
     await cb.message.answer(_("Cancel this webinar? All registrants will be told."),
                             reply_markup=cancel_confirm_kb(callback_data.id))
 
 
-@router.callback_query(WebinarAdminCD.filter(F.action == "cancel_yes"))
+@routes.callback_query(WebinarAdminCD.filter(F.action == "cancel_yes"))
 async def on_cancel_confirmed(cb: CallbackQuery, callback_data: WebinarAdminCD,
                               session: AsyncSession, app: App, user: UserInfo,
                               locale: str) -> None:
@@ -664,7 +635,7 @@ async def on_cancel_confirmed(cb: CallbackQuery, callback_data: WebinarAdminCD,
         n=fmt_int(told, locale)))
 
 
-@router.callback_query(WebinarAdminCD.filter(F.action == "regs"))
+@routes.callback_query(WebinarAdminCD.filter(F.action == "regs"))
 async def on_registrants(cb: CallbackQuery, callback_data: WebinarAdminCD,
                          session: AsyncSession, app: App, locale: str) -> None:
     try:
@@ -703,13 +674,13 @@ async def on_registrants(cb: CallbackQuery, callback_data: WebinarAdminCD,
     await cb.message.answer("\n".join(lines))
 
 
-@router.callback_query(WebinarAdminCD.filter(F.action == "export"), flags=HEAVY_DB)
+@routes.callback_query(WebinarAdminCD.filter(F.action == "export"), flags=HEAVY_DB)
 async def on_export(cb: CallbackQuery, callback_data: WebinarAdminCD, read_session: AsyncSession,
                     app: App, locale: str) -> None:
     await _send_export(cb.message, read_session, app, locale, callback_data.id)
 
 
-@router.message(Command("export_webinar"), flags=HEAVY_DB)
+@routes.message(Command("export_webinar"), flags=HEAVY_DB)
 async def cmd_export_webinar(message: Message, command: CommandObject, read_session: AsyncSession,
                              app: App, locale: str) -> None:
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -14,9 +14,9 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.app import App
 from bot.callbacks import ChallengeAdminCD, ChallengeCD
-from bot.factory import App
-from bot.keyboards.challenges import admin_kb, rows_kb
+from bot.routing import Routes
 from bot.services import challenges as svc
 from bot.services import jury
 from bot.services.errors import DomainError
@@ -24,37 +24,13 @@ from bot.services.numbers import as_int, typed_int
 from bot.services.text import TEXT_LIMIT, fit, seen_length, short_html
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge, Submission
-from handlers.challenges import PLACE
-from handlers.challenges_admin import send_manage
-from handlers.review import media_note, resend_media
-from handlers.texts import NAME_SHOWN, error_text, register_errors
+from handlers.challenges.browse import PLACE
+from handlers.challenges.keyboards import admin_kb, rows_kb
+from handlers.challenges.review import media_note, resend_media
+from handlers.challenges.wizard import send_manage
+from handlers.shared.texts import NAME_SHOWN, error_text
 
-router = Router(name=__name__)
-
-register_errors({
-    "juror_unknown": __("No registered user has this Telegram id. They must /start the bot "
-                        "first."),
-    "juror_id_not_number": __("A Telegram id is a number, e.g. 123456789. Type the juror's "
-                              "Telegram id:"),
-    "jury_contest_only": __("Only a contest has a jury."),
-    "jury_started": __("Scoring has started: the criteria can no longer change."),
-    "jury_closed": __("The jury round is closed."),
-    "jury_no_criteria": __("The jury criteria are not set yet."),
-    "not_juror": __("You are not on the jury of this contest."),
-    "recused": __("You cannot judge entries from your own region or organisation."),
-    "own_entry": __("You cannot judge your own entry."),
-    "not_offered": __("Entry No. {n} is not the one waiting for your score: jurors score "
-                      "the entries the bot gives them."),
-    "quorum_reached": __("Entry No. {n} already has all the scores it needs."),
-    "bad_criterion": __("This criterion does not exist for entry No. {n}."),
-    "bad_score": __("A score is a whole number from 0 to {max}."),
-    "not_for_jury": __("Entry No. {n} is not for the jury: only entries approved at review "
-                       "are judged."),
-    "ranking_no_quorum": __("No entry has reached the quorum yet: there are no places to "
-                            "give from the ranking."),
-    "ranking_changed": __("The scores or places changed since this preview. Here is the "
-                          "current one:"),
-})
+routes = Routes(__name__)
 
 
 class JurySG(StatesGroup):
@@ -99,7 +75,7 @@ async def send_jury(message: Message, session: AsyncSession, locale: str, cid: i
     await message.answer("\n".join(lines), reply_markup=admin_kb(rows, columns=2))
 
 
-@router.message(Command("jury"))
+@routes.message(Command("jury"))
 async def cmd_jury(message: Message, command: CommandObject, session: AsyncSession,
                    locale: str) -> None:
     try:
@@ -121,7 +97,7 @@ async def cmd_jury(message: Message, command: CommandObject, session: AsyncSessi
         await message.answer(error_text(exc))
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "jury"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "jury"))
 async def on_jury(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
                   locale: str) -> None:
     try:
@@ -138,7 +114,7 @@ ASK = {
 }
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action.in_(set(ASK))))
+@routes.callback_query(ChallengeAdminCD.filter(F.action.in_(set(ASK))))
 async def on_jury_ask(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                       state: FSMContext, session: AsyncSession) -> None:
     try:  # an old button: refused before asking, not after the answer
@@ -151,7 +127,7 @@ async def on_jury_ask(cb: CallbackQuery, callback_data: ChallengeAdminCD,
     await cb.message.answer(str(ASK[callback_data.action]))
 
 
-@router.message(JurySG.value, F.text)
+@routes.message(JurySG.value, F.text)
 async def on_jury_value(message: Message, state: FSMContext, session: AsyncSession, app: App,
                         user: UserInfo, locale: str) -> None:
     data = await state.get_data()
@@ -185,12 +161,12 @@ def juror_tg_id(text: str) -> int:
     return tg_id
 
 
-@router.message(JurySG.value)
+@routes.message(JurySG.value)
 async def on_jury_need_text(message: Message) -> None:
     await message.answer(_("Please answer with a text message. /cancel to stop."))
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "jdel"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "jdel"))
 async def on_juror_remove(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                           session: AsyncSession, user: UserInfo, locale: str) -> None:
     try:
@@ -201,7 +177,7 @@ async def on_juror_remove(cb: CallbackQuery, callback_data: ChallengeAdminCD,
         await cb.message.answer(error_text(exc))
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "jclose"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "jclose"))
 async def on_jury_close(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                         session: AsyncSession, locale: str) -> None:
     """Closing stops every juror: asked first, with what is scored so far."""
@@ -226,7 +202,7 @@ async def on_jury_close(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                                (_("✖️ No, keep it open"), "jcloseno", cid, "")], columns=2))
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "jcloseok"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "jcloseok"))
 async def on_jury_close_confirmed(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                                   session: AsyncSession, app: App, user: UserInfo,
                                   locale: str) -> None:
@@ -237,7 +213,7 @@ async def on_jury_close_confirmed(cb: CallbackQuery, callback_data: ChallengeAdm
         await cb.message.answer(error_text(exc))
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "jcloseno"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "jcloseno"))
 async def on_jury_close_cancelled(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                                   session: AsyncSession, locale: str) -> None:
     try:
@@ -251,7 +227,7 @@ async def on_jury_close_cancelled(cb: CallbackQuery, callback_data: ChallengeAdm
     await cb.message.answer(_("Cancelled: the jury round stays open."))
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "jopen"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "jopen"))
 async def on_jury_reopen(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                          session: AsyncSession, user: UserInfo, locale: str) -> None:
     try:
@@ -276,7 +252,7 @@ def group_order(key: tuple[int | None, int | None]) -> tuple[int, int]:
     return key[0] or 0, key[1] or 0
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "jrank"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "jrank"))
 async def on_ranking(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
                      locale: str) -> None:
     groups = await jury.rankings(session, callback_data.id)
@@ -385,7 +361,7 @@ def plan_kb(plan: jury.PlacesPlan, raw_diplomas: str) -> InlineKeyboardMarkup:
     return admin_kb(rows)
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "rkap"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "rkap"))
 async def on_apply_ranking(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                            session: AsyncSession) -> None:
     try:
@@ -412,7 +388,7 @@ async def send_plan(message: Message, session: AsyncSession, locale: str, cid: i
     await message.answer(plan_text(plan, names), reply_markup=plan_kb(plan, raw_diplomas))
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "rkpv"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "rkpv"))
 async def on_places_preview(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                             session: AsyncSession, locale: str) -> None:
     try:
@@ -421,7 +397,7 @@ async def on_places_preview(cb: CallbackQuery, callback_data: ChallengeAdminCD,
         await cb.message.answer(error_text(exc))
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "rkok"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "rkok"))
 async def on_places_confirm(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                             session: AsyncSession, app: App, user: UserInfo,
                             locale: str) -> None:
@@ -441,7 +417,7 @@ async def on_places_confirm(cb: CallbackQuery, callback_data: ChallengeAdminCD,
     await send_manage(cb.message, session, app, locale, callback_data.id)
 
 
-@router.callback_query(ChallengeAdminCD.filter(F.action == "rkno"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "rkno"))
 async def on_places_cancel(cb: CallbackQuery) -> None:
     await cb.message.answer(_("Cancelled. No places were changed."))
 
@@ -492,7 +468,7 @@ async def ask_criterion(message: Message, session: AsyncSession, locale: str,
     await message.answer(text, reply_markup=score_kb(sub.id, criterion))
 
 
-@router.message(Command("judge"))
+@routes.message(Command("judge"))
 async def cmd_judge(message: Message, session: AsyncSession, user: UserInfo,
                     locale: str) -> None:
     """A juror's way in that does not depend on the invitation message."""
@@ -505,7 +481,7 @@ async def cmd_judge(message: Message, session: AsyncSession, user: UserInfo,
         for c in contests]))
 
 
-@router.callback_query(ChallengeCD.filter(F.action == "jury"))
+@routes.callback_query(ChallengeCD.filter(F.action == "jury"))
 async def on_start_judging(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
                            user: UserInfo, locale: str) -> None:
     try:
@@ -514,7 +490,7 @@ async def on_start_judging(cb: CallbackQuery, callback_data: ChallengeCD, sessio
         await cb.message.answer(error_text(exc))
 
 
-@router.callback_query(ChallengeCD.filter(F.action == "js"))
+@routes.callback_query(ChallengeCD.filter(F.action == "js"))
 async def on_score(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
                    user: UserInfo, app: App, locale: str) -> None:
     raw_criterion, _sep, raw_value = callback_data.arg.partition("_")

@@ -7,7 +7,7 @@ import io
 import logging
 
 import segno
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -15,21 +15,20 @@ from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
+from bot.app import App
 from bot.callbacks import ApproveCD, DemoteCD, InviteCD, PageCD, PromoteCD, RegCD
-from bot.factory import App
 from bot.i18n import fmt_dt
-from bot.keyboards.common import region_kb
 from bot.notifications import (
     describe_coordinator,
     notify_coordinator_decision,
     notify_demoted,
     notify_promoted,
 )
+from bot.routing import Routes
 from bot.services import registration as reg
 from bot.services import staff as staff_svc
 from bot.services.activity import log_activity
@@ -38,22 +37,14 @@ from bot.services.numbers import as_int, typed_int
 from bot.services.places import IMPORT_COLUMNS, Place, import_districts_csv
 from bot.services.users import get_user
 from db.models import Invite, User
-from handlers.profile import alert
-from handlers.registration import show_districts
-from handlers.texts import error_text, register_errors
+from handlers.people.profile import alert
+from handlers.people.registration import show_districts
+from handlers.shared.keyboards import region_kb
+from handlers.shared.texts import error_text
 
-router = Router(name=__name__)
+routes = Routes(__name__)
 logger = logging.getLogger(__name__)
 
-register_errors({
-    "invite_days": __("The number of days must be from 1 to {max}."),
-    "invite_uses": __("The number of uses must be from 1 to {max}."),
-    "user_unknown": __("No registered user has the Telegram id {tg_id}."),
-    "already_staff": __("This user is already centre staff."),
-    "not_staff": __("This user is not centre staff."),
-    "last_staff": __("This is the only staff member left: promote someone else with /promote "
-                     "first, or nobody could run the centre's work."),
-})
 
 CSV_MAX_BYTES = 1_000_000
 PENDING_SHOWN = 20
@@ -89,7 +80,7 @@ async def show_outcome(cb: CallbackQuery, line: str) -> None:
         await cb.bot.send_message(cb.from_user.id, line)
 
 
-@router.callback_query(ApproveCD.filter())
+@routes.callback_query(ApproveCD.filter())
 async def on_decision(cb: CallbackQuery, callback_data: ApproveCD, session: AsyncSession, app: App,
                       callback_answer: CallbackAnswer) -> None:
     staff = await _me(session, cb.from_user.id)
@@ -111,7 +102,7 @@ async def on_decision(cb: CallbackQuery, callback_data: ApproveCD, session: Asyn
     callback_answer.text = _("Done: the coordinator will be told.")
 
 
-@router.message(Command("pending"))
+@routes.message(Command("pending"))
 async def cmd_pending(message: Message, session: AsyncSession, app: App, locale: str) -> None:
     waiting = await reg.list_pending_coordinators(session, PENDING_SHOWN)
     if not waiting:
@@ -258,7 +249,7 @@ def invite_usage() -> str:
              "[days=N] [uses=N]")
 
 
-@router.message(Command("invite"))
+@routes.message(Command("invite"))
 async def cmd_invite(message: Message, command: CommandObject, state: FSMContext,
                      session: AsyncSession, app: App, locale: str) -> None:
     await state.clear()
@@ -277,7 +268,7 @@ async def cmd_invite(message: Message, command: CommandObject, state: FSMContext
                        parsed["uses"])
 
 
-@router.callback_query(InviteSG.level, InviteCD.filter(F.step == "level"))
+@routes.callback_query(InviteSG.level, InviteCD.filter(F.step == "level"))
 async def on_invite_level(cb: CallbackQuery, callback_data: InviteCD, state: FSMContext, app: App,
                           locale: str, callback_answer: CallbackAnswer) -> None:
     if callback_data.value not in labels.LEVEL:
@@ -289,7 +280,7 @@ async def on_invite_level(cb: CallbackQuery, callback_data: InviteCD, state: FSM
     await cb.message.answer(_("Which region?"), reply_markup=region_kb(app.places.regions, locale))
 
 
-@router.callback_query(InviteSG.region, RegCD.filter(F.field == "region"))
+@routes.callback_query(InviteSG.region, RegCD.filter(F.field == "region"))
 async def on_invite_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, app: App,
                            locale: str, callback_answer: CallbackAnswer) -> None:
     region = app.places.region_from(callback_data.value)
@@ -312,7 +303,7 @@ async def ask_limits(message: Message, state: FSMContext) -> None:
                          reply_markup=limits_kb())
 
 
-@router.callback_query(InviteSG.district, RegCD.filter(F.field == "district"))
+@routes.callback_query(InviteSG.district, RegCD.filter(F.field == "district"))
 async def on_invite_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, app: App,
                              callback_answer: CallbackAnswer) -> None:
     data = await state.get_data()
@@ -325,14 +316,14 @@ async def on_invite_district(cb: CallbackQuery, callback_data: RegCD, state: FSM
     await ask_limits(cb.message, state)
 
 
-@router.callback_query(InviteSG.district, RegCD.filter(F.field == "back"))
+@routes.callback_query(InviteSG.district, RegCD.filter(F.field == "back"))
 async def on_invite_back(cb: CallbackQuery, state: FSMContext, app: App, locale: str) -> None:
     await cb.message.edit_reply_markup(reply_markup=None)
     await state.set_state(InviteSG.region)
     await cb.message.answer(_("Which region?"), reply_markup=region_kb(app.places.regions, locale))
 
 
-@router.callback_query(InviteSG.district, PageCD.filter())
+@routes.callback_query(InviteSG.district, PageCD.filter())
 async def on_invite_page(cb: CallbackQuery, callback_data: PageCD, state: FSMContext, app: App,
                          locale: str, callback_answer: CallbackAnswer) -> None:
     data = await state.get_data()
@@ -343,7 +334,7 @@ async def on_invite_page(cb: CallbackQuery, callback_data: PageCD, state: FSMCon
                          data.get("district_query", ""), locale, edit=True)
 
 
-@router.message(InviteSG.district, F.text, ~F.text.startswith("/"))
+@routes.message(InviteSG.district, F.text, ~F.text.startswith("/"))
 async def on_invite_district_search(message: Message, state: FSMContext, app: App,
                                     locale: str) -> None:
     query = (message.text or "")[:60]
@@ -366,7 +357,7 @@ async def finish_invite(message: Message, tg_id: int, state: FSMContext, session
         await ask_limits(message, state)
 
 
-@router.callback_query(InviteSG.limits, InviteCD.filter(F.step == "preset"))
+@routes.callback_query(InviteSG.limits, InviteCD.filter(F.step == "preset"))
 async def on_invite_preset(cb: CallbackQuery, callback_data: InviteCD, state: FSMContext,
                            session: AsyncSession, app: App, locale: str,
                            callback_answer: CallbackAnswer) -> None:
@@ -379,7 +370,7 @@ async def on_invite_preset(cb: CallbackQuery, callback_data: InviteCD, state: FS
     await finish_invite(cb.message, cb.from_user.id, state, session, app, locale, days, uses)
 
 
-@router.message(InviteSG.limits, F.text, ~F.text.startswith("/"))
+@routes.message(InviteSG.limits, F.text, ~F.text.startswith("/"))
 async def on_invite_limits_text(message: Message, state: FSMContext, session: AsyncSession,
                                 app: App, locale: str) -> None:
     try:
@@ -395,10 +386,10 @@ async def on_invite_limits_text(message: Message, state: FSMContext, session: As
                         numbers[0], numbers[1])
 
 
-@router.message(InviteSG.level, ~F.text.startswith("/"))
-@router.message(InviteSG.region, ~F.text.startswith("/"))
-@router.message(InviteSG.district, ~F.text)
-@router.message(InviteSG.limits, ~F.text)
+@routes.message(InviteSG.level, ~F.text.startswith("/"))
+@routes.message(InviteSG.region, ~F.text.startswith("/"))
+@routes.message(InviteSG.district, ~F.text)
+@routes.message(InviteSG.limits, ~F.text)
 async def on_invite_need_button(message: Message) -> None:
     await message.answer(_("Please choose one of the buttons, or send /cancel."))
 
@@ -411,7 +402,7 @@ def qr_png(url: str) -> bytes:
     return buf.getvalue()
 
 
-@router.message(Command("joinlink"))
+@routes.message(Command("joinlink"))
 async def cmd_joinlink(message: Message, session: AsyncSession, app: App, locale: str) -> None:
     user = await _me(session, message.from_user.id)
     if user is None:
@@ -434,7 +425,7 @@ async def cmd_joinlink(message: Message, session: AsyncSession, app: App, locale
 
 # --- promotion -----------------------------------------------------------------------------
 
-@router.message(Command("promote"))
+@routes.message(Command("promote"))
 async def cmd_promote(message: Message, command: CommandObject, session: AsyncSession,
                       app: App, locale: str) -> None:
     try:
@@ -465,7 +456,7 @@ def _who(app: App, user: User, locale: str) -> str:
         ", ".join(app.places.names(user.region_id, user.district_id, locale)) or "—"))
 
 
-@router.callback_query(PromoteCD.filter())
+@routes.callback_query(PromoteCD.filter())
 async def on_promote_confirm(cb: CallbackQuery, callback_data: PromoteCD,
                              session: AsyncSession, app: App) -> None:
     await cb.message.edit_reply_markup(reply_markup=None)
@@ -485,7 +476,7 @@ async def on_promote_confirm(cb: CallbackQuery, callback_data: PromoteCD,
 
 # --- demotion --------------------------------------------------------------------------------
 
-@router.message(Command("demote"))
+@routes.message(Command("demote"))
 async def cmd_demote(message: Message, command: CommandObject, session: AsyncSession,
                      app: App, locale: str) -> None:
     """Asks first, showing whom: staff rights go at once and a mistyped id must not slip."""
@@ -514,7 +505,7 @@ async def cmd_demote(message: Message, command: CommandObject, session: AsyncSes
                          reply_markup=kb.as_markup())
 
 
-@router.callback_query(DemoteCD.filter())
+@routes.callback_query(DemoteCD.filter())
 async def on_demote_confirm(cb: CallbackQuery, callback_data: DemoteCD,
                             session: AsyncSession, app: App) -> None:
     await cb.message.edit_reply_markup(reply_markup=None)
@@ -543,7 +534,7 @@ class ImportSG(StatesGroup):
     file = State()
 
 
-@router.message(Command("import_districts"))
+@routes.message(Command("import_districts"))
 async def cmd_import_districts(message: Message, state: FSMContext) -> None:
     await state.set_state(ImportSG.file)
     await message.answer(_("Send the CSV file as a document. Columns: {columns}. Units are "
@@ -552,7 +543,7 @@ async def cmd_import_districts(message: Message, state: FSMContext) -> None:
         columns=", ".join(IMPORT_COLUMNS)))
 
 
-@router.message(ImportSG.file, F.document)
+@routes.message(ImportSG.file, F.document)
 async def on_import_file(message: Message, state: FSMContext, session: AsyncSession,
                          app: App) -> None:
     doc = message.document
@@ -576,6 +567,6 @@ async def on_import_file(message: Message, state: FSMContext, session: AsyncSess
         added=added, updated=updated))
 
 
-@router.message(ImportSG.file, ~F.text.startswith("/"))
+@routes.message(ImportSG.file, ~F.text.startswith("/"))
 async def on_import_not_file(message: Message) -> None:
     await message.answer(_("Please send the CSV file as a document, or send /cancel."))

@@ -7,47 +7,30 @@ import html
 import logging
 from datetime import datetime, timedelta
 
-from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject
+from aiogram import Bot, F
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
+from bot.app import App
 from bot.callbacks import CertCD
-from bot.factory import App
 from bot.middlewares import HEAVY_DB
+from bot.routing import Routes
 from bot.services import certificates as certs
 from bot.services.errors import DomainError
 from bot.services.guardian import as_seen_by_others
 from bot.services.users import UserInfo
 from db.models import Certificate
-from handlers.texts import error_text, register_errors
+from handlers.shared.texts import error_text
 
-router = Router(name=__name__)
+routes = Routes(__name__)
 logger = logging.getLogger(__name__)
 
-register_errors({
-    "cert_usage": __(
-        "Usage:\n/certificates challenge N — winners and participants of a challenge\n"
-        "/certificates webinar N — those who attended a webinar\n"
-        "/certificates series 3-17 12 Title — attended at least 12 of webinars 3…17\n"
-        "/certificates templates — backgrounds and signatories\n"
-        "/certificates revoke NUMBER reason\n/certificates export — the registry as XLSX"),
-    "cert_not_finished": __("Certificates can be issued only after it has finished (a contest: "
-                            "after the results are published)."),
-    "cert_unknown": __("No certificate has the number {number}."),
-    "cert_already_revoked": __("Certificate {number} was already revoked."),
-    "cert_bad_image": __("This is not a picture I can use. Send a JPEG or PNG of at least "
-                         "300×200 pixels (A4 landscape works best)."),
-    "cert_signatories_format": __(
-        "Send one signatory per line as “Title | Name”, at most 3. A line [kk], [ru] or [en] "
-        "starts a list for that language only."),
-})
 
 BACKGROUND_MAX_BYTES = 10_000_000
 
@@ -98,7 +81,7 @@ async def _render(app: App, bot: Bot, session: AsyncSession, cert: Certificate) 
 
 # --- /certificates ---------------------------------------------------------------------
 
-@router.message(Command("certificates"), flags=HEAVY_DB)
+@routes.message(Command("certificates"), flags=HEAVY_DB)
 async def cmd_certificates(message: Message, command: CommandObject, state: FSMContext,
                            session: AsyncSession, read_session: AsyncSession, app: App,
                            bot: Bot, user: UserInfo | None) -> None:
@@ -152,7 +135,7 @@ async def preview_issue(message: Message, args: str, state: FSMContext,
 
 # Heavy: one batch at a time per person, in a worker thread. It stays on the writer: who is
 # due a certificate is decided in the transaction that adds the rows (no duplicates).
-@router.callback_query(CertCD.filter(F.action == "issue"), flags=HEAVY_DB)
+@routes.callback_query(CertCD.filter(F.action == "issue"), flags=HEAVY_DB)
 async def on_issue(cb: CallbackQuery, state: FSMContext, session: AsyncSession, app: App,
                    bot: Bot, user: UserInfo | None) -> None:
     args = (await state.get_data()).get("cert_source")
@@ -177,14 +160,14 @@ async def on_issue(cb: CallbackQuery, state: FSMContext, session: AsyncSession, 
 
 
 # Issued (or dropped) already: the stale Cancel falls through to the fallback router.
-@router.callback_query(CertificatesSG.confirm, CertCD.filter(F.action == "drop"))
+@routes.callback_query(CertificatesSG.confirm, CertCD.filter(F.action == "drop"))
 async def on_drop(cb: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await cb.message.edit_reply_markup(reply_markup=None)
     await cb.message.answer(_("Cancelled. Nothing was issued."))
 
 
-@router.message(CertificatesSG.confirm, ~F.text.startswith("/"))
+@routes.message(CertificatesSG.confirm, ~F.text.startswith("/"))
 async def on_confirm_other(message: Message) -> None:
     await message.answer(_("Press “Issue” or “Cancel” under the sample, or send /cancel."))
 
@@ -209,7 +192,7 @@ async def revoke(message: Message, rest: str, session: AsyncSession, app: App,
 
 # --- templates -------------------------------------------------------------------------
 
-@router.callback_query(CertCD.filter(F.action == "tpl"))
+@routes.callback_query(CertCD.filter(F.action == "tpl"))
 async def on_template(cb: CallbackQuery, callback_data: CertCD, session: AsyncSession,
                       app: App) -> None:
     if callback_data.template not in certs.TEMPLATES:
@@ -225,7 +208,7 @@ async def on_template(cb: CallbackQuery, callback_data: CertCD, session: AsyncSe
         reply_markup=template_kb(callback_data.template))
 
 
-@router.callback_query(CertCD.filter(F.action == "bg"))
+@routes.callback_query(CertCD.filter(F.action == "bg"))
 async def on_background_ask(cb: CallbackQuery, callback_data: CertCD,
                             state: FSMContext) -> None:
     if callback_data.template not in certs.TEMPLATES:  # a forged button (review I1)
@@ -238,7 +221,7 @@ async def on_background_ask(cb: CallbackQuery, callback_data: CertCD,
                               "text stays readable. /cancel to stop."))
 
 
-@router.message(CertificatesSG.background, F.photo | F.document)
+@routes.message(CertificatesSG.background, F.photo | F.document)
 async def on_background(message: Message, state: FSMContext, session: AsyncSession, app: App,
                         bot: Bot, user: UserInfo | None) -> None:
     media = message.photo[-1] if message.photo else message.document
@@ -257,12 +240,12 @@ async def on_background(message: Message, state: FSMContext, session: AsyncSessi
                                  _("The background is saved. A sample:"))
 
 
-@router.message(CertificatesSG.background, ~F.text.startswith("/"))
+@routes.message(CertificatesSG.background, ~F.text.startswith("/"))
 async def on_background_other(message: Message) -> None:
     await message.answer(_("Send a picture (a photo or an image file), or /cancel."))
 
 
-@router.callback_query(CertCD.filter(F.action == "sig"))
+@routes.callback_query(CertCD.filter(F.action == "sig"))
 async def on_signatories_ask(cb: CallbackQuery, callback_data: CertCD,
                              state: FSMContext) -> None:
     if callback_data.template not in certs.TEMPLATES:  # a forged button (review I1)
@@ -275,7 +258,7 @@ async def on_signatories_ask(cb: CallbackQuery, callback_data: CertCD,
         "Lines for one language only go after a line [kk], [ru] or [en]. /cancel to stop."))
 
 
-@router.message(CertificatesSG.signatories, F.text, ~F.text.startswith("/"))
+@routes.message(CertificatesSG.signatories, F.text, ~F.text.startswith("/"))
 async def on_signatories(message: Message, state: FSMContext, session: AsyncSession,
                          app: App, bot: Bot, user: UserInfo | None) -> None:
     template = (await state.get_data()).get("cert_template", "")
@@ -289,12 +272,12 @@ async def on_signatories(message: Message, state: FSMContext, session: AsyncSess
                                  _("The signatories are saved. A sample:"))
 
 
-@router.message(CertificatesSG.signatories, ~F.text.startswith("/"))
+@routes.message(CertificatesSG.signatories, ~F.text.startswith("/"))
 async def on_signatories_other(message: Message) -> None:
     await message.answer(_("Send the signatories as text, or /cancel."))
 
 
-@router.callback_query(CertCD.filter(F.action == "nobg"))
+@routes.callback_query(CertCD.filter(F.action == "nobg"))
 async def on_no_background(cb: CallbackQuery, callback_data: CertCD, session: AsyncSession,
                            user: UserInfo | None) -> None:
     try:
@@ -305,7 +288,7 @@ async def on_no_background(cb: CallbackQuery, callback_data: CertCD, session: As
     await cb.message.answer(_("The built-in frame is used again."))
 
 
-@router.callback_query(CertCD.filter(F.action == "pv"))
+@routes.callback_query(CertCD.filter(F.action == "pv"))
 async def on_preview(cb: CallbackQuery, callback_data: CertCD, session: AsyncSession,
                      app: App, bot: Bot) -> None:
     if callback_data.template in certs.TEMPLATES:
@@ -323,7 +306,7 @@ async def _send_template_preview(message: Message, template: str, session: Async
 
 # --- /verify and /start v_<number> -----------------------------------------------------
 
-@router.message(Command("verify"))
+@routes.message(Command("verify"))
 async def cmd_verify(message: Message, command: CommandObject, session: AsyncSession,
                      app: App) -> None:
     if not (command.args or "").strip():
@@ -333,8 +316,15 @@ async def cmd_verify(message: Message, command: CommandObject, session: AsyncSes
     await verify_reply(message, command.args or "", session, app)
 
 
+@routes.message(CommandStart(deep_link=True, magic=F.args.startswith("v_")))
+async def cmd_start_verify(message: Message, command: CommandObject, session: AsyncSession,
+                           app: App) -> None:
+    """The link under a certificate's QR code: t.me/<bot>?start=v_<number>."""
+    await verify_reply(message, (command.args or "")[2:], session, app)
+
+
 async def verify_reply(message: Message, number: str, session: AsyncSession, app: App) -> None:
-    """Also called by /start v_<number> (app.extras["verify_handler"]).
+    """/verify <number> and /start v_<number>.
 
     Shown to anyone: genuine or revoked, what it was given for, the date, and the holder as
     "Aida N." of their region, never the full name or the school (certs.public_name); a
@@ -383,7 +373,7 @@ VERIFY_WINDOW = timedelta(hours=1)
 
 
 def _misses(app: App, who: int) -> list[datetime]:
-    table: dict[int, list[datetime]] = app.extras.setdefault("verify_misses", {})
+    table = app.verify_misses
     since = app.now() - VERIFY_WINDOW
     if len(table) > 10_000:  # forget people whose misses are all old
         for key in [k for k, times in table.items() if times[-1] < since]:

@@ -1,1 +1,0 @@
-"""Keyboards: pure builders, no I/O; texts come translated from the caller's locale."""

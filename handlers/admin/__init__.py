@@ -1,0 +1,8 @@
+"""Administration: approvals, staff invites, links and districts."""
+
+from __future__ import annotations
+
+from bot.routing import Routes
+from handlers.admin import approvals
+
+ROUTES: tuple[Routes, ...] = (approvals.routes,)

@@ -1,0 +1,8 @@
+"""People: registration, the guardian's consent and the profile."""
+
+from __future__ import annotations
+
+from bot.routing import Routes
+from handlers.people import profile, registration
+
+ROUTES: tuple[Routes, ...] = (registration.routes, profile.routes)
