@@ -21,6 +21,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels import Channel
+from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
 from bot.datadir import use_data_folder
 from bot.db_context import current_session
@@ -40,6 +42,7 @@ from bot.middlewares import (
 )
 from bot.ratelimit_redis import shared_limiter
 from bot.routing import GatedDispatcher, optimise_routing
+from bot.services import certificates
 from bot.services.places import PlaceDirectory
 from bot.services.stats import BoardCache
 from bot.services.users import UserCache
@@ -77,6 +80,7 @@ class App:
     read_engine: AsyncEngine | None = None
     read_sessionmaker: async_sessionmaker | None = None
     boards: BoardCache = field(default_factory=BoardCache)
+    channels: dict[str, Channel] = field(default_factory=dict)  # name → Channel (bot.channels)
 
     def now(self) -> datetime:
         return self.clock()
@@ -149,12 +153,15 @@ def build_app(settings: Settings, session: BaseSession | None = None) -> App:
     # update's own session, not in a second one.
     dp = GatedDispatcher(storage=storage, disable_fsm=True)
     local = isinstance(bot_session, LocalSession)
+    channels: dict[str, Channel] = {"telegram": TelegramChannel(bot)}
     app = App(settings=settings, bot=bot, dp=dp, engine=engine, sessionmaker=sessionmaker,
               i18n=i18n, users=users, places=PlaceDirectory(), storage=storage,
               scheduler=AsyncIOScheduler(timezone="UTC"),
-              delivery=worker_for(bot, sessionmaker, settings.delivery_rate, local,
+              delivery=worker_for(channels, sessionmaker, settings.delivery_rate, local,
                                   limiter=shared_limiter(settings.redis_url,
-                                                         settings.delivery_rate, local)),
+                                                         settings.delivery_rate, local),
+                                  makers={"certificate": certificates.make_document}),
+              channels=channels,
               redis=redis, user_changes=user_changes,
               flood=FloodMiddleware(settings.flood_limit, settings.flood_window, redis,
                                     prefix=f"{settings.redis_prefix}:flood"),
