@@ -2,8 +2,8 @@
 
 An audience is a set of conditions on a person: roles, organisation types, factions,
 positions and regions (an empty set: no condition), or a `source`, people another record
-names (a challenge's participants, a webinar's registrants: the PROVIDERS below). Staff are
-in every audience. Features store it in their own form, and read and write it here:
+names (a challenge's participants, a webinar's registrants: the PROVIDERS below). Features
+store it in their own form, and read and write it here:
 
 - broadcasts: a string (`Audience.parse` / `key`): `all`, `students`, `coordinators`,
   `org:<type>`, `faction:<key>` and `position:<key>` (both students only), or
@@ -12,9 +12,11 @@ in every audience. Features store it in their own form, and read and write it he
   "region_ids": [...]}`; a webinar's older key `regions` reads as `region_ids`.
 
 `conditions()` selects the audience in SQL (inside a Scope, the area an author may address,
-when one is given), `admits()` decides for one person in memory; both say the same.
-A feature's own policy stays with it (e.g. a challenge's coordinators follow their region
-only, and the queue takes only active people).
+when one is given): whom to tell. `admits()` decides for one person in memory: who may see
+and join. They agree, except that staff are always admitted (they see everything) while
+they are told only what the conditions take them in for. A feature's own policy stays with
+it (e.g. a challenge's coordinators follow their region only; the queue takes only active
+people).
 """
 
 from __future__ import annotations
