@@ -45,9 +45,10 @@ def sqlite_url_problem(url: str) -> str | None:
         return None
     if parsed.get_backend_name() != "sqlite" or parsed.get_driver_name() in SQLITE_DRIVERS:
         return None
-    named = parsed.drivername if "+" in parsed.drivername else "sqlite:// without a driver"
-    return (f"{named} is not an async SQLite driver: choose sqlite+inline (the bot's own, "
-            "the fast one) or sqlite+aiosqlite, e.g. sqlite+inline:///data/bot.db")
+    problem = (f"{parsed.drivername} is not an async driver" if "+" in parsed.drivername
+               else "a SQLite URL must name its driver")
+    return (f"{problem}: choose sqlite+inline (the bot's own, the fast one) or "
+            "sqlite+aiosqlite, e.g. sqlite+inline:///data/bot.db")
 
 
 def check_url(url: str) -> None:
