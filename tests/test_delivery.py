@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
@@ -27,7 +29,9 @@ from bot.services.delivery import (
     enqueue_select,
 )
 from db.base import utcnow
+from db.migrate import upgrade_async
 from db.models import Delivery, User
+from tests.harness import make_harness
 
 METHOD = SendMessage(chat_id=1, text="x")
 
@@ -418,3 +422,28 @@ async def test_enqueue_select_takes_each_rows_channel_from_a_fourth_column(h):
                                 .order_by(Delivery.source_id, Delivery.chat_id))).all()
     assert rows == [(7, 10_000, "telegram"), (7, 10_001, "other"),
                     (8, 10_000, "telegram"), (8, 10_001, "telegram")]
+
+
+@pytest.mark.sqlite_only("a queue written before migration 0012, in a SQLite file")
+async def test_messages_queued_before_the_upgrade_still_go_out_through_telegram(tmp_path, clock):
+    path = tmp_path / "bot.db"
+    await upgrade_async(f"sqlite+inline:///{path}", "0011")
+    with sqlite3.connect(path) as db:  # what the bot before channels left in its queue
+        db.execute("INSERT INTO users (id, tg_id, chat_id, channel, role, status, locale, "
+                   "blocked_bot, settings, created_at, updated_at) VALUES (1, 777, 777, "
+                   "'telegram', 'student', 'active', 'en', 0, '{}', '2026-03-01 06:00:00.000000',"
+                   " '2026-03-01 06:00:00.000000')")
+        db.execute("INSERT INTO outbox_payloads (id, body, created_at) VALUES (1, ?, "
+                   "'2026-03-01 06:00:00.000000')", ('{"kind": "text", "text": "Before"}',))
+        db.execute("INSERT INTO deliveries (dedup_key, source_type, source_id, user_id, chat_id, "
+                   "payload_id, priority, status, attempts, next_attempt_at, created_at) "
+                   "VALUES ('notice:1::1', 'notice', 1, 1, 777, 1, 1, 'queued', 0, "
+                   "'2026-03-01 06:00:00.000000', '2026-03-01 06:00:00.000000')")
+    h = await make_harness(str(path), clock)  # migrates the file to the head
+    try:
+        async with h.app.sessionmaker() as s:
+            assert await s.scalar(select(Delivery.channel)) == "telegram"
+        assert await h.drain() == 1
+        assert h.api.texts(777) == ["Before"]
+    finally:
+        await h.close()
