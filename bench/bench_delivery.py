@@ -57,7 +57,7 @@ async def throughput(n: int = 10_000) -> None:
     try:
         await add_people(app, n)
         await queue_all(app, 1)
-        worker = DeliveryWorker(app.bot, app.sessionmaker, rate=None)
+        worker = DeliveryWorker(app.channels, app.sessionmaker, rate=None)
         started, cpu = time.perf_counter(), time.process_time()
         done = await worker.drain()
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -74,7 +74,7 @@ async def sustained(n: int) -> None:
         rate = app.settings.delivery_rate
         await add_people(app, n)
         await queue_all(app, 2)
-        worker = DeliveryWorker(app.bot, app.sessionmaker, rate=rate)
+        worker = DeliveryWorker(app.channels, app.sessionmaker, rate=rate)
         times: list[float] = []
         api.listeners.append(lambda call: times.append(time.monotonic()))
         done = await worker.drain()

@@ -144,6 +144,7 @@ async def bench_queue(db_url: str) -> None:
     from aiogram import Bot
     from sqlalchemy import insert, select
 
+    from bot.channels.telegram import TelegramChannel
     from bot.delivery import DeliveryWorker
     from bot.local_api import LocalSession
     from bot.services.delivery import OutgoingMessage, Recipient, enqueue
@@ -169,9 +170,9 @@ async def bench_queue(db_url: str) -> None:
                               {"default": OutgoingMessage(text="Сәлем!")})
                 await s.commit()
                 enqueue_rate = len(ids) / (time.perf_counter() - started)
-            worker = DeliveryWorker(Bot("42:bench-token-local-only-xxxxxxxx",
-                                        session=LocalSession()),
-                                    sessionmaker, rate=None, concurrency=concurrency)
+            bot = Bot("42:bench-token-local-only-xxxxxxxx", session=LocalSession())
+            worker = DeliveryWorker({"telegram": TelegramChannel(bot)}, sessionmaker,
+                                    rate=None, concurrency=concurrency)
             started = time.perf_counter()
             sent = await worker.drain()
             drain_rate = sent / (time.perf_counter() - started)

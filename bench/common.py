@@ -28,7 +28,7 @@ def peak_rss_mb() -> float:
 
 async def bench_app(**settings: object) -> tuple[App, LocalSession, str]:
     folder = tempfile.mkdtemp(prefix="bench-")
-    url = f"sqlite+aiosqlite:///{folder}/bench.db"
+    url = f"sqlite+inline:///{folder}/bench.db"
     await upgrade_async(url)
     api = LocalSession(strict=False)  # the bot's own cost, not Telegram's checks
     app = build_app(Settings(database_url=url, _env_file=None, **settings),

@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels import Channel
 from bot.config import Settings
 from bot.db_context import current_session
 from bot.delivery import DeliveryWorker
@@ -80,6 +81,7 @@ class App:
     read_engine: AsyncEngine | None = None
     read_sessionmaker: async_sessionmaker | None = None
     boards: BoardCache = field(default_factory=BoardCache)
+    channels: dict[str, Channel] = field(default_factory=dict)  # name → Channel (bot.channels)
 
     def now(self) -> datetime:
         return self.clock()

@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     bot_token: SecretStr | None = None
-    database_url: str = "sqlite+aiosqlite:///data/bot.db"
+    database_url: str = "sqlite+inline:///data/bot.db"
     bot_api_base_url: str | None = None
     staff_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     default_locale: str = "kk"
@@ -61,6 +61,16 @@ class Settings(BaseSettings):
         if not TOKEN_RE.match(str(value)):
             raise ValueError(
                 "malformed token, expected '<digits>:<secret>' as given by @BotFather")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        from db.engine import sqlite_url_problem
+
+        problem = sqlite_url_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("webhook_secret", "metrics_token", mode="before")

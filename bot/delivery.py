@@ -1,11 +1,14 @@
-"""Sending side of the delivery queue: claims queued rows and sends them through the Bot API.
+"""Sending side of the delivery queue: claims queued rows and sends each through its channel.
+
+Every row names its channel (`deliveries.channel`, "telegram" today); the worker sends it
+through `channels[row.channel]` (bot.channels), and knows no messenger's API or exceptions.
 
 How it keeps its promises:
-- Pacing: every send first takes a slot from a `RateLimiter`: slots are spaced evenly
-  (1/DELIVERY_RATE apart, never bursts after a pause) and one chat gets at most one message a
-  second. A 429 pauses *all* senders of the limiter for `retry_after`; the message is retried.
-  `LocalRateLimiter` serves one process; a shared (Redis) limiter implements the same two
-  methods.
+- Pacing: every send first takes a slot from a `RateLimiter` (bot.pacing): slots are spaced
+  evenly (1/DELIVERY_RATE apart, never bursts after a pause) and one chat gets at most one
+  message a second. A `RetryAfter` (Telegram's 429) pauses *all* senders of the limiter for
+  its seconds; the message is retried. `LocalRateLimiter` serves one process; a shared
+  (Redis) limiter implements the same two methods.
 - Durability: rows are claimed (status `sending`, claimed_by, a LEASE in `next_attempt_at`)
   by one UPDATE … RETURNING (on PostgreSQL the inner SELECT uses FOR UPDATE SKIP LOCKED, so
   several workers never take the same row), sent with no database connection held, and the
@@ -17,15 +20,17 @@ How it keeps its promises:
   again after the restart. Each sender waits for its result to be committed before it takes
   another row, so one crash duplicates at most `concurrency` messages (default 8); rows that
   were claimed but not yet sent are never duplicated.
-- Errors: 403 → `blocked` and users.blocked_bot set, never retried; 400 (chat not found, bad
-  content) → `failed` with the reason; 5xx / network → retried with exponential backoff up to
-  MAX_ATTEMPTS, then `failed` with the reason kept.
+- Errors (bot.channels.base): `Blocked` (403) → `blocked` and users.blocked_bot set, never
+  retried; `Refused` (400: chat not found, bad content) → `failed` with the reason;
+  `Transient` (5xx / network) → retried with exponential backoff up to MAX_ATTEMPTS, then
+  `failed` with the reason kept. A row whose channel this worker does not have fails with
+  that reason.
 - Order: lower `priority` first (personal notices before the rest of a long broadcast).
-- Made documents: a payload may name a document to make at send time (`document`, see
-  DOCUMENT_MAKERS) instead of carrying its bytes: certificates are rendered as they are sent,
-  so neither the queue nor the worker's payload cache ever holds thousands of PDFs. A maker
-  that finds its document must no longer go out (a revoked certificate) raises
-  `DocumentWithdrawn`: the row is `cancelled`, nothing is sent.
+- Made documents: a payload may name a document to make at send time (`document`: one of
+  the worker's `makers`, e.g. "certificate") instead of carrying its bytes: certificates are
+  rendered as they are sent, so neither the queue nor the worker's payload cache ever holds
+  thousands of PDFs. A maker that finds its document must no longer go out (a revoked
+  certificate) raises `DocumentWithdrawn`: the row is `cancelled`, nothing is sent.
 - Memory: the payload cache (one entry per payload, shared by all its rows) is bounded by
   PAYLOAD_CACHE_ENTRIES and by PAYLOAD_CACHE_BYTES (the size of the stored bodies).
 """
@@ -33,46 +38,22 @@ How it keeps its promises:
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import heapq
-import importlib
-import itertools
 import json
 import logging
 import os
-import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramNotFound,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
-from aiogram.types import (
-    BufferedInputFile,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputMediaAnimation,
-    InputMediaAudio,
-    InputMediaDocument,
-    InputMediaPhoto,
-    InputMediaVideo,
-    LinkPreviewOptions,
-    MessageEntity,
-)
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from bot.channels.base import Blocked, Channel, Refused, RetryAfter, Transient
 from bot.logs import exception_text
+from bot.pacing import LocalRateLimiter, RateLimiter, RealTimer, Timer, VirtualTimer
 from bot.services.delivery import DocumentWithdrawn, OutgoingMessage
 from db.base import utcnow
 from db.models import Delivery, OutboxPayload, User
@@ -97,184 +78,9 @@ WRITE_OUTCOME = (
             claimed_by=None))
 
 
-# --- time -------------------------------------------------------------------------------
-class Timer(Protocol):
-    def monotonic(self) -> float: ...
-
-    async def sleep(self, seconds: float) -> None: ...
-
-
-class RealTimer:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(seconds, 0))
-
-
-class VirtualTimer:
-    """Time that passes only when someone sleeps: tests (and the in-process API) never wait.
-
-    Sleepers wake in order of their wake-up time, and the clock jumps to that time, so rate
-    pacing is exact in virtual time.
-    """
-
-    def __init__(self, start: float = 0.0) -> None:
-        self.now = start
-        self._sleepers: list[tuple[float, int]] = []
-        self._seq = itertools.count()
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        if seconds <= 0:
-            await asyncio.sleep(0)
-            return
-        entry = (self.now + seconds, next(self._seq))
-        heapq.heappush(self._sleepers, entry)
-        try:
-            while self._sleepers[0] != entry:
-                await asyncio.sleep(0)
-        finally:
-            self._sleepers.remove(entry)
-            heapq.heapify(self._sleepers)
-        self.now = max(self.now, entry[0])
-
-
-# --- rate limiting ------------------------------------------------------------------------
-class RateLimiter(Protocol):
-    """What the worker needs from a limiter; a Redis-backed one shares it across processes."""
-
-    async def acquire(self, chat_id: int | None) -> None:
-        """Wait for a global slot and (for a chat) the chat's slot."""
-
-    def pause(self, seconds: float) -> None:
-        """A 429: nobody sends before `seconds` from now."""
-
-
-class LocalRateLimiter:
-    """Even pacing (virtual scheduling): slot k goes out at start + k/rate, never in bursts."""
-
-    def __init__(self, rate: float | None, timer: Timer, per_chat: float = 1.0) -> None:
-        # A hair over 1/rate: jitter in when a sender actually goes can never make two
-        # sends closer than the interval, so no one-second window ever holds rate + 1.
-        self.interval = 1.002 / rate if rate else 0.0
-        self._last = float("-inf")
-        self.per_chat = per_chat
-        self.timer = timer
-        self._next = 0.0
-        self._paused_until = 0.0
-        self._chat_next: dict[int, float] = {}
-
-    def pause(self, seconds: float) -> None:
-        until = self.timer.monotonic() + max(seconds, 0)
-        if until > self._paused_until:
-            logger.warning("flood control: all sending paused for %.1f s", seconds)
-            self._paused_until = until
-
-    async def acquire(self, chat_id: int | None) -> None:
-        timer = self.timer
-        while True:
-            now = timer.monotonic()
-            if chat_id is not None:
-                ready = self._chat_next.get(chat_id, 0.0)
-                if ready > now:
-                    await timer.sleep(ready - now)
-                    continue
-            slot = max(now, self._next, self._paused_until)
-            self._next = slot + self.interval
-            previous = self._chat_next.get(chat_id) if chat_id is not None else None
-            if chat_id is not None:
-                self._chat_next[chat_id] = slot + self.per_chat
-            if slot > now:
-                await timer.sleep(slot - now)
-            if self._paused_until > slot:  # a 429 came in while we waited: take a new slot
-                if chat_id is not None:
-                    if previous is None:
-                        self._chat_next.pop(chat_id, None)
-                    else:
-                        self._chat_next[chat_id] = previous
-                continue
-            while (late := self._last + self.interval - timer.monotonic()) > 0:
-                await timer.sleep(late)  # the previous sender went late: keep the real gap
-            self._last = timer.monotonic()
-            self._prune(slot)
-            return
-
-    def _prune(self, now: float) -> None:
-        if len(self._chat_next) > 50_000:
-            self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
-
-
-# --- documents made at send time ------------------------------------------------------------
-# maker name → "module:function", an `async def (sessionmaker, spec) -> bytes` (imported on
-# first use, so the worker does not depend on the features that queue such documents)
-DOCUMENT_MAKERS = {"certificate": "bot.services.certificates:make_document"}
-
-
-async def make_document(sessionmaker: async_sessionmaker, spec: dict[str, Any]) -> bytes:
-    module, _, name = DOCUMENT_MAKERS[spec["maker"]].partition(":")
-    maker = getattr(importlib.import_module(module), name)
-    return await maker(sessionmaker, spec)
-
-
-# --- sending one message ------------------------------------------------------------------
-def markup_of(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
-    if not message.buttons:
-        return None
-    return InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(text=b.text, callback_data=b.callback_data, url=b.url) for b in row]
-        for row in message.buttons
-    ])
-
-
-def _entities(raw: list[dict[str, Any]] | None) -> list[MessageEntity] | None:
-    return [MessageEntity.model_validate(e) for e in raw] if raw else None
-
-
-MEDIA_TYPES = {"photo": InputMediaPhoto, "video": InputMediaVideo,
-               "document": InputMediaDocument, "audio": InputMediaAudio,
-               "animation": InputMediaAnimation}
-
-
-async def send_outgoing(bot: Bot, chat_id: int, message: OutgoingMessage,
-                        document: bytes | None = None) -> int | None:
-    """Send one OutgoingMessage; returns the Telegram message id (of an album's first).
-
-    `document`: the bytes of a made document (`message.document`), made by the caller.
-    """
-    markup = markup_of(message)
-    parse_mode = "HTML" if message.html else None
-    entities = None if message.html else _entities(message.entities)
-    if message.kind == "text":
-        preview = LinkPreviewOptions(is_disabled=not message.link_preview)
-        sent = await bot.send_message(chat_id, message.text or "", entities=entities,
-                                      parse_mode=parse_mode, reply_markup=markup,
-                                      link_preview_options=preview)
-        return sent.message_id
-    if message.kind == "album":
-        media = []
-        for item in message.media or []:
-            cls = MEDIA_TYPES[item.get("kind", "photo")]
-            media.append(cls(media=item["file_id"], caption=item.get("caption"),
-                             caption_entities=_entities(item.get("entities")),
-                             parse_mode=None))
-        sent_group = await bot.send_media_group(chat_id, media)
-        return sent_group[0].message_id if sent_group else None
-    if document is not None or message.document_bytes_b64 is not None:
-        data = document if document is not None else base64.b64decode(
-            message.document_bytes_b64 or "")
-        doc = BufferedInputFile(data, filename=message.filename or "file")
-        sent = await bot.send_document(chat_id, doc, caption=message.text,
-                                       parse_mode=parse_mode, reply_markup=markup)
-        return sent.message_id
-    sender = getattr(bot, f"send_{message.kind}")
-    kwargs: dict[str, Any] = {"reply_markup": markup}
-    if message.kind not in ("sticker", "video_note"):
-        kwargs.update(caption=message.text, caption_entities=entities, parse_mode=parse_mode)
-    sent = await sender(chat_id, message.file_id, **kwargs)
-    return sent.message_id
+# A document made at send time (OutgoingMessage.document = {"maker": name, ...}): the maker
+# gets the worker's sessionmaker and that spec, and returns the file's bytes.
+DocumentMaker = Callable[[async_sessionmaker, dict[str, Any]], Awaitable[bytes]]
 
 
 # --- the worker ---------------------------------------------------------------------------
@@ -285,6 +91,7 @@ class Job:
     user_id: int | None
     payload_id: int
     attempts: int
+    channel: str = "telegram"
 
 
 @dataclass(slots=True)
@@ -297,13 +104,19 @@ class Outcome:
 
 
 class DeliveryWorker:
-    """Drains the queue with `concurrency` concurrent senders behind one rate limiter."""
+    """Drains the queue with `concurrency` concurrent senders behind one rate limiter.
 
-    def __init__(self, bot: Bot, sessionmaker: async_sessionmaker, *,
+    `channels`: name → Channel, one for every channel rows may name ({"telegram": ...});
+    `makers`: name → DocumentMaker, for payloads whose document is made at send time.
+    """
+
+    def __init__(self, channels: Mapping[str, Channel], sessionmaker: async_sessionmaker, *,
                  rate: float | None = 25.0, concurrency: int = 8,
                  timer: Timer | None = None, limiter: RateLimiter | None = None,
-                 now: Callable[[], datetime] = utcnow, worker_id: str | None = None) -> None:
-        self.bot, self.sessionmaker = bot, sessionmaker
+                 now: Callable[[], datetime] = utcnow, worker_id: str | None = None,
+                 makers: Mapping[str, DocumentMaker] | None = None) -> None:
+        self.channels, self.sessionmaker = dict(channels), sessionmaker
+        self.makers: dict[str, DocumentMaker] = dict(makers or {})
         self.timer: Timer = timer or RealTimer()
         self.limiter: RateLimiter = limiter or LocalRateLimiter(rate, self.timer)
         self.concurrency = concurrency
@@ -409,11 +222,12 @@ class DeliveryWorker:
                 .values(status="sending", claimed_by=self.worker_id,
                         next_attempt_at=now + LEASE)
                 .returning(t.c.id, t.c.chat_id, t.c.user_id, t.c.payload_id, t.c.attempts,
-                           t.c.priority))).all()
+                           t.c.priority, t.c.channel))).all()
             if rows:
                 await self._load_payloads(conn, {r.payload_id for r in rows})
         rows.sort(key=lambda r: (r.priority, r.id))
-        return [Job(r.id, r.chat_id, r.user_id, r.payload_id, r.attempts) for r in rows]
+        return [Job(r.id, r.chat_id, r.user_id, r.payload_id, r.attempts, r.channel)
+                for r in rows]
 
     async def _load_payloads(self, conn: Any, ids: set[int]) -> dict[int, OutgoingMessage]:
         """Cache the payloads of `ids` (the most recently used kept, within
@@ -502,6 +316,11 @@ class DeliveryWorker:
 
     # -- sending
     async def _deliver(self, job: Job) -> Outcome:
+        channel = self.channels.get(job.channel)
+        if channel is None:  # queued by a feature this process was not given a channel for
+            logger.warning("delivery %s (user %s): no channel %r", job.id, job.user_id,
+                           job.channel)
+            return Outcome(job, "failed", error=f"no channel {job.channel!r} to send through")
         cached = self._payloads.get(job.payload_id)
         if cached is not None:
             message = cached[0]
@@ -511,28 +330,41 @@ class DeliveryWorker:
         document = None
         if message.document is not None:  # made before taking a slot, once for any retries
             try:
-                document = await make_document(self.sessionmaker, message.document)
+                document = await self._make_document(message.document)
             except DocumentWithdrawn as exc:
                 logger.info("delivery %s (user %s) cancelled: %s", job.id, job.user_id, exc)
                 return Outcome(job, "cancelled", error=str(exc)[:500] or "withdrawn")
             except Exception as exc:
                 logger.warning("delivery %s: making the document failed: %s", job.id,
                                exception_text(exc))
-                return self._retry_or_fail(job, exc, "document: ")
+                return self._retry_or_fail(job, f"{type(exc).__name__}: {exc}", exc,
+                                           "document: ")
+        return await self._send(channel, job, message, document)
+
+    async def _make_document(self, spec: dict[str, Any]) -> bytes:
+        maker = self.makers.get(spec["maker"])
+        if maker is None:
+            raise LookupError(f"no document maker {spec['maker']!r}")
+        return await maker(self.sessionmaker, spec)
+
+    async def _send(self, channel: Channel, job: Job, message: OutgoingMessage,
+                    document: bytes | None) -> Outcome:
         for _ in range(MAX_429_RETRIES):
             await self.limiter.acquire(job.chat_id)
             try:
-                message_id = await send_outgoing(self.bot, job.chat_id, message, document)
-            except TelegramRetryAfter as exc:
-                self.limiter.pause(exc.retry_after)
+                message_id = await channel.send(job.chat_id, message, document)
+            except RetryAfter as exc:
+                if exc.per_recipient:  # only this person must wait: the others go on
+                    return Outcome(job, "queued", error="flood control", retry_in=exc.seconds)
+                self.limiter.pause(exc.seconds)
                 continue
-            except TelegramForbiddenError as exc:
-                return Outcome(job, "blocked", error=exc.message)
-            except (TelegramBadRequest, TelegramNotFound) as exc:
-                logger.info("delivery %s (user %s) refused: %s", job.id, job.user_id, exc.message)
-                return Outcome(job, "failed", error=exc.message)
-            except (TelegramServerError, TelegramNetworkError, TimeoutError) as exc:
-                return self._retry_or_fail(job, exc)
+            except Blocked as exc:
+                return Outcome(job, "blocked", error=exc.reason)
+            except Refused as exc:
+                logger.info("delivery %s (user %s) refused: %s", job.id, job.user_id, exc.reason)
+                return Outcome(job, "failed", error=exc.reason)
+            except Transient as exc:
+                return self._retry_or_fail(job, exc.reason, exc.__cause__ or exc)
             except Exception as exc:  # one bad row must not stop the queue
                 logger.warning("delivery %s (user %s) failed: %s", job.id, job.user_id,
                                exception_text(exc))
@@ -540,21 +372,28 @@ class DeliveryWorker:
             return Outcome(job, "sent", message_id=message_id)
         return Outcome(job, "queued", error="flood control", retry_in=BACKOFF_BASE)
 
-    def _retry_or_fail(self, job: Job, exc: BaseException, what: str = "") -> Outcome:
-        # The row keeps the whole text (erasure clears it); the log only what is safe there.
-        reason = f"{what}{type(exc).__name__}: {exc}"
+    def _retry_or_fail(self, job: Job, reason: str, cause: BaseException,
+                       what: str = "") -> Outcome:
+        # The row keeps the whole reason (erasure clears it); the log only what is safe there.
         if job.attempts + 1 >= MAX_ATTEMPTS:
             logger.warning("delivery %s (user %s) failed for good: %s%s", job.id, job.user_id,
-                           what, exception_text(exc))
-            return Outcome(job, "failed", error=reason[:500])
+                           what, exception_text(cause))
+            return Outcome(job, "failed", error=f"{what}{reason}"[:500])
         delay = min(BACKOFF_BASE * 2 ** job.attempts, BACKOFF_MAX)
-        return Outcome(job, "queued", error=reason[:500], retry_in=delay)
+        return Outcome(job, "queued", error=f"{what}{reason}"[:500], retry_in=delay)
 
 
-def worker_for(bot: Bot, sessionmaker: async_sessionmaker, rate: float | None,
-               local: bool, limiter: RateLimiter | None = None) -> DeliveryWorker:
+def worker_for(channels: Mapping[str, Channel], sessionmaker: async_sessionmaker,
+               rate: float | None, local: bool, limiter: RateLimiter | None = None,
+               makers: Mapping[str, DocumentMaker] | None = None) -> DeliveryWorker:
     """The app's worker. Against the in-process API (tests, console) time is virtual:
     there is no Telegram limit to respect and tests must never sleep. `limiter` replaces
     the in-process one (e.g. `bot.ratelimit_redis.RedisRateLimiter` for several processes)."""
-    return DeliveryWorker(bot, sessionmaker, rate=rate, limiter=limiter,
+    return DeliveryWorker(channels, sessionmaker, rate=rate, limiter=limiter, makers=makers,
                           timer=VirtualTimer() if local else None)
+
+
+# Their old home: handlers/broadcast.py imports them from here until it moves (wave 2).
+from bot.channels.telegram import markup_of, send_outgoing  # noqa: E402
+
+__all__ = ["DeliveryWorker", "DocumentMaker", "markup_of", "send_outgoing", "worker_for"]

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.aiogram_internals import GatedDispatcher
 from bot.app import LOCAL_TOKEN, App, HandlerData, RouterBuilder
+from bot.channels import Channel
+from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
 from bot.datadir import use_data_folder
 from bot.delivery import worker_for
@@ -38,6 +40,7 @@ from bot.middlewares import (
 )
 from bot.ratelimit_redis import shared_limiter
 from bot.routing import optimise_routing
+from bot.services import certificates
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserCache
 from bot.storage import FSM_TTL, SqlStorage
@@ -91,12 +94,15 @@ def build_app(settings: Settings, *, routers: RouterBuilder,
     # update's own session, not in a second one.
     dp = GatedDispatcher(storage=storage, disable_fsm=True)
     local = isinstance(bot_session, LocalSession)
+    channels: dict[str, Channel] = {"telegram": TelegramChannel(bot)}
     app = App(settings=settings, bot=bot, dp=dp, engine=engine, sessionmaker=sessionmaker,
               i18n=i18n, users=users, places=PlaceDirectory(), storage=storage,
               scheduler=AsyncIOScheduler(timezone="UTC"),
-              delivery=worker_for(bot, sessionmaker, settings.delivery_rate, local,
+              delivery=worker_for(channels, sessionmaker, settings.delivery_rate, local,
                                   limiter=shared_limiter(settings.redis_url,
-                                                         settings.delivery_rate, local)),
+                                                         settings.delivery_rate, local),
+                                  makers={"certificate": certificates.make_document}),
+              channels=channels,
               redis=redis, user_changes=user_changes,
               flood=FloodMiddleware(settings.flood_limit, settings.flood_window, redis,
                                     prefix=f"{settings.redis_prefix}:flood"),

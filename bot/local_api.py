@@ -136,24 +136,15 @@ class LocalSession(BaseSession):
             "chat": {"id": call.params.get("chat_id") or 0, "type": "private"},
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Mektep Parliament"},
         }
-        if params.get("text"):
-            msg["text"] = params["text"]
-        if params.get("caption"):
-            msg["caption"] = params["caption"]
+        for key in ("text", "caption"):
+            if params.get(key):
+                msg[key] = params[key]
         kind = media.get("type") if media else next(
             (k for k in MEDIA_FIELDS if k in call.params), None)
         if kind:
             file_id = (media or call.params).get("media" if media else kind)
             file_id = file_id if isinstance(file_id, str) else f"local-{next(self._ids)}"
-            size = {"file_id": file_id, "file_unique_id": file_id[-16:]}
-            msg[kind] = [dict(size, width=1, height=1)] if kind == "photo" else dict(size)
-            if kind in ("video", "animation", "video_note"):
-                msg[kind].update(width=1, height=1, duration=1, length=1)
-            if kind in ("audio", "voice"):
-                msg[kind]["duration"] = 1
-            if kind == "sticker":
-                msg[kind].update(type="regular", width=1, height=1, is_animated=False,
-                                 is_video=False)
+            msg[kind] = _attachment(kind, file_id)
         return msg
 
     # --- helpers for tests and the console -------------------------------------------
@@ -175,6 +166,25 @@ class LocalSession(BaseSession):
 
     def clear(self) -> None:
         self.calls.clear()
+
+
+# What a sent message carries besides the file id, by kind (only what aiogram requires).
+ATTACHMENT_FIELDS: dict[str, dict[str, Any]] = {
+    "photo": {"width": 1, "height": 1},
+    "video": {"width": 1, "height": 1, "duration": 1, "length": 1},
+    "animation": {"width": 1, "height": 1, "duration": 1, "length": 1},
+    "video_note": {"width": 1, "height": 1, "duration": 1, "length": 1},
+    "audio": {"duration": 1},
+    "voice": {"duration": 1},
+    "sticker": {"type": "regular", "width": 1, "height": 1, "is_animated": False,
+                "is_video": False},
+}
+
+
+def _attachment(kind: str, file_id: str) -> Any:
+    """The file of a sent message as Telegram describes it (a photo: a list of sizes)."""
+    sent = {"file_id": file_id, "file_unique_id": file_id[-16:], **ATTACHMENT_FIELDS.get(kind, {})}
+    return [sent] if kind == "photo" else sent
 
 
 # --- what Telegram refuses -------------------------------------------------------------------

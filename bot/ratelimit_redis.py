@@ -1,4 +1,4 @@
-"""A sending pace shared by every bot process through Redis (`bot.delivery.RateLimiter`).
+"""A sending pace shared by every bot process through Redis (`bot.pacing.RateLimiter`).
 
 Each `acquire()` reserves the next free send slot in one atomic Lua script: slots are
 `1 / rate` seconds apart on Redis's own clock, so N processes together send at most `rate`

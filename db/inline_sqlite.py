@@ -10,6 +10,18 @@ This is SQLAlchemy's own pysqlite dialect, marked as async: the async engine run
 its greenlets exactly like the sync engine runs it, with the standard library's sqlite3.
 Heavy reads (exports, reports, background ticks) can still leave the loop free with
 `offloaded()`: inside it every call goes to a worker thread, as aiosqlite would do.
+
+Chosen by the URL: `sqlite+inline:///data/bot.db` (db.engine refuses a SQLite URL without
+an async driver, and honours `sqlite+aiosqlite` as written).
+
+What it takes from SQLAlchemy beyond its public API (each checked by
+tests/test_sqlalchemy_internals.py, which names this module when an upgrade changes one):
+- `is_async = True` on a sync dialect: create_async_engine accepts only async drivers;
+- `_touch_loop`: AsyncConnection checks that a driver awaited at least once per call;
+- `sqlalchemy.util.concurrency.await_` and `in_greenlet`: to wait for `offloaded()` calls;
+- `_async_soft_close` on the cursor, which AsyncSession calls on async drivers' cursors;
+- `_dbapi_connection` of the execution context, for server-side cursors;
+- `SQLiteDialect_pysqlite._is_url_file_db`, to pick the pool as pysqlite does.
 """
 
 from __future__ import annotations
@@ -185,11 +197,7 @@ class InlineSQLiteDialect(SQLiteDialect_pysqlite):
         return pool.AsyncAdaptedQueuePool if cls._is_url_file_db(url) else pool.StaticPool
 
 
+# Also an entry point (pyproject: sqlalchemy.dialects "sqlite.inline"), so Alembic and any
+# other tool open a sqlite+inline URL without importing this module first.
 registry.register("sqlite.inline", __name__, "InlineSQLiteDialect")
 
-
-def inline_url(url: str | URL) -> URL:
-    """sqlite+aiosqlite:///x.db (or any SQLite URL) → the same database through this dialect."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(drivername="sqlite+inline")

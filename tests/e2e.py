@@ -18,7 +18,7 @@ class BotProcess:
     def __init__(self, base_url: str, db_path: Path, staff_ids: str = "900",
                  extra_env: dict[str, str] | None = None) -> None:
         self.env = {**os.environ, "BOT_TOKEN": TOKEN, "BOT_API_BASE_URL": base_url,
-                    "DATABASE_URL": f"sqlite+aiosqlite:///{db_path}", "STAFF_IDS": staff_ids,
+                    "DATABASE_URL": f"sqlite+inline:///{db_path}", "STAFF_IDS": staff_ids,
                     "LOG_LEVEL": "WARNING", "FLOOD_LIMIT": "100000", **(extra_env or {})}
         self.proc: asyncio.subprocess.Process | None = None
         self.log_path = db_path.with_suffix(".log")

@@ -144,11 +144,11 @@ async def migrated_copy(db_path: str) -> None:
     from db.migrate import upgrade_async
 
     if os.path.exists(db_path):
-        await upgrade_async(f"sqlite+aiosqlite:///{db_path}")
+        await upgrade_async(f"sqlite+inline:///{db_path}")
         return
     if "path" not in _template:
         path = os.path.join(tempfile.mkdtemp(prefix="template-"), "template.db")
-        await upgrade_async(f"sqlite+aiosqlite:///{path}")
+        await upgrade_async(f"sqlite+inline:///{path}")
         _template["path"] = path
     shutil.copyfile(_template["path"], db_path)
 
@@ -196,7 +196,7 @@ async def make_harness(db_path: str, clock: Clock | None = None, *,
 
             settings["data_dir"] = tempfile.mkdtemp(prefix="data-")
     else:
-        url = f"sqlite+aiosqlite:///{db_path}"
+        url = f"sqlite+inline:///{db_path}"
         await migrated_copy(db_path)
     api = LocalSession()
     app = build_app(Settings(database_url=url, _env_file=None, **settings),

@@ -41,12 +41,8 @@ SERVICES_IMPORT: dict[str, str] = {  # bot/services importing what they must not
 NEEDS_AIOGRAM = {  # modules that must import without aiogram (R5)
     "bot.labels": "W1-B",
 }
-IMPORTLIB = {
-    "bot/delivery.py": "W1-C",
-}
+IMPORTLIB: dict[str, str] = {}
 SIZE = {
-    # W1-C
-    "bot/delivery.py": "W1-C",
     # W2-1
     "handlers/challenges/jury.py": "W2-1",
     "handlers/challenges/wizard.py": "W2-1",
@@ -64,8 +60,6 @@ SIZE = {
     "bot/services/stats.py": "W2-5",
 }
 COMPLEXITY = {
-    # W1-C
-    "bot/local_api.py:LocalSession._message": "W1-C",
     # W2-1
     "handlers/challenges/jury.py:plan_text": "W2-1",
     "handlers/challenges/review.py:show_next": "W2-1",

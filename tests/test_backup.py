@@ -40,7 +40,7 @@ def test_rotation_counts_days_that_have_a_backup_not_calendar_days():
 
 
 def _sqlite_env(db) -> dict[str, str]:
-    return {"DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
+    return {"DATABASE_URL": f"sqlite+inline:///{db}"}
 
 
 def _set_state(db, value: str) -> None:
@@ -67,7 +67,7 @@ async def test_backup_rotate_keeps_the_right_files(tmp_path):
     (folder / "notes.txt").write_text("the operator's own file")
     (folder / "mektep-bot-20260101T000000Z.db.partial").write_bytes(b"not ours to judge")
 
-    taken, removed = await backup_rotate(f"sqlite+aiosqlite:///{db}", str(folder), daily=3,
+    taken, removed = await backup_rotate(f"sqlite+inline:///{db}", str(folder), daily=3,
                                          weekly=3, now=_at("2026-12-03 22:30"))
     assert taken == folder / _name("2026-12-03 22:30")
     # Daily: tonight and the two newest days before. Weekly: tonight's week, then the newest

@@ -8,7 +8,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from bot.callbacks import BroadcastAckCD, BroadcastCD, BroadcastFwdCD
-from bot.delivery import DeliveryWorker, VirtualTimer
+from bot.delivery import DeliveryWorker
+from bot.pacing import VirtualTimer
 from bot.services import broadcasts as svc
 from db.models import ActivityLog, Broadcast, BroadcastAck, Delivery
 from handlers.broadcast.compose import broadcasts_tick
@@ -241,7 +242,7 @@ async def test_stop_mid_way_cancels_the_rest_and_reports(h):
             if sent["n"] == 3:
                 worker.stop()
 
-    worker = DeliveryWorker(h.app.bot, h.app.sessionmaker, timer=VirtualTimer())
+    worker = DeliveryWorker(h.app.channels, h.app.sessionmaker, timer=VirtualTimer())
     h.api.listeners.append(listener)
     await worker.drain()
     await broadcasts_tick(h.app)

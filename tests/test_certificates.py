@@ -340,7 +340,7 @@ async def test_a_failing_render_is_retried_not_lost(h, monkeypatch):
     async def broken(sessionmaker, spec):
         raise OSError("disk full")
 
-    monkeypatch.setattr(certs, "make_document", broken)
+    monkeypatch.setitem(h.app.delivery.makers, "certificate", broken)
     await h.drain()
     assert not sent_documents(h, 101)
     async with h.app.sessionmaker() as s:
@@ -502,7 +502,7 @@ async def test_a_certificate_revoked_while_the_worker_holds_it_is_not_sent(h, mo
                 await s.commit()
         return await render(sessionmaker, spec)
 
-    monkeypatch.setattr(certs, "make_document", revoked_meanwhile)
+    monkeypatch.setitem(h.app.delivery.makers, "certificate", revoked_meanwhile)
     await h.drain()
     assert not sent_documents(h, 101)
     [doc] = sent_documents(h, 102)

@@ -35,7 +35,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None,
 ])
 def test_bad_setting_stops_with_one_line_and_exit_2(variable, value, tmp_path):
     result = run_cli("migrate", env={variable: value,
-                                     "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db"})
+                                     "DATABASE_URL": f"sqlite+inline:///{tmp_path}/x.db"})
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and variable in lines[0], result.stderr
@@ -45,7 +45,7 @@ def test_bad_setting_stops_with_one_line_and_exit_2(variable, value, tmp_path):
 @pytest.mark.sqlite_only("the database file's folder")
 def test_migrate_creates_the_database_folder(tmp_path):
     db = tmp_path / "nested" / "bot.db"
-    result = run_cli("migrate", env={"DATABASE_URL": f"sqlite+aiosqlite:///{db}"})
+    result = run_cli("migrate", env={"DATABASE_URL": f"sqlite+inline:///{db}"})
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(db) as conn:
         assert conn.execute("select count(*) from regions").fetchone()[0] == 20
@@ -55,7 +55,7 @@ def test_migrate_creates_the_database_folder(tmp_path):
 async def test_console_scripted_registration(db_url):
     script = io.StringIO("/start\n3\n1\n1\n2\n1\nSchool 5\n2\n3\n9\n3\n1\n/help\n/as 900\n/help\n")
     out = io.StringIO()
-    url = db_url if "://" in db_url else f"sqlite+aiosqlite:///{db_url}"
+    url = db_url if "://" in db_url else f"sqlite+inline:///{db_url}"
     settings = Settings(database_url=url, _env_file=None, staff_ids=frozenset({900}))
     await run_console(settings, routers=setup_routers, stdin=script, out=out)
     text = out.getvalue()
@@ -73,7 +73,7 @@ async def test_console_scripted_registration(db_url):
 @pytest.mark.sqlite_only("backup and restore copy the SQLite file")
 def test_backup_and_restore(tmp_path):
     db = tmp_path / "bot.db"
-    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
+    env = {"DATABASE_URL": f"sqlite+inline:///{db}"}
     assert run_cli("migrate", env=env).returncode == 0
     with sqlite3.connect(db) as conn:
         conn.execute("insert into bot_state(key, value, updated_at) values ('k', 'before', "

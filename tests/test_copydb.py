@@ -74,7 +74,7 @@ async def check_copy(url: str) -> None:
 
 @pytest.mark.sqlite_only("copy-db reads a SQLite file; the SQLite pass runs these")
 async def test_copy_sqlite_to_sqlite(tmp_path) -> None:
-    src, dst = (f"sqlite+aiosqlite:///{tmp_path / n}" for n in ("src.db", "dst.db"))
+    src, dst = (f"sqlite+inline:///{tmp_path / n}" for n in ("src.db", "dst.db"))
     await fill_source(src)
     counts = await copy_db(src, dst)
     assert counts["users"] == 3 and counts["deliveries"] == 3
@@ -84,7 +84,7 @@ async def test_copy_sqlite_to_sqlite(tmp_path) -> None:
 @pytest.mark.sqlite_only("copy-db reads a SQLite file; the SQLite pass runs these")
 async def test_copy_sqlite_to_postgres(tmp_path) -> None:
     pg.server_url()
-    src = f"sqlite+aiosqlite:///{tmp_path / 'src.db'}"
+    src = f"sqlite+inline:///{tmp_path / 'src.db'}"
     await fill_source(src)
     async with pg.fresh_database(migrated=False) as dst:
         counts = await copy_db(src, dst)
@@ -96,7 +96,7 @@ async def test_copy_sqlite_to_postgres(tmp_path) -> None:
 
 @pytest.mark.sqlite_only("copy-db reads a SQLite file; the SQLite pass runs these")
 async def test_source_behind_migrations_is_refused(tmp_path) -> None:
-    src, dst = (f"sqlite+aiosqlite:///{tmp_path / n}" for n in ("src.db", "dst.db"))
+    src, dst = (f"sqlite+inline:///{tmp_path / n}" for n in ("src.db", "dst.db"))
     await upgrade_async(src, "0001")
     with pytest.raises(CopyDbError, match="latest migration"):
         await copy_db(src, dst)
@@ -105,13 +105,13 @@ async def test_source_behind_migrations_is_refused(tmp_path) -> None:
 @pytest.mark.sqlite_only("copy-db reads a SQLite file; the SQLite pass runs these")
 async def test_cli_copy_db(tmp_path) -> None:
     """`python -m bot copy-db --to URL` as an operator runs it (to PostgreSQL when available)."""
-    src = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    src = f"sqlite+inline:///{tmp_path / 'bot.db'}"
     await fill_source(src)
     async with contextlib.AsyncExitStack() as stack:
         if os.environ.get(pg.ENV):
             dst = await stack.enter_async_context(pg.fresh_database(migrated=False))
         else:
-            dst = f"sqlite+aiosqlite:///{tmp_path / 'copy.db'}"
+            dst = f"sqlite+inline:///{tmp_path / 'copy.db'}"
         env = {**os.environ, "DATABASE_URL": src, "BOT_TOKEN": ""}
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "copy-db", "--to", dst, env=env, cwd=tmp_path,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
@@ -16,7 +18,8 @@ from aiogram.exceptions import (
 from aiogram.methods import SendMessage
 from sqlalchemy import insert, select, update
 
-from bot.delivery import MAX_ATTEMPTS, DeliveryWorker, VirtualTimer
+from bot.delivery import MAX_ATTEMPTS, DeliveryWorker
+from bot.pacing import VirtualTimer
 from bot.services.delivery import (
     PRIORITY_PERSONAL,
     Button,
@@ -26,7 +29,9 @@ from bot.services.delivery import (
     enqueue_select,
 )
 from db.base import utcnow
+from db.migrate import upgrade_async
 from db.models import Delivery, User
+from tests.harness import make_harness
 
 METHOD = SendMessage(chat_id=1, text="x")
 
@@ -51,9 +56,11 @@ async def queue(h, n: int, start: int = 10_000, source: str = "test", sid: int =
                              {"default": OutgoingMessage(text=text)}, priority=priority)
 
 
-def worker(h, rate: float | None = 25.0, **kw) -> tuple[DeliveryWorker, VirtualTimer]:
+def worker(h, rate: float | None = 25.0, channels=None,
+           **kw) -> tuple[DeliveryWorker, VirtualTimer]:
     timer = VirtualTimer(start=1000.0)
-    return DeliveryWorker(h.app.bot, h.app.sessionmaker, rate=rate, timer=timer, **kw), timer
+    return DeliveryWorker(channels or h.app.channels, h.app.sessionmaker, rate=rate,
+                          timer=timer, **kw), timer
 
 
 def record_times(h, timer: VirtualTimer) -> list[tuple[float, int]]:
@@ -327,3 +334,116 @@ async def test_the_payload_cache_is_bounded_by_bytes_too(h, monkeypatch):
     assert all(size <= 50_000 or entries == 1 for entries, size in cached)
     assert max(entries for entries, _ in cached) <= 1 + 50_000 // 26_000
     assert w._payload_bytes == sum(size for _, size in w._payloads.values())
+
+
+# --- channels -------------------------------------------------------------------------------
+class Recorder:
+    """A second channel that records what it is asked to send (and may refuse it)."""
+
+    name, can_edit = "other", False
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.sent: list[tuple[int, str | None]] = []
+        self.error = error
+
+    async def send(self, address, message, document=None):
+        if self.error is not None:
+            raise self.error
+        self.sent.append((address, message.text))
+        return len(self.sent)
+
+    async def edit(self, address, message_id, message):
+        raise AssertionError("a channel that cannot edit is never asked to")
+
+
+async def queue_on(h, channel: str, chat_ids: list[int], text: str = "Hi") -> None:
+    ids = await add_users(h, len(chat_ids), start=chat_ids[0])
+    async with h.app.sessionmaker() as s, s.begin():
+        await enqueue(s, f"to_{channel}", 1,
+                      [Recipient(uid, chat, channel=channel)
+                       for uid, chat in zip(ids, chat_ids, strict=True)],
+                      {"default": OutgoingMessage(text=text)})
+
+
+async def test_each_row_goes_out_through_the_channel_it_names(h):
+    await queue(h, 2)  # telegram, as every row so far
+    await queue_on(h, "other", [30_000, 30_001], text="Elsewhere")
+    other = Recorder()
+    w, _ = worker(h, channels={**h.app.channels, "other": other})
+    assert await w.drain() == 4
+    assert sorted(c.chat_id for c in h.api.of("sendMessage")) == [10_000, 10_001]
+    assert sorted(other.sent) == [(30_000, "Elsewhere"), (30_001, "Elsewhere")]
+    async with h.app.sessionmaker() as s:
+        rows = (await s.execute(select(Delivery.chat_id, Delivery.channel, Delivery.status,
+                                       Delivery.sent_message_id))).all()
+    assert {(chat, channel, status) for chat, channel, status, _ in rows} == {
+        (10_000, "telegram", "sent"), (10_001, "telegram", "sent"),
+        (30_000, "other", "sent"), (30_001, "other", "sent")}
+    assert all(message_id for *_, message_id in rows)
+
+
+async def test_a_row_for_an_unknown_channel_fails_with_a_reason(h):
+    await queue_on(h, "whatsapp", [30_000])
+    w, _ = worker(h)  # this process has Telegram only
+    assert await w.drain() == 1
+    async with h.app.sessionmaker() as s:
+        row = await s.scalar(select(Delivery))
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert "whatsapp" in row.error
+    assert not h.api.calls
+    assert await w.drain() == 0  # never retried
+
+
+async def test_a_retry_after_for_one_recipient_delays_only_that_row(h):
+    from bot.channels import RetryAfter
+
+    await queue(h, 2)
+    await queue_on(h, "other", [30_000])
+    w, _ = worker(h, channels={**h.app.channels,
+                               "other": Recorder(RetryAfter(30, per_recipient=True))})
+    assert await w.drain() == 3
+    assert await statuses(h) == Counter(sent=2, queued=1)  # the others were not held up
+    async with h.app.sessionmaker() as s:
+        row = await s.scalar(select(Delivery).where(Delivery.channel == "other"))
+    assert row.next_attempt_at >= utcnow() + timedelta(seconds=25)
+
+
+async def test_enqueue_select_takes_each_rows_channel_from_a_fourth_column(h):
+    await add_users(h, 2, start=10_000)
+    async with h.app.sessionmaker() as s, s.begin():
+        await s.execute(update(User).where(User.tg_id == 10_001).values(channel="other"))
+        people = select(User.id, User.chat_id, User.locale, User.channel)
+        assert await enqueue_select(s, "broadcast", 7, people,
+                                    {"en": OutgoingMessage(text="Hello")}) == 2
+        plain = select(User.id, User.chat_id, User.locale)
+        assert await enqueue_select(s, "broadcast", 8, plain,
+                                    {"en": OutgoingMessage(text="Hello")}) == 2
+        rows = (await s.execute(select(Delivery.source_id, Delivery.chat_id, Delivery.channel)
+                                .order_by(Delivery.source_id, Delivery.chat_id))).all()
+    assert rows == [(7, 10_000, "telegram"), (7, 10_001, "other"),
+                    (8, 10_000, "telegram"), (8, 10_001, "telegram")]
+
+
+@pytest.mark.sqlite_only("a queue written before migration 0012, in a SQLite file")
+async def test_messages_queued_before_the_upgrade_still_go_out_through_telegram(tmp_path, clock):
+    path = tmp_path / "bot.db"
+    await upgrade_async(f"sqlite+inline:///{path}", "0011")
+    with sqlite3.connect(path) as db:  # what the bot before channels left in its queue
+        db.execute("INSERT INTO users (id, tg_id, chat_id, channel, role, status, locale, "
+                   "blocked_bot, settings, created_at, updated_at) VALUES (1, 777, 777, "
+                   "'telegram', 'student', 'active', 'en', 0, '{}', '2026-03-01 06:00:00.000000',"
+                   " '2026-03-01 06:00:00.000000')")
+        db.execute("INSERT INTO outbox_payloads (id, body, created_at) VALUES (1, ?, "
+                   "'2026-03-01 06:00:00.000000')", ('{"kind": "text", "text": "Before"}',))
+        db.execute("INSERT INTO deliveries (dedup_key, source_type, source_id, user_id, chat_id, "
+                   "payload_id, priority, status, attempts, next_attempt_at, created_at) "
+                   "VALUES ('notice:1::1', 'notice', 1, 1, 777, 1, 1, 'queued', 0, "
+                   "'2026-03-01 06:00:00.000000', '2026-03-01 06:00:00.000000')")
+    h = await make_harness(str(path), clock)  # migrates the file to the head
+    try:
+        async with h.app.sessionmaker() as s:
+            assert await s.scalar(select(Delivery.channel)) == "telegram"
+        assert await h.drain() == 1
+        assert h.api.texts(777) == ["Before"]
+    finally:
+        await h.close()

@@ -20,7 +20,7 @@ ANNOUNCEMENT = "Parliament session on Friday at 15:00"
 
 
 async def seed(db_path) -> None:
-    await upgrade_async(f"sqlite+aiosqlite:///{db_path}")
+    await upgrade_async(f"sqlite+inline:///{db_path}")
     with sqlite3.connect(db_path) as conn:
         rows = [(STAFF, "staff")] + [(tg, "student") for tg in STUDENTS]
         conn.executemany(

@@ -224,7 +224,7 @@ async def test_a_command_in_a_caption_is_a_command(h):
 
 @pytest.fixture
 async def engine(tmp_path):
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/inline.db")
+    engine = create_engine(f"sqlite+inline:///{tmp_path}/inline.db")
 
     @event.listens_for(engine.sync_engine, "connect")
     def _thread_function(dbapi_conn, _record):
@@ -446,7 +446,7 @@ async def test_the_log_stays_small_while_commits_keep_coming(tmp_path):
     """A checkpoint from another connection never completes under steady writes; the bot's
     own connection must still finish one now and then, or the log grows without end."""
     path = tmp_path / "busy.db"
-    engine = create_engine(f"sqlite:///{path}")
+    engine = create_engine(f"sqlite+inline:///{path}")
     checkpointer = WalCheckpointer(str(path), interval=0.005)
     largest = 0
     try:

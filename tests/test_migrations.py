@@ -16,7 +16,7 @@ from db.models import Base
 
 @pytest.mark.sqlite_only("the SQLite walk (test_postgres walks PostgreSQL)")
 def test_stairway_up_and_down(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path}/m.db"
+    url = f"sqlite+inline:///{tmp_path}/m.db"
     script = ScriptDirectory.from_config(alembic_config(url))
     revisions = [r.revision for r in reversed(list(script.walk_revisions()))]
     for n, revision in enumerate(revisions):
@@ -29,7 +29,7 @@ def test_stairway_up_and_down(tmp_path):
 
 async def test_models_match_migrations(db_url):
     """On the database of the pass: SQLite, or PostgreSQL with its own types."""
-    url = db_url if "://" in db_url else f"sqlite+aiosqlite:///{db_url}"
+    url = db_url if "://" in db_url else f"sqlite+inline:///{db_url}"
     await upgrade_async(url)
     engine = create_async_engine(url)  # the dialect's own driver, whatever the bot uses
     async with engine.connect() as conn:

@@ -14,6 +14,7 @@ from aiogram import Bot
 from redis.asyncio import Redis
 from sqlalchemy import func, insert, inspect, select
 
+from bot.channels.telegram import TelegramChannel
 from bot.cluster import exclusive
 from bot.delivery import DeliveryWorker
 from bot.local_api import LocalSession
@@ -107,7 +108,8 @@ async def test_two_workers_share_queue_and_rate() -> None:
             api = LocalSession()
             engine = create_engine(url)
             limiter = RedisRateLimiter(Redis.from_url(redis), rate, prefix=prefix)
-            workers.append(DeliveryWorker(Bot(TOKEN, session=api), create_sessionmaker(engine),
+            channels = {"telegram": TelegramChannel(Bot(TOKEN, session=api))}
+            workers.append(DeliveryWorker(channels, create_sessionmaker(engine),
                                           limiter=limiter, concurrency=8, worker_id=f"w{n}"))
             apis.append(api)
             engines.append(engine)

@@ -79,7 +79,7 @@ async def app_on_fake_telegram(db_url: str, api_url: str, **settings):
         url = db_url
         await upgrade_async(url)
     else:
-        url = f"sqlite+aiosqlite:///{db_url}"
+        url = f"sqlite+inline:///{db_url}"
         await migrated_copy(db_url)
     app = build_app(Settings(_env_file=None, database_url=url, bot_token=TOKEN,
                              bot_api_base_url=api_url, staff_ids=frozenset({STAFF_TG_ID}),
@@ -562,7 +562,7 @@ async def test_l8_certificate_backgrounds_are_cached_in_the_private_data_folder(
 
 
 def test_l8_the_data_folder_is_next_to_the_database_unless_set(tmp_path):
-    sqlite = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path}/x/bot.db")
+    sqlite = Settings(_env_file=None, database_url=f"sqlite+inline:///{tmp_path}/x/bot.db")
     assert sqlite.data_folder == tmp_path / "x"
     server = Settings(_env_file=None, database_url="postgresql+asyncpg://u@h/db")
     assert server.data_folder == Path("data")
@@ -598,7 +598,7 @@ def test_l8_an_unusable_data_folder_stops_the_start(monkeypatch, tmp_path, capsy
     blocker.write_text("not a folder")
     monkeypatch.chdir(tmp_path)  # no .env
     monkeypatch.setenv("DATA_DIR", str(blocker / "data"))
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/bot.db")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+inline:///{tmp_path}/bot.db")
     for hook in ((sys, "excepthook"), (threading, "excepthook"), (tempfile, "tempdir")):
         monkeypatch.setattr(*hook, getattr(*hook))  # main() sets them: put them back after
     root = logging.getLogger()
@@ -706,7 +706,7 @@ def test_i5_weak_webhook_secret_is_refused_at_start(secret, monkeypatch, tmp_pat
     monkeypatch.chdir(tmp_path)  # no .env
     monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.kz/tg/hook")
     monkeypatch.setenv("WEBHOOK_SECRET", secret)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/bot.db")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+inline:///{tmp_path}/bot.db")
     assert main(["migrate"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("configuration error: WEBHOOK_SECRET") and "\n" not in err

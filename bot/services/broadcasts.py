@@ -3,16 +3,14 @@
 Channel-agnostic: the payloads (texts, buttons) are built by the caller and handed in; this
 module decides who receives them and keeps the record.
 
-Audiences are strings: `all`, `students`, `coordinators`, `org:<type>`, `faction:<key>`,
-`position:<key>`, or `<provider>:<key>` for audiences other features register with
-`register_audience` (webinar registrants, challenge participants, ...). Whatever the
-audience, only active people inside the author's scope are ever selected.
+Audiences are stored as strings: `all`, `students`, `coordinators`, `org:<type>`,
+`faction:<key>`, `position:<key>`, or `<provider>:<key>` (webinar registrants, challenge
+participants, or what a feature adds with `register_audience`): bot.services.audience reads
+them. Whatever the audience, only active people inside the author's scope are ever selected.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -22,6 +20,13 @@ from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, u
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import log_activity
+from bot.services.audience import (
+    PROVIDERS,
+    Audience,
+    AudienceProvider,
+    Scope,
+    register_audience,
+)
 from bot.services.delivery import OutgoingMessage, enqueue_select
 from bot.services.errors import DomainError
 from bot.services.guardian import as_seen_by_others
@@ -32,32 +37,8 @@ from db.models import ActivityLog, Broadcast, BroadcastAck, Delivery, User
 SOURCE = "broadcast"  # deliveries of the message itself (one per recipient)
 SOURCE_BUTTONS = "broadcast_btn"  # an album's buttons follow in a second message
 SOURCE_NUDGE = "broadcast_nudge"
-ORG_TYPES = ("school", "college", "university")
-FACTIONS = ("self_knowledge", "happiness", "law_order", "care")
-POSITIONS = ("president", "leader", "member")
 ACK_KINDS = ("received", "done")
 OPEN = ("queued", "sending")
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """The area a person may address: nothing set = the whole country."""
-
-    region_id: int | None = None
-    district_id: int | None = None
-
-    def contains(self, region_id: int | None, district_id: int | None) -> bool:
-        if self.region_id is not None and region_id != self.region_id:
-            return False
-        return self.district_id is None or district_id == self.district_id
-
-    def where(self) -> list[Any]:
-        conds = []
-        if self.region_id is not None:
-            conds.append(User.region_id == self.region_id)
-        if self.district_id is not None:
-            conds.append(User.district_id == self.district_id)
-        return conds
 
 
 def scope_of(user: Any) -> Scope:
@@ -86,74 +67,12 @@ def narrow(scope: Scope, region_id: int | None, district_id: int | None,
 
 
 # --- audiences ----------------------------------------------------------------------------
-MembersFn = Callable[..., Awaitable[Select[Any]]]
-OptionsFn = Callable[[AsyncSession, Scope], Awaitable[list[tuple[str, str]]]]
-
-
-@dataclass(frozen=True)
-class AudienceProvider:
-    name: str
-    label: Any  # a lazy msgid, shown on the audience button
-    members: MembersFn  # (session, scope[, key]) -> select of User.id
-    options: OptionsFn | None = None  # (session, scope) -> [(key, title)] to choose from
-
-
-PROVIDERS: dict[str, AudienceProvider] = {}
-
-
-def register_audience(name: str, label: Any, members: MembersFn,
-                      options: OptionsFn | None = None) -> None:
-    """Let another feature offer an audience, e.g. the registrants of a webinar.
-
-    `members(session, scope)` (or `members(session, scope, key)` when `options` lists
-    choices such as webinars) returns a `select(User.id)`; the result is still limited to
-    the author's scope here, so a provider cannot leak people outside it.
-    """
-    if name in {"all", "students", "coordinators", "org", "faction", "position"}:
-        raise ValueError(f"audience name {name!r} is reserved")
-    PROVIDERS[name] = AudienceProvider(name, label, members, options)
-
-
-def check_audience(audience: str) -> tuple[str, str]:
-    kind, _, value = audience.partition(":")
-    fixed = {"org": ORG_TYPES, "faction": FACTIONS, "position": POSITIONS}
-    if kind in ("all", "students", "coordinators") and not value:
-        return kind, value
-    if kind in fixed and value in fixed[kind]:
-        return kind, value
-    provider = PROVIDERS.get(kind)
-    if provider and (bool(value) == (provider.options is not None)):
-        return kind, value
-    raise DomainError("bc_bad_audience")
-
-
-async def _audience_filter(session: AsyncSession, scope: Scope, audience: str) -> list[Any]:
-    kind, value = check_audience(audience)
-    if kind == "all":
-        return []
-    if kind == "students":
-        return [User.role == "student"]
-    if kind == "coordinators":
-        return [User.role == "coordinator"]
-    if kind == "org":
-        return [User.org_type == value]
-    if kind == "faction":
-        return [User.role == "student", User.faction == value]
-    if kind == "position":
-        return [User.role == "student", User.position == value]
-    provider = PROVIDERS[kind]
-    params = inspect.signature(provider.members).parameters
-    ids = await (provider.members(session, scope, value) if len(params) >= 3
-                 else provider.members(session, scope))
-    return [User.id.in_(ids)]
-
-
 async def people(session: AsyncSession, scope: Scope, audience: str,
                  exclude_user: int | None = None, key: Any = None) -> Select[Any]:
     """select(User.id, User.chat_id, payload key) of everyone the broadcast reaches."""
     conds = [User.status == "active", User.chat_id.is_not(None), User.channel == "telegram",
-             User.blocked_bot.is_(False), *scope.where(),
-             *await _audience_filter(session, scope, audience)]
+             User.blocked_bot.is_(False),
+             *await Audience.parse(audience).conditions(session, scope)]
     if exclude_user is not None:
         conds.append(User.id != exclude_user)
     return select(User.id, User.chat_id, (key if key is not None else User.locale)
@@ -193,7 +112,7 @@ async def create(session: AsyncSession, author: Any, *, content: dict[str, Any],
                  locale: str, now: datetime, scheduled_at: datetime | None,
                  limit: int, tz: ZoneInfo) -> Broadcast:
     """Record a confirmed broadcast (not yet queued); checks scope, audience and limit."""
-    check_audience(audience)
+    Audience.parse(audience)
     if not scope_of(author).contains(scope.region_id, scope.district_id):
         raise DomainError("bc_out_of_scope")
     if ack is not None and ack not in ACK_KINDS:
@@ -438,4 +357,5 @@ def parse_local(text: str, tz: ZoneInfo) -> datetime:
     raise DomainError("bc_bad_time")
 
 
-__all__ = ["PROVIDERS", "AudienceProvider", "Scope", "register_audience", "scope_of"]
+__all__ = ["PROVIDERS", "Audience", "AudienceProvider", "Scope", "register_audience",
+           "scope_of"]

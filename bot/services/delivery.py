@@ -1,7 +1,8 @@
-"""Enqueueing side of the delivery queue (Telegram-agnostic).
+"""Enqueueing side of the delivery queue (channel-agnostic).
 
 Everything sent to more than the person who is talking goes through here: broadcasts,
-reminders, notifications. `bot.delivery.DeliveryWorker` sends the rows.
+reminders, notifications. `bot.delivery.DeliveryWorker` sends the rows, each through the
+channel it names (`deliveries.channel`, "telegram" unless the recipient says otherwise).
 
 Two ways in:
 - `enqueue(session, ..., recipients, payloads)` for lists built in Python; recipients may be
@@ -43,10 +44,11 @@ PRIORITY_BULK = 5
 ERASED_BODY: dict[str, Any] = {"erased": True}  # what a purged payload holds (sends nothing)
 CHUNK = 2000
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+DEFAULT_CHANNEL = "telegram"
 SQLITE_INSERT = (
-    "INSERT INTO deliveries (dedup_key, source_type, source_id, user_id, chat_id, payload_id, "
-    "priority, status, attempts, next_attempt_at, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?) ON CONFLICT (dedup_key) DO NOTHING")
+    "INSERT INTO deliveries (dedup_key, source_type, source_id, user_id, chat_id, channel, "
+    "payload_id, priority, status, attempts, next_attempt_at, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?) ON CONFLICT (dedup_key) DO NOTHING")
 
 
 @dataclass
@@ -76,8 +78,8 @@ class OutgoingMessage:
     link_preview: bool = True
     document_bytes_b64: str | None = None  # small generated files (.ics, charts)
     filename: str | None = None
-    # A document made when it is sent instead of stored here: {"maker": name, ...}, see
-    # bot.delivery.DOCUMENT_MAKERS (a certificate: ~2 KB of texts instead of its PDF).
+    # A document made when it is sent instead of stored here: {"maker": name, ...}, one of
+    # the delivery worker's makers (a certificate: ~2 KB of texts instead of its PDF).
     document: dict[str, Any] | None = None
 
     def to_body(self) -> dict[str, Any]:
@@ -91,7 +93,7 @@ class OutgoingMessage:
 
 
 class DocumentWithdrawn(Exception):
-    """Raised by a document maker (`OutgoingMessage.document`, bot.delivery.DOCUMENT_MAKERS)
+    """Raised by a document maker (`OutgoingMessage.document`, bot.delivery.DocumentMaker)
     when the document must not be sent any more, e.g. a revoked certificate: the worker marks
     the row `cancelled` with this reason and never retries it."""
 
@@ -99,8 +101,9 @@ class DocumentWithdrawn(Exception):
 @dataclass(frozen=True)
 class Recipient:
     user_id: int | None
-    chat_id: int
+    chat_id: int  # the address on `channel` (Telegram: the chat id)
     payload_key: str = "default"  # e.g. the locale, when each language gets its own text
+    channel: str = DEFAULT_CHANNEL
 
 
 async def store_payloads(session: AsyncSession,
@@ -145,7 +148,7 @@ async def enqueue(
             # the rows really inserted. Times in SQLAlchemy's SQLite storage format.
             due_s, now_s = (d.astimezone(UTC).strftime(SQLITE_TIME) for d in (due, now))
             rows_t = [(f"{prefix}{r.user_id or r.chat_id}", source_type, source_id, r.user_id,
-                       r.chat_id, payload_ids[r.payload_key], priority, due_s, now_s)
+                       r.chat_id, r.channel, payload_ids[r.payload_key], priority, due_s, now_s)
                       for r in chunk]
             conn = await session.connection()
             result = await conn.exec_driver_sql(SQLITE_INSERT, rows_t)
@@ -155,7 +158,8 @@ async def enqueue(
             {
                 "dedup_key": f"{prefix}{r.user_id or r.chat_id}",
                 "source_type": source_type, "source_id": source_id, "user_id": r.user_id,
-                "chat_id": r.chat_id, "payload_id": payload_ids[r.payload_key],
+                "chat_id": r.chat_id, "channel": r.channel,
+                "payload_id": payload_ids[r.payload_key],
                 "priority": priority, "status": "queued", "attempts": 0,
                 "next_attempt_at": due, "created_at": now,
             }
@@ -176,10 +180,11 @@ async def enqueue_select(
     dedup_suffix: str = "",
     not_before: datetime | None = None,
 ) -> int:
-    """Queue one message per row of `people` = select(user_id, chat_id, locale).
+    """Queue one message per row of `people` = select(user_id, chat_id, locale[, channel]).
 
     The payload is chosen by the locale column (`payloads` keyed by locale; a missing
-    locale gets the first payload). One statement, whatever the audience size.
+    locale gets the first payload). A fourth column names each row's channel (else
+    "telegram"). One statement, whatever the audience size.
     """
     if not payloads:
         return 0
@@ -187,7 +192,9 @@ async def enqueue_select(
     due = not_before or now
     payload_ids = await store_payloads(session, payloads)
     sub = people.subquery()
-    user_id, chat_id, locale = (sub.c[k] for k in list(sub.c.keys())[:3])
+    columns = list(sub.c)
+    user_id, chat_id, locale = columns[:3]
+    channel = columns[3] if len(columns) > 3 else literal(DEFAULT_CHANNEL)
     default_payload = next(iter(payload_ids.values()))
     payload_expr = case({k: v for k, v in payload_ids.items()}, value=locale,
                         else_=default_payload) if len(payload_ids) > 1 \
@@ -199,6 +206,7 @@ async def enqueue_select(
         literal(source_id).label("source_id"),
         user_id.label("user_id"),
         chat_id.label("chat_id"),
+        channel.label("channel"),
         payload_expr.label("payload_id"),
         literal(priority).label("priority"),
         literal("queued").label("status"),
@@ -207,9 +215,9 @@ async def enqueue_select(
         literal(now, Delivery.created_at.type).label("created_at"),
     ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT
     ins = insert_for(session)
-    columns = ["dedup_key", "source_type", "source_id", "user_id", "chat_id", "payload_id",
-               "priority", "status", "attempts", "next_attempt_at", "created_at"]
-    stmt = ins(Delivery).from_select(columns, source).on_conflict_do_nothing(
+    names = ["dedup_key", "source_type", "source_id", "user_id", "chat_id", "channel",
+             "payload_id", "priority", "status", "attempts", "next_attempt_at", "created_at"]
+    stmt = ins(Delivery).from_select(names, source).on_conflict_do_nothing(
         index_elements=["dedup_key"])
     result = await session.execute(stmt)
     return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]

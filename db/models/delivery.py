@@ -37,7 +37,10 @@ class Delivery(Base):
     source_type: Mapped[str] = mapped_column(String(24))  # broadcast | reminder | notice | ...
     source_id: Mapped[int | None] = mapped_column(Integer)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    chat_id: Mapped[int] = mapped_column(BigInteger)
+    chat_id: Mapped[int] = mapped_column(BigInteger)  # the address on `channel`
+    # the channel the worker sends it through (bot.channels): telegram
+    channel: Mapped[str] = mapped_column(String(16), default="telegram",
+                                         server_default="telegram")
     payload_id: Mapped[int] = mapped_column(ForeignKey("outbox_payloads.id"))
     priority: Mapped[int] = mapped_column(Integer, default=5)  # lower goes first
     status: Mapped[str] = mapped_column(String(12), default="queued")

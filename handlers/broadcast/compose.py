@@ -155,7 +155,7 @@ def audience_label(audience: str) -> str:
     if kind == "position":
         return _("position: {value}").format(value=labels.label(labels.POSITION, value))
     provider = svc.PROVIDERS.get(kind)
-    name = str(provider.label) if provider else kind
+    name = _(provider.label) if provider else kind
     return f"{name} #{value}" if value else name
 
 
@@ -240,9 +240,10 @@ def audience_kb(user: UserInfo, data: dict[str, Any], app: App) -> InlineKeyboar
     sizes = [3, 3]
     for provider in svc.PROVIDERS.values():
         if provider.options is None:
-            kb.button(text=str(provider.label), callback_data=cd("aud", provider.name))
+            kb.button(text=_(provider.label), callback_data=cd("aud", provider.name))
         else:
-            kb.button(text=f"{provider.label} ▸", callback_data=cd("menu", "p." + provider.name))
+            kb.button(text=f"{_(provider.label)} ▸",
+                      callback_data=cd("menu", "p." + provider.name))
         sizes.append(1)
     if user.role == "staff" or user.coordinator_level == "regional":
         # a regional coordinator's "everywhere" is their region, never the country
@@ -377,7 +378,7 @@ async def on_menu(cb: CallbackQuery, callback_data: BroadcastCD, state: FSMConte
             await cb.answer(error_text(exc), show_alert=True)
             return
         options = [(f"{provider.name}:{k}", t)
-                   for k, t in await provider.options(session, scope)]
+                   for k, t in await provider.choices(session, scope, user.locale)]
         if not options:
             await cb.answer(_("Nothing to choose from yet."), show_alert=True)
             return

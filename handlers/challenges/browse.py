@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import html
-from typing import Any
 
 from aiogram import F
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
-from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
@@ -22,7 +19,6 @@ from bot.i18n import fmt_dt
 from bot.middlewares import HEAVY_DB
 from bot.routing import Routes
 from bot.services import challenges as svc
-from bot.services.broadcasts import register_audience
 from bot.services.errors import DomainError
 from bot.services.guardian import guardian_token_of
 from bot.services.numbers import as_int
@@ -81,24 +77,6 @@ async def refuse(message: Message, session: AsyncSession, app: App, user: UserIn
     await message.answer(_("A parent or guardian has to confirm your account first: until then "
                            "you cannot join challenges or actions or send entries. Forward "
                            "them this link:\n{link}").format(link=await guardian_link(app, token)))
-
-
-async def _audience_members(session: AsyncSession, scope: object, key: str) -> Select[Any]:
-    return svc.participant_ids_select(as_int(key) or 0)
-
-
-async def _audience_options(session: AsyncSession, scope: object) -> list[tuple[str, str]]:
-    try:
-        locale = get_i18n().current_locale
-    except LookupError:
-        locale = "kk"
-    return [(str(c.id), f"№{c.id} · {c.text('title', locale)}"[:60])
-            for c in await svc.recent_challenges(session)]
-
-
-# /broadcast can address "the participants of a challenge" (limited to the author's scope).
-register_audience("chp", __("Participants of a challenge"), _audience_members,
-                  _audience_options)
 
 
 class SubmitSG(StatesGroup):

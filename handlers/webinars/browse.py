@@ -15,10 +15,8 @@ from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
-from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
-from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
@@ -29,7 +27,6 @@ from bot.i18n import fmt_dt, fmt_int
 from bot.middlewares import HEAVY_DB
 from bot.routing import Routes
 from bot.services import webinars as svc
-from bot.services.broadcasts import register_audience
 from bot.services.errors import DomainError
 from bot.services.guardian import as_seen_by_others
 from bot.services.ics import event_ics
@@ -51,23 +48,6 @@ from handlers.webinars.keyboards import (
 routes = Routes(__name__)
 logger = logging.getLogger(__name__)
 
-
-async def _audience_members(session: AsyncSession, scope: object, key: str) -> Select[Any]:
-    return svc.registrant_ids_select(as_int(key) or 0)
-
-
-async def _audience_options(session: AsyncSession, scope: object) -> list[tuple[str, str]]:
-    try:
-        locale = get_i18n().current_locale
-    except LookupError:
-        locale = "kk"
-    return [(str(w.id), f"№{w.id} · {w.text('title', locale)}"[:60])
-            for w in await svc.recent_webinars(session)]
-
-
-# /broadcast can address "the registrants of a webinar" (limited to the author's scope there).
-register_audience("wreg", __("Registrants of a webinar"), _audience_members,
-                  _audience_options)
 
 
 class NewWebinarSG(StatesGroup):
