@@ -20,6 +20,8 @@ install: $(STAMP)
 $(STAMP): $(LOCK) pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	# A stale egg-info next to the code would hide the new entry points (sqlite+inline).
+	rm -rf *.egg-info
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
