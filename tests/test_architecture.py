@@ -33,13 +33,11 @@ STALE_TEXT = "This button is no longer active."
 CIRCLES = {
     "handlers.challenges.browse handlers.challenges.wizard": "W2-1",
 }
-UPWARD = {
-    "bot.scheduler -> handlers.broadcast.compose": "W1-B",
+UPWARD: dict[str, str] = {
 }
 SERVICES_IMPORT: dict[str, str] = {  # bot/services importing what they must not (R3)
 }
-NEEDS_AIOGRAM = {  # modules that must import without aiogram (R5)
-    "bot.labels": "W1-B",
+NEEDS_AIOGRAM: dict[str, str] = {  # modules that must import without aiogram (R5)
 }
 IMPORTLIB: dict[str, str] = {}
 SIZE = {
@@ -99,23 +97,8 @@ EXCEPT_DOMAIN_ERROR = {  # file: (WP, `except DomainError` blocks left); the err
     "handlers/stats.py": ("W2-5", 3),
 }
 APP_UNTYPED = {  # file: (WP, `app` parameters typed Any or object)
-    # W1-B
-    "bot/notifications.py": ("W1-B", 8),
-    "bot/scheduler.py": ("W1-B", 3),
-    "bot/services/certificates.py": ("W1-B", 1),
-    "bot/services/challenge_edit.py": ("W1-B", 1),
-    "bot/services/challenges.py": ("W1-B", 11),
-    "bot/services/jury.py": ("W1-B", 1),
-    "bot/stats_digest.py": ("W1-B", 2),
-    "bot/storage.py": ("W1-B", 1),  # expire_tick, a tick like the others
-    "bot/webinar_notices.py": ("W1-B", 11),
 }
 APP_PARAMETERS = {  # file: (WP, functions taking `app`): they name what they use instead
-    # W1-B
-    "bot/services/certificates.py": ("W1-B", 1),
-    "bot/services/challenge_edit.py": ("W1-B", 1),
-    "bot/services/challenges.py": ("W1-B", 11),
-    "bot/services/jury.py": ("W1-B", 1),
     # W2-1
     "handlers/challenges/browse.py": ("W2-1", 19),
     "handlers/challenges/jury.py": ("W2-1", 4),
@@ -135,15 +118,6 @@ APP_PARAMETERS = {  # file: (WP, functions taking `app`): they name what they us
     "handlers/stats.py": ("W2-5", 9),
 }
 I18N_T = {  # file: (WP, calls of i18n.t); one translator (bot.translator) replaces it
-    # W1-B
-    "bot/middlewares.py": ("W1-B", 1),
-    "bot/notifications.py": ("W1-B", 13),
-    "bot/services/challenges.py": ("W1-B", 23),
-    "bot/services/jury.py": ("W1-B", 3),
-    "bot/stats_digest.py": ("W1-B", 1),
-    "bot/webinar_notices.py": ("W1-B", 22),
-    "handlers/stats.py": ("W1-B", 1),
-    "handlers/webinars/browse.py": ("W1-B", 1),
     # W2-5
     "bot/services/certificates.py": ("W2-5", 42),
 }

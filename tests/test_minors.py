@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 
 from bot.callbacks import ChallengeCD
 from bot.local_api import ApiCall
-from bot.services.certificates import tick as certificates_tick
+from bot.scheduler import certificates_tick
 from db.models import (
     Certificate,
     Challenge,
