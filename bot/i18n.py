@@ -9,6 +9,7 @@ from __future__ import annotations
 import gettext
 from collections.abc import Generator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from aiogram.utils.i18n import I18n
@@ -16,13 +17,13 @@ from aiogram.utils.i18n import I18n
 from bot.translator import (
     LANGUAGES,
     LOCALES_DIR,
+    SPEAKING,
     Translator,
     compiled_catalog,
     fmt_dt,
     fmt_int,
     load_catalogs,
     merged_catalog,
-    speaking,
 )
 
 __all__ = ["LANGUAGES", "LANGUAGE_NAMES", "LOCALES_DIR", "PoI18n", "compiled_catalog",
@@ -34,7 +35,7 @@ LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English
 class PoI18n(I18n):
     """aiogram's I18n reading .po sources directly; `translator` reads the same catalogs."""
 
-    def __init__(self, *, path: str | Any, default_locale: str = "en",
+    def __init__(self, *, path: str | Path, default_locale: str = "en",
                  domain: str = "messages") -> None:
         super().__init__(path=path, default_locale=default_locale, domain=domain)
         self.translator = Translator(self.locales)
@@ -50,9 +51,15 @@ class PoI18n(I18n):
 
     @contextmanager
     def use_locale(self, locale: str) -> Generator[None, None, None]:
-        # bot.labels' texts (bot.translator.lazy) speak the handler's locale too
-        with super().use_locale(locale), speaking(self.translator, locale):
+        # bot.labels' texts (bot.translator.lazy) speak the handler's locale too; one
+        # context manager, not two nested: this runs for every update
+        ctx_token = self.ctx_locale.set(locale)
+        speaking_token = SPEAKING.set((self.translator, locale))
+        try:
             yield
+        finally:
+            SPEAKING.reset(speaking_token)
+            self.ctx_locale.reset(ctx_token)
 
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
         return load_catalogs(self.path)

@@ -87,21 +87,22 @@ def translator() -> Translator:
 
 
 # --- texts translated when shown (tables of labels) ----------------------------------------
-_speaking: ContextVar[tuple[Translator, str] | None] = ContextVar("speaking", default=None)
+# (translator, locale) while a locale is spoken; set by `speaking` and PoI18n.use_locale
+SPEAKING: ContextVar[tuple[Translator, str] | None] = ContextVar("speaking", default=None)
 
 
 @contextmanager
 def speaking(t: Translator, locale: str) -> Generator[None, None, None]:
     """While inside, `lazy()` texts are shown in `locale` (PoI18n.use_locale enters it)."""
-    token = _speaking.set((t, locale))
+    token = SPEAKING.set((t, locale))
     try:
         yield
     finally:
-        _speaking.reset(token)
+        SPEAKING.reset(token)
 
 
 def _in_current_locale(msgid: str) -> str:
-    current = _speaking.get()
+    current = SPEAKING.get()
     return current[0].t(current[1], msgid) if current is not None else msgid
 
 
