@@ -331,6 +331,18 @@ def test_r4_notices_know_no_app_and_db_knows_no_bot():
     expect(found, {}, "R4")
 
 
+def test_notice_ticks_are_given_what_the_app_has():
+    """Notices know no App (R4): their ticks name the parts they use in NoticeContext,
+    and the scheduler hands them the App, which must have every one of them."""
+    from bot.app import App
+    from bot.notices import NoticeContext
+
+    wanted = set(NoticeContext.__annotations__) | {
+        name for name in vars(NoticeContext) if not name.startswith("_")}
+    assert wanted >= {"sessionmaker", "voice", "now"}, "the reader finds nothing"
+    assert wanted - (set(App.__dataclass_fields__) | set(dir(App))) == set()
+
+
 def test_r5_services_import_without_aiogram():
     names = [m for m in modules() if m.startswith("bot.services") or m in (
         "bot.translator", "bot.labels", "bot.links")]

@@ -26,22 +26,23 @@ from db.base import utcnow
 from db.models import User
 
 
-def describe_coordinator(t: Translator, places: PlaceDirectory, user: User, locale: str) -> str:
+def describe_coordinator(translator: Translator, places: PlaceDirectory, user: User,
+                         locale: str) -> str:
     region = places.region(user.region_id)
     district = places.district(user.district_id)
-    level = {"regional": t.t(locale, "Regional level"),
-             "district": t.t(locale, "District (city) level")}.get(
+    level = {"regional": translator.t(locale, "Regional level"),
+             "district": translator.t(locale, "District (city) level")}.get(
         user.coordinator_level or "", "—")
-    return t.t(locale, "{name}\nLevel: {level}\nRegion: {region}\nDistrict: {district}\n"
-                              "Organisation: {org}",
-                      name=html.escape(user.full_name or "—"), level=level,
-                      region=html.escape(region.name(locale)) if region else "—",
-                      district=html.escape(district.name(locale)) if district else "—",
-                      org=html.escape(user.org_name or "—"))
+    return translator.t(locale, "{name}\nLevel: {level}\nRegion: {region}\n"
+                                "District: {district}\nOrganisation: {org}",
+                        name=html.escape(user.full_name or "—"), level=level,
+                        region=html.escape(region.name(locale)) if region else "—",
+                        district=html.escape(district.name(locale)) if district else "—",
+                        org=html.escape(user.org_name or "—"))
 
 
-async def notify_staff_of_request(session: AsyncSession, t: Translator, places: PlaceDirectory,
-                                  user: User, now: datetime) -> int:
+async def notify_staff_of_request(session: AsyncSession, translator: Translator,
+                                  places: PlaceDirectory, user: User, now: datetime) -> int:
     """The request's card with Approve / Reject to every staff member, if staff had no notice
     about requests in the last hour; otherwise `coordinator_requests_tick` sums it up with the
     others when the hour is over (review L4)."""
@@ -51,22 +52,22 @@ async def notify_staff_of_request(session: AsyncSession, t: Translator, places: 
     staff = await list_staff(session)
     payloads = {}
     for locale in {s.locale for s in staff}:
-        text = t.t(locale, "New coordinator request:") + "\n\n" + \
-            describe_coordinator(t, places, user, locale)
+        text = translator.t(locale, "New coordinator request:") + "\n\n" + \
+            describe_coordinator(translator, places, user, locale)
         payloads[locale] = OutgoingMessage(text=text, html=True, buttons=[[
-            Button(t.t(locale, "✅ Approve"), ApproveCD(user_id=user.id, ok=True).pack()),
-            Button(t.t(locale, "❌ Reject"), ApproveCD(user_id=user.id, ok=False).pack()),
+            Button(translator.t(locale, "✅ Approve"), ApproveCD(user_id=user.id, ok=True).pack()),
+            Button(translator.t(locale, "❌ Reject"), ApproveCD(user_id=user.id, ok=False).pack()),
         ]])
     recipients = [Recipient(s.id, s.chat_id, s.locale) for s in staff if s.chat_id]
     return await enqueue(session, "coordinator_request", user.id, recipients, payloads,
                          priority=PRIORITY_PERSONAL)
 
 
-async def notify_staff_of_requests(session: AsyncSession, t: Translator, count: int,
+async def notify_staff_of_requests(session: AsyncSession, translator: Translator, count: int,
                                    now: datetime) -> int:
     """One notice per staff member for the requests that came while they had just been told."""
     staff = await list_staff(session)
-    payloads = {locale: OutgoingMessage(text=t.t(
+    payloads = {locale: OutgoingMessage(text=translator.t(
         locale, "New coordinator requests waiting for your decision: {n}. /pending lists "
                 "them.", n=count), html=True) for locale in {s.locale for s in staff}}
     recipients = [Recipient(s.id, s.chat_id, s.locale) for s in staff if s.chat_id]
@@ -88,42 +89,42 @@ async def coordinator_requests_tick(app: NoticeContext) -> None:
         await session.commit()
 
 
-async def notify_coordinator_decision(session: AsyncSession, t: Translator, user: User,
+async def notify_coordinator_decision(session: AsyncSession, translator: Translator, user: User,
                                       approved: bool) -> int:
     if not user.chat_id:
         return 0
     # Each text spelled out in a t() call so the catalog extractor finds it.
     if approved:
-        text = t.t(
+        text = translator.t(
             user.locale, "Your coordinator request was approved. Send /help to see your commands.")
     else:
-        text = t.t(user.locale, "Your coordinator request was not approved. If you think "
-                                       "this is a mistake, contact the centre.") + "\n" + \
-            t.t(user.locale, "To take part as a parliament member instead, erase this "
-                                    "request with /deleteme and register again with /start.")
+        text = translator.t(user.locale, "Your coordinator request was not approved. If you "
+                                         "think this is a mistake, contact the centre.") + "\n" + \
+            translator.t(user.locale, "To take part as a parliament member instead, erase this "
+                                      "request with /deleteme and register again with /start.")
     message = OutgoingMessage(text=text, html=True)
     return await enqueue(session, "coordinator_decision", user.id,
                          [Recipient(user.id, user.chat_id, "one")], {"one": message},
                          priority=PRIORITY_PERSONAL)
 
 
-async def notify_promoted(session: AsyncSession, t: Translator, user: User) -> int:
+async def notify_promoted(session: AsyncSession, translator: Translator, user: User) -> int:
     """Tell a person a staff member made them centre staff."""
     if not user.chat_id:
         return 0
-    text = t.t(user.locale, "You are now centre staff. Send /help to see your commands.")
+    text = translator.t(user.locale, "You are now centre staff. Send /help to see your commands.")
     return await enqueue(session, "promoted", user.id,
                          [Recipient(user.id, user.chat_id, "one")],
                          {"one": OutgoingMessage(text=text, html=True)},
                          priority=PRIORITY_PERSONAL, dedup_suffix=_each_time())
 
 
-async def notify_demoted(session: AsyncSession, t: Translator, user: User) -> int:
+async def notify_demoted(session: AsyncSession, translator: Translator, user: User) -> int:
     """Tell a person a staff member took their staff rights away."""
     if not user.chat_id:
         return 0
-    text = t.t(user.locale, "You are no longer centre staff. Send /help to see your "
-                                   "commands.")
+    text = translator.t(user.locale, "You are no longer centre staff. Send /help to see "
+                                     "your commands.")
     return await enqueue(session, "demoted", user.id,
                          [Recipient(user.id, user.chat_id, "one")],
                          {"one": OutgoingMessage(text=text, html=True)},
@@ -135,11 +136,13 @@ def _each_time() -> str:
     return utcnow().strftime("%Y%m%d%H%M%S%f")
 
 
-async def notify_guardian_confirmed(session: AsyncSession, t: Translator, user: User) -> int:
+async def notify_guardian_confirmed(session: AsyncSession, translator: Translator,
+                                    user: User) -> int:
     if not user.chat_id:
         return 0
-    text = t.t(user.locale, "Your parent or guardian confirmed your account. You can now "
-                                   "take part in everything, including submitting entries.")
+    text = translator.t(user.locale, "Your parent or guardian confirmed your account. You can "
+                                     "now take part in everything, including submitting "
+                                     "entries.")
     return await enqueue(session, "guardian_confirmed", user.id,
                          [Recipient(user.id, user.chat_id, "one")],
                          {"one": OutgoingMessage(text=text, html=True)},

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 def when_text(voice: Voice, locale: str, webinar: Webinar) -> str:
     return voice.t(locale, "{time} (Almaty time)",
-                      time=fmt_dt(webinar.starts_at, locale, voice.tz))
+                   time=fmt_dt(webinar.starts_at, locale, voice.tz))
 
 
 def offset_text(voice: Voice, locale: str, minutes: int) -> str:
@@ -55,7 +55,7 @@ def reminder_message(voice: Voice, locale: str, webinar: Webinar, offset: int) -
         head = voice.t(locale, "🔔 The webinar «{title}» is starting now.", title=title)
     else:
         head = voice.t(locale, "⏰ Reminder: the webinar «{title}» starts in {left}.",
-                          title=title, left=offset_text(voice, locale, offset))
+                       title=title, left=offset_text(voice, locale, offset))
     text = "\n".join([
         head, "",
         voice.t(locale, "Start: {when}", when=when_text(voice, locale, webinar)),
@@ -64,7 +64,7 @@ def reminder_message(voice: Voice, locale: str, webinar: Webinar, offset: int) -
     here = offset * 60 <= svc.ATTEND_BEFORE.total_seconds()
     if here:
         text += "\n\n" + voice.t(locale, "When you join, press “I'm here” so your "
-                                            "attendance is counted.")
+                                         "attendance is counted.")
     return OutgoingMessage(text=text, html=True, link_preview=False,
                            buttons=join_buttons(voice, locale, webinar, here))
 
@@ -104,7 +104,7 @@ async def webinar_reminders_tick(app: NoticeContext) -> int:
 def announce_message(voice: Voice, locale: str, webinar: Webinar) -> OutgoingMessage:
     text = "\n".join([
         voice.t(locale, "📣 New webinar: «{title}»",
-                   title=html.escape(webinar.text("title", locale))),
+                title=html.escape(webinar.text("title", locale))),
         voice.t(locale, "Start: {when}", when=when_text(voice, locale, webinar)),
         "",
         html.escape(webinar.text("description", locale)[:700]),
@@ -127,7 +127,7 @@ async def notify_time_change(session: AsyncSession, voice: Voice, webinar: Webin
     def build(loc: str) -> OutgoingMessage:
         text = "\n".join([
             voice.t(loc, "🕒 The time of the webinar «{title}» has changed.",
-                       title=html.escape(webinar.text("title", loc))),
+                    title=html.escape(webinar.text("title", loc))),
             voice.t(loc, "Was: {old}", old=fmt_dt(old_start, loc, voice.tz)),
             voice.t(loc, "Now: {when}", when=when_text(voice, loc, webinar)),
             voice.t(loc, "Your registration stays; reminders will come at the new time."),
