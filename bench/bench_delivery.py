@@ -117,14 +117,14 @@ async def big_enqueue(n: int = 100_000) -> None:
                                   parent_id=None, locale="en", now=utcnow(), scheduled_at=None,
                                   limit=5, tz=app.settings.tz)
             await s.commit()
-        from handlers.broadcast.compose import build_payloads
+        from bot.notices.broadcasts import build_payloads
 
         idle = rss_mb()
         reset_peak_rss()
         started, cpu = time.perf_counter(), time.process_time()
         async with app.sessionmaker() as s, s.begin():
             bc = await s.get(Broadcast, bc.id)
-            payloads, followups = build_payloads(app, bc)
+            payloads, followups = build_payloads(app.voice, bc)
             queued = await svc.start(s, bc, payloads, followups, utcnow())
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         print(f"(c) broadcast to {queued:,} recipients: enqueued in {elapsed:.2f} s "

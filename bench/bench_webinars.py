@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, insert, select
 
 from bench.common import bench_app, peak_rss_mb
+from bot.notices.webinars import webinar_reminders_tick
 from bot.services import webinars as svc
-from bot.webinar_notices import webinar_reminders_tick
 from db.models import Delivery, User, WebinarRegistration
 
 REGISTRANTS = 3200

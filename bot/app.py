@@ -23,9 +23,12 @@ from bot.delivery import DeliveryWorker
 from bot.i18n import PoI18n
 from bot.metrics import Metrics
 from bot.middlewares import FloodMiddleware, HeavyRuns
+from bot.notices import Voice
+from bot.notices.challenges import ChallengeNotices
 from bot.services.places import PlaceDirectory
 from bot.services.stats import BoardCache
 from bot.services.users import UserCache, UserInfo
+from bot.translator import Translator
 from bot.user_changes import UserChanges
 from db.base import utcnow
 from db.checkpoint import WalCheckpointer
@@ -85,6 +88,21 @@ class App:
 
     def now(self) -> datetime:
         return self.clock()
+
+    @property
+    def translator(self) -> Translator:
+        """The one translator of services, notices and keyboards (bot.translator)."""
+        return self.i18n.translator
+
+    @property
+    def voice(self) -> Voice:
+        """How notices speak (bot.notices.Voice)."""
+        return Voice(self.i18n.translator, self.settings.tz, self.settings.default_locale)
+
+    @property
+    def challenge_notices(self) -> ChallengeNotices:
+        """The challenges' messages to other people, for the services that queue them."""
+        return ChallengeNotices(self.voice)
 
     def read_session(self) -> AsyncSession:
         """A session for a long read that writes nothing (see read_sessionmaker)."""

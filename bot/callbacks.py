@@ -109,7 +109,7 @@ class WebinarWizCD(CallbackData, prefix="wbw"):
 class ChallengeCD(CallbackData, prefix="ch"):
     """Participants: action is list|card|join|submit|nom|cat|skip|ok|no|my|wd|wdok; arg extra.
 
-    bot.services.challenges.challenge_cb builds the same strings for queued messages.
+    bot.notices.challenges.challenge_cb packs it for queued messages.
     """
 
     action: str

@@ -1,4 +1,4 @@
-"""gettext catalogs compiled from locales/<lang>/LC_MESSAGES/*.po at start-up.
+"""aiogram's I18n over the project's gettext catalogs (bot.translator), for handlers' `_()`.
 
 Each feature keeps its own .po file (core.po, broadcast.po, ...); all files of a language
 are merged into one translation, so no compile step or committed .mo files are needed.
@@ -7,51 +7,38 @@ are merged into one translation, so no compile step or committed .mo files are n
 from __future__ import annotations
 
 import gettext
-import io
 from collections.abc import Generator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from aiogram.utils.i18n import I18n
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
-LANGUAGES = ("kk", "ru", "en")
+from bot.translator import (
+    LANGUAGES,
+    LOCALES_DIR,
+    SPEAKING,
+    Translator,
+    compiled_catalog,
+    fmt_dt,
+    fmt_int,
+    load_catalogs,
+    merged_catalog,
+)
+
+__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "LOCALES_DIR", "PoI18n", "compiled_catalog",
+           "create_i18n", "fmt_dt", "fmt_int", "merged_catalog"]
+
 LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
 
 
-def merged_catalog(lang_dir: Path, locale: str) -> Catalog:
-    merged = Catalog(locale=locale)
-    for po_path in sorted((lang_dir / "LC_MESSAGES").glob("*.po")):
-        with po_path.open("rb") as fh:
-            for message in read_po(fh, locale=locale):
-                if message.id and message.string:
-                    merged[message.id] = message
-    return merged
-
-
-_COMPILED: dict[tuple[object, ...], bytes] = {}
-
-
-def compiled_catalog(lang_dir: Path) -> bytes:
-    """The language's merged .mo, compiled once per process while the .po files are unchanged
-    (parsing them costs ~0.5 s, and tests build many apps)."""
-    files = sorted((lang_dir / "LC_MESSAGES").glob("*.po"))
-    key = (str(lang_dir), *((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files))
-    if key not in _COMPILED:
-        buf = io.BytesIO()
-        write_mo(buf, merged_catalog(lang_dir, lang_dir.name))
-        _COMPILED[key] = buf.getvalue()
-    return _COMPILED[key]
-
-
 class PoI18n(I18n):
-    """aiogram's I18n reading .po sources directly."""
+    """aiogram's I18n reading .po sources directly; `translator` reads the same catalogs."""
+
+    def __init__(self, *, path: str | Path, default_locale: str = "en",
+                 domain: str = "messages") -> None:
+        super().__init__(path=path, default_locale=default_locale, domain=domain)
+        self.translator = Translator(self.locales)
 
     @contextmanager
     def context(self) -> Generator[I18n, None, None]:
@@ -62,29 +49,29 @@ class PoI18n(I18n):
         finally:
             I18n.reset_current(token)
 
+    @contextmanager
+    def use_locale(self, locale: str) -> Generator[None, None, None]:
+        # bot.labels' texts (bot.translator.lazy) speak the handler's locale too; one
+        # context manager, not two nested: this runs for every update
+        ctx_token = self.ctx_locale.set(locale)
+        speaking_token = SPEAKING.set((self.translator, locale))
+        try:
+            yield
+        finally:
+            SPEAKING.reset(speaking_token)
+            self.ctx_locale.reset(ctx_token)
+
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
-        translations: dict[str, gettext.GNUTranslations] = {}
-        for lang_dir in sorted(self.path.iterdir()):
-            if lang_dir.is_dir():
-                translations[lang_dir.name] = gettext.GNUTranslations(
-                    io.BytesIO(compiled_catalog(lang_dir)))
-        return translations
+        return load_catalogs(self.path)
 
     def t(self, locale: str, msgid: str, **kwargs: Any) -> str:
-        """Translate for a given locale (services sending to other people use this)."""
-        text = self.gettext(msgid, locale=locale)
-        return text.format(**kwargs) if kwargs else text
+        """Translate for a given locale (bot.translator.Translator.t)."""
+        return self.translator.t(locale, msgid, **kwargs)
+
+    def reload(self) -> None:
+        super().reload()
+        self.translator = Translator(self.locales)
 
 
 def create_i18n(default_locale: str = "kk") -> PoI18n:
     return PoI18n(path=LOCALES_DIR, default_locale=default_locale, domain="messages")
-
-
-def fmt_int(value: int | float, locale: str) -> str:
-    """Numbers as each language writes them (kk/ru: 3 531, en: 3,531)."""
-    return format_decimal(value, locale={"kk": "kk_KZ", "ru": "ru_RU"}.get(locale, "en_US"))
-
-
-def fmt_dt(value: datetime, locale: str, tz: Any) -> str:
-    """A UTC moment shown in local time: 12.03.2026 15:00."""
-    return value.astimezone(tz).strftime("%d.%m.%Y %H:%M")

@@ -16,7 +16,7 @@ from bot.i18n import LANGUAGES, LOCALES_DIR, merged_catalog
 
 ROOT = LOCALES_DIR.parent
 KEYWORDS = {"_": None, "__": None, "gettext": None, "lazy_gettext": None,
-            "ngettext": (1, 2), "t": (2,)}
+            "ngettext": (1, 2), "t": (2,), "tn": (2, 3)}
 
 
 def code_messages() -> dict[str, str]:

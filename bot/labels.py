@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram.utils.i18n import lazy_gettext as __
+from bot.translator import lazy as __
 
 ROLE = {
     "student": __("Parliament member (student)"),

@@ -360,7 +360,7 @@ class RetryOnTimeout(BaseMiddleware):
         if locale not in LANGUAGES and who is not None:
             cached = self.cache.get(who.id)
             locale = cached.locale if cached else _guess_locale(who, self.default_locale)
-        text = self.i18n.t(locale or self.default_locale,
+        text = self.i18n.translator.t(locale or self.default_locale,
                            "The bot is very busy right now and could not finish this. "
                            "Please try again in a minute.")
         try:

@@ -1,6 +1,7 @@
 """Periodic ticks. The database holds what is due (reminders, deadlines, scheduled broadcasts,
 digests); a tick finds it and acts, so nothing is lost across restarts and the scheduler
-itself keeps no state. Each tick is `async def tick(app) -> None` and must be idempotent.
+itself keeps no state. Each tick is `async def tick(app: App) -> None` and must be idempotent.
+The notices' ticks live in bot.notices; the others are here.
 """
 
 from __future__ import annotations
@@ -9,21 +10,22 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.app import App
+
 logger = logging.getLogger(__name__)
 
-Tick = Callable[[Any], Awaitable[Any]]
+Tick = Callable[[App], Awaitable[Any]]
 
 
 def ticks() -> list[tuple[str, float, Tick]]:
     """(job id, interval in seconds, tick). Features add their line here."""
-    from bot.notifications import coordinator_requests_tick
+    from bot.notices.approvals import coordinator_requests_tick
+    from bot.notices.broadcasts import broadcasts_tick
+    from bot.notices.challenges import challenges_tick
+    from bot.notices.digest import digest_tick
+    from bot.notices.webinars import webinar_reminders_tick
     from bot.services.certificates import TICK_SECONDS as certificates_every
-    from bot.services.certificates import tick as certificates_tick
-    from bot.services.challenges import challenges_tick
-    from bot.stats_digest import digest_tick
-    from bot.storage import EXPIRY_EVERY, expire_tick
-    from bot.webinar_notices import webinar_reminders_tick
-    from handlers.broadcast.compose import broadcasts_tick
+    from bot.storage import EXPIRY_EVERY
 
     return [
         ("stats_digest", 60, digest_tick),
@@ -36,14 +38,32 @@ def ticks() -> list[tuple[str, float, Tick]]:
     ]
 
 
-def start_scheduler(app: Any) -> None:
+async def certificates_tick(app: App) -> None:
+    """Keep certificates flowing into the queue (bot.services.certificates.tick); their
+    links name the bot, asked of Telegram here, not in the service."""
+    from bot.services import certificates
+
+    me = await app.bot.me()
+    await certificates.tick(app.sessionmaker, app.translator, me.username or "",
+                            app.settings.tz, app.now(), app.settings.delivery_rate)
+
+
+async def expire_tick(app: App) -> None:
+    """Flows nobody touched for FSM_TTL end (RedisStorage expires its keys by itself)."""
+    from bot.storage import FSM_TTL, SqlStorage
+
+    if isinstance(app.storage, SqlStorage):
+        await app.storage.expire(app.now() - FSM_TTL)
+
+
+def start_scheduler(app: App) -> None:
     for job_id, seconds, tick in ticks():
         app.scheduler.add_job(_guarded, "interval", seconds=seconds, args=[job_id, tick, app],
                               id=job_id, max_instances=1, coalesce=True, replace_existing=True)
     app.scheduler.start()
 
 
-async def _guarded(job_id: str, tick: Tick, app: Any) -> None:
+async def _guarded(job_id: str, tick: Tick, app: App) -> None:
     from bot.cluster import exclusive
     from db.inline_sqlite import offloaded
 
@@ -58,7 +78,7 @@ async def _guarded(job_id: str, tick: Tick, app: Any) -> None:
         logger.exception("scheduled job %s failed", job_id)
 
 
-async def run_all_ticks(app: Any) -> None:
+async def run_all_ticks(app: App) -> None:
     """Every tick once (start-up catch-up, and tests)."""
     for job_id, _seconds, tick in ticks():
         await _guarded(job_id, tick, app)

@@ -8,7 +8,7 @@ three). Reads are served from a write-through cache: one process owns its users'
 
 Answers left half-way expire FSM_TTL after their last write: a registration abandoned before
 consent must not keep a child's school, grade and age band for ever. Here a periodic tick
-deletes the rows (`expire_tick`); RedisStorage gets the same TTL (bot.factory).
+deletes the rows (bot.scheduler.expire_tick); RedisStorage gets the same TTL (bot.factory).
 """
 
 from __future__ import annotations
@@ -168,9 +168,3 @@ def _upsert(dialect: str) -> Any:
     return stmt.on_conflict_do_update(index_elements=[_TABLE.c.key], set_={
         "state": stmt.excluded.state, "data": stmt.excluded.data,
         "updated_at": stmt.excluded.updated_at})
-
-
-async def expire_tick(app: Any) -> None:
-    """Flows nobody touched for FSM_TTL end (RedisStorage expires its keys by itself)."""
-    if isinstance(app.storage, SqlStorage):
-        await app.storage.expire(app.now() - FSM_TTL)

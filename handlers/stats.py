@@ -35,7 +35,7 @@ TOP = 10
 def _tools(app: App, locale: str) -> tuple[st.Translate, Callable[[int | float], str],
                                             Callable[[str, int], str]]:
     def tr(msgid: str) -> str:
-        return app.i18n.t(locale, msgid)
+        return app.translator.t(locale, msgid)
 
     return tr, (lambda v: fmt_int(v, locale)), st.place_namer(app.places, locale)
 

@@ -33,13 +33,11 @@ STALE_TEXT = "This button is no longer active."
 CIRCLES = {
     "handlers.challenges.browse handlers.challenges.wizard": "W2-1",
 }
-UPWARD = {
-    "bot.scheduler -> handlers.broadcast.compose": "W1-B",
+UPWARD: dict[str, str] = {
 }
 SERVICES_IMPORT: dict[str, str] = {  # bot/services importing what they must not (R3)
 }
-NEEDS_AIOGRAM = {  # modules that must import without aiogram (R5)
-    "bot.labels": "W1-B",
+NEEDS_AIOGRAM: dict[str, str] = {  # modules that must import without aiogram (R5)
 }
 IMPORTLIB: dict[str, str] = {}
 SIZE = {
@@ -99,23 +97,8 @@ EXCEPT_DOMAIN_ERROR = {  # file: (WP, `except DomainError` blocks left); the err
     "handlers/stats.py": ("W2-5", 3),
 }
 APP_UNTYPED = {  # file: (WP, `app` parameters typed Any or object)
-    # W1-B
-    "bot/notifications.py": ("W1-B", 8),
-    "bot/scheduler.py": ("W1-B", 3),
-    "bot/services/certificates.py": ("W1-B", 1),
-    "bot/services/challenge_edit.py": ("W1-B", 1),
-    "bot/services/challenges.py": ("W1-B", 11),
-    "bot/services/jury.py": ("W1-B", 1),
-    "bot/stats_digest.py": ("W1-B", 2),
-    "bot/storage.py": ("W1-B", 1),  # expire_tick, a tick like the others
-    "bot/webinar_notices.py": ("W1-B", 11),
 }
 APP_PARAMETERS = {  # file: (WP, functions taking `app`): they name what they use instead
-    # W1-B
-    "bot/services/certificates.py": ("W1-B", 1),
-    "bot/services/challenge_edit.py": ("W1-B", 1),
-    "bot/services/challenges.py": ("W1-B", 11),
-    "bot/services/jury.py": ("W1-B", 1),
     # W2-1
     "handlers/challenges/browse.py": ("W2-1", 19),
     "handlers/challenges/jury.py": ("W2-1", 4),
@@ -135,15 +118,6 @@ APP_PARAMETERS = {  # file: (WP, functions taking `app`): they name what they us
     "handlers/stats.py": ("W2-5", 9),
 }
 I18N_T = {  # file: (WP, calls of i18n.t); one translator (bot.translator) replaces it
-    # W1-B
-    "bot/middlewares.py": ("W1-B", 1),
-    "bot/notifications.py": ("W1-B", 13),
-    "bot/services/challenges.py": ("W1-B", 23),
-    "bot/services/jury.py": ("W1-B", 3),
-    "bot/stats_digest.py": ("W1-B", 1),
-    "bot/webinar_notices.py": ("W1-B", 22),
-    "handlers/stats.py": ("W1-B", 1),
-    "handlers/webinars/browse.py": ("W1-B", 1),
     # W2-5
     "bot/services/certificates.py": ("W2-5", 42),
 }
@@ -355,6 +329,18 @@ def test_r4_notices_know_no_app_and_db_knows_no_bot():
              if (source.startswith("bot.notices") and target == "bot.app")
              or (source.startswith("db") and target.split(".")[0] in ("bot", "handlers"))}
     expect(found, {}, "R4")
+
+
+def test_notice_ticks_are_given_what_the_app_has():
+    """Notices know no App (R4): their ticks name the parts they use in NoticeContext,
+    and the scheduler hands them the App, which must have every one of them."""
+    from bot.app import App
+    from bot.notices import NoticeContext
+
+    wanted = set(NoticeContext.__annotations__) | {
+        name for name in vars(NoticeContext) if not name.startswith("_")}
+    assert wanted >= {"sessionmaker", "voice", "now"}, "the reader finds nothing"
+    assert wanted - (set(App.__dataclass_fields__) | set(dir(App))) == set()
 
 
 def test_r5_services_import_without_aiogram():

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from bot.callbacks import BroadcastAckCD, BroadcastCD, BroadcastFwdCD
 from bot.delivery import DeliveryWorker
+from bot.notices.broadcasts import broadcasts_tick
 from bot.pacing import VirtualTimer
 from bot.services import broadcasts as svc
 from db.models import ActivityLog, Broadcast, BroadcastAck, Delivery
-from handlers.broadcast.compose import broadcasts_tick
 from tests.factories import make_coordinator, make_staff, make_student, place_ids
 from tests.harness import make_harness
 

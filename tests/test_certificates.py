@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
 from bot.callbacks import CertCD
+from bot.scheduler import certificates_tick
 from bot.services import certificates as certs
 from bot.services.errors import DomainError
 from db.models import (
@@ -278,7 +279,7 @@ async def test_sending_is_paced_and_the_queue_holds_no_pdf(h, monkeypatch):
                                    h.app.settings.tz)
         await s.commit()
     assert result.new == 5
-    await certs.tick(h.app)
+    await certificates_tick(h.app)
     async with h.app.sessionmaker() as s:
         queued = (await s.scalars(select(OutboxPayload.body))).all()
     # what waits in the queue: a few hundred bytes each, no PDF, no name, no school
@@ -288,11 +289,11 @@ async def test_sending_is_paced_and_the_queue_holds_no_pdf(h, monkeypatch):
         raw = json.dumps(body, ensure_ascii=False)
         assert len(raw.encode()) < 4000 and "Ерекше" not in raw
     assert await h.drain() == 2
-    await certs.tick(h.app)
+    await certificates_tick(h.app)
     assert await h.drain() == 2
-    await certs.tick(h.app)
+    await certificates_tick(h.app)
     await h.drain()
-    await certs.tick(h.app)
+    await certificates_tick(h.app)
     assert len(h.api.of("sendDocument")) == 5
     async with h.app.sessionmaker() as s:
         numbers = dict((await s.execute(select(Certificate.user_id, Certificate.number))).all())
@@ -319,7 +320,7 @@ async def test_the_background_is_printed_even_without_its_cached_file(h):
         await certs.issue(s, certs.Source("webinar", wid), None, h.app.now(), h.app.settings.tz)
         await s.commit()
         jpeg = (await certs.get_settings(s, "webinar")).background
-    await certs.tick(h.app)
+    await certificates_tick(h.app)
     cached = background_path(background_digest(jpeg))
     assert cached is not None
     Path(cached).unlink()  # another machine sends it, or the temporary folder was cleaned
@@ -335,7 +336,7 @@ async def test_a_failing_render_is_retried_not_lost(h, monkeypatch):
     async with h.app.sessionmaker() as s:
         await certs.issue(s, certs.Source("webinar", wid), None, h.app.now(), h.app.settings.tz)
         await s.commit()
-    await certs.tick(h.app)
+    await certificates_tick(h.app)
 
     async def broken(sessionmaker, spec):
         raise OSError("disk full")
@@ -375,12 +376,12 @@ async def test_a_tick_tops_the_queue_up_to_the_target(h, monkeypatch):
                 select(func.count()).select_from(Certificate)
                 .where(Certificate.queued_at.is_(None))))
 
-    await certs.tick(h.app)
+    await certificates_tick(h.app)
     assert await waiting() == (5, 3)
-    await certs.tick(h.app)  # still full: nothing more
+    await certificates_tick(h.app)  # still full: nothing more
     assert await waiting() == (5, 3)
     assert await h.drain() == 5
-    await certs.tick(h.app)
+    await certificates_tick(h.app)
     assert await waiting() == (3, 0)
     await h.drain()
     assert len(h.api.of("sendDocument")) == 8
@@ -451,7 +452,7 @@ async def queued_two(h) -> tuple[Certificate, Certificate]:
     async with h.app.sessionmaker() as s:
         await certs.issue(s, certs.Source("webinar", wid), None, h.app.now(), h.app.settings.tz)
         await s.commit()
-    await certs.tick(h.app)
+    await certificates_tick(h.app)
     async with h.app.sessionmaker() as s:
         first, second = (await s.scalars(select(Certificate).order_by(Certificate.id))).all()
         assert first.queued_at is not None and second.queued_at is not None
@@ -482,7 +483,7 @@ async def test_a_certificate_revoked_in_the_queue_is_not_sent(h):
     row = await delivery_of(h, revoked)
     assert row.status == "cancelled" and row.sent_at is None and row.sent_message_id is None
     assert (await delivery_of(h, kept)).status == "sent"
-    await certs.tick(h.app)  # nothing is queued again
+    await certificates_tick(h.app)  # nothing is queued again
     assert await h.drain() == 0
     assert not sent_documents(h, 101)
     guest = h.user(555)
@@ -523,7 +524,7 @@ async def test_a_certificate_revoked_before_it_is_queued_is_never_queued(h):
     async with h.app.sessionmaker() as s:
         await certs.revoke(s, cert.number, None, "", h.app.now())
         await s.commit()
-    await certs.tick(h.app)
+    await certificates_tick(h.app)
     await h.drain()
     assert not h.api.of("sendDocument")
     async with h.app.sessionmaker() as s:

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.notices.challenges import challenges_tick
 from bot.services import challenges as svc
 from db.models import ActivityLog, Delivery, User
 from db.models.challenges import Challenge, ChallengeParticipant, Submission
@@ -46,7 +47,7 @@ async def new_challenge(h, kind: str = "challenge", days: int = 10, publish: boo
             "nominations": nominations or [], "categories": categories or [],
             "review_tiers": list(tiers)}, None, now)
         if publish:
-            await svc.publish(s, h.app, c.id, staff, now)
+            await svc.publish(s, h.app.challenge_notices, c.id, staff, now)
         await s.commit()
         return c.id
 
@@ -312,8 +313,8 @@ async def test_deadline_tick_closes_once_across_a_restart(h, clock, tmp_path):
     u = h.user(101)
     await u.press(f"ch:join:{cid}:")
     clock.advance(days=1, hours=1)  # inside the last day: one reminder
-    await svc.challenges_tick(h.app)
-    await svc.challenges_tick(h.app)
+    await challenges_tick(h.app)
+    await challenges_tick(h.app)
     await h.drain()
     reminders = [t for t in u.texts() if "Reminder" in t]
     assert len(reminders) == 1
@@ -321,8 +322,8 @@ async def test_deadline_tick_closes_once_across_a_restart(h, clock, tmp_path):
     await h.close()
     h2 = await make_harness(str(tmp_path / "bot.db"), clock, staff_ids=frozenset({900}))
     try:
-        await svc.challenges_tick(h2.app)
-        await svc.challenges_tick(h2.app)
+        await challenges_tick(h2.app)
+        await challenges_tick(h2.app)
         async with h2.app.sessionmaker() as s:
             assert (await s.get(Challenge, cid)).status == "closed"
             closed = await s.scalar(select(func.count()).select_from(ActivityLog).where(
@@ -366,7 +367,7 @@ async def test_whole_life_cycle_in_kazakh_and_russian(h, clock, locale, words):
     await h.drain()
     assert any(words["approved"] in t for t in u.texts())
     clock.advance(days=11)
-    await svc.challenges_tick(h.app)
+    await challenges_tick(h.app)
     s = h.user(900)
     await s.send("/challenges")
     await s.press(f"cha:win:{cid}:")
@@ -438,7 +439,7 @@ async def test_winner_lines_are_checked(h, clock):
     await s.press(f"cha:res:{cid}:")
     assert "Close the challenge first" in s.last_text()
     clock.advance(days=2)
-    await svc.challenges_tick(h.app)
+    await challenges_tick(h.app)
     await s.press(f"cha:win:{cid}:")
     await s.send("1 first")
     assert "Line 1" in s.last_text()
@@ -494,8 +495,9 @@ async def test_export_is_an_xlsx_with_one_row_per_entry(h):
 
 async def test_challenge_participant_ids_and_the_callback_layout(h):
     from bot.callbacks import ChallengeCD
+    from bot.notices.challenges import challenge_cb
 
-    assert ChallengeCD(action="card", id=5).pack() == svc.challenge_cb("card", 5)
+    assert ChallengeCD(action="card", id=5).pack() == challenge_cb("card", 5)
     cid = await new_challenge(h)
     await make_student(h, 101)
     await h.user(101).press(f"ch:join:{cid}:")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from bot.notices.challenges import challenges_tick
 from bot.services import challenges as svc
 from db.models import ActivityLog
 from db.models.challenges import Challenge, ChallengeOption
@@ -190,7 +191,7 @@ async def test_open_challenge_widened_audience_and_refusals(h, clock, locale, wo
     # another challenge, closed, then with its results published
     other = await new_challenge(h, "contest", content=("text",), days=1)
     clock.advance(days=2)
-    await svc.challenges_tick(h.app)
+    await challenges_tick(h.app)
     for data in (f"cha:eaud:{other}:", f"cha:eck:{other}:", f"cha:eopt:{other}:category"):
         await s.press(data)
         assert words["closed"] in s.last_text()

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from bot.notices.challenges import challenges_tick
 from bot.services import challenges as svc
 from bot.services.errors import DomainError
 from db.models import ActivityLog
@@ -53,7 +54,7 @@ async def test_titles_and_limits_change_only_while_draft_or_open(h, clock, local
     await s.press(f"cha:editf:{cid}:title_kk")
     assert words["prompt"] in s.last_text()
     clock.advance(days=2)
-    await svc.challenges_tick(h.app)
+    await challenges_tick(h.app)
     assert (await challenge(h, cid)).status == "closed"
     await s.send("Жалған атау")
     assert words["closed"] in s.last_text()
@@ -86,7 +87,7 @@ async def test_a_closed_challenge_is_editable_again_after_extending(h, clock):
     await staff_user(h)
     cid = await new_challenge(h, content=("text",), days=1)
     clock.advance(days=2)
-    await svc.challenges_tick(h.app)
+    await challenges_tick(h.app)
     s = h.user(900)
     await s.press(f"cha:editf:{cid}:max_submissions")
     assert "is closed" in s.last_text()

@@ -258,7 +258,7 @@ async def test_closing_the_round_asks_first_and_staff_can_reopen_it(h):
     await s.click("Да, закрыть этап")
     async with h.app.sessionmaker() as db:
         await svc.close(db, cid, None, h.app.now())
-        await svc.publish_results(db, h.app, cid, None, h.app.now())
+        await svc.publish_results(db, h.app.challenge_notices, cid, None, h.app.now())
         await db.commit()
     for action in ("jopen", "jclose", "jcloseok", "jcloseno"):  # old buttons
         await s.press(f"cha:{action}:{cid}:")

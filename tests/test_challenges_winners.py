@@ -282,7 +282,7 @@ async def test_the_jury_prompt_answered_after_the_results_is_refused(h):
     s = h.user(900)
     await s.press(f"cha:jq:{cid}:")  # asked while the contest was only closed
     async with h.app.sessionmaker() as db:
-        await svc.publish_results(db, h.app, cid, None, h.app.now())
+        await svc.publish_results(db, h.app.challenge_notices, cid, None, h.app.now())
         await db.commit()
     await s.send("3")
     assert s.last_text() == "Итоги уже опубликованы."

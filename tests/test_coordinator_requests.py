@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.callbacks import ApproveCD
-from bot.notifications import coordinator_requests_tick
+from bot.notices.approvals import coordinator_requests_tick
 from bot.services import coordinator_requests as requests
 from bot.services.registration import export_user_data
 from db.models import CoordinatorRequest, User

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 
 from bot.callbacks import ChallengeCD
 from bot.local_api import ApiCall
-from bot.services.certificates import tick as certificates_tick
+from bot.scheduler import certificates_tick
 from db.models import (
     Certificate,
     Challenge,
@@ -327,7 +327,7 @@ async def staff_exports(h, w: World) -> None:
 
 async def coordinator_lists(h, w: World) -> None:
     from bot.callbacks import WebinarAdminCD
-    from handlers.broadcast.compose import broadcasts_tick
+    from bot.notices.broadcasts import broadcasts_tick
 
     coordinator = h.user(COORDINATOR)
     await coordinator.press(ChallengeCD(action="gap", id=w.open_challenge).pack())

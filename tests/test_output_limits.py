@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from bot.callbacks import BroadcastCD, ChallengeCD, WebinarAdminCD
+from bot.notices.broadcasts import broadcasts_tick
 from bot.services import challenges as svc
 from bot.services.text import HtmlError, fit, parse, split, take_lines
 from db.models import ActivityLog, Broadcast, Challenge, ChallengeParticipant, District, User
 from db.models.challenges import Submission
-from handlers.broadcast.compose import broadcasts_tick
 from tests.conftest import STAFF_ID
 from tests.factories import make_coordinator, make_staff, make_student, place_ids
 from tests.harness import BotHarness, make_harness
@@ -461,7 +461,7 @@ async def test_m6_l3_m4_views_of_minors_staff_rights_and_verify_fit_with_hostile
     guardian's page, coordinator request cards and /verify: every one fits, parses and
     names no minor still waiting for a guardian."""
     from bot.callbacks import ChallengeAdminCD
-    from bot.notifications import notify_staff_of_request
+    from bot.notices.approvals import notify_staff_of_request
     from bot.services import certificates as certs
     from db.models import Certificate
 
@@ -542,7 +542,8 @@ async def test_m6_l3_m4_views_of_minors_staff_rights_and_verify_fit_with_hostile
     # a coordinator request's card, then the summary of the next ones
     async with h.app.sessionmaker() as s:
         for user in pending:
-            await notify_staff_of_request(s, h.app, await s.get(User, user.id))
+            await notify_staff_of_request(s, h.app.translator, h.app.places,
+                                          await s.get(User, user.id), h.app.now())
         await s.commit()
     await h.drain()
     assert "New coordinator request:" in "\n".join(staff.texts()[-2:])
@@ -585,7 +586,7 @@ async def contest(h: BotHarness, *, cover: bool = False, description: str = "Des
             "deadline_at": (now + timedelta(days=10)).isoformat(),
             "nominations": names[:options], "categories": [],
             "cover_file_id": "COVER" if cover else None, "review_tiers": []}, None, now)
-        await svc.publish(s, h.app, c.id, actor, now)
+        await svc.publish(s, h.app.challenge_notices, c.id, actor, now)
         await s.commit()
         return c.id
 

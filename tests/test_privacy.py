@@ -189,7 +189,7 @@ async def new_challenge(h: BotHarness) -> int:
             "audience": {}, "content_kinds": ["text"], "max_submissions": 1,
             "starts_at": now.isoformat(), "deadline_at": (now + timedelta(days=9)).isoformat(),
             "nominations": [], "categories": [], "review_tiers": []}, None, now)
-        await svc.publish(s, h.app, c.id, staff, now)
+        await svc.publish(s, h.app.challenge_notices, c.id, staff, now)
         await s.commit()
         return c.id
 
@@ -238,11 +238,11 @@ async def test_l5_sql_parameters_are_hidden_even_at_debug(h):
 
 
 async def test_l5_delivery_logs_name_the_user_not_the_chat(h):
-    from bot.notifications import notify_promoted
+    from bot.notices.approvals import notify_promoted
 
     student = await make_student(h, TG_ID)
     async with h.app.sessionmaker() as s, s.begin():
-        await notify_promoted(s, h.app, await s.get(User, student.id))
+        await notify_promoted(s, h.app.translator, await s.get(User, student.id))
 
     def refuse(call) -> None:
         if call.chat_id == TG_ID:
@@ -528,6 +528,7 @@ async def test_l8_certificate_backgrounds_are_cached_in_the_private_data_folder(
     is in the data folder (mode 0700), the shared temporary folder stays empty."""
     from PIL import Image
 
+    from bot.scheduler import certificates_tick
     from bot.services import certificates as certs
     from bot.services.pdf import background_digest, background_path
     from tests.test_certificates import attend, sent_documents, student, webinar
@@ -548,7 +549,7 @@ async def test_l8_certificate_backgrounds_are_cached_in_the_private_data_folder(
                               h.app.settings.tz)
             await s.commit()
             jpeg = (await certs.get_settings(s, "webinar")).background
-        await certs.tick(h.app)
+        await certificates_tick(h.app)
         await h.drain()
         assert len(sent_documents(h, 101)) == 1
         cached = Path(background_path(background_digest(jpeg)) or "")

@@ -13,11 +13,11 @@ from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import func, select, update
 
+from bot.notices.digest import digest_tick
 from bot.services import charts
 from bot.services import stats as st
 from bot.services.demo import seed_demo
 from bot.services.errors import DomainError
-from bot.stats_digest import digest_tick
 from db.models import ActivityLog, Delivery, OutboxPayload, User
 from db.models.challenges import Challenge
 from db.models.webinars import Webinar

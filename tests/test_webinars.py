@@ -13,10 +13,10 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.callbacks import WebinarAdminCD, WebinarCD
+from bot.notices.webinars import webinar_reminders_tick
 from bot.services import webinars as svc
 from bot.services.errors import DomainError
 from bot.services.users import load_user_info
-from bot.webinar_notices import webinar_reminders_tick
 from db.models import ActivityLog, Delivery, Webinar, WebinarReminder
 from handlers.webinars.browse import my_webinars_text
 from tests.factories import make_coordinator, make_staff, make_student

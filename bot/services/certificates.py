@@ -867,12 +867,12 @@ async def pump(session: AsyncSession, i18n: Translator, bot_username: str, tz: Z
     return queued
 
 
-async def tick(app: Any) -> None:
-    """Scheduler tick (see bot.scheduler): keep certificates flowing into the queue."""
-    me = await app.bot.me()
-    async with app.sessionmaker() as session:
-        queued = await pump(session, app.i18n, me.username or "", app.settings.tz, app.now(),
-                            queue_target(app.settings.delivery_rate))
+async def tick(sessionmaker: async_sessionmaker, i18n: Translator, bot_username: str,
+               tz: ZoneInfo, now: datetime, rate: float | None) -> None:
+    """One round of the scheduler's certificates tick (bot.scheduler.certificates_tick):
+    keep certificates flowing into the queue at `rate` messages a second."""
+    async with sessionmaker() as session:
+        queued = await pump(session, i18n, bot_username, tz, now, queue_target(rate))
         await session.commit()
     if queued:
         logger.info("queued %s certificates", queued)

@@ -17,7 +17,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import log_activity
-from bot.services.challenges import CONTENT_KINDS, announce, get_challenge, parse_options
+from bot.services.challenges import (
+    CONTENT_KINDS,
+    Notices,
+    announce,
+    get_challenge,
+    parse_options,
+)
 from bot.services.errors import DomainError
 from bot.services.registration import FACTIONS, ORG_TYPES
 from db.models.challenges import Challenge, ChallengeOption, Submission
@@ -74,14 +80,14 @@ def may_announce_again(challenge: Challenge, now: datetime) -> bool:
             and challenge.starts_at <= now < challenge.deadline_at)
 
 
-async def announce_to_newcomers(session: AsyncSession, app: Any, challenge_id: int,
+async def announce_to_newcomers(session: AsyncSession, notices: Notices, challenge_id: int,
                                 actor: Any, now: datetime) -> int:
     """After the audience grew: the announcement goes to those who have not had it (the
     delivery queue keeps one announcement per person). Returns how many were queued."""
     challenge = await editable(session, challenge_id)
     if not may_announce_again(challenge, now):
         raise DomainError("announce_not_open")
-    queued = await announce(session, app, challenge, now)
+    queued = await announce(session, notices, challenge, now)
     await log_activity(session, "challenge_announced", actor, "challenge", challenge_id,
                        {"queued": queued, "after": "audience"})
     return queued

@@ -2,19 +2,18 @@
 
 Channel-agnostic: handlers (Telegram today, WhatsApp later) turn messages into
 `ContentPart`s and DomainError codes into text. Messages to other people go through the
-delivery queue; their buttons carry callback strings in the layout of
-`bot.callbacks.ChallengeCD` ("ch:<action>:<id>:<arg>").
+delivery queue: these services decide who hears what and when; what it says, in each
+language, is the `Notices` they are given (bot.notices.challenges).
 """
 
 from __future__ import annotations
 
-import html
 import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, bindparam, delete, func, insert, select, update
@@ -26,7 +25,6 @@ from bot.services.challenge_views import challenge_view
 from bot.services.delivery import (
     PRIORITY_BULK,
     PRIORITY_PERSONAL,
-    Button,
     OutgoingMessage,
     Recipient,
     enqueue,
@@ -34,7 +32,7 @@ from bot.services.delivery import (
 from bot.services.errors import DomainError
 from bot.services.guardian import CONFIRMED, as_seen_by_others
 from bot.services.numbers import as_int, check_digits, typed_int
-from bot.services.text import CAPTION_LIMIT, cut_plain, seen_length, strip_controls
+from bot.services.text import strip_controls
 from db.models import User
 from db.models.challenges import Challenge, ChallengeOption, ChallengeParticipant, Submission
 from db.upserts import insert_or_skip
@@ -57,9 +55,24 @@ TEXT_MAX = 4000
 LANGS = ("kk", "ru", "en")
 
 
-def challenge_cb(action: str, challenge_id: int, arg: str = "") -> str:
-    """The packed form of bot.callbacks.ChallengeCD (services import no aiogram)."""
-    return f"ch:{action}:{challenge_id}:{arg}"
+class Notices(Protocol):
+    """The messages challenges send to other people, one per locale (bot.notices.challenges
+    builds them); `tz`: the local time zone their days are counted in."""
+
+    tz: ZoneInfo
+
+    def announcement(self, challenge: Challenge, locale: str) -> OutgoingMessage: ...
+
+    def decision(self, submission_id: int, challenge: Challenge, locale: str, approved: bool,
+                 reason: str | None) -> OutgoingMessage: ...
+
+    def reminder(self, challenge: Challenge, locale: str, now: datetime) -> OutgoingMessage: ...
+
+    def school_invite(self, challenge: Challenge, locale: str) -> OutgoingMessage: ...
+
+    def result(self, challenge: Challenge, locale: str, outcome: str) -> OutgoingMessage: ...
+
+    def jury_invitation(self, challenge: Challenge, locale: str) -> OutgoingMessage: ...
 
 
 # --- content ---------------------------------------------------------------------------
@@ -235,42 +248,18 @@ def is_open(challenge: Challenge, now: datetime) -> bool:
             and challenge.deadline_at > now)
 
 
-def _announcement(i18n: Any, challenge: Challenge, locale: str, tz: ZoneInfo) -> OutgoingMessage:
-    if challenge.kind == "contest":
-        kind = i18n.t(locale, "New contest")
-    elif challenge.kind == "action":
-        kind = i18n.t(locale, "New action")
-    else:
-        kind = i18n.t(locale, "New challenge")
-    def text_with(description: str) -> str:
-        return i18n.t(locale, "📣 {kind}: <b>{title}</b>\n\n{description}\n\nDeadline: {deadline}",
-                      kind=kind, title=html.escape(challenge.text("title", locale)),
-                      description=html.escape(description),
-                      deadline=challenge.deadline_at.astimezone(tz).strftime("%d.%m.%Y %H:%M"))
-
-    description = challenge.text("description", locale)
-    buttons = [[Button(i18n.t(locale, "Open"), challenge_cb("card", challenge.id))]]
-    if challenge.cover_file_id:
-        # a caption holds 1,024 characters: the description (plain, before escaping, so no
-        # entity is cut in half) gives way, the deadline stays; "Open" shows all of it
-        room = CAPTION_LIMIT - seen_length(text_with(""))
-        return OutgoingMessage(kind="photo", file_id=challenge.cover_file_id,
-                               text=text_with(cut_plain(description, max(room, 1))),
-                               html=True, buttons=buttons)
-    return OutgoingMessage(text=text_with(description), html=True, buttons=buttons)
-
-
-async def announce(session: AsyncSession, app: Any, challenge: Challenge, now: datetime) -> int:
+async def announce(session: AsyncSession, notices: Notices, challenge: Challenge,
+                   now: datetime) -> int:
     """Tell the audience once (re-running adds nothing: the queue dedups per person)."""
     recipients = await audience_recipients(session, challenge)
-    payloads = {loc: _announcement(app.i18n, challenge, loc, app.settings.tz)
+    payloads = {loc: notices.announcement(challenge, loc)
                 for loc in {r.payload_key for r in recipients}}
     challenge.announced_at = now
     return await enqueue(session, "challenge", challenge.id, recipients, payloads,
                          priority=PRIORITY_BULK, dedup_suffix="announce")
 
 
-async def publish(session: AsyncSession, app: Any, challenge_id: int, actor: Any,
+async def publish(session: AsyncSession, notices: Notices, challenge_id: int, actor: Any,
                   now: datetime) -> Challenge:
     challenge = await get_challenge(session, challenge_id)
     if challenge.status != "draft":
@@ -281,7 +270,7 @@ async def publish(session: AsyncSession, app: Any, challenge_id: int, actor: Any
     await log_activity(session, "challenge_published", actor, "challenge", challenge.id,
                        {"kind": challenge.kind})
     if challenge.starts_at <= now:
-        await announce(session, app, challenge, now)
+        await announce(session, notices, challenge, now)
     return challenge
 
 
@@ -553,7 +542,7 @@ async def get_in_scope(session: AsyncSession, submission_id: int, reviewer: Any)
     return sub
 
 
-async def decide(session: AsyncSession, app: Any, submission_id: int, reviewer: Any,
+async def decide(session: AsyncSession, notices: Notices, submission_id: int, reviewer: Any,
                  approve: bool, reason: str | None, now: datetime) -> Submission:
     """Guarded: of two reviewers deciding at once, the second gets `already_reviewed`.
 
@@ -599,33 +588,11 @@ async def decide(session: AsyncSession, app: Any, submission_id: int, reviewer: 
                        sub.challenge_id, {"submission_id": sub.id, "by": reviewer.id})
     if participant is not None and participant.chat_id:
         challenge = await get_challenge(session, sub.challenge_id)
-        loc = participant.locale
-        title = html.escape(challenge.text("title", loc))
-        if approve:
-            text = app.i18n.t(loc, "✅ Your entry No. {n} to “{title}” was approved.",
-                              n=sub.id, title=title)
-        else:
-            text = app.i18n.t(loc, "Your entry No. {n} to “{title}” was not accepted. "
-                              "Reason: {reason}", n=sub.id, title=title,
-                              reason=html.escape(reason_text(app.i18n, loc, reason)))
+        message = notices.decision(sub.id, challenge, participant.locale, approve, reason)
         await enqueue(session, "submission", sub.id, [Recipient(participant.id,
-                      participant.chat_id, "one")], {"one": OutgoingMessage(text=text, html=True)},
+                      participant.chat_id, "one")], {"one": message},
                       priority=PRIORITY_PERSONAL, dedup_suffix=status)
     return sub
-
-
-def reason_text(i18n: Any, locale: str, reason: str | None) -> str:
-    if reason == "off_topic":
-        return i18n.t(locale, "The entry does not match the topic.")
-    if reason == "quality":
-        return i18n.t(locale, "The quality is too low to assess the entry.")
-    if reason == "incomplete":
-        return i18n.t(locale, "The entry is incomplete.")
-    if reason == "duplicate":
-        return i18n.t(locale, "The same entry was already sent.")
-    if reason == "rules":
-        return i18n.t(locale, "The entry breaks the rules of the challenge.")
-    return reason or "—"
 
 
 def user_scope_conditions(viewer: Any) -> list[ColumnElement[bool]]:
@@ -670,7 +637,7 @@ async def schools_without_entries(session: AsyncSession, challenge_id: int, view
     return sorted(every - with_entries, key=lambda r: (r[0] or 0, r[1] or ""))
 
 
-async def nudge(session: AsyncSession, app: Any, challenge_id: int, viewer: Any,
+async def nudge(session: AsyncSession, notices: Notices, challenge_id: int, viewer: Any,
                 now: datetime, reader: AsyncSession | None = None) -> int:
     """Remind who joined but has not sent an entry (once a day per coordinator).
 
@@ -682,14 +649,14 @@ async def nudge(session: AsyncSession, app: Any, challenge_id: int, viewer: Any,
         raise DomainError("deadline_passed")
     people = [Recipient(u.id, u.chat_id, u.locale)
               for u in await not_submitted(reader, challenge_id, viewer) if u.chat_id]
-    queued = await _queue_nudge(session, app, challenge, viewer, people, now,
-                                lambda loc: _reminder(app, challenge, loc, now))
+    queued = await _queue_nudge(session, notices.tz, challenge, viewer, people, now,
+                                lambda loc: notices.reminder(challenge, loc, now))
     await log_activity(session, "challenge_nudge", viewer, "challenge", challenge_id,
                        {"queued": queued})
     return queued
 
 
-async def nudge_schools(session: AsyncSession, app: Any, challenge_id: int, viewer: Any,
+async def nudge_schools(session: AsyncSession, notices: Notices, challenge_id: int, viewer: Any,
                         now: datetime, reader: AsyncSession | None = None) -> int:
     """Invite the students of the viewer's schools that have no entry yet (once a day per
     coordinator; whoever also got the joined-but-not-sent reminder today gets one message).
@@ -705,32 +672,22 @@ async def nudge_schools(session: AsyncSession, app: Any, challenge_id: int, view
         *user_scope_conditions(viewer), *audience_conditions(challenge.audience or {})))).all()
     people = [Recipient(r.id, r.chat_id, r.locale) for r in rows
               if (r.district_id, r.org_name) in schools]
-    queued = await _queue_nudge(session, app, challenge, viewer, people, now,
-                                lambda loc: _school_invite(app, challenge, loc))
+    queued = await _queue_nudge(session, notices.tz, challenge, viewer, people, now,
+                                lambda loc: notices.school_invite(challenge, loc))
     await log_activity(session, "challenge_nudge_schools", viewer, "challenge", challenge_id,
                        {"schools": len(schools), "queued": queued})
     return queued
 
 
-async def _queue_nudge(session: AsyncSession, app: Any, challenge: Challenge, viewer: Any,
+async def _queue_nudge(session: AsyncSession, tz: ZoneInfo, challenge: Challenge, viewer: Any,
                        people: list[Recipient], now: datetime,
                        message: Callable[[str], OutgoingMessage]) -> int:
     """One message a language; a person hears from one coordinator once a day, whichever of
     the two nudges came first."""
     payloads = {loc: message(loc) for loc in {p.payload_key for p in people}}
-    day = now.astimezone(app.settings.tz).strftime("%Y%m%d")
+    day = now.astimezone(tz).strftime("%Y%m%d")
     return await enqueue(session, "challenge", challenge.id, people, payloads,
                          priority=PRIORITY_PERSONAL, dedup_suffix=f"nudge{viewer.id}:{day}")
-
-
-def _school_invite(app: Any, challenge: Challenge, loc: str) -> OutgoingMessage:
-    text = app.i18n.t(loc, "📣 “{title}” is open until {deadline}, and your school has no "
-                           "entry yet. Take part!",
-                      title=html.escape(challenge.text("title", loc)),
-                      deadline=challenge.deadline_at.astimezone(app.settings.tz)
-                      .strftime("%d.%m.%Y %H:%M"))
-    return OutgoingMessage(text=text, html=True, buttons=[[Button(
-        app.i18n.t(loc, "Open"), challenge_cb("card", challenge.id))]])
 
 
 # --- staff --------------------------------------------------------------------------------
@@ -875,7 +832,8 @@ async def set_places(session: AsyncSession, challenge_id: int,
     return len(places)
 
 
-async def publish_results(session: AsyncSession, app: Any, challenge_id: int, actor: Any,
+async def publish_results(session: AsyncSession, notices: Notices, challenge_id: int,
+                          actor: Any,
                           now: datetime) -> int:
     """Every participant hears their outcome in their language (once)."""
     challenge = await get_challenge(session, challenge_id)
@@ -908,38 +866,12 @@ async def publish_results(session: AsyncSession, app: Any, challenge_id: int, ac
         key = f"{loc}:{outcome}"
         recipients.append(Recipient(uid, chat_id, key))
         if key not in payloads:
-            payloads[key] = OutgoingMessage(text=result_text(app.i18n, challenge, loc, outcome),
-                                            html=True)
+            payloads[key] = notices.result(challenge, loc, outcome)
     challenge.status, challenge.results_at = "judged", now  # as stored above
     await log_activity(session, "challenge_results", actor, "challenge", challenge_id,
                        {"winners": len(best), "participants": len(people)})
     return await enqueue(session, "challenge", challenge_id, recipients, payloads,
                          priority=PRIORITY_BULK, dedup_suffix="results")
-
-
-def place_text(i18n: Any, locale: str, place: str | None) -> str:
-    if place == "grand_prix":
-        return i18n.t(locale, "Grand Prix")
-    if place == "1":
-        return i18n.t(locale, "1st place")
-    if place == "2":
-        return i18n.t(locale, "2nd place")
-    if place == "3":
-        return i18n.t(locale, "3rd place")
-    if place == "diploma":
-        return i18n.t(locale, "Diploma")
-    return "—"
-
-
-def result_text(i18n: Any, challenge: Challenge, locale: str, outcome: str) -> str:
-    title = html.escape(challenge.text("title", locale))
-    if outcome == "none":
-        return i18n.t(locale, "The results of “{title}” are out. Thank you for taking part! "
-                              "Your work matters, and we hope to see you in the next one.",
-                      title=title)
-    return i18n.t(locale, "🏆 Congratulations! The results of “{title}” are out: you won "
-                          "<b>{place}</b>.", title=title,
-                  place=place_text(i18n, locale, outcome))
 
 
 async def counts(session: AsyncSession, challenge_id: int) -> dict[str, Any]:
@@ -960,40 +892,22 @@ async def counts(session: AsyncSession, challenge_id: int) -> dict[str, Any]:
     }
 
 
-# --- the deadline tick ----------------------------------------------------------------------
+# --- what the deadline tick does (bot.notices.challenges.challenges_tick) -------------------
 
-async def challenges_tick(app: Any) -> None:
-    """Announce what started, close what is due, remind who joined but has not submitted."""
-    now = app.now()
-    async with app.sessionmaker() as session:
-        due = (await session.scalars(select(Challenge.id).where(
-            Challenge.status == "open", Challenge.deadline_at <= now))).all()
-        for challenge_id in due:
-            if await close(session, challenge_id, None, now):
-                logger.info("challenge %s closed at its deadline", challenge_id)
-        await session.commit()
-        started = (await session.scalars(select(Challenge).where(
-            Challenge.status == "open", Challenge.announced_at.is_(None),
-            Challenge.starts_at <= now, Challenge.deadline_at > now))).all()
-        for challenge in started:
-            await announce(session, app, challenge, now)
-            await session.commit()
-        await _remind(session, app, now)
-        await session.commit()
+async def due_to_close(session: AsyncSession, now: datetime) -> list[int]:
+    return list((await session.scalars(select(Challenge.id).where(
+        Challenge.status == "open", Challenge.deadline_at <= now))).all())
 
 
-def _reminder(app: Any, challenge: Challenge, loc: str, now: datetime) -> OutgoingMessage:
-    text = app.i18n.t(loc, "⏰ Reminder: “{title}” closes in {days} d. ({deadline}). "
-                           "You joined but have not sent your entry yet.",
-                      title=html.escape(challenge.text("title", loc)),
-                      days=days_left(challenge, now),
-                      deadline=challenge.deadline_at.astimezone(app.settings.tz)
-                      .strftime("%d.%m.%Y %H:%M"))
-    return OutgoingMessage(text=text, html=True, buttons=[[Button(
-        app.i18n.t(loc, "Send my entry"), challenge_cb("submit", challenge.id))]])
+async def due_to_announce(session: AsyncSession, now: datetime) -> list[Challenge]:
+    """Open challenges whose start has come and that were not announced yet."""
+    return list((await session.scalars(select(Challenge).where(
+        Challenge.status == "open", Challenge.announced_at.is_(None),
+        Challenge.starts_at <= now, Challenge.deadline_at > now))).all())
 
 
-async def _remind(session: AsyncSession, app: Any, now: datetime) -> None:
+async def remind_due(session: AsyncSession, notices: Notices, now: datetime) -> None:
+    """Remind who joined but has not submitted, REMINDER_DAYS before the deadline."""
     horizon = now + timedelta(days=max(REMINDER_DAYS))
     rows = (await session.scalars(select(Challenge).where(
         Challenge.status == "open", Challenge.starts_at <= now, Challenge.deadline_at > now,
@@ -1015,7 +929,7 @@ async def _remind(session: AsyncSession, app: Any, now: datetime) -> None:
                    User.chat_id.is_not(None), User.status == "active", CONFIRMED,
                    User.id.not_in(submitted)))).all()
         recipients = [Recipient(uid, chat, loc) for uid, chat, loc in people]
-        payloads = {loc: _reminder(app, challenge, loc, now)
+        payloads = {loc: notices.reminder(challenge, loc, now)
                     for loc in {r.payload_key for r in recipients}}
         await enqueue(session, "challenge", challenge.id, recipients, payloads,
                       priority=PRIORITY_PERSONAL, dedup_suffix=f"remind{day}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import html
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,8 +12,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import log_activity
-from bot.services.challenges import challenge_cb, get_challenge, parse_options, set_places
-from bot.services.delivery import PRIORITY_PERSONAL, Button, OutgoingMessage, Recipient, enqueue
+from bot.services.challenges import Notices, get_challenge, parse_options, set_places
+from bot.services.delivery import PRIORITY_PERSONAL, Recipient, enqueue
 from bot.services.errors import DomainError
 from bot.services.numbers import typed_int
 from db.models import Delivery, User
@@ -67,8 +66,8 @@ async def set_quorum(session: AsyncSession, challenge_id: int, text: str, actor:
     return challenge.jury_quorum
 
 
-async def add_juror(session: AsyncSession, app: Any, challenge_id: int, tg_id: int,
-                    actor: Any) -> User:
+async def add_juror(session: AsyncSession, notices: Notices, challenge_id: int, tg_id: int,
+                    actor: Any, now: datetime) -> User:
     """A registered user joins the jury and gets an invitation with a start button.
 
     Adding someone already on the jury changes nothing and sends nothing; someone removed
@@ -79,7 +78,7 @@ async def add_juror(session: AsyncSession, app: Any, challenge_id: int, tg_id: i
     if juror is None:
         raise DomainError("juror_unknown")
     result = await session.execute(insert_for(session)(JuryMember).values(
-        challenge_id=challenge_id, user_id=juror.id, added_at=app.now(),
+        challenge_id=challenge_id, user_id=juror.id, added_at=now,
         region_id=juror.region_id, district_id=juror.district_id, org_name=juror.org_name)
         .on_conflict_do_nothing(index_elements=["challenge_id", "user_id"]))
     if not result.rowcount:
@@ -87,15 +86,8 @@ async def add_juror(session: AsyncSession, app: Any, challenge_id: int, tg_id: i
     await log_activity(session, "jury_added", actor, "challenge", challenge_id,
                        {"juror": juror.id})
     if juror.chat_id:
-        loc = juror.locale
-        text = app.i18n.t(loc, "⚖️ You are on the jury of “{title}”. Press the button to see "
-                               "the entries; score each criterion from 0 to 10.",
-                          title=html.escape(challenge.text("title", loc))) + "\n" + \
-            app.i18n.t(loc, "If this message gets lost, /judge brings you back to the entries.")
         await enqueue(session, "jury", challenge_id, [Recipient(juror.id, juror.chat_id, "one")],
-                      {"one": OutgoingMessage(text=text, html=True, buttons=[[Button(
-                          app.i18n.t(loc, "Start judging"),
-                          challenge_cb("jury", challenge_id))]])},
+                      {"one": notices.jury_invitation(challenge, juror.locale)},
                       priority=PRIORITY_PERSONAL,
                       dedup_suffix=await _invitation_key(session, challenge_id, juror.id))
     return juror

@@ -22,7 +22,7 @@ from bot import labels
 from bot.app import App
 from bot.callbacks import ApproveCD, DemoteCD, InviteCD, PageCD, PromoteCD, RegCD
 from bot.i18n import fmt_dt
-from bot.notifications import (
+from bot.notices.approvals import (
     describe_coordinator,
     notify_coordinator_decision,
     notify_demoted,
@@ -97,7 +97,7 @@ async def on_decision(cb: CallbackQuery, callback_data: ApproveCD, session: Asyn
             decider = await session.get(User, done.approved_by) if done.approved_by else None
             await show_outcome(cb, outcome_line(done, decider))
         return
-    await notify_coordinator_decision(session, app, coordinator, callback_data.ok)
+    await notify_coordinator_decision(session, app.translator, coordinator, callback_data.ok)
     await show_outcome(cb, outcome_line(coordinator, staff))
     callback_answer.text = _("Done: the coordinator will be told.")
 
@@ -111,7 +111,7 @@ async def cmd_pending(message: Message, session: AsyncSession, app: App, locale:
     total = await reg.count_pending_coordinators(session)
     await message.answer(_("Coordinators waiting for approval: {count}.").format(count=total))
     for user in waiting:
-        await message.answer(describe_coordinator(app, user, locale),
+        await message.answer(describe_coordinator(app.translator, app.places, user, locale),
                              reply_markup=approval_markup(user.id))
     if total > len(waiting):
         await message.answer(_("Decide on these and send /pending again to see the rest."))
@@ -469,7 +469,7 @@ async def on_promote_confirm(cb: CallbackQuery, callback_data: PromoteCD,
     except DomainError as exc:
         await cb.message.answer(error_text(exc))
         return
-    await notify_promoted(session, app, user)
+    await notify_promoted(session, app.translator, user)
     await cb.message.answer(_("{name} is now centre staff.").format(
         name=html.escape(user.full_name or str(callback_data.tg_id))))
 
@@ -523,7 +523,7 @@ async def on_demote_confirm(cb: CallbackQuery, callback_data: DemoteCD,
     await FSMContext(storage=app.storage, key=StorageKey(
         bot_id=cb.bot.id, chat_id=callback_data.tg_id, user_id=callback_data.tg_id)).clear()
     if callback_data.tg_id != cb.from_user.id:
-        await notify_demoted(session, app, user)
+        await notify_demoted(session, app.translator, user)
     await cb.message.answer(_("{name} is no longer centre staff.").format(
         name=html.escape(user.full_name or str(callback_data.tg_id))))
 

@@ -1,12 +1,11 @@
 """/broadcast (compose → audience → confirmation → preview → send or schedule), /broadcasts,
-acknowledgements, nudges, the cascade, and the tick that starts and reports broadcasts."""
+acknowledgements, nudges and the cascade. What recipients and authors are sent, and the tick
+that starts and reports broadcasts, are bot.notices.broadcasts."""
 
 from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +15,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,23 +22,25 @@ from bot import labels
 from bot.app import App
 from bot.callbacks import BroadcastAckCD, BroadcastCD, BroadcastFwdCD
 from bot.delivery import markup_of, send_outgoing
-from bot.i18n import LANGUAGES, fmt_dt, fmt_int
+from bot.i18n import fmt_dt, fmt_int
+from bot.notices import Voice
+from bot.notices import broadcasts as notices
+from bot.notices.broadcasts import ACK_LABELS
 from bot.routing import Routes
 from bot.services import broadcasts as svc
 from bot.services.activity import log_activity
-from bot.services.delivery import Button, OutgoingMessage
+from bot.services.delivery import OutgoingMessage
 from bot.services.errors import DomainError
 from bot.services.numbers import as_int
 from bot.services.text import TEXT_LIMIT, short_html, take_lines
 from bot.services.users import UserInfo
-from db.models import Broadcast, User
+from db.models import Broadcast
 from handlers.shared.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text
 
 routes = Routes(__name__)
 logger = logging.getLogger(__name__)
 
 
-ACK_LABELS = {"received": __("✅ Received"), "done": __("✅ Done")}
 ALBUM_KINDS = ("photo", "video", "document", "audio")
 SINGLE_KINDS = ("photo", "video", "document", "animation", "audio", "voice")
 
@@ -53,10 +53,9 @@ class BroadcastSG(StatesGroup):
     when = State()
 
 
-@contextmanager
-def in_locale(app: App, locale: str) -> Iterator[None]:
-    with app.i18n.context(), app.i18n.use_locale(locale):
-        yield
+def here(app: App) -> tuple[Voice, str]:
+    """The notices' voice and the locale this update is answered in."""
+    return app.voice, app.i18n.current_locale
 
 
 # --- content ------------------------------------------------------------------------------
@@ -99,131 +98,7 @@ def album_item(message: Message, kind: str, file_id: str) -> dict[str, Any]:
             "entities": _entities(message.caption_entities)}
 
 
-def message_of(content: dict[str, Any], buttons: list[list[Button]]) -> OutgoingMessage:
-    fields = {k: content.get(k) for k in ("kind", "text", "entities", "file_id", "media")}
-    return OutgoingMessage(**fields, buttons=[] if content["kind"] == "album" else buttons,
-                           link_preview=content.get("link_preview", True))
-
-
-def button_rows(bc_id: int, ack: str | None, forward: bool) -> list[list[Button]]:
-    """In the current locale; callbacks name the broadcast so presses are checked."""
-    rows = []
-    if ack:
-        rows.append([Button(str(ACK_LABELS[ack]), BroadcastAckCD(id=bc_id).pack())])
-    if forward:
-        rows.append([Button(_("↪️ Forward to my people"), BroadcastFwdCD(id=bc_id).pack())])
-    return rows
-
-
-def followup_text(ack: str | None) -> str:
-    if ack:
-        return _("⬆️ Please confirm that you have read the announcement above.")
-    return _("⬆️ You can forward the announcement above to your people.")
-
-
-def build_payloads(app: App, bc: Broadcast) -> tuple[dict[str, OutgoingMessage],
-                                                     dict[str, OutgoingMessage]]:
-    """(payloads, album follow-ups) by payload key: locale, and locale|c for coordinators
-    of a cascading broadcast (who get "Forward to my people")."""
-    payloads: dict[str, OutgoingMessage] = {}
-    followups: dict[str, OutgoingMessage] = {}
-    variants = (False, True) if bc.cascade else (False,)
-    for locale in LANGUAGES:
-        with in_locale(app, locale):
-            for forward in variants:
-                key = locale + ("|c" if forward else "")
-                rows = button_rows(bc.id, bc.ack, forward)
-                payloads[key] = message_of(bc.content, rows)
-                if bc.content["kind"] == "album" and rows:
-                    followups[key] = OutgoingMessage(text=followup_text(bc.ack), buttons=rows)
-    return payloads, followups
-
-
 # --- texts --------------------------------------------------------------------------------
-def audience_label(audience: str) -> str:
-    kind, _sep, value = audience.partition(":")
-    if kind == "all":
-        return _("everyone")
-    if kind == "students":
-        return _("students")
-    if kind == "coordinators":
-        return _("coordinators")
-    if kind == "org":
-        return _("organisation type: {value}").format(value=labels.label(labels.ORG_TYPE, value))
-    if kind == "faction":
-        return _("faction: {value}").format(value=labels.label(labels.FACTION, value))
-    if kind == "position":
-        return _("position: {value}").format(value=labels.label(labels.POSITION, value))
-    provider = svc.PROVIDERS.get(kind)
-    name = _(provider.label) if provider else kind
-    return f"{name} #{value}" if value else name
-
-
-def area_label(app: App, locale: str, region_id: int | None, district_id: int | None) -> str:
-    if district_id:
-        place = app.places.district(district_id)
-        return place.name(locale) if place else "—"
-    if region_id:
-        place = app.places.region(region_id)
-        return place.name(locale) if place else "—"
-    return _("the whole country")
-
-
-def progress_text(app: App, bc: Broadcast, p: svc.Progress) -> str:
-    loc = bc.locale
-    lines = [_("📣 Announcement #{id}: sending").format(id=bc.id),
-             _("Sent: {sent} of {total}").format(sent=fmt_int(p.sent, loc),
-                                                 total=fmt_int(p.total, loc)),
-             _("Failed: {n}").format(n=fmt_int(p.failed, loc)),
-             _("Blocked the bot: {n}").format(n=fmt_int(p.blocked, loc)),
-             _("Remaining: {n}").format(n=fmt_int(p.remaining, loc)),
-             _("Time left: about {time}").format(
-                 time=duration(svc.eta_seconds(p.remaining, app.settings.delivery_rate)))]
-    return "\n".join(lines)
-
-
-def duration(seconds: int) -> str:
-    if seconds < 60:
-        return _("{n} s").format(n=seconds)
-    return _("{n} min").format(n=(seconds + 59) // 60)
-
-
-def report_text(app: App, bc: Broadcast, p: svc.Progress, acks: int | None) -> str:
-    loc = bc.locale
-    head = (_("📣 Announcement #{id}: cancelled") if bc.status == "cancelled"
-            else _("📣 Announcement #{id}: finished")).format(id=bc.id)
-    lines = [head,
-             _("Audience: {audience}, {area}").format(
-                 audience=audience_label(bc.audience),
-                 area=html.escape(area_label(app, loc, bc.region_id, bc.district_id))),
-             _("Recipients: {n}").format(n=fmt_int(p.total, loc)),
-             _("Delivered: {n}").format(n=fmt_int(p.sent, loc)),
-             _("Blocked the bot: {n}").format(n=fmt_int(p.blocked, loc)),
-             _("Failed: {n}").format(n=fmt_int(p.failed, loc))]
-    if p.cancelled:
-        lines.append(_("Not sent (cancelled): {n}").format(n=fmt_int(p.cancelled, loc)))
-    if acks is not None:
-        lines.append(_("Confirmed: {n} of {total}").format(n=fmt_int(acks, loc),
-                                                           total=fmt_int(p.sent, loc)))
-    return "\n".join(lines)
-
-
-def progress_kb(bc_id: int) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("✖ Stop sending"), callback_data=BroadcastCD(action="stop",
-                                                                   value=str(bc_id)))
-    return kb.as_markup()
-
-
-def report_kb(bc: Broadcast) -> InlineKeyboardMarkup | None:
-    if not bc.ack:
-        return None
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("📊 Confirmations"), callback_data=BroadcastCD(action="acks",
-                                                                    value=str(bc.id)))
-    return kb.as_markup()
-
-
 # --- keyboards ----------------------------------------------------------------------------
 def cd(action: str, value: str = "") -> str:
     return BroadcastCD(action=action, value=value.replace(":", ".")).pack()
@@ -248,7 +123,8 @@ def audience_kb(user: UserInfo, data: dict[str, Any], app: App) -> InlineKeyboar
     if user.role == "staff" or user.coordinator_level == "regional":
         # a regional coordinator's "everywhere" is their region, never the country
         region_id = data.get("region_id") or (user.region_id if user.role != "staff" else None)
-        area = area_label(app, user.locale, region_id, data.get("district_id"))
+        area = notices.area_label(app.voice, app.places, user.locale, region_id,
+                                  data.get("district_id"))
         kb.button(text=_("📍 Area: {area} ▸").format(area=area), callback_data=cd("area"))
         sizes.append(1)
     kb.button(text=_("✖ Cancel"), callback_data=cd("quit"))
@@ -269,8 +145,8 @@ def submenu_kb(options: list[tuple[str, str]]) -> InlineKeyboardMarkup:
 def ack_kb() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=_("No confirmation"), callback_data=cd("ack", "none"))
-    kb.button(text=str(ACK_LABELS["received"]), callback_data=cd("ack", "received"))
-    kb.button(text=str(ACK_LABELS["done"]), callback_data=cd("ack", "done"))
+    kb.button(text=_(ACK_LABELS["received"]), callback_data=cd("ack", "received"))
+    kb.button(text=_(ACK_LABELS["done"]), callback_data=cd("ack", "done"))
     kb.adjust(1, 2)
     return kb.as_markup()
 
@@ -477,23 +353,25 @@ async def show_preview(message: Message, state: FSMContext, session: AsyncSessio
     scope = scope_for(user, data, app)
     count = await svc.count_people(session, scope, data["audience"], user.id)
     content = data["content"]
-    rows = button_rows(0, data.get("ack"), False)
+    voice, locale = here(app)
+    rows = notices.button_rows(voice, locale, 0, data.get("ack"), False)
     for row in rows:  # the preview's buttons do nothing
         for button in row:
             button.callback_data = cd("noop")
     await message.answer(_("Preview — exactly what the recipients will see:"))
-    await send_outgoing(message.bot, message.chat.id, message_of(content, rows))
+    await send_outgoing(message.bot, message.chat.id, notices.message_of(content, rows))
     if content["kind"] == "album" and rows:
-        await message.answer(followup_text(data.get("ack")),
+        await message.answer(notices.followup_text(voice, locale, data.get("ack")),
                              reply_markup=markup_of(OutgoingMessage(buttons=rows)))
     ack = data.get("ack")
     summary = [
-        _("Audience: {audience}").format(audience=audience_label(data["audience"])),
-        _("Area: {area}").format(area=html.escape(area_label(app, user.locale, scope.region_id,
-                                                             scope.district_id))),
+        _("Audience: {audience}").format(
+            audience=notices.audience_label(voice, locale, data["audience"])),
+        _("Area: {area}").format(area=html.escape(notices.area_label(
+            voice, app.places, user.locale, scope.region_id, scope.district_id))),
         _("Recipients: {n}").format(n=fmt_int(count, user.locale)),
         _("Confirmation button: {label}").format(
-            label=str(ACK_LABELS[ack]) if ack else _("none")),
+            label=_(ACK_LABELS[ack]) if ack else _("none")),
     ]
     await message.answer("\n".join(summary), reply_markup=confirm_kb())
 
@@ -535,12 +413,14 @@ async def on_send(cb: CallbackQuery, state: FSMContext, session: AsyncSession, a
         await cb.answer(error_text(exc), show_alert=True)
         return
     await state.clear()
-    payloads, followups = build_payloads(app, bc)
+    payloads, followups = notices.build_payloads(app.voice, bc)
     await svc.start(session, bc, payloads, followups, app.now())
     await cb.message.edit_reply_markup(reply_markup=None)
-    sent = await cb.message.answer(
-        progress_text(app, bc, await svc.progress(session, bc.id)),
-        reply_markup=progress_kb(bc.id))
+    voice, locale = here(app)
+    progress = notices.progress_text(voice, bc, await svc.progress(session, bc.id),
+                                     app.settings.delivery_rate)
+    sent = await cb.message.answer(progress, reply_markup=markup_of(OutgoingMessage(
+        buttons=notices.progress_buttons(voice, locale, bc.id))))
     bc.progress_chat_id, bc.progress_message_id = sent.chat.id, sent.message_id
 
 
@@ -594,8 +474,7 @@ async def on_stop(cb: CallbackQuery, callback_data: BroadcastCD, session: AsyncS
         return
     p = await svc.progress(session, bc.id)
     acks = (await svc.ack_counts(session, [bc.id])).get(bc.id, 0) if bc.ack else None
-    with in_locale(app, bc.locale):
-        text = report_text(app, bc, p, acks)
+    text = notices.report_text(app.voice, app.places, bc, p, acks)
     await cb.message.edit_text(text, reply_markup=None)
 
 
@@ -617,7 +496,8 @@ async def cmd_broadcasts(message: Message, session: AsyncSession, app: App,
         when = bc.scheduled_at if bc.status == "scheduled" else (bc.started_at or bc.created_at)
         line = _("#{id} · {time} · {status} · {audience}").format(
             id=bc.id, time=fmt_dt(when, user.locale, app.settings.tz),
-            status=status_names.get(bc.status, bc.status), audience=audience_label(bc.audience))
+            status=status_names.get(bc.status, bc.status),
+            audience=notices.audience_label(app.voice, app.i18n.current_locale, bc.audience))
         if bc.status != "scheduled":
             line += "\n    " + _("delivered {sent} of {total}, blocked {blocked}, failed "
                                  "{failed}").format(sent=fmt_int(p.sent, user.locale),
@@ -678,33 +558,12 @@ async def on_nudge(cb: CallbackQuery, callback_data: BroadcastCD, session: Async
                    app: App, user: UserInfo) -> None:
     try:
         bc = await svc.get_own(session, user, bc_id_of(callback_data))
-        payloads = {}
-        for locale in LANGUAGES:
-            with in_locale(app, locale):
-                payloads[locale] = nudge_message(bc)
-        added = await svc.nudge(session, user, bc, payloads)
+        added = await svc.nudge(session, user, bc, notices.nudge_payloads(app.voice, bc))
     except DomainError as exc:
         await cb.answer(error_text(exc), show_alert=True)
         return
     await cb.message.edit_reply_markup(reply_markup=None)
     await cb.message.answer(_("Reminder queued for {n} people.").format(n=added))
-
-
-def nudge_message(bc: Broadcast) -> OutgoingMessage:
-    excerpt = (bc.content.get("text") or "").strip()
-    if not excerpt and bc.content.get("media"):
-        excerpt = (bc.content["media"][0].get("caption") or "").strip()
-    if len(excerpt) > 200:
-        excerpt = excerpt[:200] + "…"
-    if bc.ack == "done":
-        text = _("🔔 Reminder: please press “✅ Done” below once you have done what the "
-                 "announcement asks.")
-    else:
-        text = _("🔔 Reminder: please confirm that you have read the announcement.")
-    if excerpt:
-        text += "\n\n«" + excerpt + "»"
-    rows = button_rows(bc.id, bc.ack, False)
-    return OutgoingMessage(text=text, buttons=rows)
 
 
 # --- recipients ---------------------------------------------------------------------------
@@ -719,7 +578,8 @@ async def on_acknowledge(cb: CallbackQuery, callback_data: BroadcastAckCD,
     await cb.answer(_("Thank you, noted!") if new else _("You have already confirmed."))
     bc = await session.get(Broadcast, callback_data.id)
     forward = bool(bc and bc.cascade and user.role == "coordinator")
-    rows = button_rows(callback_data.id, None, forward)
+    voice, locale = here(app)
+    rows = notices.button_rows(voice, locale, callback_data.id, None, forward)
     await cb.message.edit_reply_markup(reply_markup=markup_of(OutgoingMessage(buttons=rows)))
 
 
@@ -738,63 +598,3 @@ async def on_forward(cb: CallbackQuery, callback_data: BroadcastFwdCD, state: FS
 
 async def log_forward(session: AsyncSession, user: UserInfo, bc_id: int) -> None:
     await log_activity(session, "broadcast_forward_opened", user, "broadcast", bc_id)
-
-
-# --- the tick -----------------------------------------------------------------------------
-async def broadcasts_tick(app: App) -> None:
-    """Start scheduled broadcasts that are due, update progress messages, send reports.
-
-    Idempotent: starting queues with dedup keys; texts are edited only when they change.
-    """
-    now = app.now()
-    started: list[int] = []
-    async with app.sessionmaker() as session:
-        for bc in await svc.due_scheduled(session, now):
-            payloads, followups = build_payloads(app, bc)
-            await svc.start(session, bc, payloads, followups, now)
-            started.append(bc.id)
-        await session.commit()
-    shown = app.progress_shown
-    todo = []
-    async with app.read_session() as reader:  # counting 100,000 deliveries takes a while
-        for bc in await svc.running(reader):
-            p = await svc.progress(reader, bc.id)
-            author = await reader.get(User, bc.author_id) if bc.author_id else None
-            acks = (await svc.ack_counts(reader, [bc.id])).get(bc.id, 0) if bc.ack else None
-            todo.append((bc, p, author.chat_id if author else None, acks))
-    finished = [bc.id for bc, p, _chat, _acks in todo if p.finished]
-    if finished:
-        async with app.sessionmaker() as session:
-            for bc in await svc.running(session):
-                if bc.id in finished:
-                    await svc.finish(session, bc, now)
-            await session.commit()
-    for bc, p, chat_id, acks in todo:  # no session is held while we talk to Telegram
-        await _show(app, bc, p, chat_id, acks, bc.id in started, shown)
-
-
-async def _show(app: App, bc: Broadcast, p: svc.Progress, chat_id: int | None,
-                acks: int | None, just_started: bool, shown: dict[int, str]) -> None:
-    if chat_id is None:
-        return
-    with in_locale(app, bc.locale):
-        text = report_text(app, bc, p, acks) if p.finished else progress_text(app, bc, p)
-        markup = report_kb(bc) if p.finished else progress_kb(bc.id)
-    try:
-        if bc.progress_message_id is None or just_started:
-            sent = await app.bot.send_message(chat_id, text, reply_markup=markup)
-            async with app.sessionmaker() as session, session.begin():
-                row = await session.get(Broadcast, bc.id)
-                if row is not None:
-                    row.progress_chat_id, row.progress_message_id = chat_id, sent.message_id
-        elif shown.get(bc.id) != text:
-            await app.bot.edit_message_text(text, chat_id=bc.progress_chat_id or chat_id,
-                                            message_id=bc.progress_message_id,
-                                            reply_markup=None if p.finished else markup)
-            if p.finished:
-                await app.bot.send_message(chat_id, text, reply_markup=markup)
-        shown[bc.id] = text
-    except Exception as exc:  # the author may have blocked the bot; the broadcast goes on
-        logger.warning("progress of broadcast %s not shown: %s", bc.id, exc)
-    if p.finished:
-        shown.pop(bc.id, None)

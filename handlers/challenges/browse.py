@@ -411,7 +411,8 @@ async def on_nudge(cb: CallbackQuery, callback_data: ChallengeCD, session: Async
         return
     send = svc.nudge if callback_data.action == "nudge" else svc.nudge_schools
     try:
-        queued = await send(session, app, callback_data.id, user, app.now(), read_session)
+        queued = await send(session, app.challenge_notices, callback_data.id, user, app.now(),
+                            read_session)
     except DomainError as exc:
         await cb.message.answer(say(exc))
         return

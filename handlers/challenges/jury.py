@@ -138,7 +138,8 @@ async def on_jury_value(message: Message, state: FSMContext, session: AsyncSessi
         elif data["field"] == "jq":
             await jury.set_quorum(session, data["cid"], text, user)
         else:
-            await jury.add_juror(session, app, data["cid"], juror_tg_id(text), user)
+            await jury.add_juror(session, app.challenge_notices, data["cid"],
+                                 juror_tg_id(text), user, app.now())
     except DomainError as exc:
         await message.answer(error_text(exc))
         if exc.code in FINAL:

@@ -157,7 +157,8 @@ async def on_next(cb: CallbackQuery, callback_data: ReviewCD, session: AsyncSess
 async def decide(message: Message, session: AsyncSession, user: UserInfo, app: App,
                  locale: str, sid: int, approve: bool, reason: str | None) -> None:
     try:
-        sub = await svc.decide(session, app, sid, user, approve, reason, app.now())
+        sub = await svc.decide(session, app.challenge_notices, sid, user, approve, reason,
+                               app.now())
     except DomainError as exc:
         await message.answer(error_text(exc))
     else:

@@ -169,8 +169,8 @@ async def on_audience_save(cb: CallbackQuery, state: FSMContext, session: AsyncS
 async def on_announce_newcomers(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                                 session: AsyncSession, app: App, user: UserInfo) -> None:
     try:
-        queued = await edit.announce_to_newcomers(session, app, callback_data.id, user,
-                                                  app.now())
+        queued = await edit.announce_to_newcomers(session, app.challenge_notices,
+                                                  callback_data.id, user, app.now())
     except DomainError as exc:
         await cb.message.answer(error_text(exc))
         return

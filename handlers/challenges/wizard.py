@@ -466,7 +466,7 @@ async def on_preview_done(cb: CallbackQuery, callback_data: ChallengeAdminCD,
     try:
         challenge = await svc.create_challenge(session, w, user.id, app.now())
         if callback_data.action == "wpub":
-            await svc.publish(session, app, challenge.id, user, app.now())
+            await svc.publish(session, app.challenge_notices, challenge.id, user, app.now())
     except DomainError as exc:
         await cb.message.answer(error_text(exc))
         if exc.code in ("deadline_past", "deadline_before_start"):
@@ -579,7 +579,7 @@ async def on_manage(cb: CallbackQuery, callback_data: ChallengeAdminCD, session:
 async def on_publish(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
                      app: App, user: UserInfo) -> None:
     try:
-        await svc.publish(session, app, callback_data.id, user, app.now())
+        await svc.publish(session, app.challenge_notices, callback_data.id, user, app.now())
     except DomainError as exc:
         await cb.message.answer(error_text(exc))
         return
@@ -755,7 +755,8 @@ async def on_edit_need_text(message: Message) -> None:
 async def on_results(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
                      app: App, user: UserInfo) -> None:
     try:
-        n = await svc.publish_results(session, app, callback_data.id, user, app.now())
+        n = await svc.publish_results(session, app.challenge_notices, callback_data.id, user,
+                                      app.now())
     except DomainError as exc:
         await cb.message.answer(error_text(exc))
         return

@@ -18,7 +18,7 @@ from bot import labels
 from bot.app import App
 from bot.callbacks import ConfirmCD, GuardianCD, LangCD, PageCD, RegCD
 from bot.i18n import LANGUAGES
-from bot.notifications import notify_guardian_confirmed, notify_staff_of_request
+from bot.notices.approvals import notify_guardian_confirmed, notify_staff_of_request
 from bot.routing import Routes
 from bot.services import coordinator_requests
 from bot.services import registration as reg
@@ -327,7 +327,7 @@ async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMCont
         return
     await state.clear()
     if user.status == "pending":
-        await notify_staff_of_request(session, app, user)
+        await notify_staff_of_request(session, app.translator, app.places, user, app.now())
         await cb.message.answer(_("Thank you! Your request to become a coordinator was sent to "
                                   "the centre. You will get a message when it is approved."))
         return
@@ -473,6 +473,6 @@ async def on_guardian_confirm(cb: CallbackQuery, callback_data: GuardianCD,
         await cb.answer(error_text(exc), show_alert=True)
         return
     # Queued with the confirmation, before any reply: a failed reply must not lose it.
-    await notify_guardian_confirmed(session, app, student)
+    await notify_guardian_confirmed(session, app.translator, student)
     await cb.message.edit_reply_markup(reply_markup=None)
     await cb.message.answer(_("Thank you! The account is now confirmed."))

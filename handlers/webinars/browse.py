@@ -20,11 +20,11 @@ from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot import webinar_notices as notices
 from bot.app import App
 from bot.callbacks import WebinarAdminCD, WebinarCD, WebinarWizCD
 from bot.i18n import fmt_dt, fmt_int
 from bot.middlewares import HEAVY_DB
+from bot.notices import webinars as notices
 from bot.routing import Routes
 from bot.services import webinars as svc
 from bot.services.errors import DomainError
@@ -336,7 +336,7 @@ async def my_webinars_text(session: AsyncSession, app: App, user: UserInfo,
     rows = await svc.my_webinars(session, user.id, app.now())
     if not rows:
         return ""
-    lines = [app.i18n.t(locale, "<b>My webinars</b>")]
+    lines = [app.translator.t(locale, "<b>My webinars</b>")]
     now = app.now()
     for w, reg in rows:
         mark = "❌" if w.status == "cancelled" else (
@@ -496,7 +496,7 @@ async def on_publish(cb: CallbackQuery, callback_data: WebinarWizCD, state: FSMC
     await cb.message.edit_reply_markup(reply_markup=None)
     text = _("✅ Published as webinar No. {id}.").format(id=webinar.id)
     if callback_data.action == "announce":
-        count = await notices.announce(session, app, webinar)
+        count = await notices.announce(session, app.voice, webinar)
         text += "\n" + _("The announcement is queued for {n} people.").format(
             n=fmt_int(count, locale))
     await cb.message.answer(text)
@@ -568,7 +568,7 @@ async def _save_edit(message: Message, state: FSMContext, session: AsyncSession,
             old_start = webinar.starts_at
             moved = await svc.change_time(session, webinar,
                                           datetime.fromisoformat(values["starts_at"]), now)
-            told = await notices.notify_time_change(session, app, webinar, old_start) \
+            told = await notices.notify_time_change(session, app.voice, webinar, old_start) \
                 if moved else 0
         else:
             (column, value), = values.items()
@@ -609,7 +609,7 @@ async def on_cancel_confirmed(cb: CallbackQuery, callback_data: WebinarAdminCD,
     if not await svc.cancel_webinar(session, webinar, user, app.now()):
         await cb.message.answer(_("This webinar has been cancelled."))
         return
-    told = await notices.notify_cancelled(session, app, webinar)
+    told = await notices.notify_cancelled(session, app.voice, webinar)
     await cb.message.edit_reply_markup(reply_markup=None)
     await cb.message.answer(_("The webinar is cancelled; {n} registrants will be told.").format(
         n=fmt_int(told, locale)))

@@ -1,13 +1,16 @@
-"""Messages the bot sends to people other than the one talking, built per recipient's
-language and handed to the delivery queue."""
+"""Notices about people's standing: coordinator requests to staff (and their tick), the
+decision to the coordinator, staff rights given or taken, a guardian's confirmation; each
+built in the recipient's language and handed to the delivery queue."""
 
 from __future__ import annotations
 
 import html
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import ApproveCD
+from bot.notices import NoticeContext
 from bot.services import coordinator_requests
 from bot.services.delivery import (
     PRIORITY_PERSONAL,
@@ -16,108 +19,112 @@ from bot.services.delivery import (
     Recipient,
     enqueue,
 )
+from bot.services.places import PlaceDirectory
 from bot.services.registration import list_staff
+from bot.translator import Translator
 from db.base import utcnow
 from db.models import User
 
 
-def describe_coordinator(app: object, user: User, locale: str) -> str:
-    places = app.places  # type: ignore[attr-defined]
+def describe_coordinator(translator: Translator, places: PlaceDirectory, user: User,
+                         locale: str) -> str:
     region = places.region(user.region_id)
     district = places.district(user.district_id)
-    level = {"regional": app.i18n.t(locale, "Regional level"),
-             "district": app.i18n.t(locale, "District (city) level")}.get(
+    level = {"regional": translator.t(locale, "Regional level"),
+             "district": translator.t(locale, "District (city) level")}.get(
         user.coordinator_level or "", "—")
-    return app.i18n.t(locale, "{name}\nLevel: {level}\nRegion: {region}\nDistrict: {district}\n"
-                              "Organisation: {org}",
-                      name=html.escape(user.full_name or "—"), level=level,
-                      region=html.escape(region.name(locale)) if region else "—",
-                      district=html.escape(district.name(locale)) if district else "—",
-                      org=html.escape(user.org_name or "—"))
+    return translator.t(locale, "{name}\nLevel: {level}\nRegion: {region}\n"
+                                "District: {district}\nOrganisation: {org}",
+                        name=html.escape(user.full_name or "—"), level=level,
+                        region=html.escape(region.name(locale)) if region else "—",
+                        district=html.escape(district.name(locale)) if district else "—",
+                        org=html.escape(user.org_name or "—"))
 
 
-async def notify_staff_of_request(session: AsyncSession, app: object, user: User) -> int:
+async def notify_staff_of_request(session: AsyncSession, translator: Translator,
+                                  places: PlaceDirectory, user: User, now: datetime) -> int:
     """The request's card with Approve / Reject to every staff member, if staff had no notice
     about requests in the last hour; otherwise `coordinator_requests_tick` sums it up with the
     others when the hour is over (review L4)."""
-    if not await coordinator_requests.claim_notice(session, app.now()):  # type: ignore[attr-defined]
+    if not await coordinator_requests.claim_notice(session, now):
         return 0
     await coordinator_requests.announced(session, user.id)
     staff = await list_staff(session)
     payloads = {}
     for locale in {s.locale for s in staff}:
-        text = app.i18n.t(locale, "New coordinator request:") + "\n\n" + \
-            describe_coordinator(app, user, locale)
+        text = translator.t(locale, "New coordinator request:") + "\n\n" + \
+            describe_coordinator(translator, places, user, locale)
         payloads[locale] = OutgoingMessage(text=text, html=True, buttons=[[
-            Button(app.i18n.t(locale, "✅ Approve"), ApproveCD(user_id=user.id, ok=True).pack()),
-            Button(app.i18n.t(locale, "❌ Reject"), ApproveCD(user_id=user.id, ok=False).pack()),
+            Button(translator.t(locale, "✅ Approve"), ApproveCD(user_id=user.id, ok=True).pack()),
+            Button(translator.t(locale, "❌ Reject"), ApproveCD(user_id=user.id, ok=False).pack()),
         ]])
     recipients = [Recipient(s.id, s.chat_id, s.locale) for s in staff if s.chat_id]
     return await enqueue(session, "coordinator_request", user.id, recipients, payloads,
                          priority=PRIORITY_PERSONAL)
 
 
-async def notify_staff_of_requests(session: AsyncSession, app: object, count: int) -> int:
+async def notify_staff_of_requests(session: AsyncSession, translator: Translator, count: int,
+                                   now: datetime) -> int:
     """One notice per staff member for the requests that came while they had just been told."""
     staff = await list_staff(session)
-    payloads = {locale: OutgoingMessage(text=app.i18n.t(  # type: ignore[attr-defined]
+    payloads = {locale: OutgoingMessage(text=translator.t(
         locale, "New coordinator requests waiting for your decision: {n}. /pending lists "
                 "them.", n=count), html=True) for locale in {s.locale for s in staff}}
     recipients = [Recipient(s.id, s.chat_id, s.locale) for s in staff if s.chat_id]
-    stamp = int(app.now().timestamp())  # type: ignore[attr-defined]
+    stamp = int(now.timestamp())
     return await enqueue(session, "coordinator_requests", None, recipients, payloads,
                          priority=PRIORITY_PERSONAL, dedup_suffix=str(stamp))
 
 
-async def coordinator_requests_tick(app: object) -> None:
+async def coordinator_requests_tick(app: NoticeContext) -> None:
     """Scheduler tick (bot.scheduler): when the quiet hour after a notice is over, sum up the
     requests that came meanwhile; drop the records of requests older than a day."""
-    now = app.now()  # type: ignore[attr-defined]
-    async with app.sessionmaker() as session:  # type: ignore[attr-defined]
+    now = app.now()
+    async with app.sessionmaker() as session:
         await coordinator_requests.forget_old(session, now)
         waiting = await coordinator_requests.unannounced(session)
         if waiting and await coordinator_requests.claim_notice(session, now):
-            await notify_staff_of_requests(session, app, waiting)
+            await notify_staff_of_requests(session, app.voice.translator, waiting, now)
             await coordinator_requests.all_announced(session)
         await session.commit()
 
 
-async def notify_coordinator_decision(session: AsyncSession, app: object, user: User,
+async def notify_coordinator_decision(session: AsyncSession, translator: Translator, user: User,
                                       approved: bool) -> int:
     if not user.chat_id:
         return 0
-    # Each text spelled out in an i18n.t() call so the catalog extractor finds it.
+    # Each text spelled out in a t() call so the catalog extractor finds it.
     if approved:
-        text = app.i18n.t(
+        text = translator.t(
             user.locale, "Your coordinator request was approved. Send /help to see your commands.")
     else:
-        text = app.i18n.t(user.locale, "Your coordinator request was not approved. If you think "
-                                       "this is a mistake, contact the centre.") + "\n" + \
-            app.i18n.t(user.locale, "To take part as a parliament member instead, erase this "
-                                    "request with /deleteme and register again with /start.")
+        text = translator.t(user.locale, "Your coordinator request was not approved. If you "
+                                         "think this is a mistake, contact the centre.") + "\n" + \
+            translator.t(user.locale, "To take part as a parliament member instead, erase this "
+                                      "request with /deleteme and register again with /start.")
     message = OutgoingMessage(text=text, html=True)
     return await enqueue(session, "coordinator_decision", user.id,
                          [Recipient(user.id, user.chat_id, "one")], {"one": message},
                          priority=PRIORITY_PERSONAL)
 
 
-async def notify_promoted(session: AsyncSession, app: object, user: User) -> int:
+async def notify_promoted(session: AsyncSession, translator: Translator, user: User) -> int:
     """Tell a person a staff member made them centre staff."""
     if not user.chat_id:
         return 0
-    text = app.i18n.t(user.locale, "You are now centre staff. Send /help to see your commands.")
+    text = translator.t(user.locale, "You are now centre staff. Send /help to see your commands.")
     return await enqueue(session, "promoted", user.id,
                          [Recipient(user.id, user.chat_id, "one")],
                          {"one": OutgoingMessage(text=text, html=True)},
                          priority=PRIORITY_PERSONAL, dedup_suffix=_each_time())
 
 
-async def notify_demoted(session: AsyncSession, app: object, user: User) -> int:
+async def notify_demoted(session: AsyncSession, translator: Translator, user: User) -> int:
     """Tell a person a staff member took their staff rights away."""
     if not user.chat_id:
         return 0
-    text = app.i18n.t(user.locale, "You are no longer centre staff. Send /help to see your "
-                                   "commands.")
+    text = translator.t(user.locale, "You are no longer centre staff. Send /help to see "
+                                     "your commands.")
     return await enqueue(session, "demoted", user.id,
                          [Recipient(user.id, user.chat_id, "one")],
                          {"one": OutgoingMessage(text=text, html=True)},
@@ -129,11 +136,13 @@ def _each_time() -> str:
     return utcnow().strftime("%Y%m%d%H%M%S%f")
 
 
-async def notify_guardian_confirmed(session: AsyncSession, app: object, user: User) -> int:
+async def notify_guardian_confirmed(session: AsyncSession, translator: Translator,
+                                    user: User) -> int:
     if not user.chat_id:
         return 0
-    text = app.i18n.t(user.locale, "Your parent or guardian confirmed your account. You can now "
-                                   "take part in everything, including submitting entries.")
+    text = translator.t(user.locale, "Your parent or guardian confirmed your account. You can "
+                                     "now take part in everything, including submitting "
+                                     "entries.")
     return await enqueue(session, "guardian_confirmed", user.id,
                          [Recipient(user.id, user.chat_id, "one")],
                          {"one": OutgoingMessage(text=text, html=True)},

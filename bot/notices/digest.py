@@ -16,11 +16,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import fmt_int
+from bot.notices import NoticeContext, Voice
 from bot.services import stats as st
 from bot.services.delivery import PRIORITY_BULK, OutgoingMessage, Recipient, enqueue
+from bot.services.places import PlaceDirectory
 from bot.services.registration import list_staff
 from bot.services.stats import _
+from bot.translator import fmt_int
 from db.models import BotState
 
 logger = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ def due_week(now: datetime, tz: Any) -> datetime | None:
     return due if due <= local < due + CATCH_UP else None
 
 
-async def digest_tick(app: Any) -> int:
+async def digest_tick(app: NoticeContext) -> int:
     """Queue this week's digest if due and not yet queued; returns the rows queued.
 
     The week's counts are read on the read-only connection and the charts drawn with no
@@ -57,7 +59,8 @@ async def digest_tick(app: Any) -> int:
                  if s.chat_id and not s.blocked_bot and st.digest_enabled(s.settings)]
         data = await st.collect(reader, _week_before(due, app.settings.tz), st.Scope()) \
             if staff else None
-    messages = await _messages(app, due, staff, data) if data is not None else None
+    messages = await _messages(app.voice, app.places, due, staff, data) \
+        if data is not None else None
     async with app.sessionmaker() as session:
         if await _done(session, week_key):  # another tick got here first
             return 0
@@ -84,18 +87,19 @@ def _week_before(due: datetime, tz: Any) -> st.Period:
 Messages = tuple[dict[str, OutgoingMessage], dict[str, OutgoingMessage]]
 
 
-async def _messages(app: Any, due: datetime, staff: list[Any], data: st.Stats) -> Messages:
+async def _messages(voice: Voice, places: PlaceDirectory, due: datetime, staff: list[Any],
+                    data: st.Stats) -> Messages:
     """The text and the chart, in each language the recipients use."""
     from bot.services import charts  # matplotlib: loaded only when a digest is due
 
-    period = _week_before(due, app.settings.tz)
+    period = _week_before(due, voice.tz)
     texts: dict[str, OutgoingMessage] = {}
     pictures: dict[str, OutgoingMessage] = {}
     for locale in sorted({s.locale for s in staff}):
         def tr(msgid: str, locale: str = locale) -> str:
-            return app.i18n.t(locale, msgid)
+            return voice.t(locale, msgid)
 
-        name = st.place_namer(app.places, locale)
+        name = st.place_namer(places, locale)
         text = st.render_text(data, tr, lambda v, loc=locale: fmt_int(v, loc), name)
         footer = tr(_("Weekly report. To stop receiving it, send /digest off."))
         texts[locale] = OutgoingMessage(text=f"{text}\n\n<i>{footer}</i>", html=True)

@@ -1,0 +1,63 @@
+"""Notices: what the bot tells people other than the one talking, and the ticks that send it.
+
+Each module builds its per-locale `OutgoingMessage`s (bot.services.delivery: texts and
+buttons, no messenger's objects) and queues them in the delivery queue, which sends each row
+through the channel it names. Modules: approvals (coordinator requests, staff rights,
+guardians), challenges, webinars, broadcasts, digest.
+
+A tick here takes the running bot's parts as `NoticeContext` (bot.app.App is one): notices
+know no App, services know no notices (tests/test_architecture.py R3, R4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.base import Channel
+from bot.config import Settings
+from bot.services.delivery import OutgoingMessage
+from bot.services.places import PlaceDirectory
+from bot.translator import LANGUAGES, Translator
+
+
+@dataclass(frozen=True)
+class Voice:
+    """How notices speak: the translator, the local time zone, the default language."""
+
+    translator: Translator
+    tz: ZoneInfo
+    default_locale: str = "kk"
+
+    def t(self, locale: str, msgid: str, **kwargs: Any) -> str:
+        return self.translator.t(locale, msgid, **kwargs)
+
+    def tn(self, locale: str, singular: str, plural: str, n: int, **kwargs: Any) -> str:
+        return self.translator.tn(locale, singular, plural, n, **kwargs)
+
+    def by_locale(self, build: Callable[[str], OutgoingMessage]) -> dict[str, OutgoingMessage]:
+        """One payload per language, the default language first (used for unknown locales)."""
+        default = self.default_locale
+        return {loc: build(loc) for loc in (default, *(x for x in LANGUAGES if x != default))}
+
+
+class NoticeContext(Protocol):
+    """The parts of the running bot a notice tick uses (bot.app.App has them all)."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker
+    places: PlaceDirectory
+    channels: dict[str, Channel]
+    progress_shown: dict[int, str]
+
+    @property
+    def voice(self) -> Voice: ...
+
+    def now(self) -> datetime: ...
+
+    def read_session(self) -> AsyncSession: ...
