@@ -228,7 +228,7 @@ async def send_options(message: Message, session: AsyncSession, locale: str, cid
 
 
 @routes.callback_query(ChallengeAdminCD.filter(F.action == "eopt"))
-async def on_options(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: FSMContext,
+async def on_options(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                      session: AsyncSession, locale: str) -> None:
     await edit.options_editable(session, callback_data.id, callback_data.arg)
     await send_options(cb.message, session, locale, callback_data.id, callback_data.arg)
@@ -277,8 +277,7 @@ async def on_option_text(message: Message, state: FSMContext, session: AsyncSess
 
 @routes.callback_query(ChallengeAdminCD.filter(F.action == "odel"))
 async def on_option_remove(cb: CallbackQuery, callback_data: ChallengeAdminCD,
-                           state: FSMContext, session: AsyncSession, user: UserInfo,
-                           locale: str) -> None:
+                           session: AsyncSession, user: UserInfo, locale: str) -> None:
     option = await edit.remove_option(session, callback_data.id, option_id(callback_data),
                                       user)
     kind, name = option.kind, option.name(locale)  # the row is gone after the commit
