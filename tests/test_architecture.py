@@ -31,7 +31,6 @@ STALE_TEXT = "This button is no longer active."
 # --- today's exceptions, by the work package that removes them ------------------------------
 
 CIRCLES = {
-    "handlers.challenges.browse handlers.challenges.wizard": "W2-1",
 }
 UPWARD: dict[str, str] = {
 }
@@ -41,9 +40,6 @@ NEEDS_AIOGRAM: dict[str, str] = {  # modules that must import without aiogram (R
 }
 IMPORTLIB: dict[str, str] = {}
 SIZE = {
-    # W2-1
-    "handlers/challenges/jury.py": "W2-1",
-    "handlers/challenges/wizard.py": "W2-1",
     # W2-2
     "bot/services/challenges.py": "W2-2",
     "bot/services/jury.py": "W2-2",
@@ -58,9 +54,6 @@ SIZE = {
     "bot/services/stats.py": "W2-5",
 }
 COMPLEXITY = {
-    # W2-1
-    "handlers/challenges/jury.py:plan_text": "W2-1",
-    "handlers/challenges/review.py:show_next": "W2-1",
     # W2-2
     "bot/services/challenges.py:create_submission": "W2-2",
     "bot/services/challenges.py:decide": "W2-2",
@@ -80,11 +73,11 @@ PRIVATE_API: dict[str, str] = {  # aiogram or SQLAlchemy internals outside their
 }
 EXCEPT_DOMAIN_ERROR = {  # file: (WP, `except DomainError` blocks left); the error handler answers
     # W2-1
-    "handlers/challenges/browse.py": ("W2-1", 8),
-    "handlers/challenges/jury.py": ("W2-1", 16),
+    "handlers/challenges/browse.py": ("W2-1", 1),
+    "handlers/challenges/jury.py": ("W2-1", 1),
     "handlers/challenges/review.py": ("W2-1", 1),
-    "handlers/challenges/setup.py": ("W2-1", 9),
-    "handlers/challenges/wizard.py": ("W2-1", 16),
+    "handlers/challenges/setup.py": ("W2-1", 1),
+    "handlers/challenges/wizard.py": ("W2-1", 1),
     # W2-3
     "handlers/broadcast/compose.py": ("W2-3", 11),
     "handlers/webinars/browse.py": ("W2-3", 11),
@@ -100,11 +93,11 @@ APP_UNTYPED = {  # file: (WP, `app` parameters typed Any or object)
 }
 APP_PARAMETERS = {  # file: (WP, functions taking `app`): they name what they use instead
     # W2-1
-    "handlers/challenges/browse.py": ("W2-1", 19),
-    "handlers/challenges/jury.py": ("W2-1", 4),
-    "handlers/challenges/review.py": ("W2-1", 7),
-    "handlers/challenges/setup.py": ("W2-1", 6),
-    "handlers/challenges/wizard.py": ("W2-1", 27),
+    "handlers/challenges/browse.py": ("W2-1", 12),
+    "handlers/challenges/jury.py": ("W2-1", 1),
+    "handlers/challenges/review.py": ("W2-1", 4),
+    "handlers/challenges/setup.py": ("W2-1", 1),
+    "handlers/challenges/wizard.py": ("W2-1", 3),
     # W2-3
     "handlers/broadcast/compose.py": ("W2-3", 28),
     "handlers/webinars/browse.py": ("W2-3", 26),
@@ -122,9 +115,6 @@ I18N_T = {  # file: (WP, calls of i18n.t); one translator (bot.translator) repla
     "bot/services/certificates.py": ("W2-5", 42),
 }
 STALE_ANSWERS = {  # file: (WP, hand-written "no longer active"); StaleButton answers it
-    # W2-1
-    "handlers/challenges/browse.py": ("W2-1", 3),
-    "handlers/challenges/jury.py": ("W2-1", 1),
     # W2-3
     "handlers/broadcast/compose.py": ("W2-3", 7),
     "handlers/webinars/browse.py": ("W2-3", 2),

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TypeVar
 
 from aiogram import F
 from aiogram.filters import Command, StateFilter
@@ -10,11 +13,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import App
+from bot.app import App, KeyedLocks
 from bot.callbacks import ChallengeCD
+from bot.config import Settings
 from bot.i18n import fmt_dt
 from bot.middlewares import HEAVY_DB
 from bot.routing import Routes
@@ -22,9 +25,9 @@ from bot.services import challenges as svc
 from bot.services.errors import DomainError
 from bot.services.guardian import guardian_token_of
 from bot.services.numbers import as_int
+from bot.services.places import PlaceDirectory
 from bot.services.text import TEXT_LIMIT, short_html, strip_controls, take_lines
 from bot.services.users import UserInfo
-from db.models.challenges import Challenge
 from handlers.challenges.keyboards import (
     card_kb,
     confirm_submit_kb,
@@ -34,36 +37,24 @@ from handlers.challenges.keyboards import (
     withdraw_confirm_kb,
     withdraw_kb,
 )
+from handlers.challenges.manage import send_staff_list
+from handlers.challenges.texts import (
+    CONTENT,
+    PLACE,
+    STATUS,
+    SUB_STATUS,
+    card_text,
+    days_text,
+    kinds_text,
+    say,
+)
 from handlers.people.registration import guardian_link
+from handlers.shared.errors import StaleButton
 from handlers.shared.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text
 from handlers.webinars.browse import my_webinars_text
 
+T = TypeVar("T")
 routes = Routes(__name__)
-
-KIND = {"challenge": __("Challenge"), "action": __("Action"), "contest": __("Contest")}
-STATUS = {"draft": __("draft"), "open": __("open"), "closed": __("closed"),
-          "judged": __("results published")}
-SUB_STATUS = {"pending": __("waiting for review"), "approved": __("approved"),
-              "rejected": __("not accepted"), "withdrawn": __("withdrawn")}
-CONTENT = {"photo": __("photo"), "video": __("video"), "document": __("document"),
-           "text": __("text"), "link": __("link"), "album": __("album")}
-PLACE = {"grand_prix": __("Grand Prix"), "1": __("1st place"), "2": __("2nd place"),
-         "3": __("3rd place"), "diploma": __("Diploma")}
-
-
-def kinds_text(kinds: list[str]) -> str:
-    return ", ".join(str(CONTENT[k]) for k in kinds if k in CONTENT)
-
-
-def wrong_type_text(exc: DomainError) -> str:
-    return _("This kind of content is not accepted here. Send: {kinds}.").format(
-        kinds=kinds_text(exc.details.get("kinds", [])))  # type: ignore[arg-type]
-
-
-def say(exc: DomainError) -> str:
-    return wrong_type_text(exc) if exc.code == "wrong_type" else error_text(exc)
-
-
 LIMITED = ("limited_join", "limited_account")
 
 
@@ -79,6 +70,18 @@ async def refuse(message: Message, session: AsyncSession, app: App, user: UserIn
                            "them this link:\n{link}").format(link=await guardian_link(app, token)))
 
 
+async def attempt(message: Message, session: AsyncSession, app: App, user: UserInfo,
+                  step: Callable[[], Awaitable[T]]) -> T | None:
+    """The step's result, or None once the person has been told why not. The refusals here
+    are the ones the shared error handler cannot word: the kinds of content accepted (this
+    feature's labels) and a guardian's link to forward (a query and the bot's name)."""
+    try:
+        return await step()
+    except DomainError as exc:
+        await refuse(message, session, app, user, exc)
+        return None
+
+
 class SubmitSG(StatesGroup):
     nomination = State()
     category = State()
@@ -86,39 +89,16 @@ class SubmitSG(StatesGroup):
     comment = State()
 
 
-# --- rendering ---------------------------------------------------------------------------
+# --- the list and a card ------------------------------------------------------------------
 
-def days_text(days: int) -> str:
-    return _("{days} d. left").format(days=days) if days else _("closes today")
-
-
-def card_text(challenge: Challenge, nominations: list, categories: list, locale: str,
-              app: App) -> str:
-    lines = [f"<b>{KIND[challenge.kind]}: {html.escape(challenge.text('title', locale))}</b>",
-             "", html.escape(challenge.text("description", locale)), ""]
-    if nominations:
-        lines.append(_("Nominations: {items}").format(
-            items="; ".join(html.escape(o.name(locale)) for o in nominations)))
-    if categories:
-        lines.append(_("Age categories: {items}").format(
-            items="; ".join(html.escape(o.name(locale)) for o in categories)))
-    lines.append(_("Deadline: {deadline} ({left})").format(
-        deadline=fmt_dt(challenge.deadline_at, locale, app.settings.tz),
-        left=days_text(svc.days_left(challenge, app.now()))))
-    if challenge.content_kinds:
-        lines.append(_("Accepted: {kinds}; up to {max} entries per person.").format(
-            kinds=kinds_text(challenge.content_kinds), max=challenge.max_submissions))
-    return "\n".join(lines)
-
-
-async def send_list(message: Message, session: AsyncSession, user: UserInfo, app: App,
-                    locale: str) -> None:
-    items = await svc.list_open(session, user, app.now())
+async def send_list(message: Message, session: AsyncSession, user: UserInfo,
+                    clock: Callable[[], datetime], locale: str) -> None:
+    items = await svc.list_open(session, user, clock())
     if not items:
         await message.answer(_("There are no open challenges for you right now. We will let "
                                "you know when a new one starts."))
         return
-    now = app.now()
+    now = clock()
     buttons = [(c.id, f"{c.text('title', locale)[:40]} · {days_text(svc.days_left(c, now))}")
                for c in items[:50]]
     await message.answer(_("Open challenges, actions and contests:"),
@@ -126,14 +106,12 @@ async def send_list(message: Message, session: AsyncSession, user: UserInfo, app
 
 
 @routes.message(Command("challenges"))
-async def cmd_challenges(message: Message, session: AsyncSession, user: UserInfo, app: App,
-                         locale: str, role: str) -> None:
+async def cmd_challenges(message: Message, session: AsyncSession, user: UserInfo,
+                         clock: Callable[[], datetime], locale: str, role: str) -> None:
     if role == "staff":
-        from handlers.challenges.wizard import send_staff_list
-
-        await send_staff_list(message, session, app, locale)
+        await send_staff_list(message, session, locale)
         return
-    await send_list(message, session, user, app, locale)
+    await send_list(message, session, user, clock, locale)
 
 
 @routes.message(Command("my"))
@@ -143,19 +121,21 @@ async def cmd_my(message: Message, session: AsyncSession, user: UserInfo, app: A
 
 
 @routes.callback_query(ChallengeCD.filter(F.action == "list"))
-async def on_list(cb: CallbackQuery, session: AsyncSession, user: UserInfo, app: App,
-                  locale: str) -> None:
-    await send_list(cb.message, session, user, app, locale)
+async def on_list(cb: CallbackQuery, session: AsyncSession, user: UserInfo,
+                  clock: Callable[[], datetime], locale: str) -> None:
+    await send_list(cb.message, session, user, clock, locale)
 
 
-async def send_card(message: Message, session: AsyncSession, user: UserInfo, app: App,
-                    locale: str, challenge_id: int, leader: bool = False) -> None:
+async def send_card(message: Message, session: AsyncSession, user: UserInfo,
+                    settings: Settings, clock: Callable[[], datetime], locale: str,
+                    challenge_id: int, leader: bool = False) -> None:
     challenge = await svc.get_challenge(session, challenge_id)
     if challenge.status == "draft" or not svc.in_audience(challenge, user):
         raise DomainError("not_found")
     nominations, categories = await svc.get_options(session, challenge_id)
-    text = card_text(challenge, nominations, categories, locale, app)
-    open_now = svc.is_open(challenge, app.now())
+    now = clock()
+    text = card_text(challenge, nominations, categories, locale, settings.tz, now)
+    open_now = svc.is_open(challenge, now)
     joined = await svc.is_participant(session, challenge_id, user.id)
     markup = card_kb(challenge_id, open_now and not joined,
                      open_now and bool(challenge.content_kinds),
@@ -170,22 +150,21 @@ async def send_card(message: Message, session: AsyncSession, user: UserInfo, app
 
 @routes.callback_query(ChallengeCD.filter(F.action == "card"))
 async def on_card(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
-                  user: UserInfo, app: App, locale: str, role: str) -> None:
-    try:
-        await send_card(cb.message, session, user, app, locale, callback_data.id,
-                        leader=role in ("coordinator", "staff"))
-    except DomainError as exc:
-        await cb.message.answer(say(exc))
+                  user: UserInfo, settings: Settings, clock: Callable[[], datetime],
+                  locale: str, role: str) -> None:
+    await send_card(cb.message, session, user, settings, clock, locale, callback_data.id,
+                    leader=role in ("coordinator", "staff"))
 
 
 @routes.callback_query(ChallengeCD.filter(F.action == "join"))
 async def on_join(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
                   user: UserInfo, app: App, locale: str) -> None:
-    try:
+    async def join():
         await svc.join(session, callback_data.id, user, app.now())
-        challenge = await svc.get_challenge(session, callback_data.id)
-    except DomainError as exc:
-        await refuse(cb.message, session, app, user, exc)
+        return await svc.get_challenge(session, callback_data.id)
+
+    challenge = await attempt(cb.message, session, app, user, join)
+    if challenge is None:
         return
     title = html.escape(challenge.text("title", locale))
     if not challenge.content_kinds:
@@ -203,11 +182,13 @@ async def on_join(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncS
 @routes.callback_query(ChallengeCD.filter(F.action == "submit"))
 async def on_submit(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
                     user: UserInfo, app: App, locale: str, state: FSMContext) -> None:
-    try:
+    async def may_submit():
         challenge = await svc.challenge_view(session, callback_data.id)
         await svc.check_can_submit(session, challenge, user, app.now())
-    except DomainError as exc:
-        await refuse(cb.message, session, app, user, exc)
+        return challenge
+
+    challenge = await attempt(cb.message, session, app, user, may_submit)
+    if challenge is None:
         return
     await state.set_data({"cid": challenge.id, "kinds": challenge.content_kinds, "parts": [],
                           "contest": challenge.kind == "contest"})
@@ -243,8 +224,7 @@ async def on_option(cb: CallbackQuery, callback_data: ChallengeCD, session: Asyn
     data = await state.get_data()
     option_id = as_int(callback_data.arg)
     if data.get("cid") != callback_data.id or option_id is None:
-        await cb.answer(_("This button is no longer active."), show_alert=True)
-        return
+        raise StaleButton()
     await state.update_data({callback_data.action: option_id})
     await ask_next(cb.message, session, state, locale)
 
@@ -273,20 +253,22 @@ def part_of(message: Message) -> svc.ContentPart:
 
 @routes.message(SubmitSG.content)
 async def on_content(message: Message, session: AsyncSession, state: FSMContext, app: App,
-                     user: UserInfo) -> None:
-    await take_part(message, session, state, app, user)
+                     user: UserInfo, locks: KeyedLocks) -> None:
+    await take_part(message, session, state, app, user, locks)
 
 
 async def take_part(message: Message, session: AsyncSession, state: FSMContext, app: App,
-                    user: UserInfo) -> None:
+                    user: UserInfo, locks: KeyedLocks) -> None:
     """The entry's content. Album items arrive as separate messages, maybe at once."""
     part = part_of(message)
-    async with app.locks(user.id):
+    async with locks(user.id):
         data = await state.get_data()
-        try:
+
+        async def check() -> bool:
             svc.check_part(data.get("kinds") or [], part)
-        except DomainError as exc:
-            await message.answer(say(exc))
+            return True
+
+        if not await attempt(message, session, app, user, check):
             return
         parts = data.get("parts") or []
         same_album = bool(part.media_group_id) and part.media_group_id == data.get("mgid")
@@ -307,8 +289,8 @@ async def take_part(message: Message, session: AsyncSession, state: FSMContext, 
 
 @routes.message(SubmitSG.comment, F.media_group_id)
 async def on_album_rest(message: Message, session: AsyncSession, state: FSMContext, app: App,
-                        user: UserInfo) -> None:
-    await take_part(message, session, state, app, user)
+                        user: UserInfo, locks: KeyedLocks) -> None:
+    await take_part(message, session, state, app, user, locks)
 
 
 @routes.message(SubmitSG.comment, F.text)
@@ -343,18 +325,20 @@ async def on_confirm(cb: CallbackQuery, callback_data: ChallengeCD, session: Asy
                      state: FSMContext, app: App, user: UserInfo, locale: str) -> None:
     data = await state.get_data()
     if data.get("cid") != callback_data.id:
-        await cb.answer(_("This button is no longer active."), show_alert=True)
-        return
-    try:
+        raise StaleButton()
+
+    async def submit():
         challenge = await svc.challenge_view(session, data["cid"])
         sub = await svc.create_submission(session, data["cid"], user, data.get("parts") or [],
                                           data.get("nom"), data.get("cat"), data.get("comment"),
                                           app.now())
-    except DomainError as exc:
-        await state.clear()
-        await cb.message.answer(say(exc))
+        return challenge, sub
+
+    sent = await attempt(cb.message, session, app, user, submit)
+    await state.clear()  # sent or refused, the flow is over
+    if sent is None:
         return
-    await state.clear()
+    challenge, sub = sent
     await cb.message.answer(_("Your entry No. {n} to “{title}” is received. It will be reviewed, "
                               "and you will get a message. /my shows your entries.").format(
         n=sub.id, title=html.escape(challenge.text("title", locale))))
@@ -369,28 +353,24 @@ async def on_cancel_submit(cb: CallbackQuery, state: FSMContext) -> None:
 
 @routes.callback_query(ChallengeCD.filter(F.action.in_({"ok", "nom", "cat", "no"})))
 async def on_stale_step(cb: CallbackQuery) -> None:
-    await cb.answer(_("This button is no longer active."), show_alert=True)
+    raise StaleButton()
 
 
 # --- coordinators: who has not sent yet ----------------------------------------------------
 
 @routes.callback_query(ChallengeCD.filter(F.action == "gap"), flags=HEAVY_DB)
 async def on_gap(cb: CallbackQuery, callback_data: ChallengeCD, read_session: AsyncSession,
-                 user: UserInfo, app: App, locale: str, role: str) -> None:
+                 user: UserInfo, places: PlaceDirectory, locale: str, role: str) -> None:
     if role not in ("coordinator", "staff"):
         await cb.answer(_("Sorry, this button is not available to you."), show_alert=True)
         return
-    try:
-        people = await svc.not_submitted(read_session, callback_data.id, user)
-        schools = await svc.schools_without_entries(read_session, callback_data.id, user)
-    except DomainError as exc:
-        await cb.message.answer(say(exc))
-        return
+    people = await svc.not_submitted(read_session, callback_data.id, user)
+    schools = await svc.schools_without_entries(read_session, callback_data.id, user)
     names = [f"• {short_html(p.full_name, NAME_SHOWN)}, {short_html(p.org_name, ORG_SHOWN)}"
              for p in people]
     orgs = []
     for district_id, org in schools:
-        district = app.places.district(district_id)
+        district = places.district(district_id)
         orgs.append(f"• {short_html(org, ORG_SHOWN)}"
                     + (f" ({html.escape(district.name(locale))})" if district else ""))
     half = TEXT_LIMIT // 2 - 100  # each list gets half a message; the rest is "…and N more"
@@ -410,12 +390,8 @@ async def on_nudge(cb: CallbackQuery, callback_data: ChallengeCD, session: Async
         await cb.answer(_("Sorry, this button is not available to you."), show_alert=True)
         return
     send = svc.nudge if callback_data.action == "nudge" else svc.nudge_schools
-    try:
-        queued = await send(session, app.challenge_notices, callback_data.id, user, app.now(),
-                            read_session)
-    except DomainError as exc:
-        await cb.message.answer(say(exc))
-        return
+    queued = await send(session, app.challenge_notices, callback_data.id, user, app.now(),
+                        read_session)
     if queued:
         await cb.message.answer(_("Reminders are on their way to {n} people.").format(n=queued))
     else:
@@ -424,15 +400,8 @@ async def on_nudge(cb: CallbackQuery, callback_data: ChallengeCD, session: Async
 
 # --- /my and withdrawing ------------------------------------------------------------------
 
-async def send_my(message: Message, session: AsyncSession, user: UserInfo, app: App,
-                  locale: str) -> None:
-    rows = await svc.my_challenges(session, user.id)
-    if not rows:
-        webinars = await my_webinars_text(session, app, user, locale)
-        await message.answer(_("You have not joined any challenge yet. See /challenges.")
-                             + ("\n\n" + webinars if webinars else ""))
-        return
-    now = app.now()
+def my_lines(rows: list, now: datetime, locale: str) -> tuple[list[str], list[int]]:
+    """/my's lines, and the entries that may still be withdrawn."""
     lines, withdrawable = [], []
     for challenge, subs in rows[:30]:
         open_now = svc.is_open(challenge, now)
@@ -447,6 +416,18 @@ async def send_my(message: Message, session: AsyncSession, user: UserInfo, app: 
                 withdrawable.append(s.id)
         if not subs and challenge.content_kinds:
             lines.append("  " + _("no entries yet"))
+    return lines, withdrawable
+
+
+async def send_my(message: Message, session: AsyncSession, user: UserInfo, app: App,
+                  locale: str) -> None:
+    rows = await svc.my_challenges(session, user.id)
+    if not rows:
+        webinars = await my_webinars_text(session, app, user, locale)
+        await message.answer(_("You have not joined any challenge yet. See /challenges.")
+                             + ("\n\n" + webinars if webinars else ""))
+        return
+    lines, withdrawable = my_lines(rows, app.now(), locale)
     webinars = await my_webinars_text(session, app, user, locale)
     text = _("Your challenges:") + "\n\n" + "\n".join(lines)
     await message.answer(text + ("\n\n" + webinars if webinars else ""),
@@ -467,11 +448,6 @@ async def on_withdraw(cb: CallbackQuery, callback_data: ChallengeCD) -> None:
 
 @routes.callback_query(ChallengeCD.filter(F.action == "wdok"))
 async def on_withdraw_yes(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
-                          user: UserInfo, app: App) -> None:
-    try:
-        await svc.withdraw(session, callback_data.id, user, app.now())
-    except DomainError as exc:
-        await cb.message.answer(say(exc))
-        return
+                          user: UserInfo, clock: Callable[[], datetime]) -> None:
+    await svc.withdraw(session, callback_data.id, user, clock())
     await cb.message.answer(_("Entry No. {n} is withdrawn.").format(n=callback_data.id))
-

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot import labels
 from bot.callbacks import ChallengeAdminCD, ChallengeCD, ReviewCD
+from bot.services import challenges as svc
+from bot.services import jury
+from bot.services.places import PlaceDirectory
+from handlers.challenges.texts import CONTENT
 
 
 def rows_kb(rows: Iterable[tuple[str, str]], columns: int = 1) -> InlineKeyboardMarkup:
@@ -95,6 +101,33 @@ def toggles_kb(action: str, options: dict[str, str], chosen: Iterable[str], done
     return kb.as_markup()
 
 
+def skip_kb() -> InlineKeyboardMarkup:
+    return admin_kb([(_("Skip »"), "skip", 0, "")])
+
+
+def audience_options() -> dict[str, str]:
+    """The audience's toggles: organisation types ("o.school") and factions ("f.…")."""
+    options = {f"o.{k}": str(v) for k, v in labels.ORG_TYPE.items()}
+    options.update({f"f.{k}": str(v) for k, v in labels.FACTION.items()})
+    return options
+
+
+def audience_chosen(w: dict[str, Any]) -> list[str]:
+    aud = w["audience"]
+    return [f"o.{k}" for k in aud["org_types"]] + [f"f.{k}" for k in aud["factions"]]
+
+
+def regions_kb(action: str, places: PlaceDirectory, locale: str, chosen: list[int],
+               done: str) -> InlineKeyboardMarkup:
+    options = {str(r.id): r.name(locale) for r in places.regions}
+    return toggles_kb(action, options, [str(i) for i in chosen], done)
+
+
+def content_kb(action: str, kinds: list[str], done: str) -> InlineKeyboardMarkup:
+    options = {k: str(CONTENT[k]) for k in svc.CONTENT_KINDS}
+    return toggles_kb(action, options, kinds, done, columns=3)
+
+
 def manage_kb(challenge_id: int, status: str) -> InlineKeyboardMarkup:
     rows: list[tuple[str, str, int, str]] = []
     if status == "draft":
@@ -131,3 +164,29 @@ def reasons_kb(submission_id: int, reasons: dict[str, str]) -> InlineKeyboardMar
     rows.append((_("✍️ Type a reason"), ReviewCD(action="type", id=submission_id).pack()))
     rows.append((_("« Back"), ReviewCD(action="back", id=submission_id).pack()))
     return rows_kb(rows)
+
+
+# --- the jury --------------------------------------------------------------------------------
+
+def plan_kb(plan: jury.PlacesPlan, raw_diplomas: str) -> InlineKeyboardMarkup:
+    cid, fp = plan.challenge_id, plan.fingerprint()
+    rows = []
+    if plan.conflicts:
+        if plan.new:
+            rows.append((_("✅ Apply, keep the places already set ({n})").format(
+                n=len(plan.conflicts)), "rkok", cid, f"{raw_diplomas}.k.{fp}"))
+        rows.append((_("⚠️ Apply and overwrite the places already set ({n})").format(
+            n=len(plan.conflicts)), "rkok", cid, f"{raw_diplomas}.o.{fp}"))
+    elif plan.new:
+        rows.append((_("✅ Apply"), "rkok", cid, f"{raw_diplomas}.k.{fp}"))
+    rows += [(_("« Back"), "rkap", cid, ""), (_("✖️ Cancel"), "rkno", cid, "")]
+    return admin_kb(rows)
+
+
+def score_kb(submission_id: int, criterion: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for value in range(jury.SCORE_MAX + 1):
+        kb.button(text=str(value), callback_data=ChallengeCD(
+            action="js", id=submission_id, arg=f"{criterion}_{value}"))
+    kb.adjust(6, 5)
+    return kb.as_markup()

@@ -4,40 +4,42 @@ draft or open challenge (from ✏️ Edit in /challenges)."""
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from datetime import datetime
 
 from aiogram import F
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from bot.callbacks import ChallengeAdminCD
+from bot.config import Settings
 from bot.routing import Routes
 from bot.services import challenge_edit as edit
 from bot.services import challenges as svc
 from bot.services.errors import DomainError
 from bot.services.numbers import as_int
+from bot.services.places import PlaceDirectory
 from bot.services.users import UserInfo
-from db.models.challenges import Challenge, ChallengeOption
-from handlers.challenges.browse import CONTENT
-from handlers.challenges.keyboards import admin_kb, toggles_kb
-from handlers.challenges.wizard import (
+from handlers.challenges.keyboards import (
+    admin_kb,
     audience_chosen,
     audience_options,
-    audience_text,
-    send_manage,
+    content_kb,
+    regions_kb,
+    toggles_kb,
 )
+from handlers.challenges.manage import send_manage
+from handlers.challenges.texts import audience_text, option_line
+from handlers.shared.errors import error_flags
 from handlers.shared.texts import error_text
 
-routes = Routes(__name__)
-TEXT = F.text & ~F.text.startswith("/")
-
-
-# Refusals after which the flow cannot go on.
-FINAL = ("not_found", "already_judged", "edit_closed", "options_contest_only")
+# Refusals after which the flow cannot go on: the shared error handler ends it.
+FINAL = frozenset({"not_found", "already_judged", "edit_closed", "options_contest_only"})
 
 OPTION_TITLES = {"nomination": __("Nominations of No. {n}"),
                  "category": __("Age categories of No. {n}")}
@@ -49,6 +51,10 @@ ADD_PROMPTS = {
 }
 
 
+routes = Routes(__name__, flags=error_flags(clear_state=FINAL))
+TEXT = F.text & ~F.text.startswith("/")
+
+
 class ChallengeSetupSG(StatesGroup):
     audience = State()  # data: cid, audience
     regions = State()  # data: cid, audience
@@ -56,29 +62,12 @@ class ChallengeSetupSG(StatesGroup):
     option = State()  # data: cid, kind, option (an id to rename; 0: add)
 
 
-async def refuse(message: Message, state: FSMContext, exc: DomainError) -> None:
-    await message.answer(error_text(exc))
-    if exc.code in FINAL:
-        await state.clear()
-
-
-async def editable_or_refuse(message: Message, state: FSMContext, session: AsyncSession,
-                             challenge_id: int) -> Challenge | None:
-    try:
-        return await edit.editable(session, challenge_id)
-    except DomainError as exc:
-        await refuse(message, state, exc)
-        return None
-
-
 # --- audience ------------------------------------------------------------------------------
 
 @routes.callback_query(ChallengeAdminCD.filter(F.action == "eaud"))
 async def on_audience(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: FSMContext,
                       session: AsyncSession) -> None:
-    challenge = await editable_or_refuse(cb.message, state, session, callback_data.id)
-    if challenge is None:
-        return
+    challenge = await edit.editable(session, callback_data.id)
     audience = {k: list((challenge.audience or {}).get(k) or [])
                 for k in ("org_types", "factions", "region_ids")}
     await state.set_state(ChallengeSetupSG.audience)
@@ -107,25 +96,21 @@ async def on_audience_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
         "eat", audience_options(), audience_chosen(data), _("Next »")))
 
 
-def regions_kb(app: App, locale: str, chosen: list[int]) -> InlineKeyboardMarkup:
-    options = {str(r.id): r.name(locale) for r in app.places.regions}
-    return toggles_kb("ert", options, [str(i) for i in chosen], _("💾 Save"))
-
-
 @routes.callback_query(ChallengeSetupSG.audience,
                        ChallengeAdminCD.filter(F.action == "eat_done"))
-async def on_audience_next(cb: CallbackQuery, state: FSMContext, app: App,
+async def on_audience_next(cb: CallbackQuery, state: FSMContext, places: PlaceDirectory,
                            locale: str) -> None:
     data = await state.get_data()
     await state.set_state(ChallengeSetupSG.regions)
     await cb.message.answer(_("Which regions? Nothing chosen means all regions."),
-                            reply_markup=regions_kb(app, locale, data["audience"]["region_ids"]))
+                            reply_markup=regions_kb("ert", places, locale,
+                                                    data["audience"]["region_ids"], _("💾 Save")))
 
 
 @routes.callback_query(ChallengeSetupSG.regions, ChallengeAdminCD.filter(F.action == "ert"))
 async def on_region_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
-                           state: FSMContext, app: App, locale: str) -> None:
-    region = app.places.region_from(callback_data.arg)
+                           state: FSMContext, places: PlaceDirectory, locale: str) -> None:
+    region = places.region_from(callback_data.arg)
     if region is None:
         return
     data = await state.get_data()
@@ -135,20 +120,18 @@ async def on_region_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
     else:
         chosen.append(region.id)
     await state.update_data(audience=data["audience"])
-    await cb.message.edit_reply_markup(reply_markup=regions_kb(app, locale, chosen))
+    await cb.message.edit_reply_markup(reply_markup=regions_kb("ert", places, locale, chosen,
+                                                               _("💾 Save")))
 
 
 @routes.callback_query(ChallengeSetupSG.regions, ChallengeAdminCD.filter(F.action == "ert_done"))
 async def on_audience_save(cb: CallbackQuery, state: FSMContext, session: AsyncSession,
-                           app: App, user: UserInfo, locale: str) -> None:
+                           places: PlaceDirectory, settings: Settings,
+                           clock: Callable[[], datetime], user: UserInfo, locale: str) -> None:
     data = await state.get_data()
     cid = data["cid"]
-    try:
-        changed = await edit.set_audience(session, cid, data["audience"],
-                                          [r.id for r in app.places.regions], user)
-    except DomainError as exc:
-        await refuse(cb.message, state, exc)
-        return
+    changed = await edit.set_audience(session, cid, data["audience"],
+                                      [r.id for r in places.regions], user)
     await state.clear()
     challenge = await svc.get_challenge(session, cid)
     if not changed:
@@ -156,24 +139,20 @@ async def on_audience_save(cb: CallbackQuery, state: FSMContext, session: AsyncS
     else:
         markup = None
         text = _("Saved. Audience: {audience}.").format(
-            audience=audience_text(challenge.audience, app, locale))
-        if edit.may_announce_again(challenge, app.now()):
+            audience=audience_text(challenge.audience, places, locale))
+        if edit.may_announce_again(challenge, clock()):
             text += "\n" + _("Those who joined before keep taking part. People newly in the "
                              "audience have not had the announcement yet.")
             markup = admin_kb([(_("📣 Announce to them"), "ean", cid, "")])
         await cb.message.answer(text, reply_markup=markup)
-    await send_manage(cb.message, session, app, locale, cid)
+    await send_manage(cb.message, session, places, settings, locale, cid)
 
 
-@routes.callback_query(ChallengeAdminCD.filter(F.action == "ean"))
+@routes.callback_query(ChallengeAdminCD.filter(F.action == "ean"), flags=error_flags())
 async def on_announce_newcomers(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                                 session: AsyncSession, app: App, user: UserInfo) -> None:
-    try:
-        queued = await edit.announce_to_newcomers(session, app.challenge_notices,
-                                                  callback_data.id, user, app.now())
-    except DomainError as exc:
-        await cb.message.answer(error_text(exc))
-        return
+    queued = await edit.announce_to_newcomers(session, app.challenge_notices, callback_data.id,
+                                              user, app.now())
     if queued:
         await cb.message.answer(_("The announcement is on its way to {n} more people.").format(
             n=queued))
@@ -183,24 +162,17 @@ async def on_announce_newcomers(cb: CallbackQuery, callback_data: ChallengeAdmin
 
 # --- accepted content ----------------------------------------------------------------------
 
-def content_kb(kinds: list[str]) -> InlineKeyboardMarkup:
-    options = {k: str(CONTENT[k]) for k in svc.CONTENT_KINDS}
-    return toggles_kb("ect", options, kinds, _("💾 Save"), columns=3)
-
-
 @routes.callback_query(ChallengeAdminCD.filter(F.action == "eck"))
 async def on_content(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: FSMContext,
                      session: AsyncSession) -> None:
-    challenge = await editable_or_refuse(cb.message, state, session, callback_data.id)
-    if challenge is None:
-        return
+    challenge = await edit.editable(session, callback_data.id)
     kinds = list(challenge.content_kinds or [])
     await state.set_state(ChallengeSetupSG.content)
     await state.set_data({"cid": challenge.id, "kinds": kinds})
     text = _("Which content is accepted?")
     if challenge.kind == "action":
         text += " " + _("For an action you may choose nothing: joining is the participation.")
-    await cb.message.answer(text, reply_markup=content_kb(kinds))
+    await cb.message.answer(text, reply_markup=content_kb("ect", kinds, _("💾 Save")))
 
 
 @routes.callback_query(ChallengeSetupSG.content, ChallengeAdminCD.filter(F.action == "ect"))
@@ -214,31 +186,28 @@ async def on_content_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
     else:
         kinds.append(callback_data.arg)
     await state.update_data(kinds=kinds)
-    await cb.message.edit_reply_markup(reply_markup=content_kb(kinds))
+    await cb.message.edit_reply_markup(reply_markup=content_kb("ect", kinds, _("💾 Save")))
 
 
 @routes.callback_query(ChallengeSetupSG.content, ChallengeAdminCD.filter(F.action == "ect_done"))
 async def on_content_save(cb: CallbackQuery, state: FSMContext, session: AsyncSession,
-                          app: App, user: UserInfo, locale: str) -> None:
+                          places: PlaceDirectory, settings: Settings, user: UserInfo,
+                          locale: str) -> None:
     data = await state.get_data()
     try:
         changed = await edit.set_content_kinds(session, data["cid"], data["kinds"], user)
     except DomainError as exc:
-        if exc.code == "need_kinds":  # stay on the toggles, as the wizard does
-            await cb.answer(error_text(exc), show_alert=True)
-            return
-        await refuse(cb.message, state, exc)
+        if exc.code != "need_kinds":
+            raise  # answered by the shared error handler, which ends the flow on FINAL
+        # a pop-up over the toggles, which stay, as in the wizard (the flag is per handler)
+        await cb.answer(error_text(exc), show_alert=True)
         return
     await state.clear()
     await cb.message.answer(_("Saved.") if changed else _("Nothing changed."))
-    await send_manage(cb.message, session, app, locale, data["cid"])
+    await send_manage(cb.message, session, places, settings, locale, data["cid"])
 
 
 # --- nominations and age categories ---------------------------------------------------------
-
-def option_line(option: ChallengeOption) -> str:
-    return " | ".join(n for n in (option.name_kk, option.name_ru, option.name_en) if n)
-
 
 async def send_options(message: Message, session: AsyncSession, locale: str, cid: int,
                        kind: str) -> None:
@@ -259,23 +228,16 @@ async def send_options(message: Message, session: AsyncSession, locale: str, cid
 
 
 @routes.callback_query(ChallengeAdminCD.filter(F.action == "eopt"))
-async def on_options(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: FSMContext,
+async def on_options(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                      session: AsyncSession, locale: str) -> None:
-    try:
-        await edit.options_editable(session, callback_data.id, callback_data.arg)
-        await send_options(cb.message, session, locale, callback_data.id, callback_data.arg)
-    except DomainError as exc:
-        await refuse(cb.message, state, exc)
+    await edit.options_editable(session, callback_data.id, callback_data.arg)
+    await send_options(cb.message, session, locale, callback_data.id, callback_data.arg)
 
 
 @routes.callback_query(ChallengeAdminCD.filter(F.action == "oadd"))
 async def on_option_add(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: FSMContext,
                         session: AsyncSession) -> None:
-    try:
-        await edit.options_editable(session, callback_data.id, callback_data.arg)
-    except DomainError as exc:
-        await refuse(cb.message, state, exc)
-        return
+    await edit.options_editable(session, callback_data.id, callback_data.arg)
     await state.set_state(ChallengeSetupSG.option)
     await state.set_data({"cid": callback_data.id, "kind": callback_data.arg, "option": 0})
     await cb.message.answer(str(ADD_PROMPTS[callback_data.arg]))
@@ -291,12 +253,8 @@ def option_id(callback_data: ChallengeAdminCD) -> int:
 @routes.callback_query(ChallengeAdminCD.filter(F.action == "oren"))
 async def on_option_rename(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                            state: FSMContext, session: AsyncSession) -> None:
-    try:
-        option = await edit.get_option(session, callback_data.id, option_id(callback_data))
-        await edit.options_editable(session, callback_data.id, option.kind)
-    except DomainError as exc:
-        await refuse(cb.message, state, exc)
-        return
+    option = await edit.get_option(session, callback_data.id, option_id(callback_data))
+    await edit.options_editable(session, callback_data.id, option.kind)
     await state.set_state(ChallengeSetupSG.option)
     await state.set_data({"cid": callback_data.id, "kind": option.kind, "option": option.id})
     await cb.message.answer(_("The new name as “Kazakh | Russian | English” (Russian and "
@@ -308,14 +266,10 @@ async def on_option_rename(cb: CallbackQuery, callback_data: ChallengeAdminCD,
 async def on_option_text(message: Message, state: FSMContext, session: AsyncSession,
                          user: UserInfo, locale: str) -> None:
     data = await state.get_data()
-    try:
-        if data["option"]:
-            await edit.rename_option(session, data["cid"], data["option"], message.text, user)
-        else:
-            await edit.add_options(session, data["cid"], data["kind"], message.text, user)
-    except DomainError as exc:
-        await refuse(message, state, exc)
-        return
+    if data["option"]:
+        await edit.rename_option(session, data["cid"], data["option"], message.text, user)
+    else:
+        await edit.add_options(session, data["cid"], data["kind"], message.text, user)
     await state.clear()
     await message.answer(_("Saved."))
     await send_options(message, session, locale, data["cid"], data["kind"])
@@ -323,14 +277,9 @@ async def on_option_text(message: Message, state: FSMContext, session: AsyncSess
 
 @routes.callback_query(ChallengeAdminCD.filter(F.action == "odel"))
 async def on_option_remove(cb: CallbackQuery, callback_data: ChallengeAdminCD,
-                           state: FSMContext, session: AsyncSession, user: UserInfo,
-                           locale: str) -> None:
-    try:
-        option = await edit.remove_option(session, callback_data.id, option_id(callback_data),
-                                          user)
-    except DomainError as exc:
-        await refuse(cb.message, state, exc)
-        return
+                           session: AsyncSession, user: UserInfo, locale: str) -> None:
+    option = await edit.remove_option(session, callback_data.id, option_id(callback_data),
+                                      user)
     kind, name = option.kind, option.name(locale)  # the row is gone after the commit
     await cb.message.answer(_("Removed: “{name}”.").format(name=html.escape(name)))
     await send_options(cb.message, session, locale, callback_data.id, kind)

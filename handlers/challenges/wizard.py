@@ -1,46 +1,41 @@
-"""Staff: the /newchallenge wizard, /challenges management, winners, results, export."""
+"""Staff: the /newchallenge wizard, from the kind of challenge to its preview, and publishing
+(a draft, the results): what reaches the audience. Managing the rest: manage.py."""
 
 from __future__ import annotations
 
-import asyncio
-import html
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from aiogram import F
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import labels
 from bot.app import App
 from bot.callbacks import ChallengeAdminCD
-from bot.i18n import fmt_dt
-from bot.middlewares import HEAVY_DB
+from bot.config import Settings
 from bot.routing import Routes
 from bot.services import challenges as svc
-from bot.services.challenge_edit import editable
 from bot.services.errors import DomainError
 from bot.services.numbers import typed_int
-from bot.services.text import TEXT_LIMIT, seen_length, short_html, take_lines
+from bot.services.places import PlaceDirectory
 from bot.services.users import UserInfo
-from db.models.challenges import Challenge
-from handlers.challenges.browse import (
-    CONTENT,
-    KIND,
-    PLACE,
-    STATUS,
-    SUB_STATUS,
-    card_text,
-    kinds_text,
-    say,
+from handlers.challenges.keyboards import (
+    admin_kb,
+    audience_chosen,
+    audience_options,
+    content_kb,
+    regions_kb,
+    skip_kb,
+    toggles_kb,
 )
-from handlers.challenges.keyboards import admin_kb, manage_kb, toggles_kb
-from handlers.shared.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text
+from handlers.challenges.texts import KIND, TIER_OPTIONS, preview_text
+from handlers.shared.errors import error_flags
+from handlers.shared.texts import error_text
 
 routes = Routes(__name__)
 TEXT = F.text & ~F.text.startswith("/")
@@ -80,10 +75,6 @@ PROMPTS = {
 }
 
 
-def skip_kb() -> Any:
-    return admin_kb([(_("Skip »"), "skip", 0, "")])
-
-
 # --- the wizard -----------------------------------------------------------------------------
 
 @routes.message(Command("newchallenge"))
@@ -115,7 +106,7 @@ async def ask_text(message: Message, state: FSMContext, step: str) -> None:
                          else None)
 
 
-async def after_text(message: Message, state: FSMContext, app: App, step: str) -> None:
+async def after_text(message: Message, state: FSMContext, step: str) -> None:
     n = TEXT_STEPS.index(step)
     if n + 1 < len(TEXT_STEPS):
         await ask_text(message, state, TEXT_STEPS[n + 1])
@@ -124,37 +115,21 @@ async def after_text(message: Message, state: FSMContext, app: App, step: str) -
 
 
 @routes.message(ChallengeWizardSG.text, TEXT)
-async def on_text(message: Message, state: FSMContext, app: App) -> None:
+async def on_text(message: Message, state: FSMContext) -> None:
     data = await state.get_data()
     step = data["step"]
-    try:
-        value = svc.check_text(step, message.text)
-    except DomainError as exc:
-        await message.answer(error_text(exc))
-        return
-    data["w"][step] = value
+    data["w"][step] = svc.check_text(step, message.text)
     await state.update_data(w=data["w"])
-    await after_text(message, state, app, step)
+    await after_text(message, state, step)
 
 
 @routes.callback_query(ChallengeWizardSG.text, ChallengeAdminCD.filter(F.action == "skip"))
-async def on_text_skip(cb: CallbackQuery, state: FSMContext, app: App) -> None:
+async def on_text_skip(cb: CallbackQuery, state: FSMContext) -> None:
     step = (await state.get_data())["step"]
     if step not in SKIPPABLE:
         await cb.answer(_("This one is required."), show_alert=True)
         return
-    await after_text(cb.message, state, app, step)
-
-
-def audience_options() -> dict[str, str]:
-    options = {f"o.{k}": str(v) for k, v in labels.ORG_TYPE.items()}
-    options.update({f"f.{k}": str(v) for k, v in labels.FACTION.items()})
-    return options
-
-
-def audience_chosen(w: dict[str, Any]) -> list[str]:
-    aud = w["audience"]
-    return [f"o.{k}" for k in aud["org_types"]] + [f"f.{k}" for k in aud["factions"]]
+    await after_text(cb.message, state, step)
 
 
 async def ask_audience(message: Message, state: FSMContext, edit: bool) -> None:
@@ -184,13 +159,11 @@ async def on_audience_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
     await ask_audience(cb.message, state, edit=True)
 
 
-async def ask_regions(message: Message, state: FSMContext, app: App, locale: str,
-                      edit: bool) -> None:
+async def ask_regions(message: Message, state: FSMContext, places: PlaceDirectory,
+                      locale: str, edit: bool) -> None:
     await state.set_state(ChallengeWizardSG.regions)
     w = (await state.get_data())["w"]
-    options = {str(r.id): r.name(locale) for r in app.places.regions}
-    markup = toggles_kb("reg", options, [str(i) for i in w["audience"]["region_ids"]],
-                        _("Next »"))
+    markup = regions_kb("reg", places, locale, w["audience"]["region_ids"], _("Next »"))
     if edit:
         await message.edit_reply_markup(reply_markup=markup)
     else:
@@ -200,14 +173,15 @@ async def ask_regions(message: Message, state: FSMContext, app: App, locale: str
 
 @routes.callback_query(ChallengeWizardSG.audience,
                        ChallengeAdminCD.filter(F.action == "aud_done"))
-async def on_audience_done(cb: CallbackQuery, state: FSMContext, app: App, locale: str) -> None:
-    await ask_regions(cb.message, state, app, locale, edit=False)
+async def on_audience_done(cb: CallbackQuery, state: FSMContext, places: PlaceDirectory,
+                           locale: str) -> None:
+    await ask_regions(cb.message, state, places, locale, edit=False)
 
 
 @routes.callback_query(ChallengeWizardSG.regions, ChallengeAdminCD.filter(F.action == "reg"))
 async def on_region_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
-                           state: FSMContext, app: App, locale: str) -> None:
-    region = app.places.region_from(callback_data.arg)
+                           state: FSMContext, places: PlaceDirectory, locale: str) -> None:
+    region = places.region_from(callback_data.arg)
     if region is None:
         return  # an old or forged button: only known regions are stored
     w = (await state.get_data())["w"]
@@ -218,7 +192,7 @@ async def on_region_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
     else:
         chosen.append(rid)
     await state.update_data(w=w)
-    await ask_regions(cb.message, state, app, locale, edit=True)
+    await ask_regions(cb.message, state, places, locale, edit=True)
 
 
 @routes.callback_query(ChallengeWizardSG.regions, ChallengeAdminCD.filter(F.action == "reg_done"))
@@ -230,17 +204,14 @@ async def on_regions_done(cb: CallbackQuery, state: FSMContext) -> None:
 
 
 @routes.callback_query(ChallengeWizardSG.starts, ChallengeAdminCD.filter(F.action == "now"))
-async def on_start_now(cb: CallbackQuery, state: FSMContext, app: App) -> None:
-    await set_start(cb.message, state, app.now().isoformat())
+async def on_start_now(cb: CallbackQuery, state: FSMContext,
+                       clock: Callable[[], datetime]) -> None:
+    await set_start(cb.message, state, clock().isoformat())
 
 
 @routes.message(ChallengeWizardSG.starts, TEXT)
-async def on_start_text(message: Message, state: FSMContext, app: App) -> None:
-    try:
-        value = svc.parse_local_time(message.text, app.settings.tz)
-    except DomainError as exc:
-        await message.answer(error_text(exc))
-        return
+async def on_start_text(message: Message, state: FSMContext, settings: Settings) -> None:
+    value = svc.parse_local_time(message.text, settings.tz)
     await set_start(message, state, value.isoformat())
 
 
@@ -253,14 +224,11 @@ async def set_start(message: Message, state: FSMContext, value: str) -> None:
 
 
 @routes.message(ChallengeWizardSG.deadline, TEXT)
-async def on_deadline(message: Message, state: FSMContext, app: App) -> None:
+async def on_deadline(message: Message, state: FSMContext, settings: Settings,
+                      clock: Callable[[], datetime]) -> None:
     w = (await state.get_data())["w"]
-    try:
-        deadline = svc.parse_local_time(message.text, app.settings.tz, end_of_day=True)
-        svc.check_schedule(datetime.fromisoformat(w["starts_at"]), deadline, app.now())
-    except DomainError as exc:
-        await message.answer(error_text(exc))
-        return
+    deadline = svc.parse_local_time(message.text, settings.tz, end_of_day=True)
+    svc.check_schedule(datetime.fromisoformat(w["starts_at"]), deadline, clock())
     w["deadline_at"] = deadline.isoformat()
     await state.update_data(w=w)
     if w["kind"] == "contest":
@@ -283,9 +251,6 @@ async def after_options(message: Message, state: FSMContext, step: str) -> None:
         await ask_options(message, state, "categories")
     else:
         await ask_tiers(message, state, edit=False)
-
-
-TIER_OPTIONS = {"district": __("District pre-screening"), "regional": __("Regional shortlist")}
 
 
 async def ask_tiers(message: Message, state: FSMContext, edit: bool) -> None:
@@ -323,11 +288,7 @@ async def on_tiers_done(cb: CallbackQuery, state: FSMContext) -> None:
 @routes.message(ChallengeWizardSG.options, TEXT)
 async def on_options(message: Message, state: FSMContext) -> None:
     data = await state.get_data()
-    try:
-        data["w"][data["step"]] = svc.parse_options(message.text)
-    except DomainError as exc:
-        await message.answer(error_text(exc))
-        return
+    data["w"][data["step"]] = svc.parse_options(message.text)
     await state.update_data(w=data["w"])
     await after_options(message, state, data["step"])
 
@@ -340,8 +301,7 @@ async def on_options_skip(cb: CallbackQuery, state: FSMContext) -> None:
 async def ask_content(message: Message, state: FSMContext, edit: bool) -> None:
     await state.set_state(ChallengeWizardSG.content)
     w = (await state.get_data())["w"]
-    options = {k: str(CONTENT[k]) for k in svc.CONTENT_KINDS}
-    markup = toggles_kb("ck", options, w["content_kinds"], _("Next »"), columns=3)
+    markup = content_kb("ck", w["content_kinds"], _("Next »"))
     if edit:
         await message.edit_reply_markup(reply_markup=markup)
         return
@@ -366,12 +326,12 @@ async def on_content_toggle(cb: CallbackQuery, callback_data: ChallengeAdminCD,
     await ask_content(cb.message, state, edit=True)
 
 
-@routes.callback_query(ChallengeWizardSG.content, ChallengeAdminCD.filter(F.action == "ck_done"))
+@routes.callback_query(ChallengeWizardSG.content, ChallengeAdminCD.filter(F.action == "ck_done"),
+                       flags=error_flags(alert=True))
 async def on_content_done(cb: CallbackQuery, state: FSMContext) -> None:
     w = (await state.get_data())["w"]
     if not w["content_kinds"] and w["kind"] != "action":
-        await cb.answer(error_text(DomainError("need_kinds")), show_alert=True)
-        return
+        raise DomainError("need_kinds")
     if w["content_kinds"]:
         await state.set_state(ChallengeWizardSG.max_submissions)
         await cb.message.answer(str(PROMPTS["max_submissions"]))
@@ -381,14 +341,9 @@ async def on_content_done(cb: CallbackQuery, state: FSMContext) -> None:
 
 @routes.message(ChallengeWizardSG.max_submissions, TEXT)
 async def on_max(message: Message, state: FSMContext) -> None:
-    try:
-        value = typed_int(message.text)
-    except DomainError as exc:
-        await message.answer(error_text(exc))
-        return
+    value = typed_int(message.text)
     if value is None or not 1 <= value <= svc.MAX_SUBMISSIONS_LIMIT:
-        await message.answer(error_text(DomainError("bad_number", max=svc.MAX_SUBMISSIONS_LIMIT)))
-        return
+        raise DomainError("bad_number", max=svc.MAX_SUBMISSIONS_LIMIT)
     w = (await state.get_data())["w"]
     w["max_submissions"] = value
     await state.update_data(w=w)
@@ -401,58 +356,26 @@ async def ask_cover(message: Message, state: FSMContext) -> None:
 
 
 @routes.message(ChallengeWizardSG.cover, F.photo)
-async def on_cover(message: Message, state: FSMContext, app: App, locale: str) -> None:
+async def on_cover(message: Message, state: FSMContext, places: PlaceDirectory,
+                   settings: Settings, clock: Callable[[], datetime], locale: str) -> None:
     w = (await state.get_data())["w"]
     w["cover_file_id"] = message.photo[-1].file_id
     await state.update_data(w=w)
-    await show_preview(message, state, app, locale)
+    await show_preview(message, state, places, settings, clock, locale)
 
 
 @routes.callback_query(ChallengeWizardSG.cover, ChallengeAdminCD.filter(F.action == "skip"))
-async def on_cover_skip(cb: CallbackQuery, state: FSMContext, app: App, locale: str) -> None:
-    await show_preview(cb.message, state, app, locale)
+async def on_cover_skip(cb: CallbackQuery, state: FSMContext, places: PlaceDirectory,
+                        settings: Settings, clock: Callable[[], datetime], locale: str) -> None:
+    await show_preview(cb.message, state, places, settings, clock, locale)
 
 
-class _Option:
-    def __init__(self, names: dict[str, str]) -> None:
-        self.names = names
-
-    def name(self, locale: str) -> str:
-        return self.names.get(locale) or self.names.get("ru") or self.names["kk"]
-
-
-def preview_challenge(w: dict[str, Any]) -> Challenge:
-    return Challenge(
-        kind=w["kind"], status="draft", title_kk=w["title_kk"], title_ru=w.get("title_ru"),
-        title_en=w.get("title_en"), description_kk=w["description_kk"],
-        description_ru=w.get("description_ru"), description_en=w.get("description_en"),
-        audience=w["audience"], content_kinds=w["content_kinds"],
-        max_submissions=w.get("max_submissions") or 1, cover_file_id=w.get("cover_file_id"),
-        starts_at=datetime.fromisoformat(w["starts_at"]),
-        deadline_at=datetime.fromisoformat(w["deadline_at"]))
-
-
-def audience_text(audience: dict[str, list], app: App, locale: str) -> str:
-    parts = [", ".join(str(labels.ORG_TYPE[k]) for k in audience.get("org_types") or []),
-             ", ".join(str(labels.FACTION[k]) for k in audience.get("factions") or []),
-             ", ".join(html.escape(app.places.region(r).name(locale))
-                       for r in audience.get("region_ids") or [] if app.places.region(r))]
-    return "; ".join(p for p in parts if p) or _("everyone")
-
-
-async def show_preview(message: Message, state: FSMContext, app: App, locale: str) -> None:
+async def show_preview(message: Message, state: FSMContext, places: PlaceDirectory,
+                       settings: Settings, clock: Callable[[], datetime], locale: str) -> None:
     await state.set_state(ChallengeWizardSG.preview)
     w = (await state.get_data())["w"]
-    challenge = preview_challenge(w)
-    text = card_text(challenge, [_Option(o) for o in w.get("nominations") or []],
-                     [_Option(o) for o in w.get("categories") or []], locale, app)
-    text += "\n\n" + _("Start: {start}\nAudience: {audience}").format(
-        start=fmt_dt(challenge.starts_at, locale, app.settings.tz),
-        audience=audience_text(w["audience"], app, locale))
-    if w.get("review_tiers"):
-        text += "\n" + _("Review tiers: {tiers}").format(tiers=", ".join(
-            str(TIER_OPTIONS[t]) for t in svc.TIERS if t in w["review_tiers"]))
-    await message.answer(_("Preview:") + "\n\n" + text, reply_markup=admin_kb(
+    await message.answer(preview_text(w, places, settings.tz, clock(), locale),
+                         reply_markup=admin_kb(
         [(_("🚀 Publish"), "wpub", 0, ""), (_("💾 Save as draft"), "wdraft", 0, ""),
          (_("✖️ Cancel"), "wcancel", 0, "")], columns=2))
 
@@ -468,10 +391,13 @@ async def on_preview_done(cb: CallbackQuery, callback_data: ChallengeAdminCD,
         if callback_data.action == "wpub":
             await svc.publish(session, app.challenge_notices, challenge.id, user, app.now())
     except DomainError as exc:
+        # The one refusal answered here: a deadline that passed while the preview was open
+        # takes the flow back to that step, which the shared error handler cannot do.
+        if exc.code not in ("deadline_past", "deadline_before_start"):
+            raise
         await cb.message.answer(error_text(exc))
-        if exc.code in ("deadline_past", "deadline_before_start"):
-            await state.set_state(ChallengeWizardSG.deadline)
-            await cb.message.answer(_("The deadline, in Almaty time (e.g. 30.11.2026 18:00):"))
+        await state.set_state(ChallengeWizardSG.deadline)
+        await cb.message.answer(_("The deadline, in Almaty time (e.g. 30.11.2026 18:00):"))
         return
     await state.clear()
     if callback_data.action == "wpub":
@@ -507,306 +433,20 @@ async def on_need_buttons(message: Message) -> None:
     await message.answer(_("Please use the buttons above. /cancel to stop."))
 
 
-# --- management -----------------------------------------------------------------------------
-
-async def send_staff_list(message: Message, session: AsyncSession, app: App,
-                          locale: str) -> None:
-    rows = await svc.staff_list(session)
-    if not rows:
-        await message.answer(_("No challenges yet. Create one with /newchallenge."))
-        return
-    lines = [_("All challenges (participants / entries):")]
-    buttons = []
-    for challenge, participants, entries in rows[:40]:
-        title = challenge.text("title", locale)
-        number = _("No. {n}").format(n=challenge.id)
-        lines.append(f"{number} · {KIND[challenge.kind]} · {STATUS[challenge.status]}"
-                     f" · {html.escape(title[:50])} · {participants} / {entries}")
-        buttons.append((f"{number} · {title[:30]}", "man", challenge.id, ""))
-    await message.answer("\n".join(lines), reply_markup=admin_kb(buttons, columns=2))
-
-
-def counts_text(c: dict[str, Any], nominations: list, categories: list, app: App,
-                locale: str) -> str:
-    names = {o.id: o.name(locale) for o in (*nominations, *categories)}
-    by_status = ", ".join(f"{SUB_STATUS.get(k, k)}: {v}" for k, v in c["by_status"].items())
-    lines = [_("Participants: {n}").format(n=c["participants"]),
-             _("Entries by status: {items}").format(items=by_status or "—")]
-    for title, key in ((_("By nomination"), "by_nomination"), (_("By age category"),
-                                                                "by_category")):
-        items = [f"{html.escape(names.get(k, '—'))}: {v}" for k, v in c[key].items() if k]
-        if items:
-            lines.append(f"{title}: " + ", ".join(items))
-    regions = [f"{html.escape(region.name(locale)) if region else '—'}: {v}"
-               for k, v in c["by_region"].most_common(20)
-               for region in (app.places.region(k),)]
-    if regions:
-        lines.append(_("By region") + ": " + ", ".join(regions))
-    lines.append(_("Winners: {n}").format(n=c["winners"]))
-    return "\n".join(lines)
-
-
-async def send_manage(message: Message, session: AsyncSession, app: App, locale: str,
-                      challenge_id: int) -> None:
-    challenge = await svc.get_challenge(session, challenge_id)
-    nominations, categories = await svc.get_options(session, challenge_id)
-    counts = await svc.counts(session, challenge_id)
-    text = "\n".join([
-        f"<b>{_('No. {n}').format(n=challenge.id)} · {KIND[challenge.kind]} · "
-        f"{html.escape(challenge.text('title', locale))}</b>",
-        _("Status: {status}").format(status=STATUS[challenge.status]),
-        _("Start: {start}\nDeadline: {deadline}").format(
-            start=fmt_dt(challenge.starts_at, locale, app.settings.tz),
-            deadline=fmt_dt(challenge.deadline_at, locale, app.settings.tz)),
-        _("Audience: {audience}").format(
-            audience=audience_text(challenge.audience or {}, app, locale)),
-        _("Accepted: {kinds}; up to {max} entries per person.").format(
-            kinds=kinds_text(challenge.content_kinds) or "—", max=challenge.max_submissions),
-        "", counts_text(counts, nominations, categories, app, locale)])
-    await message.answer(text, reply_markup=manage_kb(challenge.id, challenge.status))
-
-
-@routes.callback_query(ChallengeAdminCD.filter(F.action == "man"))
-async def on_manage(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
-                    app: App, locale: str) -> None:
-    try:
-        await send_manage(cb.message, session, app, locale, callback_data.id)
-    except DomainError as exc:
-        await cb.message.answer(say(exc))
-
+# --- publishing: a draft from /challenges, and the results -----------------------------------
 
 @routes.callback_query(ChallengeAdminCD.filter(F.action == "pub"))
 async def on_publish(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
                      app: App, user: UserInfo) -> None:
-    try:
-        await svc.publish(session, app.challenge_notices, callback_data.id, user, app.now())
-    except DomainError as exc:
-        await cb.message.answer(error_text(exc))
-        return
+    await svc.publish(session, app.challenge_notices, callback_data.id, user, app.now())
     await cb.message.answer(_("Published: No. {n}. The audience is being notified.").format(
         n=callback_data.id))
-
-
-@routes.callback_query(ChallengeAdminCD.filter(F.action == "del"))
-async def on_delete(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
-                    user: UserInfo) -> None:
-    try:
-        await svc.delete_draft(session, callback_data.id, user)
-    except DomainError as exc:
-        await cb.message.answer(error_text(exc))
-        return
-    await cb.message.answer(_("Draft No. {n} is deleted.").format(n=callback_data.id))
-
-
-# Steps that cannot be taken back are asked first; "Yes" is the step's own button.
-QUESTIONS = {
-    "closeq": ("close", __("Close No. {n} now? No more entries will be accepted (extending the "
-                           "deadline opens it again)."), __("⏹ Yes, close it")),
-    "resq": ("res", __("Publish the results of No. {n}? Every participant gets a message at "
-                       "once, and the places become final."), __("📣 Yes, publish")),
-    "jdelq": ("jdel", __("Remove this juror from the jury of No. {n}? They will no longer get "
-                         "entries to score."), __("➖ Yes, remove")),
-}
-
-
-@routes.callback_query(ChallengeAdminCD.filter(F.action.in_(set(QUESTIONS))))
-async def on_question(cb: CallbackQuery, callback_data: ChallengeAdminCD) -> None:
-    action, question, yes = QUESTIONS[callback_data.action]
-    cid, arg = callback_data.id, callback_data.arg
-    await cb.message.answer(str(question).format(n=cid), reply_markup=admin_kb(
-        [(str(yes), action, cid, arg), (_("✖️ No"), "keep", cid, "")], columns=2))
-
-
-@routes.callback_query(ChallengeAdminCD.filter(F.action == "keep"))
-async def on_keep(cb: CallbackQuery) -> None:
-    await cb.message.edit_reply_markup(reply_markup=None)
-    await cb.message.answer(_("Cancelled. Nothing was saved."))
-
-
-@routes.callback_query(ChallengeAdminCD.filter(F.action == "close"))
-async def on_close(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
-                   app: App, user: UserInfo) -> None:
-    if await svc.close(session, callback_data.id, user, app.now()):
-        await cb.message.answer(_("No. {n} is closed: no more entries are accepted.").format(
-            n=callback_data.id))
-    else:
-        await cb.message.answer(_("No. {n} is not open.").format(n=callback_data.id))
-
-
-EDIT_LABELS = {
-    "title_kk": __("Title (kk)"), "title_ru": __("Title (ru)"), "title_en": __("Title (en)"),
-    "description_kk": __("Description (kk)"), "description_ru": __("Description (ru)"),
-    "description_en": __("Description (en)"), "max_submissions": __("Entries per person"),
-}
-
-
-@routes.callback_query(ChallengeAdminCD.filter(F.action == "edit"))
-async def on_edit(cb: CallbackQuery, callback_data: ChallengeAdminCD,
-                  session: AsyncSession) -> None:
-    try:
-        challenge = await editable(session, callback_data.id)
-    except DomainError as exc:
-        await cb.message.answer(error_text(exc))
-        return
-    cid = challenge.id
-    rows = [(str(EDIT_LABELS[f]), "editf", cid, f) for f in svc.EDITABLE]
-    # handlers/challenges_edit.py: audience, content, nominations and age categories
-    rows += [(_("👥 Audience"), "eaud", cid, ""), (_("📎 Accepted content"), "eck", cid, "")]
-    if challenge.kind == "contest":
-        rows += [(_("🏷 Nominations"), "eopt", cid, "nomination"),
-                 (_("🎚 Age categories"), "eopt", cid, "category")]
-    await cb.message.answer(_("What do you want to change?"),
-                            reply_markup=admin_kb(rows, columns=2))
-
-
-@routes.callback_query(ChallengeAdminCD.filter(F.action.in_({"editf", "ext"})))
-async def on_edit_field(cb: CallbackQuery, callback_data: ChallengeAdminCD,
-                        state: FSMContext, session: AsyncSession) -> None:
-    field = "deadline" if callback_data.action == "ext" else callback_data.arg
-    if field != "deadline" and field not in svc.EDITABLE:
-        return
-    if field != "deadline":  # a closed challenge opens again by extending its deadline
-        try:
-            await editable(session, callback_data.id)
-        except DomainError as exc:
-            await cb.message.answer(error_text(exc))
-            return
-    await state.set_state(ChallengeEditSG.value)
-    await state.set_data({"cid": callback_data.id, "field": field})
-    if field == "deadline":
-        await cb.message.answer(_("The new deadline, in Almaty time (e.g. 30.11.2026 18:00):"))
-    else:
-        await cb.message.answer(_("Type the new value of “{field}”:").format(
-            field=EDIT_LABELS[field]))
-
-
-@routes.message(ChallengeEditSG.value, TEXT)
-async def on_edit_value(message: Message, state: FSMContext, session: AsyncSession, app: App,
-                        user: UserInfo, locale: str) -> None:
-    data = await state.get_data()
-    try:
-        if data["field"] == "deadline":
-            deadline = svc.parse_local_time(message.text, app.settings.tz, end_of_day=True)
-            await svc.extend(session, data["cid"], deadline, user, app.now())
-        else:
-            await svc.edit_field(session, data["cid"], data["field"], message.text, user)
-    except DomainError as exc:
-        await message.answer(error_text(exc))
-        if exc.code in ("not_found", "already_judged", "edit_closed"):
-            await state.clear()
-        return
-    await state.clear()
-    await message.answer(_("Saved."))
-    await send_manage(message, session, app, locale, data["cid"])
-
-
-@routes.callback_query(ChallengeAdminCD.filter(F.action == "win"))
-async def on_winners(cb: CallbackQuery, callback_data: ChallengeAdminCD, state: FSMContext,
-                     session: AsyncSession, app: App, locale: str) -> None:
-    challenge = await svc.get_challenge(session, callback_data.id)
-    if challenge.status != "closed":  # a stale button: results published, or reopened
-        code = "already_judged" if challenge.status == "judged" else "not_closed"
-        await cb.message.answer(error_text(DomainError(code)))
-        return
-    rows = await svc.export_rows(session, callback_data.id, locale, app.places, app.settings.tz,
-                                 str(labels.WAITING_FOR_GUARDIAN))
-    approved = [r for r in rows if r[8] == "approved"]
-    number = _("No. {n}")
-    lines = [f"{number.format(n=r[0])} · {short_html(r[1], NAME_SHOWN)} · "
-             f"{short_html(r[2], ORG_SHOWN)}"
-             + (f" · {short_html(r[6], ORG_SHOWN)}" if r[6] else "")
-             + (f" · {PLACE[r[9]]}" if r[9] in PLACE else "") for r in approved[:40]]
-    await state.set_state(ChallengeEditSG.winners)
-    await state.set_data({"cid": callback_data.id})
-    text = _("Send the winners, one per line: “entry number place”. Places: gp (Grand Prix), "
-             "1, 2, 3, diploma; “-” clears a place. For example:\n12 1\n15 diploma")
-    if lines:
-        # the export has every entry whole; here as many as fit, then "…and N more"
-        hidden = len(approved) - len(lines)
-        head = text + "\n\n" + _("Approved entries:")
-        shown = take_lines(lines, TEXT_LIMIT - seen_length(head) - 1,
-                           lambda n: more_text(n + hidden))
-        if hidden and len(shown) == len(lines):
-            shown.append(more_text(hidden))
-        text = "\n".join([head, *shown])
-    await cb.message.answer(text)
-
-
-@routes.message(ChallengeEditSG.winners, TEXT)
-async def on_winner_lines(message: Message, state: FSMContext, session: AsyncSession, app: App,
-                          user: UserInfo, locale: str) -> None:
-    cid = (await state.get_data())["cid"]
-    try:
-        n = await svc.set_places(session, cid, svc.parse_winner_lines(message.text), user)
-    except DomainError as exc:
-        await message.answer(error_text(exc))
-        return
-    await state.clear()
-    await message.answer(_("Saved places for {n} entries.").format(n=n))
-    await send_manage(message, session, app, locale, cid)
-
-
-@routes.message(ChallengeEditSG())
-async def on_edit_need_text(message: Message) -> None:
-    await message.answer(_("Please answer with a text message. /cancel to stop."))
 
 
 @routes.callback_query(ChallengeAdminCD.filter(F.action == "res"))
 async def on_results(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
                      app: App, user: UserInfo) -> None:
-    try:
-        n = await svc.publish_results(session, app.challenge_notices, callback_data.id, user,
-                                      app.now())
-    except DomainError as exc:
-        await cb.message.answer(error_text(exc))
-        return
+    n = await svc.publish_results(session, app.challenge_notices, callback_data.id, user,
+                                  app.now())
     await cb.message.answer(_("Results are published; {n} participants will get a message.")
                             .format(n=n))
-
-
-# --- export ---------------------------------------------------------------------------------
-
-EXPORT_HEADERS = (__("Entry"), __("Participant"), __("Organisation"), __("Organisation type"),
-                  __("Region"), __("District"), __("Nomination"), __("Age category"),
-                  __("Status"), __("Place"), __("Submitted at (Almaty)"), __("Content"),
-                  __("Text or link"), __("Comment"), __("Telegram file ids"))
-
-
-async def send_export(message: Message, session: AsyncSession, app: App, locale: str,
-                      challenge_id: int) -> None:
-    await svc.get_challenge(session, challenge_id)
-    rows = await svc.export_rows(session, challenge_id, locale, app.places, app.settings.tz,
-                                 str(labels.WAITING_FOR_GUARDIAN))
-    for r in rows:
-        r[3] = str(labels.ORG_TYPE[r[3]]) if r[3] in labels.ORG_TYPE else r[3]
-        r[8] = str(SUB_STATUS.get(r[8], r[8]))
-        r[9] = str(PLACE[r[9]]) if r[9] in PLACE else ""
-        r[11] = str(CONTENT.get(r[11], r[11]))
-    # Building a sheet of 10,000 entries takes about a second: not on the event loop.
-    data = await asyncio.to_thread(svc.build_xlsx, [str(h) for h in EXPORT_HEADERS], rows,
-                                   _("Entries"))
-    await message.answer_document(
-        BufferedInputFile(data, filename=f"challenge_{challenge_id}.xlsx"),
-        caption=_("Entries of No. {n}: {count}").format(n=challenge_id, count=len(rows)))
-
-
-@routes.message(Command("export_challenge"), flags=HEAVY_DB)
-async def cmd_export(message: Message, command: CommandObject, read_session: AsyncSession,
-                     app: App, locale: str) -> None:
-    try:
-        challenge_id = typed_int((command.args or "").strip().lstrip("#"))
-        if challenge_id is None:
-            await message.answer(_("Usage: /export_challenge N (the number from /challenges)."))
-            return
-        await send_export(message, read_session, app, locale, challenge_id)
-    except DomainError as exc:
-        await message.answer(error_text(exc))
-
-
-@routes.callback_query(ChallengeAdminCD.filter(F.action == "xlsx"), flags=HEAVY_DB)
-async def on_export(cb: CallbackQuery, callback_data: ChallengeAdminCD, read_session: AsyncSession,
-                    app: App, locale: str) -> None:
-    try:
-        await send_export(cb.message, read_session, app, locale, callback_data.id)
-    except DomainError as exc:
-        await cb.message.answer(error_text(exc))
