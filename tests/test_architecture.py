@@ -52,7 +52,6 @@ SIZE = {
     # W2-3
     "handlers/broadcast/compose.py": "W2-3",
     "handlers/webinars/browse.py": "W2-3",
-    "bot/services/webinars.py": "W2-3",
     # W2-4
     "handlers/admin/approvals.py": "W2-4",
     # W2-5
