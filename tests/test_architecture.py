@@ -51,7 +51,6 @@ SIZE = {
     "bot/services/jury.py": "W2-2",
     # W2-3
     "handlers/broadcast/compose.py": "W2-3",
-    "handlers/webinars/browse.py": "W2-3",
     # W2-4
     "handlers/admin/approvals.py": "W2-4",
     # W2-5
@@ -88,7 +87,6 @@ EXCEPT_DOMAIN_ERROR = {  # file: (WP, `except DomainError` blocks left); the err
     "handlers/challenges/wizard.py": ("W2-1", 16),
     # W2-3
     "handlers/broadcast/compose.py": ("W2-3", 11),
-    "handlers/webinars/browse.py": ("W2-3", 11),
     # W2-4
     "handlers/admin/approvals.py": ("W2-4", 9),
     "handlers/people/profile.py": ("W2-4", 3),
@@ -123,7 +121,6 @@ APP_PARAMETERS = {  # file: (WP, functions taking `app`): they name what they us
     "handlers/challenges/wizard.py": ("W2-1", 27),
     # W2-3
     "handlers/broadcast/compose.py": ("W2-3", 28),
-    "handlers/webinars/browse.py": ("W2-3", 26),
     # W2-4
     "handlers/admin/approvals.py": ("W2-4", 24),
     "handlers/common.py": ("W2-4", 1),
@@ -152,7 +149,6 @@ STALE_ANSWERS = {  # file: (WP, hand-written "no longer active"); StaleButton an
     "handlers/challenges/jury.py": ("W2-1", 1),
     # W2-3
     "handlers/broadcast/compose.py": ("W2-3", 7),
-    "handlers/webinars/browse.py": ("W2-3", 2),
     # W2-4
     "handlers/admin/approvals.py": ("W2-4", 4),
     "handlers/people/profile.py": ("W2-4", 3),
