@@ -45,8 +45,6 @@ SIZE = {
     "bot/services/jury.py": "W2-2",
     # W2-3
     "handlers/broadcast/compose.py": "W2-3",
-    "handlers/webinars/browse.py": "W2-3",
-    "bot/services/webinars.py": "W2-3",
     # W2-4
     "handlers/admin/approvals.py": "W2-4",
     # W2-5
@@ -80,7 +78,6 @@ EXCEPT_DOMAIN_ERROR = {  # file: (WP, `except DomainError` blocks left); the err
     "handlers/challenges/wizard.py": ("W2-1", 1),
     # W2-3
     "handlers/broadcast/compose.py": ("W2-3", 11),
-    "handlers/webinars/browse.py": ("W2-3", 11),
     # W2-4
     "handlers/admin/approvals.py": ("W2-4", 9),
     "handlers/people/profile.py": ("W2-4", 3),
@@ -100,7 +97,6 @@ APP_PARAMETERS = {  # file: (WP, functions taking `app`): they name what they us
     "handlers/challenges/wizard.py": ("W2-1", 3),
     # W2-3
     "handlers/broadcast/compose.py": ("W2-3", 28),
-    "handlers/webinars/browse.py": ("W2-3", 26),
     # W2-4
     "handlers/admin/approvals.py": ("W2-4", 24),
     "handlers/common.py": ("W2-4", 1),
@@ -117,7 +113,6 @@ I18N_T = {  # file: (WP, calls of i18n.t); one translator (bot.translator) repla
 STALE_ANSWERS = {  # file: (WP, hand-written "no longer active"); StaleButton answers it
     # W2-3
     "handlers/broadcast/compose.py": ("W2-3", 7),
-    "handlers/webinars/browse.py": ("W2-3", 2),
     # W2-4
     "handlers/admin/approvals.py": ("W2-4", 4),
     "handlers/people/profile.py": ("W2-4", 3),

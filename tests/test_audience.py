@@ -21,9 +21,9 @@ from sqlalchemy import select
 
 from bot.services import broadcasts
 from bot.services import challenges as challenge_rules
-from bot.services import webinars as webinar_rules
 from bot.services.audience import PROVIDERS, Audience, Scope
 from bot.services.errors import DomainError
+from bot.services.webinars import audience as webinar_rules
 from db.models import Region, User
 from db.models.challenges import Challenge, ChallengeParticipant
 from db.models.webinars import Webinar, WebinarRegistration

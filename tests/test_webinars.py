@@ -112,6 +112,68 @@ async def test_wizard_validates_previews_publishes_and_announces(h):
     assert not h.api.texts(201)  # a coordinator is not in the audience
 
 
+async def walk_to_preview(staff, starts: str) -> None:
+    """/newwebinar up to the preview: titles, descriptions, `starts` (Almaty), defaults."""
+    await staff.send("/newwebinar")
+    for answer in ("Көшбасшылық мектебі", "Школа лидерства", "Skip", "Сипаттама",
+                   "Описание", "Skip", starts, "90", "https://zoom.us/j/123456", "Skip",
+                   "Done", "No limit", "Default"):
+        if answer in ("Skip", "Done", "No limit", "Default"):
+            await staff.click(answer)
+        else:
+            await staff.send(answer)
+    assert "Preview" in staff.last_text()
+
+
+async def test_publishing_after_the_start_has_passed_asks_for_the_time_again(h, clock):
+    await make_staff(h)
+    staff = h.user(900)
+    await walk_to_preview(staff, "02.03.2026 12:00")  # an hour after the clock's 11:00
+    clock.advance(hours=2)
+    await staff.click("Publish without announcing")
+    assert "already passed" in staff.texts()[-2]
+    assert "Step 7 of 13. When does it start?" in staff.last_text()
+    async with h.app.sessionmaker() as s:
+        assert (await s.scalars(select(Webinar))).all() == []
+    await staff.send("12.03.2026 15:00")  # the wizard goes on from there
+    assert "How long will it last?" in staff.last_text()
+
+
+async def test_a_wizard_button_after_the_draft_is_gone_is_no_longer_active(h):
+    await make_staff(h)
+    staff = h.user(900)
+    await walk_to_preview(staff, "12.03.2026 15:00")
+    await staff.click("Discard")
+    assert staff.last_text() == "The draft is discarded."
+    await staff.click("Publish without announcing")
+    answer = h.api.of("answerCallbackQuery", None)[-1].params
+    assert answer.get("text") == "This button is no longer active."
+    assert answer.get("show_alert") is True
+    async with h.app.sessionmaker() as s:
+        assert (await s.scalars(select(Webinar))).all() == []
+
+
+async def test_a_webinar_for_others_is_not_found_and_cannot_be_joined(h):
+    wid = await new_webinar(h, audience={"roles": ["coordinator"]})
+    await make_student(h, 101)
+    student = h.user(101)
+    await student.press(WebinarCD(action="open", id=wid).pack())
+    assert "Not found" in student.last_text()
+    await register(h, 101, wid)
+    assert "Not found" in student.last_text()
+    async with h.app.sessionmaker() as s:
+        assert await svc.webinar_registrant_ids(s, wid) == []
+
+
+async def test_export_needs_a_number_in_ordinary_digits(h):
+    await make_staff(h)
+    staff = h.user(900)
+    await staff.send("/export_webinar ١٢")
+    assert "ordinary digits 0–9" in staff.last_text()
+    await staff.send("/export_webinar 999")
+    assert "Not found" in staff.last_text()
+
+
 def test_iso_date_form_is_accepted():
     now, tz = datetime(2026, 3, 2, 6, 0, tzinfo=UTC), ZoneInfo("Asia/Almaty")
     assert svc.parse_local_datetime("2026-03-12 15:00", tz, now) == START
