@@ -37,6 +37,7 @@ from bot.inflight import InFlight
 from bot.logs import exception_text
 from bot.metrics import ErrorCounter, Metrics
 from bot.polling import already_processed, sender_key
+from bot.web.verify import add_verify_page
 from db.migrate import upgrade_async
 from db.models import Delivery
 
@@ -225,10 +226,13 @@ def _web_app(app: App) -> web.Application:
 
 
 def build_web_app(app: App, monitoring: bool = True) -> web.Application:
-    """The aiohttp application: POST <webhook path>, and GET /healthz and GET /metrics
-    unless they have a port of their own (`monitoring=False`, see build_monitoring_app)."""
+    """The aiohttp application: POST <webhook path>, GET /v/<number> with PUBLIC_BASE_URL
+    (bot.web.verify), and GET /healthz and GET /metrics unless they have a port of their
+    own (`monitoring=False`, see build_monitoring_app)."""
     web_app = _web_app(app)
     web_app.router.add_post(webhook_path(app.settings), handle_update)
+    if app.settings.public_base_url:
+        add_verify_page(web_app, app)
     if monitoring:
         _add_monitoring(web_app)
     return web_app
