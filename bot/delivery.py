@@ -42,11 +42,12 @@ import contextlib
 import json
 import logging
 import os
+import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -103,6 +104,14 @@ class Outcome:
     retry_in: float = 0.0
 
 
+class DeliveryObserver(Protocol):
+    """Told of every delivery tried and every 429 (bot.metrics.Metrics is one)."""
+
+    def delivered(self, channel: str, outcome: str, seconds: float) -> None: ...
+
+    def throttled(self, channel: str, per_recipient: bool) -> None: ...
+
+
 class DeliveryWorker:
     """Drains the queue with `concurrency` concurrent senders behind one rate limiter.
 
@@ -131,6 +140,7 @@ class DeliveryWorker:
         self._recovered_at = float("-inf")
         self._active = 0  # senders holding a job whose outcome is not yet handed over
         self.engine = sessionmaker.kw["bind"]
+        self.observer: DeliveryObserver | None = None  # metrics (bot.webhook.metrics_of)
 
     # -- public interface
     async def drain(self) -> int:
@@ -157,10 +167,14 @@ class DeliveryWorker:
             nonlocal done
             while (job := await next_job()) is not None:
                 self._active += 1
+                started = time.perf_counter()
                 try:
                     outcome = await self._deliver(job)
                 finally:
                     self._active -= 1
+                if self.observer is not None:
+                    self.observer.delivered(job.channel, outcome.status,
+                                            time.perf_counter() - started)
                 await self._record(outcome)
                 done += 1
 
@@ -354,6 +368,8 @@ class DeliveryWorker:
             try:
                 message_id = await channel.send(job.chat_id, message, document)
             except RetryAfter as exc:
+                if self.observer is not None:
+                    self.observer.throttled(job.channel, exc.per_recipient)
                 if exc.per_recipient:  # only this person must wait: the others go on
                     return Outcome(job, "queued", error="flood control", retry_in=exc.seconds)
                 self.limiter.pause(exc.seconds)
