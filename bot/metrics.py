@@ -36,7 +36,7 @@ from prometheus_client import (
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.services.errors import DomainError
@@ -140,18 +140,24 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+def queue_queries() -> list[Select[Any]]:
+    """Rows queued and being sent (each counted up to the cap), and the earliest
+    next_attempt_at of a queued row: range reads of the claim index (status, priority,
+    next_attempt_at), never of the whole table (tests/test_monitoring.py reads the plans)."""
+    counts = [select(func.count()).select_from(
+        select(Delivery.id).where(Delivery.status == status).limit(QUEUE_COUNT_CAP).subquery())
+        for status in ("queued", "sending")]
+    oldest = select(func.min(Delivery.next_attempt_at)).where(Delivery.status == "queued")
+    return [*counts, oldest]
+
+
 async def read_queue(engine: AsyncEngine) -> tuple[dict[str, int], datetime | None]:
-    """({status: rows, up to the cap} for queued and sending, the earliest next_attempt_at of
-    a queued row): index range reads of the claim index, never the whole table."""
-    depth = {}
+    """({"queued": n, "sending": n}, the earliest due time of a queued row)."""
+    queued, sending, oldest = queue_queries()
     async with engine.connect() as conn:
-        for status in ("queued", "sending"):
-            capped = (select(Delivery.id).where(Delivery.status == status)
-                      .limit(QUEUE_COUNT_CAP).subquery())
-            depth[status] = (await conn.scalar(select(func.count()).select_from(capped))) or 0
-        oldest = await conn.scalar(select(func.min(Delivery.next_attempt_at))
-                                   .where(Delivery.status == "queued"))
-    return depth, oldest
+        depth = {"queued": (await conn.scalar(queued)) or 0,
+                 "sending": (await conn.scalar(sending)) or 0}
+        return depth, await conn.scalar(oldest)
 
 
 # -- hooks into the dispatcher ------------------------------------------------------------

@@ -194,7 +194,8 @@ async def healthz(request: web.Request) -> web.Response:
 async def metrics_endpoint(request: web.Request) -> web.Response:
     app = request.app[APP_KEY]
     metrics = metrics_of(app)
-    await metrics.refresh_queue(app.engine, app.now())  # at most every QUEUE_REFRESH s
+    # at most every QUEUE_REFRESH s; on the queue's own clock (its rows' next_attempt_at)
+    await metrics.refresh_queue(app.engine, app.delivery.now())
     return web.Response(body=metrics.render(), headers={
         "Content-Type": CONTENT_TYPE_LATEST, "X-Content-Type-Options": "nosniff"})
 
