@@ -299,3 +299,21 @@ async def test_the_page_in_a_real_browser(hp, tmp_path):
             assert header_colour_share(shot, COLOURS[status]) > 0.02, (status, name)
     finally:
         await runner.cleanup()
+
+
+async def test_polling_mode_serves_the_page_on_the_web_port(hp, h):
+    from aiohttp import ClientSession
+
+    from bot.runner import serve_verify_page
+
+    cert = await issued(hp)
+    hp.app.settings.webhook_port = free_port()
+    runner = await serve_verify_page(hp.app)
+    assert runner is not None
+    try:
+        async with ClientSession() as http, http.get(
+                f"http://127.0.0.1:{hp.app.settings.webhook_port}/v/{cert.number}?lang=en") as r:
+            assert r.status == 200 and STATUS["genuine", "en"] in await r.text()
+    finally:
+        await runner.cleanup()
+    assert await serve_verify_page(h.app) is None  # no PUBLIC_BASE_URL: no server at all

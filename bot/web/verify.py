@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from aiogram.utils.i18n import gettext as _
 from aiohttp import web
 
 from bot import labels
@@ -48,7 +49,8 @@ class Verdict:
 
 
 async def verdict(app: App, number: str, locale: str) -> Verdict:
-    """What the page says about `number`, in `locale`: the same reading /verify makes."""
+    """What the page says about `number`, in `locale` (within the i18n context, as
+    `verify_page` calls it): the same reading /verify makes."""
     shown = certs.normalize_number(number)[:40]
     if len(number) > MAX_NUMBER:
         return Verdict("unknown", shown)
@@ -57,9 +59,8 @@ async def verdict(app: App, number: str, locale: str) -> Verdict:
         if cert is None:
             return Verdict("unknown", shown)
         waiting = await certs.holder_waiting(session, cert)
-    with app.i18n.context(), app.i18n.use_locale(locale):  # the label is a lazy string
-        waiting_label = str(labels.WAITING_FOR_GUARDIAN)
-    name, _ = as_seen_by_others(waiting, certs.public_name(cert.full_name), "", waiting_label)
+    name, _org = as_seen_by_others(waiting, certs.public_name(cert.full_name), "",
+                                   str(labels.WAITING_FOR_GUARDIAN))
     tz = app.settings.tz
     revoked = cert.revoked_at.astimezone(tz).strftime("%d.%m.%Y") if cert.revoked_at else ""
     return Verdict("revoked" if revoked else "genuine", cert.number or shown, name,
@@ -163,28 +164,25 @@ line-height:1.5}nav{padding:1rem 1.6rem;border-top:1px solid #eee;font-size:.9re
 nav a{margin-right:1rem;color:#1d4ed8}nav b{margin-right:1rem}"""
 
 
-def _headline(app: App, locale: str, v: Verdict) -> str:
-    t = app.i18n.t
+def _headline(v: Verdict) -> str:
     if v.status == "genuine":
-        return t(locale, "The certificate is genuine")
+        return _("The certificate is genuine")
     if v.status == "revoked":
-        return t(locale, "The certificate was revoked on {date}", date=v.revoked)
-    return t(locale, "No certificate has this number")
+        return _("The certificate was revoked on {date}").format(date=v.revoked)
+    return _("No certificate has this number")
 
 
-def _details(app: App, locale: str, v: Verdict) -> str:
-    t = app.i18n.t
-    rows = [(t(locale, "Certificate number"), v.number)]
+def _details(v: Verdict) -> str:
+    rows = [(_("Certificate number"), v.number)]
     if v.status != "unknown":
-        rows += [(t(locale, "Issued to"), v.name), (t(locale, "Awarded for"), v.event),
-                 (t(locale, "Issued on"), v.issued)]
+        rows += [(_("Issued to"), v.name), (_("Awarded for"), v.event),
+                 (_("Issued on"), v.issued)]
     body = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(val or '—')}</dd>"
                    for k, val in rows)
     note = ""
     if v.status == "unknown":
-        note = "<p>" + html.escape(t(locale, "Check the number printed under the QR code. "
-                                             "A genuine certificate is always in the "
-                                             "registry.")) + "</p>"
+        note = "<p>" + html.escape(_("Check the number printed under the QR code. A genuine "
+                                     "certificate is always in the registry.")) + "</p>"
     return f"<dl>{body}</dl>{note}"
 
 
@@ -197,8 +195,8 @@ def _languages(locale: str) -> str:
     return "<nav>" + "".join(links) + "</nav>"
 
 
-def render_page(app: App, locale: str, headline: str, colour: str, content: str) -> str:
-    title = app.i18n.t(locale, "Certificate check")
+def render_page(locale: str, headline: str, colour: str, content: str) -> str:
+    title = _("Certificate check")
     return (f'<!DOCTYPE html><html lang="{locale}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta name="robots" content="noindex, nofollow"><title>{html.escape(title)}'
@@ -211,19 +209,21 @@ async def verify_page(request: web.Request) -> web.Response:
     app = request.app[VERIFY_APP_KEY]
     locale = page_locale(request.query.get("lang"), request.headers.get("Accept-Language"),
                          app.settings.default_locale)
-    number = request.match_info["number"]
+    with app.i18n.context(), app.i18n.use_locale(locale):
+        return await _answer(request, app, locale)
+
+
+async def _answer(request: web.Request, app: App, locale: str) -> web.Response:
     who, limiter = client_address(request), request.app[LIMITER_KEY]
     if not limiter.allow(who, app.now()):
-        text = app.i18n.t(locale, "Too many checks from your network. Please try again in "
-                                  "an hour.")
-        body = render_page(app, locale, text, COLOURS["limited"], "")
+        text = _("Too many checks from your network. Please try again in an hour.")
+        body = render_page(locale, text, COLOURS["limited"], "")
         return web.Response(status=429, text=body, content_type="text/html",
                             headers={**HEADERS, "Retry-After": "3600"})
-    v = await verdict(app, number, locale)
+    v = await verdict(app, request.match_info["number"], locale)
     if v.status == "unknown":
         limiter.miss(who, app.now())
-    body = render_page(app, locale, _headline(app, locale, v), COLOURS[v.status],
-                       _details(app, locale, v))
+    body = render_page(locale, _headline(v), COLOURS[v.status], _details(v))
     return web.Response(status=404 if v.status == "unknown" else 200, text=body,
                         content_type="text/html", headers=HEADERS)
 
