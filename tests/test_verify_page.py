@@ -301,7 +301,7 @@ async def test_the_page_in_a_real_browser(hp, tmp_path):
         await runner.cleanup()
 
 
-async def test_polling_mode_serves_the_page_on_the_web_port(hp, h):
+async def test_polling_mode_serves_the_page_on_the_web_port(hp):
     from aiohttp import ClientSession
 
     from bot.runner import serve_verify_page
@@ -316,4 +316,5 @@ async def test_polling_mode_serves_the_page_on_the_web_port(hp, h):
             assert r.status == 200 and STATUS["genuine", "en"] in await r.text()
     finally:
         await runner.cleanup()
-    assert await serve_verify_page(h.app) is None  # no PUBLIC_BASE_URL: no server at all
+    hp.app.settings.public_base_url = None
+    assert await serve_verify_page(hp.app) is None  # no PUBLIC_BASE_URL: no server at all
