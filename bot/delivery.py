@@ -93,6 +93,7 @@ class Job:
     payload_id: int
     attempts: int
     channel: str = "telegram"
+    queued_at: datetime | None = None  # when it was queued (metrics: the wait until sent)
 
 
 @dataclass(slots=True)
@@ -107,7 +108,7 @@ class Outcome:
 class DeliveryObserver(Protocol):
     """Told of every delivery tried and every 429 (bot.metrics.Metrics is one)."""
 
-    def delivered(self, channel: str, outcome: str, seconds: float) -> None: ...
+    def delivered(self, job: Job, outcome: str, seconds: float, now: datetime) -> None: ...
 
     def throttled(self, channel: str, per_recipient: bool) -> None: ...
 
@@ -173,8 +174,8 @@ class DeliveryWorker:
                 finally:
                     self._active -= 1
                 if self.observer is not None:
-                    self.observer.delivered(job.channel, outcome.status,
-                                            time.perf_counter() - started)
+                    self.observer.delivered(job, outcome.status, time.perf_counter() - started,
+                                            self.now())
                 await self._record(outcome)
                 done += 1
 
@@ -236,12 +237,12 @@ class DeliveryWorker:
                 .values(status="sending", claimed_by=self.worker_id,
                         next_attempt_at=now + LEASE)
                 .returning(t.c.id, t.c.chat_id, t.c.user_id, t.c.payload_id, t.c.attempts,
-                           t.c.priority, t.c.channel))).all()
+                           t.c.priority, t.c.channel, t.c.created_at))).all()
             if rows:
                 await self._load_payloads(conn, {r.payload_id for r in rows})
         rows.sort(key=lambda r: (r.priority, r.id))
-        return [Job(r.id, r.chat_id, r.user_id, r.payload_id, r.attempts, r.channel)
-                for r in rows]
+        return [Job(r.id, r.chat_id, r.user_id, r.payload_id, r.attempts, r.channel,
+                    r.created_at) for r in rows]
 
     async def _load_payloads(self, conn: Any, ids: set[int]) -> dict[int, OutgoingMessage]:
         """Cache the payloads of `ids` (the most recently used kept, within

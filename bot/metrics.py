@@ -2,8 +2,9 @@
 
 Per process: updates handled, their handling time by handler group (the router that handled
 the update, "handlers." left off; "unhandled" when none did), handler errors, repeated and
-refused webhook requests, each delivery's send time and outcome by channel, Telegram's 429
-answers by channel, and the process itself (CPU, memory, open files, GC).
+refused webhook requests, each delivery's outcome, send time and wait since it was queued by
+channel, Telegram's 429 answers by channel, and the process itself (CPU, memory, open files,
+GC).
 
 Whole queue (all instances): how many deliveries wait (`bot_delivery_queue_depth`, counted
 up to QUEUE_COUNT_CAP) and how long the longest-waiting due one has waited
@@ -39,6 +40,7 @@ from prometheus_client.process_collector import ProcessCollector
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.delivery import Job
 from bot.services.errors import DomainError
 from db.models import Delivery
 
@@ -49,6 +51,7 @@ QUEUE_REFRESH = 15.0  # seconds between two reads of the queue, per process
 QUEUE_COUNT_CAP = 100_000  # counted up to this; beyond, the depth says "at least"
 UPDATE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 SEND_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+WAIT_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 43200)
 OUTCOMES = {"queued": "retry"}  # a row put back for later is a retry, not a queued message
 
 
@@ -82,6 +85,10 @@ class Metrics:
             "bot_delivery_send_seconds", "Time to deliver one message (its document made, "
             "the rate limiter waited for, the channel's API answered), by channel.",
             ["channel"], buckets=SEND_BUCKETS, registry=r)
+        self.delivery_wait = Histogram(
+            "bot_delivery_wait_seconds", "From queued to sent, by channel: how long people "
+            "wait for a message (a long broadcast at DELIVERY_RATE included).", ["channel"],
+            buckets=WAIT_BUCKETS, registry=r)
         self.rate_limited = Counter(
             "bot_delivery_rate_limited", "Too Many Requests (429) answers, by channel and "
             "scope (bot: everyone waits; chat: one recipient).", ["channel", "scope"],
@@ -107,13 +114,17 @@ class Metrics:
             for scope in ("bot", "chat"):
                 self.rate_limited.labels(channel, scope)
             self.delivery_seconds.labels(channel)
+            self.delivery_wait.labels(channel)
         for status in ("queued", "sending"):
             self.queue_depth.labels(status)
 
     # -- delivery worker (bot.delivery.DeliveryObserver)
-    def delivered(self, channel: str, outcome: str, seconds: float) -> None:
-        self.deliveries.labels(channel, OUTCOMES.get(outcome, outcome)).inc()
-        self.delivery_seconds.labels(channel).observe(seconds)
+    def delivered(self, job: Job, outcome: str, seconds: float, now: datetime) -> None:
+        self.deliveries.labels(job.channel, OUTCOMES.get(outcome, outcome)).inc()
+        self.delivery_seconds.labels(job.channel).observe(seconds)
+        if outcome == "sent" and job.queued_at is not None:
+            self.delivery_wait.labels(job.channel).observe(
+                max(0.0, (now - job.queued_at).total_seconds()))
 
     def throttled(self, channel: str, per_recipient: bool) -> None:
         self.rate_limited.labels(channel, "chat" if per_recipient else "bot").inc()

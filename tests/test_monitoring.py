@@ -122,6 +122,7 @@ async def test_updates_deliveries_429s_and_the_process_are_counted(wh):
     assert m.value("bot_deliveries_total", channel="telegram", outcome="blocked") == 1
     assert m.value("bot_deliveries_total", channel="telegram", outcome="failed") == 0
     assert m.value("bot_delivery_send_seconds_count", channel="telegram") == 3
+    assert m.value("bot_delivery_wait_seconds_count", channel="telegram") == 2  # sent ones
     assert m.value("bot_delivery_rate_limited_total", channel="telegram", scope="bot") == 1
     assert m.value("bot_delivery_rate_limited_total", channel="telegram", scope="chat") == 0
     assert m.value("bot_delivery_queue_depth", status="queued") == 0
@@ -154,6 +155,20 @@ async def test_queue_depth_and_the_oldest_due_wait(wh, monkeypatch):
     m = await scrape(client)
     assert m.value("bot_delivery_queue_depth", status="queued") == 0
     assert m.value("bot_delivery_oldest_due_seconds") == 0
+
+
+async def test_the_wait_from_queued_to_sent(wh):
+    h, client = wh
+    await queue(h, [811])
+    async with h.app.sessionmaker() as s:  # queued 5 minutes ago (a long broadcast's tail)
+        await s.execute(update(Delivery).values(
+            created_at=h.app.delivery.now() - timedelta(minutes=5)))
+        await s.commit()
+    await h.drain()
+    m = await scrape(client)
+    assert m.value("bot_delivery_wait_seconds_bucket", channel="telegram", le="120.0") == 0
+    assert m.value("bot_delivery_wait_seconds_bucket", channel="telegram", le="600.0") == 1
+    assert 300 <= m.value("bot_delivery_wait_seconds_sum", channel="telegram") < 360
 
 
 async def test_a_database_that_fails_keeps_the_last_values(wh, monkeypatch):
@@ -246,7 +261,8 @@ async def test_every_dashboard_and_alert_query_names_an_exported_metric(wh):
         assert names <= exported, f"{where}: {sorted(names - exported)} are not on /metrics"
     used = set().union(*(names for _, names in queries))
     for needed in ("bot_update_handling_seconds_bucket", "bot_deliveries_total",
-                   "bot_delivery_send_seconds_bucket", "bot_delivery_rate_limited_total",
+                   "bot_delivery_send_seconds_bucket", "bot_delivery_wait_seconds_bucket",
+                   "bot_delivery_rate_limited_total",
                    "bot_delivery_queue_depth", "bot_delivery_oldest_due_seconds",
                    "process_cpu_seconds_total", "process_resident_memory_bytes"):
         assert needed in used, f"nothing on the dashboard or in the alerts reads {needed}"
