@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # the public verification page's address (bot.web.verify): certificates' QR codes lead
+    # to <PUBLIC_BASE_URL>/v/<number>; unset, they lead to t.me/<bot>?start=v_<number>
+    public_base_url: str | None = None
     # caches and temporary files (default: the SQLite database's folder, else ./data)
     data_dir: Path | None = None
 
@@ -87,6 +90,16 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("public_base_url", mode="before")
+    @classmethod
+    def _check_public_base_url(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        parts = urlsplit(str(value))
+        if parts.scheme not in ("https", "http") or not parts.hostname or parts.query:
+            raise ValueError("use the page's public address, e.g. https://bot.example.kz")
+        return str(value).rstrip("/")
 
     @field_validator("staff_ids", mode="before")
     @classmethod

@@ -42,11 +42,12 @@ import contextlib
 import json
 import logging
 import os
+import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -92,6 +93,7 @@ class Job:
     payload_id: int
     attempts: int
     channel: str = "telegram"
+    queued_at: datetime | None = None  # when it was queued (metrics: the wait until sent)
 
 
 @dataclass(slots=True)
@@ -101,6 +103,14 @@ class Outcome:
     message_id: int | None = None
     error: str | None = None
     retry_in: float = 0.0
+
+
+class DeliveryObserver(Protocol):
+    """Told of every delivery tried and every 429 (bot.metrics.Metrics is one)."""
+
+    def delivered(self, job: Job, outcome: str, seconds: float, now: datetime) -> None: ...
+
+    def throttled(self, channel: str, per_recipient: bool) -> None: ...
 
 
 class DeliveryWorker:
@@ -131,6 +141,7 @@ class DeliveryWorker:
         self._recovered_at = float("-inf")
         self._active = 0  # senders holding a job whose outcome is not yet handed over
         self.engine = sessionmaker.kw["bind"]
+        self.observer: DeliveryObserver | None = None  # metrics (bot.webhook.metrics_of)
 
     # -- public interface
     async def drain(self) -> int:
@@ -157,10 +168,14 @@ class DeliveryWorker:
             nonlocal done
             while (job := await next_job()) is not None:
                 self._active += 1
+                started = time.perf_counter()
                 try:
                     outcome = await self._deliver(job)
                 finally:
                     self._active -= 1
+                if self.observer is not None:
+                    self.observer.delivered(job, outcome.status, time.perf_counter() - started,
+                                            self.now())
                 await self._record(outcome)
                 done += 1
 
@@ -222,12 +237,12 @@ class DeliveryWorker:
                 .values(status="sending", claimed_by=self.worker_id,
                         next_attempt_at=now + LEASE)
                 .returning(t.c.id, t.c.chat_id, t.c.user_id, t.c.payload_id, t.c.attempts,
-                           t.c.priority, t.c.channel))).all()
+                           t.c.priority, t.c.channel, t.c.created_at))).all()
             if rows:
                 await self._load_payloads(conn, {r.payload_id for r in rows})
         rows.sort(key=lambda r: (r.priority, r.id))
-        return [Job(r.id, r.chat_id, r.user_id, r.payload_id, r.attempts, r.channel)
-                for r in rows]
+        return [Job(r.id, r.chat_id, r.user_id, r.payload_id, r.attempts, r.channel,
+                    r.created_at) for r in rows]
 
     async def _load_payloads(self, conn: Any, ids: set[int]) -> dict[int, OutgoingMessage]:
         """Cache the payloads of `ids` (the most recently used kept, within
@@ -354,6 +369,8 @@ class DeliveryWorker:
             try:
                 message_id = await channel.send(job.chat_id, message, document)
             except RetryAfter as exc:
+                if self.observer is not None:
+                    self.observer.throttled(job.channel, exc.per_recipient)
                 if exc.per_recipient:  # only this person must wait: the others go on
                     return Outcome(job, "queued", error="flood control", retry_in=exc.seconds)
                 self.limiter.pause(exc.seconds)

@@ -10,6 +10,7 @@ import signal
 from pathlib import Path
 from typing import IO
 
+from aiohttp import web
 from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 
@@ -18,6 +19,7 @@ from bot.config import Settings
 from bot.factory import build_app
 from bot.polling import poll, replay_parked
 from bot.scheduler import run_all_ticks, start_scheduler
+from bot.web.verify import build_page_app
 from db.base import utcnow
 from db.engine import is_sqlite
 from db.migrate import upgrade_async
@@ -81,6 +83,20 @@ async def stop_background(app: App, worker: asyncio.Task[None]) -> None:
     await app.close()
 
 
+async def serve_verify_page(app: App) -> web.AppRunner | None:
+    """Polling mode has no webhook server: with PUBLIC_BASE_URL the verification page gets
+    one of its own on WEBHOOK_HOST:WEBHOOK_PORT (behind the reverse proxy)."""
+    if not app.settings.public_base_url:
+        return None
+    runner = web.AppRunner(build_page_app(app), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, app.settings.webhook_host, app.settings.webhook_port).start()
+    logger.info("verification page %s/v/<number> served on %s:%s",
+                app.settings.public_base_url, app.settings.webhook_host,
+                app.settings.webhook_port)
+    return runner
+
+
 async def run_polling(settings: Settings, *, routers: RouterBuilder) -> None:
     await upgrade_async(settings.database_url)
     lock = acquire_instance_lock(settings)
@@ -96,11 +112,14 @@ async def run_polling(settings: Settings, *, routers: RouterBuilder) -> None:
     worker = await start_background(app)
     me = await app.bot.me()
     logger.info("polling as @%s", me.username)
+    page = await serve_verify_page(app)
     try:
         await replay_parked(app)
         await poll(app, stop)
     finally:
         logger.info("shutting down")
+        if page is not None:
+            await page.cleanup()
         await app.dp.emit_shutdown(bot=app.bot, **app.dp.workflow_data)
         await stop_background(app, worker)
         if lock:

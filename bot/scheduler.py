@@ -39,12 +39,13 @@ def ticks() -> list[tuple[str, float, Tick]]:
 
 
 async def certificates_tick(app: App) -> None:
-    """Keep certificates flowing into the queue (bot.services.certificates.tick); their
-    links name the bot, asked of Telegram here, not in the service."""
+    """Keep certificates flowing into the queue (bot.services.certificates.tick); their QR
+    links lead to the public page (PUBLIC_BASE_URL) or else name the bot, asked of Telegram
+    here, not in the service."""
     from bot.services import certificates
 
-    me = await app.bot.me()
-    await certificates.tick(app.sessionmaker, app.translator, me.username or "",
+    link_base = app.settings.public_base_url or (await app.bot.me()).username or ""
+    await certificates.tick(app.sessionmaker, app.translator, link_base,
                             app.settings.tz, app.now(), app.settings.delivery_rate)
 
 

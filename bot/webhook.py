@@ -21,24 +21,26 @@ import hmac
 import json
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import urlparse
 
 from aiogram.types import Update
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from bot.app import App, RouterBuilder
 from bot.config import ConfigError, Settings
 from bot.factory import build_app
 from bot.inflight import InFlight
 from bot.logs import exception_text
-from bot.metrics import ErrorCounter, Metrics
+from bot.metrics import ROUTE_KEY, Metrics, handler_group, hook_dispatcher
 from bot.polling import already_processed, sender_key
+from bot.web.verify import add_verify_page
 from db.migrate import upgrade_async
-from db.models import Delivery
 
 logger = logging.getLogger(__name__)
 
@@ -50,19 +52,14 @@ HEALTH_TIMEOUT = 3.0
 
 
 def metrics_of(app: App) -> Metrics:
-    """The app's Metrics; the first call also hooks error counting into the dispatcher."""
+    """The app's Metrics; the first call also hooks them into the dispatcher (errors, which
+    router handled an update) and the delivery worker (outcomes, send times, 429s)."""
     if app.metrics is None:
         app.metrics = Metrics()
-        app.dp.errors.outer_middleware(ErrorCounter(app.metrics))
+        app.metrics.start_at_zero(sorted(app.channels))
+        hook_dispatcher(app.dp, app.metrics)
+        app.delivery.observer = app.metrics
     return app.metrics
-
-
-async def delivery_stats(app: App) -> tuple[dict[str, int], int]:
-    async with app.sessionmaker() as session:
-        rows = (await session.execute(
-            select(Delivery.status, func.count()).group_by(Delivery.status))).all()
-    by_status = {status: count for status, count in rows}
-    return by_status, by_status.get("queued", 0)
 
 
 class _SenderLocks:
@@ -105,7 +102,7 @@ async def handle_update(request: web.Request) -> web.Response:
     app = request.app[APP_KEY]
     metrics = metrics_of(app)
     if not secret_ok(app.settings, request.headers.get(SECRET_HEADER)):
-        metrics.rejected_requests += 1
+        metrics.rejected_requests.inc()
         return web.Response(status=401, text="wrong secret")
     try:
         update = Update.model_validate(await request.json(), context={"bot": app.bot})
@@ -115,25 +112,30 @@ async def handle_update(request: web.Request) -> web.Response:
     if not await in_flight.claim(update.update_id):
         # Being handled: Telegram is to try again later. It waits with this chat's next
         # updates meanwhile and shows the 503 in getWebhookInfo's last_error_message.
-        metrics.duplicate_updates += 1
+        metrics.duplicate_updates.inc()
         return web.Response(status=503, text="being handled")
     try:
         if await already_processed(app, [update.update_id]):
-            metrics.duplicate_updates += 1
+            metrics.duplicate_updates.inc()
             return web.Response()
-        await _handle(app, update, request.app[LOCKS_KEY])
+        await _handle(app, update, request.app[LOCKS_KEY], metrics)
     finally:
         await in_flight.release(update.update_id)
-    metrics.updates_handled += 1
+    metrics.updates_handled.inc()
     return web.Response()
 
 
-async def _handle(app: App, update: Update, locks: _SenderLocks) -> None:
+async def _handle(app: App, update: Update, locks: _SenderLocks, metrics: Metrics) -> None:
+    route: list[str | None] = [None]  # the router that handles it (bot.metrics.RouteTagger)
+    started = time.perf_counter()
     try:
         async with locks.hold(sender_key(update)):
-            await app.dp.feed_update(app.bot, update, guard_update=True)
+            await app.dp.feed_update(app.bot, update, guard_update=True, **{ROUTE_KEY: route})
     except Exception:  # counted by the errors hook; 200 anyway: a retry storm would not help
         logger.exception("update %s could not be handled", update.update_id)
+    finally:
+        metrics.update_seconds.labels(handler_group(route)).observe(
+            time.perf_counter() - started)
 
 
 def monitoring_allowed(settings: Settings, authorization: str | None) -> bool:
@@ -191,14 +193,11 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
     app = request.app[APP_KEY]
-    try:
-        by_status, queued = await delivery_stats(app)
-    except Exception:
-        logger.warning("could not read delivery statistics for /metrics", exc_info=True)
-        by_status, queued = {}, None
-    body = metrics_of(app).render(by_status, queued)
-    return web.Response(text=body, content_type="text/plain", charset="utf-8",
-                        headers={"X-Content-Type-Options": "nosniff"})
+    metrics = metrics_of(app)
+    # at most every QUEUE_REFRESH s; on the queue's own clock (its rows' next_attempt_at)
+    await metrics.refresh_queue(app.engine, app.delivery.now())
+    return web.Response(body=metrics.render(), headers={
+        "Content-Type": CONTENT_TYPE_LATEST, "X-Content-Type-Options": "nosniff"})
 
 
 async def _redis_ctx(web_app: web.Application) -> AsyncIterator[None]:
@@ -225,10 +224,13 @@ def _web_app(app: App) -> web.Application:
 
 
 def build_web_app(app: App, monitoring: bool = True) -> web.Application:
-    """The aiohttp application: POST <webhook path>, and GET /healthz and GET /metrics
-    unless they have a port of their own (`monitoring=False`, see build_monitoring_app)."""
+    """The aiohttp application: POST <webhook path>, GET /v/<number> with PUBLIC_BASE_URL
+    (bot.web.verify), and GET /healthz and GET /metrics unless they have a port of their
+    own (`monitoring=False`, see build_monitoring_app)."""
     web_app = _web_app(app)
     web_app.router.add_post(webhook_path(app.settings), handle_update)
+    if app.settings.public_base_url:
+        add_verify_page(web_app, app)
     if monitoring:
         _add_monitoring(web_app)
     return web_app

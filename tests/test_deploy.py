@@ -63,8 +63,8 @@ def bot_command(unit: Unit) -> list[str]:
 
 
 def nginx_locations(text: str) -> dict[str, str]:
-    return {m["path"]: m["body"]
-            for m in re.finditer(r"location\s+(?P<path>(?:=\s*)?\S+)\s*\{(?P<body>[^}]*)\}", text)}
+    pattern = r"location\s+(?P<path>(?:(?:=|\^~)\s*)?\S+)\s*\{(?P<body>[^}]*)\}"
+    return {m["path"]: m["body"] for m in re.finditer(pattern, text)}
 
 
 def upstream_ports(text: str) -> list[int]:
@@ -160,8 +160,10 @@ def test_nginx_accepts_the_site(tmp_path):
 
 def test_nginx_passes_only_the_webhook_to_the_instances():
     locations = nginx_locations(NGINX_SITE.read_text())
-    assert set(locations) == {"= /tg/webhook", "/"}
+    assert set(locations) == {"= /tg/webhook", "^~ /v/", "/"}
     assert "proxy_pass http://mektep_bot;" in locations["= /tg/webhook"]
+    # the verification page: the client's address for its per-address limit
+    assert "proxy_set_header X-Real-IP $remote_addr;" in locations["^~ /v/"]
     assert "return 404;" in locations["/"]  # /healthz, /metrics and all else stay internal
 
 

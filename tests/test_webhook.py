@@ -65,8 +65,8 @@ async def test_good_update_is_answered(wh) -> None:
     assert "Choose your language" in h.api.last(501).text
     assert await processed(h) == 1
     metrics = await (await client.get("/metrics")).text()
-    assert "bot_updates_handled_total 1" in metrics
-    assert "bot_webhook_rejected_total 0" in metrics
+    assert "bot_updates_handled_total 1.0" in metrics
+    assert "bot_webhook_rejected_total 0.0" in metrics
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong", SECRET + "x"])
@@ -75,7 +75,7 @@ async def test_wrong_or_missing_secret_is_refused(wh, secret: str | None) -> Non
     assert await post(client, start_update(10_002), secret=secret) == 401
     assert h.api.texts(501) == []
     assert await processed(h) == 0
-    assert "bot_webhook_rejected_total 1" in await (await client.get("/metrics")).text()
+    assert "bot_webhook_rejected_total 1.0" in await (await client.get("/metrics")).text()
 
 
 async def test_duplicate_update_is_handled_once(wh) -> None:
@@ -85,8 +85,8 @@ async def test_duplicate_update_is_handled_once(wh) -> None:
     assert len([t for t in h.api.texts(501) if "Choose your language" in t]) == 1
     assert await processed(h) == 1
     metrics = await (await client.get("/metrics")).text()
-    assert "bot_duplicate_updates_total 2" in metrics
-    assert "bot_updates_handled_total 1" in metrics
+    assert "bot_duplicate_updates_total 2.0" in metrics
+    assert "bot_updates_handled_total 1.0" in metrics
 
 
 @contextlib.asynccontextmanager
@@ -274,9 +274,9 @@ async def test_metrics_count_errors_and_the_queue(wh) -> None:
                       {"default": OutgoingMessage(text="hi")})
         await s.commit()
     metrics = await (await client.get("/metrics")).text()
-    assert "bot_handler_errors_total 1" in metrics
-    assert 'bot_deliveries{status="queued"} 2' in metrics
-    assert "bot_delivery_queue_length 2" in metrics
+    assert "bot_handler_errors_total 1.0" in metrics
+    assert 'bot_delivery_queue_depth{status="queued"} 2.0' in metrics
+    assert "\nbot_delivery_oldest_due_seconds " in metrics
 
 
 async def test_run_webhook_serves_and_registers_the_webhook(db_url: str, clock: Clock) -> None:

@@ -694,6 +694,10 @@ def pdf_content(i18n: Translator, cert: Certificate, settings: TemplateSettings,
 
 
 def verify_link(bot_username: str, number: str) -> str:
+    """The QR code's link: `bot_username` is the bot's username, or PUBLIC_BASE_URL when it
+    is set (the public page, bot.web.verify; the caller passes whichever applies)."""
+    if bot_username.startswith(("https://", "http://")):
+        return f"{bot_username.rstrip('/')}/v/{number}"
     return f"https://t.me/{bot_username}?start=v_{number}"
 
 

@@ -68,13 +68,15 @@ def template_kb(template: str) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-async def _username(bot: Bot) -> str:
-    return (await bot.me()).username or ""
+async def _username(bot: Bot, public_base_url: str | None) -> str:
+    """Where the QR code leads: the public page when PUBLIC_BASE_URL is set, else the bot
+    (certs.verify_link)."""
+    return public_base_url or (await bot.me()).username or ""
 
 
 async def _render(app: App, bot: Bot, session: AsyncSession, cert: Certificate) -> bytes:
     settings = await certs.get_settings(session, cert.template)
-    username = await _username(bot)
+    username = await _username(bot, app.settings.public_base_url)
     return await asyncio.to_thread(certs.render, app.i18n, cert, settings, username,
                                    app.settings.tz)
 
@@ -151,7 +153,8 @@ async def on_issue(cb: CallbackQuery, state: FSMContext, session: AsyncSession, 
     except DomainError as exc:
         await cb.message.answer(error_text(exc))
         return
-    queued = await certs.pump(session, app.i18n, await _username(bot), app.settings.tz,
+    qr_target = await _username(bot, app.settings.public_base_url)
+    queued = await certs.pump(session, app.i18n, qr_target, app.settings.tz,
                               app.now(), certs.queue_target(app.settings.delivery_rate))
     logger.info("issued %s certificates for %s, %s queued now", result.new, args, queued)
     await cb.message.answer(
