@@ -107,7 +107,7 @@ async def test_a_number_answers_a_menu_only_while_it_is_the_last_message(wh):
     await u.send("9")  # the grade, not option 9 of an older menu
     await u.choose("16–17")
     await u.choose("I agree")
-    contact, user = await stored(wh, BSUID)
+    _, user = await stored(wh, BSUID)
     assert user is not None and user.grade == "9" and user.faction == "happiness"
 
 

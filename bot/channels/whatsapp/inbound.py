@@ -56,17 +56,22 @@ def messages_of(body: dict[str, Any]) -> Iterator[Incoming]:
     for entry in body.get("entry") or []:
         for change in entry.get("changes") or []:
             value = change.get("value") or {}
-            contacts = value.get("contacts") or [{}]
             for message in value.get("messages") or []:
-                contact = _contact_for(message, contacts)
-                address = (contact.get("user_id") or message.get("from_user_id")
-                           or message.get("from") or contact.get("wa_id"))
-                if not address or not message.get("id"):
-                    continue
-                wa_id = contact.get("wa_id") or message.get("from") or None
-                name = (contact.get("profile") or {}).get("name") or FALLBACK_NAME
-                yield Incoming(str(message["id"]), str(address),
-                               str(wa_id) if wa_id else None, str(name)[:64], message)
+                incoming = _incoming(message, value.get("contacts") or [{}])
+                if incoming is not None:
+                    yield incoming
+
+
+def _incoming(message: dict[str, Any], contacts: list[dict[str, Any]]) -> Incoming | None:
+    contact = _contact_for(message, contacts)
+    address = (contact.get("user_id") or message.get("from_user_id")
+               or message.get("from") or contact.get("wa_id"))
+    if not address or not message.get("id"):
+        return None
+    wa_id = contact.get("wa_id") or message.get("from") or None
+    name = (contact.get("profile") or {}).get("name") or FALLBACK_NAME
+    return Incoming(str(message["id"]), str(address), str(wa_id) if wa_id else None,
+                    str(name)[:64], message)
 
 
 def _contact_for(message: dict[str, Any], contacts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -117,14 +122,19 @@ def _chosen(message: dict[str, Any], menu: list[str] | None) -> str | None:
     if kind == "button":  # a template's quick-reply button
         return (message.get("button") or {}).get("payload") or None
     if kind == "text" and menu:
-        typed = ((message.get("text") or {}).get("body") or "").strip().lstrip("#")
-        if typed.isascii() and typed.isdigit() and 1 <= int(typed) <= len(menu):
-            return menu[int(typed) - 1]
+        return _numbered(((message.get("text") or {}).get("body") or ""), menu)
+    return None
+
+
+def _numbered(typed: str, menu: list[str]) -> str | None:
+    typed = typed.strip().lstrip("#")
+    if typed.isascii() and typed.isdigit() and 1 <= int(typed) <= len(menu):
+        return menu[int(typed) - 1]
     return None
 
 
 def _content(message: dict[str, Any]) -> dict[str, Any]:
-    kind = message.get("type")
+    kind = str(message.get("type") or "")
     if kind == "text":
         text = (message.get("text") or {}).get("body") or ""
         content: dict[str, Any] = {"text": text}
@@ -132,22 +142,23 @@ def _content(message: dict[str, Any]) -> dict[str, Any]:
             content["entities"] = [{"type": "bot_command", "offset": 0,
                                     "length": len(text.split()[0])}]
         return content
-    if kind == "audio" and (message.get("audio") or {}).get("voice"):
-        kind = "voice"
-    media = message.get(kind if kind != "voice" else "audio") or {}
-    target = "voice" if kind == "voice" else MEDIA_KINDS.get(kind or "")
+    media = message.get(kind) or {}
+    target = "voice" if kind == "audio" and media.get("voice") else MEDIA_KINDS.get(kind)
     if target is None or not media.get("id"):
         return {}
-    media_id = str(media["id"])
-    sent = {"file_id": media_id, "file_unique_id": media_id[-16:],
-            **MEDIA_EXTRA.get(target, {})}
-    if media.get("mime_type"):
-        sent["mime_type"] = media["mime_type"]
-    if target == "document" and media.get("filename"):
-        sent["file_name"] = media["filename"]
-    if target in ("photo", "sticker"):
-        sent.pop("mime_type", None)
-    content = {target: [sent] if target == "photo" else sent}
+    content = {target: _media(target, media)}
     if media.get("caption"):
         content["caption"] = media["caption"]
     return content
+
+
+def _media(target: str, media: dict[str, Any]) -> Any:
+    """The file as aiogram describes it; its id is the WhatsApp media id."""
+    media_id = str(media["id"])
+    sent = {"file_id": media_id, "file_unique_id": media_id[-16:],
+            **MEDIA_EXTRA.get(target, {})}
+    if media.get("mime_type") and target not in ("photo", "sticker"):
+        sent["mime_type"] = media["mime_type"]
+    if target == "document" and media.get("filename"):
+        sent["file_name"] = media["filename"]
+    return [sent] if target == "photo" else sent

@@ -66,11 +66,14 @@ def plan(body: str, options: list[Option], numbered_hint: str, list_button: str)
     choices = [o for o in options if o.data]
     if urls and (choices or len(urls) > 1):
         body = "\n\n".join([body, *(f"{o.text}: {o.url}" for o in urls)])
-    if not choices:
-        if len(urls) == 1 and len(body) <= BODY_LIMIT:
-            return Plan("link", body, link=Option(cut(urls[0].text, BUTTON_TITLE),
-                                                  url=urls[0].url))
-        return Plan("text", body)
+    if choices:
+        return _menu(body, choices, numbered_hint, list_button)
+    if len(urls) == 1 and len(body) <= BODY_LIMIT:
+        return Plan("link", body, link=Option(cut(urls[0].text, BUTTON_TITLE), url=urls[0].url))
+    return Plan("text", body)
+
+
+def _menu(body: str, choices: list[Option], numbered_hint: str, list_button: str) -> Plan:
     lead = None
     if len(body) > BODY_LIMIT:
         lead, body = body, "⬆️"
