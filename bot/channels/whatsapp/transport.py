@@ -24,6 +24,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.app import App, KeyedLocks
+from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.client import WaClient
 from bot.channels.whatsapp.contacts import Contact, ContactBook
 from bot.channels.whatsapp.inbound import Incoming, messages_of, to_update, update_id_of
@@ -81,6 +82,9 @@ def build_whatsapp(app: App, transport: httpx.AsyncBaseTransport | None = None) 
     bot = Bot(WA_TOKEN, session=session,
               default=DefaultBotProperties(parse_mode="HTML", link_preview_is_disabled=True))
     app.bot.session.middleware(TelegramToWhatsApp(bot))
+    # the delivery queue sends rows naming "whatsapp" through it
+    channel = WhatsAppChannel(bot)
+    app.channels[channel.name] = app.delivery.channels[channel.name] = channel
     return WhatsApp(app, bot, client, contacts, InFlight(app.redis, prefix=(
         f"{app.settings.redis_prefix}:whatsapp:in_flight")))
 
