@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 
 from bot.app import App, RouterBuilder
+from bot.channels.whatsapp.server import serve_whatsapp, whatsapp_of
 from bot.config import Settings
 from bot.factory import build_app
 from bot.polling import poll, replay_parked
@@ -82,26 +83,39 @@ async def stop_background(app: App, worker: asyncio.Task[None]) -> None:
 
 
 async def run_polling(settings: Settings, *, routers: RouterBuilder) -> None:
+    """Telegram by long polling, and/or WhatsApp's webhook (bot/channels/whatsapp/server.py);
+    with WhatsApp alone (no BOT_TOKEN) nothing is polled."""
     await upgrade_async(settings.database_url)
     lock = acquire_instance_lock(settings)
     app = build_app(settings, routers=routers)
+    whatsapp = whatsapp_of(app)
+    telegram = settings.token is not None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await app.bot.delete_webhook(drop_pending_updates=False)
+    if telegram:
+        await app.bot.delete_webhook(drop_pending_updates=False)
     await app.dp.emit_startup(bot=app.bot, **app.dp.workflow_data)
     app.scheduler.add_job(prune_processed_updates, "interval", hours=6, args=[app],
                           id="prune_processed_updates")
     worker = await start_background(app)
-    me = await app.bot.me()
-    logger.info("polling as @%s", me.username)
+    served = await serve_whatsapp(whatsapp) if whatsapp else None
     try:
-        await replay_parked(app)
-        await poll(app, stop)
+        if telegram:
+            me = await app.bot.me()
+            logger.info("polling as @%s", me.username)
+            await replay_parked(app)
+            await poll(app, stop)
+        else:
+            await stop.wait()
     finally:
         logger.info("shutting down")
+        if served is not None:
+            await served.cleanup()
         await app.dp.emit_shutdown(bot=app.bot, **app.dp.workflow_data)
         await stop_background(app, worker)
+        if whatsapp is not None:
+            await whatsapp.close()
         if lock:
             lock.close()
