@@ -111,7 +111,9 @@ class WaClient:
     async def send_list(self, to: str, body: str, button: str, choices: list[Choice]) -> str:
         rows = [SectionRow(title=c.title, callback_data=c.data, description=c.description)
                 for c in choices]
-        section_list = SectionList(button_title=button, sections=[Section(title="", rows=rows)])
+        # one section: Meta needs its title only with several, pywa always sends one
+        section = Section(title=button[:24], rows=rows)
+        section_list = SectionList(button_title=button, sections=[section])
         return await self._call(self._wa.send_message(to, body, buttons=section_list))
 
     async def send_link(self, to: str, body: str, title: str, url: str) -> str:

@@ -2,7 +2,8 @@
 carry them (review C.3, option A; bot/local_api.py is the same idea for the console).
 
 - sendMessage, editMessageText → a message (a sent one cannot be edited: the new text comes
-  anew), its keyboard rendered by render.py;
+  anew), its keyboard rendered by render.py; an edit made outside a person's update (a
+  broadcast's live progress, edited by a timer) is dropped: its end is sent anew anyway;
 - sendPhoto/Video/Document/Animation/Audio/Voice/Sticker → the media (a file is uploaded
   first; a string is a WhatsApp media id), a keyboard in a message after it;
 - sendMediaGroup → one message per item;
@@ -52,6 +53,7 @@ from pydantic import TypeAdapter
 from bot.channels.whatsapp.client import WaApiError, WaClient
 from bot.channels.whatsapp.contacts import ContactBook
 from bot.channels.whatsapp.render import TEXT_LIMIT, Option, Plan, from_html, plan
+from bot.db_context import current_session
 from bot.i18n import PoI18n
 from bot.limits import is_html
 from bot.local_api import ATTACHMENT_FIELDS
@@ -105,6 +107,8 @@ class WhatsAppSession(BaseSession):
         if isinstance(method, GetMe):
             return {"id": WA_BOT_ID, "is_bot": True, "first_name": "Mektep Parliament",
                     "username": "whatsapp"}
+        if isinstance(method, EditMessageText) and current_session.get(None) is None:
+            return True  # a live progress message: its end comes as a message of its own
         if isinstance(method, (SendMessage, EditMessageText)):
             return await self._send_text(bot, method)
         if name in MEDIA_METHODS:
