@@ -35,14 +35,16 @@ async def register_in_kazakh(u) -> None:
     await u.choose("Қазақша")
     await u.choose("Парламент мүшесі")
     await u.choose("Мектеп")
-    regions = await u.choose("Абай облысы")
+    regions = u.last()  # 20 regions: a numbered menu, its hint in Kazakh
+    assert regions.type == "text" and "\n20. " in regions.body
+    assert regions.body.endswith("Таңдағаныңыздың нөмірін жазыңыз.")
+    await u.choose("Абай облысы")
     await u.choose("Семей")
     await u.send("№7 мектеп")
     await u.choose("Бақыт")
     await u.choose("Фракция жетекшісі")
     await u.send("9")
     await u.choose("16–17")
-    assert regions  # the district question came after the region was chosen
 
 
 async def stored(wh: WaHarness, address: str) -> tuple[WaContact | None, User | None]:
@@ -214,3 +216,27 @@ async def test_erasure_removes_the_whatsapp_contact(wh):
         row = await s.get(User, user.id)
     assert contact is None
     assert row.status == "erased" and row.tg_id is None
+
+
+async def test_what_the_bot_cannot_read_gets_the_usual_answer(wh):
+    u = wh.user(BSUID)
+    location = {"type": "location", "location": {"latitude": 43.2, "longitude": 76.9}}
+    kk = wh.h.app.i18n.gettext  # nobody chose a language yet: Kazakh, the default
+    answer = await u.post(location)
+    assert [s.body for s in answer] == [kk(
+        "I did not understand. Send /help to see what I can do.", locale="kk")]
+    answer = await u.send("/nosuchcommand")
+    assert [s.body for s in answer] == [kk(
+        "I do not know this command. Send /help to see yours.", locale="kk")]
+    assert answer[0].body.startswith("Мұндай команданы білмеймін")
+
+
+async def test_statuses_and_other_fields_are_acknowledged_and_ignored(wh):
+    status = {"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "changes": [{
+        "field": "messages", "value": {"messaging_product": "whatsapp", "statuses": [
+            {"id": "wamid.OUT1", "status": "delivered", "timestamp": "1767000000",
+             "recipient_id": BSUID}]}}]}]}
+    body = json.dumps(status).encode()
+    assert await wh.post(body, fw.signature(body)) == 200
+    assert await wh.post(b"not json", fw.signature(b"not json")) == 400
+    assert wh.api.sent == [] and wh.wa.handled == 0

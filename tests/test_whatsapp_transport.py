@@ -182,6 +182,7 @@ async def test_each_bot_sends_to_its_own_people(wh):
     """A notice the Telegram bot makes for a WhatsApp person goes out on WhatsApp, and the
     reverse: staff on Telegram are told about a WhatsApp person's request on Telegram."""
     ext_id = await contact(wh)
+    assert wh.wa.bot.id == wh.h.app.bot.id  # FSM keys (bot:chat:user) are the same for both
     await wh.h.app.bot.send_message(ext_id, "to WhatsApp")
     await wh.wa.bot.send_message(900, "to Telegram")
     assert [s.body for s in wh.api.to(BSUID)] == ["to WhatsApp"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.channels.whatsapp.contacts import Contact
-from bot.channels.whatsapp.session import WA_BOT_ID, callback_id
+from bot.channels.whatsapp.session import callback_id
 
 MEDIA_KINDS = {"image": "photo", "document": "document", "video": "video",
                "audio": "audio", "sticker": "sticker"}
@@ -91,7 +91,7 @@ def message_id_of(wamid: str) -> int:
     return int.from_bytes(hashlib.sha256(wamid.encode()).digest()[:4], "big") >> 1
 
 
-def to_update(incoming: Incoming, contact: Contact) -> dict[str, Any]:
+def to_update(incoming: Incoming, contact: Contact, bot_id: int) -> dict[str, Any]:
     """The Update (as a dict for Update.model_validate) this message stands for."""
     message = incoming.message
     person = {"id": contact.ext_id, "is_bot": False, "first_name": incoming.name}
@@ -104,7 +104,7 @@ def to_update(incoming: Incoming, contact: Contact) -> dict[str, Any]:
             "id": callback_id(contact.ext_id, incoming.wamid), "from": person,
             "chat_instance": f"wa{contact.ext_id}", "data": data,
             "message": {"message_id": message_id_of(context), "date": 0, "chat": chat,
-                        "text": "…", "from": {"id": WA_BOT_ID, "is_bot": True,
+                        "text": "…", "from": {"id": bot_id, "is_bot": True,
                                              "first_name": "Mektep Parliament"}}}}
     content = _content(message)
     return {"update_id": update_id, "message": {

@@ -60,8 +60,13 @@ from bot.local_api import ATTACHMENT_FIELDS
 
 logger = logging.getLogger(__name__)
 
-WA_BOT_ID = 43
-WA_TOKEN = f"{WA_BOT_ID}:whatsapp-transport-not-a-telegram-token"
+
+
+def whatsapp_token(bot_id: int) -> str:
+    """The WhatsApp Bot's "token": the Telegram bot's id (aiogram reads the bot id from it),
+    so FSM keys (bot:chat:user) do not depend on which bot handled a person's update."""
+    return f"{bot_id}:whatsapp-transport-not-a-telegram-token"
+
 MEDIA_METHODS = {"sendPhoto": "photo", "sendVideo": "video", "sendDocument": "document",
                  "sendAnimation": "animation", "sendAudio": "audio", "sendVoice": "voice",
                  "sendSticker": "sticker", "sendVideoNote": "video_note"}
@@ -105,7 +110,7 @@ class WhatsAppSession(BaseSession):
     async def _call(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
         name = method.__api_method__
         if isinstance(method, GetMe):
-            return {"id": WA_BOT_ID, "is_bot": True, "first_name": "Mektep Parliament",
+            return {"id": bot.id, "is_bot": True, "first_name": "Mektep Parliament",
                     "username": "whatsapp"}
         if isinstance(method, EditMessageText) and current_session.get(None) is None:
             return True  # a live progress message: its end comes as a message of its own
@@ -133,7 +138,7 @@ class WhatsAppSession(BaseSession):
         to = await self._address(method, chat_id)
         text = _text(bot, method.text, method.parse_mode, method.entities)
         await self._deliver(to, chat_id, self._plan(text, method.reply_markup))
-        return self._message(chat_id, text=method.text)
+        return self._message(bot, chat_id, text=method.text)
 
     def _plan(self, text: str, markup: Any) -> Plan:
         options = _options(markup)
@@ -180,7 +185,7 @@ class WhatsAppSession(BaseSession):
             await self._deliver(to, chat_id, self._plan(caption or "⬆️", markup))
         else:
             await self.contacts.set_menu(chat_id, None)
-        message = self._message(chat_id, caption=getattr(method, "caption", None))
+        message = self._message(bot, chat_id, caption=getattr(method, "caption", None))
         message[kind] = _attachment(kind, source if isinstance(source, str) else media_id)
         return message
 
@@ -201,11 +206,11 @@ class WhatsAppSession(BaseSession):
             raise TelegramBadRequest(method=method, message="Bad Request: chat not found")
         return address
 
-    def _message(self, chat_id: int, **content: Any) -> dict[str, Any]:
+    def _message(self, bot: Bot, chat_id: int, **content: Any) -> dict[str, Any]:
         message: dict[str, Any] = {
             "message_id": next(self._ids), "date": int(time.time()),
             "chat": {"id": chat_id, "type": "private"},
-            "from": {"id": WA_BOT_ID, "is_bot": True, "first_name": "Mektep Parliament"}}
+            "from": {"id": bot.id, "is_bot": True, "first_name": "Mektep Parliament"}}
         message.update({k: v for k, v in content.items() if v})
         return message
 

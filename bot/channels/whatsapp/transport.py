@@ -28,7 +28,7 @@ from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.client import WaClient
 from bot.channels.whatsapp.contacts import Contact, ContactBook
 from bot.channels.whatsapp.inbound import Incoming, messages_of, to_update, update_id_of
-from bot.channels.whatsapp.session import WA_TOKEN, TelegramToWhatsApp, WhatsAppSession
+from bot.channels.whatsapp.session import TelegramToWhatsApp, WhatsAppSession, whatsapp_token
 from bot.config import ConfigError, Settings
 from bot.inflight import InFlight
 from bot.limits import FitToLimits
@@ -79,7 +79,7 @@ def build_whatsapp(app: App, transport: httpx.AsyncBaseTransport | None = None) 
     session = WhatsAppSession(client, contacts, app.i18n, telegram=app.bot)
     session.middleware(FitToLimits())
     session.middleware(CommitBeforeRequest())
-    bot = Bot(WA_TOKEN, session=session,
+    bot = Bot(whatsapp_token(app.bot.id), session=session,
               default=DefaultBotProperties(parse_mode="HTML", link_preview_is_disabled=True))
     app.bot.session.middleware(TelegramToWhatsApp(bot))
     # the delivery queue sends rows naming "whatsapp" through it
@@ -149,7 +149,7 @@ async def handle_message(whatsapp: WhatsApp, incoming: Incoming) -> bool:
 async def _feed(whatsapp: WhatsApp, incoming: Incoming, contact: Contact) -> None:
     app = whatsapp.app
     try:
-        update = Update.model_validate(to_update(incoming, contact),
+        update = Update.model_validate(to_update(incoming, contact, whatsapp.bot.id),
                                        context={"bot": whatsapp.bot})
         await app.dp.feed_update(whatsapp.bot, update, guard_update=True)
         whatsapp.handled += 1
