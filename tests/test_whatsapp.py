@@ -240,3 +240,17 @@ async def test_statuses_and_other_fields_are_acknowledged_and_ignored(wh):
     assert await wh.post(body, fw.signature(body)) == 200
     assert await wh.post(b"not json", fw.signature(b"not json")) == 400
     assert wh.api.sent == [] and wh.wa.handled == 0
+
+
+async def test_the_last_message_time_is_kept_for_the_24_hour_window(wh, clock):
+    u = wh.user(BSUID)
+    started = clock.value
+    await u.send("/start")
+    clock.advance(minutes=1)
+    await u.send("/help")
+    again, _ = await stored(wh, BSUID)
+    clock.advance(minutes=10)
+    await u.send("/help")
+    later, _ = await stored(wh, BSUID)
+    assert again.last_inbound_at == started  # a minute later: not written again
+    assert later.last_inbound_at == clock.value

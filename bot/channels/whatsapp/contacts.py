@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +22,9 @@ from db.base import utcnow
 from db.models.whatsapp import WaContact
 
 CACHE_LIMIT = 50_000  # addresses kept in memory; forgotten all at once beyond (re-read)
+# last_inbound_at is rewritten at most this often: one write per message would double the
+# writes of a conversation, and the 24-hour window only gets this much shorter (the safe side)
+INBOUND_PRECISION = timedelta(minutes=5)
 
 
 @dataclass
@@ -45,7 +48,9 @@ class ContactBook:
             row = await session.scalar(select(WaContact).where(WaContact.address == address))
             if row is None:
                 row = await self._create(session, address, wa_id)
-            row.last_inbound_at = self.clock()
+            now = self.clock()
+            if row.last_inbound_at is None or now - row.last_inbound_at >= INBOUND_PRECISION:
+                row.last_inbound_at = now
             if wa_id and row.wa_id != wa_id:
                 row.wa_id = wa_id
             contact = Contact(row.ext_id, row.address, row.menu)
