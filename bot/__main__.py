@@ -47,7 +47,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         await upgrade_async(settings.database_url)
         print("database is up to date")
         return 0
-    if args.command == "console" or (args.command == "run" and settings.token is None):
+    if args.command == "console" or (args.command == "run" and settings.token is None
+                                     and not settings.whatsapp_enabled):
         from bot.console import run_console
         from handlers import setup_routers
 

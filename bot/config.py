@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     # caches and temporary files (default: the SQLite database's folder, else ./data)
     data_dir: Path | None = None
+    # WhatsApp Business Cloud API (bot/channels/whatsapp): on when the token and the phone
+    # number id are both set; the app secret checks every webhook (X-Hub-Signature-256)
+    whatsapp_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_api_base_url: str | None = None  # a fake or an egress proxy instead of Meta's
+    whatsapp_rate: float = Field(default=40.0, gt=0, le=80)  # messages/s (Meta: 80 at most)
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -86,7 +94,9 @@ class Settings(BaseSettings):
             raise ValueError(WEAK_SECRET)
         return value
 
-    @field_validator("metrics_port", "data_dir", mode="before")
+    @field_validator("metrics_port", "data_dir", "whatsapp_token", "whatsapp_phone_number_id",
+                     "whatsapp_app_secret", "whatsapp_verify_token", "whatsapp_api_base_url",
+                     mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -151,6 +161,10 @@ class Settings(BaseSettings):
     @property
     def token(self) -> str | None:
         return self.bot_token.get_secret_value() if self.bot_token else None
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return self.whatsapp_token is not None and bool(self.whatsapp_phone_number_id)
 
     @property
     def data_folder(self) -> Path:

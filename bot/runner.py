@@ -15,11 +15,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 
 from bot.app import App, RouterBuilder
+from bot.channels.whatsapp.server import whatsapp_of
+from bot.channels.whatsapp.transport import WhatsApp
+from bot.channels.whatsapp.transport import add_routes as add_whatsapp_routes
 from bot.config import Settings
 from bot.factory import build_app
 from bot.polling import poll, replay_parked
 from bot.scheduler import run_all_ticks, start_scheduler
-from bot.web.verify import build_page_app
+from bot.web.verify import add_verify_page
 from db.base import utcnow
 from db.engine import is_sqlite
 from db.migrate import upgrade_async
@@ -83,44 +86,61 @@ async def stop_background(app: App, worker: asyncio.Task[None]) -> None:
     await app.close()
 
 
-async def serve_verify_page(app: App) -> web.AppRunner | None:
-    """Polling mode has no webhook server: with PUBLIC_BASE_URL the verification page gets
-    one of its own on WEBHOOK_HOST:WEBHOOK_PORT (behind the reverse proxy)."""
-    if not app.settings.public_base_url:
+async def serve_verify_page(app: App, whatsapp: WhatsApp | None = None) -> web.AppRunner | None:
+    """Polling mode has no webhook server: the verification page (with PUBLIC_BASE_URL) and
+    WhatsApp's webhook (when it is on) share one of their own on WEBHOOK_HOST:WEBHOOK_PORT
+    (behind the reverse proxy). None when neither is wanted."""
+    if not app.settings.public_base_url and whatsapp is None:
         return None
-    runner = web.AppRunner(build_page_app(app), access_log=None)
+    web_app = web.Application()
+    if app.settings.public_base_url:
+        add_verify_page(web_app, app)
+    if whatsapp is not None:
+        add_whatsapp_routes(web_app, whatsapp)
+    runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, app.settings.webhook_host, app.settings.webhook_port).start()
-    logger.info("verification page %s/v/<number> served on %s:%s",
-                app.settings.public_base_url, app.settings.webhook_host,
-                app.settings.webhook_port)
+    logger.info("web server for %s on %s:%s",
+                " and ".join(name for name, on in (("/v/<number>", app.settings.public_base_url),
+                                                    ("/whatsapp", whatsapp)) if on),
+                app.settings.webhook_host, app.settings.webhook_port)
     return runner
 
 
 async def run_polling(settings: Settings, *, routers: RouterBuilder) -> None:
+    """Telegram by long polling, and/or WhatsApp's webhook (bot/channels/whatsapp/server.py);
+    with WhatsApp alone (no BOT_TOKEN) nothing is polled."""
     await upgrade_async(settings.database_url)
     lock = acquire_instance_lock(settings)
     app = build_app(settings, routers=routers)
+    whatsapp = whatsapp_of(app)
+    telegram = settings.token is not None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await app.bot.delete_webhook(drop_pending_updates=False)
+    if telegram:
+        await app.bot.delete_webhook(drop_pending_updates=False)
     await app.dp.emit_startup(bot=app.bot, **app.dp.workflow_data)
     app.scheduler.add_job(prune_processed_updates, "interval", hours=6, args=[app],
                           id="prune_processed_updates")
     worker = await start_background(app)
-    me = await app.bot.me()
-    logger.info("polling as @%s", me.username)
-    page = await serve_verify_page(app)
+    page = await serve_verify_page(app, whatsapp)
     try:
-        await replay_parked(app)
-        await poll(app, stop)
+        if telegram:
+            me = await app.bot.me()
+            logger.info("polling as @%s", me.username)
+            await replay_parked(app)
+            await poll(app, stop)
+        else:
+            await stop.wait()
     finally:
         logger.info("shutting down")
         if page is not None:
             await page.cleanup()
         await app.dp.emit_shutdown(bot=app.bot, **app.dp.workflow_data)
         await stop_background(app, worker)
+        if whatsapp is not None:
+            await whatsapp.close()
         if lock:
             lock.close()

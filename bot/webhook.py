@@ -33,6 +33,9 @@ from pydantic import ValidationError
 from sqlalchemy import text
 
 from bot.app import App, RouterBuilder
+from bot.channels.whatsapp.server import whatsapp_of
+from bot.channels.whatsapp.transport import WhatsApp
+from bot.channels.whatsapp.transport import add_routes as add_whatsapp_routes
 from bot.config import ConfigError, Settings
 from bot.factory import build_app
 from bot.inflight import InFlight
@@ -223,14 +226,18 @@ def _web_app(app: App) -> web.Application:
     return web_app
 
 
-def build_web_app(app: App, monitoring: bool = True) -> web.Application:
-    """The aiohttp application: POST <webhook path>, GET /v/<number> with PUBLIC_BASE_URL
-    (bot.web.verify), and GET /healthz and GET /metrics unless they have a port of their
-    own (`monitoring=False`, see build_monitoring_app)."""
+def build_web_app(app: App, monitoring: bool = True,
+                  whatsapp: WhatsApp | None = None) -> web.Application:
+    """The aiohttp application: POST <webhook path>, and GET /healthz and GET /metrics
+    unless they have a port of their own (`monitoring=False`, see build_monitoring_app);
+    with `whatsapp`, its webhook at /whatsapp (bot/channels/whatsapp); GET /v/<number> with
+    PUBLIC_BASE_URL (bot.web.verify)."""
     web_app = _web_app(app)
     web_app.router.add_post(webhook_path(app.settings), handle_update)
     if app.settings.public_base_url:
         add_verify_page(web_app, app)
+    if whatsapp is not None:
+        add_whatsapp_routes(web_app, whatsapp)
     if monitoring:
         _add_monitoring(web_app)
     return web_app
@@ -248,7 +255,8 @@ def _add_monitoring(web_app: web.Application) -> None:
     web_app.router.add_get("/metrics", _monitoring(metrics_endpoint))
 
 
-async def run_webhook(app: App, stop: asyncio.Event | None = None) -> None:
+async def run_webhook(app: App, stop: asyncio.Event | None = None,
+                      whatsapp: WhatsApp | None = None) -> None:
     """Serve on WEBHOOK_HOST:WEBHOOK_PORT, register the webhook, run until cancelled/stopped.
 
     Every instance registers the same URL; none deletes it on exit (the others go on).
@@ -257,7 +265,8 @@ async def run_webhook(app: App, stop: asyncio.Event | None = None) -> None:
     if not settings.webhook_url or settings.webhook_secret is None:
         raise ConfigError("WEBHOOK_URL and WEBHOOK_SECRET must both be set for webhook mode")
     separate = settings.metrics_port is not None
-    runner = web.AppRunner(build_web_app(app, monitoring=not separate), access_log=None)
+    runner = web.AppRunner(build_web_app(app, monitoring=not separate, whatsapp=whatsapp),
+                           access_log=None)
     monitor = web.AppRunner(build_monitoring_app(app), access_log=None) if separate else None
     for each in (runner, monitor):
         if each is not None:
@@ -288,6 +297,7 @@ async def run_webhook_process(settings: Settings, *, routers: RouterBuilder) -> 
         raise ConfigError("WEBHOOK_SECRET: required when WEBHOOK_URL is set")
     await upgrade_async(settings.database_url)
     app = build_app(settings, routers=routers)
+    whatsapp = whatsapp_of(app)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -297,8 +307,10 @@ async def run_webhook_process(settings: Settings, *, routers: RouterBuilder) -> 
                           id="prune_processed_updates")
     worker = await start_background(app)
     try:
-        await run_webhook(app, stop)
+        await run_webhook(app, stop, whatsapp)
     finally:
         logger.info("shutting down")
         await app.dp.emit_shutdown(bot=app.bot, **app.dp.workflow_data)
         await stop_background(app, worker)
+        if whatsapp is not None:
+            await whatsapp.close()

@@ -24,6 +24,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
 from sqlalchemy import select, update
 
+from bot.scheduler import certificates_tick
 from bot.services import certificates as certs
 from bot.web.verify import MISSES_PER_HOUR, PAGES_PER_MINUTE, build_page_app, page_locale
 from bot.webhook import build_web_app
@@ -90,7 +91,7 @@ def issued_on(h: BotHarness, cert: Certificate) -> str:
 
 async def test_the_qr_code_of_a_sent_certificate_opens_the_page(hp, client):
     cert = await issued(hp)
-    await certs.tick(hp.app)
+    await certificates_tick(hp.app)
     await hp.drain()
     [doc] = sent_documents(hp, 101)
     image = pypdfium2.PdfDocument(doc.files["document"])[0].render(scale=2).to_pil()
@@ -107,7 +108,7 @@ async def test_the_qr_code_of_a_sent_certificate_opens_the_page(hp, client):
 
 async def test_without_a_public_address_the_qr_code_opens_the_bot(h):
     cert = await issued(h)
-    await certs.tick(h.app)
+    await certificates_tick(h.app)
     await h.drain()
     [doc] = sent_documents(h, 101)
     image = pypdfium2.PdfDocument(doc.files["document"])[0].render(scale=2).to_pil()

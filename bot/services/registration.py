@@ -25,6 +25,7 @@ from bot.services.activity import activity_row, log_activity
 from bot.services.delivery import forget_messages
 from bot.services.errors import DomainError
 from bot.services.guardian import set_age_band
+from bot.services.identity import forget_contact
 from bot.services.numbers import typed_int
 from bot.services.text import strip_controls
 from bot.services.users import COORDINATOR, STAFF, STUDENT, UserCache, UserInfo
@@ -472,5 +473,6 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
         # Their updates waiting in polling's parking (raw: their name, what they typed). One
         # still being handled goes on without its row; only a crash would have replayed it.
         await session.execute(delete(ParkedUpdate).where(ParkedUpdate.sender_id == tg_id))
+    await forget_contact(session, tg_id)  # a WhatsApp person's address (bot.services.identity)
     cache.forget(tg_id)
     overwrite_after_commit(session)

@@ -19,6 +19,7 @@ from db.models.core import (
 )
 from db.models.delivery import Delivery, OutboxPayload
 from db.models.webinars import Webinar, WebinarRegistration, WebinarReminder
+from db.models.whatsapp import WaContact
 
 __all__ = [
     "ActivityLog",
@@ -42,6 +43,7 @@ __all__ = [
     "Region",
     "Submission",
     "User",
+    "WaContact",
     "Webinar",
     "WebinarRegistration",
     "WebinarReminder",

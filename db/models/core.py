@@ -8,6 +8,12 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, UtcDateTime, utcnow
+from db.models.whatsapp import channel_of
+
+
+def _channel_of_new_user(context: object) -> str:
+    """A user stored with a WhatsApp contact's negative id is on WhatsApp (db.models.whatsapp)."""
+    return channel_of(context.get_current_parameters().get("tg_id"))  # type: ignore[attr-defined]
 
 
 class Region(Base):
@@ -59,7 +65,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     tg_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # NULL once erased
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    channel: Mapped[str] = mapped_column(String(16), default="telegram")
+    channel: Mapped[str] = mapped_column(String(16), default=_channel_of_new_user)
     locale: Mapped[str] = mapped_column(String(5), default="kk")
     role: Mapped[str] = mapped_column(String(16))  # student | coordinator | staff
     status: Mapped[str] = mapped_column(String(16), default="active")

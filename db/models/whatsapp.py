@@ -1,0 +1,45 @@
+"""WhatsApp contacts: who writes to the bot's WhatsApp number (bot/channels/whatsapp).
+
+aiogram and the whole bot speak integer user and chat ids; a WhatsApp person is a string
+(their business-scoped user id, BSUID; the phone number `wa_id` may be absent). Each
+contact gets a row here, and the bot knows them as the negative number `-id` (`ext_id`):
+Telegram never gives a private chat a negative id, so FSM keys, the user cache and
+`users.tg_id` work unchanged and never collide. `users.channel` is "whatsapp" for them.
+
+The row is created at the first message (as Telegram's own id, it is what lets the bot
+answer at all) and deleted by /deleteme; it holds no name.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, UtcDateTime, utcnow
+
+WHATSAPP = "whatsapp"
+
+
+class WaContact(Base):
+    __tablename__ = "wa_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(Text, unique=True)  # BSUID (else the wa_id)
+    wa_id: Mapped[str | None] = mapped_column(String(32))  # the phone number, if given
+    # The last numbered menu sent (callback data by number); NULL once a message without
+    # a menu followed it: a number typed then is an answer, not a choice.
+    menu: Mapped[list | None] = mapped_column(JSON)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the 24 h window
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    @property
+    def ext_id(self) -> int:
+        """The id aiogram and the bot's tables know this person by (user and chat)."""
+        return -self.id
+
+
+def channel_of(ext_id: int | None) -> str:
+    """The messenger of a person known by this id: negative ids are WhatsApp contacts."""
+    return WHATSAPP if ext_id is not None and ext_id < 0 else "telegram"
