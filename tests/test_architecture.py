@@ -68,10 +68,6 @@ COMPLEXITY = {
     "bot/services/challenges.py:decide": "W2-2",
     "bot/services/challenges.py:set_places": "W2-2",
     "bot/services/jury.py:score": "W2-2",
-    # W2-4
-    "bot/services/places.py:import_districts_csv": "W2-4",
-    "bot/services/registration.py:complete_registration": "W2-4",
-    "bot/services/registration.py:_validated": "W2-4",
     # W2-5
     "bot/services/demo.py:_events": "W2-5",
     "bot/services/reports.py:export_xlsx": "W2-5",

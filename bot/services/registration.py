@@ -135,17 +135,9 @@ async def complete_registration(
     request_key = (await coordinator_requests.admit(session, tg_id, now)
                    if role == COORDINATOR and not invite else None)
     user = await session.scalar(select(User).where(User.tg_id == tg_id)) or User(tg_id=tg_id)
-    user.chat_id, user.locale, user.role = chat_id, reg.locale, role
-    user.status = "pending" if role == COORDINATOR and not invite else "active"
-    user.org_type, user.org_name, user.full_name = reg.org_type, reg.org_name, reg.full_name
-    user.region_id, user.district_id = reg.region_id, reg.district_id
-    user.faction, user.position, user.grade = reg.faction, reg.position, reg.grade
-    user.coordinator_level = reg.level if role == COORDINATOR else None
+    _fill(user, reg, role, chat_id, pending=role == COORDINATOR and not invite)
     if invite:
-        user.coordinator_level, user.region_id = invite.level, invite.region_id
-        user.district_id = invite.district_id if invite.level == "district" else None
-        user.org_type = invite.org_type or user.org_type
-        user.approved_by = invite.created_by
+        _apply_invite(user, invite)
     user.consent_at, user.consent_version = now, consent_version
     user.erased_at, user.blocked_bot = None, False
     set_age_band(user, reg.age_band if role == STUDENT else None, guardian_age)
@@ -158,6 +150,24 @@ async def complete_registration(
         await coordinator_requests.record(session, request_key, user.id, now)
     cache.forget(tg_id)
     return user
+
+
+def _fill(user: User, reg: Registration, role: str, chat_id: int, pending: bool) -> None:
+    """The registration's answers; a coordinator without an invite waits for approval."""
+    user.chat_id, user.locale, user.role = chat_id, reg.locale, role
+    user.status = "pending" if pending else "active"
+    user.org_type, user.org_name, user.full_name = reg.org_type, reg.org_name, reg.full_name
+    user.region_id, user.district_id = reg.region_id, reg.district_id
+    user.faction, user.position, user.grade = reg.faction, reg.position, reg.grade
+    user.coordinator_level = reg.level if role == COORDINATOR else None
+
+
+def _apply_invite(user: User, invite: Invite) -> None:
+    """An invite sets the scope its creator chose, and stands for their approval."""
+    user.coordinator_level, user.region_id = invite.level, invite.region_id
+    user.district_id = invite.district_id if invite.level == "district" else None
+    user.org_type = invite.org_type or user.org_type
+    user.approved_by = invite.created_by
 
 
 async def decide_coordinator(
@@ -275,6 +285,9 @@ def editable_fields(user: User) -> tuple[str, ...]:
     return ("full_name",)
 
 
+CHOICES = {"org_type": ORG_TYPES, "faction": FACTIONS, "position": POSITIONS}
+
+
 async def _validated(session: AsyncSession, user: User, field: str, value: Any) -> Any:
     if field == "full_name":
         return validate_full_name(value)
@@ -282,18 +295,22 @@ async def _validated(session: AsyncSession, user: User, field: str, value: Any) 
         return validate_org_name(value)
     if field == "grade":
         return validate_grade(value, user.org_type or "school")
-    if (field == "org_type" and value not in ORG_TYPES) or \
-            (field == "faction" and value not in FACTIONS) or \
-            (field == "position" and value not in POSITIONS):
+    if field in CHOICES and value not in CHOICES[field]:
         raise DomainError("bad_value")
-    if field == "region_id" and (not isinstance(value, int)
-                                 or await session.get(Region, value) is None):
+    if field == "region_id" and not await _region_ok(session, value):
         raise DomainError("bad_value")
-    if field == "district_id":
-        district = await session.get(District, value) if isinstance(value, int) else None
-        if district is None or not district.active or district.region_id != user.region_id:
-            raise DomainError("bad_value")
+    if field == "district_id" and not await _district_ok(session, value, user.region_id):
+        raise DomainError("bad_value")
     return value
+
+
+async def _region_ok(session: AsyncSession, value: Any) -> bool:
+    return isinstance(value, int) and await session.get(Region, value) is not None
+
+
+async def _district_ok(session: AsyncSession, value: Any, region_id: int | None) -> bool:
+    district = await session.get(District, value) if isinstance(value, int) else None
+    return district is not None and district.active and district.region_id == region_id
 
 
 async def update_profile(session: AsyncSession, cache: UserCache, user: User,
