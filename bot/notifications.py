@@ -4,10 +4,12 @@ language and handed to the delivery queue."""
 from __future__ import annotations
 
 import html
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import ApproveCD
+from bot.i18n import PoI18n
 from bot.services import coordinator_requests
 from bot.services.delivery import (
     PRIORITY_PERSONAL,
@@ -16,19 +18,19 @@ from bot.services.delivery import (
     Recipient,
     enqueue,
 )
+from bot.services.places import PlaceDirectory
 from bot.services.registration import list_staff
 from db.base import utcnow
 from db.models import User
 
 
-def describe_coordinator(app: object, user: User, locale: str) -> str:
-    places = app.places  # type: ignore[attr-defined]
+def describe_coordinator(i18n: PoI18n, places: PlaceDirectory, user: User, locale: str) -> str:
     region = places.region(user.region_id)
     district = places.district(user.district_id)
-    level = {"regional": app.i18n.t(locale, "Regional level"),
-             "district": app.i18n.t(locale, "District (city) level")}.get(
+    level = {"regional": i18n.t(locale, "Regional level"),
+             "district": i18n.t(locale, "District (city) level")}.get(
         user.coordinator_level or "", "—")
-    return app.i18n.t(locale, "{name}\nLevel: {level}\nRegion: {region}\nDistrict: {district}\n"
+    return i18n.t(locale, "{name}\nLevel: {level}\nRegion: {region}\nDistrict: {district}\n"
                               "Organisation: {org}",
                       name=html.escape(user.full_name or "—"), level=level,
                       region=html.escape(region.name(locale)) if region else "—",
@@ -36,21 +38,22 @@ def describe_coordinator(app: object, user: User, locale: str) -> str:
                       org=html.escape(user.org_name or "—"))
 
 
-async def notify_staff_of_request(session: AsyncSession, app: object, user: User) -> int:
+async def notify_staff_of_request(session: AsyncSession, i18n: PoI18n, places: PlaceDirectory,
+                                  now: datetime, user: User) -> int:
     """The request's card with Approve / Reject to every staff member, if staff had no notice
     about requests in the last hour; otherwise `coordinator_requests_tick` sums it up with the
     others when the hour is over (review L4)."""
-    if not await coordinator_requests.claim_notice(session, app.now()):  # type: ignore[attr-defined]
+    if not await coordinator_requests.claim_notice(session, now):
         return 0
     await coordinator_requests.announced(session, user.id)
     staff = await list_staff(session)
     payloads = {}
     for locale in {s.locale for s in staff}:
-        text = app.i18n.t(locale, "New coordinator request:") + "\n\n" + \
-            describe_coordinator(app, user, locale)
+        text = i18n.t(locale, "New coordinator request:") + "\n\n" + \
+            describe_coordinator(i18n, places, user, locale)
         payloads[locale] = OutgoingMessage(text=text, html=True, buttons=[[
-            Button(app.i18n.t(locale, "✅ Approve"), ApproveCD(user_id=user.id, ok=True).pack()),
-            Button(app.i18n.t(locale, "❌ Reject"), ApproveCD(user_id=user.id, ok=False).pack()),
+            Button(i18n.t(locale, "✅ Approve"), ApproveCD(user_id=user.id, ok=True).pack()),
+            Button(i18n.t(locale, "❌ Reject"), ApproveCD(user_id=user.id, ok=False).pack()),
         ]])
     recipients = [Recipient(s.id, s.chat_id, s.locale) for s in staff if s.chat_id]
     return await enqueue(session, "coordinator_request", user.id, recipients, payloads,
@@ -82,18 +85,18 @@ async def coordinator_requests_tick(app: object) -> None:
         await session.commit()
 
 
-async def notify_coordinator_decision(session: AsyncSession, app: object, user: User,
+async def notify_coordinator_decision(session: AsyncSession, i18n: PoI18n, user: User,
                                       approved: bool) -> int:
     if not user.chat_id:
         return 0
     # Each text spelled out in an i18n.t() call so the catalog extractor finds it.
     if approved:
-        text = app.i18n.t(
+        text = i18n.t(
             user.locale, "Your coordinator request was approved. Send /help to see your commands.")
     else:
-        text = app.i18n.t(user.locale, "Your coordinator request was not approved. If you think "
+        text = i18n.t(user.locale, "Your coordinator request was not approved. If you think "
                                        "this is a mistake, contact the centre.") + "\n" + \
-            app.i18n.t(user.locale, "To take part as a parliament member instead, erase this "
+            i18n.t(user.locale, "To take part as a parliament member instead, erase this "
                                     "request with /deleteme and register again with /start.")
     message = OutgoingMessage(text=text, html=True)
     return await enqueue(session, "coordinator_decision", user.id,
@@ -101,22 +104,22 @@ async def notify_coordinator_decision(session: AsyncSession, app: object, user: 
                          priority=PRIORITY_PERSONAL)
 
 
-async def notify_promoted(session: AsyncSession, app: object, user: User) -> int:
+async def notify_promoted(session: AsyncSession, i18n: PoI18n, user: User) -> int:
     """Tell a person a staff member made them centre staff."""
     if not user.chat_id:
         return 0
-    text = app.i18n.t(user.locale, "You are now centre staff. Send /help to see your commands.")
+    text = i18n.t(user.locale, "You are now centre staff. Send /help to see your commands.")
     return await enqueue(session, "promoted", user.id,
                          [Recipient(user.id, user.chat_id, "one")],
                          {"one": OutgoingMessage(text=text, html=True)},
                          priority=PRIORITY_PERSONAL, dedup_suffix=_each_time())
 
 
-async def notify_demoted(session: AsyncSession, app: object, user: User) -> int:
+async def notify_demoted(session: AsyncSession, i18n: PoI18n, user: User) -> int:
     """Tell a person a staff member took their staff rights away."""
     if not user.chat_id:
         return 0
-    text = app.i18n.t(user.locale, "You are no longer centre staff. Send /help to see your "
+    text = i18n.t(user.locale, "You are no longer centre staff. Send /help to see your "
                                    "commands.")
     return await enqueue(session, "demoted", user.id,
                          [Recipient(user.id, user.chat_id, "one")],
@@ -129,10 +132,10 @@ def _each_time() -> str:
     return utcnow().strftime("%Y%m%d%H%M%S%f")
 
 
-async def notify_guardian_confirmed(session: AsyncSession, app: object, user: User) -> int:
+async def notify_guardian_confirmed(session: AsyncSession, i18n: PoI18n, user: User) -> int:
     if not user.chat_id:
         return 0
-    text = app.i18n.t(user.locale, "Your parent or guardian confirmed your account. You can now "
+    text = i18n.t(user.locale, "Your parent or guardian confirmed your account. You can now "
                                    "take part in everything, including submitting entries.")
     return await enqueue(session, "guardian_confirmed", user.id,
                          [Recipient(user.id, user.chat_id, "one")],

@@ -53,8 +53,6 @@ SIZE = {
     "handlers/broadcast/compose.py": "W2-3",
     "handlers/webinars/browse.py": "W2-3",
     "bot/services/webinars.py": "W2-3",
-    # W2-4
-    "handlers/admin/approvals.py": "W2-4",
     # W2-5
     "bot/services/certificates.py": "W2-5",
     "bot/services/stats.py": "W2-5",
@@ -86,10 +84,6 @@ EXCEPT_DOMAIN_ERROR = {  # file: (WP, `except DomainError` blocks left); the err
     # W2-3
     "handlers/broadcast/compose.py": ("W2-3", 11),
     "handlers/webinars/browse.py": ("W2-3", 11),
-    # W2-4
-    "handlers/admin/approvals.py": ("W2-4", 9),
-    "handlers/people/profile.py": ("W2-4", 3),
-    "handlers/people/registration.py": ("W2-4", 8),
     # W2-5
     "handlers/certificates/issue.py": ("W2-5", 5),
     "handlers/stats.py": ("W2-5", 3),
@@ -121,11 +115,6 @@ APP_PARAMETERS = {  # file: (WP, functions taking `app`): they name what they us
     # W2-3
     "handlers/broadcast/compose.py": ("W2-3", 28),
     "handlers/webinars/browse.py": ("W2-3", 26),
-    # W2-4
-    "handlers/admin/approvals.py": ("W2-4", 24),
-    "handlers/common.py": ("W2-4", 1),
-    "handlers/people/profile.py": ("W2-4", 17),
-    "handlers/people/registration.py": ("W2-4", 23),
     # W2-5
     "handlers/certificates/issue.py": ("W2-5", 18),
     "handlers/stats.py": ("W2-5", 9),
@@ -150,10 +139,6 @@ STALE_ANSWERS = {  # file: (WP, hand-written "no longer active"); StaleButton an
     # W2-3
     "handlers/broadcast/compose.py": ("W2-3", 7),
     "handlers/webinars/browse.py": ("W2-3", 2),
-    # W2-4
-    "handlers/admin/approvals.py": ("W2-4", 4),
-    "handlers/people/profile.py": ("W2-4", 3),
-    "handlers/people/registration.py": ("W2-4", 3),
     # W2-5
     "handlers/certificates/issue.py": ("W2-5", 2),
 }

@@ -542,7 +542,8 @@ async def test_m6_l3_m4_views_of_minors_staff_rights_and_verify_fit_with_hostile
     # a coordinator request's card, then the summary of the next ones
     async with h.app.sessionmaker() as s:
         for user in pending:
-            await notify_staff_of_request(s, h.app, await s.get(User, user.id))
+            await notify_staff_of_request(s, h.app.i18n, h.app.places, h.app.now(),
+                                          await s.get(User, user.id))
         await s.commit()
     await h.drain()
     assert "New coordinator request:" in "\n".join(staff.texts()[-2:])

@@ -242,7 +242,7 @@ async def test_l5_delivery_logs_name_the_user_not_the_chat(h):
 
     student = await make_student(h, TG_ID)
     async with h.app.sessionmaker() as s, s.begin():
-        await notify_promoted(s, h.app, await s.get(User, student.id))
+        await notify_promoted(s, h.app.i18n, await s.get(User, student.id))
 
     def refuse(call) -> None:
         if call.chat_id == TG_ID:

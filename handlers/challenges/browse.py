@@ -34,7 +34,7 @@ from handlers.challenges.keyboards import (
     withdraw_confirm_kb,
     withdraw_kb,
 )
-from handlers.people.registration import guardian_link
+from handlers.people.guardian import guardian_link
 from handlers.shared.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text
 from handlers.webinars.browse import my_webinars_text
 
@@ -76,7 +76,8 @@ async def refuse(message: Message, session: AsyncSession, app: App, user: UserIn
         return
     await message.answer(_("A parent or guardian has to confirm your account first: until then "
                            "you cannot join challenges or actions or send entries. Forward "
-                           "them this link:\n{link}").format(link=await guardian_link(app, token)))
+                           "them this link:\n{link}").format(
+        link=await guardian_link(app.bot, token)))
 
 
 class SubmitSG(StatesGroup):

@@ -34,6 +34,8 @@ ERRORS: dict[str, LazyProxy] = {
     "csv_name": __("Line {line}: a name must be at most {max} characters long and cannot "
                    "contain &lt; or &gt; or control characters."),
     "bad_field": __("This field cannot be changed."),
+    "unknown_region": __("Unknown region."),
+    "unknown_district": __("Unknown district."),
     "guardian_link_invalid": __("This confirmation link is not valid or was already used."),
     "guardian_not_a_student": __("Only a parent or guardian can confirm with this link. Please "
                                  "forward it to them."),
