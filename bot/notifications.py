@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import ApproveCD
 from bot.i18n import PoI18n
 from bot.services import coordinator_requests
+from bot.services.approvals import regional_approvers
 from bot.services.delivery import (
     PRIORITY_PERSONAL,
     Button,
@@ -40,22 +41,32 @@ def describe_coordinator(i18n: PoI18n, places: PlaceDirectory, user: User, local
 
 async def notify_staff_of_request(session: AsyncSession, i18n: PoI18n, places: PlaceDirectory,
                                   now: datetime, user: User) -> int:
-    """The request's card with Approve / Reject to every staff member, if staff had no notice
-    about requests in the last hour; otherwise `coordinator_requests_tick` sums it up with the
-    others when the hour is over (review L4)."""
+    """The request's card with Approve / Reject to whoever decides it. A district
+    coordinator's request goes to the regional coordinators of that region, each time
+    (requests are limited per person); when the region has none, and for every other
+    request, to staff, if staff had no notice about requests in the last hour; otherwise
+    `coordinator_requests_tick` sums it up with the others when the hour is over (review L4)."""
+    approvers = await regional_approvers(session, user)
+    if approvers:
+        await coordinator_requests.announced(session, user.id)  # not in the staff summary
+        return await _request_card(session, i18n, places, user, approvers)
     if not await coordinator_requests.claim_notice(session, now):
         return 0
     await coordinator_requests.announced(session, user.id)
-    staff = await list_staff(session)
+    return await _request_card(session, i18n, places, user, await list_staff(session))
+
+
+async def _request_card(session: AsyncSession, i18n: PoI18n, places: PlaceDirectory,
+                        user: User, deciders: list[User]) -> int:
     payloads = {}
-    for locale in {s.locale for s in staff}:
+    for locale in {s.locale for s in deciders}:
         text = i18n.t(locale, "New coordinator request:") + "\n\n" + \
             describe_coordinator(i18n, places, user, locale)
         payloads[locale] = OutgoingMessage(text=text, html=True, buttons=[[
             Button(i18n.t(locale, "✅ Approve"), ApproveCD(user_id=user.id, ok=True).pack()),
             Button(i18n.t(locale, "❌ Reject"), ApproveCD(user_id=user.id, ok=False).pack()),
         ]])
-    recipients = [Recipient(s.id, s.chat_id, s.locale) for s in staff if s.chat_id]
+    recipients = [Recipient(s.id, s.chat_id, s.locale) for s in deciders if s.chat_id]
     return await enqueue(session, "coordinator_request", user.id, recipients, payloads,
                          priority=PRIORITY_PERSONAL)
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import coordinator_requests
 from bot.services.activity import log_activity
+from bot.services.approvals import approves
 from bot.services.errors import DomainError
 from bot.services.guardian import set_age_band
 from bot.services.numbers import typed_int
@@ -162,6 +163,8 @@ async def decide_coordinator(
     user = await session.get(User, coordinator_id)
     if user is None or user.role != COORDINATOR or user.status == "erased":
         raise DomainError("not_found")
+    if not approves(staff, user):  # a regional coordinator: her region's district requests
+        raise DomainError("not_your_request")
     if user.status != "pending":
         raise DomainError("already_decided", status=user.status)
     user.status = "active" if approve else "rejected"

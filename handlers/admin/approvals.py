@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from datetime import datetime
 
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -15,7 +17,9 @@ from bot.callbacks import ApproveCD
 from bot.i18n import PoI18n
 from bot.notifications import describe_coordinator, notify_coordinator_decision
 from bot.routing import Routes
+from bot.services import approvals
 from bot.services import registration as reg
+from bot.services.approvals import AreaQueue
 from bot.services.errors import DomainError
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserCache, UserInfo
@@ -75,17 +79,50 @@ async def on_decision(cb: CallbackQuery, callback_data: ApproveCD, session: Asyn
     callback_answer.text = _("Done: the coordinator will be told.")
 
 
+def age_text(since: datetime | None, now: datetime) -> str:
+    """How long a request has waited: days and hours, or hours and minutes."""
+    if since is None:
+        return "—"
+    minutes = max(0, int((now - since).total_seconds() // 60))
+    days, hours = minutes // 1440, minutes % 1440 // 60
+    if days:
+        return _("{days} d {hours} h").format(days=days, hours=hours)
+    return _("{hours} h {minutes} min").format(hours=hours, minutes=minutes % 60)
+
+
+def area_text(places: PlaceDirectory, region_id: int | None, district_id: int | None,
+              locale: str) -> str:
+    return html.escape(" — ".join(places.names(region_id, district_id, locale))) or "—"
+
+
+def queue_text(queue: list[AreaQueue], places: PlaceDirectory, now: datetime,
+               locale: str) -> str:
+    total = sum(area.waiting for area in queue)
+    lines = [_("Coordinators waiting for approval: {count}.").format(count=total)]
+    lines += [_("• {area}: {count}, the oldest waits {age}").format(
+        area=area_text(places, a.region_id, a.district_id, locale), count=a.waiting,
+        age=age_text(a.since, now)) for a in queue]
+    return "\n".join(lines)
+
+
 @routes.message(Command("pending"))
 async def cmd_pending(message: Message, session: AsyncSession, i18n: PoI18n,
-                      places: PlaceDirectory, locale: str) -> None:
-    waiting = await reg.list_pending_coordinators(session, PENDING_SHOWN)
-    if not waiting:
+                      places: PlaceDirectory, clock: Callable[[], datetime], locale: str,
+                      user: UserInfo | None) -> None:
+    """The queue this person decides (staff: all; a regional coordinator: her region's
+    district coordinators), by area with its age, then each request's card."""
+    me = await active_me(session, user)
+    queue = await approvals.queue_by_area(session, me) if me is not None else []
+    if not queue:
         await message.answer(_("No coordinators are waiting for approval."))
         return
-    total = await reg.count_pending_coordinators(session)
-    await message.answer(_("Coordinators waiting for approval: {count}.").format(count=total))
-    for user in waiting:
-        await message.answer(describe_coordinator(i18n, places, user, locale),
-                             reply_markup=approval_markup(user.id))
-    if total > len(waiting):
+    now = clock()
+    await message.answer(queue_text(queue, places, now, locale))
+    waiting = await approvals.pending_requests(session, me, PENDING_SHOWN)
+    for request in waiting:
+        await message.answer(
+            describe_coordinator(i18n, places, request, locale) + "\n"
+            + _("Waiting: {age}").format(age=age_text(request.consent_at, now)),
+            reply_markup=approval_markup(request.id))
+    if sum(area.waiting for area in queue) > len(waiting):
         await message.answer(_("Decide on these and send /pending again to see the rest."))

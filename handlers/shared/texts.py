@@ -26,6 +26,7 @@ ERRORS: dict[str, LazyProxy] = {
     "not_found": __("Not found. It may have been deleted."),
     "digits_only": __("Please write numbers with the ordinary digits 0–9."),
     "already_decided": __("This request was already decided."),
+    "not_your_request": __("This request is not from your area: the centre decides it."),
     "csv_encoding": __("The file must be a CSV in UTF-8."),
     "csv_columns": __("The CSV must have the columns: {columns}."),
     "csv_region": __("Line {line}: unknown region code “{code}”."),
