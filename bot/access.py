@@ -60,6 +60,7 @@ CALLBACK_ROLES: dict[str, frozenset[str]] = {
     "lang": EVERYONE,
     "reg": EVERYONE,
     "grd": EVERYONE,  # the guardian is usually not registered
+    "grn": EVERYONE,  # the guardian declines (bot.services.guardian.decline_guardian)
     "pg": EVERYONE,
     "cfm": EVERYONE,  # consent happens before registration; handlers check the state
     "prof": REGISTERED,

@@ -167,6 +167,13 @@ class GuardianCD(CallbackData, prefix="grd"):
     token: str
 
 
+class GuardianNoCD(CallbackData, prefix="grn"):
+    """A parent or guardian declines: asked once more (sure=False), then the account goes."""
+
+    token: str
+    sure: bool = False
+
+
 # aiogram unpacks a button's data once per CallbackData filter it tries: each factory here
 # keeps its recent results (bot.aiogram_internals).
 memoise_unpack(__name__)

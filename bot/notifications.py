@@ -19,6 +19,7 @@ from bot.services.delivery import (
     Recipient,
     enqueue,
 )
+from bot.services.guardian import Declined
 from bot.services.places import PlaceDirectory
 from bot.services.registration import list_staff
 from db.base import utcnow
@@ -97,7 +98,8 @@ async def coordinator_requests_tick(app: object) -> None:
 
 
 async def notify_coordinator_decision(session: AsyncSession, i18n: PoI18n, user: User,
-                                      approved: bool) -> int:
+                                      approved: bool, contact: str = "") -> int:
+    """The applicant hears the decision; a refusal names the centre's contact, if set."""
     if not user.chat_id:
         return 0
     # Each text spelled out in an i18n.t() call so the catalog extractor finds it.
@@ -105,8 +107,10 @@ async def notify_coordinator_decision(session: AsyncSession, i18n: PoI18n, user:
         text = i18n.t(
             user.locale, "Your coordinator request was approved. Send /help to see your commands.")
     else:
-        text = i18n.t(user.locale, "Your coordinator request was not approved. If you think "
-                                       "this is a mistake, contact the centre.") + "\n" + \
+        text = (i18n.t(user.locale, "Your coordinator request was not approved. If you think "
+                                    "this is a mistake, contact the centre: {contact}",
+                       contact=html.escape(contact)) if contact else
+                i18n.t(user.locale, "Your coordinator request was not approved.")) + "\n" + \
             i18n.t(user.locale, "To take part as a parliament member instead, erase this "
                                     "request with /deleteme and register again with /start.")
     message = OutgoingMessage(text=text, html=True)
@@ -152,3 +156,18 @@ async def notify_guardian_confirmed(session: AsyncSession, i18n: PoI18n, user: U
                          [Recipient(user.id, user.chat_id, "one")],
                          {"one": OutgoingMessage(text=text, html=True)},
                          priority=PRIORITY_PERSONAL)
+
+
+async def notify_guardian_declined(session: AsyncSession, i18n: PoI18n,
+                                   declined: Declined) -> int:
+    """The child hears why their account is gone. Their row is anonymous by now: the notice
+    is addressed to the chat alone, tied to nobody."""
+    if not declined.chat_id:
+        return 0
+    text = i18n.t(declined.locale, "Your parent or guardian did not confirm your account, so "
+                                   "it was erased with all your data. You can register again "
+                                   "with /start together with them.")
+    return await enqueue(session, "guardian_declined", None,
+                         [Recipient(None, declined.chat_id, "one")],
+                         {"one": OutgoingMessage(text=text, html=True)},
+                         priority=PRIORITY_PERSONAL, dedup_suffix=_each_time())

@@ -14,6 +14,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import ApproveCD
+from bot.config import Settings
 from bot.i18n import PoI18n
 from bot.notifications import describe_coordinator, notify_coordinator_decision
 from bot.routing import Routes
@@ -66,15 +67,16 @@ async def _already_decided(session: AsyncSession, cb: CallbackQuery, user_id: in
 
 @routes.callback_query(ApproveCD.filter(), flags=error_flags(alert=True))
 async def on_decision(cb: CallbackQuery, callback_data: ApproveCD, session: AsyncSession,
-                      users: UserCache, i18n: PoI18n, user: UserInfo | None,
-                      callback_answer: CallbackAnswer) -> None:
+                      users: UserCache, i18n: PoI18n, settings: Settings,
+                      user: UserInfo | None, callback_answer: CallbackAnswer) -> None:
     staff = await active_me(session, user)
     if staff is None:
         raise StaleButton()
     await _already_decided(session, cb, callback_data.user_id)
     coordinator = await reg.decide_coordinator(session, users, staff, callback_data.user_id,
                                                callback_data.ok)
-    await notify_coordinator_decision(session, i18n, coordinator, callback_data.ok)
+    await notify_coordinator_decision(session, i18n, coordinator, callback_data.ok,
+                                      settings.centre_contact)
     await show_outcome(cb, outcome_line(coordinator, staff))
     callback_answer.text = _("Done: the coordinator will be told.")
 

@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import labels
 from bot.app import App
 from bot.callbacks import ChallengeCD
 from bot.i18n import fmt_dt
@@ -140,6 +141,9 @@ async def cmd_challenges(message: Message, session: AsyncSession, user: UserInfo
 @routes.message(Command("my"))
 async def cmd_my(message: Message, session: AsyncSession, user: UserInfo, app: App,
                  locale: str) -> None:
+    if user.limited:  # not "active" yet: say so first (issue 17)
+        await message.answer(_("Your account: {status}. /profile shows the link to forward to "
+                               "them.").format(status=labels.WAITING_FOR_GUARDIAN))
     await send_my(message, session, user, app, locale)
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from aiogram import F
+from aiogram import Bot, F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -66,7 +66,9 @@ NOT_A_COMMAND = ~F.text.startswith("/")
 def profile_text(user: User, places: PlaceDirectory, settings: Settings, locale: str) -> str:
     region = places.region(user.region_id)
     district = places.district(user.district_id)
-    status = labels.STATUS.get(user.status)
+    # a minor's account waiting for a guardian is not "active" yet, whatever its row says
+    status = labels.WAITING_FOR_GUARDIAN if user.limited and user.status == "active" \
+        else labels.STATUS.get(user.status)
     lines = [
         _("<b>Your profile</b>"),
         _("Role: {value}").format(value=labels.label(labels.ROLE, user.role)),
@@ -94,8 +96,12 @@ def profile_text(user: User, places: PlaceDirectory, settings: Settings, locale:
     lines.append(_("Language: {value}").format(value=LANGUAGE_NAMES.get(user.locale, "—")))
     consent = fmt_dt(user.consent_at, locale, settings.tz) if user.consent_at else "—"
     lines.append(_("Consent given: {value}").format(value=consent))
-    if user.role == "coordinator":
-        lines.append(_("To change your region or district, contact the centre."))
+    if user.role == "coordinator" and settings.centre_contact:
+        lines.append(_("To change your region or district, contact the centre: {contact}").format(
+            contact=html.escape(settings.centre_contact)))
+    elif user.role == "coordinator":
+        lines.append(_("Your region and district come with your approval: only centre staff "
+                       "can change them."))
     return "\n".join(lines)
 
 
@@ -139,12 +145,18 @@ async def _me(session: AsyncSession, info: UserInfo | None) -> User | None:
 
 async def show_profile(message: Message, user: User, places: PlaceDirectory, settings: Settings,
                        locale: str) -> None:
-    text = profile_text(user, places, settings, locale)
-    if user.limited and user.guardian_token:  # the registration message may be long gone
-        text += "\n\n" + _("Your account waits for a parent's or guardian's confirmation. "
-                            "Forward them this link:\n{link}").format(
-            link=await guardian_link(message.bot, user.guardian_token))
+    text = profile_text(user, places, settings, locale) + await guardian_note(message.bot, user)
     await message.answer(text, reply_markup=profile_kb(user))
+
+
+async def guardian_note(bot: Bot, user: User) -> str:
+    """The link to forward, under the profile (and under every saved edit) as long as the
+    account waits: the registration message may be long gone."""
+    if not (user.limited and user.guardian_token):
+        return ""
+    return "\n\n" + _("Your account waits for a parent's or guardian's confirmation. "
+                       "Forward them this link:\n{link}").format(
+        link=await guardian_link(bot, user.guardian_token))
 
 
 @routes.message(Command("profile"))
@@ -209,8 +221,10 @@ async def on_edit(cb: CallbackQuery, callback_data: ProfileCD, state: FSMContext
     await ask(callback_data.field, cb.message, me, places, locale)
 
 
-def saved_text(user: User, places: PlaceDirectory, settings: Settings, locale: str) -> str:
-    return _("Saved.") + "\n\n" + profile_text(user, places, settings, locale)
+async def saved_text(bot: Bot, user: User, places: PlaceDirectory, settings: Settings,
+                     locale: str) -> str:
+    return _("Saved.") + "\n\n" + profile_text(user, places, settings, locale) + \
+        await guardian_note(bot, user)
 
 
 @routes.callback_query(ProfileCD.filter(F.field.in_({"faction", "pos"})),
@@ -224,7 +238,7 @@ async def on_option(cb: CallbackQuery, callback_data: ProfileCD, session: AsyncS
         raise StaleButton()
     await reg.update_profile(session, users, me, FIELDS[callback_data.field],
                              callback_data.value, check_role=True)
-    await cb.message.edit_text(saved_text(me, places, settings, locale),
+    await cb.message.edit_text(await saved_text(cb.bot, me, places, settings, locale),
                                reply_markup=profile_kb(me))
 
 
@@ -249,7 +263,8 @@ async def on_text_value(message: Message, state: FSMContext, session: AsyncSessi
         return
     await reg.update_profile(session, users, me, FIELDS[key], message.text, check_role=True)
     await state.clear()
-    await message.answer(saved_text(me, places, settings, locale), reply_markup=profile_kb(me))
+    await message.answer(await saved_text(message.bot, me, places, settings, locale),
+                         reply_markup=profile_kb(me))
 
 
 @routes.message(ProfileSG.full_name, ~F.text)
@@ -308,7 +323,8 @@ async def on_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext
     await state.clear()
     # both checked before either is stored: a refusal leaves the old place whole
     await reg.change_place(session, users, me, place.region_id, place.id)
-    await cb.message.answer(saved_text(me, places, settings, locale), reply_markup=profile_kb(me))
+    await cb.message.answer(await saved_text(cb.bot, me, places, settings, locale),
+                            reply_markup=profile_kb(me))
 
 
 @routes.callback_query(ProfileSG.district, RegCD.filter(F.field == "back"))

@@ -173,10 +173,11 @@ async def show_districts(message: Message, places: PlaceDirectory, region_id: in
 @routes.message(CommandStart(deep_link=True))
 async def cmd_start_link(message: Message, command: CommandObject, state: FSMContext,
                          session: AsyncSession, places: PlaceDirectory, settings: Settings,
-                         clock: Callable[[], datetime], user: UserInfo | None) -> None:
+                         i18n: PoI18n, clock: Callable[[], datetime],
+                         user: UserInfo | None) -> None:
     payload = command.args or ""
     if payload.startswith("g_"):
-        await show_guardian_consent(message, session, payload[2:], settings, user)
+        await show_guardian_consent(message, session, payload[2:], settings, i18n, user)
         return
     kind = "coordinator" if payload.startswith("inv_") else "join"
     code = payload.split("_", 1)[-1]

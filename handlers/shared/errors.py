@@ -90,7 +90,9 @@ async def on_domain_error(event: ErrorEvent, state: FSMContext | None = None,
     how = (failed_flags or {}).get("on_error") or OnError()
     if state is not None and how.clears(exc.code):
         await state.clear()
-    text = error_text(exc) if how.note is None else f"{error_text(exc)}\n{how.note}"
+    text = error_text(exc, settings.centre_contact if settings is not None else "")
+    if how.note is not None:
+        text += f"\n{how.note}"
     update = event.update
     if update.callback_query is not None:
         await _answer_press(update.callback_query, callback_answer, text,
