@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import labels
 from bot.callbacks import ApproveCD
 from bot.i18n import PoI18n
 from bot.services import coordinator_requests
@@ -29,9 +30,8 @@ from db.models import User
 def describe_coordinator(i18n: PoI18n, places: PlaceDirectory, user: User, locale: str) -> str:
     region = places.region(user.region_id)
     district = places.district(user.district_id)
-    level = {"regional": i18n.t(locale, "Regional level"),
-             "district": i18n.t(locale, "District (city) level")}.get(
-        user.coordinator_level or "", "—")
+    with i18n.context(), i18n.use_locale(locale):  # the one table of level names
+        level = labels.label(labels.LEVEL, user.coordinator_level)
     return i18n.t(locale, "{name}\nLevel: {level}\nRegion: {region}\nDistrict: {district}\n"
                               "Organisation: {org}",
                       name=html.escape(user.full_name or "—"), level=level,

@@ -66,9 +66,7 @@ NOT_A_COMMAND = ~F.text.startswith("/")
 def profile_text(user: User, places: PlaceDirectory, settings: Settings, locale: str) -> str:
     region = places.region(user.region_id)
     district = places.district(user.district_id)
-    # a minor's account waiting for a guardian is not "active" yet, whatever its row says
-    status = labels.WAITING_FOR_GUARDIAN if user.limited and user.status == "active" \
-        else labels.STATUS.get(user.status)
+    status = status_label(user)
     lines = [
         _("<b>Your profile</b>"),
         _("Role: {value}").format(value=labels.label(labels.ROLE, user.role)),
@@ -96,13 +94,25 @@ def profile_text(user: User, places: PlaceDirectory, settings: Settings, locale:
     lines.append(_("Language: {value}").format(value=LANGUAGE_NAMES.get(user.locale, "—")))
     consent = fmt_dt(user.consent_at, locale, settings.tz) if user.consent_at else "—"
     lines.append(_("Consent given: {value}").format(value=consent))
-    if user.role == "coordinator" and settings.centre_contact:
-        lines.append(_("To change your region or district, contact the centre: {contact}").format(
-            contact=html.escape(settings.centre_contact)))
-    elif user.role == "coordinator":
-        lines.append(_("Your region and district come with your approval: only centre staff "
-                       "can change them."))
+    if user.role == "coordinator":
+        lines.append(scope_note(settings.centre_contact))
     return "\n".join(lines)
+
+
+def status_label(user: User) -> object:
+    """A minor's account waiting for a guardian is not "active" yet, whatever its row says."""
+    if user.limited and user.status == "active":
+        return labels.WAITING_FOR_GUARDIAN
+    return labels.STATUS.get(user.status)
+
+
+def scope_note(contact: str) -> str:
+    """Where a coordinator goes to change their area: the centre, with its contact if set."""
+    if contact:
+        return _("To change your region or district, contact the centre: {contact}").format(
+            contact=html.escape(contact))
+    return _("Your region and district come with your approval: only centre staff can change "
+             "them.")
 
 
 def profile_kb(user: User) -> InlineKeyboardMarkup:
