@@ -77,6 +77,7 @@ CALLBACK_ROLES: dict[str, frozenset[str]] = {
     "wbw": STAFF_ONLY,
     "ivt": STAFF_ONLY,
     "prm": STAFF_ONLY,
+    "prp": STAFF_ONLY,
     "dmt": STAFF_ONLY,
 }
 

@@ -70,6 +70,12 @@ class PromoteCD(CallbackData, prefix="prm"):
     yes: bool
 
 
+class PromotePickCD(CallbackData, prefix="prp"):
+    """Staff pick the person /promote found by name (then confirm with PromoteCD)."""
+
+    tg_id: Num
+
+
 class DemoteCD(CallbackData, prefix="dmt"):
     """Staff confirm (or not) taking staff rights from the user with this Telegram id."""
 

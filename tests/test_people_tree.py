@@ -246,3 +246,55 @@ async def test_waiting_for_a_guardian_is_said_everywhere_and_the_link_stays(h):
     await child.send("/profile")
     assert "Статус: ожидает подтверждения родителя или законного представителя" in \
         child.last_text()
+
+
+# --- pick people, not ids ---------------------------------------------------------------------
+
+async def named(h, user: User, name: str) -> User:
+    async with h.app.sessionmaker() as s, s.begin():
+        row = await s.get(User, user.id)
+        row.full_name = name
+    h.app.users.forget(user.tg_id)
+    return user
+
+
+async def test_staff_promote_by_a_part_of_the_name_in_kazakh(h):
+    from tests.factories import make_student
+
+    await make_staff(h, locale="kk")
+    staff = h.user(STAFF_ID)
+    await named(h, await make_student(h, 2801, locale="kk"), "Айгүл Серікова")
+    await named(h, await make_coordinator(h, 2802), "Айгүл Нұрланова")
+    await staff.send("/promote айгүл")  # typed in lower case: still found
+    assert staff.last_text() == "Бірнеше адам табылды. Кімді айтып тұрсыз?"
+    assert [b.split(" · ")[0] for b in staff.buttons()] == ["Айгүл Нұрланова",
+                                                          "Айгүл Серікова"]
+    await staff.click("Айгүл Серікова")
+    assert staff.last_text().startswith("Осы адамды орталық қызметкері етесіз бе?")
+    assert "Айгүл Серікова" in staff.last_text()
+    await staff.click("✅")
+    assert (await stored(h, 2801)).role == "staff" and (await stored(h, 2802)).role != "staff"
+    await staff.send("/promote Бауыржан")
+    assert staff.last_text() == ("Аты-жөнінде «Бауыржан» бар тіркелген адам табылмады. Атының "
+                                 "басқа бөлігін, Telegram ID нөмірін жазыңыз немесе контактісін "
+                                 "бөлісіңіз.")
+
+
+async def test_staff_promote_by_a_shared_contact_in_russian(h):
+    from tests.factories import make_student
+
+    await make_staff(h, locale="ru")
+    staff = h.user(STAFF_ID)
+    await named(h, await make_student(h, 2901, locale="ru"), "Данияр Ахметов")
+    await staff.send("/promote")
+    assert staff.last_text().startswith("Как пользоваться: /promote &lt;имя или его часть&gt;")
+    await staff.send_content(contact={"phone_number": "+77001112233", "first_name": "Мама"})
+    assert staff.last_text() == ("У этого контакта нет аккаунта Telegram. Поделитесь контактом "
+                                 "из Telegram или напишите имя.")
+    await staff.send_content(contact={"phone_number": "+77001112234", "first_name": "Данияр",
+                                      "user_id": 2901})
+    assert "Данияр Ахметов" in staff.last_text()
+    await staff.click("✅")
+    assert (await stored(h, 2901)).role == "staff"
+    await staff.send("/promote 2901")  # the id still works, and says why not
+    assert staff.last_text() == "Этот пользователь уже сотрудник центра."

@@ -23,9 +23,11 @@ from bot.notifications import notify_staff_of_request
 from bot.routing import Routes
 from bot.services import coordinator_requests
 from bot.services import registration as reg
+from bot.services.approvals import regional_approvers
 from bot.services.errors import DomainError
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserCache, UserInfo
+from db.models import User
 from handlers.people.guardian import limited_text, show_guardian_consent
 from handlers.shared.errors import StaleButton, error_flags
 from handlers.shared.keyboards import choice_kb, confirm_kb, district_kb, language_kb, region_kb
@@ -329,8 +331,7 @@ async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMCont
     await state.clear()
     if user.status == "pending":
         await notify_staff_of_request(session, i18n, places, clock(), user)
-        await cb.message.answer(_("Thank you! Your request to become a coordinator was sent to "
-                                  "the centre. You will get a message when it is approved."))
+        await cb.message.answer(await request_sent_text(session, user))
         return
     if user.full_name:
         name_note = _("Your name for certificates: {name}. If it is not right, change it in "
@@ -341,6 +342,15 @@ async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMCont
     if user.limited and user.guardian_token:
         await cb.message.answer(await limited_text(cb.bot, settings, user.guardian_token))
     await send_main_menu(cb.message, user.role if user.role != "coordinator" else "coordinator")
+
+
+async def request_sent_text(session: AsyncSession, user: User) -> str:
+    """Where the request went: to the region's coordinator, or to the centre."""
+    if await regional_approvers(session, user):
+        return _("Thank you! Your request to become a coordinator was sent to your region's "
+                 "coordinator. You will get a message when it is approved.")
+    return _("Thank you! Your request to become a coordinator was sent to the centre. You "
+             "will get a message when it is approved.")
 
 
 # --- answers by text ---------------------------------------------------------------------
