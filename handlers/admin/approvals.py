@@ -55,10 +55,13 @@ async def show_outcome(cb: CallbackQuery, line: str) -> None:
         await cb.bot.send_message(cb.from_user.id, line)
 
 
-async def _already_decided(session: AsyncSession, cb: CallbackQuery, user_id: int) -> None:
-    """A request decided meanwhile (by someone else): show by whom, and say so."""
+async def _already_decided(session: AsyncSession, cb: CallbackQuery, decider: User,
+                           user_id: int) -> None:
+    """A request of the decider's scope decided meanwhile (by someone else): show by whom,
+    and say so."""
     done = await session.get(User, user_id)
-    if done is None or done.role != "coordinator" or done.status in ("pending", "erased"):
+    if done is None or done.role != "coordinator" or done.status in ("pending", "erased") \
+            or not approvals.approves(decider, done):
         return
     decider = await session.get(User, done.approved_by) if done.approved_by else None
     await show_outcome(cb, outcome_line(done, decider))
@@ -72,7 +75,7 @@ async def on_decision(cb: CallbackQuery, callback_data: ApproveCD, session: Asyn
     staff = await active_me(session, user)
     if staff is None:
         raise StaleButton()
-    await _already_decided(session, cb, callback_data.user_id)
+    await _already_decided(session, cb, staff, callback_data.user_id)
     coordinator = await reg.decide_coordinator(session, users, staff, callback_data.user_id,
                                                callback_data.ok)
     await notify_coordinator_decision(session, i18n, coordinator, callback_data.ok,
