@@ -26,7 +26,7 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "mydata": REGISTERED,
     "joinlink": LEADERS,
     "invite": STAFF_ONLY,
-    "pending": STAFF_ONLY,
+    "pending": LEADERS,  # staff: every request; a regional coordinator: her region's
     "promote": STAFF_ONLY,
     "demote": STAFF_ONLY,
     "import_districts": STAFF_ONLY,
@@ -60,10 +60,11 @@ CALLBACK_ROLES: dict[str, frozenset[str]] = {
     "lang": EVERYONE,
     "reg": EVERYONE,
     "grd": EVERYONE,  # the guardian is usually not registered
+    "grn": EVERYONE,  # the guardian declines (bot.services.guardian.decline_guardian)
     "pg": EVERYONE,
     "cfm": EVERYONE,  # consent happens before registration; handlers check the state
     "prof": REGISTERED,
-    "appr": STAFF_ONLY,
+    "appr": LEADERS,  # who decides which request: bot.services.approvals
     "bc": LEADERS,
     "bca": MEMBERS,
     "bcf": LEADERS,
@@ -76,6 +77,7 @@ CALLBACK_ROLES: dict[str, frozenset[str]] = {
     "wbw": STAFF_ONLY,
     "ivt": STAFF_ONLY,
     "prm": STAFF_ONLY,
+    "prp": STAFF_ONLY,
     "dmt": STAFF_ONLY,
 }
 
@@ -85,9 +87,9 @@ MENU: dict[str, tuple[str, ...]] = {
     PENDING: ("profile", "language", "help", "cancel", "deleteme"),
     STUDENT: ("challenges", "webinars", "my", "leaderboard", "judge", "profile", "language",
               "help", "cancel", "mydata", "deleteme"),
-    COORDINATOR: ("broadcast", "broadcasts", "review", "stats", "export_stats", "joinlink",
-                  "challenges", "webinars", "judge", "leaderboard", "profile", "language", "help",
-                  "cancel", "mydata", "deleteme"),
+    COORDINATOR: ("broadcast", "broadcasts", "review", "pending", "stats", "export_stats",
+                  "joinlink", "challenges", "webinars", "judge", "leaderboard", "profile",
+                  "language", "help", "cancel", "mydata", "deleteme"),
     STAFF: ("broadcast", "broadcasts", "newchallenge", "challenges", "export_challenge",
             "review", "jury", "judge", "newwebinar", "webinars", "export_webinar", "stats",
             "export_stats", "report", "digest", "leaderboard", "certificates", "verify",

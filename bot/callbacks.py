@@ -70,6 +70,12 @@ class PromoteCD(CallbackData, prefix="prm"):
     yes: bool
 
 
+class PromotePickCD(CallbackData, prefix="prp"):
+    """Staff pick the person /promote found by name (then confirm with PromoteCD)."""
+
+    tg_id: Num
+
+
 class DemoteCD(CallbackData, prefix="dmt"):
     """Staff confirm (or not) taking staff rights from the user with this Telegram id."""
 
@@ -165,6 +171,13 @@ class GuardianCD(CallbackData, prefix="grd"):
     """A parent or guardian confirms a minor's account (token of the one-time link)."""
 
     token: str
+
+
+class GuardianNoCD(CallbackData, prefix="grn"):
+    """A parent or guardian declines: asked once more (sure=False), then the account goes."""
+
+    token: str
+    sure: bool = False
 
 
 # aiogram unpacks a button's data once per CallbackData filter it tries: each factory here

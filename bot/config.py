@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     broadcasts_per_day: int = Field(default=5, ge=0)
     consent_version: str = "2026-11"
     guardian_age: int = Field(default=16, ge=0, le=18)
+    # How people reach the centre (a phone, an e-mail, a @username): shown wherever the bot
+    # sends someone to the centre; without it no text tells them to contact the centre.
+    centre_contact: str = Field(default="", max_length=200)
     flood_limit: int = Field(default=20, ge=1)
     flood_window: float = Field(default=10.0, gt=0)
     webhook_url: str | None = None

@@ -8,12 +8,13 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import App
 from bot.callbacks import LangCD
-from bot.i18n import LANGUAGES
+from bot.config import Settings
+from bot.i18n import LANGUAGES, PoI18n
 from bot.routing import Routes
+from bot.services.places import PlaceDirectory
 from bot.services.registration import set_locale
-from bot.services.users import UserInfo
+from bot.services.users import UserCache, UserInfo
 from handlers.people.registration import RegistrationSG, advance, clear_keeping_language
 from handlers.shared.keyboards import language_kb
 from handlers.shared.menu import menu_text
@@ -43,15 +44,18 @@ async def cmd_language(message: Message) -> None:
 
 @routes.callback_query(LangCD.filter(), ~StateFilter(RegistrationSG.language))
 async def on_language_switch(cb: CallbackQuery, callback_data: LangCD, state: FSMContext,
-                             session: AsyncSession, app: App, user: UserInfo | None) -> None:
+                             session: AsyncSession, users: UserCache, i18n: PoI18n,
+                             places: PlaceDirectory, settings: Settings,
+                             user: UserInfo | None) -> None:
     if callback_data.code not in LANGUAGES:
         await cb.answer()
         return
     if user is not None:
-        await set_locale(session, app.users, user, callback_data.code)
+        await set_locale(session, users, user, callback_data.code)
     else:
         await state.update_data(locale=callback_data.code)
-    with app.i18n.use_locale(callback_data.code):
+    with i18n.use_locale(callback_data.code):
         await cb.message.edit_text(_("Language changed: English."))
         if user is None and await state.get_state() is not None:
-            await advance(cb.message, state, app)  # the pending question, in the new language
+            # the pending question, in the new language
+            await advance(cb.message, state, places, settings)

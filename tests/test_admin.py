@@ -286,12 +286,13 @@ async def test_import_districts_bad_file(h):
 
 async def test_join_link_of_an_erased_coordinator_stops_working(h):
     from bot.services import registration as reg
+    from bot.services.personal_data import erase_user
 
     coordinator = await make_coordinator(h, 310, level="district")
     async with h.app.sessionmaker() as s, s.begin():
         owner = await s.get(User, coordinator.id)
         code = (await reg.join_link_for(s, owner)).code
-        await reg.erase_user(s, h.app.users, owner)
+        await erase_user(s, h.app.users, owner)
         assert await s.scalar(select(Invite).where(Invite.code == code)) is not None
     student = h.user(311, language_code="en")
     await student.send(f"/start j_{code}")

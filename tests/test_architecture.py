@@ -45,8 +45,6 @@ SIZE = {
     "bot/services/jury.py": "W2-2",
     # W2-3
     "handlers/broadcast/compose.py": "W2-3",
-    # W2-4
-    "handlers/admin/approvals.py": "W2-4",
     # W2-5
     "bot/services/certificates.py": "W2-5",
     "bot/services/stats.py": "W2-5",
@@ -57,10 +55,6 @@ COMPLEXITY = {
     "bot/services/challenges.py:decide": "W2-2",
     "bot/services/challenges.py:set_places": "W2-2",
     "bot/services/jury.py:score": "W2-2",
-    # W2-4
-    "bot/services/places.py:import_districts_csv": "W2-4",
-    "bot/services/registration.py:complete_registration": "W2-4",
-    "bot/services/registration.py:_validated": "W2-4",
     # W2-5
     "bot/services/demo.py:_events": "W2-5",
     "bot/services/reports.py:export_xlsx": "W2-5",
@@ -78,10 +72,6 @@ EXCEPT_DOMAIN_ERROR = {  # file: (WP, `except DomainError` blocks left); the err
     "handlers/challenges/wizard.py": ("W2-1", 1),
     # W2-3
     "handlers/broadcast/compose.py": ("W2-3", 11),
-    # W2-4
-    "handlers/admin/approvals.py": ("W2-4", 9),
-    "handlers/people/profile.py": ("W2-4", 3),
-    "handlers/people/registration.py": ("W2-4", 8),
     # W2-5
     "handlers/certificates/issue.py": ("W2-5", 5),
     "handlers/stats.py": ("W2-5", 3),
@@ -97,11 +87,6 @@ APP_PARAMETERS = {  # file: (WP, functions taking `app`): they name what they us
     "handlers/challenges/wizard.py": ("W2-1", 3),
     # W2-3
     "handlers/broadcast/compose.py": ("W2-3", 28),
-    # W2-4
-    "handlers/admin/approvals.py": ("W2-4", 24),
-    "handlers/common.py": ("W2-4", 1),
-    "handlers/people/profile.py": ("W2-4", 17),
-    "handlers/people/registration.py": ("W2-4", 23),
     # W2-5
     "handlers/certificates/issue.py": ("W2-5", 18),
     "handlers/stats.py": ("W2-5", 9),
@@ -113,10 +98,6 @@ I18N_T = {  # file: (WP, calls of i18n.t); one translator (bot.translator) repla
 STALE_ANSWERS = {  # file: (WP, hand-written "no longer active"); StaleButton answers it
     # W2-3
     "handlers/broadcast/compose.py": ("W2-3", 7),
-    # W2-4
-    "handlers/admin/approvals.py": ("W2-4", 4),
-    "handlers/people/profile.py": ("W2-4", 3),
-    "handlers/people/registration.py": ("W2-4", 3),
     # W2-5
     "handlers/certificates/issue.py": ("W2-5", 2),
 }

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.services import activity, reports
 from bot.services import challenges as svc
 from bot.services import stats as st
-from bot.services.registration import erase_user
+from bot.services.personal_data import erase_user
 from db.models import Delivery, User
 from db.models.challenges import Challenge, JuryMember, JuryScore, Submission
 from tests.factories import make_staff, make_student, score_offered

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.callbacks import ApproveCD
 from bot.notices.approvals import coordinator_requests_tick
 from bot.services import coordinator_requests as requests
-from bot.services.registration import export_user_data
+from bot.services.personal_data import export_user_data
 from db.models import CoordinatorRequest, User
 from tests.conftest import STAFF_ID
 from tests.factories import make_staff

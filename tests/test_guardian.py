@@ -49,7 +49,10 @@ async def test_minor_is_limited_until_guardian_confirms(h):
     await parent.send(f"/start g_{token}")
     assert "Dana (School No. 3)" in parent.last_text()
     await parent.click("I confirm")
-    assert parent.last_text() == "Thank you! The account is now confirmed."
+    # the child's language (en) first, the other two below it (issue 17)
+    assert parent.last_text() == "\n\n— — —\n\n".join((
+        "Thank you! The account is now confirmed.", "Рақмет! Тіркелгі расталды.",
+        "Спасибо! Учётная запись подтверждена."))
     await h.drain()
     assert "confirmed your account" in u.last_text()
     async with h.app.sessionmaker() as s:

@@ -140,6 +140,7 @@ async def test_instances_every_user_write_is_announced(h) -> None:
     from bot.services import guardian
     from bot.services import registration as reg
     from bot.services import staff as staff_rights
+    from bot.services.personal_data import erase_user
     from bot.services.users import UserInfo
     from db.models import User
 
@@ -168,7 +169,7 @@ async def test_instances_every_user_write_is_announced(h) -> None:
         await reg.promote_to_staff(s, cache, boss, coordinator.tg_id)  # staff_revoked_at goes
         report = await staff_rights.bootstrap(s, cache, frozenset({listed.tg_id}))
         assert report.promoted == [listed.tg_id]
-        await reg.erase_user(s, cache, me)
+        await erase_user(s, cache, me)
         await s.commit()
     assert announced == [4_603, 4_601, 4_601, 4_603, 4_602, 4_602, 4_602, 4_602, 4_604,
                          4_601]

@@ -334,7 +334,8 @@ async def test_i2_every_spelling_of_a_command_meets_the_access_check(h):
     s = h.user(STAFF_ID)
     for text in ("\u00a0/pending", "\u3000/pending", "/pending@" + BOT_USERNAME):
         replies = [c.text for c in await s.send(text) if c.method == "sendMessage"]
-        assert replies[0] == "Coordinators waiting for approval: 1.", text
+        # the count, then the queue by area (issue 17)
+        assert replies[0].startswith("Coordinators waiting for approval: 1.\n• "), text
 
 
 

@@ -9,9 +9,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import labels
 from bot.callbacks import ApproveCD
 from bot.notices import NoticeContext
 from bot.services import coordinator_requests
+from bot.services.approvals import regional_approvers
 from bot.services.delivery import (
     PRIORITY_PERSONAL,
     Button,
@@ -19,9 +21,10 @@ from bot.services.delivery import (
     Recipient,
     enqueue,
 )
+from bot.services.guardian import Declined
 from bot.services.places import PlaceDirectory
 from bot.services.registration import list_staff
-from bot.translator import Translator
+from bot.translator import Translator, speaking
 from db.base import utcnow
 from db.models import User
 
@@ -30,35 +33,44 @@ def describe_coordinator(translator: Translator, places: PlaceDirectory, user: U
                          locale: str) -> str:
     region = places.region(user.region_id)
     district = places.district(user.district_id)
-    level = {"regional": translator.t(locale, "Regional level"),
-             "district": translator.t(locale, "District (city) level")}.get(
-        user.coordinator_level or "", "—")
-    return translator.t(locale, "{name}\nLevel: {level}\nRegion: {region}\n"
-                                "District: {district}\nOrganisation: {org}",
-                        name=html.escape(user.full_name or "—"), level=level,
-                        region=html.escape(region.name(locale)) if region else "—",
-                        district=html.escape(district.name(locale)) if district else "—",
-                        org=html.escape(user.org_name or "—"))
+    with speaking(translator, locale):  # the one table of level names
+        level = labels.label(labels.LEVEL, user.coordinator_level)
+    return translator.t(locale, "{name}\nLevel: {level}\nRegion: {region}\nDistrict: {district}\n"
+                              "Organisation: {org}",
+                      name=html.escape(user.full_name or "—"), level=level,
+                      region=html.escape(region.name(locale)) if region else "—",
+                      district=html.escape(district.name(locale)) if district else "—",
+                      org=html.escape(user.org_name or "—"))
 
 
 async def notify_staff_of_request(session: AsyncSession, translator: Translator,
                                   places: PlaceDirectory, user: User, now: datetime) -> int:
-    """The request's card with Approve / Reject to every staff member, if staff had no notice
-    about requests in the last hour; otherwise `coordinator_requests_tick` sums it up with the
-    others when the hour is over (review L4)."""
+    """The request's card with Approve / Reject to whoever decides it. A district
+    coordinator's request goes to the regional coordinators of that region, each time
+    (requests are limited per person); when the region has none, and for every other
+    request, to staff, if staff had no notice about requests in the last hour; otherwise
+    `coordinator_requests_tick` sums it up with the others when the hour is over (review L4)."""
+    approvers = await regional_approvers(session, user)
+    if approvers:
+        await coordinator_requests.announced(session, user.id)  # not in the staff summary
+        return await _request_card(session, translator, places, user, approvers)
     if not await coordinator_requests.claim_notice(session, now):
         return 0
     await coordinator_requests.announced(session, user.id)
-    staff = await list_staff(session)
+    return await _request_card(session, translator, places, user, await list_staff(session))
+
+
+async def _request_card(session: AsyncSession, translator: Translator, places: PlaceDirectory,
+                        user: User, deciders: list[User]) -> int:
     payloads = {}
-    for locale in {s.locale for s in staff}:
+    for locale in {s.locale for s in deciders}:
         text = translator.t(locale, "New coordinator request:") + "\n\n" + \
             describe_coordinator(translator, places, user, locale)
         payloads[locale] = OutgoingMessage(text=text, html=True, buttons=[[
             Button(translator.t(locale, "✅ Approve"), ApproveCD(user_id=user.id, ok=True).pack()),
             Button(translator.t(locale, "❌ Reject"), ApproveCD(user_id=user.id, ok=False).pack()),
         ]])
-    recipients = [Recipient(s.id, s.chat_id, s.locale) for s in staff if s.chat_id]
+    recipients = [Recipient(s.id, s.chat_id, s.locale) for s in deciders if s.chat_id]
     return await enqueue(session, "coordinator_request", user.id, recipients, payloads,
                          priority=PRIORITY_PERSONAL)
 
@@ -90,7 +102,8 @@ async def coordinator_requests_tick(app: NoticeContext) -> None:
 
 
 async def notify_coordinator_decision(session: AsyncSession, translator: Translator, user: User,
-                                      approved: bool) -> int:
+                                      approved: bool, contact: str = "") -> int:
+    """The applicant hears the decision; a refusal names the centre's contact, if set."""
     if not user.chat_id:
         return 0
     # Each text spelled out in a t() call so the catalog extractor finds it.
@@ -98,10 +111,14 @@ async def notify_coordinator_decision(session: AsyncSession, translator: Transla
         text = translator.t(
             user.locale, "Your coordinator request was approved. Send /help to see your commands.")
     else:
-        text = translator.t(user.locale, "Your coordinator request was not approved. If you "
-                                         "think this is a mistake, contact the centre.") + "\n" + \
-            translator.t(user.locale, "To take part as a parliament member instead, erase this "
-                                      "request with /deleteme and register again with /start.")
+        refusal = translator.t(
+            user.locale, "Your coordinator request was not approved. If you think this is a "
+                         "mistake, contact the centre: {contact}",
+            contact=html.escape(contact)) if contact else translator.t(
+            user.locale, "Your coordinator request was not approved.")
+        text = refusal + "\n" + translator.t(
+            user.locale, "To take part as a parliament member instead, erase this request with "
+                         "/deleteme and register again with /start.")
     message = OutgoingMessage(text=text, html=True)
     return await enqueue(session, "coordinator_decision", user.id,
                          [Recipient(user.id, user.chat_id, "one")], {"one": message},
@@ -123,8 +140,8 @@ async def notify_demoted(session: AsyncSession, translator: Translator, user: Us
     """Tell a person a staff member took their staff rights away."""
     if not user.chat_id:
         return 0
-    text = translator.t(user.locale, "You are no longer centre staff. Send /help to see "
-                                     "your commands.")
+    text = translator.t(user.locale, "You are no longer centre staff. Send /help to see your "
+                                   "commands.")
     return await enqueue(session, "demoted", user.id,
                          [Recipient(user.id, user.chat_id, "one")],
                          {"one": OutgoingMessage(text=text, html=True)},
@@ -140,10 +157,24 @@ async def notify_guardian_confirmed(session: AsyncSession, translator: Translato
                                     user: User) -> int:
     if not user.chat_id:
         return 0
-    text = translator.t(user.locale, "Your parent or guardian confirmed your account. You can "
-                                     "now take part in everything, including submitting "
-                                     "entries.")
+    text = translator.t(user.locale, "Your parent or guardian confirmed your account. You can now "
+                                   "take part in everything, including submitting entries.")
     return await enqueue(session, "guardian_confirmed", user.id,
                          [Recipient(user.id, user.chat_id, "one")],
                          {"one": OutgoingMessage(text=text, html=True)},
                          priority=PRIORITY_PERSONAL)
+
+
+async def notify_guardian_declined(session: AsyncSession, translator: Translator,
+                                   declined: Declined) -> int:
+    """The child hears why their account is gone. Their row is anonymous by now: the notice
+    is addressed to the chat alone, tied to nobody."""
+    if not declined.chat_id:
+        return 0
+    text = translator.t(declined.locale, "Your parent or guardian did not confirm your account, "
+                                         "so it was erased with all your data. You can register "
+                                         "again with /start together with them.")
+    return await enqueue(session, "guardian_declined", None,
+                         [Recipient(None, declined.chat_id, "one")],
+                         {"one": OutgoingMessage(text=text, html=True)},
+                         priority=PRIORITY_PERSONAL, dedup_suffix=_each_time())

@@ -4,6 +4,7 @@ through a one-time link that the student forwards to them."""
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import log_activity
 from bot.services.errors import DomainError
+from bot.services.personal_data import erase_user
 from bot.services.users import UserCache
 from db.models import User
 
@@ -71,6 +73,25 @@ async def confirm_guardian(session: AsyncSession, cache: UserCache, token: str,
     await log_activity(session, "guardian_confirmed", user)
     cache.forget(user.tg_id)
     return user
+
+
+@dataclass(frozen=True)
+class Declined:
+    """Where to tell the child, read before their account was erased."""
+
+    tg_id: int | None
+    chat_id: int | None
+    locale: str
+
+
+async def decline_guardian(session: AsyncSession, cache: UserCache, token: str, now: datetime,
+                           confirmer: Confirmer | None) -> Declined:
+    """The guardian says no: the child's account is erased as /deleteme erases it."""
+    user = await guardian_student(session, token, confirmer)
+    declined = Declined(user.tg_id, user.chat_id, user.locale)
+    await log_activity(session, "guardian_declined", user)
+    await erase_user(session, cache, user, now)
+    return declined
 
 
 async def guardian_student(session: AsyncSession, token: str,

@@ -105,28 +105,41 @@ def name_ok(name: str) -> bool:
             and strip_controls(name) == name and "\n" not in name and "\t" not in name)
 
 
-async def import_districts_csv(session: AsyncSession, raw: bytes) -> tuple[int, int]:
-    """Staff corrections: add new units, rename existing ones (matched by Russian or Kazakh name).
+UNIT_TYPES = ("district", "city", "city_district")
 
-    Returns (added, updated). The whole file is checked before anything is written.
-    """
+
+def _csv_rows(raw: bytes) -> list[dict[str, str]]:
     try:
         rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     except UnicodeDecodeError:
         raise DomainError("csv_encoding") from None
     if not rows or any(c not in rows[0] for c in IMPORT_COLUMNS):
         raise DomainError("csv_columns", columns=", ".join(IMPORT_COLUMNS))
+    return rows
+
+
+def _check_row(n: int, row: dict[str, str], regions: dict[str, Region]) -> None:
+    """Refuse line `n` of the file with what is wrong in it."""
+    if row["region_code"] not in regions:
+        raise DomainError("csv_region", line=n, code=row["region_code"])
+    if row["unit_type"] not in UNIT_TYPES:
+        raise DomainError("csv_unit_type", line=n)
+    names = [(row[c] or "").strip() for c in ("unit_kk", "unit_ru", "unit_en")]
+    if not all(names):
+        raise DomainError("csv_empty", line=n)
+    if not all(name_ok(name) for name in names):
+        raise DomainError("csv_name", line=n, max=NAME_MAX)
+
+
+async def import_districts_csv(session: AsyncSession, raw: bytes) -> tuple[int, int]:
+    """Staff corrections: add new units, rename existing ones (matched by Russian or Kazakh name).
+
+    Returns (added, updated). The whole file is checked before anything is written.
+    """
+    rows = _csv_rows(raw)
     regions = {r.code: r for r in (await session.scalars(select(Region))).all()}
     for n, row in enumerate(rows, start=2):
-        if row["region_code"] not in regions:
-            raise DomainError("csv_region", line=n, code=row["region_code"])
-        if row["unit_type"] not in ("district", "city", "city_district"):
-            raise DomainError("csv_unit_type", line=n)
-        names = [(row[c] or "").strip() for c in ("unit_kk", "unit_ru", "unit_en")]
-        if not all(names):
-            raise DomainError("csv_empty", line=n)
-        if not all(name_ok(name) for name in names):
-            raise DomainError("csv_name", line=n, max=NAME_MAX)
+        _check_row(n, row, regions)
     added = updated = 0
     for row in rows:
         region = regions[row["region_code"]]
@@ -134,14 +147,14 @@ async def import_districts_csv(session: AsyncSession, raw: bytes) -> tuple[int, 
             District.region_id == region.id,
             (District.name_ru == row["unit_ru"]) | (District.name_kk == row["unit_kk"]),
         ))
+        names = {f"name_{lang}": row[f"unit_{lang}"].strip() for lang in ("kk", "ru", "en")}
         if existing:
-            existing.name_kk, existing.name_ru, existing.name_en = (
-                row["unit_kk"].strip(), row["unit_ru"].strip(), row["unit_en"].strip())
+            for key, value in names.items():
+                setattr(existing, key, value)
             existing.kind = row["unit_type"]
             updated += 1
         else:
             session.add(District(region_id=region.id, kind=row["unit_type"],
-                                 name_kk=row["unit_kk"].strip(), name_ru=row["unit_ru"].strip(),
-                                 name_en=row["unit_en"].strip(), sort=10_000 + added))
+                                 sort=10_000 + added, **names))
             added += 1
     return added, updated

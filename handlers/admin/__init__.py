@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from bot.routing import Routes
-from handlers.admin import approvals
+from handlers.admin import approvals, districts, invites, staff
 
-ROUTES: tuple[Routes, ...] = (approvals.routes,)
+ROUTES: tuple[Routes, ...] = (approvals.routes, invites.routes, staff.routes, districts.routes)

@@ -15,6 +15,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import labels
 from bot.app import App, KeyedLocks
 from bot.callbacks import ChallengeCD
 from bot.config import Settings
@@ -48,7 +49,7 @@ from handlers.challenges.texts import (
     kinds_text,
     say,
 )
-from handlers.people.registration import guardian_link
+from handlers.people.guardian import guardian_link
 from handlers.shared.errors import StaleButton
 from handlers.shared.texts import NAME_SHOWN, ORG_SHOWN, error_text, more_text
 from handlers.webinars.browse import my_webinars_text
@@ -67,7 +68,8 @@ async def refuse(message: Message, session: AsyncSession, app: App, user: UserIn
         return
     await message.answer(_("A parent or guardian has to confirm your account first: until then "
                            "you cannot join challenges or actions or send entries. Forward "
-                           "them this link:\n{link}").format(link=await guardian_link(app, token)))
+                           "them this link:\n{link}").format(
+        link=await guardian_link(app.bot, token)))
 
 
 async def attempt(message: Message, session: AsyncSession, app: App, user: UserInfo,
@@ -117,6 +119,9 @@ async def cmd_challenges(message: Message, session: AsyncSession, user: UserInfo
 @routes.message(Command("my"))
 async def cmd_my(message: Message, session: AsyncSession, user: UserInfo, app: App,
                  locale: str) -> None:
+    if user.limited:  # not "active" yet: say so first (issue 17)
+        await message.answer(_("Your account: {status}. /profile shows the link to forward to "
+                               "them.").format(status=labels.WAITING_FOR_GUARDIAN))
     await send_my(message, session, user, app, locale)
 
 

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from bot.routing import Routes
-from handlers.people import profile, registration
+from handlers.people import guardian, profile, registration
 
-ROUTES: tuple[Routes, ...] = (registration.routes, profile.routes)
+ROUTES: tuple[Routes, ...] = (registration.routes, guardian.routes, profile.routes)

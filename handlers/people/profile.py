@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable
+from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
-from aiogram import F
+from aiogram import Bot, F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
@@ -19,18 +22,21 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.app import App
 from bot.callbacks import ConfirmCD, PageCD, ProfileCD, RegCD
+from bot.config import Settings
 from bot.i18n import LANGUAGE_NAMES, fmt_dt
 from bot.routing import Routes
+from bot.services import personal_data
 from bot.services import registration as reg
 from bot.services.activity import log_activity
 from bot.services.errors import DomainError
-from bot.services.users import UserInfo
+from bot.services.places import PlaceDirectory
+from bot.services.users import UserCache, UserInfo
 from db.models import User
-from handlers.people.registration import guardian_link, show_districts
+from handlers.people.guardian import guardian_link
+from handlers.people.registration import show_districts
+from handlers.shared.errors import StaleButton, error_flags
 from handlers.shared.keyboards import confirm_kb, region_kb
-from handlers.shared.texts import error_text
 
 routes = Routes(__name__)
 
@@ -57,15 +63,10 @@ BUTTONS = {
 NOT_A_COMMAND = ~F.text.startswith("/")
 
 
-def alert(callback_answer: CallbackAnswer, text: str) -> None:
-    """Answer the button press with a pop-up (CallbackAnswerMiddleware sends it once)."""
-    callback_answer.text, callback_answer.show_alert = text, True
-
-
-def profile_text(user: User, app: App, locale: str) -> str:
-    region = app.places.region(user.region_id)
-    district = app.places.district(user.district_id)
-    status = labels.STATUS.get(user.status)
+def profile_text(user: User, places: PlaceDirectory, settings: Settings, locale: str) -> str:
+    region = places.region(user.region_id)
+    district = places.district(user.district_id)
+    status = status_label(user)
     lines = [
         _("<b>Your profile</b>"),
         _("Role: {value}").format(value=labels.label(labels.ROLE, user.role)),
@@ -91,11 +92,27 @@ def profile_text(user: User, app: App, locale: str) -> str:
             _("Grade / year of study: {value}").format(value=html.escape(user.grade or "—")),
         ]
     lines.append(_("Language: {value}").format(value=LANGUAGE_NAMES.get(user.locale, "—")))
-    consent = fmt_dt(user.consent_at, locale, app.settings.tz) if user.consent_at else "—"
+    consent = fmt_dt(user.consent_at, locale, settings.tz) if user.consent_at else "—"
     lines.append(_("Consent given: {value}").format(value=consent))
     if user.role == "coordinator":
-        lines.append(_("To change your region or district, contact the centre."))
+        lines.append(scope_note(settings.centre_contact))
     return "\n".join(lines)
+
+
+def status_label(user: User) -> object:
+    """A minor's account waiting for a guardian is not "active" yet, whatever its row says."""
+    if user.limited and user.status == "active":
+        return labels.WAITING_FOR_GUARDIAN
+    return labels.STATUS.get(user.status)
+
+
+def scope_note(contact: str) -> str:
+    """Where a coordinator goes to change their area: the centre, with its contact if set."""
+    if contact:
+        return _("To change your region or district, contact the centre: {contact}").format(
+            contact=html.escape(contact))
+    return _("Your region and district come with your approval: only centre staff can change "
+             "them.")
 
 
 def profile_kb(user: User) -> InlineKeyboardMarkup:
@@ -136,30 +153,39 @@ async def _me(session: AsyncSession, info: UserInfo | None) -> User | None:
     return user if user is not None and user.status != "erased" else None
 
 
-async def show_profile(message: Message, user: User, app: App, locale: str) -> None:
-    text = profile_text(user, app, locale)
-    if user.limited and user.guardian_token:  # the registration message may be long gone
-        text += "\n\n" + _("Your account waits for a parent's or guardian's confirmation. "
-                            "Forward them this link:\n{link}").format(
-            link=await guardian_link(app, user.guardian_token))
+async def show_profile(message: Message, user: User, places: PlaceDirectory, settings: Settings,
+                       locale: str) -> None:
+    text = profile_text(user, places, settings, locale) + await guardian_note(message.bot, user)
     await message.answer(text, reply_markup=profile_kb(user))
 
 
+async def guardian_note(bot: Bot, user: User) -> str:
+    """The link to forward, under the profile (and under every saved edit) as long as the
+    account waits: the registration message may be long gone."""
+    if not (user.limited and user.guardian_token):
+        return ""
+    return "\n\n" + _("Your account waits for a parent's or guardian's confirmation. "
+                       "Forward them this link:\n{link}").format(
+        link=await guardian_link(bot, user.guardian_token))
+
+
 @routes.message(Command("profile"))
-async def cmd_profile(message: Message, state: FSMContext, session: AsyncSession, app: App,
-                      locale: str, user: UserInfo | None) -> None:
+async def cmd_profile(message: Message, state: FSMContext, session: AsyncSession,
+                      places: PlaceDirectory, settings: Settings, locale: str,
+                      user: UserInfo | None) -> None:
     me = await _me(session, user)
     if me is None:
         await message.answer(_("You are not registered yet. Send /start."))
         return
     if (await state.get_state() or "").startswith("ProfileSG"):
         await state.clear()
-    await show_profile(message, me, app, locale)
+    await show_profile(message, me, places, settings, locale)
 
 
 # --- editing -----------------------------------------------------------------------------
 
-async def ask(key: str, message: Message, user: User, app: App, locale: str) -> None:
+async def ask(key: str, message: Message, user: User, places: PlaceDirectory,
+              locale: str) -> None:
     """The question for one field (asked again after a wrong answer)."""
     if key == "name":
         await message.answer(_("Type your full name as it should appear on certificates "
@@ -180,7 +206,7 @@ async def ask(key: str, message: Message, user: User, app: App, locale: str) -> 
                              reply_markup=options_kb("pos", labels.POSITION))
     elif key == "place":
         await message.answer(_("Choose your region (oblast or city):"),
-                             reply_markup=region_kb(app.places.regions, locale))
+                             reply_markup=region_kb(places.regions, locale))
 
 
 STATE_OF = {"name": ProfileSG.full_name, "org": ProfileSG.org_name, "grade": ProfileSG.grade,
@@ -191,161 +217,153 @@ KEY_OF_STATE = {ProfileSG.full_name.state: "name", ProfileSG.org_name.state: "or
 
 @routes.callback_query(ProfileCD.filter(F.value == ""))
 async def on_edit(cb: CallbackQuery, callback_data: ProfileCD, state: FSMContext,
-                  session: AsyncSession, app: App, locale: str, callback_answer: CallbackAnswer,
+                  session: AsyncSession, places: PlaceDirectory, locale: str,
                   user: UserInfo | None) -> None:
     me = await _me(session, user)
     field = FIELDS.get(callback_data.field)
     if me is None or field not in reg.editable_fields(me):
-        alert(callback_answer, _("This button is no longer active."))
-        return
+        raise StaleButton()
     if callback_data.field in STATE_OF:
         await state.set_state(STATE_OF[callback_data.field])
         await state.set_data({})
     elif (await state.get_state() or "").startswith("ProfileSG"):
         await state.clear()  # a button choice ends a half-done typed edit
-    await ask(callback_data.field, cb.message, me, app, locale)
+    await ask(callback_data.field, cb.message, me, places, locale)
 
 
-def saved_text(user: User, app: App, locale: str) -> str:
-    return _("Saved.") + "\n\n" + profile_text(user, app, locale)
+async def saved_text(bot: Bot, user: User, places: PlaceDirectory, settings: Settings,
+                     locale: str) -> str:
+    return _("Saved.") + "\n\n" + profile_text(user, places, settings, locale) + \
+        await guardian_note(bot, user)
 
 
-async def save(message: Message, state: FSMContext, session: AsyncSession, app: App, locale: str,
-               user: User, field: str, value: object) -> bool:
-    """Store one field; on a validation error explain and return False (the caller asks again)."""
-    try:
-        await reg.update_profile(session, app.users, user, field, value, check_role=True)
-    except DomainError as exc:
-        await message.answer(error_text(exc))
-        return False
-    await state.clear()
-    await message.answer(saved_text(user, app, locale), reply_markup=profile_kb(user))
-    return True
-
-
-@routes.callback_query(ProfileCD.filter(F.field.in_({"faction", "pos"})))
-async def on_option(cb: CallbackQuery, callback_data: ProfileCD, session: AsyncSession, app: App,
-                    locale: str, callback_answer: CallbackAnswer, user: UserInfo | None) -> None:
+@routes.callback_query(ProfileCD.filter(F.field.in_({"faction", "pos"})),
+                       flags=error_flags(alert=True))
+async def on_option(cb: CallbackQuery, callback_data: ProfileCD, session: AsyncSession,
+                    users: UserCache, places: PlaceDirectory, settings: Settings, locale: str,
+                    user: UserInfo | None) -> None:
     """A choice by button: the options message turns into the updated profile."""
     me = await _me(session, user)
     if me is None:
-        alert(callback_answer, _("This button is no longer active."))
-        return
-    try:
-        await reg.update_profile(session, app.users, me, FIELDS[callback_data.field],
-                                 callback_data.value, check_role=True)
-    except DomainError as exc:
-        alert(callback_answer, error_text(exc))
-        return
-    await cb.message.edit_text(saved_text(me, app, locale), reply_markup=profile_kb(me))
+        raise StaleButton()
+    await reg.update_profile(session, users, me, FIELDS[callback_data.field],
+                             callback_data.value, check_role=True)
+    await cb.message.edit_text(await saved_text(cb.bot, me, places, settings, locale),
+                               reply_markup=profile_kb(me))
 
 
-@routes.message(ProfileSG.full_name, F.text, NOT_A_COMMAND)
-@routes.message(ProfileSG.org_name, F.text, NOT_A_COMMAND)
-@routes.message(ProfileSG.grade, F.text, NOT_A_COMMAND)
-async def on_text_value(message: Message, state: FSMContext, session: AsyncSession, app: App,
+async def ask_again(message: Message, data: dict[str, Any]) -> None:
+    """After a refused value (error_flags `then`): the same field's question once more."""
+    me = await _me(data["session"], data["user"])
+    key = KEY_OF_STATE.get(await data["state"].get_state() or "")
+    if me is not None and key is not None:
+        await ask(key, message, me, data["places"], data["locale"])
+
+
+@routes.message(ProfileSG.full_name, F.text, NOT_A_COMMAND, flags=error_flags(then=ask_again))
+@routes.message(ProfileSG.org_name, F.text, NOT_A_COMMAND, flags=error_flags(then=ask_again))
+@routes.message(ProfileSG.grade, F.text, NOT_A_COMMAND, flags=error_flags(then=ask_again))
+async def on_text_value(message: Message, state: FSMContext, session: AsyncSession,
+                        users: UserCache, places: PlaceDirectory, settings: Settings,
                         locale: str, user: UserInfo | None) -> None:
     key = KEY_OF_STATE[await state.get_state()]
     me = await _me(session, user)
     if me is None:
         await state.clear()
         return
-    if not await save(message, state, session, app, locale, me, FIELDS[key], message.text):
-        await ask(key, message, me, app, locale)
+    await reg.update_profile(session, users, me, FIELDS[key], message.text, check_role=True)
+    await state.clear()
+    await message.answer(await saved_text(message.bot, me, places, settings, locale),
+                         reply_markup=profile_kb(me))
 
 
 @routes.message(ProfileSG.full_name, ~F.text)
 @routes.message(ProfileSG.org_name, ~F.text)
 @routes.message(ProfileSG.grade, ~F.text)
-async def on_not_text(message: Message, state: FSMContext, session: AsyncSession, app: App,
-                      locale: str, user: UserInfo | None) -> None:
+async def on_not_text(message: Message, state: FSMContext, session: AsyncSession,
+                      places: PlaceDirectory, locale: str, user: UserInfo | None) -> None:
     me = await _me(session, user)
     if me is None:
         await state.clear()
         return
     await message.answer(_("Please answer with a text message."))
-    await ask(KEY_OF_STATE[await state.get_state()], message, me, app, locale)
+    await ask(KEY_OF_STATE[await state.get_state()], message, me, places, locale)
 
 
 # --- region and district (the registration's district picker) -------------------------------
 
-@routes.callback_query(ProfileSG.region, RegCD.filter(F.field == "region"))
-async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, app: App,
-                    locale: str, callback_answer: CallbackAnswer) -> None:
-    region = app.places.region_from(callback_data.value)
+@routes.callback_query(ProfileSG.region, RegCD.filter(F.field == "region"),
+                       flags=error_flags(alert=True))
+async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
+                    places: PlaceDirectory, locale: str) -> None:
+    region = places.region_from(callback_data.value)
     if region is None:
-        alert(callback_answer, _("Unknown region."))
-        return
+        raise DomainError("unknown_region")
     await cb.message.edit_reply_markup(reply_markup=None)
     await state.set_state(ProfileSG.district)
     await state.set_data({"region_id": region.id, "district_query": ""})
-    await show_districts(cb.message, app, region.id, 0, "", locale)
+    await show_districts(cb.message, places, region.id, 0, "", locale)
 
 
 @routes.message(ProfileSG.region, F.text, NOT_A_COMMAND)
-async def on_region_text(message: Message, state: FSMContext, app: App, locale: str) -> None:
-    region = app.places.find_region(message.text or "")
+async def on_region_text(message: Message, state: FSMContext, places: PlaceDirectory,
+                         locale: str) -> None:
+    region = places.find_region(message.text or "")
     if region is None:
         await message.answer(_("I do not know such a region. Please choose one of the buttons."))
         await message.answer(_("Choose your region (oblast or city):"),
-                             reply_markup=region_kb(app.places.regions, locale))
+                             reply_markup=region_kb(places.regions, locale))
         return
     await state.set_state(ProfileSG.district)
     await state.set_data({"region_id": region.id, "district_query": ""})
-    await show_districts(message, app, region.id, 0, "", locale)
+    await show_districts(message, places, region.id, 0, "", locale)
 
 
-@routes.callback_query(ProfileSG.district, RegCD.filter(F.field == "district"))
+@routes.callback_query(ProfileSG.district, RegCD.filter(F.field == "district"),
+                       flags=error_flags(alert=True))
 async def on_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
-                      session: AsyncSession, app: App, locale: str,
-                      callback_answer: CallbackAnswer, user: UserInfo | None) -> None:
+                      session: AsyncSession, users: UserCache, places: PlaceDirectory,
+                      settings: Settings, locale: str, user: UserInfo | None) -> None:
     data = await state.get_data()
-    place = app.places.district_from(callback_data.value)
+    place = places.district_from(callback_data.value)
     me = await _me(session, user)
     if me is None or place is None or place.region_id != data.get("region_id"):
-        alert(callback_answer, _("Unknown district."))
-        return
+        raise DomainError("unknown_district")
     await cb.message.edit_reply_markup(reply_markup=None)
-    try:
-        await reg.update_profile(session, app.users, me, "region_id", place.region_id,
-                                 check_role=True)
-        await reg.update_profile(session, app.users, me, "district_id", place.id,
-                                 check_role=True)
-    except DomainError as exc:
-        await session.rollback()
-        await state.clear()
-        await cb.message.answer(error_text(exc))
-        return
     await state.clear()
-    await cb.message.answer(saved_text(me, app, locale), reply_markup=profile_kb(me))
+    # both checked before either is stored: a refusal leaves the old place whole
+    await reg.change_place(session, users, me, place.region_id, place.id)
+    await cb.message.answer(await saved_text(cb.bot, me, places, settings, locale),
+                            reply_markup=profile_kb(me))
 
 
 @routes.callback_query(ProfileSG.district, RegCD.filter(F.field == "back"))
-async def on_district_back(cb: CallbackQuery, state: FSMContext, app: App, locale: str) -> None:
+async def on_district_back(cb: CallbackQuery, state: FSMContext, places: PlaceDirectory,
+                           locale: str) -> None:
     await cb.message.edit_reply_markup(reply_markup=None)
     await state.set_state(ProfileSG.region)
     await state.set_data({})
     await cb.message.answer(_("Choose your region (oblast or city):"),
-                            reply_markup=region_kb(app.places.regions, locale))
+                            reply_markup=region_kb(places.regions, locale))
 
 
 @routes.callback_query(ProfileSG.district, PageCD.filter())
-async def on_district_page(cb: CallbackQuery, callback_data: PageCD, state: FSMContext, app: App,
-                           locale: str, callback_answer: CallbackAnswer) -> None:
+async def on_district_page(cb: CallbackQuery, callback_data: PageCD, state: FSMContext,
+                           places: PlaceDirectory, locale: str) -> None:
     data = await state.get_data()
     if callback_data.region != data.get("region_id"):
-        alert(callback_answer, _("This button is no longer active."))
-        return
-    await show_districts(cb.message, app, callback_data.region, callback_data.page,
+        raise StaleButton()
+    await show_districts(cb.message, places, callback_data.region, callback_data.page,
                          data.get("district_query", ""), locale, edit=True)
 
 
 @routes.message(ProfileSG.district, F.text, NOT_A_COMMAND)
-async def on_district_search(message: Message, state: FSMContext, app: App, locale: str) -> None:
+async def on_district_search(message: Message, state: FSMContext, places: PlaceDirectory,
+                             locale: str) -> None:
     query = (message.text or "")[:60]
     await state.update_data(district_query=query)
     data = await state.get_data()
-    await show_districts(message, app, data["region_id"], 0, query, locale)
+    await show_districts(message, places, data["region_id"], 0, query, locale)
 
 
 @routes.message(ProfileSG.region, ~F.text)
@@ -367,7 +385,8 @@ async def cmd_deleteme(message: Message) -> None:
 
 @routes.callback_query(ConfirmCD.filter(F.action == "erase"))
 async def on_erase(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMContext,
-                   session: AsyncSession, app: App, user: UserInfo | None) -> None:
+                   session: AsyncSession, users: UserCache, clock: Callable[[], datetime],
+                   fsm_storage: BaseStorage, user: UserInfo | None) -> None:
     if not callback_data.yes:
         await cb.message.edit_reply_markup(reply_markup=None)
         await cb.message.answer(_("Nothing was erased."))
@@ -380,8 +399,8 @@ async def on_erase(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMContex
     # Erased before anything is sent back: someone who blocks the bot right after pressing
     # "Yes" (the reply then fails) is erased all the same.
     await state.clear()
-    await reg.erase_user(session, app.users, db_user, app.now())
-    forget = getattr(app.storage, "forget_user", None)
+    await personal_data.erase_user(session, users, db_user, clock())
+    forget = getattr(fsm_storage, "forget_user", None)
     if forget is not None:
         forget(cb.from_user.id)
     await cb.message.edit_reply_markup(reply_markup=None)
@@ -395,7 +414,7 @@ async def cmd_mydata(message: Message, session: AsyncSession, user: UserInfo | N
     if me is None:
         await message.answer(_("You are not registered yet. Send /start."))
         return
-    data = await reg.export_user_data(session, me)
+    data = await personal_data.export_user_data(session, me)
     await log_activity(session, "data_export", me)
     raw = json.dumps(data, ensure_ascii=False, indent=2).encode()
     await message.answer_document(

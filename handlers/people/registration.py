@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from aiogram import F
@@ -11,23 +13,25 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.app import App
-from bot.callbacks import ConfirmCD, GuardianCD, LangCD, PageCD, RegCD
-from bot.i18n import LANGUAGES
-from bot.notices.approvals import notify_guardian_confirmed, notify_staff_of_request
+from bot.callbacks import ConfirmCD, LangCD, PageCD, RegCD
+from bot.config import Settings
+from bot.i18n import LANGUAGES, PoI18n
+from bot.notices.approvals import notify_staff_of_request
 from bot.routing import Routes
 from bot.services import coordinator_requests
 from bot.services import registration as reg
+from bot.services.approvals import regional_approvers
 from bot.services.errors import DomainError
-from bot.services.guardian import confirm_guardian, guardian_student
-from bot.services.users import UserInfo
+from bot.services.places import PlaceDirectory
+from bot.services.users import UserCache, UserInfo
+from db.models import User
+from handlers.people.guardian import limited_text, show_guardian_consent
+from handlers.shared.errors import StaleButton, error_flags
 from handlers.shared.keyboards import choice_kb, confirm_kb, district_kb, language_kb, region_kb
 from handlers.shared.menu import send_main_menu
-from handlers.shared.texts import error_text
 
 routes = Routes(__name__)
 
@@ -72,16 +76,23 @@ def step_needed(step: str, d: dict[str, Any]) -> bool:
     return rules[step]
 
 
-async def advance(message: Message, state: FSMContext, app: App) -> None:
+async def advance(message: Message, state: FSMContext, places: PlaceDirectory,
+                  settings: Settings) -> None:
     """Ask the first question that is still unanswered."""
     data = await state.get_data()
     step = next(s for s in STEPS if step_needed(s, data))
     await state.set_state(getattr(RegistrationSG, step))
-    await ask(step, message, data, app)
+    await ask(step, message, data, places, settings)
 
 
-async def ask(step: str, message: Message, data: dict[str, Any], app: App) -> None:
-    locale = data.get("locale", app.settings.default_locale)
+async def ask_again(message: Message, data: dict[str, Any]) -> None:
+    """After a refused answer (error_flags `then`): the question once more."""
+    await advance(message, data["state"], data["places"], data["settings"])
+
+
+async def ask(step: str, message: Message, data: dict[str, Any], places: PlaceDirectory,
+              settings: Settings) -> None:
+    locale = data.get("locale", settings.default_locale)
     if step == "language":
         await message.answer("Тілді таңдаңыз · Выберите язык · Choose your language",
                              reply_markup=language_kb())
@@ -97,10 +108,10 @@ async def ask(step: str, message: Message, data: dict[str, Any], app: App) -> No
                              reply_markup=choice_kb("org", labels.ORG_TYPE, columns=3))
     elif step == "region":
         await message.answer(_("Choose your region (oblast or city):"),
-                             reply_markup=region_kb(app.places.regions, locale))
+                             reply_markup=region_kb(places.regions, locale))
     elif step == "district":
-        await show_districts(message, app, data["region_id"], 0, data.get("district_query", ""),
-                             locale)
+        await show_districts(message, places, data["region_id"], 0,
+                             data.get("district_query", ""), locale)
     elif step == "org_name":
         await message.answer(_("Type the name of your school, college or university "
                                "(2–200 characters):"))
@@ -119,7 +130,7 @@ async def ask(step: str, message: Message, data: dict[str, Any], app: App) -> No
         await message.answer(_("How old are you?"),
                              reply_markup=choice_kb("age", labels.AGE_BAND, columns=2))
     elif step == "consent":
-        await message.answer(consent_text(app.settings.consent_version),
+        await message.answer(consent_text(settings.consent_version),
                              reply_markup=confirm_kb("consent", _("✅ I agree"),
                                                      _("I do not agree")))
 
@@ -144,13 +155,13 @@ def consent_text(version: str) -> str:
     ).format(version=version)
 
 
-async def show_districts(message: Message, app: App, region_id: int, page: int, query: str,
-                         locale: str, edit: bool = False) -> None:
-    items, pages = app.places.district_page(region_id, page, query)
+async def show_districts(message: Message, places: PlaceDirectory, region_id: int, page: int,
+                         query: str, locale: str, edit: bool = False) -> None:
+    items, pages = places.district_page(region_id, page, query)
     if query and not items:
         await message.answer(_("Nothing found for “{query}”. Try another spelling or choose "
                                "from the list:").format(query=html.escape(query)))
-        items, pages = app.places.district_page(region_id, 0)
+        items, pages = places.district_page(region_id, 0)
     text = _("Choose your district or city. You can also type a part of its name:")
     markup = district_kb(items, locale, region_id, min(page, pages - 1), pages)
     if edit:
@@ -163,21 +174,19 @@ async def show_districts(message: Message, app: App, region_id: int, page: int, 
 
 @routes.message(CommandStart(deep_link=True))
 async def cmd_start_link(message: Message, command: CommandObject, state: FSMContext,
-                         session: AsyncSession, app: App, user: UserInfo | None) -> None:
+                         session: AsyncSession, places: PlaceDirectory, settings: Settings,
+                         i18n: PoI18n, clock: Callable[[], datetime],
+                         user: UserInfo | None) -> None:
     payload = command.args or ""
     if payload.startswith("g_"):
-        await show_guardian_consent(message, session, payload[2:], app, user)
+        await show_guardian_consent(message, session, payload[2:], settings, i18n, user)
         return
     kind = "coordinator" if payload.startswith("inv_") else "join"
     code = payload.split("_", 1)[-1]
     if user is not None:
         await message.answer(_("You are already registered. Use /profile to change your data."))
         return
-    try:
-        invite = await reg.check_invite(session, code, kind, app.now())
-    except DomainError as exc:
-        await message.answer(error_text(exc))
-        return
+    invite = await reg.check_invite(session, code, kind, clock())
     await state.clear()
     seed: dict[str, Any] = {"invite_code": code} if kind == "coordinator" else {}
     # A join link fixes the place, not the organisation type: a college student may come
@@ -190,38 +199,37 @@ async def cmd_start_link(message: Message, command: CommandObject, state: FSMCon
     if kind == "coordinator":
         seed["level"] = invite.level
     if kind == "join":
-        await reg.use_join_link(session, code, app.now())
+        await reg.use_join_link(session, code, clock())
         seed["join_code"] = code
     await state.set_data({k: v for k, v in seed.items() if v is not None})
     await message.answer(GREETING)  # the language is not chosen yet: all three
-    await advance(message, state, app)
+    await advance(message, state, places, settings)
 
 
 @routes.message(CommandStart())
-async def cmd_start(message: Message, state: FSMContext, app: App,
-                    user: UserInfo | None, role: str) -> None:
+async def cmd_start(message: Message, state: FSMContext, places: PlaceDirectory,
+                    settings: Settings, user: UserInfo | None, role: str) -> None:
     await state.clear()
     if user is not None:
         await send_main_menu(message, role)
         return
-    if message.from_user and message.from_user.id in app.settings.staff_ids:
+    if message.from_user and message.from_user.id in settings.staff_ids:
         await state.set_data({"role": "staff"})
     await message.answer(GREETING)
-    await advance(message, state, app)
+    await advance(message, state, places, settings)
 
 
 # --- answers by button -------------------------------------------------------------------
 
 @routes.callback_query(RegistrationSG.language, LangCD.filter())
 async def on_language(cb: CallbackQuery, callback_data: LangCD, state: FSMContext,
-                      app: App) -> None:
+                      places: PlaceDirectory, settings: Settings, i18n: PoI18n) -> None:
     if callback_data.code not in LANGUAGES:  # a forged button (review I1)
-        await cb.answer(_("This button is no longer active."), show_alert=True)
-        return
+        raise StaleButton()
     await state.update_data(locale=callback_data.code)
-    with app.i18n.use_locale(callback_data.code):
+    with i18n.use_locale(callback_data.code):
         await cb.message.edit_reply_markup(reply_markup=None)
-        await advance(cb.message, state, app)
+        await advance(cb.message, state, places, settings)
 
 
 FIELD_STATES = {
@@ -237,75 +245,75 @@ ALLOWED = {"role": ("student", "coordinator"), "level": tuple(labels.LEVEL),
            "pos": tuple(labels.POSITION), "age": tuple(labels.AGE_BAND)}
 
 
-@routes.callback_query(RegCD.filter(F.field.in_(FIELD_STATES)))
+@routes.callback_query(RegCD.filter(F.field.in_(FIELD_STATES)), flags=error_flags(alert=True))
 async def on_choice(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
-                    session: AsyncSession, app: App) -> None:
+                    session: AsyncSession, places: PlaceDirectory, settings: Settings,
+                    clock: Callable[[], datetime]) -> None:
     expected_state, key = FIELD_STATES[callback_data.field]
     if await state.get_state() != expected_state.state or \
             callback_data.value not in ALLOWED[callback_data.field]:
-        await cb.answer(_("This button is no longer active."), show_alert=True)
-        return
+        raise StaleButton()
     if (callback_data.field, callback_data.value) == ("role", "coordinator"):
-        try:  # said at once, not after the whole form (consent checks it again)
-            await coordinator_requests.admit(session, cb.from_user.id, app.now())
-        except DomainError as exc:
-            await cb.answer(error_text(exc), show_alert=True)
-            return
+        # said at once, not after the whole form (consent checks it again)
+        await coordinator_requests.admit(session, cb.from_user.id, clock())
     await state.update_data({key: callback_data.value})
     await cb.message.edit_reply_markup(reply_markup=None)
-    await advance(cb.message, state, app)
+    await advance(cb.message, state, places, settings)
 
 
-@routes.callback_query(RegistrationSG.region, RegCD.filter(F.field == "region"))
-async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext, app: App) -> None:
-    region = app.places.region_from(callback_data.value)
+@routes.callback_query(RegistrationSG.region, RegCD.filter(F.field == "region"),
+                       flags=error_flags(alert=True))
+async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
+                    places: PlaceDirectory, settings: Settings) -> None:
+    region = places.region_from(callback_data.value)
     if region is None:
-        await cb.answer(_("Unknown region."), show_alert=True)
-        return
+        raise DomainError("unknown_region")
     await state.update_data(region_id=region.id, district_id=None, district_query="")
     await cb.message.edit_reply_markup(reply_markup=None)
-    await advance(cb.message, state, app)
+    await advance(cb.message, state, places, settings)
 
 
-@routes.callback_query(RegistrationSG.district, RegCD.filter(F.field == "district"))
+@routes.callback_query(RegistrationSG.district, RegCD.filter(F.field == "district"),
+                       flags=error_flags(alert=True))
 async def on_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
-                      app: App) -> None:
+                      places: PlaceDirectory, settings: Settings) -> None:
     data = await state.get_data()
-    value = callback_data.value
-    place = app.places.district_from(value)
+    place = places.district_from(callback_data.value)
     if place is None or place.region_id != data.get("region_id"):
-        await cb.answer(_("Unknown district."), show_alert=True)
-        return
+        raise DomainError("unknown_district")
     await state.update_data(district_id=place.id)
     await cb.message.edit_reply_markup(reply_markup=None)
-    await advance(cb.message, state, app)
+    await advance(cb.message, state, places, settings)
 
 
 @routes.callback_query(RegistrationSG.district, RegCD.filter(F.field == "back"))
-async def on_district_back(cb: CallbackQuery, state: FSMContext, app: App) -> None:
+async def on_district_back(cb: CallbackQuery, state: FSMContext, places: PlaceDirectory,
+                           settings: Settings) -> None:
     data = await state.get_data()
     if data.get("join_code"):
         await cb.answer(_("Your region comes from the link you opened."), show_alert=True)
         return
     await state.update_data(region_id=None, district_query="")
     await cb.message.edit_reply_markup(reply_markup=None)
-    await advance(cb.message, state, app)
+    await advance(cb.message, state, places, settings)
 
 
 @routes.callback_query(RegistrationSG.district, PageCD.filter())
 async def on_district_page(cb: CallbackQuery, callback_data: PageCD, state: FSMContext,
-                           app: App, locale: str) -> None:
+                           places: PlaceDirectory, locale: str) -> None:
     data = await state.get_data()
     if callback_data.region != data.get("region_id"):
-        await cb.answer(_("This button is no longer active."), show_alert=True)
-        return
-    await show_districts(cb.message, app, callback_data.region, callback_data.page,
+        raise StaleButton()
+    await show_districts(cb.message, places, callback_data.region, callback_data.page,
                          data.get("district_query", ""), locale, edit=True)
 
 
-@routes.callback_query(RegistrationSG.consent, ConfirmCD.filter(F.action == "consent"))
+@routes.callback_query(RegistrationSG.consent, ConfirmCD.filter(F.action == "consent"),
+                       flags=error_flags(clear_state=True))
 async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMContext,
-                     session: AsyncSession, app: App) -> None:
+                     session: AsyncSession, users: UserCache, i18n: PoI18n,
+                     places: PlaceDirectory, settings: Settings,
+                     clock: Callable[[], datetime]) -> None:
     await cb.message.edit_reply_markup(reply_markup=None)
     if not callback_data.yes:
         await clear_keeping_language(state)
@@ -314,22 +322,16 @@ async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMCont
         return
     data = await state.get_data()
     registration = reg.Registration.from_fsm(data)
-    registration.full_name = certificate_name(cb.from_user.full_name if cb.from_user else "")
-    try:
-        # The limits of a minor are stored here too, before any reply (review M3).
-        user = await reg.complete_registration(
-            session, app.users, cb.from_user.id, cb.message.chat.id, registration,
-            app.settings.consent_version, registration.role == "staff", now=app.now(),
-            guardian_age=app.settings.guardian_age)
-    except DomainError as exc:
-        await state.clear()
-        await cb.message.answer(error_text(exc))
-        return
+    registration.full_name = reg.certificate_name(cb.from_user.full_name if cb.from_user else "")
+    # The limits of a minor are stored here too, before any reply (review M3).
+    user = await reg.complete_registration(
+        session, users, cb.from_user.id, cb.message.chat.id, registration,
+        settings.consent_version, registration.role == "staff", now=clock(),
+        guardian_age=settings.guardian_age)
     await state.clear()
     if user.status == "pending":
-        await notify_staff_of_request(session, app.translator, app.places, user, app.now())
-        await cb.message.answer(_("Thank you! Your request to become a coordinator was sent to "
-                                  "the centre. You will get a message when it is approved."))
+        await notify_staff_of_request(session, i18n.translator, places, user, clock())
+        await cb.message.answer(await request_sent_text(session, user))
         return
     if user.full_name:
         name_note = _("Your name for certificates: {name}. If it is not right, change it in "
@@ -338,141 +340,87 @@ async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMCont
         name_note = _("Your name for certificates is not set yet: please add it in /profile.")
     await cb.message.answer(_("Registration complete. Welcome!") + "\n" + name_note)
     if user.limited and user.guardian_token:
-        await cb.message.answer(await limited_text(app, user.guardian_token))
+        await cb.message.answer(await limited_text(cb.bot, settings, user.guardian_token))
     await send_main_menu(cb.message, user.role if user.role != "coordinator" else "coordinator")
+
+
+async def request_sent_text(session: AsyncSession, user: User) -> str:
+    """Where the request went: to the region's coordinator, or to the centre."""
+    if await regional_approvers(session, user):
+        return _("Thank you! Your request to become a coordinator was sent to your region's "
+                 "coordinator. You will get a message when it is approved.")
+    return _("Thank you! Your request to become a coordinator was sent to the centre. You "
+             "will get a message when it is approved.")
 
 
 # --- answers by text ---------------------------------------------------------------------
 
-@routes.message(RegistrationSG.org_name, F.text)
-async def on_org_name(message: Message, state: FSMContext, app: App) -> None:
-    try:
-        name = reg.validate_org_name(message.text)
-    except DomainError as exc:
-        await message.answer(error_text(exc))
-        await advance(message, state, app)
-        return
-    await state.update_data(org_name=name)
-    await advance(message, state, app)
+@routes.message(RegistrationSG.org_name, F.text, flags=error_flags(then=ask_again))
+async def on_org_name(message: Message, state: FSMContext, places: PlaceDirectory,
+                      settings: Settings) -> None:
+    await state.update_data(org_name=reg.validate_org_name(message.text))
+    await advance(message, state, places, settings)
 
 
-@routes.message(RegistrationSG.grade, F.text)
-async def on_grade(message: Message, state: FSMContext, app: App) -> None:
+@routes.message(RegistrationSG.grade, F.text, flags=error_flags(then=ask_again))
+async def on_grade(message: Message, state: FSMContext, places: PlaceDirectory,
+                   settings: Settings) -> None:
     data = await state.get_data()
-    try:
-        grade = reg.validate_grade(message.text, data.get("org_type") or "school")
-    except DomainError as exc:
-        await message.answer(error_text(exc))
-        await advance(message, state, app)
-        return
+    grade = reg.validate_grade(message.text, data.get("org_type") or "school")
     await state.update_data(grade=grade)
-    await advance(message, state, app)
+    await advance(message, state, places, settings)
 
 
 @routes.message(RegistrationSG.region, F.text)
-async def on_region_text(message: Message, state: FSMContext, app: App) -> None:
-    region = app.places.find_region(message.text or "")
+async def on_region_text(message: Message, state: FSMContext, places: PlaceDirectory,
+                         settings: Settings) -> None:
+    region = places.find_region(message.text or "")
     if region is None:
         await message.answer(_("I do not know such a region. Please choose one of the buttons."))
-        await advance(message, state, app)
+        await advance(message, state, places, settings)
         return
     await state.update_data(region_id=region.id)
-    await advance(message, state, app)
+    await advance(message, state, places, settings)
 
 
 @routes.message(RegistrationSG.district, F.text)
-async def on_district_search(message: Message, state: FSMContext, app: App,
+async def on_district_search(message: Message, state: FSMContext, places: PlaceDirectory,
                              locale: str) -> None:
     query = (message.text or "")[:60]
     data = await state.get_data()
-    found, _pages = app.places.district_page(data["region_id"], 0, query)
+    found, _pages = places.district_page(data["region_id"], 0, query)
     # A search that found nothing shows the whole list, so its pages must not filter.
     await state.update_data(district_query=query if found else "")
-    await show_districts(message, app, data["region_id"], 0, query, locale)
+    await show_districts(message, places, data["region_id"], 0, query, locale)
 
 
 @routes.message(RegistrationSG.language)
-async def on_language_text(message: Message, state: FSMContext, app: App) -> None:
+async def on_language_text(message: Message, state: FSMContext, places: PlaceDirectory,
+                           settings: Settings, i18n: PoI18n) -> None:
     text = (message.text or "").casefold()
     for code, names in {"kk": ("қазақша", "kk"), "ru": ("русский", "ru"),
                         "en": ("english", "en")}.items():
         if text in names:
             await state.update_data(locale=code)
-            with app.i18n.use_locale(code):
-                await advance(message, state, app)
+            with i18n.use_locale(code):
+                await advance(message, state, places, settings)
             return
-    await advance(message, state, app)
+    await advance(message, state, places, settings)
 
 
 @routes.message(RegistrationSG.org_name)
 @routes.message(RegistrationSG.grade)
-async def on_not_text(message: Message, state: FSMContext, app: App) -> None:
+async def on_not_text(message: Message, state: FSMContext, places: PlaceDirectory,
+                      settings: Settings) -> None:
     await message.answer(_("Please answer with a text message."))
-    await advance(message, state, app)
+    await advance(message, state, places, settings)
 
 
 @routes.message(RegistrationSG())
-async def on_need_button(message: Message, state: FSMContext, app: App) -> None:
+async def on_need_button(message: Message, state: FSMContext, places: PlaceDirectory,
+                         settings: Settings) -> None:
     await message.answer(_("Please choose one of the buttons."))
-    await advance(message, state, app)
+    await advance(message, state, places, settings)
 
 
 GREETING = "Сәлеметсіз бе! · Здравствуйте! · Hello!\nМектеп және Студенттік Парламент боты."
-
-
-def certificate_name(telegram_name: str) -> str | None:
-    """The Telegram name, if it could stand on a certificate (letters, not "😀😀😀")."""
-    try:
-        return reg.validate_full_name(telegram_name[:reg.NAME_MAX])
-    except DomainError:
-        return None
-
-
-# --- a parent or guardian confirms a minor's account ---------------------------------------
-
-async def guardian_link(app: App, token: str) -> str:
-    """The one-time link a minor forwards to a parent (shown at registration and in /profile)."""
-    return f"https://t.me/{(await app.bot.me()).username}?start=g_{token}"
-
-
-async def limited_text(app: App, token: str) -> str:
-    """What a minor waiting for a guardian may and may not do, with the link to forward."""
-    return _("Because you are under {age}, your account is limited until a parent or guardian "
-             "confirms it: you can read news and register for webinars, but you cannot join "
-             "challenges or actions, send entries or receive certificates yet. Forward this "
-             "link to them:\n{link}").format(age=app.settings.guardian_age,
-                                             link=await guardian_link(app, token))
-
-
-async def show_guardian_consent(message: Message, session: AsyncSession, token: str,
-                                app: App, user: UserInfo | None) -> None:
-    try:
-        student = await guardian_student(session, token, user)
-    except DomainError as exc:
-        await message.answer(error_text(exc))
-        return
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("✅ I confirm"), callback_data=GuardianCD(token=token))
-    await message.answer(_(
-        "Hello! {name} ({org}) registered in the School and Student Parliament bot and asks "
-        "you, as a parent or guardian, to confirm. We store their name, organisation, region, "
-        "district, faction, position and grade to run challenges, contests and webinars. "
-        "Nothing is shared outside the centre, and the data can be erased at any time with "
-        "/deleteme. Consent version: {version}.\n\nDo you confirm?").format(
-            name=html.escape(student.full_name or "—"), org=html.escape(student.org_name or "—"),
-            version=app.settings.consent_version), reply_markup=kb.as_markup())
-
-
-@routes.callback_query(GuardianCD.filter())
-async def on_guardian_confirm(cb: CallbackQuery, callback_data: GuardianCD,
-                              session: AsyncSession, app: App, user: UserInfo | None) -> None:
-    try:
-        student = await confirm_guardian(session, app.users, callback_data.token,
-                                         app.settings.consent_version, app.now(), user)
-    except DomainError as exc:
-        await cb.answer(error_text(exc), show_alert=True)
-        return
-    # Queued with the confirmation, before any reply: a failed reply must not lose it.
-    await notify_guardian_confirmed(session, app.translator, student)
-    await cb.message.edit_reply_markup(reply_markup=None)
-    await cb.message.answer(_("Thank you! The account is now confirmed."))

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.types import CallbackQuery, ErrorEvent, Update
+from aiogram.types import CallbackQuery, ErrorEvent, Message, Update
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import command_of
+from bot.config import Settings
 from bot.i18n import PoI18n
 from bot.routing import Routes
 from bot.services.errors import DomainError
+from bot.services.places import PlaceDirectory
 from bot.services.users import UserInfo
 from handlers.shared.texts import error_text
 
@@ -32,12 +36,19 @@ logger = logging.getLogger(__name__)
 OUR_CODE = re.compile(r"[a-z_]{1,32}")  # a command's or a callback prefix's name, nothing typed
 
 
+# A flow's next words after the error's answer: (the chat's message, the update's data by
+# HandlerData name: state, session, places, settings, locale, user).
+FollowUp = Callable[[Message, dict[str, Any]], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class OnError:
     """How a handler's DomainError is answered (the handler flag "on_error")."""
 
     alert: bool = False  # a button press: a pop-up instead of a new message
     clear_state: bool | frozenset[str] = False  # the flow ends: always, or for these codes
+    then: FollowUp | None = None  # what the flow says next, e.g. its question asked again
+    note: object = None  # a line added under the answer (a lazy text: said in their language)
 
     def clears(self, code: str) -> bool:
         if isinstance(self.clear_state, frozenset):
@@ -45,11 +56,11 @@ class OnError:
         return self.clear_state
 
 
-def error_flags(*, alert: bool = False,
-                clear_state: bool | frozenset[str] = False) -> dict[str, OnError]:
+def error_flags(*, alert: bool = False, clear_state: bool | frozenset[str] = False,
+                then: FollowUp | None = None, note: object = None) -> dict[str, OnError]:
     """Handler flags: `@routes.callback_query(..., flags=error_flags(alert=True))`, or a
     module's default: `Routes(__name__, flags=error_flags(alert=True))`."""
-    return {"on_error": OnError(alert, clear_state)}
+    return {"on_error": OnError(alert, clear_state, then, note)}
 
 
 class StaleButton(DomainError):
@@ -70,12 +81,18 @@ async def require_state(state: FSMContext, *expected: State, alert: bool = True)
 @routes.errors(ExceptionTypeFilter(DomainError))
 async def on_domain_error(event: ErrorEvent, state: FSMContext | None = None,
                           callback_answer: CallbackAnswer | None = None,
-                          failed_flags: dict[str, Any] | None = None) -> bool:
+                          failed_flags: dict[str, Any] | None = None,
+                          session: AsyncSession | None = None,
+                          places: PlaceDirectory | None = None,
+                          settings: Settings | None = None, locale: str | None = None,
+                          user: UserInfo | None = None) -> bool:
     exc: DomainError = event.exception  # type: ignore[assignment]  # the filter says so
     how = (failed_flags or {}).get("on_error") or OnError()
     if state is not None and how.clears(exc.code):
         await state.clear()
-    text = error_text(exc)
+    text = error_text(exc, settings.centre_contact if settings is not None else "")
+    if how.note is not None:
+        text += f"\n{how.note}"
     update = event.update
     if update.callback_query is not None:
         await _answer_press(update.callback_query, callback_answer, text,
@@ -86,6 +103,10 @@ async def on_domain_error(event: ErrorEvent, state: FSMContext | None = None,
     else:
         logger.warning("update %s: %s refused (%s), nobody to tell", update.update_id,
                        describe(update), exc.code)
+    chat = update.message or (update.callback_query.message if update.callback_query else None)
+    if how.then is not None and isinstance(chat, Message):
+        await how.then(chat, {"state": state, "session": session, "places": places,
+                              "settings": settings, "locale": locale, "user": user})
     return True
 
 

@@ -26,6 +26,7 @@ ERRORS: dict[str, LazyProxy] = {
     "not_found": __("Not found. It may have been deleted."),
     "digits_only": __("Please write numbers with the ordinary digits 0–9."),
     "already_decided": __("This request was already decided."),
+    "not_your_request": __("This request is not from your area: the centre decides it."),
     "csv_encoding": __("The file must be a CSV in UTF-8."),
     "csv_columns": __("The CSV must have the columns: {columns}."),
     "csv_region": __("Line {line}: unknown region code “{code}”."),
@@ -34,12 +35,16 @@ ERRORS: dict[str, LazyProxy] = {
     "csv_name": __("Line {line}: a name must be at most {max} characters long and cannot "
                    "contain &lt; or &gt; or control characters."),
     "bad_field": __("This field cannot be changed."),
+    "unknown_region": __("Unknown region."),
+    "unknown_district": __("Unknown district."),
     "guardian_link_invalid": __("This confirmation link is not valid or was already used."),
     "guardian_not_a_student": __("Only a parent or guardian can confirm with this link. Please "
                                  "forward it to them."),
     "coordinator_request_limit": __("Too many coordinator requests from this account: at most "
-                                    "{max} a day. Please try again later, or ask the centre "
-                                    "for an invitation link."),
+                                    "{max} a day. Please try again later."),
+    "coordinator_request_limit+contact": __(
+        "Too many coordinator requests from this account: at most {max} a day. Please try "
+        "again later, or ask the centre for an invitation link: {contact}"),
     "bad_value": __("This value cannot be used. Please choose again."),
     "invite_days": __("The number of days must be from 1 to {max}."),
     "invite_uses": __("The number of uses must be from 1 to {max}."),
@@ -208,10 +213,13 @@ def more_text(n: int) -> str:
     return _("…and {n} more").format(n=n)
 
 
-def error_text(exc: DomainError) -> str:
-    template = ERRORS.get(exc.code)
+def error_text(exc: DomainError, contact: str = "") -> str:
+    """The error's text; with the centre's contact (CENTRE_CONTACT) where a text sends the
+    person to the centre ("<code>+contact"), and that text only when there is one."""
+    template = ERRORS.get(f"{exc.code}+contact") if contact else None
+    template = template or ERRORS.get(exc.code)
     if template is None:
         return _("Something went wrong. Please try again.")
     # the texts are HTML: a value from a person or a file (a name, a code) is escaped
     return str(template).format(**{k: html.escape(v) if isinstance(v, str) else v
-                                   for k, v in exc.details.items()})
+                                   for k, v in {**exc.details, "contact": contact}.items()})
