@@ -55,9 +55,6 @@ SIZE = {
     "bot/services/webinars.py": "W2-3",
     # W2-4
     "handlers/admin/approvals.py": "W2-4",
-    # W2-5
-    "bot/services/certificates.py": "W2-5",
-    "bot/services/stats.py": "W2-5",
 }
 COMPLEXITY = {
     # W2-1
@@ -72,11 +69,6 @@ COMPLEXITY = {
     "bot/services/places.py:import_districts_csv": "W2-4",
     "bot/services/registration.py:complete_registration": "W2-4",
     "bot/services/registration.py:_validated": "W2-4",
-    # W2-5
-    "bot/services/demo.py:_events": "W2-5",
-    "bot/services/reports.py:export_xlsx": "W2-5",
-    "bot/services/reports.py:annual_docx": "W2-5",
-    "bot/services/stats.py:_activity_counts": "W2-5",  # and its `noqa: C901`
 }
 PRIVATE_API: dict[str, str] = {  # aiogram or SQLAlchemy internals outside their one module (R9)
 }
@@ -94,15 +86,12 @@ EXCEPT_DOMAIN_ERROR = {  # file: (WP, `except DomainError` blocks left); the err
     "handlers/admin/approvals.py": ("W2-4", 9),
     "handlers/people/profile.py": ("W2-4", 3),
     "handlers/people/registration.py": ("W2-4", 8),
-    # W2-5
-    "handlers/certificates/issue.py": ("W2-5", 5),
-    "handlers/stats.py": ("W2-5", 3),
 }
 APP_UNTYPED = {  # file: (WP, `app` parameters typed Any or object)
     # W1-B
     "bot/notifications.py": ("W1-B", 8),
     "bot/scheduler.py": ("W1-B", 3),
-    "bot/services/certificates.py": ("W1-B", 1),
+    "bot/services/certificates/delivery.py": ("W1-B", 1),  # tick
     "bot/services/challenge_edit.py": ("W1-B", 1),
     "bot/services/challenges.py": ("W1-B", 11),
     "bot/services/jury.py": ("W1-B", 1),
@@ -112,7 +101,7 @@ APP_UNTYPED = {  # file: (WP, `app` parameters typed Any or object)
 }
 APP_PARAMETERS = {  # file: (WP, functions taking `app`): they name what they use instead
     # W1-B
-    "bot/services/certificates.py": ("W1-B", 1),
+    "bot/services/certificates/delivery.py": ("W1-B", 1),  # tick
     "bot/services/challenge_edit.py": ("W1-B", 1),
     "bot/services/challenges.py": ("W1-B", 11),
     "bot/services/jury.py": ("W1-B", 1),
@@ -130,9 +119,6 @@ APP_PARAMETERS = {  # file: (WP, functions taking `app`): they name what they us
     "handlers/common.py": ("W2-4", 1),
     "handlers/people/profile.py": ("W2-4", 17),
     "handlers/people/registration.py": ("W2-4", 23),
-    # W2-5
-    "handlers/certificates/issue.py": ("W2-5", 18),
-    "handlers/stats.py": ("W2-5", 9),
 }
 I18N_T = {  # file: (WP, calls of i18n.t); one translator (bot.translator) replaces it
     # W1-B
@@ -145,7 +131,7 @@ I18N_T = {  # file: (WP, calls of i18n.t); one translator (bot.translator) repla
     "handlers/stats.py": ("W1-B", 1),
     "handlers/webinars/browse.py": ("W1-B", 1),
     # W2-5
-    "bot/services/certificates.py": ("W2-5", 42),
+    "bot/services/certificates/texts.py": ("W2-5", 42),  # every printed text
 }
 STALE_ANSWERS = {  # file: (WP, hand-written "no longer active"); StaleButton answers it
     # W2-1
@@ -158,8 +144,6 @@ STALE_ANSWERS = {  # file: (WP, hand-written "no longer active"); StaleButton an
     "handlers/admin/approvals.py": ("W2-4", 4),
     "handlers/people/profile.py": ("W2-4", 3),
     "handlers/people/registration.py": ("W2-4", 3),
-    # W2-5
-    "handlers/certificates/issue.py": ("W2-5", 2),
 }
 
 

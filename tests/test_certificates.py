@@ -268,7 +268,7 @@ async def test_students_cannot_issue(h):
 
 
 async def test_sending_is_paced_and_the_queue_holds_no_pdf(h, monkeypatch):
-    monkeypatch.setattr(certs, "queue_target", lambda rate: 2)
+    monkeypatch.setattr(certs.delivery, "queue_target", lambda rate: 2)
     wid = await webinar(h)
     for n in range(5):
         await attend(h, wid, await student(h, 200 + n, f"Оқушы Ерекше-{n}",
@@ -358,9 +358,11 @@ def test_the_queue_holds_more_than_a_tick_of_sending():
 
 
 async def test_a_tick_tops_the_queue_up_to_the_target(h, monkeypatch):
-    monkeypatch.setattr(certs, "QUEUE_SECONDS", 0.2)  # 5 at the test's DELIVERY_RATE of 25
-    monkeypatch.setattr(certs, "QUEUE_MIN", 1)
-    monkeypatch.setattr(certs, "ENQUEUE_CHUNK", 2)  # the registry is read in several chunks
+    # 5 at the test's DELIVERY_RATE of 25
+    monkeypatch.setattr(certs.delivery, "QUEUE_SECONDS", 0.2)
+    monkeypatch.setattr(certs.delivery, "QUEUE_MIN", 1)
+    # the registry is read in several chunks
+    monkeypatch.setattr(certs.delivery, "ENQUEUE_CHUNK", 2)
     assert certs.queue_target(h.app.settings.delivery_rate) == 5
     wid = await webinar(h)
     for n in range(8):

@@ -6,12 +6,13 @@ from __future__ import annotations
 import io
 import warnings
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from docx import Document
 from openpyxl import load_workbook
 from PIL import Image
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
 from bot.services import charts
 from bot.services import stats as st
@@ -105,7 +106,7 @@ async def collect(h, scope, arg=WEEK):
 
 
 def test_periods_in_almaty_time():
-    tz = st.ZoneInfo("Asia/Almaty")
+    tz = ZoneInfo("Asia/Almaty")
     now = utc(2026, 3, 1, 19, 30)  # Monday 00:30 in Almaty, still Sunday in UTC
     week = st.parse_period(None, now, tz)
     assert (week.first_day, week.last_day) == (date(2026, 3, 2), date(2026, 3, 8))
@@ -398,7 +399,7 @@ async def python_leaderboard(session, scope, period=None, challenge_id=None,
     reference: one person's points go to each of their current keys; cleared wins count
     nowhere; a key needs every part; ties by key)."""
     a = ActivityLog
-    points = st.case(*[(a.kind == k, v) for k, v in st.POINTS.items()], else_=0)
+    points = case(*[(a.kind == k, v) for k, v in st.POINTS.items()], else_=0)
     conds = [a.kind.in_(st.POINTS), a.user_id.is_not(None)]
     if period is not None:
         conds += [a.at >= period.start, a.at < period.end]

@@ -234,15 +234,23 @@ async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
                       tr: st.Translate, locale: str, place_name: PlaceName) -> bytes:
     districts: dict[tuple, st.AreaRow] = {}
     data = await st.collect(session, period, scope, with_trend=False, districts=districts)
-    prev = period.previous()
-    district_rows = [(reg, row) for (reg, _dist), row in sorted(
-        districts.items(), key=lambda kv: (kv[0][0] or 0, -kv[1].participation, kv[0][1] or 0))]
     challenges = await challenge_rows(session, period, scope, locale)
     webinars = await webinar_rows(session, period, scope, locale)
     broadcasts = await broadcast_rows(session, period, scope)
     wb = Workbook()
     wb.remove(wb.active)
+    _summary_sheet(wb, period, data, tr)
+    _area_sheets(wb, scope, data, districts, tr, place_name)
+    _challenge_sheet(wb, period, challenges, tr)
+    _webinar_sheet(wb, period, webinars, tr)
+    _broadcast_sheet(wb, period, broadcasts, tr)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
 
+
+def _summary_sheet(wb: Workbook, period: st.Period, data: st.Stats, tr: st.Translate) -> None:
+    prev = period.previous()
     summary = [[tr(_("Period")), period.first_day, period.last_day, None, None],
                [tr(_("Previous period")), prev.first_day, prev.last_day, None, None]]
     for title, rows in st.SECTIONS:
@@ -259,6 +267,12 @@ async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
         for c in (2, 3):
             ws.cell(r, c).number_format = DATE_FMT
 
+
+def _area_sheets(wb: Workbook, scope: st.Scope, data: st.Stats,
+                 districts: dict[tuple, st.AreaRow], tr: st.Translate,
+                 place_name: PlaceName) -> None:
+    district_rows = [(reg, row) for (reg, _dist), row in sorted(
+        districts.items(), key=lambda kv: (kv[0][0] or 0, -kv[1].participation, kv[0][1] or 0))]
     cols = [*st.AREA_COLUMNS, "participation"]
     heads = [tr(st.AREA_LABELS[c]) for c in cols]
     region_rows = _region_rows(scope, data)
@@ -272,6 +286,10 @@ async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
              place_name("district", row.area_id) if row.area_id else "—",
              *[row.get(c) for c in cols]] for reg, row in district_rows],
            [30, 34, *[13] * len(cols)])
+
+
+def _challenge_sheet(wb: Workbook, period: st.Period, challenges: list[ChallengeRow],
+                     tr: st.Translate) -> None:
     _sheet(wb, tr(_("Challenges")),
            ["ID", tr(_("Title")), tr(_("Type")), tr(_("Starts")), tr(_("Deadline")),
             tr(_("Joined")), tr(_("Entries submitted")), tr(_("Entries approved")),
@@ -280,6 +298,10 @@ async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
              _local(c.starts, period), _local(c.deadline, period), c.joins, c.submissions,
              c.approved, c.winners] for c in challenges],
            [7, 48, 12, 17, 17, 11, 13, 13, 11], {4: DATETIME_FMT, 5: DATETIME_FMT})
+
+
+def _webinar_sheet(wb: Workbook, period: st.Period, webinars: list[WebinarRow],
+                   tr: st.Translate) -> None:
     _sheet(wb, tr(_("Webinars")),
            ["ID", tr(_("Title")), tr(_("Starts")), tr(_("Status")), tr(_("Speakers")),
             tr(_("Registered")), tr(_("Attended"))],
@@ -287,15 +309,16 @@ async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
              tr(webinar_status(w.status, w.starts)),
              ", ".join(w.speakers), w.registered, w.attended] for w in webinars],
            [7, 48, 17, 12, 40, 12, 12], {3: DATETIME_FMT})
+
+
+def _broadcast_sheet(wb: Workbook, period: st.Period, broadcasts: list[BroadcastRow],
+                     tr: st.Translate) -> None:
     _sheet(wb, tr(_("Broadcasts")),
            ["ID", tr(_("Queued at")), tr(_("Recipients")), tr(_("Delivered")), tr(_("Failed")),
             tr(_("Blocked the bot")), tr(_("Text"))],
            [[b.id, _local(b.first_at, period), b.recipients, b.sent, b.failed, b.blocked,
              b.text] for b in broadcasts],
            [8, 17, 12, 12, 10, 14, 60], {2: DATETIME_FMT})
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 def _region_rows(scope: st.Scope, data: st.Stats) -> list[tuple[int, st.AreaRow]]:
@@ -383,6 +406,16 @@ async def annual_docx(session: AsyncSession, year: int, tz: Any, now: datetime,
     _table(doc, [tr(_("Indicator")), "I", "II", "III", "IV"],
            [[tr(st.METRIC_LABELS[k]), *[fmt(q[k]) for q in quarters]] for k in qkeys])
 
+    _docx_regions(doc, data, tr, fmt, place_name)
+    _docx_challenges(doc, challenges, tz, tr, fmt)
+    _docx_webinars(doc, webinars, tz, tr, fmt)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def _docx_regions(doc: Any, data: st.Stats, tr: st.Translate,
+                  fmt: Callable[[int | float], str], place_name: PlaceName) -> None:
     doc.add_heading(tr(_("By region")), level=2)
     _table(doc, [tr(_("Region")), tr(_("Registrations")), tr(_("Active users")),
                  tr(_("Participation")), tr(_("Winners"))],
@@ -393,6 +426,9 @@ async def annual_docx(session: AsyncSession, year: int, tz: Any, now: datetime,
                fmt(data.total.get("active")), fmt(data.total.participation),
                fmt(data.total.get("winners"))]])
 
+
+def _docx_challenges(doc: Any, challenges: list[YearChallenge], tz: Any, tr: st.Translate,
+                     fmt: Callable[[int | float], str]) -> None:
     doc.add_heading(tr(_("Challenges, actions and contests")), level=2)
     if challenges:
         _table(doc, [tr(_("Title")), tr(_("Type")), tr(_("Starts")), tr(_("Participants")),
@@ -403,6 +439,9 @@ async def annual_docx(session: AsyncSession, year: int, tz: Any, now: datetime,
     else:
         doc.add_paragraph(tr(_("None in this year.")))
 
+
+def _docx_webinars(doc: Any, webinars: list[WebinarRow], tz: Any, tr: st.Translate,
+                   fmt: Callable[[int | float], str]) -> None:
     doc.add_heading(tr(_("Webinars")), level=2)
     if webinars:
         _table(doc, [tr(_("Title")), tr(_("Date")), tr(_("Registered")), tr(_("Attended")),
@@ -413,9 +452,6 @@ async def annual_docx(session: AsyncSession, year: int, tz: Any, now: datetime,
                 for w in webinars])
     else:
         doc.add_paragraph(tr(_("None in this year.")))
-    buf = io.BytesIO()
-    doc.save(buf)
-    return buf.getvalue()
 
 
 def _table(doc: Any, header: list[str], rows: list[list[str]]) -> None:
