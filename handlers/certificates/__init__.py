@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from bot.routing import Routes
-from handlers.certificates import issue, verify
+from handlers.certificates import issue, mine, verify
 
-ROUTES: tuple[Routes, ...] = (issue.routes, verify.routes)
+ROUTES: tuple[Routes, ...] = (issue.routes, verify.routes, mine.routes)

@@ -99,6 +99,8 @@ async def cmd_certificates(message: Message, command: CommandObject, state: FSMC
         await send_export(message, read_session, i18n, settings.tz, clock())
     elif sub == "revoke":
         await revoke(message, rest, session, clock(), user)
+    elif sub == "reissue":
+        await reissue(message, rest, session, i18n, settings, clock(), bot, user)
     else:
         await preview_issue(message, args, state, read_session, i18n, settings.tz, clock(), bot)
 
@@ -123,6 +125,16 @@ async def preview_issue(message: Message, args: str, state: FSMContext,
     sample = certs.preview_for(source, plan, now)
     if sample is None:
         await message.answer(summary + "\n\n" + _("Nothing new to issue."))
+        return
+    unsigned = await certs.unsigned_templates(session, plan.by_template)
+    if unsigned:  # not a nameless "Director": who signs is asked first, then the issue goes on
+        await state.set_state(CertificatesSG.signatories)
+        await state.update_data(cert_template=unsigned[0], cert_source=args)
+        await message.answer(summary + "\n\n" + _(
+            "Nobody signs «{template}» yet. Send the signatories first, one per line, at most "
+            "3:\n<code>Director | A. Seitov</code>\nLines for one language only go after a line "
+            "[kk], [ru] or [en]. Then you will see a sample. /cancel to stop.").format(
+            template=html.escape(certs.template_label(i18n, locale, unsigned[0]), quote=False)))
         return
     pdf = await _render(i18n, tz, bot, session, sample)
     await state.set_state(CertificatesSG.confirm)
@@ -183,7 +195,24 @@ async def revoke(message: Message, rest: str, session: AsyncSession, now: dateti
         raise DomainError("cert_usage")
     cert = await certs.revoke(session, number, user, reason, now)
     await message.answer(_("Certificate {number} is revoked. /verify will now say so.").format(
+        number=cert.number) + "\n" + _("To issue a corrected one with a new number: "
+                                       "/certificates reissue {number}").format(
         number=cert.number))
+
+
+async def reissue(message: Message, rest: str, session: AsyncSession, i18n: PoI18n,
+                  settings: Settings, now: datetime, bot: Bot, user: UserInfo | None) -> None:
+    """`/certificates reissue NUMBER [reason]`: revoke (unless revoked already) and issue a
+    corrected one, sent to the holder through the delivery queue like any other."""
+    number, _sep, reason = rest.partition(" ")
+    if not number:
+        raise DomainError("cert_usage")
+    old, new = await certs.reissue(session, number, user, reason, now, settings.tz)
+    await certs.pump(session, i18n, await _username(bot), settings.tz, now,
+                     certs.queue_target(settings.delivery_rate))
+    await message.answer(_("Certificate {old} is revoked. The corrected one, No. {new}, is "
+                           "issued to {name} and is being sent to them now.").format(
+        old=old.number, new=new.number, name=html.escape(new.full_name)))
 
 
 # --- templates -------------------------------------------------------------------------
@@ -255,7 +284,12 @@ async def on_signatories(message: Message, state: FSMContext, session: AsyncSess
                          user: UserInfo | None) -> None:
     template = (await state.get_data()).get("cert_template", "")
     await certs.set_signatories(session, template, message.text, user)
+    source = (await state.get_data()).get("cert_source")
     await state.clear()
+    if source:  # asked for by a bulk issue: go on with it
+        await message.answer(_("The signatories are saved."))
+        await preview_issue(message, source, state, session, i18n, settings.tz, clock(), bot)
+        return
     await _send_template_preview(message, template, session, i18n, settings.tz, clock(), bot,
                                  _("The signatories are saved. A sample:"))
 

@@ -25,6 +25,7 @@ from bot.services.numbers import as_int
 from bot.services.text import TEXT_LIMIT, short_html, strip_controls, take_lines
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge
+from handlers.certificates.mine import send_my_certificates
 from handlers.challenges.keyboards import (
     card_kb,
     confirm_submit_kb,
@@ -140,6 +141,7 @@ async def cmd_challenges(message: Message, session: AsyncSession, user: UserInfo
 async def cmd_my(message: Message, session: AsyncSession, user: UserInfo, app: App,
                  locale: str) -> None:
     await send_my(message, session, user, app, locale)
+    await send_my_certificates(message, session, user, app.i18n, locale, app.settings)
 
 
 @routes.callback_query(ChallengeCD.filter(F.action == "list"))

@@ -72,7 +72,11 @@ from bot.services.certificates.numbers import (
 from bot.services.certificates.registry import (
     export_registry,
     find,
+    holder_certificate,
+    holder_certificates,
     holder_waiting,
+    reissue,
+    replacement_of,
     revoke,
 )
 from bot.services.certificates.templates import (
@@ -83,8 +87,10 @@ from bot.services.certificates.templates import (
     set_background,
     set_signatories,
     signatories_text,
+    unsigned_templates,
 )
 from bot.services.certificates.texts import (
+    delivery_caption,
     pdf_content,
     place_label,
     preview_for,
@@ -92,6 +98,7 @@ from bot.services.certificates.texts import (
     render,
     sample_certificate,
     signatories_for,
+    source_label,
     template_label,
     verify_link,
 )
@@ -125,6 +132,7 @@ __all__ = [
     "Translator",
     "VerifyMisses",
     "compact_sent",
+    "delivery_caption",
     "document_spec",
     "eligible_for",
     "eligible_participants",
@@ -135,6 +143,8 @@ __all__ = [
     "export_registry",
     "find",
     "get_settings",
+    "holder_certificate",
+    "holder_certificates",
     "holder_waiting",
     "in_flight",
     "is_number",
@@ -154,14 +164,18 @@ __all__ = [
     "pump",
     "queue_target",
     "reason_text",
+    "reissue",
     "render",
+    "replacement_of",
     "revoke",
     "sample_certificate",
     "set_background",
     "set_signatories",
     "signatories_for",
     "signatories_text",
+    "source_label",
     "template_label",
     "tick",
+    "unsigned_templates",
     "verify_link",
 ]

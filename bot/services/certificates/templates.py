@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,3 +142,10 @@ def signatories_text(settings: TemplateSettings) -> str:
             lines.append(f"[{key}]")
         lines.extend(f"{p['title']} | {p['name']}" for p in people)
     return "\n".join(lines)
+
+
+async def unsigned_templates(session: AsyncSession, templates: Iterable[str]) -> list[str]:
+    """Of `templates`, those without any signatory set: printed, they would carry a bare
+    "Director" and no name, so a bulk issue asks for the signatories first."""
+    return [t for t in TEMPLATES if t in set(templates)
+            if not any((await get_settings(session, t)).signatories.values())]

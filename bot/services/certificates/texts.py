@@ -31,14 +31,33 @@ def signatories_for(i18n: Translator, settings: TemplateSettings,
     return [(p["title"], p["name"]) for p in people]
 
 
+def _(msgid: str) -> str:
+    """Marks a message id for extraction; `i18n.t` translates it where it is printed."""
+    return msgid
+
+
+TEMPLATE_LABELS = {"winner": _("Winner's diploma"), "participant": _("Participant's certificate"),
+                   "webinar": _("Webinar attendance certificate"),
+                   "series": _("Series completion certificate")}
+# What a certificate was given for, by the registry's source and the challenge's kind.
+SOURCE_LABELS = {"challenge": _("Challenge"), "action": _("Action"), "contest": _("Contest"),
+                 "webinar": _("Webinar"), "series": _("Series of webinars")}
+
+
 def template_label(i18n: Translator, locale: str, template: str) -> str:
-    if template == "winner":
-        return i18n.t(locale, "Winner's diploma")
-    if template == "participant":
-        return i18n.t(locale, "Participant's certificate")
-    if template == "webinar":
-        return i18n.t(locale, "Webinar attendance certificate")
-    return i18n.t(locale, "Series completion certificate")
+    return i18n.t(locale, TEMPLATE_LABELS.get(template, TEMPLATE_LABELS["series"]))
+
+
+def source_label(i18n: Translator, locale: str, cert: Certificate) -> str:
+    """The registry's "Source" column: the contest's or webinar's kind and name, not a code
+    ("Contest «Best report» (No. 12)")."""
+    d = cert.details or {}
+    kind = d.get("kind") if cert.source_type == "challenge" else cert.source_type
+    word = i18n.t(locale, SOURCE_LABELS[kind]) if kind in SOURCE_LABELS else cert.source_type
+    title = _title(d, locale)
+    parts = [word, f"«{title}»" if title else "",
+             f"(No. {cert.source_id})" if cert.source_id else ""]
+    return " ".join(p for p in parts if p)
 
 
 def place_label(i18n: Translator, locale: str, place: str) -> str:
@@ -190,5 +209,9 @@ def waiting_label(i18n: Translator, locale: str) -> str:
 
 
 def delivery_caption(i18n: Translator, cert: Certificate) -> str:
-    return i18n.t(cert.locale, "🎓 Your certificate No. {number}. Anyone can "
-                               "check it with /verify {number}", number=cert.number)
+    replaces = (cert.details or {}).get("replaces")
+    message = (_("🎓 Your corrected certificate No. {number}. It replaces No. {old}, which is "
+                 "no longer valid. Anyone can check it with /verify {number}") if replaces
+               else _("🎓 Your certificate No. {number}. Anyone can check it with /verify "
+                      "{number}"))
+    return i18n.t(cert.locale, message, number=cert.number, old=replaces or "")
