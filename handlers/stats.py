@@ -96,9 +96,9 @@ async def cmd_report(message: Message, command: CommandObject, read_session: Asy
     if not 2000 <= year <= 2100:
         raise DomainError("stats_year")
     tr, fmt, name = _tools(i18n, places, locale)
-    from bot.services import reports
+    from bot.services.annual import annual_docx  # python-docx, matplotlib: on first use
 
-    data = await reports.annual_docx(read_session, year, settings.tz, clock(), tr, locale,
+    data = await annual_docx(read_session, year, settings.tz, clock(), tr, locale,
                                      fmt, name)
     await message.answer_document(BufferedInputFile(data, filename=f"report_{year}.docx"),
                                   caption=_("Annual report draft for {year}.").format(
