@@ -61,16 +61,20 @@ async def review_and_jury(session: AsyncSession, challenge_id: int, locale: str,
             select(Submission.id, Submission.reviewed_by, Submission.reviewed_at,
                    Submission.reject_reason)
             .where(Submission.challenge_id == challenge_id).order_by(Submission.id)):
-        r = ranked.get(sid)
-        result.per_entry[sid] = [
-            people.get(reviewer, "") if reviewer else "",
-            reviewed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if reviewed_at else "",
-            reason or "",
-            r.mean if r else None, r.scores if r else 0,
-            (tr(_("yes")) if r.quorum else tr(_("no"))) if r else "",
-            (f"{r.rank}=" if r.tied else r.rank) if r and r.quorum else ""]
+        review = [str(people.get(reviewer, "")) if reviewer else "",
+                  reviewed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if reviewed_at else "",
+                  reason or ""]
+        result.per_entry[sid] = review + _jury_columns(ranked.get(sid), tr)
     result.scores = await _score_rows(session, challenge_id, len(criteria), people, waiting)
     return result
+
+
+def _jury_columns(r: jury.Ranked | None, tr: Callable[[str], str]) -> list[Any]:
+    """Mean, jurors with complete scores, quorum reached, rank ("2=" when tied)."""
+    if r is None:
+        return [None, 0, "", ""]
+    rank = (f"{r.rank}=" if r.tied else r.rank) if r.quorum else ""
+    return [r.mean, r.scores, tr(_("yes")) if r.quorum else tr(_("no")), rank]
 
 
 async def _names(session: AsyncSession, challenge_id: int) -> dict[int, Any]:
