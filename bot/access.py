@@ -69,6 +69,7 @@ CALLBACK_ROLES: dict[str, frozenset[str]] = {
     "bca": MEMBERS,
     "bcf": LEADERS,
     "crt": STAFF_ONLY,  # certificates: bulk issue and template settings
+    "mcrt": MEMBERS,  # one's own certificate from /my (the handler checks whose it is)
     "ch": MEMBERS,
     "cha": STAFF_ONLY,
     "rv": LEADERS,

@@ -25,6 +25,7 @@ from bot.metrics import Metrics
 from bot.middlewares import FloodMiddleware, HeavyRuns
 from bot.notices import Voice
 from bot.notices.challenges import ChallengeNotices
+from bot.services.certificates.verify import VerifyMisses
 from bot.services.places import PlaceDirectory
 from bot.services.stats import BoardCache
 from bot.services.users import UserCache, UserInfo
@@ -74,7 +75,7 @@ class App:
     # texts of the broadcasts' live progress messages, as last shown (edited only on change)
     progress_shown: dict[int, str] = field(default_factory=dict)
     # /verify numbers that matched nothing, per person (handlers/certificates)
-    verify_misses: dict[int, list[datetime]] = field(default_factory=dict)
+    verify_misses: VerifyMisses = field(default_factory=VerifyMisses)
     checkpointer: WalCheckpointer | None = None
     redis: Redis | None = None  # flood control and user changes (REDIS_URL)
     user_changes: UserChanges | None = None  # several instances: see bot.user_changes
@@ -178,6 +179,8 @@ class HandlerData(TypedDict, total=False):
     clock: Callable[[], datetime]
     locks: KeyedLocks
     heavy_runs: HeavyRuns
+    boards: BoardCache  # the leaderboards kept a few minutes (/leaderboard)
+    verify_misses: VerifyMisses  # /verify numbers that matched nothing, per person
     # per update
     session: AsyncSession
     read_session: AsyncSession | None  # HEAVY_DB handlers only (bot.middlewares.HeavyReads)

@@ -147,6 +147,12 @@ class CertCD(CallbackData, prefix="crt"):
     template: str = ""
 
 
+class MyCertCD(CallbackData, prefix="mcrt"):
+    """A person's own certificate in /my: send its PDF again (id: the registry row)."""
+
+    id: int
+
+
 class BroadcastCD(CallbackData, prefix="bc"):
     """The /broadcast flow and its management: action is aud|menu|area|place|ack|send|sched|
     quit|stop|acks|nudge|noop; value an audience ("." for ":"), a place or a broadcast id."""

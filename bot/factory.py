@@ -121,7 +121,8 @@ def build_app(settings: Settings, *, routers: RouterBuilder,
         observer.middleware(DomainErrors(dp))
     given: HandlerData = {"app": app, "settings": settings, "i18n": i18n, "users": users,
                           "places": app.places, "clock": app.now, "locks": app.locks,
-                          "heavy_runs": HeavyRuns()}
+                          "heavy_runs": HeavyRuns(), "boards": app.boards,
+                          "verify_misses": app.verify_misses}
     dp.workflow_data.update(given)
     dp.include_routers(*routers())
     optimise_routing(dp)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import html
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
@@ -14,53 +16,50 @@ from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.app import App
-from bot.i18n import fmt_int
+from bot.config import Settings
+from bot.i18n import PoI18n, fmt_int
 from bot.middlewares import HEAVY_DB
 from bot.routing import Routes
 from bot.services import stats as st
 from bot.services.challenges import get_challenge
 from bot.services.errors import DomainError
-from bot.services.numbers import as_int, check_digits, typed_int
+from bot.services.numbers import typed_int
+from bot.services.places import PlaceDirectory
+from bot.services.stats import BoardCache
 from bot.services.text import short_html
-from bot.services.users import UserInfo
+from bot.services.users import UserCache, UserInfo
 from db.models import User
 from db.models.challenges import Challenge
-from handlers.shared.texts import ORG_SHOWN, error_text
+from handlers.shared.texts import ORG_SHOWN
 
 routes = Routes(__name__)
 TOP = 10
 
 
-def _tools(app: App, locale: str) -> tuple[st.Translate, Callable[[int | float], str],
-                                            Callable[[str, int], str]]:
+Clock = Callable[[], datetime]
+
+
+def _tools(i18n: PoI18n, places: PlaceDirectory, locale: str,
+           ) -> tuple[st.Translate, Callable[[int | float], str], Callable[[str, int], str]]:
     def tr(msgid: str) -> str:
-        return app.translator.t(locale, msgid)
+        return i18n.translator.t(locale, msgid)
 
-    return tr, (lambda v: fmt_int(v, locale)), st.place_namer(app.places, locale)
+    return tr, (lambda v: fmt_int(v, locale)), st.place_namer(places, locale)
 
 
-async def _period_and_scope(message: Message, command: CommandObject, app: App,
-                            user: UserInfo | None, role: str,
-                            ) -> tuple[st.Period, st.Scope] | None:
-    try:
-        scope = st.scope_of(role, user)
-        period = st.parse_period(command.args, app.now(), app.settings.tz)
-    except DomainError as exc:
-        await message.answer(error_text(exc))
-        return None
-    return period, scope
+def _period_and_scope(command: CommandObject, now: datetime, tz: ZoneInfo,
+                      user: UserInfo | None, role: str) -> tuple[st.Period, st.Scope]:
+    scope = st.scope_of(role, user)
+    return st.parse_period(command.args, now, tz), scope
 
 
 @routes.message(Command("stats"), flags=HEAVY_DB)
 async def cmd_stats(message: Message, command: CommandObject, read_session: AsyncSession,
-                    app: App, user: UserInfo | None, role: str, locale: str) -> None:
-    found = await _period_and_scope(message, command, app, user, role)
-    if found is None:
-        return
-    period, scope = found
+                    i18n: PoI18n, places: PlaceDirectory, settings: Settings, clock: Clock,
+                    user: UserInfo | None, role: str, locale: str) -> None:
+    period, scope = _period_and_scope(command, clock(), settings.tz, user, role)
     data = await st.collect(read_session, period, scope)
-    tr, fmt, name = _tools(app, locale)
+    tr, fmt, name = _tools(i18n, places, locale)
     text = st.render_text(data, tr, fmt, name)
     from bot.services import charts  # matplotlib: loaded on first use, not at start-up
 
@@ -73,12 +72,10 @@ async def cmd_stats(message: Message, command: CommandObject, read_session: Asyn
 
 @routes.message(Command("export_stats"), flags=HEAVY_DB)
 async def cmd_export_stats(message: Message, command: CommandObject, read_session: AsyncSession,
-                           app: App, user: UserInfo | None, role: str, locale: str) -> None:
-    found = await _period_and_scope(message, command, app, user, role)
-    if found is None:
-        return
-    period, scope = found
-    tr, _fmt, name = _tools(app, locale)
+                           i18n: PoI18n, places: PlaceDirectory, settings: Settings,
+                           clock: Clock, user: UserInfo | None, role: str, locale: str) -> None:
+    period, scope = _period_and_scope(command, clock(), settings.tz, user, role)
+    tr, _fmt, name = _tools(i18n, places, locale)
     from bot.services import reports  # openpyxl / python-docx: loaded on first use
 
     data = await reports.export_xlsx(read_session, period, scope, tr, locale, name)
@@ -90,22 +87,18 @@ async def cmd_export_stats(message: Message, command: CommandObject, read_sessio
 
 @routes.message(Command("report"), flags=HEAVY_DB)
 async def cmd_report(message: Message, command: CommandObject, read_session: AsyncSession,
-                     app: App, locale: str) -> None:
+                     i18n: PoI18n, places: PlaceDirectory, settings: Settings, clock: Clock,
+                     locale: str) -> None:
     arg = (command.args or "").strip()
-    try:
-        typed = typed_int(arg, max_digits=4)
-    except DomainError as exc:
-        await message.answer(error_text(exc))
-        return
-    year = typed if typed is not None else (app.now().astimezone(app.settings.tz).year
+    typed = typed_int(arg, max_digits=4)
+    year = typed if typed is not None else (clock().astimezone(settings.tz).year
                                             if not arg else 0)
     if not 2000 <= year <= 2100:
-        await message.answer(error_text(DomainError("stats_year")))
-        return
-    tr, fmt, name = _tools(app, locale)
-    from bot.services import reports
+        raise DomainError("stats_year")
+    tr, fmt, name = _tools(i18n, places, locale)
+    from bot.services.annual import annual_docx  # python-docx, matplotlib: on first use
 
-    data = await reports.annual_docx(read_session, year, app.settings.tz, app.now(), tr, locale,
+    data = await annual_docx(read_session, year, settings.tz, clock(), tr, locale,
                                      fmt, name)
     await message.answer_document(BufferedInputFile(data, filename=f"report_{year}.docx"),
                                   caption=_("Annual report draft for {year}.").format(
@@ -114,13 +107,13 @@ async def cmd_report(message: Message, command: CommandObject, read_session: Asy
 
 @routes.message(Command("digest"))
 async def cmd_digest(message: Message, command: CommandObject, session: AsyncSession,
-                     app: App, user: UserInfo | None) -> None:
+                     users: UserCache, user: UserInfo | None) -> None:
     arg = (command.args or "").strip().lower()
     if user is None:
         return
     if arg in ("on", "off"):
         await st.set_digest(session, user.id, arg == "on")
-        app.users.forget(user.tg_id)
+        users.forget(user.tg_id)
         await message.answer(_("The weekly report is switched on.") if arg == "on"
                              else _("The weekly report is switched off."))
         return
@@ -140,19 +133,6 @@ BOARD_TITLES = {
     "regions": __("Regions"),
     "factions": __("Factions"),
 }
-
-
-def _parse_board_arg(arg: str | None, app: App) -> tuple[st.Period | None, int | None]:
-    words = (arg or "").split()
-    check_digits(arg)
-    if words and words[0].lower() == "challenge" and len(words) == 2:
-        challenge_id = as_int(words[1], max_digits=9)
-        if challenge_id is None:
-            raise DomainError("stats_period")
-        return None, challenge_id
-    if len(words) == 1 and (challenge_id := as_int(words[0], max_digits=3)) is not None:
-        return None, challenge_id
-    return st.parse_period(arg, app.now(), app.settings.tz, default="year"), None
 
 
 def _row_name(board: str, key: tuple[Any, ...], name: Callable[[str, int], str]) -> str:
@@ -182,37 +162,25 @@ def _board_heading(challenge: Challenge | None, period: st.Period | None,
             "<i>" + points + "</i>"]
 
 
-STUDENT_PERIODS = ("week", "month", "year")  # the rankings students get, kept a while
-
-
 @routes.message(Command("leaderboard"), flags=HEAVY_DB)
 async def cmd_leaderboard(message: Message, command: CommandObject, read_session: AsyncSession,
-                          app: App, user: UserInfo | None, role: str, locale: str) -> None:
-    try:
-        check_digits(command.args)  # "٢٠٢٦": the digits answer, for students too
-        if role == "student" and not _student_may_ask(command.args):
-            raise DomainError("board_period_student")
-        period, challenge_id = _parse_board_arg(command.args, app)
-        scope = st.Scope() if role == "student" else st.scope_of(role, user)
-        challenge = await get_challenge(read_session, challenge_id) if challenge_id else None
-    except DomainError as exc:
-        # the period error of /stats shows /stats, which students do not have
-        if exc.code == "stats_period":
-            code = "board_period_student" if role == "student" else "board_period"
-        else:
-            code = exc.code
-        await message.answer(error_text(DomainError(code, **exc.details)))
-        return
-    _tr, fmt, name = _tools(app, locale)
+                          i18n: PoI18n, places: PlaceDirectory, settings: Settings,
+                          clock: Clock, boards: BoardCache, user: UserInfo | None, role: str,
+                          locale: str) -> None:
+    period, challenge_id = st.board_request(command.args, role, clock(), settings.tz)
+    scope = st.Scope() if role == "student" else st.scope_of(role, user)
+    challenge = await get_challenge(read_session, challenge_id) if challenge_id else None
+    _tr, fmt, name = _tools(i18n, places, locale)
     lines = _board_heading(challenge, period, locale)
     if role == "student":
-        lines += await _student_place(read_session, app, user, period, challenge_id, fmt, name)
+        lines += await _student_place(read_session, boards, user, period, challenge_id, fmt,
+                                      name)
         await message.answer("\n".join(lines))
         return
-    boards = ("orgs", "districts", "regions", "factions") if scope.is_country else (
+    shown = ("orgs", "districts", "regions", "factions") if scope.is_country else (
         ("orgs", "districts", "factions") if scope.district_id is None else ("orgs", "factions"))
-    board = await st.leaderboard(read_session, scope, period, challenge_id, boards)
-    for key in boards:
+    board = await st.leaderboard(read_session, scope, period, challenge_id, shown)
+    for key in shown:
         rows = board.boards[key]
         lines += ["", "<b>" + str(BOARD_TITLES[key]) + "</b>"]
         if not rows:
@@ -223,16 +191,7 @@ async def cmd_leaderboard(message: Message, command: CommandObject, read_session
     await message.answer("\n".join(lines))
 
 
-def _student_may_ask(arg: str | None) -> bool:
-    """A week, month or year, or one challenge: rankings that are kept for everyone (any
-    other period would be one more full count of the log per request)."""
-    words = (arg or "").lower().split()
-    if len(words) == 1:  # a period, or a challenge's number (a year has four digits)
-        return words[0] in STUDENT_PERIODS or as_int(words[0], max_digits=3) is not None
-    return not words or (len(words) == 2 and words[0] == "challenge")
-
-
-async def _student_place(session: AsyncSession, app: App, user: UserInfo | None,
+async def _student_place(session: AsyncSession, boards: BoardCache, user: UserInfo | None,
                          period: st.Period | None, challenge_id: int | None,
                          fmt: Callable[[int | float], str],
                          name: Callable[[str, int], str]) -> list[str]:
@@ -242,7 +201,7 @@ async def _student_place(session: AsyncSession, app: App, user: UserInfo | None,
         return [_("Your school is not in your profile.")]
     org = _row_name("orgs", key, name)
     cache_key = (period.first_day, period.last_day) if period else None, challenge_id
-    country = (await app.boards.get(cache_key, lambda: st.leaderboard(
+    country = (await boards.get(cache_key, lambda: st.leaderboard(
         session, st.Scope(), period, challenge_id, ("orgs",)))).boards["orgs"]
     found = st.place_of(country, key)
     if found is None:

@@ -45,9 +45,6 @@ SIZE = {
     "bot/services/jury.py": "W2-2",
     # W2-3
     "handlers/broadcast/compose.py": "W2-3",
-    # W2-5
-    "bot/services/certificates.py": "W2-5",
-    "bot/services/stats.py": "W2-5",
 }
 COMPLEXITY = {
     # W2-2
@@ -55,11 +52,6 @@ COMPLEXITY = {
     "bot/services/challenges.py:decide": "W2-2",
     "bot/services/challenges.py:set_places": "W2-2",
     "bot/services/jury.py:score": "W2-2",
-    # W2-5
-    "bot/services/demo.py:_events": "W2-5",
-    "bot/services/reports.py:export_xlsx": "W2-5",
-    "bot/services/reports.py:annual_docx": "W2-5",
-    "bot/services/stats.py:_activity_counts": "W2-5",  # and its `noqa: C901`
 }
 PRIVATE_API: dict[str, str] = {  # aiogram or SQLAlchemy internals outside their one module (R9)
 }
@@ -72,9 +64,6 @@ EXCEPT_DOMAIN_ERROR = {  # file: (WP, `except DomainError` blocks left); the err
     "handlers/challenges/wizard.py": ("W2-1", 1),
     # W2-3
     "handlers/broadcast/compose.py": ("W2-3", 11),
-    # W2-5
-    "handlers/certificates/issue.py": ("W2-5", 5),
-    "handlers/stats.py": ("W2-5", 3),
 }
 APP_UNTYPED = {  # file: (WP, `app` parameters typed Any or object)
 }
@@ -87,19 +76,13 @@ APP_PARAMETERS = {  # file: (WP, functions taking `app`): they name what they us
     "handlers/challenges/wizard.py": ("W2-1", 3),
     # W2-3
     "handlers/broadcast/compose.py": ("W2-3", 28),
-    # W2-5
-    "handlers/certificates/issue.py": ("W2-5", 18),
-    "handlers/stats.py": ("W2-5", 9),
 }
 I18N_T = {  # file: (WP, calls of i18n.t); one translator (bot.translator) replaces it
-    # W2-5
-    "bot/services/certificates.py": ("W2-5", 42),
+    "bot/services/certificates/texts.py": ("W2-5", 40),  # every printed text
 }
 STALE_ANSWERS = {  # file: (WP, hand-written "no longer active"); StaleButton answers it
     # W2-3
     "handlers/broadcast/compose.py": ("W2-3", 7),
-    # W2-5
-    "handlers/certificates/issue.py": ("W2-5", 2),
 }
 
 

@@ -100,6 +100,14 @@ async def attend(h, webinar_id: int, user: User, attended: bool = True,
         await s.commit()
 
 
+async def signed(h, *templates: str) -> None:
+    """Signatories for these templates (all by default): a bulk issue asks for them first."""
+    async with h.app.sessionmaker() as s:
+        for template in templates or certs.TEMPLATES:
+            await certs.set_signatories(s, template, "Директор | А. Сейітов", None)
+        await s.commit()
+
+
 def sent_documents(h, chat_id: int) -> list:
     return [c for c in h.api.of("sendDocument", chat_id)]
 
@@ -200,6 +208,12 @@ async def test_bulk_issue_preview_confirm_deliver_and_reissue(h):
     staff = h.user(900)
 
     await staff.send(f"/certificates challenge {cid}")
+    # nobody signs yet: asked first (no nameless "Director"), then the sample follows
+    assert "Nobody signs «Winner's diploma» yet" in staff.last_text()
+    assert "New certificates to issue: 2" in staff.last_text()
+    await staff.send("Director | A. Seitov")
+    assert "Nobody signs «Participant's certificate» yet" in staff.last_text()
+    await staff.send("Director | A. Seitov\nMethodologist | B. Ospanova")
     preview = h.api.last(900)
     assert preview.method == "sendDocument"
     assert "New certificates to issue: 2" in preview.text
@@ -246,6 +260,7 @@ async def test_bulk_issue_preview_confirm_deliver_and_reissue(h):
 
 async def test_cancel_issues_nothing(h):
     await make_staff(h)
+    await signed(h)
     wid = await webinar(h)
     await attend(h, wid, await student(h, 101, "Әлия Құрманова"))
     staff = h.user(900)
@@ -269,7 +284,7 @@ async def test_students_cannot_issue(h):
 
 
 async def test_sending_is_paced_and_the_queue_holds_no_pdf(h, monkeypatch):
-    monkeypatch.setattr(certs, "queue_target", lambda rate: 2)
+    monkeypatch.setattr(certs.delivery, "queue_target", lambda rate: 2)
     wid = await webinar(h)
     for n in range(5):
         await attend(h, wid, await student(h, 200 + n, f"Оқушы Ерекше-{n}",
@@ -359,9 +374,11 @@ def test_the_queue_holds_more_than_a_tick_of_sending():
 
 
 async def test_a_tick_tops_the_queue_up_to_the_target(h, monkeypatch):
-    monkeypatch.setattr(certs, "QUEUE_SECONDS", 0.2)  # 5 at the test's DELIVERY_RATE of 25
-    monkeypatch.setattr(certs, "QUEUE_MIN", 1)
-    monkeypatch.setattr(certs, "ENQUEUE_CHUNK", 2)  # the registry is read in several chunks
+    # 5 at the test's DELIVERY_RATE of 25
+    monkeypatch.setattr(certs.delivery, "QUEUE_SECONDS", 0.2)
+    monkeypatch.setattr(certs.delivery, "QUEUE_MIN", 1)
+    # the registry is read in several chunks
+    monkeypatch.setattr(certs.delivery, "ENQUEUE_CHUNK", 2)
     assert certs.queue_target(h.app.settings.delivery_rate) == 5
     wid = await webinar(h)
     for n in range(8):
@@ -609,6 +626,7 @@ async def test_a_broken_background_file_is_refused(h):
 
 async def test_usage_and_series_through_the_bot(h):
     await make_staff(h)
+    await signed(h)
     staff = h.user(900)
     await staff.send("/certificates")
     assert "/certificates webinar N" in staff.last_text()
@@ -621,3 +639,111 @@ async def test_usage_and_series_through_the_bot(h):
     await h.drain()
     text = pdf_text(sent_documents(h, 101)[0].files["document"])
     assert "вебинары цикла «Школа лидеров» (2 из 3)" in text
+
+
+# --- corrections and the holder's own list (issue 17) ----------------------------------
+
+async def test_a_misspelt_certificate_is_revoked_and_a_corrected_one_sent(h):
+    """Revoke with a reason, the holder fixes the name, re-issue: new number, old revoked,
+    the holder told and sent the new file through the delivery queue."""
+    cert = await issued(h, name="Алия Курманова")
+    await make_staff(h)
+    staff = h.user(900)
+    await staff.send(f"/certificates revoke {cert.number} the name is misspelt")
+    assert f"/certificates reissue {cert.number}" in staff.last_text()
+    async with h.app.sessionmaker() as s:
+        await s.execute(update(User).where(User.id == cert.user_id)
+                        .values(full_name="Әлия Құрманова"))
+        await s.commit()
+    h.app.users.forget(101)
+
+    await staff.send(f"/certificates reissue {cert.number}")
+    async with h.app.sessionmaker() as s:
+        old, new = (await s.scalars(select(Certificate).order_by(Certificate.id))).all()
+    assert old.revoked_at is not None and old.revoke_reason == "the name is misspelt"
+    assert new.revoked_at is None and new.number != old.number
+    assert certs.is_number(new.number) and new.full_name == "Әлия Құрманова"
+    assert new.details["replaces"] == old.number and new.details["title"] == old.details["title"]
+    assert new.number in staff.last_text() and "Әлия Құрманова" in staff.last_text()
+
+    await h.drain()
+    docs = sent_documents(h, 101)
+    assert [d.file_names["document"] for d in docs] == [f"{new.number}.pdf"]
+    assert "Әлия Құрманова" in pdf_text(docs[0].files["document"])
+    assert old.number in docs[0].text and "түзетілген" in docs[0].text  # told, in kk
+    async with h.app.sessionmaker() as s:
+        row = await s.scalar(select(Delivery).where(Delivery.source_id == new.id))
+        assert row.source_type == "certificate" and row.status == "sent"  # the queue, not a loop
+
+    guest = h.user(555, language_code="ru")
+    await guest.send(f"/verify {old.number}")
+    assert "⛔" in guest.last_text()
+    await guest.send(f"/verify {new.number}")
+    assert "✅" in guest.last_text()
+    await staff.send(f"/certificates reissue {old.number}")  # once is enough
+    assert f"already been replaced by No. {new.number}" in staff.last_text()
+
+
+async def test_reissue_revokes_a_valid_one_only_with_a_reason(h):
+    cert = await issued(h)
+    await make_staff(h)
+    staff = h.user(900)
+    await staff.send(f"/certificates reissue {cert.number}")
+    assert "/certificates reissue NUMBER reason" in staff.last_text()
+    await staff.send(f"/certificates reissue {cert.number} wrong school")
+    async with h.app.sessionmaker() as s:
+        rows = (await s.scalars(select(Certificate).order_by(Certificate.id))).all()
+    assert len(rows) == 2 and rows[0].revoke_reason == "wrong school"
+    await h.user(101).send("/start")  # a student cannot
+    await h.user(101).send(f"/certificates reissue {rows[1].number} x")
+    async with h.app.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Certificate)) == 2
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+async def test_my_lists_certificates_to_download_again(h, lang):
+    cert = await issued(h, locale=lang)
+    other = await student(h, 102, "Ирина Ким")
+    me = h.user(101)
+    await me.send("/my")
+    listing = me.last_text()
+    assert cert.number in listing
+    assert ("Менің сертификаттарым" if lang == "kk" else "Мои сертификаты") in listing
+    await me.click(cert.number)
+    doc = h.api.last(101)
+    assert doc.method == "sendDocument" and doc.file_names["document"] == f"{cert.number}.pdf"
+    assert "Әлия Құрманова" in pdf_text(doc.files["document"])
+
+    # someone else's button (forged) and a revoked one are refused
+    from bot.callbacks import MyCertCD
+
+    await h.user(102).send("/my")
+    assert cert.number not in h.user(102).last_text()
+    assert other.id
+    await h.user(102).press(MyCertCD(id=cert.id).pack())
+    assert h.api.of("sendDocument", 102) == []
+    async with h.app.sessionmaker() as s:
+        await certs.revoke(s, cert.number, None, "x", h.app.now())
+        await s.commit()
+    await me.send("/my")
+    assert ("күші жойылған" if lang == "kk" else "отозван") in me.last_text()
+    before = len(h.api.of("sendDocument", 101))
+    await me.press(MyCertCD(id=cert.id).pack())
+    assert len(h.api.of("sendDocument", 101)) == before
+
+
+async def test_the_registry_names_contests_and_webinars(h):
+    cert = await issued(h)
+    cid, _nom, _cat = await contest(h)
+    winner = await student(h, 102, "Ирина Ким")
+    await entry(h, cid, winner, place="1")
+    async with h.app.sessionmaker() as s:
+        await certs.issue(s, certs.Source("challenge", cid), None, h.app.now(),
+                          h.app.settings.tz)
+        await s.commit()
+        data = await certs.export_registry(s, h.app.i18n, "en", h.app.settings.tz)
+    ws = load_workbook(io.BytesIO(data)).active
+    header = [c.value for c in ws[1]]
+    sources = [r[header.index("Source")] for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert sources == [f"Webinar «Self-government» (No. {cert.source_id})",
+                       f"Contest «Our School Parliament» (No. {cid})"]

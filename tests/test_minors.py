@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from bot.callbacks import ChallengeCD
 from bot.local_api import ApiCall
 from bot.scheduler import certificates_tick
+from bot.services import certificates
 from db.models import (
     Certificate,
     Challenge,
@@ -288,6 +289,10 @@ async def no_joining(h, w: World) -> None:
 
 
 async def no_certificates(h, w: World) -> None:
+    async with h.app.sessionmaker() as s:  # a bulk issue asks for signatories first
+        for template in certificates.TEMPLATES:
+            await certificates.set_signatories(s, template, "Director | A. Seitov", None)
+        await s.commit()
     staff = h.user(STAFF)
     for source in (f"webinar {w.webinar}", f"challenge {w.closed_action}"):
         await staff.send(f"/certificates {source}")
@@ -404,6 +409,9 @@ async def test_m4_certificates_follow_the_guardians_confirmation(h, clock):
                           source_id=1, user_id=minor.id, full_name=MINOR_NAME, locale="en",
                           details={"title": {"en": "Old"}, "kind": "challenge"},
                           issued_at=h.app.now(), number="P26-000001-OLD1"))
+        await s.commit()
+    async with h.app.sessionmaker() as s:  # a bulk issue asks for signatories first
+        await certificates.set_signatories(s, "webinar", "Director | A. Seitov", None)
         await s.commit()
     staff = h.user(STAFF)
     await staff.send(f"/certificates webinar {wid}")

@@ -6,12 +6,13 @@ from __future__ import annotations
 import io
 import warnings
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from docx import Document
 from openpyxl import load_workbook
 from PIL import Image
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
 from bot.notices.digest import digest_tick
 from bot.services import charts
@@ -105,7 +106,7 @@ async def collect(h, scope, arg=WEEK):
 
 
 def test_periods_in_almaty_time():
-    tz = st.ZoneInfo("Asia/Almaty")
+    tz = ZoneInfo("Asia/Almaty")
     now = utc(2026, 3, 1, 19, 30)  # Monday 00:30 in Almaty, still Sunday in UTC
     week = st.parse_period(None, now, tz)
     assert (week.first_day, week.last_day) == (date(2026, 3, 2), date(2026, 3, 8))
@@ -245,6 +246,32 @@ async def test_coordinator_export_is_scoped(h, data):
     assert len(districts) == 1
     values = {r[0]: r[1] for r in wb["Summary"].iter_rows(min_row=4, values_only=True)}
     assert values["Registrations: Active users"] == 3
+
+
+def docx_tables(doc) -> dict[str, list[list[str]]]:
+    """Each table by the heading above it."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    found, heading = {}, ""
+    for block in doc.element.body.iterchildren():
+        if block.tag.endswith("}p"):
+            paragraph = Paragraph(block, doc)
+            if paragraph.style.name.startswith("Heading"):
+                heading = paragraph.text
+        elif block.tag.endswith("}tbl"):
+            found[heading] = [[c.text for c in row.cells] for row in Table(block, doc).rows]
+    return found
+
+
+def column_sums_to_total(table: list[list[str]]) -> None:
+    """Every numeric column of the rows before the last adds up to the last (Total) row."""
+    *rows, total = table[1:]
+    for col in range(1, len(total)):
+        if total[col].replace(" ", "").replace("\xa0", "").isdigit():
+            assert sum(int(r[col].replace(" ", "").replace("\xa0", "") or 0)
+                       for r in rows) == int(total[col].replace(" ", "").replace("\xa0", "")), (
+                table[0][col], table)
 
 
 async def test_annual_report_docx(h, data):
@@ -398,7 +425,7 @@ async def python_leaderboard(session, scope, period=None, challenge_id=None,
     reference: one person's points go to each of their current keys; cleared wins count
     nowhere; a key needs every part; ties by key)."""
     a = ActivityLog
-    points = st.case(*[(a.kind == k, v) for k, v in st.POINTS.items()], else_=0)
+    points = case(*[(a.kind == k, v) for k, v in st.POINTS.items()], else_=0)
     conds = [a.kind.in_(st.POINTS), a.user_id.is_not(None)]
     if period is not None:
         conds += [a.at >= period.start, a.at < period.end]
@@ -455,3 +482,90 @@ async def test_leaderboard_in_sql_equals_the_python_sums(h):
                 assert sql == await python_leaderboard(s, scope, period, cid)
                 compared += sum(len(rows) for rows in sql.boards.values())
     assert compared > 500  # rankings with rows in them, not empty ones that agree
+
+
+# --- /report YEAR: the structure the centre's annual report needs (issue 17) -------------
+
+async def _report_world(h, data) -> None:
+    """On top of `data`: a contest with two nominations (and an entry without one), an
+    erased member's activity without a region or faction, a college coordinator."""
+    from db.models.challenges import ChallengeOption, ChallengeParticipant, Submission
+
+    await make_coordinator(h, 203, level="regional", org_type="college")
+    async with h.app.sessionmaker() as s:
+        s.add(Challenge(id=2, kind="contest", status="judged", title_kk="Шексіз шығармашылық",
+                        title_ru="Безграничное творчество", title_en="Boundless creativity",
+                        description_kk="…", starts_at=utc(2026, 1, 22),
+                        deadline_at=utc(2026, 2, 26)))
+        s.add_all([ChallengeOption(id=11, challenge_id=2, kind="nomination", sort=1,
+                                   name_kk="Суреттер", name_ru="Рисунки", name_en="Drawings"),
+                   ChallengeOption(id=12, challenge_id=2, kind="nomination", sort=2,
+                                   name_kk="Алтын қолдар", name_ru="Золотые руки",
+                                   name_en="Golden hands")])
+        await s.flush()
+        for n, (uid, nomination, status, place) in enumerate([
+                (data["s1"].id, 11, "approved", "1"), (data["s2"].id, 11, "approved", None),
+                (data["s3"].id, 12, "approved", "diploma"), (data["s4"].id, 12, "rejected", None),
+                (data["s4"].id, None, "approved", None)]):
+            s.add(Submission(challenge_id=2, user_id=uid, nomination_id=nomination,
+                             status=status, place=place, content_kind="text", text=f"{n}"))
+        for uid in {data["s1"].id, data["s2"].id, data["s3"].id, data["s4"].id}:
+            s.add(ChallengeParticipant(challenge_id=2, user_id=uid))
+        # an erased member: their rows stay, without a person, region or organisation
+        s.add_all([ActivityLog(user_id=None, kind="register", at=utc(2026, 4, 2), role="student"),
+                   ActivityLog(user_id=None, kind="challenge_join", at=utc(2026, 4, 3),
+                               role="student", ref_type="challenge", ref_id=2)])
+        await s.commit()
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+async def test_annual_report_has_what_the_centres_report_states(h, data, lang):
+    await _report_world(h, data)
+    async with h.app.sessionmaker() as s:
+        await s.execute(update(User).where(User.tg_id == STAFF_ID).values(locale=lang))
+        await s.commit()
+    h.app.users.forget(STAFF_ID)
+    await h.user(STAFF_ID).send("/report 2026")
+    sent = h.api.of("sendDocument", STAFF_ID)[-1]
+    doc = Document(io.BytesIO(sent.files["document"]))
+    section = doc.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)  # A4
+    assert doc.inline_shapes, "the chart is in the document"
+    tables = docx_tables(doc)
+    t = h.app.i18n.t
+
+    def T(msgid: str) -> str:
+        return t(lang, msgid)
+
+    assert T("By faction") != "By faction" or lang == "en"  # in the staff member's language
+    # regions: every row, then those without a region, add up to the total
+    regions = tables[T("By region")]
+    assert [r[0] for r in regions[-2:]] == [T("Region not given"), T("Total")]
+    column_sums_to_total(regions)
+    # each challenge's participants, each contest's entries and winners
+    challenges = {r[0]: r for r in tables[T("Challenges, actions and contests")][1:]}
+    title = {"kk": "Шексіз шығармашылық", "ru": "Безграничное творчество"}[lang]
+    assert challenges[title][3:] == ["4", "5", "2"]
+    # a contest's entries by nomination, with the entry without one, adding up
+    nominations = [r for r in tables[T("Contest entries by nomination")] if r[0] == title]
+    names = {"kk": ["Суреттер", "Алтын қолдар"], "ru": ["Рисунки", "Золотые руки"]}[lang]
+    assert [r[1] for r in nominations] == [*names, T("Without a nomination"), T("Total")]
+    assert [r[2:] for r in nominations] == [["2", "2", "1"], ["2", "1", "1"], ["1", "1", "0"],
+                                            ["5", "4", "2"]]
+    # factions and organisation types: a "not given" row for the erased member, and totals
+    factions = tables[T("By faction")]
+    assert T("Happiness") in [r[0] for r in factions] and factions[-2][0] == T("Not given")
+    column_sums_to_total(factions)
+    org_types = tables[T("By type of organisation")]
+    column_sums_to_total(org_types)
+    assert org_types[-1][1] == factions[-1][1]  # the same registrations, told two ways
+    # coordinators per level and parliament (2021: regional 17 / district 216 ...)
+    coordinators = {r[0]: r[1:] for r in tables[T("Coordinators by level")]}
+    assert coordinators[T("Regional level")] == ["1", "1", "0", "2"]
+    assert coordinators[T("District (city) level")] == ["1", "0", "0", "1"]
+    assert coordinators[T("Total")] == ["2", "1", "0", "3"]
+    # webinars and their attendance, with a total row
+    webinars = tables[T("Webinars")]
+    assert webinars[-1][0] == T("Webinars in total: {count}").format(count=1)
+    roles = {r[0]: r[1] for r in tables[T("Webinar attendance by role")]}
+    assert roles[T("Students")] == "2" and roles[T("Total")] == "2"  # as the log has them

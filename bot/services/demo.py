@@ -191,17 +191,32 @@ async def _webinars(conn: AsyncConnection, rng: random.Random, n: int,
         return [(k + 1, r["starts_at"]) for k, r in enumerate(rows)]
 
 
+def _event_row(person: dict[str, Any], kind: str, at: datetime, ref_type: str | None = None,
+               ref_id: int | None = None, extra: dict | None = None) -> dict[str, Any]:
+    return {"user_id": person["id"], "kind": kind, "at": at, "role": person["role"],
+            "region_id": person["region_id"], "district_id": person["district_id"],
+            "org_type": person["org_type"], "ref_type": ref_type, "ref_id": ref_id,
+            "extra": extra}
+
+
+def _event_about(rng: random.Random, person: dict[str, Any], kind: str, at: datetime,
+                 challenges: list[tuple[int, datetime]], webinars: list[tuple[int, datetime]],
+                 serial: int) -> dict[str, Any]:
+    """One logged action of `kind`, about a random challenge or webinar where it has one."""
+    if kind.startswith(("challenge", "submission")) or kind == "winner":
+        return _event_row(person, kind, at, "challenge", rng.choice(challenges)[0])
+    if kind.startswith("webinar"):
+        return _event_row(person, kind, at, "webinar", rng.choice(webinars)[0])
+    if kind == "broadcast_sent":
+        return _event_row(person, kind, at, "broadcast", serial)
+    return _event_row(person, kind, at, extra={"field": "org_name"})
+
+
 def _events(rng: random.Random, people: list[dict[str, Any]], n: int,
             challenges: list[tuple[int, datetime]], webinars: list[tuple[int, datetime]],
             now: datetime) -> list[dict[str, Any]]:
-    def row(person: dict[str, Any], kind: str, at: datetime, ref_type: str | None = None,
-            ref_id: int | None = None, extra: dict | None = None) -> dict[str, Any]:
-        return {"user_id": person["id"], "kind": kind, "at": at, "role": person["role"],
-                "region_id": person["region_id"], "district_id": person["district_id"],
-                "org_type": person["org_type"], "ref_type": ref_type, "ref_id": ref_id,
-                "extra": extra}
-
-    out = [row(p, "register", p["created_at"], extra={"role": p["role"]}) for p in people]
+    out = [_event_row(p, "register", p["created_at"], extra={"role": p["role"]})
+           for p in people]
     students = sorted((p for p in people if p["role"] == "student"),
                       key=lambda p: p["created_at"])
     joined = [p["created_at"] for p in students]
@@ -218,16 +233,7 @@ def _events(rng: random.Random, people: list[dict[str, Any]], n: int,
             person = rng.choice(leaders)
         else:
             person = students[rng.randrange(known)]
-        if kind.startswith(("challenge", "submission")) or kind == "winner":
-            ref = rng.choice(challenges)
-            out.append(row(person, kind, at, "challenge", ref[0]))
-        elif kind.startswith("webinar"):
-            ref = rng.choice(webinars)
-            out.append(row(person, kind, at, "webinar", ref[0]))
-        elif kind == "broadcast_sent":
-            out.append(row(person, kind, at, "broadcast", len(out)))
-        else:
-            out.append(row(person, kind, at, extra={"field": "org_name"}))
+        out.append(_event_about(rng, person, kind, at, challenges, webinars, len(out)))
     return out
 
 

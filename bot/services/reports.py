@@ -1,4 +1,4 @@
-"""Files for staff: the statistics workbook (XLSX) and the annual report draft (DOCX).
+"""Files for staff: the statistics workbook (XLSX); the annual report is bot.services.annual.
 
 Names and dates of challenges and webinars come from their tables when those features are
 installed; every sheet still works (empty) when a table has no rows or does not exist.
@@ -10,7 +10,7 @@ import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
@@ -234,15 +234,23 @@ async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
                       tr: st.Translate, locale: str, place_name: PlaceName) -> bytes:
     districts: dict[tuple, st.AreaRow] = {}
     data = await st.collect(session, period, scope, with_trend=False, districts=districts)
-    prev = period.previous()
-    district_rows = [(reg, row) for (reg, _dist), row in sorted(
-        districts.items(), key=lambda kv: (kv[0][0] or 0, -kv[1].participation, kv[0][1] or 0))]
     challenges = await challenge_rows(session, period, scope, locale)
     webinars = await webinar_rows(session, period, scope, locale)
     broadcasts = await broadcast_rows(session, period, scope)
     wb = Workbook()
     wb.remove(wb.active)
+    _summary_sheet(wb, period, data, tr)
+    _area_sheets(wb, scope, data, districts, tr, place_name)
+    _challenge_sheet(wb, period, challenges, tr)
+    _webinar_sheet(wb, period, webinars, tr)
+    _broadcast_sheet(wb, period, broadcasts, tr)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
 
+
+def _summary_sheet(wb: Workbook, period: st.Period, data: st.Stats, tr: st.Translate) -> None:
+    prev = period.previous()
     summary = [[tr(_("Period")), period.first_day, period.last_day, None, None],
                [tr(_("Previous period")), prev.first_day, prev.last_day, None, None]]
     for title, rows in st.SECTIONS:
@@ -259,6 +267,12 @@ async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
         for c in (2, 3):
             ws.cell(r, c).number_format = DATE_FMT
 
+
+def _area_sheets(wb: Workbook, scope: st.Scope, data: st.Stats,
+                 districts: dict[tuple, st.AreaRow], tr: st.Translate,
+                 place_name: PlaceName) -> None:
+    district_rows = [(reg, row) for (reg, _dist), row in sorted(
+        districts.items(), key=lambda kv: (kv[0][0] or 0, -kv[1].participation, kv[0][1] or 0))]
     cols = [*st.AREA_COLUMNS, "participation"]
     heads = [tr(st.AREA_LABELS[c]) for c in cols]
     region_rows = _region_rows(scope, data)
@@ -272,6 +286,10 @@ async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
              place_name("district", row.area_id) if row.area_id else "—",
              *[row.get(c) for c in cols]] for reg, row in district_rows],
            [30, 34, *[13] * len(cols)])
+
+
+def _challenge_sheet(wb: Workbook, period: st.Period, challenges: list[ChallengeRow],
+                     tr: st.Translate) -> None:
     _sheet(wb, tr(_("Challenges")),
            ["ID", tr(_("Title")), tr(_("Type")), tr(_("Starts")), tr(_("Deadline")),
             tr(_("Joined")), tr(_("Entries submitted")), tr(_("Entries approved")),
@@ -280,6 +298,10 @@ async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
              _local(c.starts, period), _local(c.deadline, period), c.joins, c.submissions,
              c.approved, c.winners] for c in challenges],
            [7, 48, 12, 17, 17, 11, 13, 13, 11], {4: DATETIME_FMT, 5: DATETIME_FMT})
+
+
+def _webinar_sheet(wb: Workbook, period: st.Period, webinars: list[WebinarRow],
+                   tr: st.Translate) -> None:
     _sheet(wb, tr(_("Webinars")),
            ["ID", tr(_("Title")), tr(_("Starts")), tr(_("Status")), tr(_("Speakers")),
             tr(_("Registered")), tr(_("Attended"))],
@@ -287,145 +309,19 @@ async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
              tr(webinar_status(w.status, w.starts)),
              ", ".join(w.speakers), w.registered, w.attended] for w in webinars],
            [7, 48, 17, 12, 40, 12, 12], {3: DATETIME_FMT})
+
+
+def _broadcast_sheet(wb: Workbook, period: st.Period, broadcasts: list[BroadcastRow],
+                     tr: st.Translate) -> None:
     _sheet(wb, tr(_("Broadcasts")),
            ["ID", tr(_("Queued at")), tr(_("Recipients")), tr(_("Delivered")), tr(_("Failed")),
             tr(_("Blocked the bot")), tr(_("Text"))],
            [[b.id, _local(b.first_at, period), b.recipients, b.sent, b.failed, b.blocked,
              b.text] for b in broadcasts],
            [8, 17, 12, 12, 10, 14, 60], {2: DATETIME_FMT})
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 def _region_rows(scope: st.Scope, data: st.Stats) -> list[tuple[int, st.AreaRow]]:
     if scope.is_country:
         return [(r.area_id or 0, r) for r in data.areas]
     return [(scope.region_id or 0, data.total)]
-
-
-# ---------------------------------------------------------------- DOCX
-
-
-@dataclass
-class YearChallenge:
-    title: str
-    kind: str
-    starts: datetime | None
-    participants: int
-    entries: int
-    winners: int
-
-
-async def year_challenges(session: AsyncSession, period: st.Period,
-                          locale: str) -> list[YearChallenge]:
-    """Every published challenge, action and contest starting in the year."""
-    try:
-        from db.models.challenges import Challenge, ChallengeParticipant, Submission
-
-        items = (await session.execute(select(*_challenge_cols(Challenge)).where(
-            Challenge.starts_at >= period.start, Challenge.starts_at < period.end,
-            Challenge.status != "draft").order_by(Challenge.starts_at))).all()
-        if not items:
-            return []
-        ids = [c.id for c in items]
-        joins = dict((await session.execute(
-            select(ChallengeParticipant.challenge_id, func.count())
-            .where(ChallengeParticipant.challenge_id.in_(ids))
-            .group_by(ChallengeParticipant.challenge_id))).all())
-        s = Submission
-        subs = {cid: (n, w) for cid, n, w in await session.execute(
-            select(s.challenge_id, func.count(), func.count(s.place))
-            .where(s.challenge_id.in_(ids), s.status != "withdrawn")
-            .group_by(s.challenge_id))}
-    except Exception:
-        logger.warning("challenges unavailable for the report", exc_info=True)
-        return []
-    return [YearChallenge(_title(c, locale), c.kind, c.starts_at, joins.get(c.id, 0),
-                          *subs.get(c.id, (0, 0))) for c in items]
-
-
-async def annual_docx(session: AsyncSession, year: int, tz: Any, now: datetime,
-                      tr: st.Translate, locale: str, fmt: Callable[[int | float], str],
-                      place_name: PlaceName) -> bytes:
-    from docx import Document
-    from docx.shared import Pt
-
-    period = st.Period(date(year, 1, 1), date(year, 12, 31), tz)
-    scope = st.Scope()
-    data = await st.collect(session, period, scope, with_trend=False)
-    quarters = []
-    for q in range(4):
-        next_first = date(year, 3 * q + 4, 1) if q < 3 else date(year + 1, 1, 1)
-        qp = st.Period(date(year, 3 * q + 1, 1), next_first - timedelta(days=1), tz)
-        totals, _areas = await st.summary(session, qp, scope)
-        quarters.append(totals)
-    challenges = await year_challenges(session, period, locale)
-    webinars = await webinar_rows(session, period, scope, locale)
-
-    doc = Document()
-    doc.styles["Normal"].font.name = "Times New Roman"
-    doc.styles["Normal"].font.size = Pt(12)
-    doc.add_heading(tr(_("School and Student Parliament: results of {year}")).format(year=year),
-                    level=1)
-    doc.add_paragraph(tr(_("Draft prepared by the bot from its records on {date}.")).format(
-        date=now.astimezone(tz).strftime("%d.%m.%Y")))
-
-    doc.add_heading(tr(_("Totals for the year")), level=2)
-    rows = [[f"{tr(title)}: {tr(label)}", fmt(data.current[key]),
-             fmt(data.previous[key])]
-            for title, items in st.SECTIONS for key, label in items]
-    _table(doc, [tr(_("Indicator")), str(year), str(year - 1)], rows)
-
-    doc.add_heading(tr(_("By quarter")), level=2)
-    qkeys = ["reg_student", "active", "joins", "submissions", "winners", "webinars_held",
-             "attendance"]
-    _table(doc, [tr(_("Indicator")), "I", "II", "III", "IV"],
-           [[tr(st.METRIC_LABELS[k]), *[fmt(q[k]) for q in quarters]] for k in qkeys])
-
-    doc.add_heading(tr(_("By region")), level=2)
-    _table(doc, [tr(_("Region")), tr(_("Registrations")), tr(_("Active users")),
-                 tr(_("Participation")), tr(_("Winners"))],
-           [[place_name("region", r.area_id or 0), fmt(r.get("registrations")),
-             fmt(r.get("active")), fmt(r.participation), fmt(r.get("winners"))]
-            for r in data.areas]
-           + [[tr(_("Total")), fmt(data.total.get("registrations")),
-               fmt(data.total.get("active")), fmt(data.total.participation),
-               fmt(data.total.get("winners"))]])
-
-    doc.add_heading(tr(_("Challenges, actions and contests")), level=2)
-    if challenges:
-        _table(doc, [tr(_("Title")), tr(_("Type")), tr(_("Starts")), tr(_("Participants")),
-                     tr(_("Entries submitted")), tr(_("Winners"))],
-               [[c.title, tr(KIND_LABELS[c.kind]) if c.kind in KIND_LABELS else c.kind,
-                 c.starts.astimezone(tz).strftime("%d.%m.%Y") if c.starts else "—",
-                 fmt(c.participants), fmt(c.entries), fmt(c.winners)] for c in challenges])
-    else:
-        doc.add_paragraph(tr(_("None in this year.")))
-
-    doc.add_heading(tr(_("Webinars")), level=2)
-    if webinars:
-        _table(doc, [tr(_("Title")), tr(_("Date")), tr(_("Registered")), tr(_("Attended")),
-                     tr(_("Speakers"))],
-               [[w.title + (" (" + tr(_("cancelled")) + ")" if w.status == "cancelled" else ""),
-                 w.starts.astimezone(tz).strftime("%d.%m.%Y") if w.starts else "—",
-                 fmt(w.registered), fmt(w.attended), ", ".join(w.speakers) or "—"]
-                for w in webinars])
-    else:
-        doc.add_paragraph(tr(_("None in this year.")))
-    buf = io.BytesIO()
-    doc.save(buf)
-    return buf.getvalue()
-
-
-def _table(doc: Any, header: list[str], rows: list[list[str]]) -> None:
-    table = doc.add_table(rows=1, cols=len(header))
-    table.style = "Table Grid"
-    for cell, text in zip(table.rows[0].cells, header, strict=True):
-        cell.text = text
-        for run in cell.paragraphs[0].runs:
-            run.bold = True
-    for row in rows:
-        cells = table.add_row().cells
-        for cell, text in zip(cells, row, strict=True):
-            cell.text = str(text)

@@ -1,8 +1,8 @@
-"""Certificates: issuing, templates and verification."""
+"""Certificates: issuing, templates (issue) and verification (verify)."""
 
 from __future__ import annotations
 
 from bot.routing import Routes
-from handlers.certificates import issue
+from handlers.certificates import issue, mine, verify
 
-ROUTES: tuple[Routes, ...] = (issue.routes,)
+ROUTES: tuple[Routes, ...] = (issue.routes, verify.routes, mine.routes)

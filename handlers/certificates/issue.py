@@ -1,14 +1,16 @@
-"""/certificates (staff: bulk issue, templates, revoke, export) and /verify (anyone)."""
+"""/certificates (staff): bulk issue, templates, revoke, export."""
 
 from __future__ import annotations
 
 import asyncio
 import html
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
@@ -16,23 +18,23 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import labels
-from bot.app import App
 from bot.callbacks import CertCD
+from bot.config import Settings
+from bot.i18n import PoI18n
 from bot.middlewares import HEAVY_DB
 from bot.routing import Routes
 from bot.services import certificates as certs
 from bot.services.errors import DomainError
-from bot.services.guardian import as_seen_by_others
 from bot.services.users import UserInfo
 from db.models import Certificate
-from handlers.shared.texts import error_text
+from handlers.shared.errors import StaleButton
 
 routes = Routes(__name__)
 logger = logging.getLogger(__name__)
 
 
 BACKGROUND_MAX_BYTES = 10_000_000
+Clock = Callable[[], datetime]
 
 
 class CertificatesSG(StatesGroup):
@@ -49,10 +51,10 @@ def confirm_kb(count: int) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def templates_kb(app: App, locale: str) -> InlineKeyboardMarkup:
+def templates_kb(i18n: PoI18n, locale: str) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for template in certs.TEMPLATES:
-        kb.button(text=certs.template_label(app.i18n, locale, template),
+        kb.button(text=certs.template_label(i18n, locale, template),
                   callback_data=CertCD(action="tpl", template=template))
     kb.adjust(1)
     return kb.as_markup()
@@ -74,44 +76,45 @@ async def _username(bot: Bot, public_base_url: str | None) -> str:
     return public_base_url or (await bot.me()).username or ""
 
 
-async def _render(app: App, bot: Bot, session: AsyncSession, cert: Certificate) -> bytes:
+async def _render(i18n: PoI18n, tz: ZoneInfo, bot: Bot, session: AsyncSession,
+                  cert: Certificate) -> bytes:
     settings = await certs.get_settings(session, cert.template)
-    username = await _username(bot, app.settings.public_base_url)
-    return await asyncio.to_thread(certs.render, app.i18n, cert, settings, username,
-                                   app.settings.tz)
+    username = await _username(bot, None)  # a sample: its QR code leads nowhere real
+    return await asyncio.to_thread(certs.render, i18n, cert, settings, username, tz)
 
 
 # --- /certificates ---------------------------------------------------------------------
 
 @routes.message(Command("certificates"), flags=HEAVY_DB)
 async def cmd_certificates(message: Message, command: CommandObject, state: FSMContext,
-                           session: AsyncSession, read_session: AsyncSession, app: App,
-                           bot: Bot, user: UserInfo | None) -> None:
+                           session: AsyncSession, read_session: AsyncSession, i18n: PoI18n,
+                           settings: Settings, clock: Clock, bot: Bot,
+                           user: UserInfo | None) -> None:
     """Reads (the registry, who is due a certificate) go to `read_session`; a revocation
     and the confirmation step are written through `session`."""
     args = " ".join((command.args or "").split())
     sub, _sep, rest = args.partition(" ")
-    try:
-        if sub == "templates":
-            await message.answer(_("Which template?"),
-                                 reply_markup=templates_kb(app, app.i18n.current_locale))
-        elif sub == "export":
-            await send_export(message, read_session, app)
-        elif sub == "revoke":
-            await revoke(message, rest, session, app, user)
-        else:
-            await preview_issue(message, args, state, read_session, app, bot)
-    except DomainError as exc:
-        await message.answer(error_text(exc))
+    if sub == "templates":
+        await message.answer(_("Which template?"),
+                             reply_markup=templates_kb(i18n, i18n.current_locale))
+    elif sub == "export":
+        await send_export(message, read_session, i18n, settings.tz, clock())
+    elif sub == "revoke":
+        await revoke(message, rest, session, clock(), user)
+    elif sub == "reissue":
+        await reissue(message, rest, session, i18n, settings, clock(), bot, user)
+    else:
+        await preview_issue(message, args, state, read_session, i18n, settings.tz, clock(), bot)
 
 
 async def preview_issue(message: Message, args: str, state: FSMContext,
-                        session: AsyncSession, app: App, bot: Bot) -> None:
+                        session: AsyncSession, i18n: PoI18n, tz: ZoneInfo, now: datetime,
+                        bot: Bot) -> None:
     source = certs.parse_source(args)
-    plan = await certs.plan_issue(session, source, app.now(), app.settings.tz)
-    locale = app.i18n.current_locale
+    plan = await certs.plan_issue(session, source, now, tz)
+    locale = i18n.current_locale
     lines = [_("New certificates to issue: {count}").format(count=len(plan.new))]
-    lines += [f"• {certs.template_label(app.i18n, locale, t)}: {n}"
+    lines += [f"• {certs.template_label(i18n, locale, t)}: {n}"
               for t, n in plan.by_template.items()]
     lines.append(_("Issued before: {count}").format(count=plan.existing))
     if plan.no_name:
@@ -121,11 +124,21 @@ async def preview_issue(message: Message, args: str, state: FSMContext,
         lines.append(_("Waiting for a guardian's confirmation (skipped; run this again after "
                        "they confirm): {count}").format(count=plan.waiting))
     summary = "\n".join(lines)
-    sample = certs.preview_for(source, plan, app.now())
+    sample = certs.preview_for(source, plan, now)
     if sample is None:
         await message.answer(summary + "\n\n" + _("Nothing new to issue."))
         return
-    pdf = await _render(app, bot, session, sample)
+    unsigned = await certs.unsigned_templates(session, plan.by_template)
+    if unsigned:  # not a nameless "Director": who signs is asked first, then the issue goes on
+        await state.set_state(CertificatesSG.signatories)
+        await state.update_data(cert_template=unsigned[0], cert_source=args)
+        await message.answer(summary + "\n\n" + _(
+            "Nobody signs «{template}» yet. Send the signatories first, one per line, at most "
+            "3:\n<code>Director | A. Seitov</code>\nLines for one language only go after a line "
+            "[kk], [ru] or [en]. Then you will see a sample. /cancel to stop.").format(
+            template=html.escape(certs.template_label(i18n, locale, unsigned[0]), quote=False)))
+        return
+    pdf = await _render(i18n, tz, bot, session, sample)
     await state.set_state(CertificatesSG.confirm)
     await state.update_data(cert_source=args)
     await message.answer_document(
@@ -138,8 +151,8 @@ async def preview_issue(message: Message, args: str, state: FSMContext,
 # Heavy: one batch at a time per person, in a worker thread. It stays on the writer: who is
 # due a certificate is decided in the transaction that adds the rows (no duplicates).
 @routes.callback_query(CertCD.filter(F.action == "issue"), flags=HEAVY_DB)
-async def on_issue(cb: CallbackQuery, state: FSMContext, session: AsyncSession, app: App,
-                   bot: Bot, user: UserInfo | None) -> None:
+async def on_issue(cb: CallbackQuery, state: FSMContext, session: AsyncSession, i18n: PoI18n,
+                   settings: Settings, clock: Clock, bot: Bot, user: UserInfo | None) -> None:
     args = (await state.get_data()).get("cert_source")
     if await state.get_state() != CertificatesSG.confirm.state or not args:
         await cb.message.answer(_("This request has expired. Send the /certificates command "
@@ -147,15 +160,10 @@ async def on_issue(cb: CallbackQuery, state: FSMContext, session: AsyncSession, 
         return
     await state.clear()
     await cb.message.edit_reply_markup(reply_markup=None)
-    try:
-        result = await certs.issue(session, certs.parse_source(args), user, app.now(),
-                                   app.settings.tz)
-    except DomainError as exc:
-        await cb.message.answer(error_text(exc))
-        return
-    qr_target = await _username(bot, app.settings.public_base_url)
-    queued = await certs.pump(session, app.i18n, qr_target, app.settings.tz,
-                              app.now(), certs.queue_target(app.settings.delivery_rate))
+    result = await certs.issue(session, certs.parse_source(args), user, clock(), settings.tz)
+    qr_target = await _username(bot, settings.public_base_url)
+    queued = await certs.pump(session, i18n, qr_target, settings.tz, clock(),
+                              certs.queue_target(settings.delivery_rate))
     logger.info("issued %s certificates for %s, %s queued now", result.new, args, queued)
     await cb.message.answer(
         _("Issued: {new} new certificates ({existing} had been issued before). They are being "
@@ -175,38 +183,56 @@ async def on_confirm_other(message: Message) -> None:
     await message.answer(_("Press “Issue” or “Cancel” under the sample, or send /cancel."))
 
 
-async def send_export(message: Message, session: AsyncSession, app: App) -> None:
-    data = await certs.export_registry(session, app.i18n, app.i18n.current_locale,
-                                       app.settings.tz)
-    stamp = app.now().astimezone(app.settings.tz).strftime("%Y%m%d")
+async def send_export(message: Message, session: AsyncSession, i18n: PoI18n, tz: ZoneInfo,
+                      now: datetime) -> None:
+    data = await certs.export_registry(session, i18n, i18n.current_locale, tz)
+    stamp = now.astimezone(tz).strftime("%Y%m%d")
     await message.answer_document(BufferedInputFile(data, filename=f"certificates_{stamp}.xlsx"),
                                   caption=_("The registry of certificates."))
 
 
-async def revoke(message: Message, rest: str, session: AsyncSession, app: App,
+async def revoke(message: Message, rest: str, session: AsyncSession, now: datetime,
                  user: UserInfo | None) -> None:
     number, _sep, reason = rest.partition(" ")
     if not number or not reason.strip():  # /verify shows the reason to whoever checks
         raise DomainError("cert_usage")
-    cert = await certs.revoke(session, number, user, reason, app.now())
+    cert = await certs.revoke(session, number, user, reason, now)
     await message.answer(_("Certificate {number} is revoked. /verify will now say so.").format(
+        number=cert.number) + "\n" + _("To issue a corrected one with a new number: "
+                                       "/certificates reissue {number}").format(
         number=cert.number))
+
+
+async def reissue(message: Message, rest: str, session: AsyncSession, i18n: PoI18n,
+                  settings: Settings, now: datetime, bot: Bot, user: UserInfo | None) -> None:
+    """`/certificates reissue NUMBER [reason]`: revoke (unless revoked already) and issue a
+    corrected one, sent to the holder through the delivery queue like any other."""
+    number, _sep, reason = rest.partition(" ")
+    if not number:
+        raise DomainError("cert_usage")
+    old, new = await certs.reissue(session, number, user, reason, now, settings.tz)
+    qr_target = await _username(bot, settings.public_base_url)
+    await certs.pump(session, i18n, qr_target, settings.tz, now,
+                     certs.queue_target(settings.delivery_rate))
+    await message.answer(_("Certificate {old} is revoked. The corrected one, No. {new}, is "
+                           "issued to {name} and is being sent to them now.").format(
+        old=old.number, new=new.number, name=html.escape(new.full_name)))
 
 
 # --- templates -------------------------------------------------------------------------
 
 @routes.callback_query(CertCD.filter(F.action == "tpl"))
 async def on_template(cb: CallbackQuery, callback_data: CertCD, session: AsyncSession,
-                      app: App) -> None:
+                      i18n: PoI18n) -> None:
     if callback_data.template not in certs.TEMPLATES:
         return
     settings = await certs.get_settings(session, callback_data.template)
-    locale = app.i18n.current_locale
+    locale = i18n.current_locale
     background = _("own picture") if settings.background else _("built-in frame")
     signatories = certs.signatories_text(settings) or _("not set (“Director”, no name)")
     await cb.message.answer(
         _("<b>{template}</b>\nBackground: {background}\nSignatories:\n{signatories}").format(
-            template=certs.template_label(app.i18n, locale, callback_data.template),
+            template=certs.template_label(i18n, locale, callback_data.template),
             background=background, signatories=html.escape(signatories)),
         reply_markup=template_kb(callback_data.template))
 
@@ -215,8 +241,7 @@ async def on_template(cb: CallbackQuery, callback_data: CertCD, session: AsyncSe
 async def on_background_ask(cb: CallbackQuery, callback_data: CertCD,
                             state: FSMContext) -> None:
     if callback_data.template not in certs.TEMPLATES:  # a forged button (review I1)
-        await cb.answer(_("This button is no longer active."), show_alert=True)
-        return
+        raise StaleButton()
     await state.set_state(CertificatesSG.background)
     await state.update_data(cert_template=callback_data.template)
     await cb.message.answer(_("Send the background picture as a photo or as a file. A4 "
@@ -225,21 +250,18 @@ async def on_background_ask(cb: CallbackQuery, callback_data: CertCD,
 
 
 @routes.message(CertificatesSG.background, F.photo | F.document)
-async def on_background(message: Message, state: FSMContext, session: AsyncSession, app: App,
-                        bot: Bot, user: UserInfo | None) -> None:
+async def on_background(message: Message, state: FSMContext, session: AsyncSession,
+                        i18n: PoI18n, settings: Settings, clock: Clock, bot: Bot,
+                        user: UserInfo | None) -> None:
     media = message.photo[-1] if message.photo else message.document
     if media.file_size and media.file_size > BACKGROUND_MAX_BYTES:
         await message.answer(_("The file is too large (at most 10 MB)."))
         return
     template = (await state.get_data()).get("cert_template", "")
     raw = (await bot.download(media.file_id)).read()
-    try:
-        await certs.set_background(session, template, raw, user)
-    except DomainError as exc:
-        await message.answer(error_text(exc))
-        return
+    await certs.set_background(session, template, raw, user)
     await state.clear()
-    await _send_template_preview(message, template, session, app, bot,
+    await _send_template_preview(message, template, session, i18n, settings.tz, clock(), bot,
                                  _("The background is saved. A sample:"))
 
 
@@ -252,8 +274,7 @@ async def on_background_other(message: Message) -> None:
 async def on_signatories_ask(cb: CallbackQuery, callback_data: CertCD,
                              state: FSMContext) -> None:
     if callback_data.template not in certs.TEMPLATES:  # a forged button (review I1)
-        await cb.answer(_("This button is no longer active."), show_alert=True)
-        return
+        raise StaleButton()
     await state.set_state(CertificatesSG.signatories)
     await state.update_data(cert_template=callback_data.template)
     await cb.message.answer(_(
@@ -263,15 +284,17 @@ async def on_signatories_ask(cb: CallbackQuery, callback_data: CertCD,
 
 @routes.message(CertificatesSG.signatories, F.text, ~F.text.startswith("/"))
 async def on_signatories(message: Message, state: FSMContext, session: AsyncSession,
-                         app: App, bot: Bot, user: UserInfo | None) -> None:
+                         i18n: PoI18n, settings: Settings, clock: Clock, bot: Bot,
+                         user: UserInfo | None) -> None:
     template = (await state.get_data()).get("cert_template", "")
-    try:
-        await certs.set_signatories(session, template, message.text, user)
-    except DomainError as exc:
-        await message.answer(error_text(exc))
-        return
+    await certs.set_signatories(session, template, message.text, user)
+    source = (await state.get_data()).get("cert_source")
     await state.clear()
-    await _send_template_preview(message, template, session, app, bot,
+    if source:  # asked for by a bulk issue: go on with it
+        await message.answer(_("The signatories are saved."))
+        await preview_issue(message, source, state, session, i18n, settings.tz, clock(), bot)
+        return
+    await _send_template_preview(message, template, session, i18n, settings.tz, clock(), bot,
                                  _("The signatories are saved. A sample:"))
 
 
@@ -283,112 +306,22 @@ async def on_signatories_other(message: Message) -> None:
 @routes.callback_query(CertCD.filter(F.action == "nobg"))
 async def on_no_background(cb: CallbackQuery, callback_data: CertCD, session: AsyncSession,
                            user: UserInfo | None) -> None:
-    try:
-        await certs.set_background(session, callback_data.template, None, user)
-    except DomainError as exc:
-        await cb.message.answer(error_text(exc))
-        return
+    await certs.set_background(session, callback_data.template, None, user)
     await cb.message.answer(_("The built-in frame is used again."))
 
 
 @routes.callback_query(CertCD.filter(F.action == "pv"))
 async def on_preview(cb: CallbackQuery, callback_data: CertCD, session: AsyncSession,
-                     app: App, bot: Bot) -> None:
+                     i18n: PoI18n, settings: Settings, clock: Clock, bot: Bot) -> None:
     if callback_data.template in certs.TEMPLATES:
-        await _send_template_preview(cb.message, callback_data.template, session, app, bot,
-                                     _("A sample:"))
+        await _send_template_preview(cb.message, callback_data.template, session, i18n,
+                                     settings.tz, clock(), bot, _("A sample:"))
 
 
 async def _send_template_preview(message: Message, template: str, session: AsyncSession,
-                                 app: App, bot: Bot, caption: str) -> None:
-    sample = certs.sample_certificate(template, app.i18n.current_locale, app.now())
-    pdf = await _render(app, bot, session, sample)
+                                 i18n: PoI18n, tz: ZoneInfo, now: datetime, bot: Bot,
+                                 caption: str) -> None:
+    sample = certs.sample_certificate(template, i18n.current_locale, now)
+    pdf = await _render(i18n, tz, bot, session, sample)
     await message.answer_document(BufferedInputFile(pdf, filename=f"sample_{template}.pdf"),
                                   caption=caption)
-
-
-# --- /verify and /start v_<number> -----------------------------------------------------
-
-@routes.message(Command("verify"))
-async def cmd_verify(message: Message, command: CommandObject, session: AsyncSession,
-                     app: App) -> None:
-    if not (command.args or "").strip():
-        await message.answer(_("Send the number after the command, e.g. "
-                               "<code>/verify D26-7KQM-3XRT-P9WF-HN2C</code>."))
-        return
-    await verify_reply(message, command.args or "", session, app)
-
-
-@routes.message(CommandStart(deep_link=True, magic=F.args.startswith("v_")))
-async def cmd_start_verify(message: Message, command: CommandObject, session: AsyncSession,
-                           app: App) -> None:
-    """The link under a certificate's QR code: t.me/<bot>?start=v_<number>."""
-    await verify_reply(message, (command.args or "")[2:], session, app)
-
-
-async def verify_reply(message: Message, number: str, session: AsyncSession, app: App) -> None:
-    """/verify <number> and /start v_<number>.
-
-    Shown to anyone: genuine or revoked, what it was given for, the date, and the holder as
-    "Aida N." of their region, never the full name or the school (certs.public_name); a
-    minor still waiting for a guardian's confirmation by neither name nor region."""
-    who = message.from_user.id if message.from_user else 0
-    if too_many_misses(app, who):
-        await message.answer(_("Too many numbers that match no certificate. Please check the "
-                               "number and try again in an hour."))
-        return
-    cert = await certs.find(session, number)
-    if cert is None:
-        record_miss(app, who)
-        shown = certs.normalize_number(number)[:40]
-        await message.answer(_("❓ No certificate has the number {number}. Check the number "
-                               "and try again.").format(number=html.escape(shown)))
-        return
-    locale = app.i18n.current_locale
-    tz = app.settings.tz
-    region = app.places.region(cert.region_id)
-    # a minor waiting for a guardian's confirmation: neither name nor region, as in exports
-    name, region_name = as_seen_by_others(
-        await certs.holder_waiting(session, cert), certs.public_name(cert.full_name),
-        region.name(locale) if region else "—", str(labels.WAITING_FOR_GUARDIAN))
-    # quote=False: "Winner's diploma", not "Winner&#x27;s" (text, not an attribute)
-    values = {"number": cert.number,
-              "name": html.escape(name, quote=False),
-              "region": html.escape(region_name or "—", quote=False),
-              "reason": html.escape(certs.reason_text(app.i18n, locale, cert), quote=False),
-              "date": cert.issued_at.astimezone(tz).strftime("%d.%m.%Y")}
-    if cert.revoked_at is not None:
-        text = _("⛔ <b>Certificate {number} was revoked</b> on {revoked}. It had been issued "
-                 "to {name} ({region}) on {date}: {reason}.").format(
-            revoked=cert.revoked_at.astimezone(tz).strftime("%d.%m.%Y"), **values)
-        if cert.revoke_reason:
-            text += "\n" + _("Reason: {reason}").format(reason=html.escape(cert.revoke_reason))
-    else:
-        text = _("✅ <b>The certificate is genuine.</b>\nNo. {number}\nIssued to: {name}\n"
-                 "Region: {region}\nFor: {reason}\nDate of issue: {date}").format(**values)
-    await message.answer(text)
-
-
-# Numbers that match nothing, per person: guessing is slow by the numbers' 80 random bits,
-# and this keeps the old 20-bit numbers (still valid) from being walked one by one.
-VERIFY_MISSES = 20
-VERIFY_WINDOW = timedelta(hours=1)
-
-
-def _misses(app: App, who: int) -> list[datetime]:
-    table = app.verify_misses
-    since = app.now() - VERIFY_WINDOW
-    if len(table) > 10_000:  # forget people whose misses are all old
-        for key in [k for k, times in table.items() if times[-1] < since]:
-            del table[key]
-    times = table.setdefault(who, [])
-    times[:] = [t for t in times if t >= since]
-    return times
-
-
-def too_many_misses(app: App, who: int) -> bool:
-    return len(_misses(app, who)) >= VERIFY_MISSES
-
-
-def record_miss(app: App, who: int) -> None:
-    _misses(app, who).append(app.now())

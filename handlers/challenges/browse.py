@@ -29,6 +29,7 @@ from bot.services.numbers import as_int
 from bot.services.places import PlaceDirectory
 from bot.services.text import TEXT_LIMIT, short_html, strip_controls, take_lines
 from bot.services.users import UserInfo
+from handlers.certificates.mine import send_my_certificates
 from handlers.challenges.keyboards import (
     card_kb,
     confirm_submit_kb,
@@ -123,6 +124,7 @@ async def cmd_my(message: Message, session: AsyncSession, user: UserInfo, app: A
         await message.answer(_("Your account: {status}. /profile shows the link to forward to "
                                "them.").format(status=labels.WAITING_FOR_GUARDIAN))
     await send_my(message, session, user, app, locale)
+    await send_my_certificates(message, session, user, app.i18n, locale, app.settings)
 
 
 @routes.callback_query(ChallengeCD.filter(F.action == "list"))

@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.middlewares import HEAVY_DB
 from bot.routing import Routes
 from bot.services import challenges as svc
+from bot.services import contest_xlsx
 from bot.services.challenge_edit import editable
 from bot.services.errors import DomainError
 from bot.services.numbers import typed_int
@@ -216,9 +217,20 @@ async def send_export(message: Message, session: AsyncSession, places: PlaceDire
         r[8] = str(SUB_STATUS.get(r[8], r[8]))
         r[9] = str(PLACE[r[9]]) if r[9] in PLACE else ""
         r[11] = str(CONTENT.get(r[11], r[11]))
+    waiting = str(labels.WAITING_FOR_GUARDIAN)
+    extra = await contest_xlsx.review_and_jury(session, challenge_id, locale, settings.tz,
+                                               _, waiting)
+    headers = [str(h) for h in EXPORT_HEADERS] + [_(h) for h in contest_xlsx.REVIEW_HEADERS]
+    if extra.criteria:  # a contest with a jury round: its result per entry, and every score
+        headers += [_(h) for h in contest_xlsx.JURY_HEADERS]
+    width = len(headers) - len(EXPORT_HEADERS)
+    rows = [r + extra.per_entry.get(r[0], [""] * width)[:width] for r in rows]
+    sheets = [(_("Entries"), headers, rows)]
+    if extra.criteria:
+        sheets.append((_("Jury scores"), [*(_(h) for h in contest_xlsx.SCORES_HEADERS),
+                                          *extra.criteria, _("Total")], extra.scores))
     # Building a sheet of 10,000 entries takes about a second: not on the event loop.
-    data = await asyncio.to_thread(svc.build_xlsx, [str(h) for h in EXPORT_HEADERS], rows,
-                                   _("Entries"))
+    data = await asyncio.to_thread(contest_xlsx.build, sheets)
     await message.answer_document(
         BufferedInputFile(data, filename=f"challenge_{challenge_id}.xlsx"),
         caption=_("Entries of No. {n}: {count}").format(n=challenge_id, count=len(rows)))

@@ -177,11 +177,16 @@ ERRORS: dict[str, LazyProxy] = {
         "/certificates webinar N — those who attended a webinar\n"
         "/certificates series 3-17 12 Title — attended at least 12 of webinars 3…17\n"
         "/certificates templates — backgrounds and signatories\n"
-        "/certificates revoke NUMBER reason\n/certificates export — the registry as XLSX"),
+        "/certificates revoke NUMBER reason\n"
+        "/certificates reissue NUMBER reason — a corrected one with a new number\n"
+        "/certificates export — the registry as XLSX"),
     "cert_not_finished": __("Certificates can be issued only after it has finished (a contest: "
                             "after the results are published)."),
     "cert_unknown": __("No certificate has the number {number}."),
     "cert_already_revoked": __("Certificate {number} was already revoked."),
+    "cert_already_reissued": __("Certificate {number} has already been replaced by No. {new}."),
+    "cert_holder_gone": __("Certificate {number} cannot be issued again: its holder has left or "
+                           "has no name in the profile."),
     "cert_bad_image": __("This is not a picture I can use. Send a JPEG or PNG of at least "
                          "300×200 pixels (A4 landscape works best)."),
     "cert_signatories_format": __(

@@ -1,0 +1,61 @@
+"""The /stats reply and the digest's text.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+from bot.services.stats.counts import SECTIONS, Stats
+from bot.services.stats.periods import Translate, _
+
+# ---------------------------------------------------------------- rendering
+
+
+def fmt_change(cur: int, prev: int, fmt: Callable[[int | float], str]) -> str:
+    diff = cur - prev
+    if diff == 0:
+        return "±0"
+    sign = "+" if diff > 0 else "−"
+    text = f"{sign}{fmt(abs(diff))}"
+    if prev > 0:
+        text += f", {sign}{fmt(round(abs(diff) * 100 / prev))}%"
+    return text
+
+
+def render_text(stats: Stats, tr: Translate, fmt: Callable[[int | float], str],
+                place_name: Callable[[str, int], str], top: int = 5) -> str:
+    """The /stats reply and the digest (HTML: place names are escaped, staff import them)."""
+    cur, prev = stats.current, stats.previous
+    if stats.scope.district_id is not None:
+        where = html.escape(place_name("district", stats.scope.district_id))
+    elif stats.scope.region_id is not None:
+        where = html.escape(place_name("region", stats.scope.region_id))
+    else:
+        where = tr(_("Whole country"))
+    lines = [
+        "📊 <b>" + tr(_("Statistics: {period}")).format(period=stats.period.label()) + "</b>",
+        tr(_("Scope: {scope}")).format(scope=where),
+        "<i>" + tr(_("In brackets: the change against {period}.")).format(
+            period=stats.period.previous().label()) + "</i>",
+    ]
+    for title, rows in SECTIONS:
+        lines.append("")
+        lines.append(f"<b>{tr(title)}</b>")
+        for key, label in rows:
+            lines.append(f"• {tr(label)}: <b>{fmt(cur[key])}</b> "
+                         f"({fmt_change(cur[key], prev[key], fmt)})")
+    heading = tr(_("By region")) if stats.scope.area == "region" else tr(_("By district"))
+    lines.append("")
+    lines.append("<b>" + heading + "</b> — " + tr(_(
+        "registrations / active users / participation")))
+    for n, row in enumerate(stats.areas[:top], start=1):
+        name = html.escape(place_name(stats.scope.area, row.area_id or 0))
+        lines.append(f"{n}. {name}: {fmt(row.get('registrations'))} / "
+                     f"{fmt(row.get('active'))} / {fmt(row.participation)}")
+    if not stats.areas:
+        lines.append(tr(_("No activity in this period.")))
+    t = stats.total
+    lines.append("<b>" + tr(_("Total")) + f"</b>: {fmt(t.get('registrations'))} / "
+                 f"{fmt(t.get('active'))} / {fmt(t.participation)}")
+    return "\n".join(lines)
