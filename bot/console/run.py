@@ -1,0 +1,94 @@
+"""Starting the console: the app on the in-process Bot API, the prompt, and the tour."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import shutil
+import sys
+from typing import TextIO
+
+from bot.app import RouterBuilder
+from bot.config import Settings
+from bot.console.core import Console
+from bot.factory import build_app, prepare
+from bot.local_api import LocalSession
+from bot.scheduler import run_all_ticks
+from db.migrate import upgrade_async
+
+# Lines a person trying the bot does not need between their messages; WARNING and above
+# still show. LOG_LEVEL=DEBUG keeps everything.
+QUIET = ("alembic", "apscheduler", "aiogram", "bot", "db", "handlers")
+TOUR_STAFF = 900
+
+
+def quiet_logs(settings: Settings) -> None:
+    if settings.log_level != "DEBUG":
+        for name in QUIET:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def tour_settings(settings: Settings) -> Settings:
+    """The tour plays on a database of its own, made afresh each time (data/tour)."""
+    folder = settings.data_folder / "tour"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return settings.model_copy(update={
+        "database_url": f"sqlite+inline:///{folder / 'bot.db'}", "data_dir": folder,
+        "staff_ids": frozenset({TOUR_STAFF}), "default_locale": "kk", "redis_url": None})
+
+
+async def run_console(settings: Settings, *, routers: RouterBuilder, stdin: TextIO = sys.stdin,
+                      out: TextIO = sys.stdout, tour: bool = False) -> None:
+    quiet_logs(settings)
+    if tour:
+        from bot.console.tour import TOUR
+
+        settings, stdin = tour_settings(settings), io.StringIO(TOUR)
+    await upgrade_async(settings.database_url)
+    api = LocalSession()
+    app = build_app(settings.model_copy(update={"bot_token": None}), routers=routers,
+                    session=api)
+    console = Console(app, api, out, files=settings.data_folder / "console-files")
+    await prepare(app)
+    await run_all_ticks(app)
+    interactive = stdin.isatty()
+    console.print(intro(settings, console))
+    try:
+        while True:
+            if interactive:
+                prompt = "... " if console.block is not None else f"[{console.user_id}]> "
+                print(prompt, end="", file=out, flush=True)
+            line = await asyncio.to_thread(stdin.readline)
+            if not line:
+                break
+            if not interactive:
+                echo(console, line)
+            if tour and line.startswith("#"):
+                continue
+            if not await console.handle_line(line):
+                break
+    finally:
+        await app.close()
+
+
+def echo(console: Console, line: str) -> None:
+    """Piped input is shown as if typed; a tour's "# …" lines are its story."""
+    text = line.rstrip("\n")
+    if text.startswith("#"):
+        console.print(f"\n{text.lstrip('# ').rstrip()}" if text.strip("# ") else "")
+    elif console.block is not None:
+        console.print(f"... {text}")
+    else:
+        console.print(f"[{console.user_id}]> {text}")
+
+
+def intro(settings: Settings, console: Console) -> str:
+    staff = sorted(settings.staff_ids) or "none, set STAFF_IDS in .env"
+    return ("Local console: you are chatting with the bot without Telegram. Type /start.\n"
+            "A number presses a button of your latest message; /as ID switches user "
+            f"(staff ids: {staff}); <<< … >>> sends several lines as one message; "
+            "/send PATH sends a file; /clock +2d moves time; /console lists all this; "
+            "/quit leaves.\n"
+            f"Files the bot sends are saved in {console.saver.folder}")

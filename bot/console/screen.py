@@ -1,0 +1,113 @@
+"""What each person of the console has on screen: the buttons of their latest message, and
+the buttons that came to them while someone else was typing (kept until pressed)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.local_api import ApiCall
+from bot.services.numbers import as_int
+
+TAG = re.compile(r"<[^>]+>")
+WAITING_LIMIT = 20  # per person: older ones are dropped
+EDITS = {"editMessageText", "editMessageCaption", "editMessageReplyMarkup", "editMessageMedia"}
+
+
+@dataclass
+class Shown:
+    """A message of the bot as its recipient sees it."""
+
+    chat_id: int
+    message_id: int
+    message: dict[str, Any]  # as Telegram sent it: what a callback query carries back
+    text: str
+    buttons: list[dict[str, Any]] = field(default_factory=list)
+
+
+def buttons_of(call: ApiCall) -> list[dict[str, Any]]:
+    markup = call.params.get("reply_markup") or {}
+    rows = markup.get("inline_keyboard") or markup.get("keyboard") or []
+    return [b for row in rows for b in row]
+
+
+def plain(text: str | None) -> str:
+    return TAG.sub("", text or "")
+
+
+def squeeze(text: str) -> str:
+    """A label or a typed answer compared without emoji, marks, spaces or case."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+class Screens:
+    def __init__(self) -> None:
+        self.latest: dict[int, Shown] = {}
+        self.waiting: dict[int, list[Shown]] = {}
+
+    def record(self, call: ApiCall, current_user: int) -> None:
+        """A call of the bot: a new message, or an edit of one already shown."""
+        if not isinstance(call.chat_id, int) or call.message is None:
+            return
+        if call.method in EDITS:
+            self._edit(call)
+            return
+        shown = Shown(call.chat_id, call.message["message_id"], call.message,
+                      plain(call.text), buttons_of(call))
+        self.latest[call.chat_id] = shown
+        if shown.buttons and call.chat_id != current_user:
+            queue = self.waiting.setdefault(call.chat_id, [])
+            queue.append(shown)
+            del queue[:-WAITING_LIMIT]
+
+    def _edit(self, call: ApiCall) -> None:
+        # Telegram drops an inline keyboard that an edit does not repeat
+        buttons = buttons_of(call)
+        for shown in self._all(call.chat_id):
+            if shown.message_id != call.params.get("message_id"):
+                continue
+            shown.buttons = buttons
+            if call.method != "editMessageReplyMarkup" and call.text:
+                shown.text = plain(call.text)
+                shown.message = {**shown.message, **{k: v for k, v in call.message.items()
+                                                     if k in ("text", "caption")}}
+        self.waiting[call.chat_id] = [s for s in self.waiting.get(call.chat_id, [])
+                                      if s.buttons]
+
+    def _all(self, chat_id: int) -> list[Shown]:
+        shown = list(self.waiting.get(chat_id, []))
+        latest = self.latest.get(chat_id)
+        if latest is not None and latest not in shown:
+            shown.append(latest)
+        return shown
+
+    def on_screen(self, chat_id: int) -> list[tuple[Shown, dict[str, Any]]]:
+        """The buttons of the person's latest message (none if it had none)."""
+        latest = self.latest.get(chat_id)
+        return [(latest, b) for b in latest.buttons] if latest is not None else []
+
+    def pending(self, chat_id: int) -> list[Shown]:
+        """Messages with buttons that came while the person was away, and their latest."""
+        return [s for s in self._all(chat_id) if s.buttons]
+
+    def pressed(self, shown: Shown) -> None:
+        """A waiting message whose button was pressed waits no more."""
+        queue = self.waiting.get(shown.chat_id, [])
+        if shown in queue:
+            queue.remove(shown)
+
+
+def choose(typed: str, options: list[tuple[Shown, dict[str, Any]]],
+           ) -> tuple[Shown, dict[str, Any]] | None:
+    """The button a typed line presses: one whose label it is (a score keyboard's "8"),
+    else the one with that number; None: the line is text for the bot."""
+    wanted = squeeze(typed)
+    if wanted:
+        for option in options:
+            if squeeze(option[1].get("text", "")) == wanted:
+                return option
+    number = as_int(typed)
+    if number is not None and 1 <= number <= len(options):
+        return options[number - 1]
+    return None

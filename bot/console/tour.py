@@ -1,0 +1,8 @@
+"""The scripted tour (`make demo`): filled in below."""
+
+TOUR = """\
+# Registration
+/start
+1
+/quit
+"""
