@@ -21,11 +21,11 @@ from bot.services.numbers import as_int
 
 SHOWN = {"sendMessage", "sendPhoto", "sendDocument", "sendVideo", "sendAnimation", "sendAudio",
          "sendVoice", "sendMediaGroup", "editMessageText", "editMessageCaption", "copyMessage",
-         "answerCallbackQuery"}
+         "answerCallbackQuery", "editMessageReplyMarkup"}
 BLOCK_START, BLOCK_END = "<<<", ">>>"
 HELP = """Console commands (everything else goes to the bot as typed):
   N            press button N of your latest message (a typed label presses that button)
-  /as ID       talk as Telegram user ID; buttons waiting for them are listed
+  /as ID [NAME]   talk as Telegram user ID (named NAME); buttons waiting for them are listed
   /buttons     list the buttons waiting for you
   /say TEXT    send TEXT as typed, even a number that matches a button
   <<<          start a multi-line message; a line with >>> alone sends it
@@ -48,6 +48,7 @@ class Console:
                  files: Path | None = None) -> None:
         self.app, self.api, self.out = app, api, out
         self.user_id = 1001
+        self.names: dict[int, str] = {}  # /as ID NAME: the name Telegram would show
         self.screens = Screens()
         self.listing: list[tuple[Shown, dict[str, Any]]] | None = None  # after /as, /buttons
         self.saver = FileSaver(files or Path("console-files"), api)
@@ -71,6 +72,12 @@ class Console:
             self.print(self.stop_header)
             self.stop_header = None
         to = call.chat_id
+        if call.method == "editMessageReplyMarkup":  # a toggle: the same message, new marks
+            if to == self.user_id and (options := self.screens.on_screen(to)):
+                self.listing = None
+                self.print("bot: (buttons updated)")
+                self.print_buttons(options)
+            return
         self.print(f"bot{'' if to == self.user_id else f' → to {to}'}: {body_of(call)}")
         for path in self.saver.save(call):
             self.print(f"   (file saved: {_shown_path(path)}, {path.stat().st_size:,} bytes)")
@@ -150,11 +157,14 @@ class Console:
 
     # --- console commands ---------------------------------------------------------------
     async def switch_user(self, arg: str) -> None:
-        user_id = as_int(arg)
+        number, _, name = arg.partition(" ")
+        user_id = as_int(number)
         if user_id is None:
-            self.print("(usage: /as <Telegram id, digits 0-9>)")
+            self.print("(usage: /as <Telegram id, digits 0-9> [name])")
             return
         self.user_id = user_id
+        if name.strip():
+            self.names[user_id] = name.strip()
         self.print(f"(now talking as user {self.user_id})")
         await self.list_pending("")
 
@@ -207,7 +217,8 @@ class Console:
 
     # --- updates ------------------------------------------------------------------------
     def _from(self) -> dict[str, Any]:
-        return {"id": self.user_id, "is_bot": False, "first_name": f"User {self.user_id}"}
+        return {"id": self.user_id, "is_bot": False,
+                "first_name": self.names.get(self.user_id, f"User {self.user_id}")}
 
     def _message(self, **content: Any) -> dict[str, Any]:
         return {"message_id": next(self._ids), "date": int(self.clock().timestamp()),

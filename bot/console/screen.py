@@ -100,14 +100,17 @@ class Screens:
 
 def choose(typed: str, options: list[tuple[Shown, dict[str, Any]]],
            ) -> tuple[Shown, dict[str, Any]] | None:
-    """The button a typed line presses: one whose label it is (a score keyboard's "8"),
-    else the one with that number; None: the line is text for the bot."""
+    """The button a typed line presses: the one whose label it is (a score keyboard's "8"),
+    else the one with that number, else the only one whose label it begins; None: the
+    line is text for the bot."""
     wanted = squeeze(typed)
-    if wanted:
-        for option in options:
-            if squeeze(option[1].get("text", "")) == wanted:
-                return option
+    labels = [squeeze(option[1].get("text", "")) for option in options]
+    if wanted and wanted in labels:
+        return options[labels.index(wanted)]
     number = as_int(typed)
     if number is not None and 1 <= number <= len(options):
         return options[number - 1]
-    return None
+    # the start of one label only ("Аудандық" for "Аудандық (қалалық) деңгей")
+    starting = [o for o, label in zip(options, labels, strict=True)
+                if len(wanted) >= 2 and label.startswith(wanted)]
+    return starting[0] if len(starting) == 1 else None
