@@ -56,6 +56,7 @@ class Console:
         app.clock = self.clock
         self.block: list[str] | None = None  # lines of a <<< … >>> message
         self.stop_header: str | None = None  # printed before the next message (/clock)
+        self.narrating = False  # the tour's last line was narration
         self._ids = itertools.count(int(time.time()))
         api.listeners.append(self.show)
 
@@ -78,9 +79,11 @@ class Console:
                 self.print("bot: (buttons updated)")
                 self.print_buttons(options)
             return
-        self.print(f"bot{'' if to == self.user_id else f' → to {to}'}: {body_of(call)}")
+        edited = " (edited)" if call.method.startswith("edit") else ""
+        self.print(f"bot{edited}{'' if to == self.user_id else f' → to {to}'}: "
+                   f"{body_of(call)}")
         for path in self.saver.save(call):
-            self.print(f"   (file saved: {_shown_path(path)}, {path.stat().st_size:,} bytes)")
+            self.print(f"   (file saved: {shown_path(path)}, {path.stat().st_size:,} bytes)")
         if to == self.user_id:
             self.listing = None
             self.print_buttons(self.screens.on_screen(to))
@@ -210,7 +213,7 @@ class Console:
         self.print(f"(the bot's clock: {_local(self.clock(), tz)}, Almaty time)")
 
     async def show_folder(self, _arg: str) -> None:
-        self.print(f"(files the bot sends are saved in {_shown_path(self.saver.folder)})")
+        self.print(f"(files the bot sends are saved in {shown_path(self.saver.folder)})")
 
     async def show_help(self, _arg: str) -> None:
         self.print(HELP)
@@ -248,7 +251,7 @@ def _local(moment: Any, tz: Any) -> str:
     return moment.astimezone(tz).strftime("%a %d.%m.%Y %H:%M")
 
 
-def _shown_path(path: Path) -> str:
+def shown_path(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:

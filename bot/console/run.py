@@ -11,10 +11,11 @@ from typing import TextIO
 
 from bot.app import RouterBuilder
 from bot.config import Settings
-from bot.console.core import Console
+from bot.console.core import Console, shown_path
 from bot.factory import build_app, prepare
 from bot.local_api import LocalSession
 from bot.scheduler import run_all_ticks
+from db.base import utcnow
 from db.migrate import upgrade_async
 
 # Lines a person trying the bot does not need between their messages; WARNING and above
@@ -44,9 +45,11 @@ async def run_console(settings: Settings, *, routers: RouterBuilder, stdin: Text
                       out: TextIO = sys.stdout, tour: bool = False) -> None:
     quiet_logs(settings)
     if tour:
-        from bot.console.tour import TOUR
+        from bot.console.tour import make_samples, tour_script
 
-        settings, stdin = tour_settings(settings), io.StringIO(TOUR)
+        settings = tour_settings(settings)
+        samples = make_samples(settings.data_folder / "samples")
+        stdin = io.StringIO(tour_script(shown_path(samples), utcnow(), settings.tz))
     await upgrade_async(settings.database_url)
     api = LocalSession()
     app = build_app(settings.model_copy(update={"bot_token": None}), routers=routers,
@@ -64,25 +67,29 @@ async def run_console(settings: Settings, *, routers: RouterBuilder, stdin: Text
             line = await asyncio.to_thread(stdin.readline)
             if not line:
                 break
+            if tour and line.startswith("#"):
+                narrate(console, line)
+                continue
             if not interactive:
                 echo(console, line)
-            if tour and line.startswith("#"):
-                continue
             if not await console.handle_line(line):
                 break
     finally:
         await app.close()
 
 
+def narrate(console: Console, line: str) -> None:
+    """A tour's "# …" line: its story, a paragraph set off by an empty line."""
+    gap = "" if console.narrating else "\n"
+    console.print(f"{gap}{line.lstrip('# ').rstrip()}")
+    console.narrating = True
+
+
 def echo(console: Console, line: str) -> None:
-    """Piped input is shown as if typed; a tour's "# …" lines are its story."""
+    """Piped input is shown as if typed."""
+    console.narrating = False
     text = line.rstrip("\n")
-    if text.startswith("#"):
-        console.print(f"\n{text.lstrip('# ').rstrip()}" if text.strip("# ") else "")
-    elif console.block is not None:
-        console.print(f"... {text}")
-    else:
-        console.print(f"[{console.user_id}]> {text}")
+    console.print(f"... {text}" if console.block is not None else f"[{console.user_id}]> {text}")
 
 
 def intro(settings: Settings, console: Console) -> str:
@@ -92,4 +99,4 @@ def intro(settings: Settings, console: Console) -> str:
             f"(staff ids: {staff}); <<< … >>> sends several lines as one message; "
             "/send PATH sends a file; /clock +2d moves time; /console lists all this; "
             "/quit leaves.\n"
-            f"Files the bot sends are saved in {console.saver.folder}")
+            f"Files the bot sends are saved in {shown_path(console.saver.folder)}")

@@ -56,7 +56,8 @@ class Screens:
         shown = Shown(call.chat_id, call.message["message_id"], call.message,
                       plain(call.text), buttons_of(call))
         self.latest[call.chat_id] = shown
-        if shown.buttons and call.chat_id != current_user:
+        # links only (🔗 Join) need no answer: they do not wait
+        if any("url" not in b for b in shown.buttons) and call.chat_id != current_user:
             queue = self.waiting.setdefault(call.chat_id, [])
             queue.append(shown)
             del queue[:-WAITING_LIMIT]
