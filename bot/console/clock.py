@@ -21,7 +21,8 @@ from db.models import Broadcast, Challenge, Webinar, WebinarReminder
 STEP = re.compile(r"(\d+)([wdhm])")
 UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
 FORMATS = ("%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M", "%Y-%m-%d", "%d.%m.%Y")
-LONG_JUMP = timedelta(days=14)  # beyond it the walk stops daily, not hourly
+LONG_JUMP = timedelta(days=14)  # beyond it the walk stops daily, not hourly,
+VERY_LONG_JUMP = timedelta(days=200)  # and beyond this weekly (digests may be skipped)
 
 
 class ShiftedClock:
@@ -59,7 +60,9 @@ async def stops(sessionmaker: Any, start: datetime, end: datetime) -> list[datet
     """The moments between start (excluded) and end (included) at which the ticks run."""
     if end <= start:
         return [end]
-    step = timedelta(hours=1) if end - start <= LONG_JUMP else timedelta(days=1)
+    span = end - start
+    step = (timedelta(hours=1) if span <= LONG_JUMP else
+            timedelta(days=1) if span <= VERY_LONG_JUMP else timedelta(weeks=1))
     moments = {start + step * n for n in range(1, int((end - start) / step) + 1)}
     async with sessionmaker() as session:
         for column in (WebinarReminder.due_at, Webinar.starts_at, Challenge.starts_at,

@@ -4,10 +4,11 @@ the buttons that came to them while someone else was typing (kept until pressed)
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.local_api import ApiCall
+from bot.local_api import BOT_ID, ApiCall
 from bot.services.numbers import as_int
 
 TAG = re.compile(r"<[^>]+>")
@@ -24,6 +25,17 @@ class Shown:
     message: dict[str, Any]  # as Telegram sent it: what a callback query carries back
     text: str
     buttons: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _whole(call: ApiCall) -> dict[str, Any]:
+    """The sent message as a callback query carries it; copyMessage answers with its id
+    alone, so the rest is filled in (a copy keeps its text only as far as we know it)."""
+    message = dict(call.message or {})
+    if "chat" not in message:
+        message.update(date=int(time.time()), chat={"id": call.chat_id, "type": "private"},
+                       text=plain(call.text) or "…",
+                       **{"from": {"id": BOT_ID, "is_bot": True, "first_name": "Bot"}})
+    return message
 
 
 def buttons_of(call: ApiCall) -> list[dict[str, Any]]:
@@ -53,7 +65,7 @@ class Screens:
         if call.method in EDITS:
             self._edit(call)
             return
-        shown = Shown(call.chat_id, call.message["message_id"], call.message,
+        shown = Shown(call.chat_id, call.message["message_id"], _whole(call),
                       plain(call.text), buttons_of(call))
         self.latest[call.chat_id] = shown
         # links only (🔗 Join) need no answer: they do not wait

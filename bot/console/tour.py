@@ -17,6 +17,7 @@ TOUR = """\
 # A scripted tour of the bot: a few days of the School Parliament, played in Kazakh by four
 # people. Lines with "[id]>" are what each of them types; "bot:" is the bot's answer to them
 # and "bot → to id:" what reaches someone else. Files the bot sends are saved, path shown.
+#
 # ═══ 1. Тіркелу · Registration ═══
 # The centre's staff member Әсел (Telegram id 900, in STAFF_IDS) opens the bot.
 /as 900 Әсел Нұрланова
@@ -67,7 +68,8 @@ TOUR = """\
 # Her request waits for Әсел as buttons; switching to 900 lists them.
 /as 900
 Мақұлдау
-# ═══ 2. Байқау: from the idea to the certificates ═══
+#
+# ═══ 2. Байқау · A contest, from the idea to the certificates ═══
 # Әсел creates a contest. Nominations and age categories are typed as several lines at once.
 /newchallenge
 Байқау
@@ -158,7 +160,8 @@ Limitless creativity
 ✅ 2 сертификат беру
 # Each winner got her or his certificate as a PDF (saved in the files folder).
 /as 3001
-# ═══ 3. Вебинар ═══
+#
+# ═══ 3. Вебинар · A webinar ═══
 # Әсел plans a webinar in two days' time and announces it to the members.
 /as 900
 /newwebinar
@@ -197,7 +200,8 @@ https://meet.google.com/abc-defg-hij
 /as 900
 /certificates webinar 1
 ✅ 2 сертификат беру
-# ═══ 4. Хабарландыру · A broadcast in Kazakh ═══
+#
+# ═══ 4. Хабарландыру · A broadcast ═══
 # Сәуле writes to everyone in her district and asks them to confirm they have read it.
 /as 4001
 /broadcast
