@@ -7,6 +7,8 @@ import io
 import logging
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 from bot.app import RouterBuilder
@@ -24,10 +26,20 @@ QUIET = ("alembic", "apscheduler", "aiogram", "bot", "db", "handlers", "matplotl
 TOUR_STAFF = 900
 
 
-def quiet_logs(settings: Settings) -> None:
+@contextmanager
+def quiet_logs(settings: Settings) -> Iterator[None]:
+    """WARNING and above only while the console runs; the levels before are put back (the
+    tests run the console in the same process as everything else)."""
+    loggers = [logging.getLogger(name) for name in QUIET]
+    before = [logger.level for logger in loggers]
     if settings.log_level != "DEBUG":
-        for name in QUIET:
-            logging.getLogger(name).setLevel(logging.WARNING)
+        for logger in loggers:
+            logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, before, strict=True):
+            logger.setLevel(level)
 
 
 def tour_settings(settings: Settings) -> Settings:
@@ -43,7 +55,12 @@ def tour_settings(settings: Settings) -> Settings:
 
 async def run_console(settings: Settings, *, routers: RouterBuilder, stdin: TextIO = sys.stdin,
                       out: TextIO = sys.stdout, tour: bool = False) -> None:
-    quiet_logs(settings)
+    with quiet_logs(settings):
+        await _run(settings, routers, stdin, out, tour)
+
+
+async def _run(settings: Settings, routers: RouterBuilder, stdin: TextIO, out: TextIO,
+               tour: bool) -> None:
     if tour:
         from bot.console.tour import make_samples, tour_script
 

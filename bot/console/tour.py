@@ -189,7 +189,8 @@ https://meet.google.com/abc-defg-hij
 /as 3002
 Тіркелу
 # Time runs to five minutes after the start: the reminders come at their own times,
-# 24 h, 1 h, 10 min and 0 before.
+# 24 h, 1 h, 10 min and 0 before (and if a Monday 09:00 is passed on the way, the weekly
+# digest reaches Әсел).
 /clock {webinar_started}
 # Аружан and Нұрсұлтан join the call and press “I'm here” in a reminder waiting for them.
 /as 3001
