@@ -11,7 +11,7 @@ LOCK_VENV  := .venv-lock
 PIP_TOOLS  := pip-tools==7.6.2
 LOCK_ARGS ?=
 
-.PHONY: install run test bench lint console migrate lock clean
+.PHONY: install run test bench lint console demo migrate lock clean
 
 install: $(STAMP)
 
@@ -25,13 +25,17 @@ $(STAMP): $(LOCK) pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# `run` and `console` apply pending migrations themselves (quietly: nothing but the bot's
+# own lines before the console's prompt).
 run: $(STAMP)
-	$(PY) -m bot migrate
 	$(PY) -m bot run
 
 console: $(STAMP)
-	$(PY) -m bot migrate
 	$(PY) -m bot console
+
+# The scripted tour of the console, on a database of its own (data/tour, made afresh).
+demo: $(STAMP)
+	$(PY) -m bot console --tour
 
 migrate: $(STAMP)
 	$(PY) -m bot migrate

@@ -19,7 +19,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the bot (long polling or webhook; console if no BOT_TOKEN)")
     sub.add_parser("migrate", help="apply database migrations")
-    sub.add_parser("console", help="chat with the bot in this terminal, no Telegram needed")
+    console = sub.add_parser("console", help="chat with the bot in this terminal, no Telegram "
+                             "needed")
+    console.add_argument("--tour", action="store_true", help="play a scripted tour on a "
+                         "database of its own: registration, a contest to certificates, a "
+                         "webinar, a broadcast")
     seed = sub.add_parser("seed-demo", help="fill the database with reproducible demo data")
     seed.add_argument("--users", type=int, default=2000)
     seed.add_argument("--events", type=int, default=20000)
@@ -55,7 +59,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "run":
             print("BOT_TOKEN is not set: starting the local console instead. To connect to "
                   "Telegram, put BOT_TOKEN=<token from @BotFather> in .env and run again.\n")
-        await run_console(settings, routers=setup_routers)
+        await run_console(settings, routers=setup_routers,
+                          tour=getattr(args, "tour", False))
         return 0
     if args.command == "run":
         return await _run(settings)

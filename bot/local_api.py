@@ -56,6 +56,7 @@ class ApiCall:
     files: dict[str, bytes] = field(default_factory=dict)
     file_names: dict[str, str] = field(default_factory=dict)  # the uploaded files' names
     html: bool = False  # whether Telegram reads its text or caption as HTML
+    message: dict[str, Any] | None = None  # the message Telegram answered with, if one
 
     @property
     def chat_id(self) -> Any:
@@ -103,9 +104,11 @@ class LocalSession(BaseSession):
         if self.fault is not None:
             self.fault(call)  # may raise: the call then counts as not delivered
         self.calls.append(call)
+        result = self._result_for(bot, method, call)
+        if isinstance(result, dict) and "message_id" in result:
+            call.message = result  # the console presses its buttons with it
         for listener in self.listeners:
             listener(call)
-        result = self._result_for(bot, method, call)
         return method.__returning__ and _validate(method, result, bot)
 
     def _result_for(self, bot: Bot, method: TelegramMethod[Any], call: ApiCall) -> Any:

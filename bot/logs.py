@@ -179,7 +179,9 @@ def setup_logging(level: str, fmt: str, secrets: Iterable[str],
     root = logging.getLogger()
     root.handlers[:] = [make_handler(fmt, secrets, level == "DEBUG", stream)]
     root.setLevel(level)
-    for noisy in ("aiogram.event", "aiogram.middlewares"):  # a line per update otherwise
+    # a line per update, per plugin at start-up, per scheduler run (every 5 s) otherwise
+    for noisy in ("aiogram.event", "aiogram.middlewares", "alembic.runtime.plugins",
+                  "apscheduler.executors.default", "apscheduler.scheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # An exception nobody caught would be printed by Python itself, past the redaction.
     sys.excepthook = _log_uncaught
