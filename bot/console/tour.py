@@ -157,6 +157,10 @@ Limitless creativity
 Қорытындыны жариялау
 Иә
 /certificates challenge 1
+# Nobody signs this kind of certificate yet: the bot asks who does, one per line.
+<<<
+Орталық директоры | А. Сейітов
+>>>
 ✅ 2 сертификат беру
 # Each winner got her or his certificate as a PDF (saved in the files folder).
 /as 3001
@@ -200,6 +204,10 @@ https://meet.google.com/abc-defg-hij
 # After the webinar Әсел sends attendance certificates.
 /as 900
 /certificates webinar 1
+# Nobody signs this kind of certificate yet: the bot asks who does, one per line.
+<<<
+Орталық директоры | А. Сейітов
+>>>
 ✅ 2 сертификат беру
 #
 # ═══ 4. Хабарландыру · A broadcast ═══
