@@ -43,8 +43,6 @@ SIZE = {
     # W2-2
     "bot/services/challenges.py": "W2-2",
     "bot/services/jury.py": "W2-2",
-    # W2-3
-    "handlers/broadcast/compose.py": "W2-3",
     # W2-4
     "handlers/admin/approvals.py": "W2-4",
     # W2-5
@@ -76,8 +74,6 @@ EXCEPT_DOMAIN_ERROR = {  # file: (WP, `except DomainError` blocks left); the err
     "handlers/challenges/review.py": ("W2-1", 1),
     "handlers/challenges/setup.py": ("W2-1", 1),
     "handlers/challenges/wizard.py": ("W2-1", 1),
-    # W2-3
-    "handlers/broadcast/compose.py": ("W2-3", 11),
     # W2-4
     "handlers/admin/approvals.py": ("W2-4", 9),
     "handlers/people/profile.py": ("W2-4", 3),
@@ -95,8 +91,6 @@ APP_PARAMETERS = {  # file: (WP, functions taking `app`): they name what they us
     "handlers/challenges/review.py": ("W2-1", 4),
     "handlers/challenges/setup.py": ("W2-1", 1),
     "handlers/challenges/wizard.py": ("W2-1", 3),
-    # W2-3
-    "handlers/broadcast/compose.py": ("W2-3", 28),
     # W2-4
     "handlers/admin/approvals.py": ("W2-4", 24),
     "handlers/common.py": ("W2-4", 1),
@@ -111,8 +105,6 @@ I18N_T = {  # file: (WP, calls of i18n.t); one translator (bot.translator) repla
     "bot/services/certificates.py": ("W2-5", 42),
 }
 STALE_ANSWERS = {  # file: (WP, hand-written "no longer active"); StaleButton answers it
-    # W2-3
-    "handlers/broadcast/compose.py": ("W2-3", 7),
     # W2-4
     "handlers/admin/approvals.py": ("W2-4", 4),
     "handlers/people/profile.py": ("W2-4", 3),
