@@ -132,7 +132,7 @@ async def on_place(cb: CallbackQuery, callback_data: BroadcastCD, state: FSMCont
 
 
 def _area_of(value: str) -> dict[str, Any]:
-    """"all", "r<region id>" or "d<district id>" → the flow's area."""
+    """The flow's area from a place button: "all", "r<region id>" or "d<district id>"."""
     area: dict[str, Any] = {"region_id": None, "district_id": None}
     number = as_int(value[1:])
     if value.startswith("r") and number is not None:
