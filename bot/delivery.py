@@ -410,7 +410,4 @@ def worker_for(channels: Mapping[str, Channel], sessionmaker: async_sessionmaker
                           timer=VirtualTimer() if local else None)
 
 
-# Their old home: handlers/broadcast.py imports them from here until it moves (wave 2).
-from bot.channels.telegram import markup_of, send_outgoing  # noqa: E402
-
-__all__ = ["DeliveryWorker", "DocumentMaker", "markup_of", "send_outgoing", "worker_for"]
+__all__ = ["DeliveryWorker", "DocumentMaker", "worker_for"]

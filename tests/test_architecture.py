@@ -43,8 +43,6 @@ SIZE = {
     # W2-2
     "bot/services/challenges.py": "W2-2",
     "bot/services/jury.py": "W2-2",
-    # W2-3
-    "handlers/broadcast/compose.py": "W2-3",
 }
 COMPLEXITY = {
     # W2-2
@@ -62,8 +60,6 @@ EXCEPT_DOMAIN_ERROR = {  # file: (WP, `except DomainError` blocks left); the err
     "handlers/challenges/review.py": ("W2-1", 1),
     "handlers/challenges/setup.py": ("W2-1", 1),
     "handlers/challenges/wizard.py": ("W2-1", 1),
-    # W2-3
-    "handlers/broadcast/compose.py": ("W2-3", 11),
 }
 APP_UNTYPED = {  # file: (WP, `app` parameters typed Any or object)
 }
@@ -74,15 +70,11 @@ APP_PARAMETERS = {  # file: (WP, functions taking `app`): they name what they us
     "handlers/challenges/review.py": ("W2-1", 4),
     "handlers/challenges/setup.py": ("W2-1", 1),
     "handlers/challenges/wizard.py": ("W2-1", 3),
-    # W2-3
-    "handlers/broadcast/compose.py": ("W2-3", 28),
 }
 I18N_T = {  # file: (WP, calls of i18n.t); one translator (bot.translator) replaces it
     "bot/services/certificates/texts.py": ("W2-5", 40),  # every printed text
 }
 STALE_ANSWERS = {  # file: (WP, hand-written "no longer active"); StaleButton answers it
-    # W2-3
-    "handlers/broadcast/compose.py": ("W2-3", 7),
 }
 
 
