@@ -40,9 +40,6 @@ NEEDS_AIOGRAM: dict[str, str] = {  # modules that must import without aiogram (R
 }
 IMPORTLIB: dict[str, str] = {}
 SIZE = {
-    # W2-2
-    "bot/services/challenges.py": "W2-2",
-    "bot/services/jury.py": "W2-2",
     # W2-3
     "handlers/broadcast/compose.py": "W2-3",
     # W2-4
@@ -52,11 +49,6 @@ SIZE = {
     "bot/services/stats.py": "W2-5",
 }
 COMPLEXITY = {
-    # W2-2
-    "bot/services/challenges.py:create_submission": "W2-2",
-    "bot/services/challenges.py:decide": "W2-2",
-    "bot/services/challenges.py:set_places": "W2-2",
-    "bot/services/jury.py:score": "W2-2",
     # W2-4
     "bot/services/places.py:import_districts_csv": "W2-4",
     "bot/services/registration.py:complete_registration": "W2-4",
