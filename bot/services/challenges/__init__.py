@@ -12,6 +12,8 @@ and export. Callers keep `from bot.services import challenges as svc`: every pub
 re-exported here; the rooms (and jury) import `common` by its module, never this package.
 """
 
+# the cached view of a challenge the submit path reads (callers reach it as svc.challenge_view)
+from bot.services.challenge_views import challenge_view
 from bot.services.challenges.common import (
     COMMENT_MAX,
     CONTENT_KINDS,
@@ -128,6 +130,7 @@ __all__ = [
     "audience_recipients",
     "build_xlsx",
     "challenge_participant_ids",
+    "challenge_view",
     "check_can_submit",
     "check_part",
     "check_schedule",
