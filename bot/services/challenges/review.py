@@ -93,17 +93,15 @@ async def decide(session: AsyncSession, notices: Notices, submission_id: int, re
     stage = sub.stage
     if sub.status != "pending":
         raise DomainError("already_reviewed")
-    challenge = await get_challenge(session, sub.challenge_id)
-    tiers = [t for t in challenge.review_tiers or [] if t in TIERS]
-    later = tiers[tiers.index(stage) + 1:] if stage in tiers else []
+    next_tier = _next_tier(await get_challenge(session, sub.challenge_id), stage)
     same_stage = Submission.stage.is_(None) if stage is None else Submission.stage == stage
     # the reviewer's tier is checked here, in the guarded UPDATE: not this tier's entry (or
     # moved on meanwhile) reads as already reviewed, like a race lost to another reviewer
     guard = update(Submission).where(Submission.id == submission_id,
                                      Submission.status == "pending", same_stage,
                                      *stage_conditions(reviewer))
-    if approve and later:
-        return await _promote(session, guard, sub, reviewer, later[0], now)
+    if approve and next_tier:
+        return await _promote(session, guard, sub, reviewer, next_tier, now)
     status = "approved" if approve else "rejected"
     await _guarded(session, guard.values(
         status=status, reviewed_by=reviewer.id, reviewed_at=now,
@@ -115,6 +113,13 @@ async def decide(session: AsyncSession, notices: Notices, submission_id: int, re
     if participant is not None and participant.chat_id:
         await _tell_decision(session, notices, sub, participant, approve, reason, status)
     return sub
+
+
+def _next_tier(challenge: Challenge, stage: str | None) -> str | None:
+    """The tier an approval at `stage` hands the entry on to; None: the approval is final."""
+    tiers = [t for t in challenge.review_tiers or [] if t in TIERS]
+    later = tiers[tiers.index(stage) + 1:] if stage in tiers else []
+    return later[0] if later else None
 
 
 async def _guarded(session: AsyncSession, statement: Update) -> None:
