@@ -40,16 +40,8 @@ NEEDS_AIOGRAM: dict[str, str] = {  # modules that must import without aiogram (R
 }
 IMPORTLIB: dict[str, str] = {}
 SIZE = {
-    # W2-2
-    "bot/services/challenges.py": "W2-2",
-    "bot/services/jury.py": "W2-2",
 }
 COMPLEXITY = {
-    # W2-2
-    "bot/services/challenges.py:create_submission": "W2-2",
-    "bot/services/challenges.py:decide": "W2-2",
-    "bot/services/challenges.py:set_places": "W2-2",
-    "bot/services/jury.py:score": "W2-2",
 }
 PRIVATE_API: dict[str, str] = {  # aiogram or SQLAlchemy internals outside their one module (R9)
 }

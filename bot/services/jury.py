@@ -12,9 +12,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import log_activity
-from bot.services.challenges import Notices, get_challenge, parse_options, set_places
+from bot.services.challenges.common import Notices, get_challenge
+from bot.services.challenges.creating import parse_options
+from bot.services.challenges.results import set_places
 from bot.services.delivery import PRIORITY_PERSONAL, Recipient, enqueue
 from bot.services.errors import DomainError
+from bot.services.jury_seats import SEATS, Seat, recusal, seat_from, seat_of
 from bot.services.numbers import typed_int
 from db.models import Delivery, User
 from db.models.challenges import Challenge, JuryMember, JuryScore, Submission
@@ -23,7 +26,7 @@ from db.upserts import insert_for
 SCORE_MAX = 10
 # Only entries that passed review go to the jury: "approved" is set by the last review tier
 # (an approval at an earlier tier keeps the entry pending at the next one; see
-# bot.services.challenges.decide). Pending, rejected and withdrawn entries are not judged.
+# bot.services.challenges.review.decide). Pending, rejected and withdrawn entries are not judged.
 JUDGED = ("approved",)
 
 
@@ -123,57 +126,6 @@ async def juries_of(session: AsyncSession, user_id: int) -> list[Challenge]:
         .order_by(Challenge.deadline_at, Challenge.id))).all())
 
 
-Place = tuple[int | None, int | None, str | None]  # region, district, organisation
-
-
-@dataclass(frozen=True)
-class Seat:
-    """A juror of one contest as recusal sees them: their region, district and organisation
-    when they were added to the jury and as their profile says now (moving in /profile must
-    never open their own region to them), and the entry they were last offered."""
-
-    user_id: int
-    places: tuple[Place, ...]
-    offered_id: int | None = None
-
-
-def _org_key(name: str | None) -> str:
-    return " ".join((name or "").split()).casefold()
-
-
-def recusal(entry: Any, seat: Seat) -> str | None:
-    """Why this juror may not judge this entry (its `user_id`, and `region_id`, `district_id`
-    and `org_name` as stored at submission): "own_entry", "recused", or None."""
-    if entry.user_id == seat.user_id:
-        return "own_entry"
-    for region_id, district_id, org_name in seat.places:
-        if region_id is not None and entry.region_id == region_id:
-            return "recused"
-        if (_org_key(org_name) and _org_key(entry.org_name) == _org_key(org_name)
-                and entry.district_id == district_id):
-            return "recused"
-    return None
-
-
-_SEATS = (select(JuryMember.user_id, JuryMember.offered_id, JuryMember.region_id,
-                 JuryMember.district_id, JuryMember.org_name, User.region_id.label("now_r"),
-                 User.district_id.label("now_d"), User.org_name.label("now_o"))
-          .join(User, User.id == JuryMember.user_id))
-
-
-def _seat(row: Any) -> Seat:
-    return Seat(row.user_id, ((row.region_id, row.district_id, row.org_name),
-                              (row.now_r, row.now_d, row.now_o)), row.offered_id)
-
-
-async def seat_of(session: AsyncSession, challenge_id: int, user_id: int) -> Seat:
-    row = (await session.execute(_SEATS.where(JuryMember.challenge_id == challenge_id,
-                                              JuryMember.user_id == user_id))).first()
-    if row is None:
-        raise DomainError("not_juror")
-    return _seat(row)
-
-
 async def _entries(session: AsyncSession, challenge_id: int) -> list[Any]:
     return list((await session.execute(
         select(Submission.id, Submission.user_id, Submission.region_id,
@@ -270,23 +222,9 @@ async def score(session: AsyncSession, submission_id: int, juror_user_id: int, c
     if challenge.jury_closed_at is not None or challenge.status == "judged":
         raise DomainError("jury_closed")  # published results close the round too
     seat = await seat_of(session, challenge.id, juror_user_id)
-    if sub.status not in JUDGED:  # an old or forged button: not (or no longer) approved
-        raise DomainError("not_for_jury", n=sub.id)
-    reason = recusal(sub, seat)
-    if reason:
-        raise DomainError(reason)
-    n = len(challenge.jury_criteria or [])
-    if not 0 <= criterion < n:
-        raise DomainError("bad_criterion", n=sub.id)
-    if not 0 <= value <= SCORE_MAX:
-        raise DomainError("bad_score", max=SCORE_MAX)
-    scored = await _scored(session, sub.id, seat.user_id)
-    if not scored:  # a new entry: only the one offered, and only short of the quorum
-        if seat.offered_id != sub.id:
-            raise DomainError("not_offered", n=sub.id)
-        done = await _complete(session, challenge, sub.id)
-        if len(done.get(sub.id, ())) >= challenge.jury_quorum:
-            raise DomainError("quorum_reached", n=sub.id)
+    _check_score(challenge, sub, seat, criterion, value)
+    if not await _scored(session, sub.id, seat.user_id):
+        await _check_new_entry(session, challenge, sub, seat)
     before = await session.scalar(select(JuryScore.score).where(
         JuryScore.submission_id == sub.id, JuryScore.juror_id == seat.user_id,
         JuryScore.criterion == criterion))
@@ -295,16 +233,46 @@ async def score(session: AsyncSession, submission_id: int, juror_user_id: int, c
     await session.execute(stmt.on_conflict_do_update(
         index_elements=["submission_id", "juror_id", "criterion"],
         set_={"score": value, "at": now}))
-    scored = await _scored(session, sub.id, seat.user_id)
+    n = len(challenge.jury_criteria or [])
+    complete = await _scored(session, sub.id, seat.user_id) >= n
+    await _log_score(session, challenge, sub.id, seat, criterion, before, value, complete)
+    return challenge, complete
+
+
+def _check_score(challenge: Challenge, sub: Submission, seat: Seat, criterion: int,
+                 value: int) -> None:
+    if sub.status not in JUDGED:  # an old or forged button: not (or no longer) approved
+        raise DomainError("not_for_jury", n=sub.id)
+    reason = recusal(sub, seat)
+    if reason:
+        raise DomainError(reason)
+    if not 0 <= criterion < len(challenge.jury_criteria or []):
+        raise DomainError("bad_criterion", n=sub.id)
+    if not 0 <= value <= SCORE_MAX:
+        raise DomainError("bad_score", max=SCORE_MAX)
+
+
+async def _check_new_entry(session: AsyncSession, challenge: Challenge, sub: Submission,
+                           seat: Seat) -> None:
+    """A new entry: only the one offered, and only short of the quorum."""
+    if seat.offered_id != sub.id:
+        raise DomainError("not_offered", n=sub.id)
+    done = await _complete(session, challenge, sub.id)
+    if len(done.get(sub.id, ())) >= challenge.jury_quorum:
+        raise DomainError("quorum_reached", n=sub.id)
+
+
+async def _log_score(session: AsyncSession, challenge: Challenge, submission_id: int,
+                     seat: Seat, criterion: int, before: int | None, value: int,
+                     complete: bool) -> None:
     juror = await session.get(User, seat.user_id)
-    if before is None and scored >= n:  # this score completed the juror's card
+    if before is None and complete:  # this score completed the juror's card
         await log_activity(session, "jury_score", juror, "challenge", challenge.id,
-                           {"submission_id": sub.id})
+                           {"submission_id": submission_id})
     elif before is not None and before != value:  # an earlier score changed (an old button)
         await log_activity(session, "jury_score_changed", juror, "challenge", challenge.id,
-                           {"submission_id": sub.id, "criterion": criterion, "before": before,
-                            "after": value})
-    return challenge, scored >= n
+                           {"submission_id": submission_id, "criterion": criterion,
+                            "before": before, "after": value})
 
 
 async def _scored(session: AsyncSession, submission_id: int, juror_id: int) -> int:
@@ -341,13 +309,13 @@ class JurorProgress:
 async def progress(session: AsyncSession, challenge_id: int) -> list[JurorProgress]:
     challenge = await get_challenge(session, challenge_id)
     rows = (await session.execute(
-        _SEATS.add_columns(User.full_name, User.tg_id)
+        SEATS.add_columns(User.full_name, User.tg_id)
         .where(JuryMember.challenge_id == challenge_id).order_by(JuryMember.id))).all()
     entries = await _entries(session, challenge_id)
     done = await _complete(session, challenge)
     result = []
     for row in rows:
-        seat = _seat(row)
+        seat = seat_from(row)
         eligible = [e for e in entries if not recusal(e, seat)]
         mine = sum(1 for e in eligible if seat.user_id in done.get(e.id, set()))
         result.append(JurorProgress(seat.user_id, row.full_name or str(row.tg_id), mine,

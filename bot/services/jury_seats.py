@@ -1,0 +1,65 @@
+"""A juror's seat on a contest's jury, as recusal sees it: nobody judges their own entry,
+one from their region, or one from their organisation (where they were added and where
+their profile says they are now)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.errors import DomainError
+from db.models import User
+from db.models.challenges import JuryMember
+
+Place = tuple[int | None, int | None, str | None]  # region, district, organisation
+
+
+@dataclass(frozen=True)
+class Seat:
+    """A juror of one contest as recusal sees them: their region, district and organisation
+    when they were added to the jury and as their profile says now (moving in /profile must
+    never open their own region to them), and the entry they were last offered."""
+
+    user_id: int
+    places: tuple[Place, ...]
+    offered_id: int | None = None
+
+
+def org_key(name: str | None) -> str:
+    return " ".join((name or "").split()).casefold()
+
+
+def recusal(entry: Any, seat: Seat) -> str | None:
+    """Why this juror may not judge this entry (its `user_id`, and `region_id`, `district_id`
+    and `org_name` as stored at submission): "own_entry", "recused", or None."""
+    if entry.user_id == seat.user_id:
+        return "own_entry"
+    for region_id, district_id, org_name in seat.places:
+        if region_id is not None and entry.region_id == region_id:
+            return "recused"
+        if (org_key(org_name) and org_key(entry.org_name) == org_key(org_name)
+                and entry.district_id == district_id):
+            return "recused"
+    return None
+
+
+SEATS = (select(JuryMember.user_id, JuryMember.offered_id, JuryMember.region_id,
+                 JuryMember.district_id, JuryMember.org_name, User.region_id.label("now_r"),
+                 User.district_id.label("now_d"), User.org_name.label("now_o"))
+          .join(User, User.id == JuryMember.user_id))
+
+
+def seat_from(row: Any) -> Seat:
+    return Seat(row.user_id, ((row.region_id, row.district_id, row.org_name),
+                              (row.now_r, row.now_d, row.now_o)), row.offered_id)
+
+
+async def seat_of(session: AsyncSession, challenge_id: int, user_id: int) -> Seat:
+    row = (await session.execute(SEATS.where(JuryMember.challenge_id == challenge_id,
+                                              JuryMember.user_id == user_id))).first()
+    if row is None:
+        raise DomainError("not_juror")
+    return seat_from(row)
