@@ -24,8 +24,8 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.app import App, KeyedLocks
-from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.stored_media import UploadStored
+from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.client import DEFAULT_MIME, WaApiError, WaClient
 from bot.channels.whatsapp.contacts import Contact, ContactBook
 from bot.channels.whatsapp.inbound import (
@@ -178,7 +178,8 @@ async def keep_media(whatsapp: WhatsApp, incoming: Incoming, contact: Contact,
     except WaApiError as exc:
         logger.warning("WhatsApp media of a %s message not downloaded: %s", kind, exc)
         return None if exc.transient else incoming
-    mime = str(media.get("mime_type") or DEFAULT_MIME.get(MEDIA_KINDS[kind], "application/octet-stream"))
+    mime = str(media.get("mime_type")
+               or DEFAULT_MIME.get(MEDIA_KINDS[kind], "application/octet-stream"))
     file_id = await whatsapp.media.put(contact.ext_id, data, mime, media.get("filename"))
     return replace(incoming, message={**incoming.message, kind: {**media, "id": file_id}})
 
