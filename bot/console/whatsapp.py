@@ -96,7 +96,7 @@ class ConsoleCloudApi:
             data = self.media[media][0]
         else:
             data = media
-        media_id = self.add_media(data, mime or "application/octet-stream")
+        self.add_media(data, mime or "application/octet-stream")  # as if uploaded
         path = self.console.save_file(to, kind, data, filename)
         shown = f"[{kind}] {caption or ''}".strip()
         return self._show(WaShown(to, "media", f"{shown}\n   (file saved: {path})"))
