@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.datadir import private_folder
-from db.models import StoredMedia, Submission
+from bot.services.personal_data import export_user_data
+from db.models import StoredMedia, Submission, User
 from tests import fake_whatsapp as fw
 from tests.conftest import STAFF_ID
 from tests.factories import make_coordinator
@@ -78,6 +79,26 @@ async def test_a_whatsapp_reviewer_gets_it_uploaded_anew(wh):
     shown = wh.api.to(BSUID)[-1]
     assert shown.type == "image" and shown.media_id != media_id
     assert wh.api.media[shown.media_id] == (PNG, "image/png")
+
+
+async def test_a_telegram_file_shown_to_a_whatsapp_person_is_fetched_and_uploaded(wh):
+    """(A Telegram student's entry, by its Telegram file id, to a WhatsApp reviewer.)"""
+    u = wh.user(BSUID)
+    await u.send("/start")
+    ext_id = (await stored(wh, BSUID))[0].ext_id
+    wh.h.api.files["AgTelegramPhoto"] = PNG  # what Telegram serves for that file id
+    await wh.wa.bot.send_photo(ext_id, "AgTelegramPhoto", caption="No. 7")
+    shown = wh.api.to(BSUID)[-1]
+    assert (shown.type, shown.caption) == ("image", "No. 7")
+    assert wh.api.media[shown.media_id][0] == PNG
+
+
+async def test_mydata_lists_the_stored_files(wh):
+    _, ext_id = await submit_photo_entry(wh)
+    async with wh.h.app.sessionmaker() as s:
+        user = await s.scalar(select(User).where(User.tg_id == ext_id))
+        files = (await export_user_data(s, user))["files_sent"]
+    assert [(f["mime"], f["size"]) for f in files] == [("image/png", len(PNG))]
 
 
 async def test_a_download_that_fails_for_now_is_delivered_again_later(wh):

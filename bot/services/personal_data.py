@@ -36,6 +36,7 @@ from db.models import (
     FsmRecord,
     Invite,
     ParkedUpdate,
+    StoredMedia,
     Submission,
     User,
     Webinar,
@@ -90,6 +91,10 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
         rows = (await session.execute(select(table).where(owner == user.id)
                                       .order_by(table.c.id))).mappings()
         data[key] = [{k: _plain(v) for k, v in row.items()} for row in rows]
+    # the files they sent over WhatsApp, described (bot.services.media_store)
+    files = (await session.execute(select(StoredMedia.__table__).where(
+        StoredMedia.owner_id == user.tg_id).order_by(StoredMedia.id))).mappings()
+    data["files_sent"] = [{k: _plain(v) for k, v in row.items()} for row in files]
     return data
 
 
