@@ -24,6 +24,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     console.add_argument("--tour", action="store_true", help="play a scripted tour on a "
                          "database of its own: registration, a contest to certificates, a "
                          "webinar, a broadcast")
+    console.add_argument("--channel", choices=("telegram", "whatsapp"), default="telegram",
+                         help="whatsapp: you are a WhatsApp person and see reply buttons, "
+                         "lists and numbered menus as WhatsApp shows them")
     seed = sub.add_parser("seed-demo", help="fill the database with reproducible demo data")
     seed.add_argument("--users", type=int, default=2000)
     seed.add_argument("--events", type=int, default=20000)
@@ -60,7 +63,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print("BOT_TOKEN is not set: starting the local console instead. To connect to "
                   "Telegram, put BOT_TOKEN=<token from @BotFather> in .env and run again.\n")
         await run_console(settings, routers=setup_routers,
-                          tour=getattr(args, "tour", False))
+                          tour=getattr(args, "tour", False),
+                          channel=getattr(args, "channel", "telegram"))
         return 0
     if args.command == "run":
         return await _run(settings)

@@ -7,7 +7,8 @@ and serves it back, and refuses what Meta refuses, with Meta's error body
   (title ≤ 24, description ≤ 72, button ≤ 20), body ≤ 1,024, text ≤ 4,096 → 131009;
 - a wrong token → 190 (401);
 - the 24-hour window: a free-form message to someone in `window_closed` → 131047;
-- injected faults (`fail_next`): any code and HTTP status, e.g. 130429, 131026, 500.
+- injected faults (`fail_next`, `fail_next_download`): any code and HTTP status, e.g.
+  130429, 131026, 500; media that expired (`expire`).
 It also builds what Meta posts to the bot: webhook bodies for a text, a button or list
 reply, an image or document, signed with the app secret (`signature`).
 """
@@ -78,6 +79,7 @@ class FakeCloudApi:
         self.media: dict[str, tuple[bytes, str]] = {}
         self.window_closed: set[str] = set()
         self._faults: list[tuple[int, int]] = []
+        self._media_faults: list[tuple[int, int]] = []
         self._ids = itertools.count(1)
         self.requests = 0
 
@@ -88,11 +90,19 @@ class FakeCloudApi:
     def fail_next(self, code: int, status: int = 400, times: int = 1) -> None:
         self._faults += [(code, status)] * times
 
+    def fail_next_download(self, code: int, status: int = 500) -> None:
+        """The next media lookup (the first step of a download) is refused."""
+        self._media_faults.append((code, status))
+
     def add_media(self, data: bytes, mime: str = "image/jpeg") -> str:
         """Media a person sent (their phone uploaded it): its id, as a webhook names it."""
         media_id = str(900000 + next(self._ids))
         self.media[media_id] = (data, mime)
         return media_id
+
+    def expire(self, media_id: str) -> None:
+        """The media id is no longer valid (Meta keeps a person's media for a limited time)."""
+        self.media.pop(media_id, None)
 
     def to(self, address: str) -> list[Sent]:
         return [s for s in self.sent if s.to == address]
@@ -199,6 +209,9 @@ class FakeCloudApi:
         return media_id
 
     def _media_url(self, media_id: str) -> httpx.Response:
+        if self._media_faults:
+            code, status = self._media_faults.pop(0)
+            raise Refusal(code, ERROR_TITLES.get(code, ""), status)
         if media_id not in self.media:
             raise Refusal(100, f"media {media_id} does not exist or has expired", 404)
         data, mime = self.media[media_id]

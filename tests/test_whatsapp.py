@@ -4,6 +4,7 @@ Cloud API; what they see is what the fake recorded."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator
 
@@ -170,8 +171,10 @@ async def test_an_unknown_number_is_text_and_the_menu_stays(wh):
     assert "Semey" in u.last().body or "Semey" in " ".join(u.last().titles)
 
 
-async def test_media_arrive_as_telegram_media_with_the_whatsapp_media_id(db_url, clock):
-    """Handlers see a photo or a document; bot.download fetches it from WhatsApp."""
+async def test_media_arrive_as_telegram_media_naming_the_stored_copy(db_url, clock):
+    """Handlers see a photo or a document whose file id names the copy downloaded when it
+    arrived (bot.services.media_store); bot.download reads it even once WhatsApp has
+    forgotten the media id."""
     from aiogram import F, Router
 
     seen = []
@@ -182,6 +185,7 @@ async def test_media_arrive_as_telegram_media_with_the_whatsapp_media_id(db_url,
         @router.message(F.photo | F.document)
         async def got_media(message, bot) -> None:
             media = message.photo[-1] if message.photo else message.document
+            wh.api.expire(arrived.pop(0))  # WhatsApp forgot it: the stored copy serves
             data = await bot.download(media.file_id)
             seen.append((media.file_id, message.caption, data.read(),
                          message.document.file_name if message.document else None))
@@ -193,14 +197,17 @@ async def test_media_arrive_as_telegram_media_with_the_whatsapp_media_id(db_url,
     try:
         photo = wh.api.add_media(b"\x89PNG photo bytes", "image/png")
         pdf = wh.api.add_media(b"%PDF-1.7 essay", "application/pdf")
+        arrived = [photo, pdf]
         u = wh.user(BSUID)
         await u.post(fw.media("image", photo, "image/png", caption="my poster"))
         await u.post(fw.media("document", pdf, "application/pdf", filename="essay.pdf"))
     finally:
         await wh.close()
         await h.close()
-    assert seen == [(photo, "my poster", b"\x89PNG photo bytes", None),
-                    (pdf, None, b"%PDF-1.7 essay", "essay.pdf")]
+    png, essay = (f"store:{hashlib.sha256(b).hexdigest()}"
+                  for b in (b"\x89PNG photo bytes", b"%PDF-1.7 essay"))
+    assert seen == [(png, "my poster", b"\x89PNG photo bytes", None),
+                    (essay, None, b"%PDF-1.7 essay", "essay.pdf")]
 
 
 async def test_erasure_removes_the_whatsapp_contact(wh):

@@ -60,6 +60,11 @@ class Console:
         self._ids = itertools.count(int(time.time()))
         api.listeners.append(self.show)
 
+    @property
+    def who(self) -> str:
+        """Whom you are talking as, for the prompt."""
+        return str(self.user_id)
+
     # --- what the bot does ------------------------------------------------------------
     def show(self, call: ApiCall) -> None:
         if call.method not in SHOWN:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from bot.app import RouterBuilder
+from bot.app import App, RouterBuilder
 from bot.config import Settings
 from bot.console.core import Console, shown_path
 from bot.factory import build_app, prepare
@@ -54,13 +54,29 @@ def tour_settings(settings: Settings) -> Settings:
 
 
 async def run_console(settings: Settings, *, routers: RouterBuilder, stdin: TextIO = sys.stdin,
-                      out: TextIO = sys.stdout, tour: bool = False) -> None:
+                      out: TextIO = sys.stdout, tour: bool = False,
+                      channel: str = "telegram") -> None:
+    """`channel` "whatsapp": you are a WhatsApp person (bot.console.whatsapp)."""
     with quiet_logs(settings):
-        await _run(settings, routers, stdin, out, tour)
+        await _run(settings, routers, stdin, out, tour, channel)
+
+
+def _console(app: App, api: LocalSession, out: TextIO, settings: Settings,
+             channel: str) -> tuple[Console, str]:
+    """The console for `channel`, and its first words."""
+    files = settings.data_folder / "console-files"
+    if channel == "whatsapp":
+        from bot.console.whatsapp import WhatsAppConsole
+        from bot.console.whatsapp import intro as wa_intro
+
+        console: Console = WhatsAppConsole(app, api, out, files=files)
+        return console, wa_intro(console)  # type: ignore[arg-type]
+    console = Console(app, api, out, files=files)
+    return console, intro(settings, console)
 
 
 async def _run(settings: Settings, routers: RouterBuilder, stdin: TextIO, out: TextIO,
-               tour: bool) -> None:
+               tour: bool, channel: str) -> None:
     if tour:
         from bot.console.tour import make_samples, tour_script
 
@@ -71,15 +87,15 @@ async def _run(settings: Settings, routers: RouterBuilder, stdin: TextIO, out: T
     api = LocalSession()
     app = build_app(settings.model_copy(update={"bot_token": None}), routers=routers,
                     session=api)
-    console = Console(app, api, out, files=settings.data_folder / "console-files")
+    console, first_words = _console(app, api, out, settings, channel)
     await prepare(app)
     await run_all_ticks(app)
     interactive = stdin.isatty()
-    console.print(intro(settings, console))
+    console.print(first_words)
     try:
         while True:
             if interactive:
-                prompt = "... " if console.block is not None else f"[{console.user_id}]> "
+                prompt = "... " if console.block is not None else f"[{console.who}]> "
                 print(prompt, end="", file=out, flush=True)
             line = await asyncio.to_thread(stdin.readline)
             if not line:
@@ -106,7 +122,7 @@ def echo(console: Console, line: str) -> None:
     """Piped input is shown as if typed."""
     console.narrating = False
     text = line.rstrip("\n")
-    console.print(f"... {text}" if console.block is not None else f"[{console.user_id}]> {text}")
+    console.print(f"... {text}" if console.block is not None else f"[{console.who}]> {text}")
 
 
 def intro(settings: Settings, console: Console) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.activity import activity_row, log_activity
 from bot.services.delivery import forget_messages
 from bot.services.identity import forget_contact
+from bot.services.media_store import erase_media
 from bot.services.users import UserCache
 from db.base import utcnow
 from db.checkpoint import overwrite_after_commit
@@ -35,6 +36,7 @@ from db.models import (
     FsmRecord,
     Invite,
     ParkedUpdate,
+    StoredMedia,
     Submission,
     User,
     Webinar,
@@ -89,6 +91,10 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
         rows = (await session.execute(select(table).where(owner == user.id)
                                       .order_by(table.c.id))).mappings()
         data[key] = [{k: _plain(v) for k, v in row.items()} for row in rows]
+    # the files they sent over WhatsApp, described (bot.services.media_store)
+    files = (await session.execute(select(StoredMedia.__table__).where(
+        StoredMedia.owner_id == user.tg_id).order_by(StoredMedia.id))).mappings()
+    data["files_sent"] = [{k: _plain(v) for k, v in row.items()} for row in files]
     return data
 
 
@@ -114,7 +120,8 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
     still in the running (awaiting review, or approved and neither placed nor judged) are
     withdrawn; registrations for webinars yet to start are cancelled, freeing the seat (past
     attendance stays); certificates lose the printed name and organisation; queued messages
-    to them or about them lose their text; their updates parked by polling are deleted. On
+    to them or about them lose their text; their updates parked by polling are deleted, and
+    the files they sent over WhatsApp (bot.services.media_store) once committed. On
     SQLite the old values are overwritten on disk (secure_delete) and the write-ahead log that
     still holds them is emptied after commit.
     """
@@ -164,5 +171,6 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
         # still being handled goes on without its row; only a crash would have replayed it.
         await session.execute(delete(ParkedUpdate).where(ParkedUpdate.sender_id == tg_id))
     await forget_contact(session, tg_id)  # a WhatsApp person's address (bot.services.identity)
+    await erase_media(session, tg_id)  # the files they sent over WhatsApp, kept on disk
     cache.forget(tg_id)
     overwrite_after_commit(session)

@@ -18,6 +18,7 @@ from db.models.core import (
     User,
 )
 from db.models.delivery import Delivery, OutboxPayload
+from db.models.media import StoredMedia
 from db.models.webinars import Webinar, WebinarRegistration, WebinarReminder
 from db.models.whatsapp import WaContact
 
@@ -41,6 +42,7 @@ __all__ = [
     "ParkedUpdate",
     "ProcessedUpdate",
     "Region",
+    "StoredMedia",
     "Submission",
     "User",
     "WaContact",

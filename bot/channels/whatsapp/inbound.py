@@ -6,7 +6,8 @@
 - a reply button or list row chosen → a callback_query whose data is the button's id,
   which is the original callback data;
 - image, document, video, audio, voice, sticker → a message with a photo/document/… whose
-  file id is the WhatsApp media id;
+  file id names the copy the transport has just stored (bot.services.media_store), else
+  the WhatsApp media id;
 - anything else (location, contacts, reaction, …) → a message with no content: the
   fallback answers it.
 
@@ -130,6 +131,15 @@ def _numbered(typed: str, menu: list[str]) -> str | None:
     typed = typed.strip().lstrip("#")
     if typed.isascii() and typed.isdigit() and 1 <= int(typed) <= len(menu):
         return menu[int(typed) - 1]
+    return None
+
+
+def media_of(message: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """(WhatsApp's kind, its media object) of a message carrying a file, else None."""
+    kind = str(message.get("type") or "")
+    media = message.get(kind)
+    if kind in MEDIA_KINDS and isinstance(media, dict) and media.get("id"):
+        return kind, media
     return None
 
 

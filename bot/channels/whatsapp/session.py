@@ -4,15 +4,17 @@ carry them (review C.3, option A; bot/local_api.py is the same idea for the cons
 - sendMessage, editMessageText → a message (a sent one cannot be edited: the new text comes
   anew), its keyboard rendered by render.py; an edit made outside a person's update (a
   broadcast's live progress, edited by a timer) is dropped: its end is sent anew anyway;
-- sendPhoto/Video/Document/Animation/Audio/Voice/Sticker → the media (a file is uploaded
-  first; a string is a WhatsApp media id), a keyboard in a message after it;
+- sendPhoto/Video/Document/Animation/Audio/Voice/Sticker → the media (a file, a stored one
+  or a Telegram file id is uploaded first; else a WhatsApp media id), a keyboard in a
+  message after it;
 - sendMediaGroup → one message per item;
 - answerCallbackQuery → its text, if any, as a message (on Telegram the person sees it as
   a notice); else nothing;
 - editMessageReplyMarkup, editMessageCaption, deleteMessage, sendChatAction, setMyCommands,
   … → nothing, answered as done: an old button pressed later is answered "no longer
   active" by the handlers anyway;
-- getMe → the bot; getFile + download → the WhatsApp media behind the id.
+- getMe → the bot; getFile + download → the file in the media store, else the WhatsApp
+  media behind the id.
 
 A call for a positive chat id is a Telegram person's (a staff notice made while a WhatsApp
 person talks): it goes to the Telegram bot. `TelegramToWhatsApp` is the reverse, on the
@@ -57,6 +59,7 @@ from bot.db_context import current_session
 from bot.i18n import PoI18n
 from bot.limits import is_html
 from bot.local_api import ATTACHMENT_FIELDS
+from bot.services.media_store import MediaStore, is_stored
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +90,10 @@ def callback_id(ext_id: int, wamid: str) -> str:
 
 class WhatsAppSession(BaseSession):
     def __init__(self, client: WaClient, contacts: ContactBook, i18n: PoI18n,
-                 telegram: Bot | None = None) -> None:
+                 telegram: Bot | None = None, media: MediaStore | None = None) -> None:
         super().__init__()
         self.client, self.contacts, self.i18n, self.telegram = client, contacts, i18n, telegram
+        self.media = media
         self._ids = itertools.count(1)
         self.unsupported: list[str] = []  # methods refused, for tests and the log
 
@@ -169,25 +173,40 @@ class WhatsAppSession(BaseSession):
                           chat_id: Any = None) -> dict[str, Any]:
         chat_id = int(chat_id if chat_id is not None else method.chat_id)
         to = await self._address(method, chat_id)
-        source = getattr(method, "media", None) or getattr(method, kind, None)
-        filename = None
-        if isinstance(source, InputFile):
-            filename = source.filename
-            source = b"".join([chunk async for chunk in source.read(bot)])
+        given = getattr(method, "media", None) or getattr(method, kind, None)
+        source, filename, mime = await self._file(bot, given)
         caption = getattr(method, "caption", None)
         if caption:
             caption = _text(bot, caption, getattr(method, "parse_mode", None),
                             getattr(method, "caption_entities", None))
         markup = getattr(method, "reply_markup", None)
         media_id = await self.client.send_media(
-            to, kind, source, caption=None if markup else caption, filename=filename)
+            to, kind, source, caption=None if markup else caption, filename=filename,
+            mime=mime)
         if markup is not None:  # WhatsApp media carry no list; the buttons follow
             await self._deliver(to, chat_id, self._plan(caption or "⬆️", markup))
         else:
             await self.contacts.set_menu(chat_id, None)
         message = self._message(bot, chat_id, caption=getattr(method, "caption", None))
-        message[kind] = _attachment(kind, source if isinstance(source, str) else media_id)
+        message[kind] = _attachment(kind, given if isinstance(given, str) else media_id)
         return message
+
+    async def _file(self, bot: Bot, given: Any) -> tuple[str | bytes, str | None, str | None]:
+        """(a WhatsApp media id or the bytes to upload, file name, mime type) for a file the
+        bot sends: a file from disk or memory, one in the media store, a Telegram file id
+        (a Telegram person's entry shown to a WhatsApp reviewer), or a WhatsApp media id."""
+        if isinstance(given, InputFile):
+            return b"".join([chunk async for chunk in given.read(bot)]), given.filename, None
+        if is_stored(given):
+            stored = await self.media.get(given) if self.media is not None else None
+            if stored is None:
+                raise WaApiError(100, "the stored file is gone (erased)", 404)
+            return stored.data, stored.filename, stored.mime
+        if isinstance(given, str) and not given.isdigit() and self.telegram is not None:
+            downloaded = await self.telegram.download(given)
+            if downloaded is not None:
+                return downloaded.read(), None, None
+        return str(given), None, None
 
     # --- the rest -------------------------------------------------------------------------
     async def _answer(self, method: AnswerCallbackQuery) -> bool:
@@ -218,6 +237,10 @@ class WhatsAppSession(BaseSession):
                              **kwargs: Any) -> AsyncGenerator[bytes, None]:
         """bot.download(file_id): the path we gave in getFile is the WhatsApp media id."""
         media_id = str(url).rsplit("/", 1)[-1]
+        stored = await self.media.get(media_id) if self.media is not None else None
+        if stored is not None:
+            yield stored.data
+            return
         try:
             yield await self.client.media_bytes(media_id)
         except WaApiError as exc:

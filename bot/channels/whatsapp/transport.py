@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 from aiogram import Bot
@@ -24,16 +24,25 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.app import App, KeyedLocks
+from bot.channels.stored_media import UploadStored
 from bot.channels.whatsapp.channel import WhatsAppChannel
-from bot.channels.whatsapp.client import WaClient
+from bot.channels.whatsapp.client import DEFAULT_MIME, WaApiError, WaClient
 from bot.channels.whatsapp.contacts import Contact, ContactBook
-from bot.channels.whatsapp.inbound import Incoming, messages_of, to_update, update_id_of
+from bot.channels.whatsapp.inbound import (
+    MEDIA_KINDS,
+    Incoming,
+    media_of,
+    messages_of,
+    to_update,
+    update_id_of,
+)
 from bot.channels.whatsapp.session import TelegramToWhatsApp, WhatsAppSession, whatsapp_token
 from bot.config import ConfigError, Settings
 from bot.inflight import InFlight
 from bot.limits import FitToLimits
 from bot.middlewares import CommitBeforeRequest
 from bot.polling import already_processed
+from bot.services.media_store import MediaStore
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +57,7 @@ class WhatsApp:
     client: WaClient
     contacts: ContactBook
     in_flight: InFlight
+    media: MediaStore
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     handled: int = 0
     duplicates: int = 0
@@ -71,22 +81,27 @@ def client_for(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
                     base_url=settings.whatsapp_api_base_url, transport=transport)
 
 
-def build_whatsapp(app: App, transport: httpx.AsyncBaseTransport | None = None) -> WhatsApp:
-    """The WhatsApp side of `app` (`transport`: the tests' fake Cloud API). Messages the
-    Telegram bot is asked to send to a WhatsApp person go through it from now on."""
-    client = client_for(app.settings, transport)
+def build_whatsapp(app: App, transport: httpx.AsyncBaseTransport | None = None,
+                   client: WaClient | None = None) -> WhatsApp:
+    """The WhatsApp side of `app` (`transport`: the tests' fake Cloud API; `client`: the
+    console's stand-in for the Cloud API). Messages the Telegram bot is asked to send to a
+    WhatsApp person go through it from now on, and files kept in the media store are
+    uploaded when the Telegram bot sends them."""
+    client = client or client_for(app.settings, transport)
     contacts = ContactBook(app.sessionmaker, clock=app.now)
-    session = WhatsAppSession(client, contacts, app.i18n, telegram=app.bot)
+    media = MediaStore(app.sessionmaker)
+    session = WhatsAppSession(client, contacts, app.i18n, telegram=app.bot, media=media)
     session.middleware(FitToLimits())
     session.middleware(CommitBeforeRequest())
     bot = Bot(whatsapp_token(app.bot.id), session=session,
               default=DefaultBotProperties(parse_mode="HTML", link_preview_is_disabled=True))
     app.bot.session.middleware(TelegramToWhatsApp(bot))
+    app.bot.session.middleware(UploadStored(media))
     # the delivery queue sends rows naming "whatsapp" through it
     channel = WhatsAppChannel(bot)
     app.channels[channel.name] = app.delivery.channels[channel.name] = channel
     return WhatsApp(app, bot, client, contacts, InFlight(app.redis, prefix=(
-        f"{app.settings.redis_prefix}:whatsapp:in_flight")))
+        f"{app.settings.redis_prefix}:whatsapp:in_flight")), media)
 
 
 # --- the webhook ------------------------------------------------------------------------------
@@ -140,10 +155,33 @@ async def handle_message(whatsapp: WhatsApp, incoming: Incoming) -> bool:
         # in order per person: their last menu is read after their previous message's reply
         async with whatsapp.locks(hash(incoming.address)):
             contact = await whatsapp.contacts.arrive(incoming.address, incoming.wa_id)
-            await _feed(whatsapp, incoming, contact)
+            kept = await keep_media(whatsapp, incoming, contact)
+            if kept is None:
+                return False
+            await _feed(whatsapp, kept, contact)
     finally:
         await whatsapp.in_flight.release(update_id)
     return True
+
+
+async def keep_media(whatsapp: WhatsApp, incoming: Incoming, contact: Contact,
+                     ) -> Incoming | None:
+    """Download what they sent now, into the media store (its WhatsApp media id expires):
+    the update then names the stored copy. None if WhatsApp could not hand it over just now
+    (Meta delivers the webhook again); a media id WhatsApp no longer knows stays as it is."""
+    found = media_of(incoming.message)
+    if found is None:
+        return incoming
+    kind, media = found
+    try:
+        data = await whatsapp.client.media_bytes(str(media["id"]))
+    except WaApiError as exc:
+        logger.warning("WhatsApp media of a %s message not downloaded: %s", kind, exc)
+        return None if exc.transient else incoming
+    mime = str(media.get("mime_type")
+               or DEFAULT_MIME.get(MEDIA_KINDS[kind], "application/octet-stream"))
+    file_id = await whatsapp.media.put(contact.ext_id, data, mime, media.get("filename"))
+    return replace(incoming, message={**incoming.message, kind: {**media, "id": file_id}})
 
 
 async def _feed(whatsapp: WhatsApp, incoming: Incoming, contact: Contact) -> None:
