@@ -78,7 +78,6 @@ APP_PARAMETERS = {  # file: (WP, functions taking `app`): they name what they us
     "handlers/broadcast/compose.py": ("W2-3", 28),
 }
 I18N_T = {  # file: (WP, calls of i18n.t); one translator (bot.translator) replaces it
-    "bot/services/certificates/texts.py": ("W2-5", 40),  # every printed text
 }
 STALE_ANSWERS = {  # file: (WP, hand-written "no longer active"); StaleButton answers it
     # W2-3
