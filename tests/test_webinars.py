@@ -401,7 +401,7 @@ async def test_cancellation_tells_registrants_and_stops_reminders(h, clock):
     await staff.press(WebinarCD(action="open", id=wid).pack())
     await staff.click("Cancel the webinar")
     await staff.click("Yes, cancel it")
-    assert "1 registrants will be told" in staff.last_text()
+    assert "1 registrant will be told" in staff.last_text()
     await h.drain()
     assert received(h, 101, "has been cancelled")
     clock.value = START - timedelta(hours=1)

@@ -15,6 +15,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -167,8 +168,10 @@ async def on_issue(cb: CallbackQuery, state: FSMContext, session: AsyncSession, 
                               certs.queue_target(settings.delivery_rate))
     logger.info("issued %s certificates for %s, %s queued now", result.new, args, queued)
     await cb.message.answer(
-        _("Issued: {new} new certificates ({existing} had been issued before). They are being "
-          "sent now.").format(new=result.new, existing=result.existing))
+        ngettext("Issued: {new} new certificate ({existing} had been issued before). It is being "
+                 "sent now.",
+                 "Issued: {new} new certificates ({existing} had been issued before). They are "
+                 "being sent now.", result.new).format(new=result.new, existing=result.existing))
 
 
 # Issued (or dropped) already: the stale Cancel falls through to the fallback router.
