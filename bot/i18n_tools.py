@@ -15,7 +15,7 @@ from babel.messages.pofile import write_po
 from bot.i18n import LANGUAGES, LOCALES_DIR, merged_catalog
 
 ROOT = LOCALES_DIR.parent
-KEYWORDS = {"_": None, "__": None, "gettext": None, "lazy_gettext": None,
+KEYWORDS = {"_": None, "__": None, "N_": None, "gettext": None, "lazy_gettext": None,
             "ngettext": (1, 2), "t": (2,), "tn": (2, 3)}
 
 
@@ -52,6 +52,14 @@ def missing(lang: str) -> dict[str, str]:
     have = merged_catalog(LOCALES_DIR / lang, lang)
     return {m: loc for m, (plural, loc) in _extracted().items()
             if not _translated(have.get(m), plural, have.num_plurals)}
+
+
+def unused(lang: str) -> list[str]:
+    """Catalog entries no code asks for (left behind when a text changed)."""
+    code = _extracted()
+    return [m.id if isinstance(m.id, str) else m.id[0]
+            for m in merged_catalog(LOCALES_DIR / lang, lang)
+            if m.id and (m.id if isinstance(m.id, str) else m.id[0]) not in code]
 
 
 def main() -> None:
