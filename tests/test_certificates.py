@@ -747,3 +747,5 @@ async def test_the_registry_names_contests_and_webinars(h):
     sources = [r[header.index("Source")] for r in ws.iter_rows(min_row=2, values_only=True)]
     assert sources == [f"Webinar «Self-government» (No. {cert.source_id})",
                        f"Contest «Our School Parliament» (No. {cid})"]
+    languages = {r[header.index("Language")] for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert languages <= {"Қазақша", "Русский", "English"} and languages

@@ -24,7 +24,7 @@ from bot.services.certificates.texts import (
 from bot.services.errors import DomainError
 from bot.services.guardian import as_seen_by_others
 from bot.services.text import strip_controls
-from bot.translator import Translator
+from bot.translator import LANGUAGE_NAMES, Translator
 from db.models import (
     Certificate,
     Delivery,
@@ -89,7 +89,8 @@ async def export_registry(session: AsyncSession, translator: Translator, locale:
             name, org = as_seen_by_others(limited, c.full_name, c.org_name, waiting)
             xlsx.append(ws, [c.number, template_label(translator, locale, c.template), name,
                              org, reason_text(translator, locale, c),
-                             source_label(translator, locale, c), c.locale,
+                             source_label(translator, locale, c),
+                             LANGUAGE_NAMES.get(c.locale, c.locale),
                              _local(c.issued_at, tz), _local(c.queued_at, tz),
                              _local(c.revoked_at, tz), c.revoke_reason or ""])
         last = chunk[-1][0].id
