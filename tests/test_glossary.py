@@ -91,7 +91,8 @@ CONCEPTS_RU = [
 ]
 
 # A count placeholder followed by a noun in a fixed case is wrong for some n (1 участникам,
-# 21 человек, 3 объявлений): Russian says "Получателей: {n}" until ngettext arrives. `№ {n}` is
+# 21 человек, 3 объявлений): Russian says "Получателей: {n}" or uses ngettext (plural entries
+# are not checked here: each form fits its own n). `№ {n}` is
 # a number, not a count; abbreviations (дн., ч, мин, с, МБ) fit every n. {max}, {min} and {age}
 # are code constants and a setting whose values all take the genitive plural (120, 4000, 16).
 RU_COUNT = re.compile(
