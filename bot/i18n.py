@@ -15,6 +15,7 @@ from typing import Any
 from aiogram.utils.i18n import I18n
 
 from bot.translator import (
+    LANGUAGE_NAMES,
     LANGUAGES,
     LOCALES_DIR,
     SPEAKING,
@@ -28,8 +29,6 @@ from bot.translator import (
 
 __all__ = ["LANGUAGES", "LANGUAGE_NAMES", "LOCALES_DIR", "PoI18n", "compiled_catalog",
            "create_i18n", "fmt_dt", "fmt_int", "merged_catalog"]
-
-LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
 
 
 class PoI18n(I18n):

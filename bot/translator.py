@@ -26,6 +26,7 @@ from babel.support import LazyProxy
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 LANGUAGES = ("kk", "ru", "en")
+LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}  # each in its own language
 
 
 def merged_catalog(lang_dir: Path, locale: str) -> Catalog:

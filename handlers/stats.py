@@ -13,6 +13,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
@@ -208,7 +209,8 @@ async def _student_place(session: AsyncSession, boards: BoardCache, user: UserIn
         return ["", _("{org}: no points yet in this period.").format(org=org),
                 _("The ranking is updated every few minutes.")]
     place, points = found
-    lines = ["", _("{org}: {points} points.").format(org=org, points=fmt(points)),
+    lines = ["", ngettext("{org}: {points} point.", "{org}: {points} points.",
+                                 int(points)).format(org=org, points=fmt(points)),
              _("Place in the country: {place} of {total}.").format(
                  place=fmt(place), total=fmt(len(country)))]
     if db_user.district_id:

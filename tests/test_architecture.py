@@ -64,7 +64,6 @@ APP_PARAMETERS = {  # file: (WP, functions taking `app`): they name what they us
     "handlers/challenges/wizard.py": ("W2-1", 3),
 }
 I18N_T = {  # file: (WP, calls of i18n.t); one translator (bot.translator) replaces it
-    "bot/services/certificates/texts.py": ("W2-5", 40),  # every printed text
 }
 STALE_ANSWERS = {  # file: (WP, hand-written "no longer active"); StaleButton answers it
 }

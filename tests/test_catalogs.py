@@ -93,3 +93,15 @@ def test_every_catalog_declares_its_language_and_plural_forms(po):
     declared_rule = c2py(declared.split("plural=", 1)[1].rstrip(";"))
     expected_rule = c2py(expected.plural_expr)
     assert [declared_rule(n) for n in range(1000)] == [expected_rule(n) for n in range(1000)]
+
+
+@pytest.mark.parametrize("po", catalogs(), ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_plural_entries_have_every_form_of_their_language(po):
+    """A count's text (ngettext / tn) needs all nplurals forms: a missing one shows English."""
+    lang = po.parent.parent.name
+    with po.open("rb") as fh:
+        plurals = [m for m in read_po(fh, locale=lang) if isinstance(m.id, tuple)]
+    expected = get_plural(lang).num_plurals
+    assert [m.id[0] for m in plurals if len(m.string) != expected or not all(m.string)] == []
+    if lang == "en":  # the English forms are the message ids themselves
+        assert [m.id for m in plurals if tuple(m.string) != m.id] == []

@@ -593,9 +593,9 @@ async def test_signatories_flow_and_per_language_lists(h):
     assert "А. Сейітов" in pdf_text(preview.files["document"])  # staff reads English: "*"
     async with h.app.sessionmaker() as s:
         settings = await certs.get_settings(s, "winner")
-    assert certs.signatories_for(h.app.i18n, settings, "ru") == [("Директор центра",
+    assert certs.signatories_for(h.app.translator, settings, "ru") == [("Директор центра",
                                                                   "А. Сеитов")]
-    assert certs.signatories_for(h.app.i18n, settings, "kk") == [("Директор", "А. Сейітов")]
+    assert certs.signatories_for(h.app.translator, settings, "kk") == [("Директор", "А. Сейітов")]
 
 
 async def test_background_is_normalised_and_printed(h):
@@ -605,7 +605,7 @@ async def test_background_is_normalised_and_printed(h):
         settings = await certs.get_settings(s, "webinar")
     assert settings.background[:2] == b"\xff\xd8"  # stored as JPEG
     cert = certs.sample_certificate("webinar", "kk", h.app.now())
-    pdf = certs.render(h.app.i18n, cert, settings, "bot", h.app.settings.tz)
+    pdf = certs.render(h.app.translator, cert, settings, "bot", h.app.settings.tz)
     assert b"/DCTDecode" in pdf
     with pytest.raises(DomainError):
         certs.normalize_background(b"not a picture")
@@ -741,9 +741,11 @@ async def test_the_registry_names_contests_and_webinars(h):
         await certs.issue(s, certs.Source("challenge", cid), None, h.app.now(),
                           h.app.settings.tz)
         await s.commit()
-        data = await certs.export_registry(s, h.app.i18n, "en", h.app.settings.tz)
+        data = await certs.export_registry(s, h.app.translator, "en", h.app.settings.tz)
     ws = load_workbook(io.BytesIO(data)).active
     header = [c.value for c in ws[1]]
     sources = [r[header.index("Source")] for r in ws.iter_rows(min_row=2, values_only=True)]
     assert sources == [f"Webinar «Self-government» (No. {cert.source_id})",
                        f"Contest «Our School Parliament» (No. {cid})"]
+    languages = {r[header.index("Language")] for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert languages <= {"Қазақша", "Русский", "English"} and languages

@@ -450,7 +450,7 @@ async def test_winner_lines_are_checked(h, clock):
     await s.press("rv:ok:1:")
     await s.press(f"cha:win:{cid}:")
     await s.send("1 gp")
-    assert "Saved places for 1" in s.texts()[-2]
+    assert "Saved the place for 1 entry." in s.texts()[-2]
     async with h.app.sessionmaker() as db:
         assert (await db.get(Submission, 1)).place == "grand_prix"
 
@@ -530,7 +530,7 @@ async def test_coordinator_sees_who_has_not_sent_and_nudges_once(h):
     assert "with no entries: 2" in text and "School No. 3" in text
     assert "Far School" not in text  # another region
     await c.click("Remind them")
-    assert "on their way to 1" in c.last_text()
+    assert "A reminder is on its way to 1 person." in c.last_text()
     await c.click("Remind them")
     assert "already reminded today" in c.last_text()
     await h.drain()

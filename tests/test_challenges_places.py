@@ -136,7 +136,7 @@ async def test_ranking_to_places_preview_keep_then_overwrite(h, clock):
     assert "New places: 0." in s.last_text() and "• No. 3: 1st place → 2nd place" in s.last_text()
     assert s.buttons()[0] == "⚠️ Apply and overwrite the places already set (1)"
     await s.click("Apply and overwrite")
-    assert "saved for 1 entries" in s.texts()[-2]
+    assert "saved for 1 entry." in s.texts()[-2]
     assert (await places(h))[3] == "2"
     await s.press(f"cha:rkpv:{cid}:3")
     assert "Nothing to change" in s.last_text()
@@ -200,7 +200,7 @@ async def test_places_need_the_quorum_and_staff(h):
             "closed": "Алдымен қабылдауды жабыңыз."}),
     ("ru", {"apply": "Применить к местам", "all": "Всем остальным", "first": "1 место: № 1",
             "second": "2 место: № 2 (8.00), № 3 (8.00)", "diploma": "Дипломант: № 4",
-            "ok": "✅ Применить", "saved": "Места по рейтингу сохранены для работ: 4.",
+            "ok": "✅ Применить", "saved": "Места по рейтингу сохранены для 4 работ.",
             "closed": "Сначала закройте приём работ."}),
 ])
 async def test_ranking_to_places_in_kazakh_and_russian(h, locale, words):

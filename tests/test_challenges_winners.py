@@ -62,14 +62,14 @@ async def four_entries(h, cid: int) -> None:
                             "waiting for review, rejected or withdrawn): No. {numbers}. "
                             "Nothing was saved.",
             "unknown": "There is no entry No. {numbers} in this challenge. Nothing was saved.",
-            "approved": "Approved entries:", "saved": "Saved places for {n} entries.",
+            "approved": "Approved entries:", "saved": "Saved the place for {n} entry.",
             "twice": "No. {numbers} is on more than one line: give each entry one place. "
                      "Nothing was saved."}),
     ("ru", {"not_approved": "Место можно дать только одобренной работе. Не одобрены (ещё ждут "
                             "проверки, отклонены или отозваны): № {numbers}. Ничего не "
                             "сохранено.",
             "unknown": "Здесь нет работы № {numbers}. Ничего не сохранено.",
-            "approved": "Одобренные работы:", "saved": "Места сохранены для работ: {n}.",
+            "approved": "Одобренные работы:", "saved": "Места сохранены для {n} работы.",
             "twice": "№ {numbers} указан в нескольких строках: дайте каждой работе одно место. "
                      "Ничего не сохранено."}),
     ("kk", {"not_approved": "Орын тек мақұлданған жұмыстарға беріледі. № {numbers} жұмыс "

@@ -114,11 +114,13 @@ class ChallengeNotices:
         return OutgoingMessage(text=text, html=True)
 
     def reminder(self, challenge: Challenge, locale: str, now: datetime) -> OutgoingMessage:
-        text = self.voice.t(locale, "⏰ Reminder: “{title}” closes in {days} d. ({deadline}). "
-                                    "You joined but have not sent your entry yet.",
-                            title=html.escape(challenge.text("title", locale)),
-                            days=svc.days_left(challenge, now),
-                            deadline=_local(self.voice, challenge.deadline_at))
+        days = svc.days_left(challenge, now)
+        text = self.voice.tn(locale, "⏰ Reminder: “{title}” closes in {days} day ({deadline}). "
+                                     "You joined but have not sent your entry yet.",
+                             "⏰ Reminder: “{title}” closes in {days} days ({deadline}). "
+                             "You joined but have not sent your entry yet.", days,
+                             title=html.escape(challenge.text("title", locale)), days=days,
+                             deadline=_local(self.voice, challenge.deadline_at))
         return OutgoingMessage(text=text, html=True, buttons=[[Button(
             self.voice.t(locale, "Send my entry"), challenge_cb("submit", challenge.id))]])
 

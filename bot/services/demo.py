@@ -32,16 +32,13 @@ EVENT_MIX = (
     ("profile_edit", 5), ("broadcast_sent", 1),
 )
 FACTIONS = ("self_knowledge", "happiness", "law_order", "care")
+# Bare names: the bot's texts add the kind and the quotes («{title}» челленджі).
 CHALLENGE_TITLES = (
-    ("challenge", "«Кітап – өмір» челленджі", "Челлендж «Книга – жизнь»",
-     "“Books are life” challenge"),
-    ("action", "«Таза әлем» акциясы", "Акция «Чистый мир»", "“Clean world” action"),
-    ("contest", "«Үздік парламент» байқауы", "Конкурс «Лучший парламент»",
-     "“Best parliament” contest"),
-    ("action", "«Қамқорлық» еріктілер акциясы", "Волонтёрская акция «Забота»",
-     "“Care” volunteer action"),
-    ("contest", "«Менің мектебім» фотобайқауы", "Фотоконкурс «Моя школа»",
-     "“My school” photo contest"),
+    ("challenge", "Кітап – өмір", "Книга – жизнь", "Books are life"),
+    ("action", "Таза әлем", "Чистый мир", "Clean world"),
+    ("contest", "Үздік парламент", "Лучший парламент", "Best parliament"),
+    ("action", "Қамқорлық", "Забота", "Care"),
+    ("contest", "Менің мектебім", "Моя школа", "My school"),
 )
 WEBINAR_TITLES = (
     ("Мектеп парламентінің жұмысын ұйымдастыру", "Как организовать работу школьного "
@@ -114,20 +111,20 @@ def _people(rng: random.Random, n: int, first_id: int, regions: Sequence[int],
         }
         if i < n_staff:
             row.update(role="staff", region_id=None, district_id=None,
-                       full_name=f"Staff {i + 1}")
+                       full_name=f"Орталық қызметкері {i + 1}")
         elif rng.random() < 0.03:
             level = "regional" if rng.random() < 0.15 else "district"
             row.update(role="coordinator", coordinator_level=level,
                        district_id=district if level == "district" else None,
                        status="pending" if rng.random() < 0.08 else "active",
                        org_type="school", org_name="Білім бөлімі",
-                       full_name=f"Coordinator {uid}")
+                       full_name=f"Үйлестіруші {uid}")
         else:
             org_type = rng.choices(("school", "college", "university"), (82, 14, 4))[0]
             number = rng.randint(1, 25)
-            org_name = {"school": f"№{number} мектеп-гимназия",
-                        "college": f"№{number} колледж",
-                        "university": f"University {number}"}[org_type]
+            org_name = {"school": f"№ {number} мектеп-гимназия",
+                        "college": f"№ {number} колледж",
+                        "university": f"№ {number} университет"}[org_type]
             row.update(org_type=org_type, org_name=org_name, faction=rng.choice(FACTIONS),
                        position=rng.choices(("president", "leader", "member"), (4, 16, 80))[0],
                        grade=str(rng.randint(5, 11) if org_type == "school"

@@ -36,10 +36,12 @@ KIND_LABELS = {"challenge": _("Challenge"), "action": _("Action"), "contest": _(
 
 
 def webinar_status(status: str, starts: datetime | None) -> str:
-    """cancelled / held / scheduled: a webinar later in the period has not been held yet."""
+    """Cancelled / Held / Scheduled: a webinar later in the period has not been held yet.
+    A webinar's own words (not the announcements' "cancelled", "scheduled"): Russian agrees
+    with «вебинар» (отменён, запланирован), Kazakh says болдырылмады as the webinar flow does."""
     if status == "cancelled":
-        return _("cancelled")
-    return _("held") if starts is not None and starts <= utcnow() else _("scheduled")
+        return _("Cancelled")
+    return _("Held") if starts is not None and starts <= utcnow() else _("Scheduled")
 
 @dataclass
 class ChallengeRow:

@@ -64,7 +64,7 @@ async def verdict(app: App, number: str, locale: str) -> Verdict:
     tz = app.settings.tz
     revoked = cert.revoked_at.astimezone(tz).strftime("%d.%m.%Y") if cert.revoked_at else ""
     return Verdict("revoked" if revoked else "genuine", cert.number or shown, name,
-                   certs.reason_text(app.i18n, locale, cert),
+                   certs.reason_text(app.translator, locale, cert),
                    cert.issued_at.astimezone(tz).strftime("%d.%m.%Y"), revoked)
 
 

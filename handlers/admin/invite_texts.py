@@ -6,6 +6,7 @@ import html
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot import labels
 from bot.i18n import fmt_dt
@@ -28,9 +29,13 @@ def invite_text(invite: Invite, link: str, places: PlaceDirectory, tz: ZoneInfo,
     scope = scope_text(invite.level or "", places.region(invite.region_id),
                        places.district(invite.district_id), locale)
     until = fmt_dt(invite.expires_at, locale, tz) if invite.expires_at else "—"
-    return _("Invite link for a coordinator:\n{link}\n\nScope: {scope}\nValid until: {until}\n"
-             "Can be used: {uses} time(s)\n\nSend it only to the person it is meant for: "
-             "whoever opens it becomes a coordinator without approval.").format(
+    return ngettext(
+        "Invite link for a coordinator:\n{link}\n\nScope: {scope}\nValid until: {until}\n"
+        "Can be used: {uses} time\n\nSend it only to the person it is meant for: "
+        "whoever opens it becomes a coordinator without approval.",
+        "Invite link for a coordinator:\n{link}\n\nScope: {scope}\nValid until: {until}\n"
+        "Can be used: {uses} times\n\nSend it only to the person it is meant for: "
+        "whoever opens it becomes a coordinator without approval.", invite.max_uses or 0).format(
         link=link, scope=scope, until=until, uses=invite.max_uses)
 
 

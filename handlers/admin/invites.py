@@ -15,6 +15,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,7 +58,9 @@ def level_kb() -> InlineKeyboardMarkup:
 def limits_kb() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for days, uses in PRESETS:
-        kb.button(text=_("{days} days · {uses} uses").format(days=days, uses=uses),
+        label = " · ".join((ngettext("{days} day", "{days} days", int(days)).format(days=days),
+                            ngettext("{uses} use", "{uses} uses", int(uses)).format(uses=uses)))
+        kb.button(text=label,
                   callback_data=InviteCD(step="preset", value=f"{days}-{uses}"))
     kb.adjust(1)
     return kb.as_markup()

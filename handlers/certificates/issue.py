@@ -15,6 +15,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,7 +55,7 @@ def confirm_kb(count: int) -> InlineKeyboardMarkup:
 def templates_kb(i18n: PoI18n, locale: str) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for template in certs.TEMPLATES:
-        kb.button(text=certs.template_label(i18n, locale, template),
+        kb.button(text=certs.template_label(i18n.translator, locale, template),
                   callback_data=CertCD(action="tpl", template=template))
     kb.adjust(1)
     return kb.as_markup()
@@ -80,7 +81,7 @@ async def _render(i18n: PoI18n, tz: ZoneInfo, bot: Bot, session: AsyncSession,
                   cert: Certificate) -> bytes:
     settings = await certs.get_settings(session, cert.template)
     username = await _username(bot, None)  # a sample: its QR code leads nowhere real
-    return await asyncio.to_thread(certs.render, i18n, cert, settings, username, tz)
+    return await asyncio.to_thread(certs.render, i18n.translator, cert, settings, username, tz)
 
 
 # --- /certificates ---------------------------------------------------------------------
@@ -114,7 +115,7 @@ async def preview_issue(message: Message, args: str, state: FSMContext,
     plan = await certs.plan_issue(session, source, now, tz)
     locale = i18n.current_locale
     lines = [_("New certificates to issue: {count}").format(count=len(plan.new))]
-    lines += [f"• {certs.template_label(i18n, locale, t)}: {n}"
+    lines += [f"• {certs.template_label(i18n.translator, locale, t)}: {n}"
               for t, n in plan.by_template.items()]
     lines.append(_("Issued before: {count}").format(count=plan.existing))
     if plan.no_name:
@@ -136,7 +137,8 @@ async def preview_issue(message: Message, args: str, state: FSMContext,
             "Nobody signs «{template}» yet. Send the signatories first, one per line, at most "
             "3:\n<code>Director | A. Seitov</code>\nLines for one language only go after a line "
             "[kk], [ru] or [en]. Then you will see a sample. /cancel to stop.").format(
-            template=html.escape(certs.template_label(i18n, locale, unsigned[0]), quote=False)))
+            template=html.escape(certs.template_label(i18n.translator, locale, unsigned[0]),
+                                 quote=False)))
         return
     pdf = await _render(i18n, tz, bot, session, sample)
     await state.set_state(CertificatesSG.confirm)
@@ -162,12 +164,14 @@ async def on_issue(cb: CallbackQuery, state: FSMContext, session: AsyncSession, 
     await cb.message.edit_reply_markup(reply_markup=None)
     result = await certs.issue(session, certs.parse_source(args), user, clock(), settings.tz)
     qr_target = await _username(bot, settings.public_base_url)
-    queued = await certs.pump(session, i18n, qr_target, settings.tz, clock(),
+    queued = await certs.pump(session, i18n.translator, qr_target, settings.tz, clock(),
                               certs.queue_target(settings.delivery_rate))
     logger.info("issued %s certificates for %s, %s queued now", result.new, args, queued)
     await cb.message.answer(
-        _("Issued: {new} new certificates ({existing} had been issued before). They are being "
-          "sent now.").format(new=result.new, existing=result.existing))
+        ngettext("Issued: {new} new certificate ({existing} had been issued before). It is being "
+                 "sent now.",
+                 "Issued: {new} new certificates ({existing} had been issued before). They are "
+                 "being sent now.", result.new).format(new=result.new, existing=result.existing))
 
 
 # Issued (or dropped) already: the stale Cancel falls through to the fallback router.
@@ -212,7 +216,7 @@ async def reissue(message: Message, rest: str, session: AsyncSession, i18n: PoI1
         raise DomainError("cert_usage")
     old, new = await certs.reissue(session, number, user, reason, now, settings.tz)
     qr_target = await _username(bot, settings.public_base_url)
-    await certs.pump(session, i18n, qr_target, settings.tz, now,
+    await certs.pump(session, i18n.translator, qr_target, settings.tz, now,
                      certs.queue_target(settings.delivery_rate))
     await message.answer(_("Certificate {old} is revoked. The corrected one, No. {new}, is "
                            "issued to {name} and is being sent to them now.").format(
@@ -232,7 +236,7 @@ async def on_template(cb: CallbackQuery, callback_data: CertCD, session: AsyncSe
     signatories = certs.signatories_text(settings) or _("not set (“Director”, no name)")
     await cb.message.answer(
         _("<b>{template}</b>\nBackground: {background}\nSignatories:\n{signatories}").format(
-            template=certs.template_label(i18n, locale, callback_data.template),
+            template=certs.template_label(i18n.translator, locale, callback_data.template),
             background=background, signatories=html.escape(signatories)),
         reply_markup=template_kb(callback_data.template))
 

@@ -30,7 +30,7 @@ def my_certificates_text(items: list[Certificate], i18n: PoI18n, locale: str,
     for cert in items[:SHOWN]:
         date = cert.issued_at.astimezone(settings.tz).strftime("%d.%m.%Y")
         line = (f"• <code>{cert.number}</code> · {date} · "
-                + html.escape(certs.reason_text(i18n, locale, cert), quote=False))
+                + html.escape(certs.reason_text(i18n.translator, locale, cert), quote=False))
         if cert.revoked_at is not None:
             line += " — " + _("revoked")
         lines.append(line)
@@ -64,7 +64,8 @@ async def on_my_certificate(cb: CallbackQuery, callback_data: MyCertCD, session:
         raise StaleButton()
     template = await certs.get_settings(session, cert.template)
     username = (await bot.me()).username or ""
-    pdf = await asyncio.to_thread(certs.render, i18n, cert, template, username, settings.tz)
+    pdf = await asyncio.to_thread(certs.render, i18n.translator, cert, template, username,
+                                  settings.tz)
     await cb.message.answer_document(BufferedInputFile(pdf, filename=f"{cert.number}.pdf"),
                                      caption=_("Certificate No. {number}").format(
                                          number=cert.number))

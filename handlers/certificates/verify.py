@@ -76,7 +76,7 @@ async def verify_reply(message: Message, number: str, session: AsyncSession, i18
     values = {"number": cert.number,
               "name": html.escape(name, quote=False),
               "region": html.escape(region_name or "—", quote=False),
-              "reason": html.escape(certs.reason_text(i18n, locale, cert), quote=False),
+              "reason": html.escape(certs.reason_text(i18n.translator, locale, cert), quote=False),
               "date": cert.issued_at.astimezone(tz).strftime("%d.%m.%Y")}
     if cert.revoked_at is not None:
         text = _("⛔ <b>Certificate {number} was revoked</b> on {revoked}. It had been issued "

@@ -13,6 +13,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
@@ -310,8 +311,10 @@ async def on_comment(message: Message, state: FSMContext, locale: str) -> None:
         await message.answer(error_text(DomainError("comment_too_long", max=svc.COMMENT_MAX)))
         return
     data = await state.update_data(comment=text)
-    await message.answer(_("Your entry: {count} item(s).\nComment: {comment}\n\nSend it?").format(
-        count=len(data.get("parts") or []), comment=html.escape(text)),
+    count = len(data.get("parts") or [])
+    await message.answer(ngettext("Your entry: {count} item.\nComment: {comment}\n\nSend it?",
+                                  "Your entry: {count} items.\nComment: {comment}\n\nSend it?",
+                                  count).format(count=count, comment=html.escape(text)),
         reply_markup=confirm_submit_kb(data["cid"], True))
 
 
@@ -400,7 +403,9 @@ async def on_nudge(cb: CallbackQuery, callback_data: ChallengeCD, session: Async
     queued = await send(session, app.challenge_notices, callback_data.id, user, app.now(),
                         read_session)
     if queued:
-        await cb.message.answer(_("Reminders are on their way to {n} people.").format(n=queued))
+        await cb.message.answer(ngettext("A reminder is on its way to {n} person.",
+                                         "Reminders are on their way to {n} people.",
+                                         queued).format(n=queued))
     else:
         await cb.message.answer(_("They were already reminded today."))
 

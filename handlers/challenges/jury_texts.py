@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.services import jury
 from bot.services.text import TEXT_LIMIT, fit, seen_length, short_html
@@ -92,7 +93,8 @@ def plan_head(plan: jury.PlacesPlan) -> str:
     if plan.diplomas is None:
         diplomas = _("diplomas to every other entry with the quorum")
     elif plan.diplomas:
-        diplomas = _("diplomas to the next {n} ranks").format(n=plan.diplomas)
+        diplomas = ngettext("diplomas to the next {n} rank", "diplomas to the next {n} ranks",
+                            plan.diplomas).format(n=plan.diplomas)
     else:
         diplomas = _("no diplomas")
     return _("<b>The ranking applied to places</b> (1st, 2nd, 3rd place; {diplomas}). "

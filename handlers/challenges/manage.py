@@ -14,6 +14,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
@@ -190,7 +191,8 @@ async def on_winner_lines(message: Message, state: FSMContext, session: AsyncSes
     cid = (await state.get_data())["cid"]
     n = await svc.set_places(session, cid, svc.parse_winner_lines(message.text), user)
     await state.clear()
-    await message.answer(_("Saved places for {n} entries.").format(n=n))
+    await message.answer(ngettext("Saved the place for {n} entry.",
+                                  "Saved places for {n} entries.", n).format(n=n))
     await send_manage(message, session, places, settings, locale, cid)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import F
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import ChallengeAdminCD
@@ -109,8 +110,9 @@ async def on_places_confirm(cb: CallbackQuery, callback_data: ChallengeAdminCD,
         return
     _plan, n = await jury.apply_ranking(session, callback_data.id, diplomas, mode == "o", fp,
                                         user)
-    await cb.message.answer(_("Places from the ranking are saved for {n} entries.").format(
-        n=n))
+    await cb.message.answer(ngettext("Places from the ranking are saved for {n} entry.",
+                                     "Places from the ranking are saved for {n} entries.",
+                                     n).format(n=n))
     await send_manage(cb.message, session, places, settings, locale, callback_data.id)
 
 

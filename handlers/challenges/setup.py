@@ -13,6 +13,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
@@ -154,8 +155,9 @@ async def on_announce_newcomers(cb: CallbackQuery, callback_data: ChallengeAdmin
     queued = await edit.announce_to_newcomers(session, app.challenge_notices, callback_data.id,
                                               user, app.now())
     if queued:
-        await cb.message.answer(_("The announcement is on its way to {n} more people.").format(
-            n=queued))
+        await cb.message.answer(ngettext("The announcement is on its way to {n} more person.",
+                                         "The announcement is on its way to {n} more people.",
+                                         queued).format(n=queued))
     else:
         await cb.message.answer(_("Everyone in the audience has had the announcement already."))
 

@@ -13,6 +13,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
@@ -448,5 +449,6 @@ async def on_results(cb: CallbackQuery, callback_data: ChallengeAdminCD, session
                      app: App, user: UserInfo) -> None:
     n = await svc.publish_results(session, app.challenge_notices, callback_data.id, user,
                                   app.now())
-    await cb.message.answer(_("Results are published; {n} participants will get a message.")
-                            .format(n=n))
+    await cb.message.answer(ngettext("Results are published; {n} participant will get a message.",
+                                     "Results are published; {n} participants will get a message.",
+                                     n).format(n=n))

@@ -423,4 +423,8 @@ async def on_need_button(message: Message, state: FSMContext, places: PlaceDirec
     await advance(message, state, places, settings)
 
 
-GREETING = "Сәлеметсіз бе! · Здравствуйте! · Hello!\nМектеп және Студенттік Парламент боты."
+# Before a language is chosen: every line in all three (the movement's name as the glossary
+# and the centre's report write it).
+GREETING = ("Сәлеметсіз бе! · Здравствуйте! · Hello!\n"
+            "Мектеп Парламенті мен Студенттік Парламент боты · "
+            "Бот школьного и студенческого парламента · School and Student Parliament bot")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.i18n import ngettext
 from babel.support import LazyProxy
 
 from bot.services.errors import DomainError
@@ -106,8 +108,6 @@ ERRORS: dict[str, LazyProxy] = {
     "options_contest_only": __("Only a contest has nominations and age categories."),
     "option_exists": __("There is already one with this name (in Kazakh)."),
     "option_one_line": __("Type one line: “Kazakh | Russian | English”."),
-    "option_in_use": __("This one cannot be removed: {n} entries use it. You can rename it "
-                        "instead."),
     "announce_not_open": __("The challenge is not open now: there is nobody to announce it "
                             "to."),
     "already_reviewed": __("This entry has already been reviewed."),  # maybe by themselves
@@ -164,10 +164,6 @@ ERRORS: dict[str, LazyProxy] = {
     "bc_not_allowed": __("Only active coordinators and centre staff can send announcements."),
     "bc_out_of_scope": __("You can only address people in your own area."),
     "bc_bad_audience": __("This audience is not available. Choose one from the list."),
-    "nudge_too_soon": __("A reminder for this announcement went out less than {hours} hours "
-                         "ago. Please give people time to answer."),
-    "bc_daily_limit": __("You have reached today's limit of {limit} announcements. "
-                         "Try again tomorrow."),
     "bc_past": __("This time has already passed. Type a future date and time."),
     "bc_bad_time": __("Please type the date and time like this: 25.12.2026 15:00"),
     "bc_already_finished": __("This announcement has already finished."),
@@ -198,7 +194,6 @@ ERRORS: dict[str, LazyProxy] = {
     "stats_scope": __("Statistics are available to centre staff and approved coordinators."),
     "stats_dates_order": __("The second date comes before the first. Write the earlier date "
                             "first, for example 2026-03-01 2026-03-31."),
-    "stats_period_long": __("A period can be at most {days} days long."),
     "board_period": __("Write the period as week, month, year, a year (2026) or two dates "
                        "(/leaderboard 2026-03-01 2026-03-31), or a challenge: /leaderboard "
                        "challenge 12."),
@@ -207,6 +202,25 @@ ERRORS: dict[str, LazyProxy] = {
                                "challenge: /leaderboard challenge 12."),
     # --- every feature ---------------------------------------------------------------------------
     "stale_button": __("This button is no longer active."),  # shared.errors.StaleButton
+}
+
+# Texts with a count: code -> (the detail holding the count, the text for that count);
+# real plural forms (kk 2, ru 3, en 2) come from the catalogs' msgid_plural entries.
+COUNTED: dict[str, tuple[str, Callable[[int], str]]] = {
+    "option_in_use": ("n", lambda n: ngettext(
+        "This one cannot be removed: {n} entry uses it. You can rename it instead.",
+        "This one cannot be removed: {n} entries use it. You can rename it instead.", n)),
+    "nudge_too_soon": ("hours", lambda n: ngettext(
+        "A reminder for this announcement went out less than {hours} hour ago. Please give "
+        "people time to answer.",
+        "A reminder for this announcement went out less than {hours} hours ago. Please give "
+        "people time to answer.", n)),
+    "bc_daily_limit": ("limit", lambda n: ngettext(
+        "You have reached today's limit of {limit} announcement. Try again tomorrow.",
+        "You have reached today's limit of {limit} announcements. Try again tomorrow.", n)),
+    "stats_period_long": ("days", lambda n: ngettext(
+        "A period can be at most {days} day long.",
+        "A period can be at most {days} days long.", n)),
 }
 
 # A list in a message shows a long name or school cut to this many characters (exports
@@ -223,6 +237,9 @@ def error_text(exc: DomainError, contact: str = "") -> str:
     person to the centre ("<code>+contact"), and that text only when there is one."""
     template = ERRORS.get(f"{exc.code}+contact") if contact else None
     template = template or ERRORS.get(exc.code)
+    if exc.code in COUNTED:
+        field, counted = COUNTED[exc.code]
+        template = counted(int(exc.details.get(field) or 0))
     if template is None:
         return _("Something went wrong. Please try again.")
     # the texts are HTML: a value from a person or a file (a name, a code) is escaped

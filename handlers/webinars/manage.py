@@ -12,6 +12,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
@@ -119,8 +120,9 @@ async def _save_edit(message: Message, state: FSMContext, session: AsyncSession,
     await state.clear()
     text = _("Saved.")
     if told is not None:
-        text += " " + _("{n} registrants will be told about the new time.").format(
-            n=fmt_int(told, locale))
+        text += " " + ngettext("{n} registrant will be told about the new time.",
+                                "{n} registrants will be told about the new time.",
+                                told).format(n=fmt_int(told, locale))
     await message.answer(text)
     await send_card(message, session, webinar, user, role, locale, tz=editor.tz,
                     places=editor.places, now=editor.clock())
@@ -145,7 +147,9 @@ async def on_cancel_confirmed(cb: CallbackQuery, callback_data: WebinarAdminCD,
         return
     told = await notices.notify_cancelled(session, notice_voice(settings, i18n), webinar)
     await cb.message.edit_reply_markup(reply_markup=None)
-    await cb.message.answer(_("The webinar is cancelled; {n} registrants will be told.").format(
+    await cb.message.answer(ngettext(
+        "The webinar is cancelled; {n} registrant will be told.",
+        "The webinar is cancelled; {n} registrants will be told.", told).format(
         n=fmt_int(told, locale)))
 
 

@@ -11,6 +11,7 @@ from datetime import tzinfo
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.i18n import ngettext
 
 from bot import labels
 from bot.i18n import fmt_dt, fmt_int
@@ -123,7 +124,8 @@ def card_text(w: Webinar, locale: str, tz: tzinfo, places: PlaceDirectory, *,
             n=len(w.speakers), names=html.escape(", ".join(w.speakers))))
     if registered_count is not None:
         if w.capacity:
-            lines.append(_("👥 Registered: {n} of {cap} places").format(
+            lines.append(ngettext("👥 Registered: {n} of {cap} place",
+                                  "👥 Registered: {n} of {cap} places", w.capacity).format(
                 n=fmt_int(registered_count, locale), cap=fmt_int(w.capacity, locale)))
         else:
             lines.append(_("👥 Registered: {n}").format(n=fmt_int(registered_count, locale)))

@@ -10,6 +10,7 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import WebinarWizCD
@@ -161,8 +162,9 @@ async def on_publish(cb: CallbackQuery, callback_data: WebinarWizCD, state: FSMC
     text = _("✅ Published as webinar No. {id}.").format(id=webinar.id)
     if callback_data.action == "announce":
         count = await notices.announce(session, notice_voice(settings, i18n), webinar)
-        text += "\n" + _("The announcement is queued for {n} people.").format(
-            n=fmt_int(count, locale))
+        text += "\n" + ngettext("The announcement is queued for {n} person.",
+                                "The announcement is queued for {n} people.",
+                                count).format(n=fmt_int(count, locale))
     await cb.message.answer(text)
     await send_card(cb.message, session, webinar, user, role, locale, tz=settings.tz,
                     places=places, now=clock())

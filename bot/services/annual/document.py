@@ -184,7 +184,7 @@ def _webinars_section(doc: Any, webinars: list[WebinarRow], tz: Any, tr: st.Tran
         doc.add_paragraph(tr(_("None in this year.")))
         return
     held = [w for w in webinars if w.status != "cancelled"]
-    rows = [[w.title + (" (" + tr(_("cancelled")) + ")" if w.status == "cancelled" else ""),
+    rows = [[w.title + (" (" + tr(_("Cancelled")) + ")" if w.status == "cancelled" else ""),
              w.starts.astimezone(tz).strftime("%d.%m.%Y") if w.starts else "—",
              fmt(w.registered), fmt(w.attended), ", ".join(w.speakers) or "—"]
             for w in webinars]

@@ -25,7 +25,6 @@ from bot.services.certificates.base import (
     REVOKED,
     SOURCE_TYPE,
     TEMPLATES,
-    Translator,
 )
 from bot.services.certificates.delivery import (
     COMPACT_CHUNK,
@@ -129,7 +128,6 @@ __all__ = [
     "Plan",
     "Source",
     "TemplateSettings",
-    "Translator",
     "VerifyMisses",
     "compact_sent",
     "delivery_caption",

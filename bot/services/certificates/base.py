@@ -1,10 +1,8 @@
 """What every part of the certificates package shares: templates, places, the
-delivery source name and the translator the printed texts use.
+delivery source name.
 """
 
 from __future__ import annotations
-
-from typing import Any, Protocol
 
 TEMPLATES = ("winner", "participant", "webinar", "series")
 NUMBER_LETTER = {"winner": "D", "participant": "P", "webinar": "W", "series": "S"}
@@ -16,5 +14,3 @@ REVOKED = "the certificate was revoked"  # the error of a delivery cancelled by 
 BACKGROUND_MAX = (1754, 1240)  # A4 landscape at 150 dpi: sharp enough, ~150 KB
 
 
-class Translator(Protocol):
-    def t(self, locale: str, msgid: str, **kwargs: Any) -> str: ...

@@ -18,10 +18,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services.certificates.base import REVOKED, SOURCE_TYPE, Translator
+from bot.services.certificates.base import REVOKED, SOURCE_TYPE
 from bot.services.certificates.templates import TemplateSettings, get_settings
 from bot.services.certificates.texts import delivery_caption, pdf_content
 from bot.services.delivery import DocumentWithdrawn, OutgoingMessage, Recipient, enqueue
+from bot.translator import Translator
 from db.models import (
     Certificate,
     CertificateTemplate,
@@ -42,7 +43,7 @@ COMPACT_CHUNK = 20
 
 # --- delivery ------------------------------------------------------------------------
 
-async def enqueue_pending(session: AsyncSession, i18n: Translator, bot_username: str,
+async def enqueue_pending(session: AsyncSession, translator: Translator, bot_username: str,
                           tz: ZoneInfo, now: datetime, limit: int = ENQUEUE_CHUNK) -> int:
     """Queue up to `limit` issued, not yet queued, not revoked certificates; returns how
     many deliveries were queued.
@@ -50,10 +51,10 @@ async def enqueue_pending(session: AsyncSession, i18n: Translator, bot_username:
     Nothing is rendered here: the message names the document (`document_spec`) and the
     delivery worker renders it when it sends it.
     """
-    return (await _enqueue_chunk(session, i18n, bot_username, tz, now, limit))[1]
+    return (await _enqueue_chunk(session, translator, bot_username, tz, now, limit))[1]
 
 
-async def _enqueue_chunk(session: AsyncSession, i18n: Translator, bot_username: str,
+async def _enqueue_chunk(session: AsyncSession, translator: Translator, bot_username: str,
                          tz: ZoneInfo, now: datetime, limit: int) -> tuple[int, int]:
     """(registry rows taken, deliveries queued): a person without a chat is taken (marked
     queued) but gets no delivery. One of a minor still waiting for a guardian's confirmation
@@ -69,10 +70,10 @@ async def _enqueue_chunk(session: AsyncSession, i18n: Translator, bot_username: 
     settings = {t: await get_settings(session, t) for t in {c.template for c, _ in rows}}
     sendable = [(c, chat) for c, chat in rows if chat]
     for cert, chat_id in sendable:
-        caption = delivery_caption(i18n, cert)
+        caption = delivery_caption(translator, cert)
         message = OutgoingMessage(
             kind="document", text=caption, html=True, filename=f"{cert.number}.pdf",
-            document=document_spec(i18n, cert, settings[cert.template], bot_username, tz))
+            document=document_spec(translator, cert, settings[cert.template], bot_username, tz))
         await enqueue(session, SOURCE_TYPE, cert.id, [Recipient(cert.user_id, chat_id)],
                       {"default": message})
     await session.execute(update(Certificate)
@@ -81,7 +82,7 @@ async def _enqueue_chunk(session: AsyncSession, i18n: Translator, bot_username: 
     return len(rows), len(sendable)
 
 
-def document_spec(i18n: Translator, cert: Certificate, settings: TemplateSettings,
+def document_spec(translator: Translator, cert: Certificate, settings: TemplateSettings,
                   bot_username: str, tz: ZoneInfo) -> dict[str, Any]:
     """What `make_document` needs to render this certificate: the printed texts, already
     translated, without the name and organisation (read from the registry row when it is
@@ -89,7 +90,7 @@ def document_spec(i18n: Translator, cert: Certificate, settings: TemplateSetting
     picture itself stays in certificate_templates)."""
     from bot.services.pdf import background_digest, background_file
 
-    content = dataclasses.asdict(pdf_content(i18n, cert, settings, bot_username, tz))
+    content = dataclasses.asdict(pdf_content(translator, cert, settings, bot_username, tz))
     for personal_or_big in ("name", "org", "background"):
         content.pop(personal_or_big)
     digest = None
@@ -163,7 +164,7 @@ def queue_target(rate: float | None) -> int:
     return max(QUEUE_MIN, min(QUEUE_MAX, math.ceil(rate * QUEUE_SECONDS)))
 
 
-async def pump(session: AsyncSession, i18n: Translator, bot_username: str, tz: ZoneInfo,
+async def pump(session: AsyncSession, translator: Translator, bot_username: str, tz: ZoneInfo,
                now: datetime, target: int) -> int:
     """One step of paced sending: top the queue up to `target` certificates waiting or
     being sent (see `queue_target`), tidy sent ones. Returns how many were queued."""
@@ -171,7 +172,7 @@ async def pump(session: AsyncSession, i18n: Translator, bot_username: str, tz: Z
     room = target - await in_flight(session)
     queued = 0
     while room > 0:
-        taken, added = await _enqueue_chunk(session, i18n, bot_username, tz, now,
+        taken, added = await _enqueue_chunk(session, translator, bot_username, tz, now,
                                             min(room, ENQUEUE_CHUNK))
         if not taken:
             break
@@ -180,12 +181,12 @@ async def pump(session: AsyncSession, i18n: Translator, bot_username: str, tz: Z
     return queued
 
 
-async def tick(sessionmaker: async_sessionmaker, i18n: Translator, bot_username: str,
+async def tick(sessionmaker: async_sessionmaker, translator: Translator, bot_username: str,
                tz: ZoneInfo, now: datetime, rate: float | None) -> None:
     """One round of the scheduler's certificates tick (bot.scheduler.certificates_tick):
     keep certificates flowing into the queue at `rate` messages a second."""
     async with sessionmaker() as session:
-        queued = await pump(session, i18n, bot_username, tz, now, queue_target(rate))
+        queued = await pump(session, translator, bot_username, tz, now, queue_target(rate))
         await session.commit()
     if queued:
         logger.info("queued %s certificates", queued)

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import log_activity
-from bot.services.certificates.base import REVOKED, SOURCE_TYPE, Translator
+from bot.services.certificates.base import REVOKED, SOURCE_TYPE
 from bot.services.certificates.numbers import is_number, make_number, normalize_number
 from bot.services.certificates.texts import (
     reason_text,
@@ -24,6 +24,7 @@ from bot.services.certificates.texts import (
 from bot.services.errors import DomainError
 from bot.services.guardian import as_seen_by_others
 from bot.services.text import strip_controls
+from bot.translator import LANGUAGE_NAMES, Translator
 from db.models import (
     Certificate,
     Delivery,
@@ -66,16 +67,16 @@ async def revoke(session: AsyncSession, number: str, actor: Any, reason: str,
     return cert
 
 
-async def export_registry(session: AsyncSession, i18n: Translator, locale: str,
+async def export_registry(session: AsyncSession, translator: Translator, locale: str,
                           tz: ZoneInfo) -> bytes:
     from openpyxl import Workbook
 
     from bot.services import xlsx
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(registry_sheet_name(i18n, locale))
-    xlsx.append(ws, registry_headers(i18n, locale))
-    waiting = waiting_label(i18n, locale)
+    ws = wb.create_sheet(registry_sheet_name(translator, locale))
+    xlsx.append(ws, registry_headers(translator, locale))
+    waiting = waiting_label(translator, locale)
     last = 0
     while True:
         chunk = (await session.execute(
@@ -86,9 +87,10 @@ async def export_registry(session: AsyncSession, i18n: Translator, locale: str,
         for c, limited in chunk:
             # Only a certificate issued before the limit existed can belong to one.
             name, org = as_seen_by_others(limited, c.full_name, c.org_name, waiting)
-            xlsx.append(ws, [c.number, template_label(i18n, locale, c.template), name,
-                             org, reason_text(i18n, locale, c),
-                             source_label(i18n, locale, c), c.locale,
+            xlsx.append(ws, [c.number, template_label(translator, locale, c.template), name,
+                             org, reason_text(translator, locale, c),
+                             source_label(translator, locale, c),
+                             LANGUAGE_NAMES.get(c.locale, c.locale),
                              _local(c.issued_at, tz), _local(c.queued_at, tz),
                              _local(c.revoked_at, tz), c.revoke_reason or ""])
         last = chunk[-1][0].id

@@ -1,6 +1,6 @@
 """The printed texts per language: labels, the reason line, the PDF's content.
 
-Every translated certificate text is made here (`i18n.t`), nowhere else in the package.
+Every translated certificate text is made here (`translator.t`), nowhere else in the package.
 """
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.services.certificates.base import LOCALES, Translator
+from bot.services.certificates.base import LOCALES
 from bot.services.certificates.eligibility import Source
 from bot.services.certificates.issue import Plan
 from bot.services.certificates.templates import TemplateSettings
+from bot.translator import Translator
 from db.models import (
     Certificate,
 )
@@ -23,16 +24,16 @@ if TYPE_CHECKING:
 
 # --- printed texts -------------------------------------------------------------------
 
-def signatories_for(i18n: Translator, settings: TemplateSettings,
+def signatories_for(translator: Translator, settings: TemplateSettings,
                     locale: str) -> list[tuple[str, str]]:
     people = settings.signatories.get(locale) or settings.signatories.get("*")
     if not people:
-        return [(i18n.t(locale, "Director"), "")]
+        return [(translator.t(locale, "Director"), "")]
     return [(p["title"], p["name"]) for p in people]
 
 
 def _(msgid: str) -> str:
-    """Marks a message id for extraction; `i18n.t` translates it where it is printed."""
+    """Marks a message id for extraction; `translator.t` translates it where it is printed."""
     return msgid
 
 
@@ -44,28 +45,28 @@ SOURCE_LABELS = {"challenge": _("Challenge"), "action": _("Action"), "contest": 
                  "webinar": _("Webinar"), "series": _("Series of webinars")}
 
 
-def template_label(i18n: Translator, locale: str, template: str) -> str:
-    return i18n.t(locale, TEMPLATE_LABELS.get(template, TEMPLATE_LABELS["series"]))
+def template_label(translator: Translator, locale: str, template: str) -> str:
+    return translator.t(locale, TEMPLATE_LABELS.get(template, TEMPLATE_LABELS["series"]))
 
 
-def source_label(i18n: Translator, locale: str, cert: Certificate) -> str:
+def source_label(translator: Translator, locale: str, cert: Certificate) -> str:
     """The registry's "Source" column: the contest's or webinar's kind and name, not a code
     ("Contest «Best report» (No. 12)")."""
     d = cert.details or {}
     kind = d.get("kind") if cert.source_type == "challenge" else cert.source_type
-    word = i18n.t(locale, SOURCE_LABELS[kind]) if kind in SOURCE_LABELS else cert.source_type
+    word = translator.t(locale, SOURCE_LABELS[kind]) if kind in SOURCE_LABELS else cert.source_type
     title = _title(d, locale)
     parts = [word, f"«{title}»" if title else "",
              f"(No. {cert.source_id})" if cert.source_id else ""]
     return " ".join(p for p in parts if p)
 
 
-def place_label(i18n: Translator, locale: str, place: str) -> str:
+def place_label(translator: Translator, locale: str, place: str) -> str:
     if place == "grand_prix":
-        return i18n.t(locale, "Grand Prix")
+        return translator.t(locale, "Grand Prix")
     if place == "diploma":
-        return i18n.t(locale, "Laureate")
-    return i18n.t(locale, "{place} place", place=_roman(place))
+        return translator.t(locale, "Laureate")
+    return translator.t(locale, "{place} place", place=_roman(place))
 
 
 def _roman(place: str) -> str:
@@ -77,84 +78,84 @@ def _title(details: dict[str, Any], locale: str) -> str:
     return titles.get(locale) or titles.get("ru") or titles.get("kk") or ""
 
 
-def reason_text(i18n: Translator, locale: str, cert: Certificate) -> str:
+def reason_text(translator: Translator, locale: str, cert: Certificate) -> str:
     """One line for /verify and the export: what the certificate was given for."""
     d = cert.details or {}
-    parts = [template_label(i18n, locale, cert.template), f"«{_title(d, locale)}»"]
+    parts = [template_label(translator, locale, cert.template), f"«{_title(d, locale)}»"]
     if cert.template == "winner":
-        parts.append(place_label(i18n, locale, d.get("place", "")))
+        parts.append(place_label(translator, locale, d.get("place", "")))
         parts.extend(n.get(locale) or n.get("kk", "") for n in (d.get("nomination"),
                                                                  d.get("category")) if n)
     if cert.template == "series":
-        parts.append(i18n.t(locale, "{attended} of {total} webinars",
+        parts.append(translator.t(locale, "{attended} of {total} webinars",
                             attended=d.get("attended"), total=d.get("total")))
     return " · ".join(p for p in parts if p and p != "«»")
 
 
-def _winner_body(i18n: Translator, locale: str, d: dict[str, Any]) -> list[str]:
+def _winner_body(translator: Translator, locale: str, d: dict[str, Any]) -> list[str]:
     title, place = _title(d, locale), d.get("place")
     if place == "grand_prix":
-        line = i18n.t(locale, "as the Grand Prix winner of the contest «{title}»",
+        line = translator.t(locale, "as the Grand Prix winner of the contest «{title}»",
                       title=title)
     elif place == "diploma":
-        line = i18n.t(locale, "as a laureate of the contest «{title}»", title=title)
+        line = translator.t(locale, "as a laureate of the contest «{title}»", title=title)
     else:
-        line = i18n.t(locale, "for {place} place in the contest «{title}»",
+        line = translator.t(locale, "for {place} place in the contest «{title}»",
                       place=_roman(str(place)), title=title)
     extra = []
     if d.get("nomination"):
-        extra.append(i18n.t(locale, "Nomination: {name}",
+        extra.append(translator.t(locale, "Nomination: {name}",
                             name=d["nomination"].get(locale) or d["nomination"].get("kk", "")))
     if d.get("category"):
-        extra.append(i18n.t(locale, "Age category: {name}",
+        extra.append(translator.t(locale, "Age category: {name}",
                             name=d["category"].get(locale) or d["category"].get("kk", "")))
     return [line] + ([" · ".join(extra)] if extra else [])
 
 
-def _participant_body(i18n: Translator, locale: str, d: dict[str, Any]) -> list[str]:
+def _participant_body(translator: Translator, locale: str, d: dict[str, Any]) -> list[str]:
     title = _title(d, locale)
     if d.get("kind") == "action":
-        return [i18n.t(locale, "took part in the action «{title}»", title=title)]
+        return [translator.t(locale, "took part in the action «{title}»", title=title)]
     if d.get("kind") == "challenge":
-        return [i18n.t(locale, "took part in the challenge «{title}»", title=title)]
-    return [i18n.t(locale, "took part in the contest «{title}»", title=title)]
+        return [translator.t(locale, "took part in the challenge «{title}»", title=title)]
+    return [translator.t(locale, "took part in the contest «{title}»", title=title)]
 
 
-def pdf_content(i18n: Translator, cert: Certificate, settings: TemplateSettings,
+def pdf_content(translator: Translator, cert: Certificate, settings: TemplateSettings,
                 bot_username: str, tz: ZoneInfo) -> PdfContent:
     from bot.services.pdf import PdfContent  # reportlab: loaded on first use
 
     locale, d = cert.locale if cert.locale in LOCALES else "kk", cert.details or {}
     if cert.template == "winner":
-        title = i18n.t(locale, "DIPLOMA")
-        lead = i18n.t(locale, "This diploma is awarded to")
-        body = _winner_body(i18n, locale, d)
+        title = translator.t(locale, "DIPLOMA")
+        lead = translator.t(locale, "This diploma is awarded to")
+        body = _winner_body(translator, locale, d)
     else:
-        title = i18n.t(locale, "CERTIFICATE")
-        lead = i18n.t(locale, "This is to certify that")
+        title = translator.t(locale, "CERTIFICATE")
+        lead = translator.t(locale, "This is to certify that")
         if cert.template == "participant":
-            body = _participant_body(i18n, locale, d)
+            body = _participant_body(translator, locale, d)
         elif cert.template == "webinar":
-            body = [i18n.t(locale, "attended the webinar «{title}» on {date}",
+            body = [translator.t(locale, "attended the webinar «{title}» on {date}",
                            title=_title(d, locale), date=d.get("date", ""))]
         elif d.get("title", {}).get(locale):
-            body = [i18n.t(locale, "attended {attended} of {total} webinars of the series "
+            body = [translator.t(locale, "attended {attended} of {total} webinars of the series "
                                    "«{title}»", attended=d.get("attended"),
                            total=d.get("total"), title=_title(d, locale))]
         else:
-            body = [i18n.t(locale, "attended {attended} of {total} webinars of the series",
+            body = [translator.t(locale, "attended {attended} of {total} webinars of the series",
                            attended=d.get("attended"), total=d.get("total"))]
     number = cert.number or "—"
     return PdfContent(
-        centre=i18n.t(locale, "Republican Educational and Methodological Centre of "
+        centre=translator.t(locale, "Republican Educational and Methodological Centre of "
                               "Additional Education"),
         title=title, lead=lead, name=cert.full_name, org=cert.org_name, body=body,
-        number_label=i18n.t(locale, "No. {number}", number=number),
-        date_label=i18n.t(locale, "Date of issue: {date}",
+        number_label=translator.t(locale, "No. {number}", number=number),
+        date_label=translator.t(locale, "Date of issue: {date}",
                           date=cert.issued_at.astimezone(tz).strftime("%d.%m.%Y")),
-        verify_hint=i18n.t(locale, "Scan the QR code to check that it is genuine"),
+        verify_hint=translator.t(locale, "Scan the QR code to check that it is genuine"),
         qr_url=verify_link(bot_username, number),
-        signatories=signatories_for(i18n, settings, locale),
+        signatories=signatories_for(translator, settings, locale),
         background=settings.background)
 
 
@@ -166,11 +167,11 @@ def verify_link(bot_username: str, number: str) -> str:
     return f"https://t.me/{bot_username}?start=v_{number}"
 
 
-def render(i18n: Translator, cert: Certificate, settings: TemplateSettings,
+def render(translator: Translator, cert: Certificate, settings: TemplateSettings,
            bot_username: str, tz: ZoneInfo) -> bytes:
     from bot.services.pdf import render_certificate
 
-    return render_certificate(pdf_content(i18n, cert, settings, bot_username, tz))
+    return render_certificate(pdf_content(translator, cert, settings, bot_username, tz))
 
 
 def sample_certificate(template: str, locale: str, now: datetime, name: str = "",
@@ -195,27 +196,27 @@ def preview_for(source: Source, plan: Plan, now: datetime) -> Certificate | None
                        org_name=user.org_name, details=person.details, issued_at=now)
 
 
-def registry_sheet_name(i18n: Translator, locale: str) -> str:
-    return i18n.t(locale, "Certificates")[:31]
+def registry_sheet_name(translator: Translator, locale: str) -> str:
+    return translator.t(locale, "Certificates")[:31]
 
 
-def registry_headers(i18n: Translator, locale: str) -> list[str]:
-    return [i18n.t(locale, "Number"), i18n.t(locale, "Template"),
-            i18n.t(locale, "Name"), i18n.t(locale, "Organisation"),
-            i18n.t(locale, "Reason"), i18n.t(locale, "Source"),
-            i18n.t(locale, "Language"), i18n.t(locale, "Issued at"),
-            i18n.t(locale, "Sent to the queue at"), i18n.t(locale, "Revoked at"),
-            i18n.t(locale, "Revocation reason")]
+def registry_headers(translator: Translator, locale: str) -> list[str]:
+    return [translator.t(locale, "Number"), translator.t(locale, "Template"),
+            translator.t(locale, "Name"), translator.t(locale, "Organisation"),
+            translator.t(locale, "Reason"), translator.t(locale, "Source"),
+            translator.t(locale, "Language"), translator.t(locale, "Issued at"),
+            translator.t(locale, "Sent to the queue at"), translator.t(locale, "Revoked at"),
+            translator.t(locale, "Revocation reason")]
 
 
-def waiting_label(i18n: Translator, locale: str) -> str:
-    return i18n.t(locale, "waiting for a guardian's confirmation")
+def waiting_label(translator: Translator, locale: str) -> str:
+    return translator.t(locale, "waiting for a guardian's confirmation")
 
 
-def delivery_caption(i18n: Translator, cert: Certificate) -> str:
+def delivery_caption(translator: Translator, cert: Certificate) -> str:
     replaces = (cert.details or {}).get("replaces")
     message = (_("🎓 Your corrected certificate No. {number}. It replaces No. {old}, which is "
                  "no longer valid. Anyone can check it with /verify {number}") if replaces
                else _("🎓 Your certificate No. {number}. Anyone can check it with /verify "
                       "{number}"))
-    return i18n.t(cert.locale, message, number=cert.number, old=replaces or "")
+    return translator.t(cert.locale, message, number=cert.number, old=replaces or "")
