@@ -181,6 +181,7 @@ class HandlerData(TypedDict, total=False):
     heavy_runs: HeavyRuns
     boards: BoardCache  # the leaderboards kept a few minutes (/leaderboard)
     verify_misses: VerifyMisses  # /verify numbers that matched nothing, per person
+    challenge_notices: ChallengeNotices  # the challenges' messages to other people
     # per update
     session: AsyncSession
     read_session: AsyncSession | None  # HEAVY_DB handlers only (bot.middlewares.HeavyReads)

@@ -57,11 +57,7 @@ APP_UNTYPED = {  # file: (WP, `app` parameters typed Any or object)
 }
 APP_PARAMETERS = {  # file: (WP, functions taking `app`): they name what they use instead
     # W2-1
-    "handlers/challenges/browse.py": ("W2-1", 12),
-    "handlers/challenges/jury.py": ("W2-1", 1),
-    "handlers/challenges/review.py": ("W2-1", 4),
-    "handlers/challenges/setup.py": ("W2-1", 1),
-    "handlers/challenges/wizard.py": ("W2-1", 3),
+    "handlers/challenges/browse.py": ("W2-1", 3),  # /my: my_webinars_text takes the app
 }
 I18N_T = {  # file: (WP, calls of i18n.t); one translator (bot.translator) replaces it
 }

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
-from aiogram import F
+from aiogram import Bot, F
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -22,6 +22,7 @@ from bot.callbacks import ChallengeCD
 from bot.config import Settings
 from bot.i18n import fmt_dt
 from bot.middlewares import HEAVY_DB
+from bot.notices.challenges import ChallengeNotices
 from bot.routing import Routes
 from bot.services import challenges as svc
 from bot.services.errors import DomainError
@@ -61,7 +62,7 @@ routes = Routes(__name__)
 LIMITED = ("limited_join", "limited_account")
 
 
-async def refuse(message: Message, session: AsyncSession, app: App, user: UserInfo,
+async def refuse(message: Message, session: AsyncSession, bot: Bot, user: UserInfo,
                  exc: DomainError) -> None:
     """The refusal; a minor waiting for a guardian gets the link to forward right here."""
     token = await guardian_token_of(session, user.id) if exc.code in LIMITED else None
@@ -71,10 +72,10 @@ async def refuse(message: Message, session: AsyncSession, app: App, user: UserIn
     await message.answer(_("A parent or guardian has to confirm your account first: until then "
                            "you cannot join challenges or actions or send entries. Forward "
                            "them this link:\n{link}").format(
-        link=await guardian_link(app.bot, token)))
+        link=await guardian_link(bot, token)))
 
 
-async def attempt(message: Message, session: AsyncSession, app: App, user: UserInfo,
+async def attempt(message: Message, session: AsyncSession, bot: Bot, user: UserInfo,
                   step: Callable[[], Awaitable[T]]) -> T | None:
     """The step's result, or None once the person has been told why not. The refusals here
     are the ones the shared error handler cannot word: the kinds of content accepted (this
@@ -82,7 +83,7 @@ async def attempt(message: Message, session: AsyncSession, app: App, user: UserI
     try:
         return await step()
     except DomainError as exc:
-        await refuse(message, session, app, user, exc)
+        await refuse(message, session, bot, user, exc)
         return None
 
 
@@ -166,12 +167,13 @@ async def on_card(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncS
 
 @routes.callback_query(ChallengeCD.filter(F.action == "join"))
 async def on_join(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
-                  user: UserInfo, app: App, locale: str) -> None:
+                  user: UserInfo, bot: Bot, settings: Settings, clock: Callable[[], datetime],
+                  locale: str) -> None:
     async def join():
-        await svc.join(session, callback_data.id, user, app.now())
+        await svc.join(session, callback_data.id, user, clock())
         return await svc.get_challenge(session, callback_data.id)
 
-    challenge = await attempt(cb.message, session, app, user, join)
+    challenge = await attempt(cb.message, session, bot, user, join)
     if challenge is None:
         return
     title = html.escape(challenge.text("title", locale))
@@ -181,7 +183,7 @@ async def on_join(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncS
         return
     await cb.message.answer(
         _("You have joined “{title}”. Send your entry before {deadline}.").format(
-            title=title, deadline=fmt_dt(challenge.deadline_at, locale, app.settings.tz)),
+            title=title, deadline=fmt_dt(challenge.deadline_at, locale, settings.tz)),
         reply_markup=card_kb(challenge.id, False, True))
 
 
@@ -189,13 +191,14 @@ async def on_join(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncS
 
 @routes.callback_query(ChallengeCD.filter(F.action == "submit"))
 async def on_submit(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
-                    user: UserInfo, app: App, locale: str, state: FSMContext) -> None:
+                    user: UserInfo, bot: Bot, clock: Callable[[], datetime], locale: str,
+                    state: FSMContext) -> None:
     async def may_submit():
         challenge = await svc.challenge_view(session, callback_data.id)
-        await svc.check_can_submit(session, challenge, user, app.now())
+        await svc.check_can_submit(session, challenge, user, clock())
         return challenge
 
-    challenge = await attempt(cb.message, session, app, user, may_submit)
+    challenge = await attempt(cb.message, session, bot, user, may_submit)
     if challenge is None:
         return
     await state.set_data({"cid": challenge.id, "kinds": challenge.content_kinds, "parts": [],
@@ -260,12 +263,12 @@ def part_of(message: Message) -> svc.ContentPart:
 
 
 @routes.message(SubmitSG.content)
-async def on_content(message: Message, session: AsyncSession, state: FSMContext, app: App,
+async def on_content(message: Message, session: AsyncSession, state: FSMContext, bot: Bot,
                      user: UserInfo, locks: KeyedLocks) -> None:
-    await take_part(message, session, state, app, user, locks)
+    await take_part(message, session, state, bot, user, locks)
 
 
-async def take_part(message: Message, session: AsyncSession, state: FSMContext, app: App,
+async def take_part(message: Message, session: AsyncSession, state: FSMContext, bot: Bot,
                     user: UserInfo, locks: KeyedLocks) -> None:
     """The entry's content. Album items arrive as separate messages, maybe at once."""
     part = part_of(message)
@@ -276,7 +279,7 @@ async def take_part(message: Message, session: AsyncSession, state: FSMContext, 
             svc.check_part(data.get("kinds") or [], part)
             return True
 
-        if not await attempt(message, session, app, user, check):
+        if not await attempt(message, session, bot, user, check):
             return
         parts = data.get("parts") or []
         same_album = bool(part.media_group_id) and part.media_group_id == data.get("mgid")
@@ -296,9 +299,9 @@ async def take_part(message: Message, session: AsyncSession, state: FSMContext, 
 
 
 @routes.message(SubmitSG.comment, F.media_group_id)
-async def on_album_rest(message: Message, session: AsyncSession, state: FSMContext, app: App,
+async def on_album_rest(message: Message, session: AsyncSession, state: FSMContext, bot: Bot,
                         user: UserInfo, locks: KeyedLocks) -> None:
-    await take_part(message, session, state, app, user, locks)
+    await take_part(message, session, state, bot, user, locks)
 
 
 @routes.message(SubmitSG.comment, F.text)
@@ -332,7 +335,8 @@ async def on_need_button(message: Message) -> None:
 
 @routes.callback_query(SubmitSG.comment, ChallengeCD.filter(F.action == "ok"))
 async def on_confirm(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
-                     state: FSMContext, app: App, user: UserInfo, locale: str) -> None:
+                     state: FSMContext, bot: Bot, clock: Callable[[], datetime], user: UserInfo,
+                     locale: str) -> None:
     data = await state.get_data()
     if data.get("cid") != callback_data.id:
         raise StaleButton()
@@ -341,10 +345,10 @@ async def on_confirm(cb: CallbackQuery, callback_data: ChallengeCD, session: Asy
         challenge = await svc.challenge_view(session, data["cid"])
         sub = await svc.create_submission(session, data["cid"], user, data.get("parts") or [],
                                           data.get("nom"), data.get("cat"), data.get("comment"),
-                                          app.now())
+                                          clock())
         return challenge, sub
 
-    sent = await attempt(cb.message, session, app, user, submit)
+    sent = await attempt(cb.message, session, bot, user, submit)
     await state.clear()  # sent or refused, the flow is over
     if sent is None:
         return
@@ -394,13 +398,15 @@ async def on_gap(cb: CallbackQuery, callback_data: ChallengeCD, read_session: As
 
 @routes.callback_query(ChallengeCD.filter(F.action.in_({"nudge", "nudges"})), flags=HEAVY_DB)
 async def on_nudge(cb: CallbackQuery, callback_data: ChallengeCD, session: AsyncSession,
-                   read_session: AsyncSession, user: UserInfo, app: App, role: str) -> None:
+                   read_session: AsyncSession, user: UserInfo,
+                   challenge_notices: ChallengeNotices, clock: Callable[[], datetime],
+                   role: str) -> None:
     """🔔 reminds who joined but has not sent; 📣 invites the schools with no entry."""
     if role not in ("coordinator", "staff"):
         await cb.answer(_("Sorry, this button is not available to you."), show_alert=True)
         return
     send = svc.nudge if callback_data.action == "nudge" else svc.nudge_schools
-    queued = await send(session, app.challenge_notices, callback_data.id, user, app.now(),
+    queued = await send(session, challenge_notices, callback_data.id, user, clock(),
                         read_session)
     if queued:
         await cb.message.answer(ngettext("A reminder is on its way to {n} person.",

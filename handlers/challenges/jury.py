@@ -15,8 +15,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import App
 from bot.callbacks import ChallengeAdminCD, ChallengeCD
+from bot.notices.challenges import ChallengeNotices
 from bot.routing import Routes
 from bot.services import challenges as svc
 from bot.services import jury
@@ -96,7 +96,8 @@ async def on_jury_ask(cb: CallbackQuery, callback_data: ChallengeAdminCD,
 
 
 @routes.message(JurySG.value, F.text, flags=error_flags(clear_state=FINAL))
-async def on_jury_value(message: Message, state: FSMContext, session: AsyncSession, app: App,
+async def on_jury_value(message: Message, state: FSMContext, session: AsyncSession,
+                        challenge_notices: ChallengeNotices, clock: Callable[[], datetime],
                         user: UserInfo, locale: str) -> None:
     data = await state.get_data()
     text = message.text.strip()
@@ -105,8 +106,8 @@ async def on_jury_value(message: Message, state: FSMContext, session: AsyncSessi
     elif data["field"] == "jq":
         await jury.set_quorum(session, data["cid"], text, user)
     else:
-        await jury.add_juror(session, app.challenge_notices, data["cid"], juror_tg_id(text), user,
-                             app.now())
+        await jury.add_juror(session, challenge_notices, data["cid"], juror_tg_id(text), user,
+                             clock())
     await state.clear()
     await message.answer(_("Saved."))
     await send_jury(message, session, locale, data["cid"])

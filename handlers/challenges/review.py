@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from aiogram import F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
@@ -11,9 +14,9 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import App
 from bot.callbacks import ReviewCD
 from bot.config import Settings
+from bot.notices.challenges import ChallengeNotices
 from bot.routing import Routes
 from bot.services import challenges as svc
 from bot.services.errors import DomainError
@@ -79,11 +82,12 @@ async def on_next(cb: CallbackQuery, callback_data: ReviewCD, session: AsyncSess
                     after_id=callback_data.id)
 
 
-async def decide(message: Message, session: AsyncSession, user: UserInfo, app: App,
-                 locale: str, sid: int, approve: bool, reason: str | None) -> None:
+async def decide(message: Message, session: AsyncSession, user: UserInfo,
+                 challenge_notices: ChallengeNotices, clock: Callable[[], datetime],
+                 places: PlaceDirectory, settings: Settings, locale: str,
+                 sid: int, approve: bool, reason: str | None) -> None:
     try:
-        sub = await svc.decide(session, app.challenge_notices, sid, user, approve, reason,
-                               app.now())
+        sub = await svc.decide(session, challenge_notices, sid, user, approve, reason, clock())
     except DomainError as exc:
         # answered here, not by the shared error handler: the next entry follows either way
         await message.answer(error_text(exc))
@@ -96,13 +100,16 @@ async def decide(message: Message, session: AsyncSession, user: UserInfo, app: A
         else:
             text = _("Entry No. {n} is rejected.").format(n=sid)
         await message.answer(text)
-    await show_next(message, session, user, app.places, app.settings, locale, after_id=sid)
+    await show_next(message, session, user, places, settings, locale, after_id=sid)
 
 
 @routes.callback_query(ReviewCD.filter(F.action == "ok"))
 async def on_approve(cb: CallbackQuery, callback_data: ReviewCD, session: AsyncSession,
-                     user: UserInfo, app: App, locale: str) -> None:
-    await decide(cb.message, session, user, app, locale, callback_data.id, True, None)
+                     user: UserInfo, challenge_notices: ChallengeNotices,
+                     clock: Callable[[], datetime], places: PlaceDirectory, settings: Settings,
+                     locale: str) -> None:
+    await decide(cb.message, session, user, challenge_notices, clock, places, settings, locale,
+                 callback_data.id, True, None)
 
 
 @routes.callback_query(ReviewCD.filter(F.action == "rej"))
@@ -114,11 +121,13 @@ async def on_reject(cb: CallbackQuery, callback_data: ReviewCD) -> None:
 
 @routes.callback_query(ReviewCD.filter(F.action == "why"))
 async def on_reason(cb: CallbackQuery, callback_data: ReviewCD, session: AsyncSession,
-                    user: UserInfo, app: App, locale: str) -> None:
+                    user: UserInfo, challenge_notices: ChallengeNotices,
+                    clock: Callable[[], datetime], places: PlaceDirectory, settings: Settings,
+                    locale: str) -> None:
     if callback_data.arg not in REASONS:
         return
-    await decide(cb.message, session, user, app, locale, callback_data.id, False,
-                 callback_data.arg)
+    await decide(cb.message, session, user, challenge_notices, clock, places, settings, locale,
+                 callback_data.id, False, callback_data.arg)
 
 
 @routes.callback_query(ReviewCD.filter(F.action == "type"))
@@ -136,14 +145,17 @@ async def on_back(cb: CallbackQuery, callback_data: ReviewCD) -> None:
 
 @routes.message(ReviewSG.reason, F.text)
 async def on_reason_text(message: Message, state: FSMContext, session: AsyncSession,
-                         user: UserInfo, app: App, locale: str) -> None:
+                         user: UserInfo, challenge_notices: ChallengeNotices,
+                         clock: Callable[[], datetime], places: PlaceDirectory,
+                         settings: Settings, locale: str) -> None:
     text = message.text.strip()
     if text.startswith("/") or not 2 <= len(text) <= 500:
         await message.answer(_("Type the reason (2–500 characters), or /cancel."))
         return
     sid = (await state.get_data())["sid"]
     await state.clear()
-    await decide(message, session, user, app, locale, sid, False, text)
+    await decide(message, session, user, challenge_notices, clock, places, settings, locale,
+                 sid, False, text)
 
 
 @routes.message(ReviewSG.reason)

@@ -16,9 +16,9 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import App
 from bot.callbacks import ChallengeAdminCD
 from bot.config import Settings
+from bot.notices.challenges import ChallengeNotices
 from bot.routing import Routes
 from bot.services import challenge_edit as edit
 from bot.services import challenges as svc
@@ -151,9 +151,10 @@ async def on_audience_save(cb: CallbackQuery, state: FSMContext, session: AsyncS
 
 @routes.callback_query(ChallengeAdminCD.filter(F.action == "ean"), flags=error_flags())
 async def on_announce_newcomers(cb: CallbackQuery, callback_data: ChallengeAdminCD,
-                                session: AsyncSession, app: App, user: UserInfo) -> None:
-    queued = await edit.announce_to_newcomers(session, app.challenge_notices, callback_data.id,
-                                              user, app.now())
+                                session: AsyncSession, challenge_notices: ChallengeNotices,
+                                clock: Callable[[], datetime], user: UserInfo) -> None:
+    queued = await edit.announce_to_newcomers(session, challenge_notices, callback_data.id,
+                                              user, clock())
     if queued:
         await cb.message.answer(ngettext("The announcement is on its way to {n} more person.",
                                          "The announcement is on its way to {n} more people.",

@@ -16,9 +16,9 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import App
 from bot.callbacks import ChallengeAdminCD
 from bot.config import Settings
+from bot.notices.challenges import ChallengeNotices
 from bot.routing import Routes
 from bot.services import challenges as svc
 from bot.services.errors import DomainError
@@ -384,13 +384,14 @@ async def show_preview(message: Message, state: FSMContext, places: PlaceDirecto
 @routes.callback_query(ChallengeWizardSG.preview,
                        ChallengeAdminCD.filter(F.action.in_({"wpub", "wdraft"})))
 async def on_preview_done(cb: CallbackQuery, callback_data: ChallengeAdminCD,
-                          state: FSMContext, session: AsyncSession, app: App,
+                          state: FSMContext, session: AsyncSession,
+                          challenge_notices: ChallengeNotices, clock: Callable[[], datetime],
                           user: UserInfo, locale: str) -> None:
     w = (await state.get_data())["w"]
     try:
-        challenge = await svc.create_challenge(session, w, user.id, app.now())
+        challenge = await svc.create_challenge(session, w, user.id, clock())
         if callback_data.action == "wpub":
-            await svc.publish(session, app.challenge_notices, challenge.id, user, app.now())
+            await svc.publish(session, challenge_notices, challenge.id, user, clock())
     except DomainError as exc:
         # The one refusal answered here: a deadline that passed while the preview was open
         # takes the flow back to that step, which the shared error handler cannot do.
@@ -438,17 +439,18 @@ async def on_need_buttons(message: Message) -> None:
 
 @routes.callback_query(ChallengeAdminCD.filter(F.action == "pub"))
 async def on_publish(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
-                     app: App, user: UserInfo) -> None:
-    await svc.publish(session, app.challenge_notices, callback_data.id, user, app.now())
+                     challenge_notices: ChallengeNotices, clock: Callable[[], datetime],
+                     user: UserInfo) -> None:
+    await svc.publish(session, challenge_notices, callback_data.id, user, clock())
     await cb.message.answer(_("Published: No. {n}. The audience is being notified.").format(
         n=callback_data.id))
 
 
 @routes.callback_query(ChallengeAdminCD.filter(F.action == "res"))
 async def on_results(cb: CallbackQuery, callback_data: ChallengeAdminCD, session: AsyncSession,
-                     app: App, user: UserInfo) -> None:
-    n = await svc.publish_results(session, app.challenge_notices, callback_data.id, user,
-                                  app.now())
+                     challenge_notices: ChallengeNotices, clock: Callable[[], datetime],
+                     user: UserInfo) -> None:
+    n = await svc.publish_results(session, challenge_notices, callback_data.id, user, clock())
     await cb.message.answer(ngettext("Results are published; {n} participant will get a message.",
                                      "Results are published; {n} participants will get a message.",
                                      n).format(n=n))
