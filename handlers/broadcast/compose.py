@@ -373,6 +373,14 @@ async def show_preview(message: Message, state: FSMContext, session: AsyncSessio
         _("Confirmation button: {label}").format(
             label=_(ACK_LABELS[ack]) if ack else _("none")),
     ]
+    limit = app.settings.whatsapp_daily_limit
+    outside, days = await svc.whatsapp_days(session, scope, data["audience"], user.id, limit,
+                                            app.now())
+    if days > 1:  # WhatsApp's daily limit: told before anything is sent
+        summary.append(_("⚠️ {n} recipients are on WhatsApp and have not written to the bot "
+                         "in the last 24 hours. WhatsApp allows {limit} such messages a day: "
+                         "they will receive the announcement over {days} days.").format(
+            n=fmt_int(outside, user.locale), limit=fmt_int(limit, user.locale), days=days))
     await message.answer("\n".join(summary), reply_markup=confirm_kb())
 
 
@@ -414,7 +422,8 @@ async def on_send(cb: CallbackQuery, state: FSMContext, session: AsyncSession, a
         return
     await state.clear()
     payloads, followups = notices.build_payloads(app.voice, bc)
-    await svc.start(session, bc, payloads, followups, app.now())
+    await svc.start(session, bc, payloads, followups, app.now(),
+                    app.settings.whatsapp_daily_limit)
     await cb.message.edit_reply_markup(reply_markup=None)
     voice, locale = here(app)
     progress = notices.progress_text(voice, bc, await svc.progress(session, bc.id),
