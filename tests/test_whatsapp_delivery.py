@@ -7,8 +7,10 @@ people receive is what the fake Cloud API recorded."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import select, update
@@ -113,7 +115,6 @@ async def test_a_certificate_outside_the_window_rides_as_the_templates_document(
     user = await wa_student(wh, "KZ.kk", "kk", hours_silent=48)
     pdf = b"%PDF-1.7 certificate"
     async with wh.h.app.sessionmaker() as s:
-        import base64
         await enqueue(s, "certificate", 3, [Recipient(user.id, user.chat_id)],
                       {"default": OutgoingMessage(
                           kind="document", text="Certificate No. W26-1", filename="cert.pdf",
@@ -177,7 +178,7 @@ async def test_whatsapp_pacing_rate_and_six_seconds_per_person(db_url, clock):
     assert times[-1] < 18  # nobody waits much beyond their 6 s: a person's third goes at 12 s
     for person in {chat for _, chat in granted}:
         mine = sorted(at for at, chat in granted if chat == person)
-        assert len(mine) == 3 and all(b - a >= 6 for a, b in zip(mine, mine[1:]))
+        assert len(mine) == 3 and all(b - a >= 6 for a, b in pairwise(mine))
     for address in {s.to for s in wh.api.sent}:
         assert [s.body for s in wh.api.to(address)] == ["Notice 0", "Notice 1", "Notice 2"]
 
