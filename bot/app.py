@@ -181,6 +181,7 @@ class HandlerData(TypedDict, total=False):
     heavy_runs: HeavyRuns
     boards: BoardCache  # the leaderboards kept a few minutes (/leaderboard)
     verify_misses: VerifyMisses  # /verify numbers that matched nothing, per person
+    channels: dict[str, Channel]  # the messengers (WhatsApp's joins when it is built)
     # per update
     session: AsyncSession
     read_session: AsyncSession | None  # HEAVY_DB handlers only (bot.middlewares.HeavyReads)

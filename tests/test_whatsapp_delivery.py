@@ -20,7 +20,7 @@ from bot.services.delivery import OutgoingMessage, Recipient, enqueue
 from db.base import utcnow
 from db.models import Delivery, User, WaContact
 from tests.conftest import STAFF_ID
-from tests.factories import make_coordinator, make_student
+from tests.factories import STAFF_TG_ID, make_coordinator, make_staff, make_student
 from tests.harness import make_harness
 from tests.test_broadcast import compose
 from tests.wa_harness import WA_SETTINGS, WaHarness, attach_whatsapp
@@ -245,3 +245,34 @@ def test_every_kind_has_a_template_in_three_languages_and_parameters_are_one_lin
     assert flat.startswith("Title · line two word")
     assert "\n" not in flat and "\t" not in flat and "    " not in flat
     assert len(flat) <= templates.PARAM_LIMIT and flat.endswith("…")
+
+
+async def test_staff_list_and_check_the_templates(db_url, clock):
+    wh = await harness(db_url, clock, whatsapp_business_account_id="WABA1")
+    try:
+        await make_staff(wh.h)
+        wh.api.templates = [t for t in wh.api.templates
+                            if (t["name"], t["language"]) != ("mektep_result", "kk")]
+        wh.api.templates[0]["status"] = "REJECTED"
+        staff = wh.h.user(STAFF_TG_ID)
+        await staff.send("/wa_templates")
+        listing = staff.last_text()
+        assert "❌ MISSING <code>mektep_result</code> (kk): Мектеп Парламенті: сіздің" in listing
+        assert "❌ REJECTED <code>mektep_announcement</code> (kk)" in listing
+        assert "✅ <code>mektep_certificate_ready</code> (ru, document header)" in listing
+        assert "Approved: 10 of 12." in listing
+        student = await make_student(wh.h, 101)
+        await wh.h.user(student.tg_id).send("/wa_templates")  # staff only
+        assert "Approved" not in wh.h.user(101).last_text()
+    finally:
+        await wh.close()
+        await wh.h.close()
+
+
+async def test_without_the_account_id_the_list_is_given_unchecked(wh):
+    await make_staff(wh.h)
+    staff = wh.h.user(STAFF_TG_ID)
+    await staff.send("/wa_templates")
+    listing = staff.last_text()
+    assert "<code>mektep_reminder</code> (en): Mektep Parliament: a reminder. {{1}}" in listing
+    assert "WHATSAPP_BUSINESS_ACCOUNT_ID is not set" in listing

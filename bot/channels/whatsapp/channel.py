@@ -78,6 +78,12 @@ class WhatsAppChannel:
                 return await self._template(address, message, document, kind, locale)
             raise whatsapp_error(exc) from exc
 
+    async def account_templates(self) -> list[tuple[templates.Template, str]]:
+        """The templates the bot needs, each with its state on the business account."""
+        if self.client is None:
+            raise Refused("no WhatsApp client")
+        return templates.check(await self.client.templates())
+
     async def edit(self, address: int, message_id: int, message: OutgoingMessage) -> None:
         raise Refused("a WhatsApp message cannot be edited")
 
