@@ -96,8 +96,8 @@ MENU: dict[str, tuple[str, ...]] = {
     STAFF: ("broadcast", "broadcasts", "newchallenge", "challenges", "export_challenge",
             "review", "jury", "judge", "newwebinar", "webinars", "export_webinar", "stats",
             "export_stats", "report", "digest", "leaderboard", "certificates", "wa_templates",
-            "verify", "invite", "pending", "promote", "demote", "import_districts", "joinlink", "profile",
-            "language", "help", "cancel", "mydata", "deleteme"),
+            "verify", "invite", "pending", "promote", "demote", "import_districts", "joinlink",
+            "profile", "language", "help", "cancel", "mydata", "deleteme"),
 }
 
 
