@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from aiogram import Bot
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.channels.base import Blocked, Refused, RetryAfter, SendError, Transient
@@ -39,11 +39,14 @@ from bot.channels.whatsapp.session import (
 from bot.notices import templates
 from bot.services.delivery import OutgoingMessage
 from db.base import utcnow
-from db.models import User
+from db.models import Delivery, User
 from db.models.whatsapp import WHATSAPP, WaContact
 
 OUTSIDE_WINDOW_CODE = 131047
 WINDOW = timedelta(hours=24)
+WINDOW_CACHE = timedelta(seconds=60)  # how long a person's window state is trusted
+WINDOW_CACHE_SIZE = 50_000
+WINDOW_BATCH = 1_000  # claimed rows whose people are read with one query
 
 
 class WhatsAppChannel:
@@ -57,6 +60,8 @@ class WhatsAppChannel:
         self.bot, self.client, self.contacts = bot, client, contacts
         self.sessionmaker, self.clock = sessionmaker, clock
         self.templates_sent = 0
+        # address → (last inbound, locale, when read): see _load_windows
+        self._windows: dict[int, tuple[datetime | None, str | None, datetime]] = {}
 
     async def send(self, address: int, message: OutgoingMessage,
                    document: bytes | None = None) -> int | None:
@@ -92,15 +97,35 @@ class WhatsAppChannel:
         database, or no such contact): inside; the Cloud API's answer decides."""
         if self.sessionmaker is None or self.client is None:
             return True, None
-        async with self.sessionmaker() as session:
-            row = (await session.execute(
-                select(WaContact.last_inbound_at, User.locale).select_from(WaContact)
-                .outerjoin(User, User.chat_id == address)
-                .where(WaContact.id == -address).limit(1))).first()
-        if row is None:
+        now = self.clock()
+        known = self._windows.get(address)
+        if known is None or now - known[2] > WINDOW_CACHE:
+            await self._load_windows(address, now)
+            known = self._windows.get(address)
+        if known is None:
             return True, None
-        last, locale = row
-        return last is not None and self.clock() - last < WINDOW, locale
+        last, locale, _ = known
+        return last is not None and now - last < WINDOW, locale
+
+    async def _load_windows(self, address: int, now: datetime) -> None:
+        """One query for this person and everyone else the worker has claimed for WhatsApp
+        (a broadcast's next rows): per claim, not per send. A stale entry errs safely: a
+        template for someone who just wrote, or 131047 and then the template."""
+        if len(self._windows) > WINDOW_CACHE_SIZE:
+            self._windows.clear()
+        claimed = select(Delivery.chat_id).where(
+            Delivery.status == "sending", Delivery.channel == WHATSAPP).limit(WINDOW_BATCH)
+        async with self.sessionmaker() as session:  # type: ignore[misc]
+            rows = (await session.execute(
+                select(WaContact.id, WaContact.address, WaContact.menu,
+                       WaContact.last_inbound_at, User.locale)
+                .select_from(WaContact).outerjoin(User, User.chat_id == -WaContact.id)
+                .where(or_(WaContact.id == -address,
+                           (-WaContact.id).in_(claimed.scalar_subquery()))))).all()
+        for contact_id, to, menu, last, locale in rows:
+            self._windows[-contact_id] = (last, locale, now)
+            if self.contacts is not None:
+                self.contacts.remember(-contact_id, to, menu)
 
     async def _template(self, address: int, message: OutgoingMessage, document: bytes | None,
                         kind: str | None, locale: str | None) -> int | None:
