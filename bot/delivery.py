@@ -8,7 +8,9 @@ How it keeps its promises:
   evenly (1/DELIVERY_RATE apart, never bursts after a pause) and one chat gets at most one
   message a second. A `RetryAfter` (Telegram's 429) pauses *all* senders of the limiter for
   its seconds; the message is retried. `LocalRateLimiter` serves one process; a shared
-  (Redis) limiter implements the same two methods.
+  (Redis) limiter implements the same two methods. A channel may have a limiter of its own
+  (`limiters`: WhatsApp's WHATSAPP_RATE and 6 s per person), and a channel with a
+  `send_queued` is told the row's source_type (WhatsApp picks a template by it).
 - Durability: rows are claimed (status `sending`, claimed_by, a LEASE in `next_attempt_at`)
   by one UPDATE … RETURNING (on PostgreSQL the inner SELECT uses FOR UPDATE SKIP LOCKED, so
   several workers never take the same row), sent with no database connection held, and the
