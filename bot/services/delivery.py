@@ -269,8 +269,7 @@ async def spread_over_days(session: AsyncSession, source_type: str, source_id: i
     room = max(limit - await wa_used_today(session, now, (source_type, source_id)), 0)
     ids = (await session.scalars(select(t.c.id).where(
         t.c.source_type == source_type, t.c.source_id == source_id, t.c.channel == WHATSAPP,
-        t.c.status == "queued", t.c.next_attempt_at <= now,
-        ~wa_inside_window(t.c.chat_id, now)).order_by(t.c.id))).all()
+        t.c.status == "queued", ~wa_inside_window(t.c.chat_id, now)).order_by(t.c.id))).all()
     later = ids[room:]
     for day, start in enumerate(range(0, len(later), limit), start=1):
         await session.execute(update(t).where(t.c.id.in_(later[start:start + limit]))
