@@ -53,6 +53,8 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "digest": STAFF_ONLY,
     # certificates
     "certificates": STAFF_ONLY,
+    # WhatsApp
+    "wa_templates": STAFF_ONLY,
 }
 
 # Callback data prefix (CallbackData factory prefix) -> roles.
@@ -93,9 +95,9 @@ MENU: dict[str, tuple[str, ...]] = {
                   "language", "help", "cancel", "mydata", "deleteme"),
     STAFF: ("broadcast", "broadcasts", "newchallenge", "challenges", "export_challenge",
             "review", "jury", "judge", "newwebinar", "webinars", "export_webinar", "stats",
-            "export_stats", "report", "digest", "leaderboard", "certificates", "verify",
-            "invite", "pending", "promote", "demote", "import_districts", "joinlink", "profile",
-            "language", "help", "cancel", "mydata", "deleteme"),
+            "export_stats", "report", "digest", "leaderboard", "certificates", "wa_templates",
+            "verify", "invite", "pending", "promote", "demote", "import_districts", "joinlink",
+            "profile", "language", "help", "cancel", "mydata", "deleteme"),
 }
 
 

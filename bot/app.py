@@ -182,6 +182,7 @@ class HandlerData(TypedDict, total=False):
     boards: BoardCache  # the leaderboards kept a few minutes (/leaderboard)
     verify_misses: VerifyMisses  # /verify numbers that matched nothing, per person
     challenge_notices: ChallengeNotices  # the challenges' messages to other people
+    channels: dict[str, Channel]  # the messengers (WhatsApp's joins when it is built)
     # per update
     session: AsyncSession
     read_session: AsyncSession | None  # HEAVY_DB handlers only (bot.middlewares.HeavyReads)

@@ -36,6 +36,7 @@ DESCRIPTIONS = {
     "newwebinar": __("create a webinar"),
     "export_webinar": __("registrants of a webinar as XLSX"),
     "certificates": __("issue, revoke and export certificates"),
+    "wa_templates": __("the WhatsApp templates the bot needs, checked against the account"),
     "verify": __("check a certificate by its number"),
     "challenges": __("challenges, actions and contests"),
     "my": __("my challenges and entries"),

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_api_base_url: str | None = None  # a fake or an egress proxy instead of Meta's
     whatsapp_rate: float = Field(default=40.0, gt=0, le=80)  # messages/s (Meta: 80 at most)
+    # people outside the 24-hour window messaged per 24 h (Meta's tier: 250, 1K, 10K, …)
+    whatsapp_daily_limit: int = Field(default=1000, ge=1)
+    whatsapp_business_account_id: str | None = None  # /wa_templates checks its templates
 
     @field_validator("bot_token", mode="before")
     @classmethod

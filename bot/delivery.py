@@ -8,7 +8,9 @@ How it keeps its promises:
   evenly (1/DELIVERY_RATE apart, never bursts after a pause) and one chat gets at most one
   message a second. A `RetryAfter` (Telegram's 429) pauses *all* senders of the limiter for
   its seconds; the message is retried. `LocalRateLimiter` serves one process; a shared
-  (Redis) limiter implements the same two methods.
+  (Redis) limiter implements the same two methods. A channel may have a limiter of its own
+  (`limiters`: WhatsApp's WHATSAPP_RATE and 6 s per person), and a channel with a
+  `send_queued` is told the row's source_type (WhatsApp picks a template by it).
 - Durability: rows are claimed (status `sending`, claimed_by, a LEASE in `next_attempt_at`)
   by one UPDATE … RETURNING (on PostgreSQL the inner SELECT uses FOR UPDATE SKIP LOCKED, so
   several workers never take the same row), sent with no database connection held, and the
@@ -94,6 +96,7 @@ class Job:
     attempts: int
     channel: str = "telegram"
     queued_at: datetime | None = None  # when it was queued (metrics: the wait until sent)
+    source_type: str | None = None  # what it is (a WhatsApp template is chosen by it)
 
 
 @dataclass(slots=True)
@@ -129,6 +132,8 @@ class DeliveryWorker:
         self.makers: dict[str, DocumentMaker] = dict(makers or {})
         self.timer: Timer = timer or RealTimer()
         self.limiter: RateLimiter = limiter or LocalRateLimiter(rate, self.timer)
+        # a channel with pacing of its own (WhatsApp: WHATSAPP_RATE, 6 s per person)
+        self.limiters: dict[str, RateLimiter] = {}
         self.concurrency = concurrency
         self.now = now
         self.worker_id = worker_id or f"{os.getpid()}-{id(self):x}"
@@ -237,12 +242,13 @@ class DeliveryWorker:
                 .values(status="sending", claimed_by=self.worker_id,
                         next_attempt_at=now + LEASE)
                 .returning(t.c.id, t.c.chat_id, t.c.user_id, t.c.payload_id, t.c.attempts,
-                           t.c.priority, t.c.channel, t.c.created_at))).all()
+                           t.c.priority, t.c.channel, t.c.created_at,
+                           t.c.source_type))).all()
             if rows:
                 await self._load_payloads(conn, {r.payload_id for r in rows})
         rows.sort(key=lambda r: (r.priority, r.id))
         return [Job(r.id, r.chat_id, r.user_id, r.payload_id, r.attempts, r.channel,
-                    r.created_at) for r in rows]
+                    r.created_at, r.source_type) for r in rows]
 
     async def _load_payloads(self, conn: Any, ids: set[int]) -> dict[int, OutgoingMessage]:
         """Cache the payloads of `ids` (the most recently used kept, within
@@ -364,16 +370,23 @@ class DeliveryWorker:
 
     async def _send(self, channel: Channel, job: Job, message: OutgoingMessage,
                     document: bytes | None) -> Outcome:
+        limiter = self.limiters.get(job.channel, self.limiter)
+        # a channel that sends differently by kind (WhatsApp's templates) is told the kind
+        send_queued = getattr(channel, "send_queued", None)
         for _ in range(MAX_429_RETRIES):
-            await self.limiter.acquire(job.chat_id)
+            await limiter.acquire(job.chat_id)
             try:
-                message_id = await channel.send(job.chat_id, message, document)
+                if send_queued is not None:
+                    message_id = await send_queued(job.chat_id, message, document,
+                                                   kind=job.source_type)
+                else:
+                    message_id = await channel.send(job.chat_id, message, document)
             except RetryAfter as exc:
                 if self.observer is not None:
                     self.observer.throttled(job.channel, exc.per_recipient)
                 if exc.per_recipient:  # only this person must wait: the others go on
                     return Outcome(job, "queued", error="flood control", retry_in=exc.seconds)
-                self.limiter.pause(exc.seconds)
+                limiter.pause(exc.seconds)
                 continue
             except Blocked as exc:
                 return Outcome(job, "blocked", error=exc.reason)

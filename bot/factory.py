@@ -122,7 +122,7 @@ def build_app(settings: Settings, *, routers: RouterBuilder,
     given: HandlerData = {"app": app, "settings": settings, "i18n": i18n, "users": users,
                           "places": app.places, "clock": app.now, "locks": app.locks,
                           "heavy_runs": HeavyRuns(), "boards": app.boards,
-                          "verify_misses": app.verify_misses,
+                          "verify_misses": app.verify_misses, "channels": app.channels,
                           "challenge_notices": app.challenge_notices}
     dp.workflow_data.update(given)
     dp.include_routers(*routers())

@@ -29,9 +29,11 @@ def setup_routers() -> list[Router]:
         stats,
         system,
         webinars,
+        whatsapp,
     )
 
     order = (*shared.ROUTES, system.routes, common.routes, *certificates.ROUTES, *people.ROUTES,
              *admin.ROUTES, *webinars.ROUTES, *challenges.ROUTES, *broadcast.ROUTES,
-             stats.routes, fallback.routes)  # feature routes go before the fallback
+             stats.routes, whatsapp.routes,
+             fallback.routes)  # feature routes go before the fallback
     return [routes.router() for routes in order]

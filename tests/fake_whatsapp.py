@@ -20,6 +20,7 @@ import hmac
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ ERROR_TITLES = {
     131047: "Re-engagement message", 131026: "Message undeliverable",
     130429: "Rate limit hit", 131056: "(Business Account, Consumer Account) pair rate limit hit",
     131000: "Something went wrong", 100: "Invalid parameter",
+    132001: "Template name does not exist in the translation",
 }
 
 
@@ -68,6 +70,9 @@ class Sent:
     media_id: str | None = None
     caption: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    template: str | None = None  # a template's name (type "template"), its language below
+    language: str | None = None
+    at: float = 0.0  # when it was accepted (FakeCloudApi.clock)
 
 
 class FakeCloudApi:
@@ -78,6 +83,10 @@ class FakeCloudApi:
         self.refused: list[tuple[dict[str, Any], int]] = []
         self.media: dict[str, tuple[bytes, str]] = {}
         self.window_closed: set[str] = set()
+        # the account's templates ({"name", "language", "status"}), served at
+        # GET /<version>/<business account>/message_templates; None: any template is sent
+        self.templates: list[dict[str, Any]] | None = None
+        self.clock: Callable[[], float] = time.monotonic  # stamps Sent.at (pacing checks)
         self._faults: list[tuple[int, int]] = []
         self._media_faults: list[tuple[int, int]] = []
         self._ids = itertools.count(1)
@@ -118,6 +127,8 @@ class FakeCloudApi:
                 return httpx.Response(200, json=self._message(json.loads(request.content)))
             if request.method == "POST" and parts[-1] == "media":
                 return httpx.Response(200, json={"id": self._upload(request)})
+            if request.method == "GET" and parts[-1] == "message_templates":
+                return httpx.Response(200, json={"data": self.templates or []})
             if request.method == "GET" and parts[0] == "media":
                 return self._download(parts[-1])
             if request.method == "GET" and len(parts) == 2:
@@ -141,6 +152,7 @@ class FakeCloudApi:
         except Refusal as exc:
             self.refused.append((body, exc.code))
             raise
+        sent.at = self.clock()
         self.sent.append(sent)
         return {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
                 "messages": [{"id": sent.wamid}]}
@@ -154,6 +166,8 @@ class FakeCloudApi:
             return Sent(to, "text", wamid, body=text, raw=body)
         if kind == "interactive":
             return self._interactive(to, wamid, body)
+        if kind == "template":
+            return self._template(to, wamid, body)
         media = body.get(kind or "") or {}
         media_id = media.get("id")
         _check(media_id in self.media, f"unknown media id {media_id}")
@@ -191,6 +205,28 @@ class FakeCloudApi:
             return Sent(to, "cta_url", wamid, body=text, titles=[params["display_text"]],
                         ids=[params["url"]], raw=body)
         raise Refusal(INVALID, f"interactive type {interactive['type']!r} not supported here")
+
+    def _template(self, to: str, wamid: str, body: dict[str, Any]) -> Sent:
+        """A template: it must be approved in that language (if `templates` is set); what
+        the person reads is its body parameter's text, and a header document's media."""
+        template = body["template"]
+        name, language = template["name"], template["language"]["code"]
+        if self.templates is not None and not any(
+                t["name"] == name and t["language"] == language and t["status"] == "APPROVED"
+                for t in self.templates):
+            raise Refusal(132001, f"template {name} ({language}) does not exist")
+        text, media_id = "", None
+        for part in template.get("components") or []:
+            for param in part.get("parameters") or []:
+                if param.get("type") == "text":
+                    text = param["text"]
+                    _check("\n" not in text and "\t" not in text and "    " not in text,
+                           "template parameter: no new lines, tabs or 4 spaces")
+                elif param.get("type") == "document":
+                    media_id = param["document"].get("id")
+                    _check(media_id in self.media, f"unknown media id {media_id}")
+        return Sent(to, "template", wamid, body=text, media_id=media_id, raw=body,
+                    template=name, language=language)
 
     def _upload(self, request: httpx.Request) -> str:
         content_type = request.headers.get("content-type", "")

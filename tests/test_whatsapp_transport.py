@@ -170,12 +170,15 @@ async def test_the_queue_sends_through_whatsapp_and_maps_its_errors(wh):
     assert await channel.send(ext_id, message)
     [news] = wh.api.to(BSUID)
     assert (news.type, news.body, news.ids) == ("buttons", "*News*", ["bc:ack:1"])
-    for code, expected in ((131026, Blocked), (131047, Refused), (131056, RetryAfter)):
-        wh.api.fail_next(code)
+    for code, expected in ((131026, Blocked), (131009, Refused), (131056, RetryAfter)):
+        wh.api.fail_next(code, status=400)
         with pytest.raises(expected) as error:
             await channel.send(ext_id, message)
         if code == 131056:
             assert error.value.per_recipient and error.value.seconds == 6
+    wh.api.fail_next(131047)  # outside the 24-hour window: the template goes instead
+    await channel.send(ext_id, message)
+    assert (wh.api.sent[-1].type, wh.api.sent[-1].template) == ("template", "mektep_announcement")
 
 
 async def test_each_bot_sends_to_its_own_people(wh):

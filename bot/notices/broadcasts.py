@@ -195,7 +195,8 @@ async def broadcasts_tick(app: NoticeContext) -> None:
     async with app.sessionmaker() as session:
         for bc in await svc.due_scheduled(session, now):
             payloads, followups = build_payloads(app.voice, bc)
-            await svc.start(session, bc, payloads, followups, now)
+            await svc.start(session, bc, payloads, followups, now,
+                            app.settings.whatsapp_daily_limit)
             started.append(bc.id)
         await session.commit()
     todo = []

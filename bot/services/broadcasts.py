@@ -27,7 +27,14 @@ from bot.services.audience import (
     Scope,
     register_audience,
 )
-from bot.services.delivery import OutgoingMessage, enqueue_select
+from bot.services.delivery import (
+    OutgoingMessage,
+    days_needed,
+    enqueue_select,
+    spread_over_days,
+    wa_inside_window,
+    wa_used_today,
+)
 from bot.services.errors import DomainError
 from bot.services.guardian import as_seen_by_others
 from bot.services.numbers import check_digits
@@ -37,6 +44,7 @@ from db.models import ActivityLog, Broadcast, BroadcastAck, Delivery, User
 SOURCE = "broadcast"  # deliveries of the message itself (one per recipient)
 SOURCE_BUTTONS = "broadcast_btn"  # an album's buttons follow in a second message
 SOURCE_NUDGE = "broadcast_nudge"
+WA_DAILY_LIMIT = 1000  # WHATSAPP_DAILY_LIMIT's default (where no setting is at hand)
 ACK_KINDS = ("received", "done")
 OPEN = ("queued", "sending")
 
@@ -70,8 +78,7 @@ def narrow(scope: Scope, region_id: int | None, district_id: int | None,
 async def people(session: AsyncSession, scope: Scope, audience: str,
                  exclude_user: int | None = None, key: Any = None) -> Select[Any]:
     """select(User.id, User.chat_id, payload key) of everyone the broadcast reaches."""
-    conds = [User.status == "active", User.chat_id.is_not(None), User.channel == "telegram",
-             User.blocked_bot.is_(False),
+    conds = [User.status == "active", User.chat_id.is_not(None), User.blocked_bot.is_(False),
              *await Audience.parse(audience).conditions(session, scope)]
     if exclude_user is not None:
         conds.append(User.id != exclude_user)
@@ -142,15 +149,29 @@ def payload_key(bc: Broadcast) -> Any:
     return User.locale + case((User.role == "coordinator", "|c"), else_="")
 
 
+async def whatsapp_days(session: AsyncSession, scope: Scope, audience: str,
+                        exclude_user: int | None, limit: int, now: datetime) -> tuple[int, int]:
+    """(people on WhatsApp outside the 24-hour window, days the broadcast takes for them
+    under WhatsApp's daily limit of `limit` such messages): told to the author before sending."""
+    sub = (await people(session, scope, audience, exclude_user)).subquery()
+    outside = await session.scalar(select(func.count()).select_from(sub).where(
+        sub.c.chat_id < 0, ~wa_inside_window(sub.c.chat_id, now))) or 0
+    return outside, days_needed(outside, await wa_used_today(session, now), limit)
+
+
 async def start(session: AsyncSession, bc: Broadcast, payloads: dict[str, OutgoingMessage],
-                buttons: dict[str, OutgoingMessage] | None, now: datetime) -> int:
+                buttons: dict[str, OutgoingMessage] | None, now: datetime,
+                whatsapp_limit: int = WA_DAILY_LIMIT) -> int:
     """Queue the broadcast to its audience (idempotent); returns the recipient count.
 
     `buttons`: for albums (which cannot carry buttons) the follow-up message per key.
+    WhatsApp people outside the 24-hour window beyond `whatsapp_limit` a day are queued for
+    the next days (bot.services.delivery.spread_over_days).
     """
     scope = Scope(bc.region_id, bc.district_id)
     who = await people(session, scope, bc.audience, bc.author_id, payload_key(bc))
     added = await enqueue_select(session, SOURCE, bc.id, who, payloads)
+    await spread_over_days(session, SOURCE, bc.id, whatsapp_limit, now)
     if buttons:  # only those whose payload has buttons get the follow-up
         sub = who.subquery()
         await enqueue_select(session, SOURCE_BUTTONS, bc.id,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -25,6 +25,7 @@ from sqlalchemy import (
     cast,
     exists,
     false,
+    func,
     insert,
     literal,
     or_,
@@ -37,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.models import Delivery, OutboxPayload
+from db.models.whatsapp import WHATSAPP, WaContact, channel_of
 from db.upserts import insert_for
 
 PRIORITY_PERSONAL = 1  # notifications, reminders: before a long broadcast's remaining rows
@@ -103,7 +105,11 @@ class Recipient:
     user_id: int | None
     chat_id: int  # the address on `channel` (Telegram: the chat id)
     payload_key: str = "default"  # e.g. the locale, when each language gets its own text
-    channel: str = DEFAULT_CHANNEL
+    channel: str = ""  # empty: by the address (a negative one is a WhatsApp contact's)
+
+    @property
+    def via(self) -> str:
+        return self.channel or channel_of(self.chat_id)
 
 
 async def store_payloads(session: AsyncSession,
@@ -148,7 +154,7 @@ async def enqueue(
             # the rows really inserted. Times in SQLAlchemy's SQLite storage format.
             due_s, now_s = (d.astimezone(UTC).strftime(SQLITE_TIME) for d in (due, now))
             rows_t = [(f"{prefix}{r.user_id or r.chat_id}", source_type, source_id, r.user_id,
-                       r.chat_id, r.channel, payload_ids[r.payload_key], priority, due_s, now_s)
+                       r.chat_id, r.via, payload_ids[r.payload_key], priority, due_s, now_s)
                       for r in chunk]
             conn = await session.connection()
             result = await conn.exec_driver_sql(SQLITE_INSERT, rows_t)
@@ -158,7 +164,7 @@ async def enqueue(
             {
                 "dedup_key": f"{prefix}{r.user_id or r.chat_id}",
                 "source_type": source_type, "source_id": source_id, "user_id": r.user_id,
-                "chat_id": r.chat_id, "channel": r.channel,
+                "chat_id": r.chat_id, "channel": r.via,
                 "payload_id": payload_ids[r.payload_key],
                 "priority": priority, "status": "queued", "attempts": 0,
                 "next_attempt_at": due, "created_at": now,
@@ -183,8 +189,9 @@ async def enqueue_select(
     """Queue one message per row of `people` = select(user_id, chat_id, locale[, channel]).
 
     The payload is chosen by the locale column (`payloads` keyed by locale; a missing
-    locale gets the first payload). A fourth column names each row's channel (else
-    "telegram"). One statement, whatever the audience size.
+    locale gets the first payload). A fourth column names each row's channel (else the
+    address says: a negative chat id is a WhatsApp contact's). One statement, whatever the
+    audience size.
     """
     if not payloads:
         return 0
@@ -194,7 +201,8 @@ async def enqueue_select(
     sub = people.subquery()
     columns = list(sub.c)
     user_id, chat_id, locale = columns[:3]
-    channel = columns[3] if len(columns) > 3 else literal(DEFAULT_CHANNEL)
+    channel = columns[3] if len(columns) > 3 else case(
+        (chat_id < 0, literal(WHATSAPP)), else_=literal(DEFAULT_CHANNEL))
     default_payload = next(iter(payload_ids.values()))
     payload_expr = case({k: v for k, v in payload_ids.items()}, value=locale,
                         else_=default_payload) if len(payload_ids) > 1 \
@@ -221,6 +229,52 @@ async def enqueue_select(
         index_elements=["dedup_key"])
     result = await session.execute(stmt)
     return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+
+
+# --- WhatsApp's daily limit of business-initiated messages ------------------------------------
+DAY = timedelta(hours=24)
+
+
+def wa_inside_window(chat_id: Any, now: datetime) -> Any:
+    """True for a WhatsApp address whose person wrote within 24 hours: a free-form message,
+    not counted against the daily limit."""
+    return exists().where(WaContact.id == -chat_id, WaContact.last_inbound_at > now - DAY)
+
+
+async def wa_used_today(session: AsyncSession, now: datetime,
+                        besides: tuple[str, int | None] | None = None) -> int:
+    """Business-initiated WhatsApp messages of the last 24 hours (sent, or due now), other
+    than those of `besides` (source type and id)."""
+    t = Delivery.__table__
+    others = true() if besides is None else ~(
+        (t.c.source_type == besides[0]) & (t.c.source_id == besides[1]))
+    return await session.scalar(select(func.count()).select_from(t).where(
+        t.c.channel == WHATSAPP, t.c.status.in_(("queued", "sending", "sent")),
+        t.c.next_attempt_at > now - DAY, t.c.next_attempt_at <= now, others,
+        ~wa_inside_window(t.c.chat_id, now))) or 0
+
+
+def days_needed(outside: int, used: int, limit: int) -> int:
+    """Days a message to `outside` people outside the window takes under `limit` a day."""
+    later = max(outside - max(limit - used, 0), 0)
+    return 1 + -(-later // limit)
+
+
+async def spread_over_days(session: AsyncSession, source_type: str, source_id: int | None,
+                           limit: int, now: datetime) -> int:
+    """Keep a message's business-initiated WhatsApp rows within `limit` a day: what today's
+    room does not hold waits for the next days (`next_attempt_at` a day later per `limit`
+    rows). Returns the days it takes (1: all today)."""
+    t = Delivery.__table__
+    room = max(limit - await wa_used_today(session, now, (source_type, source_id)), 0)
+    ids = (await session.scalars(select(t.c.id).where(
+        t.c.source_type == source_type, t.c.source_id == source_id, t.c.channel == WHATSAPP,
+        t.c.status == "queued", ~wa_inside_window(t.c.chat_id, now)).order_by(t.c.id))).all()
+    later = ids[room:]
+    for day, start in enumerate(range(0, len(later), limit), start=1):
+        await session.execute(update(t).where(t.c.id.in_(later[start:start + limit]))
+                              .values(next_attempt_at=now + day * DAY))
+    return days_needed(len(ids), limit - room, limit)
 
 
 async def forget_messages(session: AsyncSession, user_id: int,

@@ -18,7 +18,7 @@ from bot import labels
 from bot.callbacks import BroadcastCD
 from bot.channels.telegram import markup_of, send_outgoing
 from bot.config import Settings
-from bot.i18n import PoI18n
+from bot.i18n import PoI18n, fmt_int
 from bot.notices import Voice
 from bot.notices import broadcasts as notices
 from bot.routing import Routes
@@ -165,7 +165,8 @@ async def on_audience(cb: CallbackQuery, callback_data: BroadcastCD, state: FSMC
 @routes.callback_query(BroadcastCD.filter(F.action == "ack"))
 async def on_ack_choice(cb: CallbackQuery, callback_data: BroadcastCD, state: FSMContext,
                         session: AsyncSession, settings: Settings, i18n: PoI18n,
-                        places: PlaceDirectory, user: UserInfo, locale: str) -> None:
+                        places: PlaceDirectory, clock: Callable[[], datetime], user: UserInfo,
+                        locale: str) -> None:
     await require_state(state, BroadcastSG.ack, alert=False)
     ack = callback_data.value if callback_data.value in svc.ACK_KINDS else None
     await state.update_data(ack=ack)
@@ -173,6 +174,8 @@ async def on_ack_choice(cb: CallbackQuery, callback_data: BroadcastCD, state: FS
     await cb.message.edit_reply_markup(reply_markup=None)
     await show_preview(cb.message, state, session, voice_of(settings, i18n), places, user,
                        locale)
+    await warn_whatsapp_days(cb.message, state, session, places, settings, clock(), user,
+                             locale)
 
 
 async def show_preview(message: Message, state: FSMContext, session: AsyncSession,
@@ -191,6 +194,22 @@ async def show_preview(message: Message, state: FSMContext, session: AsyncSessio
                              reply_markup=markup_of(OutgoingMessage(buttons=rows)))
     await message.answer(preview_summary(voice, places, locale, data["audience"], scope,
                                          count, ack), reply_markup=confirm_kb())
+
+
+async def warn_whatsapp_days(message: Message, state: FSMContext, session: AsyncSession,
+                             places: PlaceDirectory, settings: Settings, now: datetime,
+                             user: UserInfo, locale: str) -> None:
+    """WhatsApp's daily limit of business-initiated messages: told before anything is sent."""
+    data = await state.get_data()
+    limit = settings.whatsapp_daily_limit
+    outside, days = await svc.whatsapp_days(session, scope_for(user, data, places),
+                                            data["audience"], user.id, limit, now)
+    if days > 1:
+        await message.answer(_(
+            "⚠️ {n} recipients are on WhatsApp and have not written to the bot in the last 24 "
+            "hours. WhatsApp allows {limit} such messages a day: they will receive the "
+            "announcement over {days} days.").format(
+            n=fmt_int(outside, locale), limit=fmt_int(limit, locale), days=days))
 
 
 @routes.callback_query(BroadcastCD.filter(F.action == "noop"))

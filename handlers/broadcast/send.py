@@ -52,7 +52,7 @@ async def on_send(cb: CallbackQuery, state: FSMContext, session: AsyncSession,
     await state.clear()
     voice = voice_of(settings, i18n)
     payloads, followups = notices.build_payloads(voice, bc)
-    await svc.start(session, bc, payloads, followups, clock())
+    await svc.start(session, bc, payloads, followups, clock(), settings.whatsapp_daily_limit)
     await cb.message.edit_reply_markup(reply_markup=None)
     progress = notices.progress_text(voice, bc, await svc.progress(session, bc.id),
                                      settings.delivery_rate)

@@ -1,45 +1,187 @@
 """WhatsApp as a delivery-queue `Channel` (bot.channels.base): queued OutgoingMessages go
 out through the WhatsApp Bot (its WhatsAppSession), as Telegram's go through theirs.
 
+The 24-hour window: a free-form message reaches only a person who wrote within 24 hours
+(wa_contacts.last_inbound_at). Outside it the row goes as the approved template of its kind
+(bot.notices.templates: the row's source_type → announcement, reminder, result or
+certificate-ready) in the person's language, the message itself as the template's parameter;
+a certificate's PDF rides as the template's header document. If the Cloud API still answers
+131047 (the window closed since we looked), the template is sent then.
+
 The Cloud API's errors, as the queue must treat them:
 - 131026 (undeliverable: not on WhatsApp, or blocked the business) → `Blocked`;
 - 131056 (pair rate: too many to this person) → `RetryAfter` for this person only;
 - 130429 (throughput) → `RetryAfter` for all; 5xx and the network → `Transient`;
-- 131047 (outside the 24-hour window) → `Refused` for now: sending an approved template
-  instead is the next step of issue 16;
+- 131047 (outside the 24-hour window) → the template (above);
 - anything else refused → `Refused`.
 """
 
 from __future__ import annotations
 
-from aiogram import Bot
+import base64
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from bot.channels.base import Refused, RetryAfter, SendError
+from aiogram import Bot
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.channels.base import Blocked, Refused, RetryAfter, SendError, Transient
 from bot.channels.telegram import TRANSLATED, channel_error, send_outgoing
-from bot.channels.whatsapp.client import WaApiError
-from bot.channels.whatsapp.session import PAIR_RATE_CODE, PAIR_RATE_WAIT
+from bot.channels.whatsapp.client import WaApiError, WaClient
+from bot.channels.whatsapp.contacts import ContactBook
+from bot.channels.whatsapp.session import (
+    BLOCKED_CODES,
+    PAIR_RATE_CODE,
+    PAIR_RATE_WAIT,
+    THROUGHPUT_CODE,
+)
+from bot.notices import templates
 from bot.services.delivery import OutgoingMessage
-from db.models.whatsapp import WHATSAPP
+from db.base import utcnow
+from db.models import Delivery, User
+from db.models.whatsapp import WHATSAPP, WaContact
 
 OUTSIDE_WINDOW_CODE = 131047
+WINDOW = timedelta(hours=24)
+WINDOW_CACHE = timedelta(seconds=60)  # how long a person's window state is trusted
+WINDOW_CACHE_SIZE = 50_000
+WINDOW_BATCH = 1_000  # claimed rows whose people are read with one query
 
 
 class WhatsAppChannel:
     name = WHATSAPP
     can_edit = False  # a sent WhatsApp message cannot be changed: progress comes anew
 
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
+    def __init__(self, bot: Bot, client: WaClient | None = None,
+                 contacts: ContactBook | None = None,
+                 sessionmaker: async_sessionmaker | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.bot, self.client, self.contacts = bot, client, contacts
+        self.sessionmaker, self.clock = sessionmaker, clock
+        self.templates_sent = 0
+        # address → (last inbound, locale, when read): see _load_windows
+        self._windows: dict[int, tuple[datetime | None, str | None, datetime]] = {}
 
     async def send(self, address: int, message: OutgoingMessage,
                    document: bytes | None = None) -> int | None:
+        return await self.send_queued(address, message, document)
+
+    async def send_queued(self, address: int, message: OutgoingMessage,
+                          document: bytes | None = None, kind: str | None = None) -> int | None:
+        """A queued row: free-form inside the 24-hour window, else the template of `kind`
+        (the row's source_type)."""
+        inside, locale = await self._window(address)
+        if not inside:
+            return await self._template(address, message, document, kind, locale)
         try:
             return await send_outgoing(self.bot, address, message, document)
         except TRANSLATED as exc:
+            cause = exc.__cause__
+            if isinstance(cause, WaApiError) and cause.code == OUTSIDE_WINDOW_CODE \
+                    and self.client is not None:
+                return await self._template(address, message, document, kind, locale)
             raise whatsapp_error(exc) from exc
+
+    async def account_templates(self) -> list[tuple[templates.Template, str]]:
+        """The templates the bot needs, each with its state on the business account."""
+        if self.client is None:
+            raise Refused("no WhatsApp client")
+        return templates.check(await self.client.templates())
 
     async def edit(self, address: int, message_id: int, message: OutgoingMessage) -> None:
         raise Refused("a WhatsApp message cannot be edited")
+
+    async def _window(self, address: int) -> tuple[bool, str | None]:
+        """Whether the person wrote within 24 hours, and their language. Unknown here (no
+        database, or no such contact): inside; the Cloud API's answer decides."""
+        if self.sessionmaker is None or self.client is None:
+            return True, None
+        now = self.clock()
+        known = self._windows.get(address)
+        if known is None or now - known[2] > WINDOW_CACHE:
+            await self._load_windows(address, now)
+            known = self._windows.get(address)
+        if known is None:
+            return True, None
+        last, locale, _ = known
+        return last is not None and now - last < WINDOW, locale
+
+    async def _load_windows(self, address: int, now: datetime) -> None:
+        """One query for this person and everyone else the worker has claimed for WhatsApp
+        (a broadcast's next rows): per claim, not per send. A stale entry errs safely: a
+        template for someone who just wrote, or 131047 and then the template."""
+        if len(self._windows) > WINDOW_CACHE_SIZE:
+            self._windows.clear()
+        claimed = select(Delivery.chat_id).where(
+            Delivery.status == "sending", Delivery.channel == WHATSAPP).limit(WINDOW_BATCH)
+        async with self.sessionmaker() as session:  # type: ignore[misc]
+            rows = (await session.execute(
+                select(WaContact.id, WaContact.address, WaContact.menu,
+                       WaContact.last_inbound_at, User.locale)
+                .select_from(WaContact).outerjoin(User, User.chat_id == -WaContact.id)
+                .where(or_(WaContact.id == -address,
+                           (-WaContact.id).in_(claimed.scalar_subquery()))))).all()
+        for contact_id, to, menu, last, locale in rows:
+            self._windows[-contact_id] = (last, locale, now)
+            if self.contacts is not None:
+                self.contacts.remember(-contact_id, to, menu)
+
+    async def _template(self, address: int, message: OutgoingMessage, document: bytes | None,
+                        kind: str | None, locale: str | None) -> int | None:
+        client, contacts = self.client, self.contacts
+        if client is None or contacts is None:
+            raise Refused("outside WhatsApp's 24-hour window (no template sender)")
+        to = await contacts.address_of(address)
+        if to is None:
+            raise Refused("chat not found")
+        which = templates.kind_of(kind)
+        data = document or _stored_document(message)
+        if which == templates.CERTIFICATE_READY and data is None:
+            which = templates.ANNOUNCEMENT  # the certificate template needs its PDF
+        param = templates.one_line(_text_of(message), html_text=message.html)
+        try:
+            header = None
+            if which == templates.CERTIFICATE_READY and data is not None:
+                filename = message.filename or "certificate.pdf"
+                header = {"id": await client.upload(data, filename, "application/pdf"),
+                          "filename": filename}
+            await client.send_template(to, templates.name_of(which),
+                                       templates.language_of(locale),
+                                       templates.components(param, header))
+        except WaApiError as exc:
+            raise api_error(exc) from exc
+        self.templates_sent += 1
+        return None  # a wamid is no integer message id
+
+
+def _text_of(message: OutgoingMessage) -> str | None:
+    if message.text:
+        return message.text
+    for item in message.media or []:
+        if item.get("caption"):
+            return str(item["caption"])
+    return None
+
+
+def _stored_document(message: OutgoingMessage) -> bytes | None:
+    if message.kind == "document" and message.document_bytes_b64:
+        return base64.b64decode(message.document_bytes_b64)
+    return None
+
+
+def api_error(exc: WaApiError) -> SendError:
+    """A Cloud API error met outside aiogram (template sends) as the queue's outcome."""
+    text = f"WhatsApp {exc}"
+    if exc.code in BLOCKED_CODES:
+        return Blocked(text)
+    if exc.code == PAIR_RATE_CODE:
+        return RetryAfter(PAIR_RATE_WAIT, per_recipient=True)
+    if exc.code == THROUGHPUT_CODE:
+        return RetryAfter(1)
+    if exc.transient:
+        return Transient(text)
+    return Refused(text)
 
 
 def whatsapp_error(exc: BaseException) -> SendError:

@@ -20,6 +20,7 @@ import httpx
 from pywa.errors import WhatsAppError
 from pywa_async import WhatsApp
 from pywa_async.types import Button, Section, SectionList, SectionRow, URLButton
+from pywa_async.types.templates import TemplateLanguage
 
 GRAPH_HOST = "graph.facebook.com"
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -75,7 +76,9 @@ class WaClient:
 
     def __init__(self, token: str, phone_id: str, *, app_secret: str | None = None,
                  verify_token: str | None = None, base_url: str | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 business_account_id: str | None = None) -> None:
+        self._token, self.business_account_id = token, business_account_id
         inner = transport or httpx.AsyncHTTPTransport(retries=0)
         if base_url:
             inner = _Rebased(base_url, inner)
@@ -141,6 +144,47 @@ class WaClient:
             sent = wa.send_document(to, media, filename=filename or "document",
                                     caption=caption, **extra)
         return await self._call(sent)
+
+    async def send_template(self, to: str, name: str, language: str,
+                            components: list[dict[str, object]]) -> str:
+        """An approved template (the only thing that may go out after 24 hours of silence);
+        `components`: the Cloud API's own (bot.notices.templates.components)."""
+        return await self._call(self._wa.send_template(
+            to, name, TemplateLanguage(language), params=components))
+
+    async def upload(self, data: bytes, filename: str, mime: str) -> str:
+        """Upload a file (e.g. a template's header document): its media id."""
+        try:
+            media = await self._wa.upload_media(data, mime_type=mime, filename=filename)
+            return str(media.id)
+        except WhatsAppError as exc:
+            raise _api_error(exc) from exc
+        except httpx.HTTPError as exc:
+            raise WaApiError(0, f"network: {type(exc).__name__}", 0) from exc
+
+    async def templates(self) -> list[dict[str, object]]:
+        """The account's message templates (name, language, status). Plain httpx: pywa's
+        get_templates parses every component of every template into typed objects, and
+        we need three fields of each."""
+        if not self.business_account_id:
+            raise WaApiError(100, "WHATSAPP_BUSINESS_ACCOUNT_ID is not set")
+        found: list[dict[str, object]] = []
+        url: str | None = f"{self._http.base_url}/{self.business_account_id}/message_templates"
+        params: dict[str, str] | None = {"fields": "name,language,status", "limit": "200"}
+        try:
+            while url:
+                answer = await self._http.get(url, params=params, headers={
+                    "Authorization": f"Bearer {self._token}"})
+                body = answer.json()
+                if answer.status_code >= 400:
+                    error = body.get("error") or {}
+                    raise WaApiError(int(error.get("code") or 0), str(error.get("message")),
+                                     answer.status_code)
+                found += body.get("data") or []
+                url, params = (body.get("paging") or {}).get("next"), None
+        except httpx.HTTPError as exc:
+            raise WaApiError(0, f"network: {type(exc).__name__}", 0) from exc
+        return found
 
     async def media_bytes(self, media_id: str) -> bytes:
         """What a person sent (their media ids expire after 7 days: fetch early)."""

@@ -93,6 +93,11 @@ class ContactBook:
         self._addresses.pop(ext_id, None)
         self._menus.pop(ext_id, None)
 
+    def remember(self, ext_id: int, address: str, menu: list[str] | None) -> None:
+        """A contact read elsewhere (the delivery channel reads many at once)."""
+        self._remember(ext_id, address)
+        self._menus[ext_id] = menu
+
     def _remember(self, ext_id: int, address: str) -> None:
         if len(self._addresses) > CACHE_LIMIT:
             self._addresses.clear()

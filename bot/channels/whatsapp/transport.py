@@ -36,11 +36,17 @@ from bot.channels.whatsapp.inbound import (
     to_update,
     update_id_of,
 )
-from bot.channels.whatsapp.session import TelegramToWhatsApp, WhatsAppSession, whatsapp_token
+from bot.channels.whatsapp.session import (
+    PAIR_RATE_WAIT,
+    TelegramToWhatsApp,
+    WhatsAppSession,
+    whatsapp_token,
+)
 from bot.config import ConfigError, Settings
 from bot.inflight import InFlight
 from bot.limits import FitToLimits
 from bot.middlewares import CommitBeforeRequest
+from bot.pacing import LocalRateLimiter
 from bot.polling import already_processed
 from bot.services.media_store import MediaStore
 
@@ -78,7 +84,8 @@ def client_for(settings: Settings, transport: httpx.AsyncBaseTransport | None = 
                     str(settings.whatsapp_phone_number_id),
                     app_secret=settings.whatsapp_app_secret.get_secret_value(),
                     verify_token=verify.get_secret_value() if verify else None,
-                    base_url=settings.whatsapp_api_base_url, transport=transport)
+                    base_url=settings.whatsapp_api_base_url, transport=transport,
+                    business_account_id=settings.whatsapp_business_account_id)
 
 
 def build_whatsapp(app: App, transport: httpx.AsyncBaseTransport | None = None,
@@ -97,9 +104,12 @@ def build_whatsapp(app: App, transport: httpx.AsyncBaseTransport | None = None,
               default=DefaultBotProperties(parse_mode="HTML", link_preview_is_disabled=True))
     app.bot.session.middleware(TelegramToWhatsApp(bot))
     app.bot.session.middleware(UploadStored(media))
-    # the delivery queue sends rows naming "whatsapp" through it
-    channel = WhatsAppChannel(bot)
+    # the delivery queue sends rows naming "whatsapp" through it, paced on their own:
+    # WHATSAPP_RATE a second, one message per PAIR_RATE_WAIT to the same person
+    channel = WhatsAppChannel(bot, client, contacts, app.sessionmaker, clock=app.now)
     app.channels[channel.name] = app.delivery.channels[channel.name] = channel
+    app.delivery.limiters[channel.name] = LocalRateLimiter(
+        app.settings.whatsapp_rate, app.delivery.timer, per_chat=PAIR_RATE_WAIT)
     return WhatsApp(app, bot, client, contacts, InFlight(app.redis, prefix=(
         f"{app.settings.redis_prefix}:whatsapp:in_flight")), media)
 
