@@ -37,8 +37,9 @@ async def cmd_wa_templates(message: Message, channels: dict[str, Channel]) -> No
     for t in templates.required():
         state = states.get((t.name, t.language))
         mark = "" if state is None else ("✅ " if state == APPROVED else f"❌ {state} ")
-        lines.append(f"{mark}<code>{t.name}</code> ({t.language}"
-                     f"{', ' + _('document header') if t.has_document else ''}): "
+        # outside the f-string, where the catalog extractor finds it
+        header = ", " + _("document header") if t.has_document else ""
+        lines.append(f"{mark}<code>{t.name}</code> ({t.language}{header}): "
                      f"{html.escape(t.text)}")
     if states:
         approved = sum(state == APPROVED for state in states.values())
