@@ -29,10 +29,11 @@ from bot.services.numbers import as_int
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserInfo
 from handlers.broadcast.content import add_album_part, content_of
-from handlers.broadcast.flow import BroadcastSG, audience_markup, begin, scope_for, voice_of
+from handlers.broadcast.flow import BroadcastSG, audience_markup, begin, scope_for
 from handlers.broadcast.keyboards import ack_kb, area_kb, confirm_kb, preview_rows, submenu_kb
 from handlers.broadcast.texts import preview_summary
 from handlers.shared.errors import error_flags, require_state
+from handlers.shared.voice import voice_of
 
 routes = Routes(__name__)
 ALERT = error_flags(alert=True)  # a refused press pops up (a refused message gets a message)

@@ -13,7 +13,6 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.i18n import PoI18n
 from bot.notices import Voice
 from bot.notices import broadcasts as notices
 from bot.services import broadcasts as svc
@@ -28,11 +27,6 @@ class BroadcastSG(StatesGroup):
     ack = State()
     confirm = State()
     when = State()
-
-
-def voice_of(settings: Settings, i18n: PoI18n) -> Voice:
-    """How notices speak (as App.voice builds it), from the handler's typed data."""
-    return Voice(i18n.translator, settings.tz, settings.default_locale)
 
 
 def scope_for(user: UserInfo, data: dict[str, Any], places: PlaceDirectory) -> svc.Scope:

@@ -23,10 +23,10 @@ from bot.services.errors import DomainError
 from bot.services.numbers import as_int
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserInfo
-from handlers.broadcast.flow import voice_of
 from handlers.broadcast.keyboards import acks_kb, list_kb
 from handlers.broadcast.texts import acks_text, list_line, waiting
 from handlers.shared.errors import error_flags
+from handlers.shared.voice import voice_of
 
 # a refused press pops up: not the author's, already finished, a reminder too soon
 routes = Routes(__name__, flags=error_flags(alert=True))

@@ -23,8 +23,9 @@ from bot.services.delivery import OutgoingMessage
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserInfo
 from db.models import Broadcast
-from handlers.broadcast.flow import begin, voice_of
+from handlers.broadcast.flow import begin
 from handlers.shared.errors import error_flags
+from handlers.shared.voice import voice_of
 
 # a refused press pops up: not a recipient, no longer forwardable, the day's limit
 routes = Routes(__name__, flags=error_flags(alert=True))

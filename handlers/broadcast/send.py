@@ -22,10 +22,11 @@ from bot.services.delivery import OutgoingMessage
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserInfo
 from db.models import Broadcast
-from handlers.broadcast.flow import BroadcastSG, scope_for, voice_of
+from handlers.broadcast.flow import BroadcastSG, scope_for
 from handlers.broadcast.keyboards import scheduled_kb
 from handlers.broadcast.texts import scheduled_text
 from handlers.shared.errors import error_flags, require_state
+from handlers.shared.voice import voice_of
 
 routes = Routes(__name__)
 

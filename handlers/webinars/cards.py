@@ -9,9 +9,6 @@ from datetime import datetime, tzinfo
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
-from bot.i18n import PoI18n
-from bot.notices import Voice
 from bot.services import webinars as svc
 from bot.services.errors import DomainError
 from bot.services.ics import event_ics
@@ -20,11 +17,6 @@ from bot.services.users import STAFF, UserInfo
 from db.models import Webinar
 from handlers.webinars.keyboards import webinar_card_kb
 from handlers.webinars.texts import card_text
-
-
-def notice_voice(settings: Settings, i18n: PoI18n) -> Voice:
-    """How webinar notices speak (as App.voice builds it), from the handler's typed data."""
-    return Voice(i18n.translator, settings.tz, settings.default_locale)
 
 
 def as_staff(user: UserInfo) -> UserInfo:

@@ -27,7 +27,8 @@ from bot.services.numbers import typed_int
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserInfo
 from handlers.shared.errors import StaleButton
-from handlers.webinars.cards import notice_voice, send_card
+from handlers.shared.voice import voice_of
+from handlers.webinars.cards import send_card
 from handlers.webinars.keyboards import cancel_confirm_kb, edit_fields_kb, wizard_button_kb
 from handlers.webinars.steps import SKIP_VALUES, EditWebinarSG, parse_step
 from handlers.webinars.texts import EDIT_FIELDS, PROMPTS, SKIP_BUTTONS, registrants_text
@@ -94,7 +95,7 @@ class _Editor:
     def __init__(self, settings: Settings, i18n: PoI18n, places: PlaceDirectory,
                  clock: Callable[[], datetime]) -> None:
         self.tz: tzinfo = settings.tz
-        self.voice = notice_voice(settings, i18n)
+        self.voice = voice_of(settings, i18n)
         self.places = places
         self.clock = clock
 
@@ -145,7 +146,7 @@ async def on_cancel_confirmed(cb: CallbackQuery, callback_data: WebinarAdminCD,
     if not await svc.cancel_webinar(session, webinar, user, clock()):
         await cb.message.answer(_("This webinar has been cancelled."))
         return
-    told = await notices.notify_cancelled(session, notice_voice(settings, i18n), webinar)
+    told = await notices.notify_cancelled(session, voice_of(settings, i18n), webinar)
     await cb.message.edit_reply_markup(reply_markup=None)
     await cb.message.answer(ngettext(
         "The webinar is cancelled; {n} registrant will be told.",

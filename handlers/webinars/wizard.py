@@ -24,7 +24,8 @@ from bot.services.places import PlaceDirectory
 from bot.services.users import UserInfo
 from handlers.shared.errors import StaleButton
 from handlers.shared.texts import error_text
-from handlers.webinars.cards import notice_voice, send_card
+from handlers.shared.voice import voice_of
+from handlers.webinars.cards import send_card
 from handlers.webinars.keyboards import audience_kb, preview_kb, wizard_button_kb
 from handlers.webinars.steps import (
     ORDER,
@@ -161,7 +162,7 @@ async def on_publish(cb: CallbackQuery, callback_data: WebinarWizCD, state: FSMC
     await cb.message.edit_reply_markup(reply_markup=None)
     text = _("✅ Published as webinar No. {id}.").format(id=webinar.id)
     if callback_data.action == "announce":
-        count = await notices.announce(session, notice_voice(settings, i18n), webinar)
+        count = await notices.announce(session, voice_of(settings, i18n), webinar)
         text += "\n" + ngettext("The announcement is queued for {n} person.",
                                 "The announcement is queued for {n} people.",
                                 count).format(n=fmt_int(count, locale))
