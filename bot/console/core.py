@@ -82,9 +82,7 @@ class Console:
                 self.print(f"  [!] {call.params['text']}")
             return
         self.screens.record(call, self.user_id)
-        if self.stop_header:
-            self.print(self.stop_header)
-            self.stop_header = None
+        self.print_stop_header()
         to = call.chat_id
         if call.method == "editMessageReplyMarkup":  # a toggle: the same message, new marks
             if to == self.user_id and (options := self.screens.on_screen(to)):
@@ -100,6 +98,12 @@ class Console:
         if to == self.user_id:
             self.listing = None
             self.print_buttons(self.screens.on_screen(to))
+
+    def print_stop_header(self) -> None:
+        """The time /clock moved to, once, before the first message it brought."""
+        if self.stop_header:
+            self.print(self.stop_header)
+            self.stop_header = None
 
     def print_buttons(self, options: list[tuple[Shown, dict[str, Any]]]) -> None:
         for n, (_shown, button) in enumerate(options, start=1):

@@ -136,9 +136,7 @@ class WhatsAppConsole(Console):
 
     # --- what the bot sends -------------------------------------------------------------
     def show_wa(self, shown: WaShown) -> None:
-        if self.stop_header:
-            self.print(self.stop_header)
-            self.stop_header = None
+        self.print_stop_header()
         mine = shown.to == self.address
         self.print(f"bot{'' if mine else f' → to {shown.to}'}: {shown.body}")
         self.print_choices(shown)
