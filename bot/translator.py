@@ -102,6 +102,11 @@ def speaking(t: Translator, locale: str) -> Generator[None, None, None]:
         SPEAKING.reset(token)
 
 
+def N_(msgid: str) -> str:
+    """Marks a message id for extraction (bot.i18n_tools); it is translated where shown."""
+    return msgid
+
+
 def _in_current_locale(msgid: str) -> str:
     current = SPEAKING.get()
     return current[0].t(current[1], msgid) if current is not None else msgid

@@ -44,11 +44,14 @@ def body_of(call: ApiCall) -> str:
 
 
 class Console:
+    help = HELP
+    as_usage = "(usage: /as <Telegram id, digits 0-9> [name])"
+
     def __init__(self, app: App, api: LocalSession, out: TextIO = sys.stdout,
                  files: Path | None = None) -> None:
         self.app, self.api, self.out = app, api, out
         self.user_id = 1001
-        self.names: dict[int, str] = {}  # /as ID NAME: the name Telegram would show
+        self.names: dict[str, str] = {}  # /as WHO NAME: the name the messenger would show
         self.screens = Screens()
         self.listing: list[tuple[Shown, dict[str, Any]]] | None = None  # after /as, /buttons
         self.saver = FileSaver(files or Path("console-files"), api)
@@ -65,6 +68,11 @@ class Console:
         """Whom you are talking as, for the prompt."""
         return str(self.user_id)
 
+    @property
+    def whom(self) -> str:
+        """Whom you are talking as, in a sentence."""
+        return f"user {self.user_id}"
+
     # --- what the bot does ------------------------------------------------------------
     def show(self, call: ApiCall) -> None:
         if call.method not in SHOWN:
@@ -74,9 +82,7 @@ class Console:
                 self.print(f"  [!] {call.params['text']}")
             return
         self.screens.record(call, self.user_id)
-        if self.stop_header:
-            self.print(self.stop_header)
-            self.stop_header = None
+        self.print_stop_header()
         to = call.chat_id
         if call.method == "editMessageReplyMarkup":  # a toggle: the same message, new marks
             if to == self.user_id and (options := self.screens.on_screen(to)):
@@ -92,6 +98,12 @@ class Console:
         if to == self.user_id:
             self.listing = None
             self.print_buttons(self.screens.on_screen(to))
+
+    def print_stop_header(self) -> None:
+        """The time /clock moved to, once, before the first message it brought."""
+        if self.stop_header:
+            self.print(self.stop_header)
+            self.stop_header = None
 
     def print_buttons(self, options: list[tuple[Shown, dict[str, Any]]]) -> None:
         for n, (_shown, button) in enumerate(options, start=1):
@@ -128,13 +140,17 @@ class Console:
                             "/console": self.show_help}
         if command in console_commands:
             await console_commands[command](arg.strip())
-            return
+        elif not await self.press_typed(line):
+            await self.send_text(line)
+
+    async def press_typed(self, line: str) -> bool:
+        """Press the button `line` names (its number or label); False if it names none."""
         chosen = choose(line, self.listing if self.listing is not None
                         else self.screens.on_screen(self.user_id))
-        if chosen is not None:
-            await self.press(*chosen)
-        else:
-            await self.send_text(line)
+        if chosen is None:
+            return False
+        await self.press(*chosen)
+        return True
 
     async def after_update(self) -> None:
         await self.app.delivery.drain()
@@ -145,6 +161,10 @@ class Console:
         if not text:
             self.print("(usage: /say TEXT)")
             return
+        await self.say(text)
+
+    async def say(self, text: str) -> None:
+        """A message typed by the current person."""
         self.listing = None
         await self.feed({"message": self._message(**_entities(text))})
         await self.after_update()
@@ -165,16 +185,22 @@ class Console:
 
     # --- console commands ---------------------------------------------------------------
     async def switch_user(self, arg: str) -> None:
-        number, _, name = arg.partition(" ")
-        user_id = as_int(number)
-        if user_id is None:
-            self.print("(usage: /as <Telegram id, digits 0-9> [name])")
+        who, _, name = arg.partition(" ")
+        if not self.become(who):
+            self.print(self.as_usage)
             return
-        self.user_id = user_id
         if name.strip():
-            self.names[user_id] = name.strip()
-        self.print(f"(now talking as user {self.user_id})")
+            self.names[self.who] = name.strip()
+        self.print(f"(now talking as {self.whom})")
         await self.list_pending("")
+
+    def become(self, who: str) -> bool:
+        """Talk as `who` from now on (a Telegram id); False if it names nobody."""
+        user_id = as_int(who)
+        if user_id is None:
+            return False
+        self.user_id = user_id
+        return True
 
     async def list_pending(self, _arg: str) -> None:
         """Every message with buttons waiting for the current person, numbered together."""
@@ -196,6 +222,10 @@ class Console:
         if not raw or not path.is_file():
             self.print(f"(no such file: {raw})" if raw else "(usage: /send PATH [caption])")
             return
+        await self.send_path(path, caption)
+
+    async def send_path(self, path: Path, caption: str) -> None:
+        """A file from disk, sent by the current person."""
         file_id = f"console-{next(self._ids)}-{path.name}"[:60]
         self.api.files[file_id] = path.read_bytes()  # what bot.download() then returns
         self.listing = None
@@ -221,12 +251,12 @@ class Console:
         self.print(f"(files the bot sends are saved in {shown_path(self.saver.folder)})")
 
     async def show_help(self, _arg: str) -> None:
-        self.print(HELP)
+        self.print(self.help)
 
     # --- updates ------------------------------------------------------------------------
     def _from(self) -> dict[str, Any]:
         return {"id": self.user_id, "is_bot": False,
-                "first_name": self.names.get(self.user_id, f"User {self.user_id}")}
+                "first_name": self.names.get(self.who, f"User {self.user_id}")}
 
     def _message(self, **content: Any) -> dict[str, Any]:
         return {"message_id": next(self._ids), "date": int(self.clock().timestamp()),

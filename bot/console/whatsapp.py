@@ -29,7 +29,6 @@ from bot.channels.whatsapp.client import Choice, WaApiError
 from bot.channels.whatsapp.inbound import Incoming
 from bot.channels.whatsapp.transport import WhatsApp, build_whatsapp, handle_message
 from bot.console.core import Console, shown_path
-from bot.console.files import split_send
 from bot.local_api import LocalSession
 
 FIRST_ADDRESS = "KZ.console.1"
@@ -112,6 +111,9 @@ class ConsoleCloudApi:
 
 
 class WhatsAppConsole(Console):
+    help = HELP
+    as_usage = "(usage: /as <WhatsApp address or phone number> [name])"
+
     def __init__(self, app: App, api: LocalSession, out: TextIO, files: Path | None = None,
                  ) -> None:
         super().__init__(app, api, out, files)
@@ -122,18 +124,19 @@ class WhatsAppConsole(Console):
         self.latest: dict[str, WaShown] = {}  # the bot's latest message to each person
         self.tappable: dict[str, WaShown] = {}  # their latest with buttons or a list
         self.tapping: WaShown | None = None  # after /buttons: a number taps this one
-        self.wa_names: dict[str, str] = {}  # /as ADDRESS NAME: their WhatsApp profile name
         self._saved = itertools.count(1)
 
     @property
     def who(self) -> str:
         return self.address
 
+    @property
+    def whom(self) -> str:
+        return f"WhatsApp {self.address}"
+
     # --- what the bot sends -------------------------------------------------------------
     def show_wa(self, shown: WaShown) -> None:
-        if self.stop_header:
-            self.print(self.stop_header)
-            self.stop_header = None
+        self.print_stop_header()
         mine = shown.to == self.address
         self.print(f"bot{'' if mine else f' → to {shown.to}'}: {shown.body}")
         self.print_choices(shown)
@@ -159,39 +162,24 @@ class WhatsAppConsole(Console):
         return shown_path(path)
 
     # --- what the person types ----------------------------------------------------------
-    async def dispatch(self, line: str) -> None:
-        command, _, arg = line.partition(" ")
-        console_commands = {"/as": self.switch_user, "/buttons": self.list_pending,
-                            "/say": self.send_text, "/send": self.send_file,
-                            "/clock": self.move_clock, "/files": self.show_folder,
-                            "/console": self.show_help}
-        if command in console_commands:
-            await console_commands[command](arg.strip())
-            return
+    async def press_typed(self, line: str) -> bool:
+        """Tap the reply button or list row `line` names; False if it names none."""
         shown = self.tapping or self.latest.get(self.address)
         choice = _chosen(line, shown) if shown is not None else None
-        if shown is not None and choice is not None:
-            await self.tap(shown, choice)
-        else:
-            await self.send_text(line)
+        if shown is None or choice is None:
+            return False
+        await self.tap(shown, choice)
+        return True
 
     async def tap(self, shown: WaShown, choice: Choice) -> None:
         reply = "button_reply" if shown.kind == "buttons" else "list_reply"
         await self.arrive({"type": "interactive", "interactive": {
             "type": reply, reply: {"id": choice.data, "title": choice.title}}})
 
-    async def send_text(self, text: str) -> None:
-        if not text:
-            self.print("(usage: /say TEXT)")
-            return
+    async def say(self, text: str) -> None:
         await self.arrive({"type": "text", "text": {"body": text}})
 
-    async def send_file(self, arg: str) -> None:
-        raw, caption = split_send(arg)
-        path = Path(raw).expanduser()
-        if not raw or not path.is_file():
-            self.print(f"(no such file: {raw})" if raw else "(usage: /send PATH [caption])")
-            return
+    async def send_path(self, path: Path, caption: str) -> None:
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         kind = WA_KINDS.get(mime.split("/")[0], "document")
         media: dict[str, Any] = {"id": self.cloud.add_media(path.read_bytes(), mime),
@@ -206,7 +194,7 @@ class WhatsAppConsole(Console):
         """One message from the current person, as the webhook would bring it."""
         self.tapping = None
         wamid = f"wamid.CONSOLE-{uuid.uuid4().hex}"  # never one handled on an earlier run
-        name = self.wa_names.get(self.address, "WhatsApp")
+        name = self.names.get(self.address, "WhatsApp")
         incoming = Incoming(wamid, self.address, None, name, {
             "id": wamid, "from_user_id": self.address, "timestamp": str(int(time.time())),
             **message})
@@ -214,16 +202,11 @@ class WhatsAppConsole(Console):
         await self.after_update()
 
     # --- console commands ---------------------------------------------------------------
-    async def switch_user(self, arg: str) -> None:
-        address, _, name = arg.partition(" ")
-        if not address:
-            self.print("(usage: /as <WhatsApp address or phone number> [name])")
-            return
-        self.address = address
-        if name.strip():
-            self.wa_names[address] = name.strip()
-        self.print(f"(now talking as WhatsApp {address})")
-        await self.list_pending("")
+    def become(self, who: str) -> bool:
+        if not who:
+            return False
+        self.address = who
+        return True
 
     async def list_pending(self, _arg: str) -> None:
         shown = self.tappable.get(self.address)
@@ -232,9 +215,6 @@ class WhatsAppConsole(Console):
         self.print(f"(buttons waiting for {self.address}: « {shown.body.splitlines()[0]} »)")
         self.print_choices(shown)
         self.tapping = shown
-
-    async def show_help(self, _arg: str) -> None:
-        self.print(HELP)
 
 
 def _chosen(line: str, shown: WaShown) -> Choice | None:

@@ -11,7 +11,7 @@ know no App, services know no notices (tests/test_architecture.py R3, R4).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -40,10 +40,22 @@ class Voice:
     def tn(self, locale: str, singular: str, plural: str, n: int, **kwargs: Any) -> str:
         return self.translator.tn(locale, singular, plural, n, **kwargs)
 
+    def label(self, locale: str, table: Mapping[str, str], key: str | None,
+              other: str = "—") -> str:
+        """The name of a code from `table` (code -> msgid marked N_), in `locale`; `other`
+        for a code the table lacks."""
+        return self.t(locale, table[key]) if key in table else other
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        """Every language, the default first: its payload serves unknown locales (the queue
+        falls back to the first payload)."""
+        default = self.default_locale
+        return (default, *(x for x in LANGUAGES if x != default))
+
     def by_locale(self, build: Callable[[str], OutgoingMessage]) -> dict[str, OutgoingMessage]:
         """One payload per language, the default language first (used for unknown locales)."""
-        default = self.default_locale
-        return {loc: build(loc) for loc in (default, *(x for x in LANGUAGES if x != default))}
+        return {loc: build(loc) for loc in self.locales}
 
 
 class NoticeContext(Protocol):

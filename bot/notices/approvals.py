@@ -20,6 +20,7 @@ from bot.services.delivery import (
     OutgoingMessage,
     Recipient,
     enqueue,
+    enqueue_personal,
 )
 from bot.services.guardian import Declined
 from bot.services.places import PlaceDirectory
@@ -119,10 +120,7 @@ async def notify_coordinator_decision(session: AsyncSession, translator: Transla
         text = refusal + "\n" + translator.t(
             user.locale, "To take part as a parliament member instead, erase this request with "
                          "/deleteme and register again with /start.")
-    message = OutgoingMessage(text=text, html=True)
-    return await enqueue(session, "coordinator_decision", user.id,
-                         [Recipient(user.id, user.chat_id, "one")], {"one": message},
-                         priority=PRIORITY_PERSONAL)
+    return await _tell(session, "coordinator_decision", user.id, user.chat_id, text)
 
 
 async def notify_promoted(session: AsyncSession, translator: Translator, user: User) -> int:
@@ -130,10 +128,7 @@ async def notify_promoted(session: AsyncSession, translator: Translator, user: U
     if not user.chat_id:
         return 0
     text = translator.t(user.locale, "You are now centre staff. Send /help to see your commands.")
-    return await enqueue(session, "promoted", user.id,
-                         [Recipient(user.id, user.chat_id, "one")],
-                         {"one": OutgoingMessage(text=text, html=True)},
-                         priority=PRIORITY_PERSONAL, dedup_suffix=_each_time())
+    return await _tell(session, "promoted", user.id, user.chat_id, text, _each_time())
 
 
 async def notify_demoted(session: AsyncSession, translator: Translator, user: User) -> int:
@@ -142,10 +137,14 @@ async def notify_demoted(session: AsyncSession, translator: Translator, user: Us
         return 0
     text = translator.t(user.locale, "You are no longer centre staff. Send /help to see your "
                                    "commands.")
-    return await enqueue(session, "demoted", user.id,
-                         [Recipient(user.id, user.chat_id, "one")],
-                         {"one": OutgoingMessage(text=text, html=True)},
-                         priority=PRIORITY_PERSONAL, dedup_suffix=_each_time())
+    return await _tell(session, "demoted", user.id, user.chat_id, text, _each_time())
+
+
+async def _tell(session: AsyncSession, source_type: str, user_id: int | None, chat_id: int,
+                text: str, dedup_suffix: str = "") -> int:
+    """One notice to one person; `user_id` names them and is the notice's source too."""
+    return await enqueue_personal(session, source_type, user_id, user_id, chat_id,
+                                  OutgoingMessage(text=text, html=True), dedup_suffix)
 
 
 def _each_time() -> str:
@@ -159,10 +158,7 @@ async def notify_guardian_confirmed(session: AsyncSession, translator: Translato
         return 0
     text = translator.t(user.locale, "Your parent or guardian confirmed your account. You can now "
                                    "take part in everything, including submitting entries.")
-    return await enqueue(session, "guardian_confirmed", user.id,
-                         [Recipient(user.id, user.chat_id, "one")],
-                         {"one": OutgoingMessage(text=text, html=True)},
-                         priority=PRIORITY_PERSONAL)
+    return await _tell(session, "guardian_confirmed", user.id, user.chat_id, text)
 
 
 async def notify_guardian_declined(session: AsyncSession, translator: Translator,
@@ -174,7 +170,5 @@ async def notify_guardian_declined(session: AsyncSession, translator: Translator
     text = translator.t(declined.locale, "Your parent or guardian did not confirm your account, "
                                          "so it was erased with all your data. You can register "
                                          "again with /start together with them.")
-    return await enqueue(session, "guardian_declined", None,
-                         [Recipient(None, declined.chat_id, "one")],
-                         {"one": OutgoingMessage(text=text, html=True)},
-                         priority=PRIORITY_PERSONAL, dedup_suffix=_each_time())
+    return await _tell(session, "guardian_declined", None, declined.chat_id, text,
+                       _each_time())

@@ -17,19 +17,20 @@ from bot.notices import NoticeContext, Voice
 from bot.services import broadcasts as svc
 from bot.services.delivery import DEFAULT_CHANNEL, Button, OutgoingMessage
 from bot.services.places import PlaceDirectory
-from bot.translator import LANGUAGES, fmt_int, speaking
+from bot.translator import N_, fmt_int, speaking
 from db.models import Broadcast, User
 
 logger = logging.getLogger(__name__)
 AUTHOR_CHANNEL = DEFAULT_CHANNEL  # where authors compose, and follow their progress
 
 
-def _(msgid: str) -> str:
-    """Marks a message id for extraction; it is translated where it is shown."""
-    return msgid
-
-
-ACK_LABELS = {"received": _("✅ Received"), "done": _("✅ Done")}
+ACK_LABELS = {"received": N_("✅ Received"), "done": N_("✅ Done")}
+# an audience as the author chose it: a whole group, or one value of a table of bot.labels
+AUDIENCE_GROUPS = {"all": N_("everyone"), "students": N_("students"),
+                   "coordinators": N_("coordinators")}
+AUDIENCE_VALUES = {"org": (N_("organisation type: {value}"), labels.ORG_TYPE),
+                   "faction": (N_("faction: {value}"), labels.FACTION),
+                   "position": (N_("position: {value}"), labels.POSITION)}
 
 
 # --- what the recipients get --------------------------------------------------------------
@@ -64,7 +65,7 @@ def build_payloads(voice: Voice, bc: Broadcast) -> tuple[dict[str, OutgoingMessa
     payloads: dict[str, OutgoingMessage] = {}
     followups: dict[str, OutgoingMessage] = {}
     variants = (False, True) if bc.cascade else (False,)
-    for locale in LANGUAGES:
+    for locale in voice.locales:
         for forward in variants:
             key = locale + ("|c" if forward else "")
             rows = button_rows(voice, locale, bc.id, bc.ack, forward)
@@ -93,27 +94,18 @@ def nudge_message(voice: Voice, locale: str, bc: Broadcast) -> OutgoingMessage:
 
 
 def nudge_payloads(voice: Voice, bc: Broadcast) -> dict[str, OutgoingMessage]:
-    return {locale: nudge_message(voice, locale, bc) for locale in LANGUAGES}
+    return voice.by_locale(lambda locale: nudge_message(voice, locale, bc))
 
 
 # --- what the author sees -----------------------------------------------------------------
 def audience_label(voice: Voice, locale: str, audience: str) -> str:
     kind, _sep, value = audience.partition(":")
-    if kind == "all":
-        return voice.t(locale, "everyone")
-    if kind == "students":
-        return voice.t(locale, "students")
-    if kind == "coordinators":
-        return voice.t(locale, "coordinators")
-    with speaking(voice.translator, locale):  # bot.labels' tables speak it too
-        if kind == "org":
-            return voice.t(locale, "organisation type: {value}",
-                           value=labels.label(labels.ORG_TYPE, value))
-        if kind == "faction":
-            return voice.t(locale, "faction: {value}", value=labels.label(labels.FACTION, value))
-        if kind == "position":
-            return voice.t(locale, "position: {value}",
-                           value=labels.label(labels.POSITION, value))
+    if kind in AUDIENCE_GROUPS:
+        return voice.t(locale, AUDIENCE_GROUPS[kind])
+    if kind in AUDIENCE_VALUES:
+        msgid, table = AUDIENCE_VALUES[kind]
+        with speaking(voice.translator, locale):  # bot.labels' tables speak it too
+            return voice.t(locale, msgid, value=labels.label(table, value))
     provider = svc.PROVIDERS.get(kind)
     name = voice.t(locale, provider.label) if provider else kind
     return f"{name} #{value}" if value else name

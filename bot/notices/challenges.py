@@ -15,6 +15,7 @@ from bot.notices import NoticeContext, Voice
 from bot.services import challenges as svc
 from bot.services.delivery import Button, OutgoingMessage
 from bot.services.text import CAPTION_LIMIT, cut_plain, seen_length
+from bot.translator import N_
 from db.models.challenges import Challenge
 
 logger = logging.getLogger(__name__)
@@ -29,32 +30,24 @@ def _local(voice: Voice, moment: datetime) -> str:
     return moment.astimezone(voice.tz).strftime("%d.%m.%Y %H:%M")
 
 
+# A reviewer's reasons and the places, as the services store them.
+REASONS = {
+    "off_topic": N_("The entry does not match the topic."),
+    "quality": N_("The quality is too low to assess the entry."),
+    "incomplete": N_("The entry is incomplete."),
+    "duplicate": N_("The same entry was already sent."),
+    "rules": N_("The entry breaks the rules of the challenge."),
+}
+PLACES = {"grand_prix": N_("Grand Prix"), "1": N_("1st place"), "2": N_("2nd place"),
+          "3": N_("3rd place"), "diploma": N_("Diploma")}
+
+
 def reason_text(voice: Voice, locale: str, reason: str | None) -> str:
-    if reason == "off_topic":
-        return voice.t(locale, "The entry does not match the topic.")
-    if reason == "quality":
-        return voice.t(locale, "The quality is too low to assess the entry.")
-    if reason == "incomplete":
-        return voice.t(locale, "The entry is incomplete.")
-    if reason == "duplicate":
-        return voice.t(locale, "The same entry was already sent.")
-    if reason == "rules":
-        return voice.t(locale, "The entry breaks the rules of the challenge.")
-    return reason or "—"
+    return voice.label(locale, REASONS, reason, reason or "—")  # a free-text reason as typed
 
 
 def place_text(voice: Voice, locale: str, place: str | None) -> str:
-    if place == "grand_prix":
-        return voice.t(locale, "Grand Prix")
-    if place == "1":
-        return voice.t(locale, "1st place")
-    if place == "2":
-        return voice.t(locale, "2nd place")
-    if place == "3":
-        return voice.t(locale, "3rd place")
-    if place == "diploma":
-        return voice.t(locale, "Diploma")
-    return "—"
+    return voice.label(locale, PLACES, place)
 
 
 def result_text(voice: Voice, challenge: Challenge, locale: str, outcome: str) -> str:

@@ -14,7 +14,7 @@ Two ways in:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -174,6 +174,20 @@ async def enqueue(
         result = await session.execute(stmt.returning(table.c.id), rows)
         added += len(result.all())
     return added
+
+
+def payloads_for(recipients: Iterable[Recipient],
+                 build: Callable[[str], OutgoingMessage]) -> dict[str, OutgoingMessage]:
+    """One message per payload key (the locale) that the recipients have."""
+    return {key: build(key) for key in {r.payload_key for r in recipients}}
+
+
+async def enqueue_personal(session: AsyncSession, source_type: str, source_id: int | None,
+                           user_id: int | None, chat_id: int, message: OutgoingMessage,
+                           dedup_suffix: str = "") -> int:
+    """One message to one person, ahead of the bulk (a decision, a right given or taken)."""
+    return await enqueue(session, source_type, source_id, [Recipient(user_id, chat_id, "one")],
+                         {"one": message}, priority=PRIORITY_PERSONAL, dedup_suffix=dedup_suffix)
 
 
 async def enqueue_select(

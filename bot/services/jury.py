@@ -15,7 +15,7 @@ from bot.services.activity import log_activity
 from bot.services.challenges.common import Notices, get_challenge
 from bot.services.challenges.creating import parse_options
 from bot.services.challenges.results import set_places
-from bot.services.delivery import PRIORITY_PERSONAL, Recipient, enqueue
+from bot.services.delivery import enqueue_personal
 from bot.services.errors import DomainError
 from bot.services.jury_seats import SEATS, Seat, recusal, seat_from, seat_of
 from bot.services.numbers import typed_int
@@ -89,10 +89,9 @@ async def add_juror(session: AsyncSession, notices: Notices, challenge_id: int, 
     await log_activity(session, "jury_added", actor, "challenge", challenge_id,
                        {"juror": juror.id})
     if juror.chat_id:
-        await enqueue(session, "jury", challenge_id, [Recipient(juror.id, juror.chat_id, "one")],
-                      {"one": notices.jury_invitation(challenge, juror.locale)},
-                      priority=PRIORITY_PERSONAL,
-                      dedup_suffix=await _invitation_key(session, challenge_id, juror.id))
+        await enqueue_personal(session, "jury", challenge_id, juror.id, juror.chat_id,
+                               notices.jury_invitation(challenge, juror.locale),
+                               await _invitation_key(session, challenge_id, juror.id))
     return juror
 
 

@@ -21,7 +21,7 @@ from bot.services.challenges.common import (
     check_schedule,
     get_challenge,
 )
-from bot.services.delivery import PRIORITY_BULK, enqueue
+from bot.services.delivery import PRIORITY_BULK, enqueue, payloads_for
 from bot.services.errors import DomainError
 from bot.services.numbers import check_digits
 from db.models.challenges import Challenge, ChallengeOption
@@ -101,8 +101,7 @@ async def announce(session: AsyncSession, notices: Notices, challenge: Challenge
                    now: datetime) -> int:
     """Tell the audience once (re-running adds nothing: the queue dedups per person)."""
     recipients = await audience_recipients(session, challenge)
-    payloads = {loc: notices.announcement(challenge, loc)
-                for loc in {r.payload_key for r in recipients}}
+    payloads = payloads_for(recipients, lambda loc: notices.announcement(challenge, loc))
     challenge.announced_at = now
     return await enqueue(session, "challenge", challenge.id, recipients, payloads,
                          priority=PRIORITY_BULK, dedup_suffix="announce")

@@ -20,7 +20,14 @@ from bot.services.challenges.common import (
     get_challenge,
     is_open,
 )
-from bot.services.delivery import PRIORITY_PERSONAL, OutgoingMessage, Recipient, enqueue
+from bot.services.delivery import (
+    PRIORITY_PERSONAL,
+    OutgoingMessage,
+    Recipient,
+    enqueue,
+    enqueue_personal,
+    payloads_for,
+)
 from bot.services.errors import DomainError
 from bot.services.guardian import CONFIRMED
 from bot.services.text import strip_controls
@@ -147,9 +154,8 @@ async def _tell_decision(session: AsyncSession, notices: Notices, sub: Submissio
                          status: str) -> None:
     challenge = await get_challenge(session, sub.challenge_id)
     message = notices.decision(sub.id, challenge, participant.locale, approve, reason)
-    await enqueue(session, "submission", sub.id, [Recipient(participant.id,
-                  participant.chat_id, "one")], {"one": message},
-                  priority=PRIORITY_PERSONAL, dedup_suffix=status)
+    await enqueue_personal(session, "submission", sub.id, participant.id, participant.chat_id,
+                           message, dedup_suffix=status)
 
 
 def user_scope_conditions(viewer: Any) -> list[ColumnElement[bool]]:
@@ -241,7 +247,7 @@ async def _queue_nudge(session: AsyncSession, tz: ZoneInfo, challenge: Challenge
                        message: Callable[[str], OutgoingMessage]) -> int:
     """One message a language; a person hears from one coordinator once a day, whichever of
     the two nudges came first."""
-    payloads = {loc: message(loc) for loc in {p.payload_key for p in people}}
+    payloads = payloads_for(people, message)
     day = now.astimezone(tz).strftime("%Y%m%d")
     return await enqueue(session, "challenge", challenge.id, people, payloads,
                          priority=PRIORITY_PERSONAL, dedup_suffix=f"nudge{viewer.id}:{day}")

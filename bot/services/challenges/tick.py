@@ -4,12 +4,13 @@ close, which start and are announced, and who is reminded before the deadline.""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.challenges.common import REMINDER_DAYS, Notices
-from bot.services.delivery import PRIORITY_PERSONAL, Recipient, enqueue
+from bot.services.delivery import PRIORITY_PERSONAL, Recipient, enqueue, payloads_for
 from bot.services.guardian import CONFIRMED
 from db.models import User
 from db.models.challenges import Challenge, ChallengeParticipant, Submission
@@ -50,8 +51,7 @@ async def remind_due(session: AsyncSession, notices: Notices, now: datetime) -> 
                    User.chat_id.is_not(None), User.status == "active", CONFIRMED,
                    User.id.not_in(submitted)))).all()
         recipients = [Recipient(uid, chat, loc) for uid, chat, loc in people]
-        payloads = {loc: notices.reminder(challenge, loc, now)
-                    for loc in {r.payload_key for r in recipients}}
+        payloads = payloads_for(recipients, partial(notices.reminder, challenge, now=now))
         await enqueue(session, "challenge", challenge.id, recipients, payloads,
                       priority=PRIORITY_PERSONAL, dedup_suffix=f"remind{day}")
         challenge.reminders_done = sorted({*(challenge.reminders_done or []),
