@@ -46,6 +46,11 @@ def week_monday(now: datetime, tz: ZoneInfo) -> date:
     return today - timedelta(days=today.weekday())
 
 
+def week_end(week: date, tz: ZoneInfo) -> datetime:
+    """The instant the week of Monday `week` ends (the next Monday 00:00 local)."""
+    return datetime.combine(week + timedelta(days=7), time(), tz)
+
+
 def parse_count(text: str | None, maximum: int) -> int:
     """A non-negative whole number up to `maximum`, typed in ASCII digits."""
     value = typed_int(text, max_digits=9)  # other digit signs: DomainError("digits_only")
