@@ -66,8 +66,8 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, user
              _("Area: {area}").format(area=area_name(user, places, locale))]
     filed = await svc.get_report(session, user.id, week)
     if filed is not None:
-        lines.append(_("You have already reported this week: {events} events, {people} people "
-                       "reached. Your new answers will replace them.").format(
+        lines.append(_("You have already reported this week (events held: {events}, people "
+                       "reached: {people}). Your new answers will replace it.").format(
             events=fmt_int(filed.events_held, locale), people=fmt_int(filed.people_reached,
                                                                       locale)))
     lines += ["", _("How many events did you hold offline this week? Type a number (0 if "
