@@ -125,11 +125,11 @@ async def test_bad_numbers_and_a_long_note_are_explained_and_the_form_goes_on(h,
     await coordinator.send("201")
     assert t["too_many"] in coordinator.last_text()
     await coordinator.send("٣")  # other digit signs: told to use 0-9
-    assert coordinator.last_text() not in ("", t["ask_people"])
+    assert "0–9" in coordinator.last_text()
     await coordinator.send("0")  # no events is an answer
     assert t["ask_people"] in coordinator.last_text()
     await coordinator.send("50001")
-    assert "50" in coordinator.last_text() and t["ask_note"] not in coordinator.last_text()
+    assert t["too_many"].replace("200", "50000") in coordinator.last_text()
     await coordinator.send("0")
     await coordinator.send("x" * 501)
     assert t["note_long"] in coordinator.last_text()
@@ -213,6 +213,9 @@ async def _two_regions(h) -> None:
     await make_coordinator(h, 202, district_index=1)
     await make_coordinator(h, 203, district_index=2)
     await make_coordinator(h, 301, level="regional", region_code="karaganda")
+    async with h.app.sessionmaker() as s:  # registered before the weeks counted
+        await s.execute(update(User).values(created_at=utc(2026, 2, 1)))
+        await s.commit()
     await file_week(h, 201, "3", "120", "Дебат")
     await file_week(h, 202, "2", "45", None)
     await file_week(h, 301, "4", "300", None)
