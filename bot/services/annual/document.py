@@ -3,8 +3,9 @@
 Its sections follow what the centre's own annual report states (issue 17): the year's
 totals with a chart, regions (adding up to the total, with a row for those without a
 region), each challenge's participants, each contest's entries and winners and its entries
-by nomination, webinars and their attendance, factions, types of organisation, and the
-coordinators by level and parliament.
+by nomination, webinars and their attendance, factions, types of organisation, the
+coordinators by level and parliament, and the offline events and people reached that
+coordinators filed in their weekly reports, by region (bot.services.weekly).
 """
 
 from __future__ import annotations
@@ -56,8 +57,6 @@ async def annual_docx(session: AsyncSession, year: int, tz: Any, now: datetime,
     _picture(doc, year_chart(quarters, regions, tr, place_name))
     _quarters_section(doc, quarters, tr, fmt)
     _regions_section(doc, regions, unknown_region, data.total, tr, fmt, place_name)
-    _offline_section(doc, await weekly.offline_by_region(session, period), data, tr, fmt,
-                     place_name)
     _challenges_section(doc, challenges, tz, tr, fmt)
     _webinars_section(doc, webinars, tz, tr, fmt)
     _nominations_section(doc, challenges, tr, fmt)
@@ -67,6 +66,8 @@ async def annual_docx(session: AsyncSession, year: int, tz: Any, now: datetime,
                        ORG_TYPES, await yd.breakdown(session, period, "org_type"), tr, fmt)
     _coordinators_section(doc, await yd.coordinators(session, period), tr, fmt)
     _roles_section(doc, await yd.attendance_by_role(session, period), tr, fmt)
+    _offline_section(doc, await weekly.offline_by_region(session, period), data, tr, fmt,
+                     place_name)
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
