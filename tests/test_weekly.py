@@ -288,3 +288,22 @@ async def test_report_has_the_offline_table_by_region(h, clock, lang):
     assert table[-1][0] in ("Барлығы", "Итого", "Жиыны", "Всего")
     async with h.app.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(WeeklyReport)) == 4
+
+
+async def test_mydata_has_the_reports_and_deleteme_keeps_the_numbers_not_the_note(h):
+    import json
+
+    await make_coordinator(h, 201)
+    await file_week(h, 201, "3", "120", "Дебат, 8-сынып")
+    coordinator = h.user(201)
+    await coordinator.send("/mydata")
+    data = json.loads(h.api.last(201).files["document"])
+    assert [(r["events_held"], r["note"]) for r in data["weekly_reports"]] == [
+        (3, "Дебат, 8-сынып")]
+    await coordinator.send("/deleteme")
+    await coordinator.click("Yes, erase")
+    [row] = await reports(h)
+    assert (row.events_held, row.people_reached, row.note) == (3, 120, None)
+    await make_staff(h)
+    await h.user(STAFF_ID).send("/stats")  # the area's numbers still count
+    assert "Events held: <b>3</b>" in h.api.of("sendMessage", STAFF_ID)[-1].params["text"]
