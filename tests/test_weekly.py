@@ -307,3 +307,27 @@ async def test_mydata_has_the_reports_and_deleteme_keeps_the_numbers_not_the_not
     await make_staff(h)
     await h.user(STAFF_ID).send("/stats")  # the area's numbers still count
     assert "Events held: <b>3</b>" in h.api.of("sendMessage", STAFF_ID)[-1].params["text"]
+
+
+def test_the_reminder_setting_is_checked_at_start():
+    from bot.config import ConfigError, load_settings
+    from bot.services.weekly import reminder_time
+
+    tz = load_settings(_env_file=None).tz
+    assert load_settings(_env_file=None).weekly_reminder == "fri 16:00"
+    assert reminder_time("mon 09:30", MONDAY, tz) == datetime(2026, 3, 2, 4, 30, tzinfo=UTC)
+    assert reminder_time("off", MONDAY, tz) is None
+    for bad in ("friday 16:00", "fri 25:00", "fri 4pm", ""):
+        with pytest.raises(ConfigError, match="WEEKLY_REMINDER"):
+            load_settings(_env_file=None, weekly_reminder=bad)
+
+
+async def test_no_reminder_when_switched_off(db_url, clock):
+    h = await make_harness(db_url, clock, staff_ids=frozenset({STAFF_ID}),
+                           weekly_reminder="off")
+    try:
+        await make_coordinator(h, 201)
+        clock.value = utc(2026, 3, 6, 12)
+        assert await weekly_reminder_tick(h.app) == 0
+    finally:
+        await h.close()
