@@ -13,6 +13,7 @@ REGISTERED = frozenset({STUDENT, PENDING, COORDINATOR, STAFF})
 MEMBERS = frozenset({STUDENT, COORDINATOR, STAFF})
 LEADERS = frozenset({COORDINATOR, STAFF})
 STAFF_ONLY = frozenset({STAFF})
+COORDINATORS = frozenset({COORDINATOR})  # approved (pending ones have the PENDING role)
 
 COMMAND_ROLES: dict[str, frozenset[str]] = {
     # foundation
@@ -51,6 +52,7 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "report": STAFF_ONLY,
     "leaderboard": MEMBERS,
     "digest": STAFF_ONLY,
+    "week": COORDINATORS,  # the weekly report of one's area (bot.services.weekly)
     # certificates
     "certificates": STAFF_ONLY,
     # WhatsApp
@@ -82,6 +84,7 @@ CALLBACK_ROLES: dict[str, frozenset[str]] = {
     "prm": STAFF_ONLY,
     "prp": STAFF_ONLY,
     "dmt": STAFF_ONLY,
+    "wk": COORDINATORS,  # the weekly report's form
 }
 
 # Commands shown in /help and Telegram's "/" menu, per role, in this order.
@@ -90,9 +93,9 @@ MENU: dict[str, tuple[str, ...]] = {
     PENDING: ("profile", "language", "help", "cancel", "deleteme"),
     STUDENT: ("challenges", "webinars", "my", "leaderboard", "judge", "profile", "language",
               "help", "cancel", "mydata", "deleteme"),
-    COORDINATOR: ("broadcast", "broadcasts", "review", "pending", "stats", "export_stats",
-                  "joinlink", "challenges", "webinars", "judge", "leaderboard", "profile",
-                  "language", "help", "cancel", "mydata", "deleteme"),
+    COORDINATOR: ("week", "broadcast", "broadcasts", "review", "pending", "stats",
+                  "export_stats", "joinlink", "challenges", "webinars", "judge", "leaderboard",
+                  "profile", "language", "help", "cancel", "mydata", "deleteme"),
     STAFF: ("broadcast", "broadcasts", "newchallenge", "challenges", "export_challenge",
             "review", "jury", "judge", "newwebinar", "webinars", "export_webinar", "stats",
             "export_stats", "report", "digest", "leaderboard", "certificates", "wa_templates",

@@ -189,3 +189,9 @@ class GuardianNoCD(CallbackData, prefix="grn"):
 # aiogram unpacks a button's data once per CallbackData filter it tries: each factory here
 # keeps its recent results (bot.aiogram_internals).
 memoise_unpack(__name__)
+
+
+class WeekCD(CallbackData, prefix="wk"):
+    """The weekly report (/week): action is start (the reminder's button) | skip (no note)."""
+
+    action: str

@@ -32,6 +32,7 @@ DESCRIPTIONS = {
     "report": __("the annual report draft (DOCX)"),
     "leaderboard": __("rankings of schools, districts, regions and factions"),
     "digest": __("switch the weekly report on or off"),
+    "week": __("report this week's offline events in your area"),
     "webinars": __("upcoming webinars and registration"),
     "newwebinar": __("create a webinar"),
     "export_webinar": __("registrants of a webinar as XLSX"),

@@ -17,6 +17,7 @@ TOKEN_RE = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{20,}$")
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
 WEAK_SECRET = ("too weak: use 32 to 256 characters of A-Z, a-z, 0-9, _ and - (e.g. python -c "
                "\"import secrets; print(secrets.token_urlsafe(32))\")")
+WEEKLY_REMINDER_RE = r"^(off|(mon|tue|wed|thu|fri|sat|sun) ([01][0-9]|2[0-3]):[0-5][0-9])$"
 
 
 class ConfigError(Exception):
@@ -43,6 +44,9 @@ class Settings(BaseSettings):
     # How people reach the centre (a phone, an e-mail, a @username): shown wherever the bot
     # sends someone to the centre; without it no text tells them to contact the centre.
     centre_contact: str = Field(default="", max_length=200)
+    # When coordinators who have not filed this week's report are reminded (Almaty time):
+    # "<day> HH:MM" (mon … sun), or "off" (bot.services.weekly.reminder_time).
+    weekly_reminder: str = Field(default="fri 16:00", pattern=WEEKLY_REMINDER_RE)
     flood_limit: int = Field(default=20, ge=1)
     flood_window: float = Field(default=10.0, gt=0)
     webhook_url: str | None = None

@@ -24,6 +24,7 @@ def ticks() -> list[tuple[str, float, Tick]]:
     from bot.notices.challenges import challenges_tick
     from bot.notices.digest import digest_tick
     from bot.notices.webinars import webinar_reminders_tick
+    from bot.notices.weekly import weekly_reminder_tick
     from bot.services.certificates import TICK_SECONDS as certificates_every
     from bot.storage import EXPIRY_EVERY
 
@@ -34,6 +35,7 @@ def ticks() -> list[tuple[str, float, Tick]]:
         ("certificates", certificates_every, certificates_tick),
         ("challenges", 60, challenges_tick),
         ("coordinator_requests", 60, coordinator_requests_tick),
+        ("weekly_reminder", 60, weekly_reminder_tick),
         ("fsm_expiry", EXPIRY_EVERY, expire_tick),
     ]
 

@@ -29,11 +29,12 @@ def setup_routers() -> list[Router]:
         stats,
         system,
         webinars,
+        weekly,
         whatsapp,
     )
 
     order = (*shared.ROUTES, system.routes, common.routes, *certificates.ROUTES, *people.ROUTES,
              *admin.ROUTES, *webinars.ROUTES, *challenges.ROUTES, *broadcast.ROUTES,
-             stats.routes, whatsapp.routes,
+             stats.routes, weekly.routes, whatsapp.routes,
              fallback.routes)  # feature routes go before the fallback
     return [routes.router() for routes in order]

@@ -217,7 +217,7 @@ async def test_export_xlsx_reads_back(h, data):
     assert call.params["document"] == "attach://document"
     wb = load_workbook(io.BytesIO(call.files["document"]))
     assert wb.sheetnames == ["Summary", "By region", "By district", "Challenges", "Webinars",
-                             "Broadcasts"]
+                             "Broadcasts", "Weekly reports"]
     summary = wb["Summary"]
     assert summary["B1"].value == "This period"
     assert summary["B2"].value == datetime(2026, 3, 2)

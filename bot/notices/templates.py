@@ -29,7 +29,7 @@ CATEGORY = "UTILITY"
 # deliveries.source_type → the template kind; anything not named is an announcement
 SOURCE_KINDS = {
     "webinar_reminder": REMINDER, "webinar_change": REMINDER, "webinar_cancel": REMINDER,
-    "broadcast_nudge": REMINDER, "digest": REMINDER,
+    "broadcast_nudge": REMINDER, "digest": REMINDER, "weekly_reminder": REMINDER,
     "submission": RESULT, "jury": RESULT, "coordinator_decision": RESULT,
     "promoted": RESULT, "demoted": RESULT, "guardian_confirmed": RESULT,
     "certificate": CERTIFICATE_READY,

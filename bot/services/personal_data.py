@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -41,6 +41,7 @@ from db.models import (
     User,
     Webinar,
     WebinarRegistration,
+    WeeklyReport,
 )
 from db.models.challenges import JuryMember, JuryScore
 
@@ -61,7 +62,7 @@ async def _forget_activity_details(session: AsyncSession, user_id: int) -> None:
 
 
 def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+    return value.isoformat() if isinstance(value, datetime | date) else value
 
 
 # What /mydata exports besides the user row: (key, table, the column naming the person).
@@ -78,6 +79,7 @@ _EXPORTED: tuple[tuple[str, Table, Any], ...] = (
     ("jury_scores_given", JuryScore.__table__, JuryScore.juror_id),
     ("deliveries", Delivery.__table__, Delivery.user_id),
     ("coordinator_requests", CoordinatorRequest.__table__, CoordinatorRequest.user_id),
+    ("weekly_reports", WeeklyReport.__table__, WeeklyReport.coordinator_id),
 )
 
 
@@ -153,6 +155,9 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
                        status="cancelled")
     await session.execute(update(Certificate).where(Certificate.user_id == user.id)
                           .values(full_name="", org_name=None))
+    # A weekly report's numbers are the area's and keep counting; the note is their words.
+    await session.execute(update(WeeklyReport).where(WeeklyReport.coordinator_id == user.id)
+                          .values(note=None))
     # A broadcast's progress message is in its author's chat.
     await session.execute(update(Broadcast).where(Broadcast.author_id == user.id)
                           .values(progress_chat_id=None, progress_message_id=None))

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import stats as st
-from bot.services import xlsx
+from bot.services import weekly, xlsx
 from bot.services.stats import _
 from db.base import utcnow
 from db.models import ActivityLog, Delivery, User
@@ -239,6 +239,7 @@ async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
     challenges = await challenge_rows(session, period, scope, locale)
     webinars = await webinar_rows(session, period, scope, locale)
     broadcasts = await broadcast_rows(session, period, scope)
+    reports = await weekly.report_rows(session, period, scope)
     wb = Workbook()
     wb.remove(wb.active)
     _summary_sheet(wb, period, data, tr)
@@ -246,6 +247,7 @@ async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
     _challenge_sheet(wb, period, challenges, tr)
     _webinar_sheet(wb, period, webinars, tr)
     _broadcast_sheet(wb, period, broadcasts, tr)
+    _weekly_sheet(wb, period, reports, tr, place_name)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -260,6 +262,7 @@ def _summary_sheet(wb: Workbook, period: st.Period, data: st.Stats, tr: st.Trans
             cur, before = data.current[key], data.previous[key]
             pct = (cur - before) / before if before else None
             summary.append([f"{tr(title)}: {tr(label)}", cur, before, cur - before, pct])
+    summary += _offline_summary(data, tr)
     _sheet(wb, tr(_("Summary")), [tr(_("Indicator")), tr(_("This period")),
                                   tr(_("Previous period")), tr(_("Change")),
                                   tr(_("Change, %"))], summary,
@@ -268,6 +271,33 @@ def _summary_sheet(wb: Workbook, period: st.Period, data: st.Stats, tr: st.Trans
     for r in (2, 3):
         for c in (2, 3):
             ws.cell(r, c).number_format = DATE_FMT
+
+
+def _offline_summary(data: st.Stats, tr: st.Translate) -> list[list[Any]]:
+    """The coordinators' weekly reports beside the bot's counts (bot.services.weekly)."""
+    now, before = data.offline, data.offline_before
+    title = tr(_("Offline work (coordinators' weekly reports)"))
+    rows = []
+    for label, cur, prev in ((_("Events held"), now.events, before.events),
+                             (_("People reached"), now.people, before.people),
+                             (_("Coordinators who reported"), now.filed, before.filed),
+                             (_("Active coordinators"), now.coordinators,
+                              before.coordinators)):
+        rows.append([f"{title}: {tr(label)}", cur, prev, cur - prev,
+                     (cur - prev) / prev if prev else None])
+    return rows
+
+
+def _weekly_sheet(wb: Workbook, period: st.Period, reports: list[Any], tr: st.Translate,
+                  place_name: PlaceName) -> None:
+    _sheet(wb, tr(_("Weekly reports")),
+           [tr(_("Week")), tr(_("Region")), tr(_("District")), tr(_("Coordinator")),
+            tr(_("Events held")), tr(_("People reached")), tr(_("Note")), tr(_("Updated"))],
+           [[r.week, place_name("region", r.region_id) if r.region_id else "—",
+             place_name("district", r.district_id) if r.district_id else "—",
+             r.full_name or "—", r.events_held, r.people_reached, r.note or "",
+             _local(r.updated_at, period)] for r in reports],
+           [12, 28, 28, 30, 12, 14, 60, 17], {1: DATE_FMT, 8: DATETIME_FMT})
 
 
 def _area_sheets(wb: Workbook, scope: st.Scope, data: st.Stats,

@@ -20,6 +20,7 @@ from db.models.core import (
 from db.models.delivery import Delivery, OutboxPayload
 from db.models.media import StoredMedia
 from db.models.webinars import Webinar, WebinarRegistration, WebinarReminder
+from db.models.weekly import WeeklyReport
 from db.models.whatsapp import WaContact
 
 __all__ = [
@@ -49,4 +50,5 @@ __all__ = [
     "Webinar",
     "WebinarRegistration",
     "WebinarReminder",
+    "WeeklyReport",
 ]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from aiogram.types import Message
+from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import labels
+from bot.callbacks import WeekCD
 from bot.commands import help_lines
+from bot.services.users import COORDINATOR
 
 
 def menu_text(role: str) -> str:
@@ -16,5 +19,14 @@ def menu_text(role: str) -> str:
     return head + "\n" + "\n".join(lines)
 
 
+def menu_markup(role: str) -> InlineKeyboardMarkup | None:
+    """A coordinator's menu has the weekly report's button (the same form as /week)."""
+    if role != COORDINATOR:
+        return None
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("📝 Fill in the weekly report"), callback_data=WeekCD(action="start"))
+    return kb.as_markup()
+
+
 async def send_main_menu(message: Message, role: str) -> None:
-    await message.answer(menu_text(role))
+    await message.answer(menu_text(role), reply_markup=menu_markup(role))

@@ -200,6 +200,13 @@ ERRORS: dict[str, LazyProxy] = {
     "stats_year": __("Write the year, for example: /report 2026."),
     "board_period_student": __("Write week, month or year (/leaderboard week), or a "
                                "challenge: /leaderboard challenge 12."),
+    # --- weekly reports --------------------------------------------------------------------------
+    "week_number": __("Please type a whole number from 0 to {max} in digits, for example 3."),
+    "week_too_many": __("That is more than {max}, too many for one week of one area. Please "
+                        "check the number and type it again."),
+    "week_note_long": __("The note is {n} characters long; at most {max} fit. Please shorten "
+                         "it and send it again."),
+    "week_not_coordinator": __("Weekly reports are filed by approved coordinators."),
     # --- every feature ---------------------------------------------------------------------------
     "stale_button": __("This button is no longer active."),  # shared.errors.StaleButton
 }

@@ -3,8 +3,9 @@
 Its sections follow what the centre's own annual report states (issue 17): the year's
 totals with a chart, regions (adding up to the total, with a row for those without a
 region), each challenge's participants, each contest's entries and winners and its entries
-by nomination, webinars and their attendance, factions, types of organisation, and the
-coordinators by level and parliament.
+by nomination, webinars and their attendance, factions, types of organisation, the
+coordinators by level and parliament, and the offline events and people reached that
+coordinators filed in their weekly reports, by region (bot.services.weekly).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import stats as st
+from bot.services import weekly
 from bot.services.annual import data as yd
 from bot.services.annual.chart import year_chart
 from bot.services.reports import KIND_LABELS, WebinarRow, webinar_rows
@@ -64,6 +66,8 @@ async def annual_docx(session: AsyncSession, year: int, tz: Any, now: datetime,
                        ORG_TYPES, await yd.breakdown(session, period, "org_type"), tr, fmt)
     _coordinators_section(doc, await yd.coordinators(session, period), tr, fmt)
     _roles_section(doc, await yd.attendance_by_role(session, period), tr, fmt)
+    _offline_section(doc, await weekly.offline_by_region(session, period), data, tr, fmt,
+                     place_name)
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
@@ -158,6 +162,26 @@ def _regions_section(doc: Any, regions: list[st.AreaRow], unknown: st.AreaRow | 
     _table(doc, [tr(_("Region")), tr(_("Registrations")), tr(_("Active users")),
                  tr(_("Participation")), tr(_("Winners"))],
            [*rows, [tr(_("Total")), *cells(total)]], bold_last=True)
+
+
+def _offline_section(doc: Any, by_region: dict[int | None, weekly.Offline], data: st.Stats,
+                     tr: st.Translate, fmt: Fmt, place_name: PlaceName) -> None:
+    """What coordinators reported of their offline weeks, by region (the region copied when
+    each report was filed), beside the bot's own counts above."""
+    doc.add_heading(tr(_("Offline events by region (coordinators' weekly reports)")), level=2)
+    known = sorted(((k, v) for k, v in by_region.items() if k is not None),
+                   key=lambda kv: (-kv[1].events, -kv[1].people, kv[0]))
+    rows = [[place_name("region", k), fmt(v.filed), fmt(v.events), fmt(v.people)]
+            for k, v in known]
+    if None in by_region:
+        v = by_region[None]
+        rows.append([tr(_("Region not given")), fmt(v.filed), fmt(v.events), fmt(v.people)])
+    total = data.offline
+    rows.append([tr(_("Total")), fmt(total.filed), fmt(total.events), fmt(total.people)])
+    _table(doc, [tr(_("Region")), tr(_("Coordinators who reported")), tr(_("Events held")),
+                 tr(_("People reached"))], rows, bold_last=True)
+    doc.add_paragraph(tr(_("Coordinators who reported: {filed} of {all}")).format(
+        filed=fmt(total.filed), all=fmt(total.coordinators)))
 
 
 def _kind(kind: str, tr: st.Translate) -> str:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import weekly
 from bot.services.stats.periods import Period, Scope, _, week_of
 from db.base import utcnow
 from db.models import ActivityLog, Delivery, User
@@ -114,6 +115,9 @@ class Stats:
     areas: list[AreaRow]  # by participation, largest first
     total: AreaRow
     trend: Trend | None = None
+    # coordinators' weekly reports (bot.services.weekly.Offline): this period, the one before
+    offline: Any = None
+    offline_before: Any = None
 
 
 def _period_filters(period: Period, scope: Scope) -> list[Any]:
@@ -349,4 +353,6 @@ async def collect(session: AsyncSession, period: Period, scope: Scope,
     ordered = sorted((r for r in areas.values() if r.area_id is not None),
                      key=lambda r: (-r.participation, -r.get("active"), r.area_id or 0))
     tr = (await trend(session, period.last_day, period.tz, scope)) if with_trend else None
-    return Stats(period, scope, current, previous, ordered, total, tr)
+    offline = await weekly.offline(session, period, scope)
+    before = await weekly.offline(session, period.previous(), scope)
+    return Stats(period, scope, current, previous, ordered, total, tr, offline, before)

@@ -45,6 +45,7 @@ def render_text(stats: Stats, tr: Translate, fmt: Callable[[int | float], str],
         for key, label in rows:
             lines.append(f"• {tr(label)}: <b>{fmt(cur[key])}</b> "
                          f"({fmt_change(cur[key], prev[key], fmt)})")
+    lines += offline_lines(stats, tr, fmt)
     heading = tr(_("By region")) if stats.scope.area == "region" else tr(_("By district"))
     lines.append("")
     lines.append("<b>" + heading + "</b> — " + tr(_(
@@ -59,3 +60,21 @@ def render_text(stats: Stats, tr: Translate, fmt: Callable[[int | float], str],
     lines.append("<b>" + tr(_("Total")) + f"</b>: {fmt(t.get('registrations'))} / "
                  f"{fmt(t.get('active'))} / {fmt(t.participation)}")
     return "\n".join(lines)
+
+
+def offline_lines(stats: Stats, tr: Translate, fmt: Callable[[int | float], str]) -> list[str]:
+    """What coordinators reported of the offline weeks (bot.services.weekly), beside the
+    bot's own counts."""
+    now, before = stats.offline, stats.offline_before
+    if now is None:
+        return []
+    return [
+        "",
+        "<b>" + tr(_("Offline work (coordinators' weekly reports)")) + "</b>",
+        f"• {tr(_('Events held'))}: <b>{fmt(now.events)}</b> "
+        f"({fmt_change(now.events, before.events, fmt)})",
+        f"• {tr(_('People reached'))}: <b>{fmt(now.people)}</b> "
+        f"({fmt_change(now.people, before.people, fmt)})",
+        "• " + tr(_("Coordinators who reported: {filed} of {all}")).format(
+            filed=f"<b>{fmt(now.filed)}</b>", all=fmt(now.coordinators)),
+    ]
