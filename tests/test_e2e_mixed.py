@@ -11,6 +11,7 @@ nobody unreachable is tried again."""
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import sqlite3
@@ -200,6 +201,7 @@ async def test_mixed_broadcast_killed_mid_way_reaches_everyone_on_their_channel(
         await bot.kill()
         in_flight = rows(db, "sending")  # claimed, not finished: the only ones that may repeat
         done_before = rows(db, "sent") | rows(db, "blocked")
+        assert rows(db, "queued") | in_flight, "killed mid-way, not after the broadcast"
         restarted = BotProcess(f"http://127.0.0.1:{fake.port}", db, extra_env=env)
         await restarted.start()
 
@@ -217,6 +219,8 @@ async def test_mixed_broadcast_killed_mid_way_reaches_everyone_on_their_channel(
         check_repeats(api, fake, wa_ids, in_flight, done_before)
         assert rows(db, "blocked") == TG_BLOCKED | {wa_ids[a] for a in WA_UNREACHABLE}
         assert not rows(db, "failed")
+        check_people(db, wa_ids)
+        check_pace(api, fake)
     finally:
         for process in (restarted, bot):
             if process and process.proc and process.proc.returncode is None:
@@ -236,16 +240,36 @@ def check_channels(api: fw.FakeCloudApi, fake: FakeTelegram) -> None:
         else:
             assert sent.type == "text", sent
     assert not [b for b, code in api.refused if code == 131047]
-    assert not any(tg >= 0 and tg not in TELEGRAM for tg in telegram_got(fake))
+    assert set(telegram_got(fake)) - set(TELEGRAM) == {STAFF}  # the author's preview
     assert not (set(whatsapp_got(api)) & WA_UNREACHABLE)
     assert not any(t < 0 for t in telegram_got(fake))  # WhatsApp people never via Telegram
+
+
+def check_people(db: Path, wa_ids: dict[str, int]) -> None:
+    """She is stored as a Kazakh-speaking WhatsApp student; the unreachable are marked."""
+    with sqlite3.connect(db) as conn:
+        aigerim = conn.execute("select channel, locale, role, status from users where "
+                               "chat_id = ?", (wa_ids[AIGERIM],)).fetchone()
+        marked = {r[0] for r in conn.execute("select chat_id from users where blocked_bot")}
+    assert aigerim == ("whatsapp", "kk", "student", "active")
+    assert marked == TG_BLOCKED | {wa_ids[a] for a in WA_UNREACHABLE}
+
+
+def check_pace(api: fw.FakeCloudApi, fake: FakeTelegram) -> None:
+    """Paced on each channel, across the kill too (a little over the rate: arrival jitter
+    of at most one send per sender)."""
+    for rate, times in ((80, [s.at for s in api.sent if s.body == ANNOUNCEMENT]),
+                        (100, [c.at for c in fake.calls if c.params.get("text") == ANNOUNCEMENT])):
+        times.sort()
+        busiest = max(bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times))
+        assert busiest <= rate + 8, (rate, busiest)
 
 
 def check_repeats(api: fw.FakeCloudApi, fake: FakeTelegram, wa_ids: dict[str, int],
                   in_flight: set[int], done_before: set[int]) -> None:
     """Repeats only of rows claimed and unfinished at the kill (at most that many), and
     nobody unreachable tried again once their row said so."""
-    got = telegram_got(fake) + Counter({wa_ids[a]: n
+    got = telegram_got(fake) - Counter({STAFF: 1}) + Counter({wa_ids[a]: n
                                         for a, n in whatsapp_got(api).items()})
     repeated = {chat for chat, n in got.items() if n > 1}
     duplicates = sum(n - 1 for n in got.values())
@@ -253,6 +277,7 @@ def check_repeats(api: fw.FakeCloudApi, fake: FakeTelegram, wa_ids: dict[str, in
     assert repeated <= in_flight, repeated - in_flight
     tries = Counter(int(c.params["chat_id"]) for c in fake.calls
                     if c.method.startswith("!send") and int(c.params["chat_id"]) in TG_BLOCKED)
-    tries += Counter(wa_ids[b["to"]] for b, code in api.refused if code == 131026)
+    tries += Counter(wa_ids[b.get("to") or b["recipient"]] for b, code in api.refused
+                     if code == 131026)
     for chat, n in tries.items():
         assert n == 1 or (n == 2 and chat in in_flight and chat not in done_before), (chat, n)
