@@ -5,7 +5,8 @@ A student registers in Kazakh over WhatsApp and sends a photo entry; staff revie
 Telegram (the photo reaches them) and she hears the result on WhatsApp. Then staff broadcast
 to every student: Telegram people (some blocked the bot) and WhatsApp people, a third of them
 outside the 24-hour window (they get the approved announcement template in their language),
-some unreachable (131026). The bot is killed (`kill -9`) mid-way and started again; then
+some unreachable (131026), with throughput, pair-rate and server refusals on both
+channels. The bot is killed (`kill -9`) mid-way and started again; then
 every reachable person has it, only rows claimed and unfinished at the kill may repeat, and
 nobody unreachable is tried again."""
 
@@ -193,6 +194,13 @@ async def test_mixed_broadcast_killed_mid_way_reaches_everyone_on_their_channel(
         fake.user_text(STAFF, ANNOUNCEMENT)
         await press(fake, "Students")
         await press(fake, "No confirmation")
+        # Meta's throughput and pair-rate refusals and its 5xx, on the first WhatsApp sends
+        for code, status in ((130429, 400), (131056, 400), (131000, 500), (130429, 400),
+                             (131000, 503), (131056, 400)):
+            api.fail_next(code, status)
+        fake.faults += [Fault("send*", 429, retry_after=1, description="Too Many Requests",
+                              chat_ids=frozenset(TELEGRAM)),
+                        Fault("send*", 500, count=2, chat_ids=frozenset(TELEGRAM))]
         await press(fake, "Send now")
         audience = len(TELEGRAM) + len(WHATSAPP) + 1
         await wait_until(lambda: sum(telegram_got(fake).values())
