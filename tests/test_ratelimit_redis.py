@@ -14,7 +14,7 @@ from bot.channels.whatsapp.session import PAIR_RATE_WAIT
 from bot.channels.whatsapp.transport import whatsapp_pace
 from bot.config import Settings
 from bot.pacing import LocalRateLimiter, RealTimer
-from bot.ratelimit_redis import RedisRateLimiter
+from bot.ratelimit_redis import DEFAULT_PREFIX, RedisRateLimiter, shared_limiter
 
 
 def redis_url() -> str:
@@ -133,3 +133,13 @@ def test_without_redis_whatsapp_is_paced_in_the_process() -> None:
     settings = Settings(_env_file=None, redis_url=None, whatsapp_rate=40)
     limiter = whatsapp_pace(settings, RealTimer(), shared=False)
     assert isinstance(limiter, LocalRateLimiter) and limiter.per_chat == PAIR_RATE_WAIT
+
+
+def test_each_bot_on_one_redis_has_its_own_telegram_pace() -> None:
+    """REDIS_PREFIX separates two bots' paces as it does their other keys (build_app names
+    it "<REDIS_PREFIX>:delivery": the default prefix keeps the key deployments already use)."""
+    default = Settings(_env_file=None).redis_prefix
+    assert f"{default}:delivery" == DEFAULT_PREFIX
+    limiter = shared_limiter("redis://127.0.0.1:1/0", 25, False, prefix="b2:delivery")
+    assert limiter is not None and limiter.prefix == "b2:delivery"
+    assert shared_limiter("redis://127.0.0.1:1/0", 25, True) is None  # in-process API
