@@ -178,7 +178,7 @@ async def test_mixed_broadcast_killed_mid_way_reaches_everyone_on_their_channel(
     restarted = None
     await bot.start()
     try:
-        await wait_until(lambda: _listening(port), 60, "the WhatsApp webhook")
+        await wait_until(lambda: _listening(port), 120, "the WhatsApp webhook")
         aigerim = Person(api, port, AIGERIM, "Айгерім")
         await register_and_submit(aigerim, api, contest)
 
@@ -216,7 +216,7 @@ async def test_mixed_broadcast_killed_mid_way_reaches_everyone_on_their_channel(
         reachable_tg = [tg for tg in TELEGRAM if tg not in TG_BLOCKED]
         reachable_wa = [a for a in WHATSAPP if a not in WA_UNREACHABLE] + [AIGERIM]
         await wait_until(lambda: all(telegram_got(fake)[tg] for tg in reachable_tg)
-                         and all(whatsapp_got(api)[a] for a in reachable_wa), 60,
+                         and all(whatsapp_got(api)[a] for a in reachable_wa), 120,
                          "every reachable person")
         await wait_until(lambda: not rows(db, "queued") and not rows(db, "sending"), 30,
                          "every row finished")
