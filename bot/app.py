@@ -148,9 +148,10 @@ class App:
             if self.scheduler.running:
                 self.scheduler.shutdown(wait=False)
             await self.storage.close()
-            close_limiter = getattr(self.delivery.limiter, "close", None)  # the Redis one
-            if close_limiter is not None:
-                await close_limiter()
+            for limiter in (self.delivery.limiter, *self.delivery.limiters.values()):
+                close_limiter = getattr(limiter, "close", None)  # the Redis ones
+                if close_limiter is not None:
+                    await close_limiter()
             if self.user_changes is not None:
                 await self.user_changes.close()
             if self.redis is not None:

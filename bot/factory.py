@@ -99,8 +99,10 @@ def build_app(settings: Settings, *, routers: RouterBuilder,
               i18n=i18n, users=users, places=PlaceDirectory(), storage=storage,
               scheduler=AsyncIOScheduler(timezone="UTC"),
               delivery=worker_for(channels, sessionmaker, settings.delivery_rate, local,
-                                  limiter=shared_limiter(settings.redis_url,
-                                                         settings.delivery_rate, local),
+                                  # "<REDIS_PREFIX>:delivery": "bot:delivery" by default
+                                  limiter=shared_limiter(
+                                      settings.redis_url, settings.delivery_rate, local,
+                                      prefix=f"{settings.redis_prefix}:delivery"),
                                   makers={"certificate": certificates.make_document}),
               channels=channels,
               redis=redis, user_changes=user_changes,

@@ -103,9 +103,11 @@ class RedisRateLimiter:
         await self.redis.aclose()
 
 
-def shared_limiter(redis_url: str | None, rate: float, local: bool) -> RedisRateLimiter | None:
+def shared_limiter(redis_url: str | None, rate: float, local: bool, *, per_chat: float = 1.0,
+                   prefix: str = DEFAULT_PREFIX) -> RedisRateLimiter | None:
     """For build_app: with REDIS_URL, one pace for all processes. Not for the in-process API
-    (tests, console), whose time is virtual."""
+    (tests, console), whose time is virtual. `prefix` names the pace (a channel's own:
+    WhatsApp's per business number)."""
     if not redis_url or local:
         return None
-    return RedisRateLimiter.from_url(redis_url, rate)
+    return RedisRateLimiter.from_url(redis_url, rate, per_chat=per_chat, prefix=prefix)

@@ -7,6 +7,8 @@ and serves it back, and refuses what Meta refuses, with Meta's error body
   (title ≤ 24, description ≤ 72, button ≤ 20), body ≤ 1,024, text ≤ 4,096 → 131009;
 - a wrong token → 190 (401);
 - the 24-hour window: a free-form message to someone in `window_closed` → 131047;
+- a person who cannot be reached (not on WhatsApp, or blocked the business): any message to
+  someone in `undeliverable` → 131026;
 - injected faults (`fail_next`, `fail_next_download`): any code and HTTP status, e.g.
   130429, 131026, 500; media that expired (`expire`).
 It also builds what Meta posts to the bot: webhook bodies for a text, a button or list
@@ -83,6 +85,7 @@ class FakeCloudApi:
         self.refused: list[tuple[dict[str, Any], int]] = []
         self.media: dict[str, tuple[bytes, str]] = {}
         self.window_closed: set[str] = set()
+        self.undeliverable: set[str] = set()
         # the account's templates ({"name", "language", "status"}), served at
         # GET /<version>/<business account>/message_templates; None: any template is sent
         self.templates: list[dict[str, Any]] | None = None
@@ -143,6 +146,9 @@ class FakeCloudApi:
             code, status = self._faults.pop(0)
             self.refused.append((body, code))
             raise Refusal(code, ERROR_TITLES.get(code, ""), status)
+        if to in self.undeliverable:
+            self.refused.append((body, 131026))
+            raise Refusal(131026, "Message undeliverable")
         if to in self.window_closed and body.get("type") != "template":
             self.refused.append((body, 131047))
             raise Refusal(131047, "Message failed to send because more than 24 hours have "

@@ -10,7 +10,11 @@ import time
 import pytest
 from redis.asyncio import Redis
 
-from bot.ratelimit_redis import RedisRateLimiter
+from bot.channels.whatsapp.session import PAIR_RATE_WAIT
+from bot.channels.whatsapp.transport import whatsapp_pace
+from bot.config import Settings
+from bot.pacing import LocalRateLimiter, RealTimer
+from bot.ratelimit_redis import DEFAULT_PREFIX, RedisRateLimiter, shared_limiter
 
 
 def redis_url() -> str:
@@ -84,3 +88,58 @@ async def test_one_chat_waits_and_a_pause_holds_everyone() -> None:
     finally:
         await first.close()
         await second.close()
+
+
+async def test_whatsapp_rate_and_pair_pacing_hold_across_processes() -> None:
+    """Two bot processes of one WhatsApp number (their paces as build_whatsapp makes them,
+    with REDIS_URL) keep WHATSAPP_RATE together, and one person's 6 s between messages;
+    another number has a pace of its own."""
+    url, rate = redis_url(), 80.0
+
+    def pace(number: str) -> RedisRateLimiter:
+        settings = Settings(_env_file=None, redis_url=url, whatsapp_rate=rate,
+                            redis_prefix=prefix, whatsapp_phone_number_id=number)
+        limiter = whatsapp_pace(settings, RealTimer(), shared=True)
+        assert isinstance(limiter, RedisRateLimiter)
+        return limiter
+
+    prefix = f"test:{secrets.token_hex(4)}"
+    first, second, other = pace("100"), pace("100"), pace("200")
+    times: list[float] = []
+
+    async def sender(limiter: RedisRateLimiter, person: int) -> None:
+        for n in range(20):
+            await limiter.acquire(person * 100 + n)  # a new person each time: no pair wait
+            times.append(time.monotonic())
+
+    try:
+        started = time.monotonic()
+        await asyncio.gather(*(sender(lim, i) for i, lim in enumerate([first, second] * 4)))
+        elapsed = time.monotonic() - started
+        assert len(times) == 160
+        assert elapsed >= 159 / rate * 0.97  # the two processes shared one rate
+        assert max_in_window(times, 1.0) <= rate + 1 + 8
+        await first.acquire(-7)  # a person written to by one process …
+        with pytest.raises(TimeoutError):  # … waits ~6 s in the other
+            await asyncio.wait_for(second.acquire(-7), 1.0)
+        await asyncio.wait_for(second.acquire(-8), 1.0)  # someone else does not
+        await asyncio.wait_for(other.acquire(-7), 1.0)  # nor does another number's pace
+    finally:
+        for lim in (first, second, other):
+            await lim.close()
+
+
+def test_without_redis_whatsapp_is_paced_in_the_process() -> None:
+    settings = Settings(_env_file=None, redis_url=None, whatsapp_rate=40)
+    limiter = whatsapp_pace(settings, RealTimer(), shared=False)
+    assert isinstance(limiter, LocalRateLimiter) and limiter.per_chat == PAIR_RATE_WAIT
+
+
+def test_each_bot_on_one_redis_has_its_own_telegram_pace() -> None:
+    """REDIS_PREFIX separates two bots' paces as it does their other keys (build_app names
+    it "<REDIS_PREFIX>:delivery": the default prefix keeps the key deployments already use)."""
+    default = Settings(_env_file=None).redis_prefix
+    assert f"{default}:delivery" == DEFAULT_PREFIX
+    limiter = shared_limiter("redis://127.0.0.1:1/0", 25, False, prefix="b2:delivery")
+    assert limiter is not None and limiter.prefix == "b2:delivery"
+    assert shared_limiter("redis://127.0.0.1:1/0", 25, True) is None  # in-process API

@@ -46,8 +46,9 @@ from bot.config import ConfigError, Settings
 from bot.inflight import InFlight
 from bot.limits import FitToLimits
 from bot.middlewares import CommitBeforeRequest
-from bot.pacing import LocalRateLimiter
+from bot.pacing import LocalRateLimiter, RateLimiter, Timer
 from bot.polling import already_processed
+from bot.ratelimit_redis import RedisRateLimiter, shared_limiter
 from bot.services.media_store import MediaStore
 
 logger = logging.getLogger(__name__)
@@ -108,10 +109,22 @@ def build_whatsapp(app: App, transport: httpx.AsyncBaseTransport | None = None,
     # WHATSAPP_RATE a second, one message per PAIR_RATE_WAIT to the same person
     channel = WhatsAppChannel(bot, client, contacts, app.sessionmaker, clock=app.now)
     app.channels[channel.name] = app.delivery.channels[channel.name] = channel
-    app.delivery.limiters[channel.name] = LocalRateLimiter(
-        app.settings.whatsapp_rate, app.delivery.timer, per_chat=PAIR_RATE_WAIT)
+    app.delivery.limiters[channel.name] = whatsapp_pace(
+        app.settings, app.delivery.timer, shared=isinstance(app.delivery.limiter,
+                                                            RedisRateLimiter))
     return WhatsApp(app, bot, client, contacts, InFlight(app.redis, prefix=(
         f"{app.settings.redis_prefix}:whatsapp:in_flight")), media)
+
+
+def whatsapp_pace(settings: Settings, timer: Timer, shared: bool) -> RateLimiter:
+    """WHATSAPP_RATE a second and one message per PAIR_RATE_WAIT to a person. Meta counts
+    both per business number, not per process: with Redis (shared, as Telegram's pace is
+    when REDIS_URL is set) every process of this number reserves its slots there, so N
+    processes together keep to them; else the process keeps them alone."""
+    prefix = f"{settings.redis_prefix}:whatsapp:{settings.whatsapp_phone_number_id}:delivery"
+    pace = shared_limiter(settings.redis_url, settings.whatsapp_rate, not shared,
+                          per_chat=PAIR_RATE_WAIT, prefix=prefix)
+    return pace or LocalRateLimiter(settings.whatsapp_rate, timer, per_chat=PAIR_RATE_WAIT)
 
 
 # --- the webhook ------------------------------------------------------------------------------
