@@ -19,6 +19,8 @@ class BotProcess:
                  extra_env: dict[str, str] | None = None) -> None:
         self.env = {**os.environ, "BOT_TOKEN": TOKEN, "BOT_API_BASE_URL": base_url,
                     "DATABASE_URL": f"sqlite+inline:///{db_path}", "STAFF_IDS": staff_ids,
+                    # its own data folder: a test's bot never writes into the checkout
+                    "DATA_DIR": str(db_path.with_name(db_path.stem + "-data")),
                     "LOG_LEVEL": "WARNING", "FLOOD_LIMIT": "100000", **(extra_env or {})}
         self.proc: asyncio.subprocess.Process | None = None
         self.log_path = db_path.with_suffix(".log")
