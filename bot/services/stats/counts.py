@@ -114,6 +114,8 @@ class Stats:
     areas: list[AreaRow]  # by participation, largest first
     total: AreaRow
     trend: Trend | None = None
+    # those counted without an area (staff, erased people): the rows plus this add up to total
+    unplaced: AreaRow | None = None
 
 
 def _period_filters(period: Period, scope: Scope) -> list[Any]:
@@ -349,4 +351,5 @@ async def collect(session: AsyncSession, period: Period, scope: Scope,
     ordered = sorted((r for r in areas.values() if r.area_id is not None),
                      key=lambda r: (-r.participation, -r.get("active"), r.area_id or 0))
     tr = (await trend(session, period.last_day, period.tz, scope)) if with_trend else None
-    return Stats(period, scope, current, previous, ordered, total, tr)
+    unplaced = areas.get(None) if scope.district_id is None else None
+    return Stats(period, scope, current, previous, ordered, total, tr, unplaced)
