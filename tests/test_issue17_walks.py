@@ -384,3 +384,120 @@ async def test_the_contest_workbook_in_the_staff_language(h, lang):
     assert d[t(lang, "Status")] == {"kk": "қабылданбады", "ru": "не принята"}[lang]
     head = [c.value for c in scores[1]]
     assert head[3:] == [c[lang] for c in CRITERIA] + [t(lang, "Total")]
+
+
+# --- the language review's wrong items, as people read them ------------------------------------
+
+# The review's items 1, 3, 4, 6, 7, 8 and 9 (shared/reviews/language-2026-12.md, §5) in Kazakh
+# exactly as proposed; Russian alongside. Item 2 (the printed formula) is read from the PDF in
+# test_a_corrected_certificate_walks_in_both_languages, item 5 from the guardian's message in
+# test_ru_child_kk_parent_declines_and_the_account_is_erased, item 10 below.
+REVIEWED = {
+    "kk": {
+        "received": "«Менің сыныбым» үшін жіберген № 1 жұмысыңыз алынды. Ол тексеріледі, "
+                    "нәтижесін хабарлаймыз. Жұмыстарыңыз: /my.",
+        "card": "Формат: мәтін; жіберілген уақыты: ",
+        "criterion": "Критерий 1/2: <b>Идея</b>. Сіздің бағаңыз:",
+        "kept_open": "Кезең жабылмады: қазылар алқасы бағалауды жалғастыра береді.",
+        "not_approved": "Орын тек мақұлданған жұмыстарға беріледі. № 2 жұмыс мақұлданбаған "
+                        "(тексеруді күтуде, қабылданбаған немесе қайтарып алынған). "
+                        "Ештеңе сақталмады.",
+        "erase": "Бұрынғы қатысуыңыз тек иесіздендірілген статистикада сақталады.",
+        "erase_q": "Дербес деректеріңізді өшіресіз бе?",
+        "period": "Кезеңді week, month, year, жыл (2026) немесе басталу және аяқталу күндері "
+                  "түрінде жазыңыз: /stats 2026-03-01 2026-03-31.",
+    },
+    "ru": {
+        "received": "Ваша работа № 1 на «Мой класс» получена. Её проверят, и вы получите "
+                    "сообщение. Ваши работы: /my.",
+        "card": "Формат: текст; отправлено ",
+        "criterion": "Критерий 1 из 2: <b>Идея</b>. Ваша оценка:",
+        "kept_open": "Отменено: этап оценки жюри остаётся открытым.",
+        "not_approved": "Место можно дать только одобренной работе. Не одобрены (ещё ждут "
+                        "проверки, отклонены или отозваны): № 2. Ничего не сохранено.",
+        "erase": "обезличенной статистике",
+        "erase_q": "Удалить ваши персональные данные?",
+        "period": "/stats 2026-03-01 2026-03-31",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+async def test_the_reviewed_wordings_reach_people(h, clock, lang):
+    from bot.notices.challenges import challenges_tick
+    from tests.test_challenges import new_challenge
+
+    words = REVIEWED[lang]
+    t = h.app.i18n.t
+    await make_staff(h, locale=lang)
+    cid = await new_challenge(h, "contest", content=("text",), days=1)
+    for tg in (101, 102):
+        await make_student(h, tg, locale=lang, org_name=f"School {tg}")
+        u = h.user(tg)
+        await u.press(f"ch:submit:{cid}:")
+        await u.send(f"essay of {tg}")
+        await u.click(t(lang, "✅ Send without a comment"))
+    assert h.user(101).last_text() == words["received"]  # item 1: received, not accepted
+    staff = h.user(STAFF_ID)
+    await staff.send("/review")
+    card = next(x for x in reversed(staff.texts()) if words["card"] in x)  # item 9
+    assert card
+    await staff.press("rv:ok:1:")
+    clock.advance(days=2)
+    await challenges_tick(h.app)
+    await staff.press(f"cha:win:{cid}:")
+    await staff.send("2 1")
+    assert words["not_approved"] in staff.last_text()  # item 4: No. 2 is still pending
+
+    await make_student(h, 301, region_code="astana", org_name="Jury", locale=lang)
+    await staff.send("/cancel")  # leave the places step
+    await staff.send(f"/jury {cid}")
+    await staff.click(t(lang, "Criteria"))
+    await staff.send("Идея | Идея | Idea\nБезендіру | Оформление | Design")
+    await staff.click(t(lang, "Quorum"))
+    await staff.send("1")
+    await staff.click(t(lang, "➕ Add a juror"))
+    await staff.send("301")
+    await h.drain()
+    juror = h.user(301)
+    await juror.click(t(lang, "Start judging"))
+    assert juror.last_text().endswith(words["criterion"])  # item 3: no suffix on {k}
+    await staff.send(f"/jury {cid}")
+    await staff.click(t(lang, "⏹ Close the round"))
+    await staff.click(t(lang, "✖️ No, keep it open"))
+    assert staff.last_text() == words["kept_open"]  # item 7
+
+    student = h.user(102)
+    await student.send("/deleteme")
+    assert words["erase"] in student.last_text()  # item 6
+    assert student.last_text().endswith(words["erase_q"])
+    await staff.send("/stats fortnight")
+    assert words["period"] in staff.last_text()  # item 8
+
+
+@pytest.mark.parametrize(("lang", "told"), [
+    ("kk", "Бұл хабарландыру бойынша еске салу 12 сағаттан аз уақыт бұрын жіберілген. "
+           "Адамдарға жауап беруге уақыт беріңіз."),
+    ("ru", "Напоминание об этом объявлении уже отправлялось менее 12 часов назад. Дайте "
+           "людям время ответить."),
+])
+async def test_a_second_reminder_too_soon_is_еске_салу(h, lang, told):
+    """Item 10: the reminder is «еске салу», not the gadget «еске салғыш»."""
+    from bot.notices.broadcasts import broadcasts_tick
+    from tests.test_broadcast import compose
+
+    t = h.app.i18n.t
+    await make_coordinator(h, 201, locale=lang)
+    for tg in (101, 102):
+        await make_student(h, tg, locale=lang)
+    c = h.user(201)
+    await compose(c, audience=t(lang, "Students"), ack=t(lang, "✅ Received"))
+    await c.click(t(lang, "🚀 Send now"))
+    await h.drain()
+    await broadcasts_tick(h.app)
+    remind = t(lang, "🔔 Remind the {n} who have not").format(n=2)
+    for _ in range(2):
+        await c.click(t(lang, "📊 Confirmations"))
+        await c.click(remind)
+    answer = h.api.of("answerCallbackQuery", None)[-1].params["text"]
+    assert answer.startswith(told), answer
