@@ -356,6 +356,14 @@ async def test_the_stats_workbook_regions_add_up_with_a_row_for_no_region(h, lan
     for col in range(1, len(total)):
         assert sum(r[col] or 0 for r in areas) == (total[col] or 0), (rows[0], col, rows)
     assert areas[-1][1] == 1 and total[1] == 4  # registrations: the erased member's row
+    # /stats names them too, above the total their numbers are part of
+    await h.user(STAFF_ID).send("/stats week")
+    text = h.api.of("sendMessage", STAFF_ID)[-1].text or h.user(STAFF_ID).last_text()
+    lines = text.splitlines()
+    unplaced = next(n for n, line in enumerate(lines)
+                    if line.startswith(t(lang, "Region not given") + ": "))
+    assert lines[unplaced] == f"{t(lang, 'Region not given')}: 1 / 0 / 1"
+    assert lines[unplaced + 1].startswith(f"<b>{t(lang, 'Total')}</b>: 4 / ")
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru"])
