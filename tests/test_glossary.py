@@ -50,6 +50,7 @@ REJECTED_KK = [
     (r"\}\s+дейін\b", "a label: «Соңғы мерзім: {deadline}»",
      "«дейін» needs a dative that cannot be glued to a placeholder"),
     (r"№\{", "№ {", "typography: a space after №"),
+    (r"\s–\s", "—", "typography: a spaced dash is the em dash (15 strings), as in «Бұл — сіз»"),
 ]
 
 REJECTED_RU = [

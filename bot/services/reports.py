@@ -308,13 +308,14 @@ def _area_sheets(wb: Workbook, scope: st.Scope, data: st.Stats,
     cols = [*st.AREA_COLUMNS, "participation"]
     heads = [tr(st.AREA_LABELS[c]) for c in cols]
     region_rows = _region_rows(scope, data)
+    unplaced = tr(_("Region not given"))
     _sheet(wb, tr(_("By region")), [tr(_("Region")), *heads],
-           [[place_name("region", rid) if rid else "—", *[row.get(c) for c in cols]]
+           [[place_name("region", rid) if rid else unplaced, *[row.get(c) for c in cols]]
             for rid, row in region_rows]
            + [[tr(_("Total")), *[data.total.get(c) for c in cols]]],
            [34, *[13] * len(cols)])
     _sheet(wb, tr(_("By district")), [tr(_("Region")), tr(_("District")), *heads],
-           [[place_name("region", reg) if reg else "—",
+           [[place_name("region", reg) if reg else unplaced,
              place_name("district", row.area_id) if row.area_id else "—",
              *[row.get(c) for c in cols]] for reg, row in district_rows],
            [30, 34, *[13] * len(cols)])
@@ -354,6 +355,10 @@ def _broadcast_sheet(wb: Workbook, period: st.Period, broadcasts: list[Broadcast
 
 
 def _region_rows(scope: st.Scope, data: st.Stats) -> list[tuple[int, st.AreaRow]]:
+    """The regions, then (country-wide) a row of those without one, so the rows add up to
+    the Total row below them (issue 17)."""
     if scope.is_country:
-        return [(r.area_id or 0, r) for r in data.areas]
+        unplaced = [(0, data.unplaced)] if data.unplaced and any(
+            data.unplaced.get(c) for c in (*st.AREA_COLUMNS, "participation")) else []
+        return [(r.area_id or 0, r) for r in data.areas] + unplaced
     return [(scope.region_id or 0, data.total)]

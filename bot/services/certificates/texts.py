@@ -57,7 +57,9 @@ def source_label(translator: Translator, locale: str, cert: Certificate) -> str:
     word = translator.t(locale, SOURCE_LABELS[kind]) if kind in SOURCE_LABELS else cert.source_type
     title = _title(d, locale)
     parts = [word, f"«{title}»" if title else "",
-             f"(No. {cert.source_id})" if cert.source_id else ""]
+             # "No." in the reader's language (№ in kk/ru), as the certificate prints it
+             "(" + translator.t(locale, "No. {number}", number=cert.source_id) + ")"
+             if cert.source_id else ""]
     return " ".join(p for p in parts if p)
 
 

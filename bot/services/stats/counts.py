@@ -118,6 +118,8 @@ class Stats:
     # coordinators' weekly reports (bot.services.weekly.Offline): this period, the one before
     offline: Any = None
     offline_before: Any = None
+    # those counted without an area (staff, erased people): the rows plus this add up to total
+    unplaced: AreaRow | None = None
 
 
 def _period_filters(period: Period, scope: Scope) -> list[Any]:
@@ -355,4 +357,5 @@ async def collect(session: AsyncSession, period: Period, scope: Scope,
     tr = (await trend(session, period.last_day, period.tz, scope)) if with_trend else None
     offline = await weekly.offline(session, period, scope)
     before = await weekly.offline(session, period.previous(), scope)
-    return Stats(period, scope, current, previous, ordered, total, tr, offline, before)
+    unplaced = areas.get(None) if scope.district_id is None else None
+    return Stats(period, scope, current, previous, ordered, total, tr, offline, before, unplaced)

@@ -56,6 +56,11 @@ def render_text(stats: Stats, tr: Translate, fmt: Callable[[int | float], str],
                      f"{fmt(row.get('active'))} / {fmt(row.participation)}")
     if not stats.areas:
         lines.append(tr(_("No activity in this period.")))
+    u = stats.unplaced  # staff and erased people: counted in the total, so named above it
+    if u is not None and (u.get("registrations") or u.get("active") or u.participation):
+        label = tr(_("Region not given")) if stats.scope.area == "region" else tr(_("Not given"))
+        lines.append(f"{label}: {fmt(u.get('registrations'))} / {fmt(u.get('active'))} / "
+                     f"{fmt(u.participation)}")
     t = stats.total
     lines.append("<b>" + tr(_("Total")) + f"</b>: {fmt(t.get('registrations'))} / "
                  f"{fmt(t.get('active'))} / {fmt(t.participation)}")
