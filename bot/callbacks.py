@@ -189,3 +189,9 @@ class GuardianNoCD(CallbackData, prefix="grn"):
 # aiogram unpacks a button's data once per CallbackData filter it tries: each factory here
 # keeps its recent results (bot.aiogram_internals).
 memoise_unpack(__name__)
+
+
+class LinkCD(CallbackData, prefix="lnk"):
+    """/link: "Send news here" — this chat gets the person's news and notices."""
+
+    action: str

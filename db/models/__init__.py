@@ -20,7 +20,7 @@ from db.models.core import (
 from db.models.delivery import Delivery, OutboxPayload
 from db.models.media import StoredMedia
 from db.models.webinars import Webinar, WebinarRegistration, WebinarReminder
-from db.models.whatsapp import WaContact
+from db.models.whatsapp import LinkAttempt, LinkCode, WaContact
 
 __all__ = [
     "ActivityLog",
@@ -38,6 +38,8 @@ __all__ = [
     "District",
     "FsmRecord",
     "Invite",
+    "LinkAttempt",
+    "LinkCode",
     "OutboxPayload",
     "ParkedUpdate",
     "ProcessedUpdate",
