@@ -294,8 +294,8 @@ async def test_deleteme_erases_both_messengers(wh, lang):
     me = await row(wh, User, User.id == student.id)
     assert (me.status, me.tg_id, me.chat_id) == ("erased", None, None)
     assert await row(wh, WaContact, WaContact.address == BSUID) is None
-    await u.send("/profile")  # Telegram: a guest now (the app's language: English)
-    assert "You are not registered yet. Send /start." in u.last_text()
+    await u.send("/profile")  # Telegram: a guest now (the default language)
+    assert tr(wh, "You are not registered yet. Send /start.", "kk") in u.last_text()
 
 
 @LANGS
