@@ -30,7 +30,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -132,7 +132,10 @@ async def _code_owner(session: AsyncSession, typed: str, chat_id: int, now: date
 async def redeem(session: AsyncSession, cache: UserCache, typed: str, chat_id: int,
                  person_id: int, now: datetime) -> User:
     """Link the chat the code was typed in (`chat_id`; `person_id`: who the update says is
-    talking) to the person who asked for the code. Returns that person."""
+    talking) to the person who asked for the code. Returns that person.
+
+    Everything is checked before anything changes: a refusal's reply commits the update's
+    work (bot.middlewares.CommitBeforeRequest), which must then be no more than the attempt."""
     row = await _code_owner(session, typed, chat_id, now)
     owner = await session.get(User, row.user_id)
     if owner is None or owner.status == "erased" or owner.tg_id is None:
@@ -141,38 +144,42 @@ async def redeem(session: AsyncSession, cache: UserCache, typed: str, chat_id: i
         raise DomainError("link_already")
     if await session.scalar(select(User.id).where(User.tg_id == person_id)) is not None:
         raise DomainError("link_both_registered")
-    if chat_id < 0:
-        await _link_whatsapp(session, owner, -chat_id)
-    else:
-        await _link_telegram(session, cache, owner, chat_id)
-    row.used_at = now
+    contact = await _contact_to_link(session, owner, chat_id)
+    # used once, also when the same code is typed in two chats at the same moment
+    used = await session.execute(update(LinkCode).where(
+        LinkCode.id == row.id, LinkCode.used_at.is_(None)).values(used_at=now)
+        .execution_options(synchronize_session=False))
+    if not used.rowcount:
+        raise DomainError("link_code_used")
+    if chat_id > 0:  # Telegram's updates carry this id; WhatsApp's are presented so
+        cache.forget(owner.tg_id)
+        owner.tg_id = chat_id
+    if contact is not None:
+        contact.user_id = owner.id
+    await session.flush()
     await log_activity(session, "link", owner, extra={"channel": channel_of(chat_id)})
     cache.forget(owner.tg_id)
     cache.forget(person_id)
     return owner
 
 
-async def _link_whatsapp(session: AsyncSession, owner: User, contact_id: int) -> None:
-    if await contact_of(session, owner) is not None:
-        raise DomainError("link_other_messenger")
-    contact = await session.get(WaContact, contact_id)
-    if contact is None:
-        raise DomainError("not_found")
-    if contact.user_id is not None:
-        raise DomainError("link_both_registered")
-    contact.user_id = owner.id
-
-
-async def _link_telegram(session: AsyncSession, cache: UserCache, owner: User,
-                         tg_id: int) -> None:
+async def _contact_to_link(session: AsyncSession, owner: User, chat_id: int,
+                           ) -> WaContact | None:
+    """The WhatsApp contact that joins `owner`: the chat itself when the code was typed on
+    WhatsApp, the owner's own when it was typed on Telegram. Refuses a second chat of a
+    messenger the owner already has."""
+    if chat_id < 0:
+        if await contact_of(session, owner) is not None:
+            raise DomainError("link_other_messenger")
+        contact = await session.get(WaContact, -chat_id)
+        if contact is None:
+            raise DomainError("not_found")
+        if contact.user_id is not None:
+            raise DomainError("link_both_registered")
+        return contact
     if owner.tg_id is None or owner.tg_id > 0:
         raise DomainError("link_other_messenger")
-    contact = await session.get(WaContact, -owner.tg_id)
-    cache.forget(owner.tg_id)
-    owner.tg_id = tg_id  # Telegram's updates carry this id; WhatsApp's are presented so
-    if contact is not None:
-        contact.user_id = owner.id
-    await session.flush()
+    return await session.get(WaContact, -owner.tg_id)
 
 
 async def unlink(session: AsyncSession, cache: UserCache, user: User) -> str:
