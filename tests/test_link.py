@@ -332,3 +332,29 @@ async def test_the_code_expires_after_fifteen_minutes_not_before(wh, clock):
     clock.advance(minutes=14)
     [answer] = await wh.user(BSUID).send(f"/link {code}")
     assert answer.body.startswith(DONE["kk"])
+
+
+@LANGS
+async def test_a_code_links_two_messengers_not_two_chats_of_one(wh, lang):
+    await wa_student(wh, "KZ.owner", lang, hours_silent=1)
+    owner = wh.user("KZ.owner")
+    code = await whatsapp_code(owner)
+    [same] = await owner.send(f"/link {code}")  # the chat that asked for it
+    assert same.body == {
+        "kk": "Бұл чат аккаунтыңызға қосылған. Кодты басқа мессенджерде жіберіңіз.",
+        "ru": "Этот чат уже относится к вашему аккаунту. Отправьте код в другом мессенджере."
+    }[lang]
+    [second] = await wh.user("KZ.second").send(f"/link {code}")  # another WhatsApp chat
+    assert second.body == tr(wh, "The account that asked for this code already has this "
+                             "messenger: a code links a Telegram chat with a WhatsApp chat.",
+                             "kk")
+    async with wh.h.app.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(WaContact).where(
+            WaContact.user_id.is_not(None))) == 0
+    # linked: /link shows where news goes instead of a new code
+    u = wh.h.user(555, language_code=lang)
+    await u.send(f"/link {code}")
+    await u.send("/link")
+    assert u.last_text().startswith({"kk": "Сіздің Telegram және WhatsApp бір аккаунтқа",
+                                     "ru": "Ваши Telegram и WhatsApp — один аккаунт."}[lang])
+    assert CODE.search(u.last_text()) is None
