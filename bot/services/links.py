@@ -204,7 +204,8 @@ async def deliver_here(session: AsyncSession, cache: UserCache, user: User,
     mine = chat_id == user.tg_id or (contact is not None and chat_id == -contact.id)
     if not mine:
         raise DomainError("link_none")
-    user.chat_id, user.channel = chat_id, channel_of(chat_id)
+    # they just pressed a button in this chat: it reaches them, whatever the other did
+    user.chat_id, user.channel, user.blocked_bot = chat_id, channel_of(chat_id), False
     cache.forget(user.tg_id)
     return user.channel
 
