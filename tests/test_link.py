@@ -358,3 +358,16 @@ async def test_a_code_links_two_messengers_not_two_chats_of_one(wh, lang):
     assert u.last_text().startswith({"kk": "Сіздің Telegram және WhatsApp бір аккаунтқа",
                                      "ru": "Ваши Telegram и WhatsApp — один аккаунт."}[lang])
     assert CODE.search(u.last_text()) is None
+
+
+async def test_blocking_the_telegram_bot_does_not_stop_news_on_whatsapp(wh):
+    from tests.test_system import member_update
+
+    student, _u, w = await linked_from_telegram(wh, 101, "ru")
+    await w.choose("📩")  # news to WhatsApp
+    await wh.h.feed(member_update(101, "kicked"))
+    assert not (await row(wh, User, User.id == student.id)).blocked_bot
+    [answer] = await w.send("/unlink")  # news back on Telegram, which they blocked…
+    await wh.h.feed(member_update(101, "kicked"))
+    assert (await row(wh, User, User.id == student.id)).blocked_bot  # …so now it counts
+    assert answer.body.startswith("Telegram и WhatsApp снова разделены.")
