@@ -24,6 +24,8 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "verify": EVERYONE,
     "profile": REGISTERED,
     "deleteme": REGISTERED,
+    "link": EVERYONE,  # the second messenger's chat is a guest's until the code is typed
+    "unlink": REGISTERED,
     "mydata": REGISTERED,
     "joinlink": LEADERS,
     "invite": STAFF_ONLY,
@@ -85,22 +87,23 @@ CALLBACK_ROLES: dict[str, frozenset[str]] = {
     "prp": STAFF_ONLY,
     "dmt": STAFF_ONLY,
     "wk": COORDINATORS,  # the weekly report's form
+    "lnk": REGISTERED,  # "Send news here" (bot.services.links)
 }
 
 # Commands shown in /help and Telegram's "/" menu, per role, in this order.
 MENU: dict[str, tuple[str, ...]] = {
-    GUEST: ("start", "language", "help"),
-    PENDING: ("profile", "language", "help", "cancel", "deleteme"),
-    STUDENT: ("challenges", "webinars", "my", "leaderboard", "judge", "profile", "language",
-              "help", "cancel", "mydata", "deleteme"),
+    GUEST: ("start", "link", "language", "help"),
+    PENDING: ("profile", "link", "language", "help", "cancel", "deleteme"),
+    STUDENT: ("challenges", "webinars", "my", "leaderboard", "judge", "profile", "link",
+              "language", "help", "cancel", "mydata", "deleteme"),
     COORDINATOR: ("week", "broadcast", "broadcasts", "review", "pending", "stats",
                   "export_stats", "joinlink", "challenges", "webinars", "judge", "leaderboard",
-                  "profile", "language", "help", "cancel", "mydata", "deleteme"),
+                  "profile", "link", "language", "help", "cancel", "mydata", "deleteme"),
     STAFF: ("broadcast", "broadcasts", "newchallenge", "challenges", "export_challenge",
             "review", "jury", "judge", "newwebinar", "webinars", "export_webinar", "stats",
             "export_stats", "report", "digest", "leaderboard", "certificates", "wa_templates",
             "verify", "invite", "pending", "promote", "demote", "import_districts", "joinlink",
-            "profile", "language", "help", "cancel", "mydata", "deleteme"),
+            "profile", "link", "language", "help", "cancel", "mydata", "deleteme"),
 }
 
 

@@ -137,7 +137,8 @@ class App:
             # before (they would read the old row again and keep it)
             token = current_session.set(session)
             try:
-                report = await bootstrap(session, self.users, self.settings.staff_ids)
+                report = await bootstrap(session, self.users, self.settings.staff_ids,
+                                         self.settings.staff_whatsapp)
                 await session.commit()
             finally:
                 current_session.reset(token)

@@ -186,12 +186,18 @@ class GuardianNoCD(CallbackData, prefix="grn"):
     sure: bool = False
 
 
-# aiogram unpacks a button's data once per CallbackData filter it tries: each factory here
-# keeps its recent results (bot.aiogram_internals).
-memoise_unpack(__name__)
-
-
 class WeekCD(CallbackData, prefix="wk"):
     """The weekly report (/week): action is start (the reminder's button) | skip (no note)."""
 
     action: str
+
+
+class LinkCD(CallbackData, prefix="lnk"):
+    """/link: "Send news here" — this chat gets the person's news and notices."""
+
+    action: str
+
+
+# aiogram unpacks a button's data once per CallbackData filter it tries: each factory here
+# keeps its recent results (bot.aiogram_internals).
+memoise_unpack(__name__)

@@ -18,6 +18,8 @@ DESCRIPTIONS = {
     "language": __("change the language"),
     "profile": __("see and edit your data"),
     "deleteme": __("erase your personal data"),
+    "link": __("one account on Telegram and WhatsApp"),
+    "unlink": __("separate Telegram and WhatsApp again"),
     "mydata": __("download everything stored about you"),
     "joinlink": __("a link and QR code for students of your area"),
     "invite": __("create a coordinator invite link"),

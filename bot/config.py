@@ -20,6 +20,16 @@ WEAK_SECRET = ("too weak: use 32 to 256 characters of A-Z, a-z, 0-9, _ and - (e.
 WEEKLY_REMINDER_RE = r"^(off|(mon|tue|wed|thu|fri|sat|sun) ([01][0-9]|2[0-3]):[0-5][0-9])$"
 
 
+def wa_address(typed: str) -> str:
+    """A WhatsApp person as STAFF_WHATSAPP names them: a phone number as WhatsApp writes it
+    (digits only: "+7 701 123-45-67" is "77011234567"), else their id as it is."""
+    typed = typed.strip()
+    digits = "".join(ch for ch in typed if ch.isascii() and ch.isdigit())
+    if digits and all(ch in "+-() " or (ch.isascii() and ch.isdigit()) for ch in typed):
+        return digits
+    return typed
+
+
 class ConfigError(Exception):
     """A setting has a bad value; the message names the variable."""
 
@@ -73,6 +83,8 @@ class Settings(BaseSettings):
     # people outside the 24-hour window messaged per 24 h (Meta's tier: 250, 1K, 10K, …)
     whatsapp_daily_limit: int = Field(default=1000, ge=1)
     whatsapp_business_account_id: str | None = None  # /wa_templates checks its templates
+    # WhatsApp people who become staff as STAFF_IDS do: phone numbers (digits kept) or ids
+    staff_whatsapp: Annotated[frozenset[str], NoDecode] = frozenset()
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -131,6 +143,13 @@ class Settings(BaseSettings):
             if bad:
                 raise ValueError(f"not a numeric Telegram user id: {bad[0]!r}")
             return frozenset(int(p) for p in parts)
+        return value
+
+    @field_validator("staff_whatsapp", mode="before")
+    @classmethod
+    def _parse_staff_whatsapp(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(wa_address(p) for p in value.split(",") if p.strip())
         return value
 
     @field_validator("default_locale")

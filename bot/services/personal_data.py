@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.activity import activity_row, log_activity
 from bot.services.delivery import forget_messages
 from bot.services.identity import forget_contact
+from bot.services.links import forget_links
 from bot.services.media_store import erase_media
 from bot.services.users import UserCache
 from db.base import utcnow
@@ -177,5 +178,7 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
         await session.execute(delete(ParkedUpdate).where(ParkedUpdate.sender_id == tg_id))
     await forget_contact(session, tg_id)  # a WhatsApp person's address (bot.services.identity)
     await erase_media(session, tg_id)  # the files they sent over WhatsApp, kept on disk
+    for linked in await forget_links(session, user.id):  # their other messenger (/link)
+        await erase_media(session, linked)
     cache.forget(tg_id)
     overwrite_after_commit(session)

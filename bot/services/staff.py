@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 from bot.services.activity import log_activity
 from bot.services.errors import DomainError
 from bot.services.users import STAFF, STUDENT, UserCache
-from db.models import User
+from db.models import User, WaContact
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +37,33 @@ class Bootstrap:
     beyond: list[int] = field(default_factory=list)  # staff in the database, not in STAFF_IDS
 
 
+async def whatsapp_staff_ids(session: AsyncSession, staff_whatsapp: frozenset[str],
+                             ) -> frozenset[int]:
+    """The ids the bot knows STAFF_WHATSAPP's people by (their contact's -id, or the person
+    it is linked to), for those who have written to the bot."""
+    if not staff_whatsapp:
+        return frozenset()
+    rows = (await session.execute(
+        select(WaContact.id, User.tg_id).outerjoin(User, User.id == WaContact.user_id)
+        .where(WaContact.address.in_(staff_whatsapp) | WaContact.wa_id.in_(staff_whatsapp))
+    )).all()
+    return frozenset(tg_id if tg_id is not None else -contact_id for contact_id, tg_id in rows)
+
+
+async def listed_staff(session: AsyncSession, staff_ids: frozenset[int],
+                       staff_whatsapp: frozenset[str], person_id: int) -> bool:
+    """Whether STAFF_IDS or STAFF_WHATSAPP names the person registering now."""
+    if person_id in staff_ids:
+        return True
+    return person_id < 0 and person_id in await whatsapp_staff_ids(session, staff_whatsapp)
+
+
 async def bootstrap(session: AsyncSession, cache: UserCache, staff_ids: frozenset[int],
-                    ) -> Bootstrap:
-    """Make the registered STAFF_IDS staff (never one revoked by /demote) and report."""
+                    staff_whatsapp: frozenset[str] = frozenset()) -> Bootstrap:
+    """Make the registered STAFF_IDS and STAFF_WHATSAPP staff (never one revoked by /demote)
+    and report."""
     report = Bootstrap()
+    staff_ids = staff_ids | await whatsapp_staff_ids(session, staff_whatsapp)
     listed = (await session.scalars(select(User).where(
         User.tg_id.in_(staff_ids), User.status != "erased"))).all() if staff_ids else []
     for user in sorted(listed, key=lambda u: u.tg_id or 0):

@@ -155,8 +155,10 @@ def access_role(info: UserInfo | None) -> str:
 
 
 async def set_reachable(session: AsyncSession, tg_id: int, reachable: bool) -> None:
-    """The user blocked (or unblocked) the bot: the delivery queue stops (or resumes) trying."""
+    """The user blocked (or unblocked) the bot: the delivery queue stops (or resumes) trying.
+    Only where their news goes: someone linked to WhatsApp (/link) who gets news there and
+    blocks the Telegram bot is still reached on WhatsApp."""
     from sqlalchemy import update
 
-    await session.execute(update(User).where(User.tg_id == tg_id)
+    await session.execute(update(User).where(User.tg_id == tg_id, User.chat_id == tg_id)
                           .values(blocked_bot=not reachable))

@@ -21,7 +21,7 @@ from db.models.delivery import Delivery, OutboxPayload
 from db.models.media import StoredMedia
 from db.models.webinars import Webinar, WebinarRegistration, WebinarReminder
 from db.models.weekly import WeeklyReport
-from db.models.whatsapp import WaContact
+from db.models.whatsapp import LinkAttempt, LinkCode, WaContact
 
 __all__ = [
     "ActivityLog",
@@ -39,6 +39,8 @@ __all__ = [
     "District",
     "FsmRecord",
     "Invite",
+    "LinkAttempt",
+    "LinkCode",
     "OutboxPayload",
     "ParkedUpdate",
     "ProcessedUpdate",

@@ -51,8 +51,10 @@ async def show_outcome(cb: CallbackQuery, line: str) -> None:
     """Append the outcome to the request message and drop its buttons."""
     if isinstance(cb.message, Message) and cb.message.text:
         await cb.message.edit_text(f"{cb.message.html_text}\n\n{line}", reply_markup=None)
-    else:  # too old to edit: say it in a new message
-        await cb.bot.send_message(cb.from_user.id, line)
+    else:  # too old to edit: say it in a new message, in the chat pressed in (a linked
+        # WhatsApp chat is not the person's Telegram id)
+        chat_id = cb.message.chat.id if cb.message is not None else cb.from_user.id
+        await cb.bot.send_message(chat_id, line)
 
 
 async def _already_decided(session: AsyncSession, cb: CallbackQuery, decider: User,

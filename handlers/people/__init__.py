@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.routing import Routes
-from handlers.people import guardian, profile, registration
+from handlers.people import guardian, link, profile, registration
 
-ROUTES: tuple[Routes, ...] = (registration.routes, guardian.routes, profile.routes)
+ROUTES: tuple[Routes, ...] = (registration.routes, guardian.routes, profile.routes,
+                              link.routes)

@@ -26,6 +26,7 @@ from bot.services import registration as reg
 from bot.services.approvals import regional_approvers
 from bot.services.errors import DomainError
 from bot.services.places import PlaceDirectory
+from bot.services.staff import listed_staff
 from bot.services.users import UserCache, UserInfo
 from db.models import User
 from handlers.people.guardian import limited_text, show_guardian_consent
@@ -208,12 +209,14 @@ async def cmd_start_link(message: Message, command: CommandObject, state: FSMCon
 
 @routes.message(CommandStart())
 async def cmd_start(message: Message, state: FSMContext, places: PlaceDirectory,
-                    settings: Settings, user: UserInfo | None, role: str) -> None:
+                    settings: Settings, user: UserInfo | None, role: str,
+                    session: AsyncSession) -> None:
     await state.clear()
     if user is not None:
         await send_main_menu(message, role)
         return
-    if message.from_user and message.from_user.id in settings.staff_ids:
+    if message.from_user and await listed_staff(session, settings.staff_ids,
+                                                settings.staff_whatsapp, message.from_user.id):
         await state.set_data({"role": "staff"})
     await message.answer(GREETING)
     await advance(message, state, places, settings)

@@ -207,6 +207,24 @@ ERRORS: dict[str, LazyProxy] = {
     "week_note_long": __("The note is {n} characters long; at most {max} fit. Please shorten "
                          "it and send it again."),
     "week_not_coordinator": __("Weekly reports are filed by approved coordinators."),
+    # --- one person on two messengers (/link) ---------------------------------------------------
+    "link_code_format": __("The code is 6 digits, for example: /link 123456"),
+    "link_code_used": __("This code was already used. Ask for a new one with /link in your "
+                         "other messenger."),
+    "link_code_expired": __("This code has expired: a code works {minutes} minutes. Ask for a "
+                            "new one with /link in your other messenger."),
+    "link_attempts": __("Too many wrong codes from this chat. Try again in {minutes} minutes."),
+    "link_already": __("This chat is already part of your account. Send the code in your "
+                       "other messenger."),
+    "link_both_registered": __(
+        "This chat has a registration of its own, so it is not linked: two registrations are "
+        "never merged (they may be two people sharing a phone). If both are yours, erase one "
+        "with /deleteme in its chat (its entries and certificates go with it), then link "
+        "again."),
+    "link_other_messenger": __("The account that asked for this code already has this "
+                               "messenger: a code links a Telegram chat with a WhatsApp chat."),
+    "link_none": __("Your account is not linked to another messenger. /link links it."),
+    "link_busy": __("Please try again in a moment."),
     # --- every feature ---------------------------------------------------------------------------
     "stale_button": __("This button is no longer active."),  # shared.errors.StaleButton
 }
@@ -225,6 +243,8 @@ COUNTED: dict[str, tuple[str, Callable[[int], str]]] = {
     "bc_daily_limit": ("limit", lambda n: ngettext(
         "You have reached today's limit of {limit} announcement. Try again tomorrow.",
         "You have reached today's limit of {limit} announcements. Try again tomorrow.", n)),
+    "link_code_wrong": ("n", lambda n: ngettext(
+        "Wrong code. {n} try left.", "Wrong code. {n} tries left.", n)),
     "stats_period_long": ("days", lambda n: ngettext(
         "A period can be at most {days} day long.",
         "A period can be at most {days} days long.", n)),

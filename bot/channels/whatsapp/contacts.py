@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db_context import current_session
 from db.base import utcnow
+from db.models.core import User
 from db.models.whatsapp import WaContact
 
 CACHE_LIMIT = 50_000  # addresses kept in memory; forgotten all at once beyond (re-read)
@@ -29,9 +30,13 @@ INBOUND_PRECISION = timedelta(minutes=5)
 
 @dataclass
 class Contact:
-    ext_id: int  # what aiogram and the bot's tables know them by (negative)
+    ext_id: int  # the chat: what aiogram and the bot's tables know them by (negative)
     address: str
     menu: list[str] | None
+    person_id: int = 0  # who is talking: users.tg_id of the person linked (/link), else ext_id
+
+    def __post_init__(self) -> None:
+        self.person_id = self.person_id or self.ext_id
 
 
 class ContactBook:
@@ -45,7 +50,10 @@ class ContactBook:
         """The contact who just wrote (created at their first message); notes the time, from
         which WhatsApp's 24-hour window for free-form messages runs."""
         async with self._session(write=True) as session:
-            row = await session.scalar(select(WaContact).where(WaContact.address == address))
+            found = (await session.execute(
+                select(WaContact, User.tg_id).outerjoin(User, User.id == WaContact.user_id)
+                .where(WaContact.address == address))).first()
+            row, person_id = found if found is not None else (None, None)
             if row is None:
                 row = await self._create(session, address, wa_id)
             now = self.clock()
@@ -53,7 +61,7 @@ class ContactBook:
                 row.last_inbound_at = now
             if wa_id and row.wa_id != wa_id:
                 row.wa_id = wa_id
-            contact = Contact(row.ext_id, row.address, row.menu)
+            contact = Contact(row.ext_id, row.address, row.menu, person_id or 0)
         self._remember(contact.ext_id, address)
         self._menus[contact.ext_id] = contact.menu
         return contact

@@ -95,7 +95,8 @@ def message_id_of(wamid: str) -> int:
 def to_update(incoming: Incoming, contact: Contact, bot_id: int) -> dict[str, Any]:
     """The Update (as a dict for Update.model_validate) this message stands for."""
     message = incoming.message
-    person = {"id": contact.ext_id, "is_bot": False, "first_name": incoming.name}
+    # a person linked to their Telegram (/link) talks as that person, in the WhatsApp chat
+    person = {"id": contact.person_id, "is_bot": False, "first_name": incoming.name}
     chat = {"id": contact.ext_id, "type": "private", "first_name": incoming.name}
     data = _chosen(message, contact.menu)
     update_id = update_id_of(incoming.wamid)
