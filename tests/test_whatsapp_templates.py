@@ -1,0 +1,173 @@
+"""Templates that keep what the message had (issue 16): outside the 24-hour window an
+announcement to acknowledge is still acknowledged — its template's quick-reply button
+("Оқыдым" / "Прочитал(а)") carries the Telegram button's own callback data, and a press goes
+through the Dispatcher as the same acknowledgement; a photo announcement has its photo as
+the template's image header (uploaded once per broadcast); /wa_templates checks header, body
+and button of each template on the account."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select, update
+
+from bot.callbacks import BroadcastAckCD
+from db.models import Broadcast, BroadcastAck, Delivery, User
+from tests.factories import STAFF_TG_ID, make_coordinator, make_staff
+from tests.test_broadcast import compose
+from tests.test_whatsapp_delivery import COORDINATOR, harness, wa_student
+from tests.wa_harness import WaHarness
+
+PNG = b"\x89PNG\r\n\x1a\n the forum's poster"
+
+
+@pytest.fixture
+async def wh(db_url, clock) -> AsyncIterator[WaHarness]:
+    wa = await harness(db_url, clock)
+    yield wa
+    await wa.close()
+    await wa.h.close()
+
+
+async def acks(wh: WaHarness) -> int:
+    async with wh.h.app.sessionmaker() as s:
+        return await s.scalar(select(func.count()).select_from(BroadcastAck))
+
+
+async def bc_id(wh: WaHarness) -> int:
+    async with wh.h.app.sessionmaker() as s:
+        return await s.scalar(select(Broadcast.id))
+
+
+@pytest.mark.parametrize(("locale", "button", "thanks", "again"), [
+    ("kk", "Оқыдым", "Рақмет, белгіленді!", "Сіз растап қойғансыз."),
+    ("ru", "Прочитал(а)", "Спасибо, отмечено!", "Вы уже подтвердили."),
+])
+async def test_an_announcement_outside_the_window_is_acknowledged_by_its_template_button(
+        wh, locale, button, thanks, again):
+    await make_coordinator(wh.h, COORDINATOR)
+    await wa_student(wh, "KZ.far", locale, hours_silent=30)
+    u = wh.h.user(COORDINATOR)
+    await compose(u, "Forum on Saturday\nat 10:00", ack="✅ Received")
+    await u.click("Send now")
+    assert await wh.h.drain() == 1
+    student = wh.user("KZ.far")
+    [sent] = student.sent()
+    assert (sent.type, sent.template, sent.language) == (
+        "template", "mektep_announcement_read", locale)
+    assert sent.body == "Forum on Saturday · at 10:00"
+    assert sent.titles == [button]
+    assert sent.ids == [BroadcastAckCD(id=await bc_id(wh)).pack()]  # Telegram's own button
+    replies = await student.choose(button)
+    assert [r.body for r in replies] == [thanks]
+    assert await acks(wh) == 1
+    replies = await student.choose(button)  # pressed again: counted once, as on Telegram
+    assert [r.body for r in replies] == [again]
+    assert await acks(wh) == 1
+    assert not wh.api.refused
+
+
+async def test_a_template_button_of_someone_who_did_not_receive_it_records_nothing(wh):
+    await make_coordinator(wh.h, COORDINATOR)
+    await wa_student(wh, "KZ.far", "ru", hours_silent=30)
+    await wa_student(wh, "KZ.other", "ru", hours_silent=30)
+    u = wh.h.user(COORDINATOR)
+    await compose(u, "Forum", ack="✅ Received")
+    await u.click("Send now")
+    await wh.h.drain()
+    async with wh.h.app.sessionmaker() as s:  # KZ.other's row never went out
+        await s.execute(update(Delivery).where(Delivery.chat_id == (await s.scalar(
+            select(User.chat_id).where(User.locale == "ru").order_by(User.id.desc()))))
+            .values(status="failed"))
+        await s.commit()
+    forger = wh.user("KZ.other")
+    from tests import fake_whatsapp as fw
+    replies = await forger.post(fw.template_button(BroadcastAckCD(id=await bc_id(wh)).pack(),
+                                                   "Прочитал(а)"))
+    assert await acks(wh) == 0
+    assert replies and "Прочитал" not in replies[-1].body
+
+
+async def test_done_announcements_and_their_nudge_use_the_done_and_read_buttons(wh):
+    await make_coordinator(wh.h, COORDINATOR)
+    await wa_student(wh, "KZ.kk", "kk", hours_silent=30)
+    u = wh.h.user(COORDINATOR)
+    await compose(u, "Fill in the form", ack="✅ Done")
+    await u.click("Send now")
+    await wh.h.drain()
+    student = wh.user("KZ.kk")
+    assert (student.last().template, student.last().titles) == (
+        "mektep_announcement_done", ["Орындадым"])
+    await student.choose("Орындадым")
+    assert await acks(wh) == 1
+    assert student.last().body == "Рақмет, белгіленді!"
+
+
+@pytest.mark.parametrize(("locale", "button"), [("kk", "Оқыдым"), ("ru", "Прочитал(а)")])
+async def test_a_photo_announcement_has_its_photo_as_the_header_uploaded_once(
+        wh, locale, button):
+    await make_coordinator(wh.h, COORDINATOR)
+    for n in range(3):
+        await wa_student(wh, f"KZ.{n}", locale, hours_silent=30)
+    wh.h.api.files["AgPoster"] = PNG  # the coordinator's photo, as Telegram serves it
+    u = wh.h.user(COORDINATOR)
+    await u.send("/broadcast")
+    await u.send_content(caption="Forum poster", photo=[
+        {"file_id": "AgPoster", "file_unique_id": "p1", "width": 1, "height": 1}])
+    await u.click("Students")
+    await u.click("✅ Received")
+    await u.click("Send now")
+    assert await wh.h.drain() == 3
+    sent = [s for s in wh.api.sent if s.type == "template"]
+    assert {(s.template, s.language, s.body) for s in sent} == {
+        ("mektep_announcement_photo_read", locale, "Forum poster")}
+    assert {s.media_id for s in sent} != {None} and len({s.media_id for s in sent}) == 1
+    assert wh.api.media[sent[0].media_id][0] == PNG
+    await wh.user("KZ.1").choose(button)
+    assert await acks(wh) == 1
+
+
+async def test_wa_templates_names_a_template_approved_with_another_header_or_button(
+        db_url, clock):
+    wh = await harness(db_url, clock, whatsapp_business_account_id="WABA1")
+    try:
+        await make_staff(wh.h)
+        for listed in wh.api.templates:
+            if (listed["name"], listed["language"]) == ("mektep_announcement_photo", "ru"):
+                listed["components"] = listed["components"][1:]  # approved without the image
+            if (listed["name"], listed["language"]) == ("mektep_announcement_read", "kk"):
+                listed["components"] = listed["components"][:-1]  # … without the button
+        staff = wh.h.user(STAFF_TG_ID)
+        await staff.send("/wa_templates")
+        listing = "\n".join(staff.texts())
+        assert ("❌ DIFFERENT (header) <code>mektep_announcement_photo</code> (ru, "
+                "image header): Мектеп Парламенті: новое объявление. {{1}}") in listing
+        assert ("❌ DIFFERENT (buttons) <code>mektep_announcement_read</code> (kk, quick-reply "
+                "button “Оқыдым”): Мектеп Парламенті: жаңа хабарландыру. {{1}}\n\n"
+                "Оқығаныңызды «Оқыдым» батырмасымен растаңыз.") in listing
+        assert ("✅ <code>mektep_announcement_photo_read</code> (en, image header, quick-reply "
+                "button “Read”)") in listing
+        assert "Approved: 31 of 33." in listing
+        assert "submit it again exactly as listed" in listing
+    finally:
+        await wh.close()
+        await wh.h.close()
+
+
+async def test_wa_templates_in_kazakh(db_url, clock):
+    wh = await harness(db_url, clock, whatsapp_business_account_id="WABA1")
+    try:
+        await make_staff(wh.h)
+        async with wh.h.app.sessionmaker() as s:
+            await s.execute(update(User).values(locale="kk"))
+            await s.commit()
+        wh.h.app.users.forget(STAFF_TG_ID)
+        staff = wh.h.user(STAFF_TG_ID)
+        await staff.send("/wa_templates")
+        listing = "\n".join(staff.texts())
+        assert ("✅ <code>mektep_announcement_photo_read</code> (kk, сурет тақырыпта, «Оқыдым» "
+                "жылдам жауап батырмасы)") in listing
+    finally:
+        await wh.close()
+        await wh.h.close()
