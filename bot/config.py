@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # people outside the 24-hour window messaged per 24 h (Meta's tier: 250, 1K, 10K, …)
     whatsapp_daily_limit: int = Field(default=1000, ge=1)
     whatsapp_business_account_id: str | None = None  # /wa_templates checks its templates
+    # a WhatsApp contact who never registered is forgotten (with the files they sent) this
+    # many days after their last message (bot.services.identity.forget_strangers)
+    whatsapp_contact_retention_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("bot_token", mode="before")
     @classmethod

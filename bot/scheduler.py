@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from bot.app import App
+from bot.services.identity import STRANGERS_BATCH
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ def ticks() -> list[tuple[str, float, Tick]]:
         ("challenges", 60, challenges_tick),
         ("coordinator_requests", 60, coordinator_requests_tick),
         ("fsm_expiry", EXPIRY_EVERY, expire_tick),
+        ("whatsapp_strangers", 3600, whatsapp_strangers_tick),
     ]
 
 
@@ -55,6 +58,26 @@ async def expire_tick(app: App) -> None:
 
     if isinstance(app.storage, SqlStorage):
         await app.storage.expire(app.now() - FSM_TTL)
+
+
+async def whatsapp_strangers_tick(app: App) -> None:
+    """WhatsApp contacts who never registered are forgotten, with the files they sent,
+    WHATSAPP_CONTACT_RETENTION_DAYS after their last message (bot.services.identity)."""
+    from bot.services.identity import forget_strangers
+
+    silent_since = app.now() - timedelta(days=app.settings.whatsapp_contact_retention_days)
+    while True:  # batches, each its own transaction (their files go as it commits)
+        async with app.sessionmaker() as session:
+            gone = await forget_strangers(session, silent_since)
+            await session.commit()
+        contacts = getattr(app.channels.get("whatsapp"), "contacts", None)
+        for ext_id in gone:
+            if contacts is not None:
+                contacts.forget(ext_id)
+        if gone:
+            logger.info("forgot %d WhatsApp contacts who never registered", len(gone))
+        if len(gone) < STRANGERS_BATCH:
+            return
 
 
 def start_scheduler(app: App) -> None:
