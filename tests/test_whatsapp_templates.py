@@ -171,3 +171,37 @@ async def test_wa_templates_in_kazakh(db_url, clock):
     finally:
         await wh.close()
         await wh.h.close()
+
+
+def test_readme_lists_every_template_to_submit_exactly_and_every_setting():
+    """README's "Templates to submit" is what the centre types into WhatsApp Manager: each
+    name with its header and button, each head and tail word for word; the steps to connect
+    a number name every WHATSAPP_ variable."""
+    from bot.config import Settings
+    from bot.notices import templates
+    from tests.e2e import ROOT
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("**Templates to submit**"):text.index("**Limits that shape")]
+    for kind, photo, ack in templates.VARIANTS:
+        name = templates.name_of(kind, photo, ack)
+        row = next(line for line in section.splitlines() if line.startswith(f"| `{name}` |"))
+        header, button = (cell.strip() for cell in row.split("|")[2:4])
+        t = templates.template(kind, "en", photo, ack)
+        assert header == ("image" if photo else "document" if t.has_document else "—"), name
+        assert button == (" / ".join(templates.BUTTONS[ack][lang]
+                                     for lang in templates.LANGUAGES) if ack else "—"), name
+    for lang in templates.LANGUAGES:
+        for head in templates.HEADS.values():
+            assert f"| {head[lang]} |" in section
+        for tail in templates.TAILS.values():
+            assert f"| {tail[lang]} |" in section
+    assert f"eleven templates × 3 = {len(templates.required())}" in section
+    for field in Settings.model_fields:
+        if field.startswith("whatsapp_"):
+            assert f"`{field.upper()}`" in text, field
+    connect = text[text.index("**Connecting a real WhatsApp number**"):]
+    for needle in ("WHATSAPP_TOKEN", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_APP_SECRET",
+                   "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_BUSINESS_ACCOUNT_ID",
+                   "https://bot.example.kz/whatsapp", "`messages`"):
+        assert needle in connect[:4000], needle
