@@ -14,8 +14,10 @@ from sqlalchemy import func, select, update
 
 from bot.callbacks import BroadcastAckCD
 from db.models import Broadcast, BroadcastAck, Delivery, User
+from tests import fake_whatsapp as fw
 from tests.factories import STAFF_TG_ID, make_coordinator, make_staff
 from tests.test_broadcast import compose
+from tests.test_whatsapp import stored
 from tests.test_whatsapp_delivery import COORDINATOR, harness, wa_student
 from tests.wa_harness import WaHarness
 
@@ -76,17 +78,16 @@ async def test_a_template_button_of_someone_who_did_not_receive_it_records_nothi
     await compose(u, "Forum", ack="✅ Received")
     await u.click("Send now")
     await wh.h.drain()
-    async with wh.h.app.sessionmaker() as s:  # KZ.other's row never went out
-        await s.execute(update(Delivery).where(Delivery.chat_id == (await s.scalar(
-            select(User.chat_id).where(User.locale == "ru").order_by(User.id.desc()))))
-            .values(status="failed"))
+    other = (await stored(wh, "KZ.other"))[1]
+    async with wh.h.app.sessionmaker() as s:  # KZ.other's message never went out
+        await s.execute(update(Delivery).where(Delivery.user_id == other.id)
+                        .values(status="failed"))
         await s.commit()
     forger = wh.user("KZ.other")
-    from tests import fake_whatsapp as fw
     replies = await forger.post(fw.template_button(BroadcastAckCD(id=await bc_id(wh)).pack(),
                                                    "Прочитал(а)"))
     assert await acks(wh) == 0
-    assert replies and "Прочитал" not in replies[-1].body
+    assert [r.body for r in replies] == ["Не найдено. Возможно, запись удалена."]
 
 
 async def test_done_announcements_and_their_nudge_use_the_done_and_read_buttons(wh):
@@ -102,6 +103,28 @@ async def test_done_announcements_and_their_nudge_use_the_done_and_read_buttons(
     await student.choose("Орындадым")
     assert await acks(wh) == 1
     assert student.last().body == "Рақмет, белгіленді!"
+
+
+async def test_the_nudge_to_confirm_comes_as_a_reminder_with_the_read_button(wh):
+    from bot.notices.broadcasts import broadcasts_tick
+
+    await make_coordinator(wh.h, COORDINATOR)
+    await wa_student(wh, "KZ.ru", "ru", hours_silent=30)
+    u = wh.h.user(COORDINATOR)
+    await compose(u, "Forum", ack="✅ Received")
+    await u.click("Send now")
+    await wh.h.drain()
+    await broadcasts_tick(wh.h.app)
+    await u.click("📊 Confirmations")
+    await u.click("Remind the 1")
+    assert await wh.h.drain() == 1
+    student = wh.user("KZ.ru")
+    nudge = student.last()
+    assert (nudge.template, nudge.language, nudge.titles) == (
+        "mektep_reminder_read", "ru", ["Прочитал(а)"])
+    assert nudge.ids == [BroadcastAckCD(id=await bc_id(wh)).pack()]
+    await student.choose("Прочитал(а)")
+    assert await acks(wh) == 1
 
 
 @pytest.mark.parametrize(("locale", "button"), [("kk", "Оқыдым"), ("ru", "Прочитал(а)")])

@@ -150,7 +150,8 @@ class WhatsAppChannel:
         param = templates.one_line(_text_of(message), html_text=message.html)
         try:
             header = await self._header(which, message, data)
-            chosen = templates.name_of(which, photo=bool(header and "image" in header),
+            photo = header is not None and header["type"] == "image"
+            chosen = templates.name_of(which, photo=photo,
                                        ack=ack[0] if ack else None)
             await client.send_template(to, chosen, templates.language_of(locale),
                                        templates.components(param, header,
@@ -187,6 +188,8 @@ class WhatsAppChannel:
             return None
         try:
             source, filename, mime = await session.source_of(self.bot, file_id)
+        except WaApiError:  # a stored photo erased since (/deleteme of its sender)
+            return None
         except TRANSLATED as exc:
             error = channel_error(exc)
             if isinstance(error, (Transient, RetryAfter)):
