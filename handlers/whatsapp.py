@@ -43,8 +43,9 @@ async def cmd_wa_templates(message: Message, channels: dict[str, Channel]) -> No
         approved = sum(state == APPROVED for state in states.values())
         lines.append(_("Approved: {n} of {total}.").format(n=approved, total=len(states)))
     if any(state.startswith("DIFFERENT") for state in states.values()):
-        lines.append(_("DIFFERENT: the template on the account has another header, text or "
-                       "button than the bot sends; submit it again exactly as listed."))
+        lines.append(_("DIFFERENT: the template on the account has another category, header, "
+                       "text or button than the bot sends; submit it again exactly as listed, "
+                       "category Utility."))
     if note:
         lines.append(note)
     await message.answer("\n".join(lines))

@@ -132,7 +132,7 @@ class FakeCloudApi:
             if request.method == "POST" and parts[-1] == "media":
                 return httpx.Response(200, json={"id": self._upload(request)})
             if request.method == "GET" and parts[-1] == "message_templates":
-                return httpx.Response(200, json={"data": self.templates or []})
+                return httpx.Response(200, json={"data": self._listed(request)})
             if request.method == "GET" and parts[0] == "media":
                 return self._download(parts[-1])
             if request.method == "GET" and len(parts) == 2:
@@ -252,6 +252,11 @@ class FakeCloudApi:
             if t["name"] == name and t["language"] == language and t["status"] == "APPROVED":
                 return t.get("components")
         raise Refusal(132001, f"template {name} ({language}) does not exist")
+
+    def _listed(self, request: httpx.Request) -> list[dict[str, Any]]:
+        """The account's templates with the fields asked for (Meta's default: a few)."""
+        fields = (request.url.params.get("fields") or "name,language,status,id").split(",")
+        return [{k: v for k, v in t.items() if k in fields} for t in self.templates or []]
 
     def _upload(self, request: httpx.Request) -> str:
         content_type = request.headers.get("content-type", "")

@@ -209,8 +209,8 @@ def image_of(message: OutgoingMessage) -> str | None:
 # --- the account's templates ------------------------------------------------------------------
 def check(listed: list[dict[str, Any]]) -> list[tuple[Template, str]]:
     """Each required template with its state on the account: APPROVED, PENDING, REJECTED, …,
-    MISSING, or DIFFERENT (<what>) when an approved one's header, body or button is not
-    what the bot sends. `listed`: the account's templates as the Cloud API lists them."""
+    MISSING, or DIFFERENT (<what>) when one's category, header, body or button is not what
+    the bot sends. `listed`: the account's templates as the Cloud API lists them."""
     found = {(t.get("name"), t.get("language")): t for t in listed}
     checked = []
     for wanted in required():
@@ -219,13 +219,17 @@ def check(listed: list[dict[str, Any]]) -> list[tuple[Template, str]]:
             checked.append((wanted, "MISSING"))
             continue
         state = str(have.get("status") or "UNKNOWN")
-        differs = _differs(wanted, have.get("components"))
+        differs = _differs(wanted, have)
         checked.append((wanted, f"DIFFERENT ({differs})" if differs else state))
     return checked
 
 
-def _differs(wanted: Template, listed: Any) -> str | None:
-    """Which part of a listed template differs from ours (None: the same, or not listed)."""
+def _differs(wanted: Template, have: dict[str, Any]) -> str | None:
+    """Which part of a listed template differs from ours (None: the same, or not listed).
+    A category Meta changed (Marketing: dearer, capped per person) counts too."""
+    if str(have.get("category") or CATEGORY).upper() != CATEGORY:
+        return "category"
+    listed = have.get("components")
     if not isinstance(listed, list):
         return None
     theirs = {str(part.get("type", "")).upper(): part for part in listed if isinstance(part, dict)}
