@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 from bot.app import App
-from bot.services.identity import STRANGERS_BATCH
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +62,13 @@ async def expire_tick(app: App) -> None:
 async def whatsapp_strangers_tick(app: App) -> None:
     """WhatsApp contacts who never registered are forgotten, with the files they sent,
     WHATSAPP_CONTACT_RETENTION_DAYS after their last message (bot.services.identity)."""
-    from bot.services.identity import forget_strangers
+    from bot.services import identity
 
     silent_since = app.now() - timedelta(days=app.settings.whatsapp_contact_retention_days)
+    batch = identity.STRANGERS_BATCH
     while True:  # batches, each its own transaction (their files go as it commits)
         async with app.sessionmaker() as session:
-            gone = await forget_strangers(session, silent_since)
+            gone = await identity.forget_strangers(session, silent_since, batch)
             await session.commit()
         contacts = getattr(app.channels.get("whatsapp"), "contacts", None)
         for ext_id in gone:
@@ -76,7 +76,7 @@ async def whatsapp_strangers_tick(app: App) -> None:
                 contacts.forget(ext_id)
         if gone:
             logger.info("forgot %d WhatsApp contacts who never registered", len(gone))
-        if len(gone) < STRANGERS_BATCH:
+        if len(gone) < batch:
             return
 
 

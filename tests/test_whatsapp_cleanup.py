@@ -118,12 +118,9 @@ async def test_the_retention_is_a_setting_and_the_tick_is_scheduled(db_url, cloc
 
 
 async def test_strangers_are_forgotten_in_batches(wh, monkeypatch):
-    from bot import scheduler
     from bot.services import identity
 
     monkeypatch.setattr(identity, "STRANGERS_BATCH", 2)
-    monkeypatch.setattr(scheduler, "STRANGERS_BATCH", 2)
-    monkeypatch.setattr(identity.forget_strangers, "__defaults__", (2,))
     for n in range(5):
         await wh.user(f"KZ.{n}").send("/start")
         await silent_for(wh, f"KZ.{n}", 40)
