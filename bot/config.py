@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     whatsapp_business_account_id: str | None = None  # /wa_templates checks its templates
     # WhatsApp people who become staff as STAFF_IDS do: phone numbers (digits kept) or ids
     staff_whatsapp: Annotated[frozenset[str], NoDecode] = frozenset()
+    # a WhatsApp contact who never registered is forgotten (with the files they sent) this
+    # many days after their last message (bot.services.identity.forget_strangers)
+    whatsapp_contact_retention_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("bot_token", mode="before")
     @classmethod

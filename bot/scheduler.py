@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from bot.app import App
@@ -37,6 +38,7 @@ def ticks() -> list[tuple[str, float, Tick]]:
         ("coordinator_requests", 60, coordinator_requests_tick),
         ("weekly_reminder", 60, weekly_reminder_tick),
         ("fsm_expiry", EXPIRY_EVERY, expire_tick),
+        ("whatsapp_strangers", 3600, whatsapp_strangers_tick),
     ]
 
 
@@ -57,6 +59,27 @@ async def expire_tick(app: App) -> None:
 
     if isinstance(app.storage, SqlStorage):
         await app.storage.expire(app.now() - FSM_TTL)
+
+
+async def whatsapp_strangers_tick(app: App) -> None:
+    """WhatsApp contacts who never registered are forgotten, with the files they sent,
+    WHATSAPP_CONTACT_RETENTION_DAYS after their last message (bot.services.identity)."""
+    from bot.services import identity
+
+    silent_since = app.now() - timedelta(days=app.settings.whatsapp_contact_retention_days)
+    batch = identity.STRANGERS_BATCH
+    while True:  # batches, each its own transaction (their files go as it commits)
+        async with app.sessionmaker() as session:
+            gone = await identity.forget_strangers(session, silent_since, batch)
+            await session.commit()
+        contacts = getattr(app.channels.get("whatsapp"), "contacts", None)
+        for ext_id in gone:
+            if contacts is not None:
+                contacts.forget(ext_id)
+        if gone:
+            logger.info("forgot %d WhatsApp contacts who never registered", len(gone))
+        if len(gone) < batch:
+            return
 
 
 def start_scheduler(app: App) -> None:

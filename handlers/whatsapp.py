@@ -37,13 +37,27 @@ async def cmd_wa_templates(message: Message, channels: dict[str, Channel]) -> No
     for t in templates.required():
         state = states.get((t.name, t.language))
         mark = "" if state is None else ("✅ " if state == APPROVED else f"❌ {state} ")
-        # outside the f-string, where the catalog extractor finds it
-        header = ", " + _("document header") if t.has_document else ""
-        lines.append(f"{mark}<code>{t.name}</code> ({t.language}{header}): "
+        lines.append(f"{mark}<code>{t.name}</code> ({', '.join(_parts(t))}): "
                      f"{html.escape(t.text)}")
     if states:
         approved = sum(state == APPROVED for state in states.values())
         lines.append(_("Approved: {n} of {total}.").format(n=approved, total=len(states)))
+    if any(state.startswith("DIFFERENT") for state in states.values()):
+        lines.append(_("DIFFERENT: the template on the account has another category, header, "
+                       "text or button than the bot sends; submit it again exactly as listed, "
+                       "category Utility."))
     if note:
         lines.append(note)
     await message.answer("\n".join(lines))
+
+
+def _parts(t: templates.Template) -> list[str]:
+    """Its language, and the header and button it must be submitted with."""
+    parts = [t.language]
+    if t.header == templates.DOCUMENT:
+        parts.append(_("document header"))
+    elif t.header == templates.IMAGE:
+        parts.append(_("image header"))
+    if t.button:
+        parts.append(_("quick-reply button «{text}»").format(text=t.button))
+    return parts

@@ -9,6 +9,8 @@ and serves it back, and refuses what Meta refuses, with Meta's error body
 - the 24-hour window: a free-form message to someone in `window_closed` → 131047;
 - a person who cannot be reached (not on WhatsApp, or blocked the business): any message to
   someone in `undeliverable` → 131026;
+- templates: one not approved in that language → 132001; listed with components, a send
+  whose header or buttons do not match them → 132012 / 132000;
 - injected faults (`fail_next`, `fail_next_download`): any code and HTTP status, e.g.
   130429, 131026, 500; media that expired (`expire`).
 It also builds what Meta posts to the bot: webhook bodies for a text, a button or list
@@ -41,6 +43,8 @@ ERROR_TITLES = {
     130429: "Rate limit hit", 131056: "(Business Account, Consumer Account) pair rate limit hit",
     131000: "Something went wrong", 100: "Invalid parameter",
     132001: "Template name does not exist in the translation",
+    132000: "Number of parameters does not match the expected number of params",
+    132012: "Parameter format does not match format in the created template",
 }
 
 
@@ -131,7 +135,7 @@ class FakeCloudApi:
             if request.method == "POST" and parts[-1] == "media":
                 return httpx.Response(200, json={"id": self._upload(request)})
             if request.method == "GET" and parts[-1] == "message_templates":
-                return httpx.Response(200, json={"data": self.templates or []})
+                return httpx.Response(200, json={"data": self._listed(request)})
             if request.method == "GET" and parts[0] == "media":
                 return self._download(parts[-1])
             if request.method == "GET" and len(parts) == 2:
@@ -213,26 +217,52 @@ class FakeCloudApi:
         raise Refusal(INVALID, f"interactive type {interactive['type']!r} not supported here")
 
     def _template(self, to: str, wamid: str, body: dict[str, Any]) -> Sent:
-        """A template: it must be approved in that language (if `templates` is set); what
-        the person reads is its body parameter's text, and a header document's media."""
+        """A template: it must be approved in that language (if `templates` is set), and its
+        header and buttons must be those it was approved with (if listed with components).
+        What the person reads is its body parameter's text, the header's media (image or
+        document) and its quick-reply buttons (titles as approved; ids: their payloads)."""
         template = body["template"]
         name, language = template["name"], template["language"]["code"]
-        if self.templates is not None and not any(
-                t["name"] == name and t["language"] == language and t["status"] == "APPROVED"
-                for t in self.templates):
-            raise Refusal(132001, f"template {name} ({language}) does not exist")
-        text, media_id = "", None
+        approved = self._approved(name, language)
+        text, media_id, header, payloads = "", None, None, []
         for part in template.get("components") or []:
             for param in part.get("parameters") or []:
-                if param.get("type") == "text":
+                kind = param.get("type")
+                if kind == "text":
                     text = param["text"]
                     _check("\n" not in text and "\t" not in text and "    " not in text,
                            "template parameter: no new lines, tabs or 4 spaces")
-                elif param.get("type") == "document":
-                    media_id = param["document"].get("id")
+                elif kind in ("document", "image"):
+                    header, media_id = kind.upper(), param[kind].get("id")
                     _check(media_id in self.media, f"unknown media id {media_id}")
+                elif kind == "payload":
+                    payloads.append(param["payload"])
+        titles = [f"button {n}" for n in range(len(payloads))]
+        if approved is not None:
+            parts = {c["type"]: c for c in approved}
+            if (parts.get("HEADER") or {}).get("format") != header:
+                raise Refusal(132012, "Parameter format does not match format in the "
+                                      "created template")
+            titles = [b["text"] for b in (parts.get("BUTTONS") or {}).get("buttons") or []]
+            if len(titles) != len(payloads):
+                raise Refusal(132000, "Number of parameters does not match the expected "
+                                      "number of params")
         return Sent(to, "template", wamid, body=text, media_id=media_id, raw=body,
-                    template=name, language=language)
+                    template=name, language=language, titles=titles, ids=payloads)
+
+    def _approved(self, name: str, language: str) -> list[dict[str, Any]] | None:
+        """The approved template's components (None: not listed with them)."""
+        if self.templates is None:
+            return None
+        for t in self.templates:
+            if t["name"] == name and t["language"] == language and t["status"] == "APPROVED":
+                return t.get("components")
+        raise Refusal(132001, f"template {name} ({language}) does not exist")
+
+    def _listed(self, request: httpx.Request) -> list[dict[str, Any]]:
+        """The account's templates with the fields asked for (Meta's default: a few)."""
+        fields = (request.url.params.get("fields") or "name,language,status,id").split(",")
+        return [{k: v for k, v in t.items() if k in fields} for t in self.templates or []]
 
     def _upload(self, request: httpx.Request) -> str:
         content_type = request.headers.get("content-type", "")
@@ -306,6 +336,14 @@ def text(body: str) -> dict[str, Any]:
 def button_reply(data: str, title: str) -> dict[str, Any]:
     return {"type": "interactive", "interactive": {
         "type": "button_reply", "button_reply": {"id": data, "title": title}}}
+
+
+def template_button(payload: str, title: str, context: str | None = None) -> dict[str, Any]:
+    """A template's quick-reply button pressed: Meta sends its payload and text."""
+    pressed: dict[str, Any] = {"type": "button", "button": {"payload": payload, "text": title}}
+    if context:
+        pressed["context"] = {"from": "77000000000", "id": context}
+    return pressed
 
 
 def list_reply(data: str, title: str) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 import pytest
 
 from bot.__main__ import parse_args
+from bot.channels.whatsapp.transport import BODY_LIMIT
+from bot.channels.whatsapp.transport import WEBHOOK_PATH as WHATSAPP_PATH
 from bot.config import Settings, load_settings
 from tests.e2e import ROOT
 
@@ -160,11 +162,28 @@ def test_nginx_accepts_the_site(tmp_path):
 
 def test_nginx_passes_only_the_webhook_to_the_instances():
     locations = nginx_locations(NGINX_SITE.read_text())
-    assert set(locations) == {"= /tg/webhook", "^~ /v/", "/"}
+    assert set(locations) == {"= /tg/webhook", f"= {WHATSAPP_PATH}", "^~ /v/", "/"}
     assert "proxy_pass http://mektep_bot;" in locations["= /tg/webhook"]
     # the verification page: the client's address for its per-address limit
     assert "proxy_set_header X-Real-IP $remote_addr;" in locations["^~ /v/"]
     assert "return 404;" in locations["/"]  # /healthz, /metrics and all else stay internal
+
+
+def test_nginx_passes_whatsapps_webhook_as_the_bot_serves_it():
+    """The path the bot serves (bot/channels/whatsapp/transport.py), the body as large as
+    the bot reads, and nothing that would change the signed body or drop
+    X-Hub-Signature-256 (a header nginx passes unless told otherwise)."""
+    location = nginx_locations(NGINX_SITE.read_text())[f"= {WHATSAPP_PATH}"]
+    assert "proxy_pass http://mektep_bot;" in location
+    size = re.search(r"client_max_body_size (\d+)m;", location)
+    assert size and int(size[1]) * 1024 * 1024 == BODY_LIMIT
+    for changes in ("proxy_pass_request_headers off", "proxy_pass_request_body off",
+                    "proxy_set_body", "X-Hub-Signature-256", "underscores_in_headers",
+                    "ignore_invalid_headers", "sub_filter", "gzip"):
+        assert changes not in location, changes
+    assert "underscores_in_headers" not in NGINX_SITE.read_text()
+    text = readme()
+    assert f"https://bot.example.kz{WHATSAPP_PATH}" in text
 
 
 def test_readme_names_the_same_paths_ports_and_schedule_as_the_files():
@@ -177,7 +196,8 @@ def test_readme_names_the_same_paths_ports_and_schedule_as_the_files():
     assert {int(p) for p in re.findall(r"mektep-bot@(\d+)", text)} <= set(ports)
     assert f"127.0.0.1:{ports[0]}–{ports[-1]}" in text
 
-    (location,) = (p.removeprefix("= ") for p in nginx_locations(site) if p.startswith("="))
+    (location,) = (p.removeprefix("= ") for p in nginx_locations(site)
+                   if p.startswith("=") and p != f"= {WHATSAPP_PATH}")
     readme_urls = re.findall(r"`WEBHOOK_URL` \| `(https://[^`]+)`", text)
     env_url = re.search(r"^WEBHOOK_URL=(\S+)", ENV_EXAMPLE.read_text(), re.M)
     assert readme_urls and env_url

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
+from bot.channels.whatsapp.transport import BODY_LIMIT
 from db.models import User, WaContact
 from tests import fake_whatsapp as fw
 from tests.conftest import STAFF_ID
@@ -124,6 +125,19 @@ async def test_a_bad_signature_gets_401_and_nothing_is_handled(wh):
     assert contact is None
     assert await wh.post(body, fw.signature(body)) == 200
     assert wh.api.to(BSUID)
+
+
+async def test_a_large_batched_body_is_read_whole_and_an_oversized_one_refused(wh):
+    """Meta batches up to 3 MB in one webhook: more than aiohttp's default 1 MiB."""
+    batch = fw.webhook(BSUID, fw.text("/start"))
+    batch["entry"][0]["changes"].append({"field": "statuses", "value": {
+        "statuses": [{"id": f"wamid.S{n}", "status": "read"} for n in range(40_000)]}})
+    body = json.dumps(batch).encode()
+    assert 1024 * 1024 < len(body) < BODY_LIMIT
+    assert await wh.post(body, fw.signature(body)) == 200
+    assert wh.api.to(BSUID)  # the message in it was handled
+    huge = body + b" " * BODY_LIMIT
+    assert await wh.post(huge, fw.signature(huge)) == 413
 
 
 async def test_the_verification_challenge(wh):

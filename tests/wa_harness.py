@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.channels.whatsapp.transport import WEBHOOK_PATH, WhatsApp, add_routes, build_whatsapp
+from bot.notices import templates
 from tests import fake_whatsapp as fw
 from tests.harness import BotHarness
 
@@ -20,6 +21,13 @@ WA_SETTINGS: dict[str, Any] = {
     "whatsapp_token": fw.TOKEN, "whatsapp_phone_number_id": fw.PHONE_ID,
     "whatsapp_app_secret": fw.APP_SECRET, "whatsapp_verify_token": fw.VERIFY_TOKEN}
 NUMBERED = re.compile(r"^(\d+)\. (.+)$", re.MULTILINE)
+
+
+def approved_templates() -> list[dict[str, Any]]:
+    """Every template the bot needs, approved as submitted: as the Cloud API lists them."""
+    return [{"name": t.name, "language": t.language, "status": "APPROVED",
+             "category": templates.CATEGORY, "components": t.definition()}
+            for t in templates.required()]
 
 
 class WaHarness:
@@ -80,6 +88,8 @@ class FakeWaUser:
                     return await self.post(fw.button_reply(data, option))
                 if title in full and sent.type == "list":
                     return await self.post(fw.list_reply(data, option))
+                if title in full and sent.type == "template":
+                    return await self.post(fw.template_button(data, option, sent.wamid))
             for number, option in NUMBERED.findall(sent.body):
                 if title in option:
                     return await self.send(number)

@@ -34,10 +34,11 @@ AUDIENCE_VALUES = {"org": (N_("organisation type: {value}"), labels.ORG_TYPE),
 
 
 # --- what the recipients get --------------------------------------------------------------
-def message_of(content: dict[str, Any], buttons: list[list[Button]]) -> OutgoingMessage:
+def message_of(content: dict[str, Any], buttons: list[list[Button]],
+               ack: str | None = None) -> OutgoingMessage:
     fields = {k: content.get(k) for k in ("kind", "text", "entities", "file_id", "media")}
     return OutgoingMessage(**fields, buttons=[] if content["kind"] == "album" else buttons,
-                           link_preview=content.get("link_preview", True))
+                           link_preview=content.get("link_preview", True), ack=ack)
 
 
 def button_rows(voice: Voice, locale: str, bc_id: int, ack: str | None,
@@ -69,10 +70,10 @@ def build_payloads(voice: Voice, bc: Broadcast) -> tuple[dict[str, OutgoingMessa
         for forward in variants:
             key = locale + ("|c" if forward else "")
             rows = button_rows(voice, locale, bc.id, bc.ack, forward)
-            payloads[key] = message_of(bc.content, rows)
+            payloads[key] = message_of(bc.content, rows, bc.ack)
             if bc.content["kind"] == "album" and rows:
                 followups[key] = OutgoingMessage(text=followup_text(voice, locale, bc.ack),
-                                                 buttons=rows)
+                                                 buttons=rows, ack=bc.ack)
     return payloads, followups
 
 
@@ -90,7 +91,8 @@ def nudge_message(voice: Voice, locale: str, bc: Broadcast) -> OutgoingMessage:
                                "announcement.")
     if excerpt:
         text += "\n\n«" + excerpt + "»"
-    return OutgoingMessage(text=text, buttons=button_rows(voice, locale, bc.id, bc.ack, False))
+    return OutgoingMessage(text=text, buttons=button_rows(voice, locale, bc.id, bc.ack, False),
+                           ack=bc.ack)
 
 
 def nudge_payloads(voice: Voice, bc: Broadcast) -> dict[str, OutgoingMessage]:

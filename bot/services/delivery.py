@@ -83,6 +83,9 @@ class OutgoingMessage:
     # A document made when it is sent instead of stored here: {"maker": name, ...}, one of
     # the delivery worker's makers (a certificate: ~2 KB of texts instead of its PDF).
     document: dict[str, Any] | None = None
+    # What its acknowledgement button records (a broadcast's "received" | "done"): outside
+    # WhatsApp's 24-hour window a template with a quick-reply button carries that button.
+    ack: str | None = None
 
     def to_body(self) -> dict[str, Any]:
         return asdict(self)

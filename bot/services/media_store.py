@@ -115,13 +115,20 @@ async def erase_media(session: AsyncSession, owner_id: int | None,
                       folder: Path | None = None) -> None:
     """Forget the files `owner_id` sent: their rows now, the files once committed (unless
     someone else sent the very same bytes)."""
-    if owner_id is None:
+    if owner_id is not None:
+        await erase_media_of(session, [owner_id], folder)
+
+
+async def erase_media_of(session: AsyncSession, owner_ids: list[int],
+                         folder: Path | None = None) -> None:
+    """erase_media for several people at once (the retention tick's batch)."""
+    if not owner_ids:
         return
-    mine = set((await session.scalars(select(StoredMedia.sha256)
-                                      .where(StoredMedia.owner_id == owner_id))).all())
+    theirs = StoredMedia.owner_id.in_(owner_ids)
+    mine = set((await session.scalars(select(StoredMedia.sha256).where(theirs))).all())
     if not mine:
         return
-    await session.execute(delete(StoredMedia).where(StoredMedia.owner_id == owner_id))
+    await session.execute(delete(StoredMedia).where(theirs))
     shared = set((await session.scalars(select(StoredMedia.sha256).where(
         StoredMedia.sha256.in_(mine)))).all())
     unlink = session.info.setdefault(_UNLINK, [])

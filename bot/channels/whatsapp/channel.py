@@ -19,8 +19,10 @@ The Cloud API's errors, as the queue must treat them:
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from aiogram import Bot
 from sqlalchemy import or_, select
@@ -35,6 +37,7 @@ from bot.channels.whatsapp.session import (
     PAIR_RATE_CODE,
     PAIR_RATE_WAIT,
     THROUGHPUT_CODE,
+    WhatsAppSession,
 )
 from bot.notices import templates
 from bot.services.delivery import OutgoingMessage
@@ -47,6 +50,9 @@ WINDOW = timedelta(hours=24)
 WINDOW_CACHE = timedelta(seconds=60)  # how long a person's window state is trusted
 WINDOW_CACHE_SIZE = 50_000
 WINDOW_BATCH = 1_000  # claimed rows whose people are read with one query
+IMAGE_CACHE = timedelta(days=1)  # an uploaded photo's media id is reused (Meta keeps 30 days)
+ACKNOWLEDGEABLE = (templates.ANNOUNCEMENT, templates.REMINDER)
+logger = logging.getLogger(__name__)
 
 
 class WhatsAppChannel:
@@ -62,6 +68,7 @@ class WhatsAppChannel:
         self.templates_sent = 0
         # address → (last inbound, locale, when read): see _load_windows
         self._windows: dict[int, tuple[datetime | None, str | None, datetime]] = {}
+        self._images: dict[str, tuple[str, datetime]] = {}  # file id → (media id, uploaded)
 
     async def send(self, address: int, message: OutgoingMessage,
                    document: bytes | None = None) -> int | None:
@@ -139,20 +146,62 @@ class WhatsAppChannel:
         data = document or _stored_document(message)
         if which == templates.CERTIFICATE_READY and data is None:
             which = templates.ANNOUNCEMENT  # the certificate template needs its PDF
+        ack = templates.ack_of(message) if which in ACKNOWLEDGEABLE else None
         param = templates.one_line(_text_of(message), html_text=message.html)
         try:
-            header = None
-            if which == templates.CERTIFICATE_READY and data is not None:
-                filename = message.filename or "certificate.pdf"
-                header = {"id": await client.upload(data, filename, "application/pdf"),
-                          "filename": filename}
-            await client.send_template(to, templates.name_of(which),
-                                       templates.language_of(locale),
-                                       templates.components(param, header))
+            header = await self._header(which, message, data)
+            photo = header is not None and header["type"] == "image"
+            chosen = templates.name_of(which, photo=photo,
+                                       ack=ack[0] if ack else None)
+            await client.send_template(to, chosen, templates.language_of(locale),
+                                       templates.components(param, header,
+                                                            ack[1] if ack else None))
         except WaApiError as exc:
             raise api_error(exc) from exc
         self.templates_sent += 1
         return None  # a wamid is no integer message id
+
+    async def _header(self, which: str, message: OutgoingMessage,
+                      data: bytes | None) -> dict[str, Any] | None:
+        """The template's header media: a certificate's PDF, an announcement's photo."""
+        assert self.client is not None
+        if which == templates.CERTIFICATE_READY and data is not None:
+            filename = message.filename or "certificate.pdf"
+            media_id = await self.client.upload(data, filename, "application/pdf")
+            return {"type": "document", "document": {"id": media_id, "filename": filename}}
+        photo = templates.image_of(message) if which == templates.ANNOUNCEMENT else None
+        if photo is None:
+            return None
+        media_id = await self._image_id(photo)
+        return {"type": "image", "image": {"id": media_id}} if media_id else None
+
+    async def _image_id(self, file_id: str) -> str | None:
+        """A WhatsApp media id for a broadcast's photo (a Telegram file id or a stored one),
+        uploaded once per IMAGE_CACHE: one upload for a whole broadcast. None: it cannot be
+        fetched (the template then goes without it)."""
+        now = self.clock()
+        known = self._images.get(file_id)
+        if known is not None and now - known[1] < IMAGE_CACHE:
+            return known[0]
+        session = self.bot.session
+        if not isinstance(session, WhatsAppSession) or self.client is None:
+            return None
+        try:
+            source, filename, mime = await session.source_of(self.bot, file_id)
+        except WaApiError:  # a stored photo erased since (/deleteme of its sender)
+            return None
+        except TRANSLATED as exc:
+            error = channel_error(exc)
+            if isinstance(error, (Transient, RetryAfter)):
+                raise error from exc
+            logger.warning("a broadcast's photo could not be fetched: %s", type(exc).__name__)
+            return None
+        media_id = source if isinstance(source, str) else await self.client.upload(
+            source, filename or "photo.jpg", mime or "image/jpeg")
+        if len(self._images) > WINDOW_CACHE_SIZE:
+            self._images.clear()
+        self._images[file_id] = (media_id, now)
+        return media_id
 
 
 def _text_of(message: OutgoingMessage) -> str | None:

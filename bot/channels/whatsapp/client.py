@@ -163,14 +163,15 @@ class WaClient:
             raise WaApiError(0, f"network: {type(exc).__name__}", 0) from exc
 
     async def templates(self) -> list[dict[str, object]]:
-        """The account's message templates (name, language, status). Plain httpx: pywa's
-        get_templates parses every component of every template into typed objects, and
-        we need three fields of each."""
+        """The account's message templates (name, language, status, category, components as
+        Meta lists them). Plain httpx: pywa's get_templates parses every component of every
+        template into typed objects, and we compare them as plain dicts."""
         if not self.business_account_id:
             raise WaApiError(100, "WHATSAPP_BUSINESS_ACCOUNT_ID is not set")
         found: list[dict[str, object]] = []
         url: str | None = f"{self._http.base_url}/{self.business_account_id}/message_templates"
-        params: dict[str, str] | None = {"fields": "name,language,status", "limit": "200"}
+        params: dict[str, str] | None = {"fields": "name,language,status,category,components",
+                                          "limit": "200"}
         try:
             while url:
                 answer = await self._http.get(url, params=params, headers={

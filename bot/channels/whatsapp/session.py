@@ -174,7 +174,7 @@ class WhatsAppSession(BaseSession):
         chat_id = int(chat_id if chat_id is not None else method.chat_id)
         to = await self._address(method, chat_id)
         given = getattr(method, "media", None) or getattr(method, kind, None)
-        source, filename, mime = await self._file(bot, given)
+        source, filename, mime = await self.source_of(bot, given)
         caption = getattr(method, "caption", None)
         if caption:
             caption = _text(bot, caption, getattr(method, "parse_mode", None),
@@ -191,7 +191,7 @@ class WhatsAppSession(BaseSession):
         message[kind] = _attachment(kind, given if isinstance(given, str) else media_id)
         return message
 
-    async def _file(self, bot: Bot, given: Any) -> tuple[str | bytes, str | None, str | None]:
+    async def source_of(self, bot: Bot, given: Any) -> tuple[str | bytes, str | None, str | None]:
         """(a WhatsApp media id or the bytes to upload, file name, mime type) for a file the
         bot sends: a file from disk or memory, one in the media store, a Telegram file id
         (a Telegram person's entry shown to a WhatsApp reviewer), or a WhatsApp media id."""

@@ -55,6 +55,9 @@ logger = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/whatsapp"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
+# Meta's webhook bodies are at most 3 MB (several messages and statuses batched): more than
+# aiohttp's default 1 MiB, so the route reads its body itself; deploy/nginx allows as much.
+BODY_LIMIT = 3 * 1024 * 1024
 
 
 @dataclass
@@ -151,7 +154,9 @@ async def verify(request: web.Request) -> web.Response:
 
 async def receive(request: web.Request) -> web.Response:
     whatsapp = request.app[WHATSAPP_KEY]
-    body = await request.read()
+    body = await _body(request)
+    if body is None:
+        return web.Response(status=413, text="body too large")
     if not await whatsapp.client.signature_ok(body, request.headers.get(SIGNATURE_HEADER)):
         whatsapp.rejected += 1
         return web.Response(status=401, text="bad signature")
@@ -163,6 +168,19 @@ async def receive(request: web.Request) -> web.Response:
     for incoming in messages_of(payload if isinstance(payload, dict) else {}):
         busy |= not await handle_message(whatsapp, incoming)
     return web.Response(status=503, text="being handled") if busy else web.Response()
+
+
+async def _body(request: web.Request) -> bytes | None:
+    """The raw body (the signature is over these very bytes); None beyond BODY_LIMIT."""
+    if (request.content_length or 0) > BODY_LIMIT:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > BODY_LIMIT:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def handle_message(whatsapp: WhatsApp, incoming: Incoming) -> bool:
