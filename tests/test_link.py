@@ -240,7 +240,7 @@ async def test_staff_keep_their_rights_on_a_linked_whatsapp(wh, lang):
     assert refused.body.startswith("Кешіріңіз")
     code = await telegram_code(wh.h.user(STAFF_ID))
     await w.send(f"/link {code}")
-    listing, *more = await w.send("/wa_templates")  # long: in several messages
+    listing, *_ = await w.send("/wa_templates")  # long: in several messages
     assert "mektep_announcement" in listing.body
     assert listing.body.startswith(tr(
         wh, "WhatsApp templates the bot needs (category Utility; {{1}} is the message itself):",
@@ -266,7 +266,7 @@ async def test_staff_whatsapp_bootstraps_staff(db_url, clock):
         [refused] = await w.send("/wa_templates")
         assert refused.body.startswith("Извините")
         await h.app.bootstrap_staff()
-        listing, *more = await w.send("/wa_templates")
+        listing, *_ = await w.send("/wa_templates")
         assert "mektep_announcement" in listing.body
         # listed before registering: registers as staff (language and consent only)
         new = wh.user("KZ.newstaff")
