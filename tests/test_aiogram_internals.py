@@ -156,3 +156,16 @@ async def test_a_filter_gets_only_the_data_its_signature_names():
 def test_commands_are_still_commands_to_the_gates():
     """bot.routing's MessageGate reads Command.prefix off the handlers' filters."""
     assert Command("help").prefix == "/", "re-check bot.routing.message_gate"
+
+
+def test_every_button_factory_of_the_bot_is_memoised():
+    """A factory declared below `memoise_unpack(__name__)` in bot/callbacks.py would silently
+    unpack afresh for every filter that tries it."""
+    import bot.callbacks
+
+    factories = [f for f in CallbackData.__subclasses__()
+                 if f.__module__ == bot.callbacks.__name__]
+    assert len(factories) > 20
+    plain = [f.__name__ for f in factories
+             if isinstance(inspect.getattr_static(f, "unpack"), classmethod)]
+    assert plain == [], f"declare these above memoise_unpack in bot/callbacks.py: {plain}"
