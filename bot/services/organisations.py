@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import log_activity
 from bot.services.errors import DomainError
-from bot.services.registration import validate_org_name
 from db.base import utcnow
-from db.models import JuryMember, Organisation, Submission, User
+from db.models import Organisation, Submission, User
+from db.models.challenges import JuryMember
 from db.org_names import org_key, query_words
 
 PAGE_SIZE = 6  # with ◀ ▶ and "Not in the list" a page stays within WhatsApp's 10 rows
@@ -95,8 +95,8 @@ async def pick(session: AsyncSession, place: Place, org_id: int) -> Organisation
 
 async def resolve(session: AsyncSession, place: Place, name: str,
                   created_by: int | None = None) -> Organisation:
-    """The record of a typed name: the existing one of the same key, or a new one."""
-    name = validate_org_name(name)
+    """The record of a typed name (validated: registration.validate_org_name): the existing
+    one of the same key, or a new one."""
     found = await same_as(session, place, name)
     if found is not None:
         return found

@@ -94,12 +94,12 @@ def backfill(conn: sa.engine.Connection) -> None:
         by_key.setdefault((region_id, district_id, key), org_id)
     for table in ("submissions", "jury_members"):
         rows = conn.execute(sa.text(
-            f"SELECT id, region_id, district_id, org_name FROM {table} "  # noqa: S608
+            f"SELECT id, region_id, district_id, org_name FROM {table} "
             "WHERE org_name IS NOT NULL")).all()
         updates = [{"o": by_key[(r, d, org_key(n))], "i": i} for i, r, d, n in rows
                    if (r, d, org_key(n)) in by_key]
         if updates:
-            conn.execute(sa.text(f"UPDATE {table} SET organisation_id = :o "  # noqa: S608
+            conn.execute(sa.text(f"UPDATE {table} SET organisation_id = :o "
                                  "WHERE id = :i"), updates)
 
 
