@@ -35,12 +35,13 @@ class Place:
     org_type: str
 
 
-def place_of(data: dict[str, Any]) -> Place | None:
-    """The place of registration answers or a user row (None while one part is missing)."""
+def place_of(data: Any) -> Place | None:
+    """The place of registration answers or a user row (None before the region is known;
+    an old row without a type counts as a school, as its grade does)."""
     get = data.get if isinstance(data, dict) else lambda k: getattr(data, k, None)
-    if not get("region_id") or not get("org_type"):
+    if not get("region_id"):
         return None
-    return Place(get("region_id"), get("district_id"), get("org_type"))
+    return Place(get("region_id"), get("district_id"), get("org_type") or "school")
 
 
 def _live(place: Place) -> list[Any]:

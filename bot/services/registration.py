@@ -361,8 +361,11 @@ async def change_place(session: AsyncSession, cache: UserCache, user: User, regi
             not await _district_ok(session, district_id, region_id):
         raise DomainError("bad_value")
     await update_profile(session, cache, user, "region_id", region_id, check_role=True)
-    return await update_profile(session, cache, user, "district_id", district_id,
-                                check_role=True)
+    await update_profile(session, cache, user, "district_id", district_id, check_role=True)
+    if user.org_name:  # the organisation is one of the new district's now (same name)
+        orgs.attach(user, await orgs.resolve(session, orgs.place_of(user), user.org_name,
+                                             user.id))
+    return user
 
 
 async def list_pending_coordinators(session: AsyncSession, limit: int = 20) -> list[User]:
