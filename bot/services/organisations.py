@@ -9,6 +9,7 @@ that groups by (district, org_name) groups by record. A merge rewrites both on e
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,12 +55,18 @@ def _live(place: Place) -> list[Any]:
 async def listed(session: AsyncSession, place: Place, query: str = "") -> list[Organisation]:
     """The place's organisations by name; with `query`, those whose key holds every typed
     word (a district has tens, at most hundreds: filtered here, the same on every database)."""
-    rows = list((await session.scalars(
-        select(Organisation).where(*_live(place)).order_by(Organisation.name))).all())
+    rows = sorted((await session.scalars(select(Organisation).where(*_live(place)))).all(),
+                  key=natural)
     words = query_words(query)
     if words:
         rows = [o for o in rows if all(w in o.key for w in words)]
     return rows
+
+
+def natural(org: Organisation) -> tuple[Any, ...]:
+    """"№5" before "№45": numbers in a name sort as numbers."""
+    parts = re.split(r"(\d+)", org.name.casefold())
+    return tuple((int(p), "") if p.isdigit() else (0, p) for p in parts), org.id
 
 
 def page_of(rows: list[Organisation], page: int) -> tuple[list[Organisation], int, int]:

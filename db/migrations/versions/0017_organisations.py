@@ -78,12 +78,13 @@ def backfill(conn: sa.engine.Connection) -> None:
         place = (region_id, district_id, org_type or "school", key)
         spellings.setdefault(place, Counter())[name] += 1
         members.setdefault(place, []).append(uid)
-    by_key: dict[tuple, int] = {}  # (region, district, key) -> record, for entries and jurors
     insert = sa.text(
         "INSERT INTO organisations (region_id, district_id, org_type, name, key, created_at) "
         "VALUES (:r, :d, :t, :n, :k, :c) RETURNING id").bindparams(
         sa.bindparam("c", type_=UtcDateTime()))
     now = datetime.now(UTC)
+    by_place: dict[tuple, int] = {}  # (region, district, type, key) -> record
+    by_key: dict[tuple, int] = {}  # (region, district, key) -> a record of any type
     for place, counted in sorted(spellings.items(), key=lambda kv: str(kv[0])):
         region_id, district_id, org_type, key = place
         name = sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
@@ -91,16 +92,30 @@ def backfill(conn: sa.engine.Connection) -> None:
                                        "n": name, "k": key, "c": now}).scalar_one()
         conn.execute(sa.text("UPDATE users SET organisation_id = :o WHERE id = :u"),
                      [{"o": org_id, "u": uid} for uid in members[place]])
+        by_place[place] = org_id
         by_key.setdefault((region_id, district_id, key), org_id)
     for table in ("submissions", "jury_members"):
-        rows = conn.execute(sa.text(
-            f"SELECT id, region_id, district_id, org_name FROM {table} "
-            "WHERE org_name IS NOT NULL")).all()
-        updates = [{"o": by_key[(r, d, org_key(n))], "i": i} for i, r, d, n in rows
-                   if (r, d, org_key(n)) in by_key]
-        if updates:
-            conn.execute(sa.text(f"UPDATE {table} SET organisation_id = :o "
-                                 "WHERE id = :i"), updates)
+        _link_copies(conn, table, by_place, by_key)
+
+
+def _link_copies(conn: sa.engine.Connection, table: str, by_place: dict[tuple, int],
+                 by_key: dict[tuple, int]) -> None:
+    """An entry's or a juror's copied organisation: the record of its place and name, of the
+    author's type (a school and a college of one name are two records)."""
+    rows = conn.execute(sa.text(
+        f"SELECT t.id, t.region_id, t.district_id, t.org_name, u.org_type "
+        f"FROM {table} t JOIN users u ON u.id = t.user_id "
+        "WHERE t.org_name IS NOT NULL")).all()
+    updates = []
+    for row_id, region_id, district_id, name, org_type in rows:
+        key = org_key(name)
+        org_id = by_place.get((region_id, district_id, org_type or "school", key),
+                              by_key.get((region_id, district_id, key)))
+        if org_id is not None:
+            updates.append({"o": org_id, "i": row_id})
+    if updates:
+        conn.execute(sa.text(f"UPDATE {table} SET organisation_id = :o "
+                             "WHERE id = :i"), updates)
 
 
 def downgrade() -> None:
