@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import log_activity
@@ -119,6 +119,22 @@ async def resolve(session: AsyncSession, place: Place, name: str,
 def attach(user: User, org: Organisation) -> None:
     """A person joins a record (their org_name becomes its name)."""
     user.organisation_id, user.org_name = org.id, org.name
+
+
+async def drop_if_unused(session: AsyncSession, org_id: int | None) -> None:
+    """/deleteme: a record nobody else is filed under (no person, entry, juror or merged
+    duplicate) goes with the person who typed it, whose name may be in it ("Secretschool")."""
+    if org_id is None:
+        return
+    for model, column in ((User, User.organisation_id),
+                          (Submission, Submission.organisation_id),
+                          (JuryMember, JuryMember.organisation_id),
+                          (Organisation, Organisation.merged_into_id)):
+        if await session.scalar(select(func.count()).select_from(model).where(
+                column == org_id)):
+            return
+    await session.execute(delete(Organisation).where(Organisation.id == org_id)
+                          .execution_options(synchronize_session=False))
 
 
 # ---------------------------------------------------------------- staff: /orgs

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import organisations as orgs
 from bot.services.activity import activity_row, log_activity
 from bot.services.delivery import forget_messages
 from bot.services.identity import forget_contact
@@ -126,7 +127,7 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
     SQLite the old values are overwritten on disk (secure_delete) and the write-ahead log that
     still holds them is emptied after commit.
     """
-    tg_id, now = user.tg_id, now or utcnow()
+    tg_id, now, org_id = user.tg_id, now or utcnow(), user.organisation_id
     await log_activity(session, "erase", user)
     for field in ("tg_id", "chat_id", "full_name", "org_name", "organisation_id", "grade",
                   "consent_at", "consent_version", "age_band", "guardian_token",
@@ -149,6 +150,8 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
     # the school they typed stays in the list, no longer saying who typed it
     await session.execute(update(Organisation).where(Organisation.created_by == user.id)
                           .values(created_by=None))
+    await session.flush()
+    await orgs.drop_if_unused(session, org_id)
     await _end_and_log(session, user, "webinar_unregister", "webinar",
                        WebinarRegistration.webinar_id, [
                            WebinarRegistration.user_id == user.id,
