@@ -17,6 +17,8 @@ from db.models.challenges import Challenge, JuryMember
 from db.org_names import org_key
 from tests.conftest import STAFF_ID
 from tests.factories import make_staff, make_student, place_ids
+from tests.harness import make_harness
+from tests.wa_harness import WA_SETTINGS, attach_whatsapp
 
 ROLE = {"kk": "Парламент мүшесі", "ru": "Член парламента"}
 LANG = {"kk": "Қазақша", "ru": "Русский"}
@@ -159,6 +161,35 @@ async def test_a_button_of_another_district_is_refused(h):
     await u.press(f"og:pick:{elsewhere}")
     assert "больше нет в списке вашего района" in h.api.calls[-1].params.get("text", "")
     assert await stored(h, 307) is None
+
+
+async def test_the_picker_on_whatsapp(db_url, clock):
+    """Eight records and the page's buttons: a numbered menu of short titles."""
+    h = await make_harness(db_url, clock, staff_ids=frozenset({STAFF_ID}), flood_limit=1000,
+                           **WA_SETTINGS)
+    wa = await attach_whatsapp(h)
+    try:
+        aksu = await make_org(h, AKSU)
+        for n in range(1, 8):
+            await make_org(h, f"№{n} Семей мектеп-гимназиясы")
+        u = wa.user("KZ.22222222222222222222", "Айгерім")
+        await u.send("/start")
+        for option in ("Қазақша", "Парламент мүшесі", "Мектеп", "Абай облысы", "Семей"):
+            await u.choose(option)
+        await u.send("ақсу")  # the search: one match, and "Not in the list"
+        await u.choose("№45 Ақсу")
+        for option in ("Бақыт", "Фракция жетекшісі"):
+            await u.choose(option)
+        await u.send("9")
+        await u.choose("16–17")
+        await u.choose("Келісемін")
+        async with h.app.sessionmaker() as s:
+            row = await s.scalar(select(User).where(User.channel == "whatsapp"))
+        assert row.organisation_id == aksu
+        assert not wa.api.refused  # every title within WhatsApp's limits
+    finally:
+        await wa.close()
+        await h.close()
 
 
 # --- /profile ----------------------------------------------------------------------------
