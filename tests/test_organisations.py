@@ -289,12 +289,17 @@ async def test_staff_merge_and_everything_follows(h, lang):
 
 async def test_merge_can_be_cancelled_and_recusal_follows_the_record(h):
     right, typo = await merge_setup(h)
+    college = await make_org(h, "Семей колледжі", org_type="college")
     await make_staff(h)
     staff = h.user(STAFF_ID)
     await staff.send("/orgs")
     await staff.click("Abai Region")
     await staff.click("Semey")
+    assert "Семей колледжі · 0" in staff.buttons()  # every type is listed
     await staff.click("№45 Аксу жалпы орта мектебі · 2")
+    assert not any("колледжі" in b for b in staff.buttons())  # only schools into a school
+    await staff.press(f"oga:dst:{college}")  # forged: refused, and nothing moved
+    assert "same district and type" in h.api.calls[-1].params.get("text", "")
     await staff.click(f"{AKSU} · 1")
     await staff.click("Cancel")
     assert "Nothing was merged." in staff.last_text()

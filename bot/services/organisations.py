@@ -181,13 +181,15 @@ class Merged:
 
 async def mergeable(session: AsyncSession, source_id: int,
                     target_id: int) -> tuple[Organisation, Organisation]:
-    """Both records live, different, of the same region and district."""
+    """Both records live, different, of the same place and type."""
     source = await session.get(Organisation, source_id)
     target = await session.get(Organisation, target_id)
     if source is None or target is None or source.merged_into_id or target.merged_into_id:
         raise DomainError("org_gone")
-    if source.id == target.id or (source.region_id, source.district_id) != (
-            target.region_id, target.district_id):
+    # Of one type too: a person's type decides their grade range and audiences, and a merge
+    # must not change it behind their back.
+    if source.id == target.id or (source.region_id, source.district_id, source.org_type) != (
+            target.region_id, target.district_id, target.org_type):
         raise DomainError("org_merge_place")
     return source, target
 

@@ -136,11 +136,12 @@ async def show_list(message: Message, state: FSMContext, session: AsyncSession,
                     places: PlaceDirectory, locale: str, page: int = 0,
                     edit: bool = False) -> None:
     """The district's organisations (the search's matches), largest first; in the target
-    step without the duplicate chosen."""
+    step those of the duplicate's type, without it."""
     data = await state.get_data()
     rows = [r for r in await orgs.with_members(session, data["region_id"], data["district_id"],
                                                data.get("query", ""))
-            if r.org.id != data.get("source")]
+            if r.org.id != data.get("source")
+            and r.org.org_type == data.get("source_type", r.org.org_type)]
     pages = max(1, -(-len(rows) // PAGE))
     page = min(max(page, 0), pages - 1)
     shown = rows[page * PAGE:(page + 1) * PAGE]
@@ -193,7 +194,8 @@ async def on_source(cb: CallbackQuery, callback_data: OrgAdminCD, state: FSMCont
     org = await _of_district(session, state, callback_data.value)
     await cb.message.edit_reply_markup(reply_markup=None)
     await state.set_state(OrgsSG.target)
-    await state.update_data(source=org.id, source_name=org.name, query="")
+    await state.update_data(source=org.id, source_name=org.name, source_type=org.org_type,
+                            query="")
     await show_list(cb.message, state, session, places, locale)
 
 
