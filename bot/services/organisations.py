@@ -149,11 +149,12 @@ async def with_members(session: AsyncSession, region_id: int, district_id: int |
                        query: str = "") -> list[OrgCount]:
     """A district's live organisations of every type with their member counts, largest
     first (staff look for duplicates among them)."""
-    counts = (select(User.organisation_id, func.count().label("n"))
-              .where(User.status != "erased", User.organisation_id.is_not(None))
-              .group_by(User.organisation_id).subquery())
     district = (Organisation.district_id.is_(None) if district_id is None
                 else Organisation.district_id == district_id)
+    here = select(Organisation.id).where(Organisation.region_id == region_id, district)
+    counts = (select(User.organisation_id, func.count().label("n"))  # this district's only
+              .where(User.status != "erased", User.organisation_id.in_(here))
+              .group_by(User.organisation_id).subquery())
     rows = (await session.execute(
         select(Organisation, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.organisation_id == Organisation.id)
