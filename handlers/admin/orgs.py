@@ -43,6 +43,11 @@ class OrgsSG(StatesGroup):
     confirm = State()
 
 
+def district_prompt() -> str:
+    """Staff choose a district, not their own ("your district" is registration's)."""
+    return _("Which district or city? You can also type a part of its name:")
+
+
 @routes.message(Command("orgs"))
 async def cmd_orgs(message: Message, state: FSMContext, places: PlaceDirectory,
                    locale: str) -> None:
@@ -62,7 +67,7 @@ async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
     await cb.message.edit_reply_markup(reply_markup=None)
     await state.set_state(OrgsSG.district)
     await state.set_data({"region_id": region.id, "district_query": ""})
-    await show_districts(cb.message, places, region.id, 0, "", locale)
+    await show_districts(cb.message, places, region.id, 0, "", locale, prompt=district_prompt())
 
 
 @routes.callback_query(OrgsSG.district, RegCD.filter(F.field == "district"),
@@ -95,7 +100,8 @@ async def on_district_page(cb: CallbackQuery, callback_data: PageCD, state: FSMC
     if callback_data.region != data.get("region_id"):
         raise StaleButton()
     await show_districts(cb.message, places, callback_data.region, callback_data.page,
-                         data.get("district_query", ""), locale, edit=True)
+                         data.get("district_query", ""), locale, edit=True,
+                         prompt=district_prompt())
 
 
 @routes.message(OrgsSG.district, F.text, ~F.text.startswith("/"))
@@ -104,7 +110,7 @@ async def on_district_search(message: Message, state: FSMContext, places: PlaceD
     query = (message.text or "")[:60]
     await state.update_data(district_query=query)
     await show_districts(message, places, (await state.get_data())["region_id"], 0, query,
-                         locale)
+                         locale, prompt=district_prompt())
 
 
 # --- the list, the choice of the two records, the confirmation -----------------------------
