@@ -67,6 +67,7 @@ async def show(message: Message, state: FSMContext, session: AsyncSession,
         await message.answer(ask_name())
         return
     items, page, pages = orgs.page_of(rows, page)
+    await state.update_data(org_typing=False)  # with a list shown, typing searches it
     if candidate:
         text = _("Nothing found for “{query}”. Choose from the list, or add it as a new "
                  "organisation:").format(query=html.escape(candidate))
