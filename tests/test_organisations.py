@@ -311,12 +311,14 @@ async def test_merge_can_be_cancelled_and_recusal_follows_the_record(h):
     assert recusal(entry, Seat(2, ((None, 7, AKSU, typo),))) is None
 
 
-async def test_orgs_is_for_staff_only(h):
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+async def test_orgs_is_for_staff_only(h, lang):
     org = await make_org(h, AKSU)
-    await member(h, 320, org)
+    await member(h, 320, org, locale=lang)
     u = h.user(320)
     await u.send("/orgs")
-    assert "not available" in u.last_text()
+    assert {"kk": "бұл команда сізге қолжетімді емес",
+            "ru": "эта команда вам недоступна"}[lang] in u.last_text()
     await u.press(f"oga:src:{org}")
     async with h.app.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(Organisation).where(
