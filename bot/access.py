@@ -33,6 +33,7 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "promote": STAFF_ONLY,
     "demote": STAFF_ONLY,
     "import_districts": STAFF_ONLY,
+    "orgs": STAFF_ONLY,  # find organisations, merge duplicates (bot.services.organisations)
     # broadcasts
     "broadcast": LEADERS,
     "broadcasts": LEADERS,
@@ -68,6 +69,8 @@ CALLBACK_ROLES: dict[str, frozenset[str]] = {
     "grd": EVERYONE,  # the guardian is usually not registered
     "grn": EVERYONE,  # the guardian declines (bot.services.guardian.decline_guardian)
     "pg": EVERYONE,
+    "og": EVERYONE,  # the organisation picker, during registration too (handlers check the state)
+    "oga": STAFF_ONLY,
     "cfm": EVERYONE,  # consent happens before registration; handlers check the state
     "prof": REGISTERED,
     "appr": LEADERS,  # who decides which request: bot.services.approvals
@@ -102,8 +105,8 @@ MENU: dict[str, tuple[str, ...]] = {
     STAFF: ("broadcast", "broadcasts", "newchallenge", "challenges", "export_challenge",
             "review", "jury", "judge", "newwebinar", "webinars", "export_webinar", "stats",
             "export_stats", "report", "digest", "leaderboard", "certificates", "wa_templates",
-            "verify", "invite", "pending", "promote", "demote", "import_districts", "joinlink",
-            "profile", "link", "language", "help", "cancel", "mydata", "deleteme"),
+            "verify", "invite", "pending", "promote", "demote", "import_districts", "orgs",
+            "joinlink", "profile", "link", "language", "help", "cancel", "mydata", "deleteme"),
 }
 
 

@@ -44,6 +44,22 @@ class PageCD(CallbackData, prefix="pg"):
     page: Num
 
 
+class OrgCD(CallbackData, prefix="og"):
+    """The organisation picker (registration and profile): action is pick|page|new|add;
+    `value` the record (pick) or the page (page)."""
+
+    action: str
+    value: Num = 0
+
+
+class OrgAdminCD(CallbackData, prefix="oga"):
+    """Staff /orgs: action is src (the duplicate) | dst (what it merges into) | page |
+    yes | no; `value` the record or the page."""
+
+    action: str
+    value: Num = 0
+
+
 class ConfirmCD(CallbackData, prefix="cfm"):
     """Yes/no confirmations: action is consent|erase."""
 

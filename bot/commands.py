@@ -27,6 +27,7 @@ DESCRIPTIONS = {
     "promote": __("make a registered user staff"),
     "demote": __("take staff rights away"),
     "import_districts": __("import district corrections from CSV"),
+    "orgs": __("organisations of a district: find and merge duplicates"),
     "broadcast": __("send an announcement to your people"),
     "broadcasts": __("your announcements and their reports"),
     "stats": __("statistics for a week, month, year or dates"),

@@ -58,4 +58,4 @@ async def on_language_switch(cb: CallbackQuery, callback_data: LangCD, state: FS
         await cb.message.edit_text(_("Language changed: English."))
         if user is None and await state.get_state() is not None:
             # the pending question, in the new language
-            await advance(cb.message, state, places, settings)
+            await advance(cb.message, state, places, settings, session)

@@ -63,6 +63,8 @@ TOUR = """\
 Түркістан облысы
 сайрам
 Сайрам ауданы
+# The district's schools are listed (Аружан's is there); hers is not: she adds it.
+Тізімде жоқ
 Сайрам ауданының білім бөлімі
 Келісемін
 # Her request waits for Әсел as buttons; switching to 900 lists them.

@@ -17,7 +17,16 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 
-from db.models import ActivityLog, Delivery, District, OutboxPayload, Region, User
+from db.models import (
+    ActivityLog,
+    Delivery,
+    District,
+    Organisation,
+    OutboxPayload,
+    Region,
+    User,
+)
+from db.org_names import org_key
 
 logger = logging.getLogger(__name__)
 CHUNK = 20_000
@@ -69,6 +78,7 @@ async def seed_demo(sessionmaker: async_sessionmaker, users: int, events: int, s
             by_region.setdefault(rid, []).append(did)
         region_w = list(accumulate(rng.uniform(0.4, 3.0) for _ in regions))
         people = _people(rng, users, first_id, regions, region_w, by_region, now)
+        await _file_organisations(conn, people, now)
         await _insert(conn, User, people)
         challenges = await _challenges(conn, rng, max(5, events // 25_000), now)
         webinars = await _webinars(conn, rng, max(3, events // 40_000), now)
@@ -82,6 +92,29 @@ async def seed_demo(sessionmaker: async_sessionmaker, users: int, events: int, s
                 deliveries)
     return {"users": len(people), "events": len(rows), "deliveries": deliveries,
             "challenges": len(challenges), "webinars": len(webinars)}
+
+
+async def _file_organisations(conn: AsyncConnection, people: list[dict[str, Any]],
+                              now: datetime) -> None:
+    """One record per (place, type, name) of the people, as registration files them; each
+    person's row gets its record's id (ids from the database: its sequence stays right)."""
+    members: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for person in people:
+        person["organisation_id"] = None
+        if person["org_name"] and person["region_id"] is not None:
+            members.setdefault((person["region_id"], person["district_id"],
+                                person["org_type"] or "school", org_key(person["org_name"])),
+                               []).append(person)
+    places = list(members)
+    rows = [{"region_id": r, "district_id": d, "org_type": t, "name": members[p][0]["org_name"],
+             "key": k, "created_at": now} for p in places for r, d, t, k in [p]]
+    for start in range(0, len(rows), CHUNK):
+        ids = (await conn.execute(
+            insert(Organisation).returning(Organisation.id, sort_by_parameter_order=True),
+            rows[start:start + CHUNK])).scalars().all()
+        for place, org_id in zip(places[start:start + CHUNK], ids, strict=True):
+            for person in members[place]:
+                person["organisation_id"] = org_id
 
 
 async def _insert(conn: AsyncConnection, model: Any, rows: list[dict[str, Any]]) -> None:

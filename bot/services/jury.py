@@ -82,7 +82,8 @@ async def add_juror(session: AsyncSession, notices: Notices, challenge_id: int, 
         raise DomainError("juror_unknown")
     result = await session.execute(insert_for(session)(JuryMember).values(
         challenge_id=challenge_id, user_id=juror.id, added_at=now,
-        region_id=juror.region_id, district_id=juror.district_id, org_name=juror.org_name)
+        region_id=juror.region_id, district_id=juror.district_id, org_name=juror.org_name,
+        organisation_id=juror.organisation_id)
         .on_conflict_do_nothing(index_elements=["challenge_id", "user_id"]))
     if not result.rowcount:
         return juror
@@ -128,7 +129,8 @@ async def juries_of(session: AsyncSession, user_id: int) -> list[Challenge]:
 async def _entries(session: AsyncSession, challenge_id: int) -> list[Any]:
     return list((await session.execute(
         select(Submission.id, Submission.user_id, Submission.region_id,
-               Submission.district_id, Submission.org_name, Submission.nomination_id,
+               Submission.district_id, Submission.org_name, Submission.organisation_id,
+               Submission.nomination_id,
                Submission.category_id)
         .where(Submission.challenge_id == challenge_id, Submission.status.in_(JUDGED))
         .order_by(Submission.id))).all())

@@ -14,7 +14,8 @@ from bot.services.errors import DomainError
 from db.models import User
 from db.models.challenges import JuryMember
 
-Place = tuple[int | None, int | None, str | None]  # region, district, organisation
+# region, district, organisation's name, organisation's record (see bot.services.organisations)
+Place = tuple[int | None, int | None, str | None, int | None]
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,11 @@ def recusal(entry: Any, seat: Seat) -> str | None:
     and `org_name` as stored at submission): "own_entry", "recused", or None."""
     if entry.user_id == seat.user_id:
         return "own_entry"
-    for region_id, district_id, org_name in seat.places:
+    for region_id, district_id, org_name, org_id in seat.places:
         if region_id is not None and entry.region_id == region_id:
             return "recused"
+        if org_id is not None and getattr(entry, "organisation_id", None) == org_id:
+            return "recused"  # one record, whatever the spelling (merges follow it)
         if (org_key(org_name) and org_key(entry.org_name) == org_key(org_name)
                 and entry.district_id == district_id):
             return "recused"
@@ -47,14 +50,16 @@ def recusal(entry: Any, seat: Seat) -> str | None:
 
 
 SEATS = (select(JuryMember.user_id, JuryMember.offered_id, JuryMember.region_id,
-                 JuryMember.district_id, JuryMember.org_name, User.region_id.label("now_r"),
-                 User.district_id.label("now_d"), User.org_name.label("now_o"))
+                 JuryMember.district_id, JuryMember.org_name, JuryMember.organisation_id,
+                 User.region_id.label("now_r"), User.district_id.label("now_d"),
+                 User.org_name.label("now_o"), User.organisation_id.label("now_id"))
           .join(User, User.id == JuryMember.user_id))
 
 
 def seat_from(row: Any) -> Seat:
-    return Seat(row.user_id, ((row.region_id, row.district_id, row.org_name),
-                              (row.now_r, row.now_d, row.now_o)), row.offered_id)
+    return Seat(row.user_id, ((row.region_id, row.district_id, row.org_name,
+                               row.organisation_id),
+                              (row.now_r, row.now_d, row.now_o, row.now_id)), row.offered_id)
 
 
 async def seat_of(session: AsyncSession, challenge_id: int, user_id: int) -> Seat:

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import organisations as orgs
 from bot.services.activity import activity_row, log_activity
 from bot.services.delivery import forget_messages
 from bot.services.identity import forget_contact
@@ -36,6 +37,7 @@ from db.models import (
     Delivery,
     FsmRecord,
     Invite,
+    Organisation,
     ParkedUpdate,
     StoredMedia,
     Submission,
@@ -128,11 +130,11 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
     SQLite the old values are overwritten on disk (secure_delete) and the write-ahead log that
     still holds them is emptied after commit.
     """
-    tg_id, now = user.tg_id, now or utcnow()
+    tg_id, now, org_id = user.tg_id, now or utcnow(), user.organisation_id
     await log_activity(session, "erase", user)
-    for field in ("tg_id", "chat_id", "full_name", "org_name", "grade", "consent_at",
-                  "consent_version", "age_band", "guardian_token", "guardian_consent_at",
-                  "guardian_consent_version"):
+    for field in ("tg_id", "chat_id", "full_name", "org_name", "organisation_id", "grade",
+                  "consent_at", "consent_version", "age_band", "guardian_token",
+                  "guardian_consent_at", "guardian_consent_version"):
         setattr(user, field, None)
     user.status, user.erased_at, user.settings = "erased", now, {}
     mine = Submission.user_id == user.id
@@ -144,9 +146,15 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
                        status="withdrawn", withdrawn_at=now)
     await session.execute(update(Submission).where(mine).values(
         chat_id=None, text=None, comment=None, media=[], media_group_id=None,
-        reject_reason=None, org_name=None).execution_options(synchronize_session=False))
+        reject_reason=None, org_name=None, organisation_id=None)
+        .execution_options(synchronize_session=False))
     await session.execute(update(JuryMember).where(JuryMember.user_id == user.id)
-                          .values(org_name=None))
+                          .values(org_name=None, organisation_id=None))
+    # the school they typed stays in the list, no longer saying who typed it
+    await session.execute(update(Organisation).where(Organisation.created_by == user.id)
+                          .values(created_by=None))
+    await session.flush()
+    await orgs.drop_if_unused(session, org_id)
     await _end_and_log(session, user, "webinar_unregister", "webinar",
                        WebinarRegistration.webinar_id, [
                            WebinarRegistration.user_id == user.id,

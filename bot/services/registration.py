@@ -15,6 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import coordinator_requests
+from bot.services import organisations as orgs
 from bot.services.activity import log_activity
 from bot.services.approvals import approves
 from bot.services.errors import DomainError
@@ -91,6 +92,7 @@ class Registration:
     region_id: int | None = None
     district_id: int | None = None
     org_name: str | None = None
+    organisation_id: int | None = None  # picked from the list; None: `org_name` was typed
     faction: str | None = None
     position: str | None = None
     grade: str | None = None
@@ -130,6 +132,7 @@ async def complete_registration(
     set_age_band(user, reg.age_band if role == STUDENT else None, guardian_age)
     session.add(user)
     await session.flush()
+    await _file_organisation(session, user, reg)
     await log_activity(session, "register", user, extra={"role": role, "invite": bool(invite)})
     if user.status == "pending":
         await log_activity(session, "coordinator_request", user)
@@ -144,6 +147,7 @@ def _fill(user: User, reg: Registration, role: str, chat_id: int, pending: bool)
     user.chat_id, user.locale, user.role = chat_id, reg.locale, role
     user.status = "pending" if pending else "active"
     user.org_type, user.org_name, user.full_name = reg.org_type, reg.org_name, reg.full_name
+    user.organisation_id = None  # filed after the invite set the place (_file_organisation)
     user.region_id, user.district_id = reg.region_id, reg.district_id
     user.faction, user.position, user.grade = reg.faction, reg.position, reg.grade
     user.coordinator_level = reg.level if role == COORDINATOR else None
@@ -252,6 +256,35 @@ async def join_link_for(session: AsyncSession, coordinator: User) -> Invite:
                                org_type=coordinator.org_type)
 
 
+async def _file_organisation(session: AsyncSession, user: User, reg: Registration) -> None:
+    """The picked record, or the typed name's (an existing spelling of it, or a new record,
+    created only now: nothing is stored before consent)."""
+    place = orgs.place_of(user)
+    if place is None or not reg.org_name:
+        return
+    org = await orgs.live_record(session, reg.organisation_id)
+    if org is None or orgs.Place(org.region_id, org.district_id, org.org_type) != place:
+        org = await orgs.resolve(session, place, validate_org_name(reg.org_name), user.id)
+    orgs.attach(user, org)
+
+
+async def set_organisation(session: AsyncSession, cache: UserCache, user: User,
+                           org_id: int | None, typed: str | None) -> User:
+    """/profile: a record picked from the list (`org_id`) or a typed name."""
+    if "org_name" not in editable_fields(user):
+        raise DomainError("bad_field")
+    place = orgs.place_of(user)
+    if place is None:
+        raise DomainError("bad_value")
+    if org_id is not None:
+        org = await orgs.pick(session, place, org_id)
+    else:
+        org = await orgs.resolve(session, place, validate_org_name(typed), user.id)
+    orgs.attach(user, org)
+    await log_activity(session, "profile_edit", user, extra={"field": "org_name"})
+    return user
+
+
 async def use_join_link(session: AsyncSession, code: str,
                         now: datetime | None = None) -> Invite:
     invite = await check_invite(session, code, "join", now)
@@ -308,6 +341,8 @@ async def update_profile(session: AsyncSession, cache: UserCache, user: User,
     if field not in PROFILE_FIELDS or (check_role and field not in editable_fields(user)):
         raise DomainError("bad_field")
     value = await _validated(session, user, field, value)
+    if field == "org_name":
+        return await set_organisation(session, cache, user, None, value)
     setattr(user, field, value)
     if field == "region_id":
         user.district_id = None
@@ -326,8 +361,11 @@ async def change_place(session: AsyncSession, cache: UserCache, user: User, regi
             not await _district_ok(session, district_id, region_id):
         raise DomainError("bad_value")
     await update_profile(session, cache, user, "region_id", region_id, check_role=True)
-    return await update_profile(session, cache, user, "district_id", district_id,
-                                check_role=True)
+    await update_profile(session, cache, user, "district_id", district_id, check_role=True)
+    if user.org_name:  # the organisation is one of the new district's now (same name)
+        orgs.attach(user, await orgs.resolve(session, orgs.place_of(user), user.org_name,
+                                             user.id))
+    return user
 
 
 async def list_pending_coordinators(session: AsyncSession, limit: int = 20) -> list[User]:

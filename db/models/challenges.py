@@ -132,6 +132,7 @@ class Submission(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     region_id: Mapped[int | None] = mapped_column(Integer)
     district_id: Mapped[int | None] = mapped_column(Integer)
+    organisation_id: Mapped[int | None] = mapped_column(Integer)  # as org_name: a copy
     org_name: Mapped[str | None] = mapped_column(String(200))
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -157,6 +158,7 @@ class JuryMember(Base):
     added_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     region_id: Mapped[int | None] = mapped_column(Integer)
     district_id: Mapped[int | None] = mapped_column(Integer)
+    organisation_id: Mapped[int | None] = mapped_column(Integer)  # as org_name: a copy
     org_name: Mapped[str | None] = mapped_column(String(200))
     offered_id: Mapped[int | None] = mapped_column(Integer)
 

@@ -53,6 +53,28 @@ class District(Base):
         return getattr(self, f"name_{locale}", None) or self.name_kk
 
 
+class Organisation(Base):
+    """A school, college or university of one district (of a region, for regional
+    coordinators, whose district is not set). Typed once by the first person from it, picked
+    from the list by everyone after. `key` is the name's search key (db.org_names.org_key);
+    `merged_into_id` points at the record that replaced a duplicate (staff /orgs)."""
+
+    __tablename__ = "organisations"
+    __table_args__ = (Index("ix_organisations_place", "region_id", "district_id", "org_type"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
+    org_type: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(200))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # users.id of who typed it; no foreign key (users already point here, and a cycle of keys
+    # would complicate every create and drop), and /deleteme clears it (personal data).
+    created_by: Mapped[int | None] = mapped_column(Integer)
+
+
 class User(Base):
     """A person who consented. Before consent nothing is stored here (only FSM answers)."""
 
@@ -74,6 +96,10 @@ class User(Base):
     org_type: Mapped[str | None] = mapped_column(String(16))  # school | college | university
     region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
+    # The organisation's record (db.models.core.Organisation); `org_name` is its name kept
+    # beside it for display and exports, rewritten when staff merge or rename the record.
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True)
     org_name: Mapped[str | None] = mapped_column(String(200))
     faction: Mapped[str | None] = mapped_column(String(16))
     position: Mapped[str | None] = mapped_column(String(16))  # president | leader | member

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.routing import Routes
-from handlers.admin import approvals, districts, invites, staff
+from handlers.admin import approvals, districts, invites, orgs, staff
 
-ROUTES: tuple[Routes, ...] = (approvals.routes, invites.routes, staff.routes, districts.routes)
+ROUTES: tuple[Routes, ...] = (approvals.routes, invites.routes, staff.routes, districts.routes,
+                              orgs.routes)

@@ -22,10 +22,11 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.callbacks import ConfirmCD, PageCD, ProfileCD, RegCD
+from bot.callbacks import ConfirmCD, OrgCD, PageCD, ProfileCD, RegCD
 from bot.config import Settings
 from bot.i18n import LANGUAGE_NAMES, fmt_dt
 from bot.routing import Routes
+from bot.services import organisations as orgs
 from bot.services import personal_data
 from bot.services import registration as reg
 from bot.services.activity import log_activity
@@ -33,6 +34,7 @@ from bot.services.errors import DomainError
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserCache, UserInfo
 from db.models import User
+from handlers.people import org_picker
 from handlers.people.guardian import guardian_link
 from handlers.people.registration import show_districts
 from handlers.shared.errors import StaleButton, error_flags
@@ -190,9 +192,6 @@ async def ask(key: str, message: Message, user: User, places: PlaceDirectory,
     if key == "name":
         await message.answer(_("Type your full name as it should appear on certificates "
                                "(2–120 characters):"))
-    elif key == "org":
-        await message.answer(_("Type the new name of your school, college or university "
-                               "(2–200 characters):"))
     elif key == "grade":
         if (user.org_type or "school") == "school":
             await message.answer(_("Which grade are you in? Type a number from 1 to 11:"))
@@ -228,6 +227,9 @@ async def on_edit(cb: CallbackQuery, callback_data: ProfileCD, state: FSMContext
         await state.set_data({})
     elif (await state.get_state() or "").startswith("ProfileSG"):
         await state.clear()  # a button choice ends a half-done typed edit
+    if callback_data.field == "org":
+        await org_picker.show(cb.message, state, session, orgs.place_of(me))
+        return
     await ask(callback_data.field, cb.message, me, places, locale)
 
 
@@ -256,12 +258,13 @@ async def ask_again(message: Message, data: dict[str, Any]) -> None:
     """After a refused value (error_flags `then`): the same field's question once more."""
     me = await _me(data["session"], data["user"])
     key = KEY_OF_STATE.get(await data["state"].get_state() or "")
-    if me is not None and key is not None:
+    if me is not None and key == "org":
+        await org_picker.show(message, data["state"], data["session"], orgs.place_of(me))
+    elif me is not None and key is not None:
         await ask(key, message, me, data["places"], data["locale"])
 
 
 @routes.message(ProfileSG.full_name, F.text, NOT_A_COMMAND, flags=error_flags(then=ask_again))
-@routes.message(ProfileSG.org_name, F.text, NOT_A_COMMAND, flags=error_flags(then=ask_again))
 @routes.message(ProfileSG.grade, F.text, NOT_A_COMMAND, flags=error_flags(then=ask_again))
 async def on_text_value(message: Message, state: FSMContext, session: AsyncSession,
                         users: UserCache, places: PlaceDirectory, settings: Settings,
@@ -287,7 +290,46 @@ async def on_not_text(message: Message, state: FSMContext, session: AsyncSession
         await state.clear()
         return
     await message.answer(_("Please answer with a text message."))
+    if await state.get_state() == ProfileSG.org_name.state:
+        await org_picker.show(message, state, session, orgs.place_of(me))
+        return
     await ask(KEY_OF_STATE[await state.get_state()], message, me, places, locale)
+
+
+# --- organisation (the registration's organisation picker) -------------------------------
+
+@routes.message(ProfileSG.org_name, F.text, NOT_A_COMMAND, flags=error_flags(then=ask_again))
+async def on_org_text(message: Message, state: FSMContext, session: AsyncSession,
+                      users: UserCache, places: PlaceDirectory, settings: Settings,
+                      locale: str, user: UserInfo | None) -> None:
+    me = await _me(session, user)
+    if me is None:
+        await state.clear()
+        return
+    chosen = await org_picker.on_text(message, state, session, orgs.place_of(me))
+    if chosen is not None:
+        await org_saved(message, state, session, users, me, chosen, places, settings, locale)
+
+
+@routes.callback_query(ProfileSG.org_name, OrgCD.filter(), flags=error_flags(alert=True))
+async def on_org_button(cb: CallbackQuery, callback_data: OrgCD, state: FSMContext,
+                        session: AsyncSession, users: UserCache, places: PlaceDirectory,
+                        settings: Settings, locale: str, user: UserInfo | None) -> None:
+    me = await _me(session, user)
+    if me is None:
+        raise StaleButton()
+    chosen = await org_picker.on_button(cb, callback_data, state, session, orgs.place_of(me))
+    if chosen is not None:
+        await org_saved(cb.message, state, session, users, me, chosen, places, settings, locale)
+
+
+async def org_saved(message: Message, state: FSMContext, session: AsyncSession,
+                    users: UserCache, me: User, chosen: org_picker.Chosen,
+                    places: PlaceDirectory, settings: Settings, locale: str) -> None:
+    await reg.set_organisation(session, users, me, chosen[0], chosen[1])
+    await state.clear()
+    await message.answer(await saved_text(message.bot, me, places, settings, locale),
+                         reply_markup=profile_kb(me))
 
 
 # --- region and district (the registration's district picker) -------------------------------

@@ -16,12 +16,13 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.callbacks import ConfirmCD, LangCD, PageCD, RegCD
+from bot.callbacks import ConfirmCD, LangCD, OrgCD, PageCD, RegCD
 from bot.config import Settings
 from bot.i18n import LANGUAGES, PoI18n
 from bot.notices.approvals import notify_staff_of_request
 from bot.routing import Routes
 from bot.services import coordinator_requests
+from bot.services import organisations as orgs
 from bot.services import registration as reg
 from bot.services.approvals import regional_approvers
 from bot.services.errors import DomainError
@@ -29,6 +30,7 @@ from bot.services.places import PlaceDirectory
 from bot.services.staff import listed_staff
 from bot.services.users import UserCache, UserInfo
 from db.models import User
+from handlers.people import org_picker
 from handlers.people.guardian import limited_text, show_guardian_consent
 from handlers.shared.errors import StaleButton, error_flags
 from handlers.shared.keyboards import choice_kb, confirm_kb, district_kb, language_kb, region_kb
@@ -78,21 +80,21 @@ def step_needed(step: str, d: dict[str, Any]) -> bool:
 
 
 async def advance(message: Message, state: FSMContext, places: PlaceDirectory,
-                  settings: Settings) -> None:
+                  settings: Settings, session: AsyncSession) -> None:
     """Ask the first question that is still unanswered."""
     data = await state.get_data()
     step = next(s for s in STEPS if step_needed(s, data))
     await state.set_state(getattr(RegistrationSG, step))
-    await ask(step, message, data, places, settings)
+    await ask(step, message, state, data, places, settings, session)
 
 
 async def ask_again(message: Message, data: dict[str, Any]) -> None:
     """After a refused answer (error_flags `then`): the question once more."""
-    await advance(message, data["state"], data["places"], data["settings"])
+    await advance(message, data["state"], data["places"], data["settings"], data["session"])
 
 
-async def ask(step: str, message: Message, data: dict[str, Any], places: PlaceDirectory,
-              settings: Settings) -> None:
+async def ask(step: str, message: Message, state: FSMContext, data: dict[str, Any],
+              places: PlaceDirectory, settings: Settings, session: AsyncSession) -> None:
     locale = data.get("locale", settings.default_locale)
     if step == "language":
         await message.answer("Тілді таңдаңыз · Выберите язык · Choose your language",
@@ -114,8 +116,7 @@ async def ask(step: str, message: Message, data: dict[str, Any], places: PlaceDi
         await show_districts(message, places, data["region_id"], 0,
                              data.get("district_query", ""), locale)
     elif step == "org_name":
-        await message.answer(_("Type the name of your school, college or university "
-                               "(2–200 characters):"))
+        await org_picker.show(message, state, session, orgs.place_of(data))
     elif step == "faction":
         await message.answer(_("Which faction are you in?"),
                              reply_markup=choice_kb("faction", labels.FACTION, columns=2))
@@ -157,13 +158,14 @@ def consent_text(version: str) -> str:
 
 
 async def show_districts(message: Message, places: PlaceDirectory, region_id: int, page: int,
-                         query: str, locale: str, edit: bool = False) -> None:
+                         query: str, locale: str, edit: bool = False,
+                         prompt: str | None = None) -> None:
     items, pages = places.district_page(region_id, page, query)
     if query and not items:
         await message.answer(_("Nothing found for “{query}”. Try another spelling or choose "
                                "from the list:").format(query=html.escape(query)))
         items, pages = places.district_page(region_id, 0)
-    text = _("Choose your district or city. You can also type a part of its name:")
+    text = prompt or _("Choose your district or city. You can also type a part of its name:")
     markup = district_kb(items, locale, region_id, min(page, pages - 1), pages)
     if edit:
         await message.edit_text(text, reply_markup=markup)
@@ -204,7 +206,7 @@ async def cmd_start_link(message: Message, command: CommandObject, state: FSMCon
         seed["join_code"] = code
     await state.set_data({k: v for k, v in seed.items() if v is not None})
     await message.answer(GREETING)  # the language is not chosen yet: all three
-    await advance(message, state, places, settings)
+    await advance(message, state, places, settings, session)
 
 
 @routes.message(CommandStart())
@@ -219,20 +221,21 @@ async def cmd_start(message: Message, state: FSMContext, places: PlaceDirectory,
                                                 settings.staff_whatsapp, message.from_user.id):
         await state.set_data({"role": "staff"})
     await message.answer(GREETING)
-    await advance(message, state, places, settings)
+    await advance(message, state, places, settings, session)
 
 
 # --- answers by button -------------------------------------------------------------------
 
 @routes.callback_query(RegistrationSG.language, LangCD.filter())
 async def on_language(cb: CallbackQuery, callback_data: LangCD, state: FSMContext,
+                      session: AsyncSession,
                       places: PlaceDirectory, settings: Settings, i18n: PoI18n) -> None:
     if callback_data.code not in LANGUAGES:  # a forged button (review I1)
         raise StaleButton()
     await state.update_data(locale=callback_data.code)
     with i18n.use_locale(callback_data.code):
         await cb.message.edit_reply_markup(reply_markup=None)
-        await advance(cb.message, state, places, settings)
+        await advance(cb.message, state, places, settings, session)
 
 
 FIELD_STATES = {
@@ -261,24 +264,26 @@ async def on_choice(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
         await coordinator_requests.admit(session, cb.from_user.id, clock())
     await state.update_data({key: callback_data.value})
     await cb.message.edit_reply_markup(reply_markup=None)
-    await advance(cb.message, state, places, settings)
+    await advance(cb.message, state, places, settings, session)
 
 
 @routes.callback_query(RegistrationSG.region, RegCD.filter(F.field == "region"),
                        flags=error_flags(alert=True))
 async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
+                    session: AsyncSession,
                     places: PlaceDirectory, settings: Settings) -> None:
     region = places.region_from(callback_data.value)
     if region is None:
         raise DomainError("unknown_region")
     await state.update_data(region_id=region.id, district_id=None, district_query="")
     await cb.message.edit_reply_markup(reply_markup=None)
-    await advance(cb.message, state, places, settings)
+    await advance(cb.message, state, places, settings, session)
 
 
 @routes.callback_query(RegistrationSG.district, RegCD.filter(F.field == "district"),
                        flags=error_flags(alert=True))
 async def on_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
+                      session: AsyncSession,
                       places: PlaceDirectory, settings: Settings) -> None:
     data = await state.get_data()
     place = places.district_from(callback_data.value)
@@ -286,11 +291,12 @@ async def on_district(cb: CallbackQuery, callback_data: RegCD, state: FSMContext
         raise DomainError("unknown_district")
     await state.update_data(district_id=place.id)
     await cb.message.edit_reply_markup(reply_markup=None)
-    await advance(cb.message, state, places, settings)
+    await advance(cb.message, state, places, settings, session)
 
 
 @routes.callback_query(RegistrationSG.district, RegCD.filter(F.field == "back"))
-async def on_district_back(cb: CallbackQuery, state: FSMContext, places: PlaceDirectory,
+async def on_district_back(cb: CallbackQuery, state: FSMContext,
+                           session: AsyncSession, places: PlaceDirectory,
                            settings: Settings) -> None:
     data = await state.get_data()
     if data.get("join_code"):
@@ -298,7 +304,7 @@ async def on_district_back(cb: CallbackQuery, state: FSMContext, places: PlaceDi
         return
     await state.update_data(region_id=None, district_query="")
     await cb.message.edit_reply_markup(reply_markup=None)
-    await advance(cb.message, state, places, settings)
+    await advance(cb.message, state, places, settings, session)
 
 
 @routes.callback_query(RegistrationSG.district, PageCD.filter())
@@ -359,31 +365,54 @@ async def request_sent_text(session: AsyncSession, user: User) -> str:
 # --- answers by text ---------------------------------------------------------------------
 
 @routes.message(RegistrationSG.org_name, F.text, flags=error_flags(then=ask_again))
-async def on_org_name(message: Message, state: FSMContext, places: PlaceDirectory,
-                      settings: Settings) -> None:
-    await state.update_data(org_name=reg.validate_org_name(message.text))
-    await advance(message, state, places, settings)
+async def on_org_name(message: Message, state: FSMContext, session: AsyncSession,
+                      places: PlaceDirectory, settings: Settings) -> None:
+    place = orgs.place_of(await state.get_data())
+    chosen = await org_picker.on_text(message, state, session, place)
+    if chosen is not None:
+        await org_chosen(message, state, session, places, settings, chosen)
+
+
+@routes.callback_query(RegistrationSG.org_name, OrgCD.filter(), flags=error_flags(alert=True))
+async def on_org_button(cb: CallbackQuery, callback_data: OrgCD, state: FSMContext,
+                        session: AsyncSession, places: PlaceDirectory,
+                        settings: Settings) -> None:
+    place = orgs.place_of(await state.get_data())
+    chosen = await org_picker.on_button(cb, callback_data, state, session, place)
+    if chosen is not None:
+        await org_chosen(cb.message, state, session, places, settings, chosen)
+
+
+async def org_chosen(message: Message, state: FSMContext, session: AsyncSession,
+                     places: PlaceDirectory, settings: Settings,
+                     chosen: org_picker.Chosen) -> None:
+    """A record (its id) or a new name (None: the record is made at consent)."""
+    await org_picker.reset(state)
+    await state.update_data(organisation_id=chosen[0], org_name=chosen[1])
+    await advance(message, state, places, settings, session)
 
 
 @routes.message(RegistrationSG.grade, F.text, flags=error_flags(then=ask_again))
-async def on_grade(message: Message, state: FSMContext, places: PlaceDirectory,
+async def on_grade(message: Message, state: FSMContext,
+                   session: AsyncSession, places: PlaceDirectory,
                    settings: Settings) -> None:
     data = await state.get_data()
     grade = reg.validate_grade(message.text, data.get("org_type") or "school")
     await state.update_data(grade=grade)
-    await advance(message, state, places, settings)
+    await advance(message, state, places, settings, session)
 
 
 @routes.message(RegistrationSG.region, F.text)
-async def on_region_text(message: Message, state: FSMContext, places: PlaceDirectory,
+async def on_region_text(message: Message, state: FSMContext,
+                         session: AsyncSession, places: PlaceDirectory,
                          settings: Settings) -> None:
     region = places.find_region(message.text or "")
     if region is None:
         await message.answer(_("I do not know such a region. Please choose one of the buttons."))
-        await advance(message, state, places, settings)
+        await advance(message, state, places, settings, session)
         return
     await state.update_data(region_id=region.id)
-    await advance(message, state, places, settings)
+    await advance(message, state, places, settings, session)
 
 
 @routes.message(RegistrationSG.district, F.text)
@@ -398,7 +427,8 @@ async def on_district_search(message: Message, state: FSMContext, places: PlaceD
 
 
 @routes.message(RegistrationSG.language)
-async def on_language_text(message: Message, state: FSMContext, places: PlaceDirectory,
+async def on_language_text(message: Message, state: FSMContext,
+                           session: AsyncSession, places: PlaceDirectory,
                            settings: Settings, i18n: PoI18n) -> None:
     text = (message.text or "").casefold()
     for code, names in {"kk": ("қазақша", "kk"), "ru": ("русский", "ru"),
@@ -406,24 +436,26 @@ async def on_language_text(message: Message, state: FSMContext, places: PlaceDir
         if text in names:
             await state.update_data(locale=code)
             with i18n.use_locale(code):
-                await advance(message, state, places, settings)
+                await advance(message, state, places, settings, session)
             return
-    await advance(message, state, places, settings)
+    await advance(message, state, places, settings, session)
 
 
 @routes.message(RegistrationSG.org_name)
 @routes.message(RegistrationSG.grade)
-async def on_not_text(message: Message, state: FSMContext, places: PlaceDirectory,
+async def on_not_text(message: Message, state: FSMContext,
+                      session: AsyncSession, places: PlaceDirectory,
                       settings: Settings) -> None:
     await message.answer(_("Please answer with a text message."))
-    await advance(message, state, places, settings)
+    await advance(message, state, places, settings, session)
 
 
 @routes.message(RegistrationSG())
-async def on_need_button(message: Message, state: FSMContext, places: PlaceDirectory,
+async def on_need_button(message: Message, state: FSMContext,
+                         session: AsyncSession, places: PlaceDirectory,
                          settings: Settings) -> None:
     await message.answer(_("Please choose one of the buttons."))
-    await advance(message, state, places, settings)
+    await advance(message, state, places, settings, session)
 
 
 # Before a language is chosen: every line in all three (the movement's name as the glossary

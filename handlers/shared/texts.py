@@ -39,6 +39,11 @@ ERRORS: dict[str, LazyProxy] = {
     "bad_field": __("This field cannot be changed."),
     "unknown_region": __("Unknown region."),
     "unknown_district": __("Unknown district."),
+    "org_unknown": __("This organisation is not in the list of your district any more. "
+                      "Please choose again."),
+    "org_gone": __("This organisation was already merged into another one."),
+    "org_merge_place": __("Only two different organisations of the same district and type "
+                          "can be merged."),
     "guardian_link_invalid": __("This confirmation link is not valid or was already used."),
     "guardian_not_a_student": __("Only a parent or guardian can confirm with this link. Please "
                                  "forward it to them."),

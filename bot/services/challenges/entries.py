@@ -242,6 +242,8 @@ def _store_entry(session: Session, challenge: Challenge, user: Any, values: dict
 _INSERT_SUBMISSION = insert(_SUBMISSIONS).values(
     org_name=select(User.__table__.c.org_name).where(
         User.__table__.c.id == bindparam("author_id")).scalar_subquery(),
+    organisation_id=select(User.__table__.c.organisation_id).where(
+        User.__table__.c.id == bindparam("author_id")).scalar_subquery(),
 ).returning(_SUBMISSIONS.c.id)
 
 

@@ -114,6 +114,10 @@ class BoardCache:
         self._kept: dict[Hashable, tuple[datetime, Leaderboard]] = {}
         self._pending: dict[Hashable, asyncio.Future[Leaderboard]] = {}
 
+    def clear(self) -> None:
+        """Forget the kept rankings (after a merge of organisations changed their rows)."""
+        self._kept.clear()
+
     async def get(self, key: Hashable,
                   compute: Callable[[], Awaitable[Leaderboard]]) -> Leaderboard:
         while True:
