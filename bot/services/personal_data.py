@@ -127,7 +127,7 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
     """
     tg_id, now = user.tg_id, now or utcnow()
     await log_activity(session, "erase", user)
-    for field in ("tg_id", "chat_id", "full_name", "org_name", "grade", "consent_at",
+    for field in ("tg_id", "chat_id", "full_name", "username", "org_name", "grade", "consent_at",
                   "consent_version", "age_band", "guardian_token", "guardian_consent_at",
                   "guardian_consent_version"):
         setattr(user, field, None)

@@ -21,7 +21,15 @@ from bot.services.errors import DomainError
 from bot.services.guardian import set_age_band
 from bot.services.numbers import typed_int
 from bot.services.text import strip_controls
-from bot.services.users import COORDINATOR, STAFF, STUDENT, UserCache, UserInfo
+from bot.services.users import (
+    COORDINATOR,
+    STAFF,
+    STUDENT,
+    UserCache,
+    UserInfo,
+    claim_username,
+    username_of,
+)
 from db.base import utcnow
 from db.models import (
     District,
@@ -98,6 +106,7 @@ class Registration:
     full_name: str | None = None
     invite_code: str | None = None
     age_band: str | None = None
+    username: str | None = None  # Telegram's @username as it is at consent
 
     @classmethod
     def from_fsm(cls, data: dict[str, Any]) -> Registration:
@@ -130,6 +139,8 @@ async def complete_registration(
     set_age_band(user, reg.age_band if role == STUDENT else None, guardian_age)
     session.add(user)
     await session.flush()
+    if user.username:  # a stale holder of this @username loses it (bot.services.users)
+        await claim_username(session, tg_id, user.username)
     await log_activity(session, "register", user, extra={"role": role, "invite": bool(invite)})
     if user.status == "pending":
         await log_activity(session, "coordinator_request", user)
@@ -147,6 +158,7 @@ def _fill(user: User, reg: Registration, role: str, chat_id: int, pending: bool)
     user.region_id, user.district_id = reg.region_id, reg.district_id
     user.faction, user.position, user.grade = reg.faction, reg.position, reg.grade
     user.coordinator_level = reg.level if role == COORDINATOR else None
+    user.username = username_of(reg.username)
 
 
 def _apply_invite(user: User, invite: Invite) -> None:
