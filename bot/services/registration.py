@@ -360,6 +360,8 @@ async def promotable(session: AsyncSession, tg_id: int) -> User:
         raise DomainError("user_unknown", tg_id=tg_id)
     if user.role == STAFF:
         raise DomainError("already_staff")
+    if user.limited:  # staff see everyone's data: not before a guardian's confirmation
+        raise DomainError("person_guardian", name=user.full_name or "—")
     return user
 
 

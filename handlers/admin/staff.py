@@ -17,7 +17,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.callbacks import DemoteCD, PromoteCD, PromotePickCD
+from bot.callbacks import DemoteCD, PickCD, PromoteCD
 from bot.config import Settings
 from bot.i18n import PoI18n
 from bot.notices.approvals import notify_demoted, notify_promoted
@@ -30,6 +30,7 @@ from bot.services.places import PlaceDirectory
 from bot.services.users import UserCache, UserInfo
 from db.models import User
 from handlers.admin.common import active_me
+from handlers.shared import picker
 
 routes = Routes(__name__)
 
@@ -48,75 +49,35 @@ class PromoteSG(StatesGroup):
 @routes.message(Command("promote"))
 async def cmd_promote(message: Message, command: CommandObject, state: FSMContext,
                       session: AsyncSession, places: PlaceDirectory, locale: str) -> None:
-    """By name (or a part of it), by Telegram id, or by a contact shared after /promote."""
+    """By a part of the name, @username, Telegram's picker, a shared contact or an id."""
     await state.clear()
     if not command.args:
         await state.set_state(PromoteSG.person)
-        await message.answer(_("Usage: /promote &lt;name or a part of it&gt; or /promote "
-                               "&lt;Telegram id&gt;. Or share their contact here now "
-                               "(📎 → Contact). /cancel stops."))
+        await message.answer(_("Whom should I make centre staff?") + " " + picker.how_to_name()
+                             + " " + _("/cancel stops."),
+                             reply_markup=picker.picker_keyboard("promote"))
         return
-    await pick_person(message, session, places, locale, command.args)
+    await promote_named(message, state, session, places, locale, command.args)
 
 
-@routes.message(PromoteSG.person, F.contact)
-async def on_promote_contact(message: Message, state: FSMContext, session: AsyncSession,
-                             places: PlaceDirectory, locale: str) -> None:
-    if message.contact.user_id is None:  # a phone-book entry, not a Telegram account
-        await message.answer(_("This contact has no Telegram account. Share a contact from "
-                               "Telegram, or type their name."))
-        return
+@routes.message(PromoteSG.person, picker.ANSWER)
+async def on_promote_answer(message: Message, state: FSMContext, session: AsyncSession,
+                            places: PlaceDirectory, locale: str) -> None:
+    await promote_named(message, state, session, places, locale)
+
+
+async def promote_named(message: Message, state: FSMContext, session: AsyncSession,
+                        places: PlaceDirectory, locale: str, text: str | None = None) -> None:
+    """Asked about the one person named; several: buttons (the prompt ends either way)."""
+    tg_id = await picker.named(message, session, places, locale, people.EVERYONE, "promote",
+                               text=text)
     await state.clear()
-    await ask_promote(message, session, places, locale, message.contact.user_id)
-
-
-@routes.message(PromoteSG.person, F.text, ~F.text.startswith("/"))
-async def on_promote_text(message: Message, state: FSMContext, session: AsyncSession,
-                          places: PlaceDirectory, locale: str) -> None:
-    if await pick_person(message, session, places, locale, message.text or ""):
-        await state.clear()
-
-
-async def pick_person(message: Message, session: AsyncSession, places: PlaceDirectory,
-                      locale: str, text: str) -> bool:
-    """A number is a Telegram id; anything else a part of a name: one match is asked about,
-    several are offered as buttons. False when nobody was found (they may type again)."""
-    tg_id = typed_int(text, max_digits=15)
     if tg_id is not None:
         await ask_promote(message, session, places, locale, tg_id)
-        return True
-    query = text.strip()[:60]
-    found = await people.find_by_name(session, query)
-    if not found:
-        await message.answer(_("Nobody registered has “{query}” in their name. Type another "
-                               "part of it, their Telegram id, or share their contact.").format(
-            query=html.escape(query)))
-        return False
-    if len(found) == 1:
-        await ask_promote(message, session, places, locale, found[0].tg_id)
-        return True
-    if len(found) > people.FOUND_MAX:
-        await message.answer(_("More than {n} people have “{query}” in their name: type more "
-                               "of it.").format(n=people.FOUND_MAX, query=html.escape(query)))
-        return False
-    kb = InlineKeyboardBuilder()
-    for person in found:
-        kb.button(text=who_line(places, person, locale), callback_data=PromotePickCD(
-            tg_id=person.tg_id))
-    kb.adjust(1)
-    await message.answer(_("Several people match. Whom do you mean?"), reply_markup=kb.as_markup())
-    return True
 
 
-def who_line(places: PlaceDirectory, user: User, locale: str) -> str:
-    """One button's worth: name · organisation · place (plain text, cut to fit)."""
-    parts = [user.full_name or "—", user.org_name or "",
-             ", ".join(places.names(user.region_id, user.district_id, locale))]
-    return " · ".join(p for p in parts if p)[:60]
-
-
-@routes.callback_query(PromotePickCD.filter())
-async def on_promote_pick(cb: CallbackQuery, callback_data: PromotePickCD,
+@routes.callback_query(PickCD.filter(F.purpose == "promote"))
+async def on_promote_pick(cb: CallbackQuery, callback_data: PickCD,
                           session: AsyncSession, places: PlaceDirectory, locale: str) -> None:
     await cb.message.edit_reply_markup(reply_markup=None)
     await ask_promote(cb.message, session, places, locale, callback_data.tg_id)
