@@ -89,7 +89,7 @@ async def juror_to_add(session: AsyncSession, challenge_id: int, tg_id: int) -> 
         raise why
     if await session.scalar(select(JuryMember.id).where(
             JuryMember.challenge_id == challenge_id, JuryMember.user_id == juror.id)):
-        raise DomainError("juror_already", name=juror.full_name or "—")
+        raise DomainError("juror_already", name=people.name_of(juror))
     return juror
 
 

@@ -137,14 +137,19 @@ def _one(user: User | None, scope: Scope, unknown: DomainError) -> Found:
     if user is None:
         return Found([], unknown)
     if not scope.holds(user):
-        return Found([], DomainError("person_outside_scope", name=user.full_name or "—"))
+        return Found([], DomainError("person_outside_scope", name=name_of(user)))
     return Found([user])
+
+
+def name_of(user: User) -> str:
+    """How a refusal names the person: their name, else their Telegram id."""
+    return user.full_name or (str(user.tg_id) if user.tg_id is not None else "—")
 
 
 def refusal(user: User) -> DomainError | None:
     """Why this person cannot take a role now (a juror's seat): a coordinator waiting for
     approval or refused, a student waiting for a guardian's confirmation."""
-    name = user.full_name or "—"
+    name = name_of(user)
     if user.status == "pending":
         return DomainError("person_pending", name=name)
     if user.status == "rejected":

@@ -14,7 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import coordinator_requests
+from bot.services import coordinator_requests, people
 from bot.services.activity import log_activity
 from bot.services.approvals import approves
 from bot.services.errors import DomainError
@@ -361,7 +361,7 @@ async def promotable(session: AsyncSession, tg_id: int) -> User:
     if user.role == STAFF:
         raise DomainError("already_staff")
     if user.limited:  # staff see everyone's data: not before a guardian's confirmation
-        raise DomainError("person_guardian", name=user.full_name or "—")
+        raise DomainError("person_guardian", name=people.name_of(user))
     return user
 
 
