@@ -245,6 +245,7 @@ async def test_staff_are_promoted_by_username_or_with_telegrams_picker(h, lang):
     await s.send("/promote @Aigerim_K")
     assert s.last_text().startswith(w["promote_q"]) and "Айгерім Қасымова" in s.last_text()
     await s.click("✅")
+    assert h.api.last(STAFF).params["reply_markup"] == {"remove_keyboard": True}
     async with h.app.sessionmaker() as db:
         assert (await db.scalar(select(User.role).where(User.tg_id == 2001))) == "staff"
     await s.send("/promote")
@@ -253,6 +254,8 @@ async def test_staff_are_promoted_by_username_or_with_telegrams_picker(h, lang):
     assert keyboard[0][0]["request_users"]["request_id"] == 1
     await s.send_content(**shared_user(2102, 1))
     assert s.last_text() == w["guardian"]
+    await s.send("/cancel")  # the picker's keyboard goes with the prompt
+    assert h.api.last(STAFF).params["reply_markup"] == {"remove_keyboard": True}
     async with h.app.sessionmaker() as db:
         assert (await db.scalar(select(User.role).where(User.tg_id == 2102))) == "student"
 

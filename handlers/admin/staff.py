@@ -53,6 +53,7 @@ async def cmd_promote(message: Message, command: CommandObject, state: FSMContex
     await state.clear()
     if not command.args:
         await state.set_state(PromoteSG.person)
+        await state.set_data({"picker": True})
         await message.answer(_("Whom should I make centre staff?") + " " + picker.how_to_name()
                              + " " + _("/cancel stops."),
                              reply_markup=picker.picker_keyboard("promote"))
@@ -68,12 +69,12 @@ async def on_promote_answer(message: Message, state: FSMContext, session: AsyncS
 
 async def promote_named(message: Message, state: FSMContext, session: AsyncSession,
                         places: PlaceDirectory, locale: str, text: str | None = None) -> None:
-    """Asked about the one person named; several: buttons (the prompt ends either way)."""
+    """Asked about the one person named; several: buttons (the prompt ends with either)."""
     tg_id = await picker.named(message, session, places, locale, people.EVERYONE, "promote",
                                text=text)
-    await state.clear()
-    if tg_id is not None:
+    if tg_id is not None:  # a refusal (already staff, ...) leaves the prompt open
         await ask_promote(message, session, places, locale, tg_id)
+    await state.clear()
 
 
 @routes.callback_query(PickCD.filter(F.purpose == "promote"))
@@ -101,14 +102,16 @@ async def ask_promote(message: Message, session: AsyncSession, places: PlaceDire
 async def on_promote_confirm(cb: CallbackQuery, callback_data: PromoteCD, session: AsyncSession,
                              users: UserCache, i18n: PoI18n, user: UserInfo | None) -> None:
     await cb.message.edit_reply_markup(reply_markup=None)
-    if not callback_data.yes:
-        await cb.message.answer(_("Cancelled. Nothing was saved."))
+    if not callback_data.yes:  # either way the picker's 👤 keyboard, if still shown, goes
+        await cb.message.answer(_("Cancelled. Nothing was saved."),
+                                reply_markup=picker.NO_KEYBOARD)
         return
     staff = await active_me(session, user)
     promoted = await reg.promote_to_staff(session, users, staff, callback_data.tg_id)
     await notify_promoted(session, i18n.translator, promoted)
     await cb.message.answer(_("{name} is now centre staff.").format(
-        name=html.escape(promoted.full_name or str(callback_data.tg_id))))
+        name=html.escape(promoted.full_name or str(callback_data.tg_id))),
+        reply_markup=picker.NO_KEYBOARD)
 
 
 @routes.message(Command("demote"))

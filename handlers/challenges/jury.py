@@ -98,6 +98,7 @@ async def on_jury_ask(cb: CallbackQuery, callback_data: ChallengeAdminCD,
     await state.set_data({"cid": callback_data.id, "field": callback_data.action})
     if callback_data.action == "jadd":  # a person: by name, @username, Telegram's picker
         await state.set_state(JurySG.juror)
+        await state.update_data(picker=True)
         await cb.message.answer(str(ASK["jadd"]) + " " + picker.how_to_name(),
                                 reply_markup=picker.picker_keyboard("jury"))
         return
