@@ -80,7 +80,7 @@ CALLBACK_ROLES: dict[str, frozenset[str]] = {
     "wbw": STAFF_ONLY,
     "ivt": STAFF_ONLY,
     "prm": STAFF_ONLY,
-    "pk": STAFF_ONLY,  # the people picker: /promote and jurors (bot.services.people)
+    "pk": STAFF_ONLY,  # the people picker: /promote, /demote, jurors (bot.services.people)
     "dmt": STAFF_ONLY,
 }
 

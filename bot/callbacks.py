@@ -72,7 +72,8 @@ class PromoteCD(CallbackData, prefix="prm"):
 
 class PickCD(CallbackData, prefix="pk"):
     """The people picker: one of several people a typed name matched, for `purpose` (promote:
-    /promote, then confirmed with PromoteCD; jury: a juror of contest `arg`)."""
+    /promote, then confirmed with PromoteCD; demote: likewise with DemoteCD; jury: a juror of
+    contest `arg`)."""
 
     purpose: str
     tg_id: Num

@@ -49,6 +49,10 @@ WORDS = {
         "start": "Бағалауды бастау",
         "promote_ask": "Кімді орталық қызметкері етесіз?",
         "promote_q": "Осы адамды орталық қызметкері етесіз бе?",
+        "demote_usage": "Қолданылуы: /demote &lt;аты-жөнінің бір бөлігі, @username немесе "
+                        "Telegram ID&gt; (орталық қызметкері).",
+        "demote_q": "Бұл адамнан қызметкер құқықтарын алып тастау керек пе?",
+        "not_staff": "Бұл пайдаланушы орталық қызметкері емес.",
         "remind_button": "🔔 Растамаған 1 адамға еске салу",
         "reminded": "Еске салу 1 адамға жіберіледі.",
     },
@@ -80,6 +84,10 @@ WORDS = {
         "start": "Начать оценку",
         "promote_ask": "Кого сделать сотрудником центра?",
         "promote_q": "Сделать этого человека сотрудником центра?",
+        "demote_usage": "Как пользоваться: /demote &lt;часть имени, @username или Telegram "
+                        "id&gt; (сотрудник центра).",
+        "demote_q": "Лишить этого человека прав сотрудника?",
+        "not_staff": "Этот пользователь не сотрудник центра.",
         "remind_button": "🔔 Напомнить 1 неподтвердившему",
         "reminded": "Напоминание получит 1 человек.",
     },
@@ -258,6 +266,29 @@ async def test_staff_are_promoted_by_username_or_with_telegrams_picker(h, lang):
     assert h.api.last(STAFF).params["reply_markup"] == {"remove_keyboard": True}
     async with h.app.sessionmaker() as db:
         assert (await db.scalar(select(User.role).where(User.tg_id == 2102))) == "student"
+
+
+@LANGS
+async def test_staff_are_demoted_by_name_not_only_by_id(h, lang):
+    w = WORDS[lang]
+    await make_staff(h, locale=lang)
+    await person(h, make_staff, 901, "Ержан Сапаров")
+    await person(h, make_staff, 902, "Ержан Омаров")
+    await person(h, make_student, 2001, "Айгерім Қасымова")
+    s = h.user(STAFF)
+    await s.send("/demote")
+    assert s.last_text() == w["demote_usage"]
+    await s.send("/demote Қасымова")  # found, but not staff: said so
+    assert s.last_text() == w["not_staff"]
+    await s.send("/demote ержан")  # two: buttons
+    assert [b.split(" · ")[0] for b in s.buttons()] == ["Ержан Омаров", "Ержан Сапаров"]
+    await s.click("Ержан Сапаров")
+    assert s.last_text().startswith(w["demote_q"]) and "Ержан Сапаров" in s.last_text()
+    await s.click("✅")
+    async with h.app.sessionmaker() as db:
+        roles = dict((await db.execute(select(User.tg_id, User.role).where(
+            User.tg_id.in_((901, 902))))).all())
+    assert roles == {901: "student", 902: "staff"}
 
 
 async def test_usernames_are_kept_current_cheaply_and_erased_with_deleteme(h):

@@ -1,4 +1,5 @@
-"""Centre staff made (/promote) and unmade (/demote), each confirmed by a button."""
+"""Centre staff made (/promote) and unmade (/demote), each confirmed by a button; the
+person is named through the people picker (handlers/shared/picker.py)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,6 @@ from bot.routing import Routes
 from bot.services import people
 from bot.services import registration as reg
 from bot.services import staff as staff_svc
-from bot.services.numbers import typed_int
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserCache, UserInfo
 from db.models import User
@@ -118,14 +118,30 @@ async def on_promote_confirm(cb: CallbackQuery, callback_data: PromoteCD, sessio
 async def cmd_demote(message: Message, command: CommandObject, session: AsyncSession,
                      places: PlaceDirectory, settings: Settings, locale: str) -> None:
     """Asks first, showing whom: staff rights go at once and a mistyped id must not slip."""
-    tg_id = typed_int(command.args, max_digits=15)
-    if tg_id is None:
-        await message.answer(_("Usage: /demote &lt;Telegram id&gt; (a centre staff member)."))
+    if not (command.args or "").strip():
+        await message.answer(_("Usage: /demote &lt;a part of the name, @username or Telegram "
+                               "id&gt; (a centre staff member)."))
         return
+    tg_id = await picker.named(message, session, places, locale, people.EVERYONE, "demote",
+                               text=command.args)
+    if tg_id is not None:
+        await ask_demote(message, session, places, settings, locale, tg_id)
+
+
+@routes.callback_query(PickCD.filter(F.purpose == "demote"))
+async def on_demote_pick(cb: CallbackQuery, callback_data: PickCD, session: AsyncSession,
+                         places: PlaceDirectory, settings: Settings, locale: str) -> None:
+    await cb.message.edit_reply_markup(reply_markup=None)
+    await ask_demote(cb.message, session, places, settings, locale, callback_data.tg_id,
+                     me=cb.from_user.id)
+
+
+async def ask_demote(message: Message, session: AsyncSession, places: PlaceDirectory,
+                     settings: Settings, locale: str, tg_id: int, me: int | None = None) -> None:
     user = await staff_svc.demotable(session, tg_id)
     lines = [_("Take away this person's staff rights? They become a parliament member and "
                "lose every staff command at once.")]
-    if tg_id == message.from_user.id:
+    if tg_id == (me if me is not None else message.from_user.id):
         lines.append(_("⚠️ This is you: you will lose your own staff rights."))
     if tg_id in settings.staff_ids:
         lines.append(_("Their id is in STAFF_IDS: it will no longer make them staff at start. "
