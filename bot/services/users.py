@@ -184,11 +184,12 @@ async def claim_username(session: AsyncSession, tg_id: int, name: str | None) ->
 async def keep_username(session: AsyncSession, cache: UserCache, info: UserInfo,
                         raw: str | None) -> UserInfo:
     """Called on every update of a registered person: writes only when the username changed
-    (the cached copy holds the last one), so the usual update costs a comparison."""
+    (the cached copy holds the last one), so the usual update costs a comparison. The cached
+    copy is dropped, not replaced: should this update fail and roll back, the next one reads
+    the old name from the database and writes again."""
     name = username_of(raw)
     if name == info.username or info.tg_id is None:
         return info
     await claim_username(session, info.tg_id, name)
-    fresh = replace(info, username=name)
-    cache.put(info.tg_id, fresh)
-    return fresh
+    cache.forget(info.tg_id)
+    return replace(info, username=name)
