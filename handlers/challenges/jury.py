@@ -146,7 +146,8 @@ async def add_juror(message: Message, state: FSMContext, session: AsyncSession,
                     notices: ChallengeNotices, clock: Callable[[], datetime], user: UserInfo,
                     locale: str, cid: int, tg_id: int) -> None:
     juror = await jury.add_juror(session, notices, cid, tg_id, user, clock())
-    await state.clear()
+    if await state.get_state() == JurySG.juror.state:  # an old list's button ends no other flow
+        await state.clear()
     await message.answer(_("{name} is on the jury now; they get an invitation.").format(
         name=html.escape(juror.full_name or str(tg_id))), reply_markup=picker.NO_KEYBOARD)
     await send_jury(message, session, locale, cid)
