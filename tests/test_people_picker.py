@@ -366,3 +366,24 @@ async def test_a_coordinators_scope_bounds_whom_she_can_name(h):
         assert found.why.code == "person_outside_scope"
         found = await people.find(s, "Нұрланова", people.EVERYONE)
         assert [u.tg_id for u in found.people] == [2002]
+
+
+async def test_a_username_is_stored_at_registration_and_names_the_juror_at_once(h):
+    from tests.test_registration import register_student
+
+    cid = await contest(h, "ru")
+    async with h.app.sessionmaker() as db, db.begin():  # a stale holder of the name
+        stale = await make_student(h, 2002)
+        await db.execute(update(User).where(User.id == stale.id).values(username="dana_99"))
+    u = h.user(2001, "Дана", username="Dana_99")
+    await register_student(u, "Русский", district="Семей")
+    await u.click("Даю согласие")
+    async with h.app.sessionmaker() as db:
+        names = dict((await db.execute(select(User.tg_id, User.username).where(
+            User.tg_id.in_((2001, 2002))))).all())
+    assert names == {2001: "dana_99", 2002: None}
+    s = h.user(STAFF)
+    await add_juror(h, cid)
+    await s.send("@dana_99")
+    assert s.texts()[-2] == WORDS["ru"]["added"].format(name="Дана")
+    assert await jurors(h, cid) == {2001}
