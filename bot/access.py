@@ -87,7 +87,7 @@ CALLBACK_ROLES: dict[str, frozenset[str]] = {
     "wbw": STAFF_ONLY,
     "ivt": STAFF_ONLY,
     "prm": STAFF_ONLY,
-    "prp": STAFF_ONLY,
+    "pk": STAFF_ONLY,  # the people picker: /promote, /demote, jurors (bot.services.people)
     "dmt": STAFF_ONLY,
     "wk": COORDINATORS,  # the weekly report's form
     "lnk": REGISTERED,  # "Send news here" (bot.services.links)

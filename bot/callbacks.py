@@ -86,10 +86,14 @@ class PromoteCD(CallbackData, prefix="prm"):
     yes: bool
 
 
-class PromotePickCD(CallbackData, prefix="prp"):
-    """Staff pick the person /promote found by name (then confirm with PromoteCD)."""
+class PickCD(CallbackData, prefix="pk"):
+    """The people picker: one of several people a typed name matched, for `purpose` (promote:
+    /promote, then confirmed with PromoteCD; demote: likewise with DemoteCD; jury: a juror of
+    contest `arg`)."""
 
+    purpose: str
     tg_id: Num
+    arg: Num = 0
 
 
 class DemoteCD(CallbackData, prefix="dmt"):

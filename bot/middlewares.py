@@ -34,7 +34,7 @@ from bot.aiogram_internals import UNHANDLED
 from bot.db_context import current_reader, current_session
 from bot.i18n import LANGUAGES, PoI18n
 from bot.services.errors import DomainError
-from bot.services.users import UserCache, access_role, load_user_info
+from bot.services.users import UserCache, access_role, keep_username, load_user_info
 from bot.storage import discard_pending, has_pending
 from db.inline_sqlite import offloaded
 from db.models import ProcessedUpdate
@@ -158,6 +158,8 @@ class UserContextMiddleware(BaseMiddleware):
         info = None
         if tg_user is not None:
             info = await load_user_info(data["session"], self.cache, tg_user.id)
+            if info is not None:  # writes only when their @username changed
+                info = await keep_username(data["session"], self.cache, info, tg_user.username)
         data["user"] = info
         data["role"] = access_role(info) if tg_user else "guest"
         locale = info.locale if info else await self._guest_locale(tg_user, data)

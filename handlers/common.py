@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,8 +32,10 @@ async def cmd_cancel(message: Message, state: FSMContext) -> None:
     if await state.get_state() is None:
         await message.answer(_("There is nothing to cancel."))
         return
+    picking = (await state.get_data()).get("picker")  # the people picker's 👤 keyboard goes
     await clear_keeping_language(state)
-    await message.answer(_("Cancelled. Send /help to see what you can do."))
+    await message.answer(_("Cancelled. Send /help to see what you can do."),
+                         reply_markup=ReplyKeyboardRemove() if picking else None)
 
 
 @routes.message(Command("language"))

@@ -51,8 +51,8 @@ class BotHarness:
         return await self.app.dp.feed_update(self.app.bot, update, **kwargs)
 
     def user(self, tg_id: int, first_name: str = "Test", language_code: str | None = None,
-             ) -> FakeUser:
-        return FakeUser(self, tg_id, first_name, language_code)
+             username: str | None = None) -> FakeUser:
+        return FakeUser(self, tg_id, first_name, language_code, username)
 
     async def drain(self) -> int:
         """Run the delivery queue until nothing is due."""
@@ -66,13 +66,16 @@ class FakeUser:
     """A Telegram user in a private chat with the bot."""
 
     def __init__(self, h: BotHarness, tg_id: int, first_name: str,
-                 language_code: str | None) -> None:
+                 language_code: str | None, username: str | None = None) -> None:
         self.h, self.id, self.first_name, self.language_code = h, tg_id, first_name, language_code
+        self.username = username  # their Telegram @username (without "@"), if any
 
     def _from(self) -> dict[str, Any]:
         data = {"id": self.id, "is_bot": False, "first_name": self.first_name}
         if self.language_code:
             data["language_code"] = self.language_code
+        if self.username:
+            data["username"] = self.username
         return data
 
     def _message(self, **content: Any) -> dict[str, Any]:

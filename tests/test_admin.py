@@ -233,7 +233,7 @@ async def test_promote_makes_staff(h):
     await h.user(STAFF).send("/promote 12345")
     assert "No registered user" in h.user(STAFF).last_text()
     await h.user(STAFF).send("/promote")
-    assert "Usage" in h.user(STAFF).last_text()
+    assert h.user(STAFF).last_text().startswith("Whom should I make centre staff?")
     async with h.app.sessionmaker() as s:
         assert await s.scalar(select(ActivityLog).where(ActivityLog.kind == "promote_staff"))
 

@@ -285,32 +285,36 @@ async def test_a_removed_and_added_again_juror_is_invited_again_and_scores(h):
     assert "2001" not in s.last_text()
     await s.click("Добавить члена жюри")
     await s.send("2001")
-    assert s.texts()[-2] == "Сохранено." and "2001: 0 / 1" in s.last_text()
+    assert (s.texts()[-2] == "2001 теперь в составе жюри и получит приглашение."
+            and "2001: 0 / 1" in s.last_text())
     await h.drain()
     assert invitations() == 2 and j.buttons() == ["Начать оценку"]
     await j.click("Начать оценку")  # the button of the new invitation
     assert "Работа № 1<" in j.last_text()
     await score_all(j, [8])
     assert await scores(h) == {(1, 0): 8}
-    # adding someone already on the jury sends nothing more
+    # adding someone already on the jury says so and sends nothing more
     await s.click("Добавить члена жюри")
     await s.send("2001")
+    assert s.last_text() == "2001 уже в составе этого жюри."
     await h.drain()
     assert invitations() == 2
 
 
-async def test_a_juror_id_that_is_not_a_number_is_told_so(h):
+async def test_a_juror_answer_that_names_nobody_is_told_why_and_the_prompt_stays(h):
     await jury_ready(h)
     s = h.user(900)
     await s.click("Добавить члена жюри")
-    for bad in ("abc", "²", "12a"):  # "²" is a digit to str.isdigit(), not to int()
-        await s.send(bad)
-        assert s.last_text() == ("Telegram id — это число, например 123456789. "
-                                 "Введите Telegram id члена жюри:"), bad
+    await s.send("abc")  # not a number: a part of a name
+    assert s.last_text() == ("Среди зарегистрированных нет никого с «abc» в имени. Напишите "
+                             "другую часть имени или @username либо выберите человека кнопкой.")
+    await s.send("²")  # "²" is a digit to str.isdigit(), not to int()
+    assert s.last_text() == "Пожалуйста, пишите числа обычными цифрами 0–9."
     await s.send("99999")  # a number, but nobody registered has it
     assert s.last_text().startswith("Нет зарегистрированного пользователя")
     await s.send("2001")  # the prompt stays open until a juror is added
-    assert s.texts()[-2] == "Сохранено." and "2001: 0 / 1" in s.last_text()
+    assert s.texts()[-2].startswith("2001 теперь в составе жюри")
+    assert "2001: 0 / 1" in s.last_text()
     async with h.app.sessionmaker() as db:
         assert await db.scalar(select(func.count()).select_from(JuryMember)) == 1
 

@@ -276,8 +276,8 @@ async def test_staff_promote_by_a_part_of_the_name_in_kazakh(h):
     assert (await stored(h, 2801)).role == "staff" and (await stored(h, 2802)).role != "staff"
     await staff.send("/promote Бауыржан")
     assert staff.last_text() == ("Аты-жөнінде «Бауыржан» бар тіркелген адам табылмады. Атының "
-                                 "басқа бөлігін, Telegram ID нөмірін жазыңыз немесе контактісін "
-                                 "бөлісіңіз.")
+                                 "басқа бөлігін не @username атын жазыңыз немесе батырмамен "
+                                 "таңдаңыз.")
 
 
 async def test_staff_promote_by_a_shared_contact_in_russian(h):
@@ -287,7 +287,7 @@ async def test_staff_promote_by_a_shared_contact_in_russian(h):
     staff = h.user(STAFF_ID)
     await named(h, await make_student(h, 2901, locale="ru"), "Данияр Ахметов")
     await staff.send("/promote")
-    assert staff.last_text().startswith("Как пользоваться: /promote &lt;имя или его часть&gt;")
+    assert staff.last_text().startswith("Кого сделать сотрудником центра? Напишите часть имени")
     await staff.send_content(contact={"phone_number": "+77001112233", "first_name": "Мама"})
     assert staff.last_text() == ("У этого контакта нет аккаунта Telegram. Поделитесь контактом "
                                  "из Telegram или напишите имя.")

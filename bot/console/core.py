@@ -174,6 +174,10 @@ class Console:
         if button.get("url"):
             self.print(f"(link: {button['url']})")
             return
+        if button.get("request_users"):  # Telegram's own list of people: none here
+            self.print("(in Telegram this opens the list of people to choose from; here type "
+                       "a part of their name, their @username or their Telegram id)")
+            return
         if "callback_data" not in button:  # a reply keyboard: its label is sent as text
             await self.send_text(button["text"])
             return

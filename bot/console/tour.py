@@ -129,7 +129,8 @@ Limitless creativity
 /review
 Мақұлдау
 Мақұлдау
-# Әсел sets up the jury: two criteria typed at once, one score per entry, herself as juror.
+# Әсел sets up the jury: two criteria typed at once, one score per entry, herself as juror
+# (named by a part of her name: an @username or a Telegram id would do as well).
 /as 900
 /jury 1
 Критерийлер
@@ -140,7 +141,7 @@ Limitless creativity
 Кворум
 1
 Қазы қосу
-900
+Нұрланова
 Бағалауды бастау
 # On the score keyboard a typed score presses the button with that label: 9 is a 9.
 9

@@ -17,17 +17,22 @@ from bot.services.challenges.creating import parse_options
 from bot.services.challenges.results import set_places
 from bot.services.delivery import enqueue_personal
 from bot.services.errors import DomainError
-from bot.services.jury_seats import SEATS, Seat, recusal, seat_from, seat_of
+from bot.services.jury_seats import (
+    JUDGED,
+    SEATS,
+    Seat,
+    juror_to_add,
+    recusal,
+    seat_from,
+    seat_of,
+)
+from bot.services.jury_seats import judged_entries as _entries
 from bot.services.numbers import typed_int
 from db.models import Delivery, User
 from db.models.challenges import Challenge, JuryMember, JuryScore, Submission
 from db.upserts import insert_for
 
 SCORE_MAX = 10
-# Only entries that passed review go to the jury: "approved" is set by the last review tier
-# (an approval at an earlier tier keeps the entry pending at the next one; see
-# bot.services.challenges.review.decide). Pending, rejected and withdrawn entries are not judged.
-JUDGED = ("approved",)
 
 
 def criterion_name(criterion: dict[str, str], locale: str) -> str:
@@ -76,10 +81,7 @@ async def add_juror(session: AsyncSession, notices: Notices, challenge_id: int, 
     Adding someone already on the jury changes nothing and sends nothing; someone removed
     and added again is a new assignment and gets a new invitation."""
     challenge = await jury_editable(session, challenge_id)
-    juror = await session.scalar(select(User).where(User.tg_id == tg_id,
-                                                    User.status == "active"))
-    if juror is None:
-        raise DomainError("juror_unknown")
+    juror = await juror_to_add(session, challenge_id, tg_id)
     result = await session.execute(insert_for(session)(JuryMember).values(
         challenge_id=challenge_id, user_id=juror.id, added_at=now,
         region_id=juror.region_id, district_id=juror.district_id, org_name=juror.org_name,
@@ -124,16 +126,6 @@ async def juries_of(session: AsyncSession, user_id: int) -> list[Challenge]:
         select(Challenge).join(JuryMember, JuryMember.challenge_id == Challenge.id)
         .where(JuryMember.user_id == user_id, Challenge.status.in_(("open", "closed")))
         .order_by(Challenge.deadline_at, Challenge.id))).all())
-
-
-async def _entries(session: AsyncSession, challenge_id: int) -> list[Any]:
-    return list((await session.execute(
-        select(Submission.id, Submission.user_id, Submission.region_id,
-               Submission.district_id, Submission.org_name, Submission.organisation_id,
-               Submission.nomination_id,
-               Submission.category_id)
-        .where(Submission.challenge_id == challenge_id, Submission.status.in_(JUDGED))
-        .order_by(Submission.id))).all())
 
 
 async def in_review(session: AsyncSession, challenge_id: int) -> int:
@@ -305,6 +297,11 @@ class JurorProgress:
     name: str
     done: int
     eligible: int
+    recused: int = 0  # entries to judge this juror may not (own, region, organisation)
+
+    @property
+    def recused_from_all(self) -> bool:
+        return self.recused > 0 and self.eligible == 0
 
 
 async def progress(session: AsyncSession, challenge_id: int) -> list[JurorProgress]:
@@ -320,7 +317,7 @@ async def progress(session: AsyncSession, challenge_id: int) -> list[JurorProgre
         eligible = [e for e in entries if not recusal(e, seat)]
         mine = sum(1 for e in eligible if seat.user_id in done.get(e.id, set()))
         result.append(JurorProgress(seat.user_id, row.full_name or str(row.tg_id), mine,
-                                    len(eligible)))
+                                    len(eligible), len(entries) - len(eligible)))
     return result
 
 

@@ -10,12 +10,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import people
 from bot.services.errors import DomainError
 from db.models import User
-from db.models.challenges import JuryMember
+from db.models.challenges import JuryMember, Submission
 
 # region, district, organisation's name, organisation's record (see bot.services.organisations)
 Place = tuple[int | None, int | None, str | None, int | None]
+# Only entries that passed review go to the jury: "approved" is set by the last review tier
+# (an approval at an earlier tier keeps the entry pending at the next one; see
+# bot.services.challenges.review.decide). Pending, rejected and withdrawn entries are not judged.
+JUDGED = ("approved",)
 
 
 @dataclass(frozen=True)
@@ -68,3 +73,34 @@ async def seat_of(session: AsyncSession, challenge_id: int, user_id: int) -> Sea
     if row is None:
         raise DomainError("not_juror")
     return seat_from(row)
+
+
+async def judged_entries(session: AsyncSession, challenge_id: int) -> list[Any]:
+    return list((await session.execute(
+        select(Submission.id, Submission.user_id, Submission.region_id,
+               Submission.district_id, Submission.org_name, Submission.organisation_id,
+               Submission.nomination_id, Submission.category_id)
+        .where(Submission.challenge_id == challenge_id, Submission.status.in_(JUDGED))
+        .order_by(Submission.id))).all())
+
+
+async def juror_to_add(session: AsyncSession, challenge_id: int, tg_id: int) -> User:
+    """The person with this Telegram id, if they can join this jury; else why not, exactly:
+    not registered, waiting for approval or a guardian, refused, or already on it."""
+    juror = await people.by_tg_id(session, tg_id)
+    if juror is None:
+        raise DomainError("juror_unknown")
+    if why := people.refusal(juror):
+        raise why
+    if await session.scalar(select(JuryMember.id).where(
+            JuryMember.challenge_id == challenge_id, JuryMember.user_id == juror.id)):
+        raise DomainError("juror_already", name=people.name_of(juror))
+    return juror
+
+
+async def recused_from_all(session: AsyncSession, challenge_id: int, user_id: int) -> bool:
+    """There are entries to judge, and this juror may judge none of them (each their own,
+    from their region or organisation): they are told so, not "every entry is scored"."""
+    seat = await seat_of(session, challenge_id, user_id)
+    entries = await judged_entries(session, challenge_id)
+    return bool(entries) and all(recusal(e, seat) for e in entries)

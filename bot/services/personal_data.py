@@ -132,8 +132,8 @@ async def erase_user(session: AsyncSession, cache: UserCache, user: User,
     """
     tg_id, now, org_id = user.tg_id, now or utcnow(), user.organisation_id
     await log_activity(session, "erase", user)
-    for field in ("tg_id", "chat_id", "full_name", "org_name", "organisation_id", "grade",
-                  "consent_at", "consent_version", "age_band", "guardian_token",
+    for field in ("tg_id", "chat_id", "full_name", "username", "org_name", "organisation_id",
+                  "grade", "consent_at", "consent_version", "age_band", "guardian_token",
                   "guardian_consent_at", "guardian_consent_version"):
         setattr(user, field, None)
     user.status, user.erased_at, user.settings = "erased", now, {}

@@ -14,7 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import coordinator_requests
+from bot.services import coordinator_requests, people
 from bot.services import organisations as orgs
 from bot.services.activity import log_activity
 from bot.services.approvals import approves
@@ -22,7 +22,15 @@ from bot.services.errors import DomainError
 from bot.services.guardian import set_age_band
 from bot.services.numbers import typed_int
 from bot.services.text import strip_controls
-from bot.services.users import COORDINATOR, STAFF, STUDENT, UserCache, UserInfo
+from bot.services.users import (
+    COORDINATOR,
+    STAFF,
+    STUDENT,
+    UserCache,
+    UserInfo,
+    claim_username,
+    username_of,
+)
 from db.base import utcnow
 from db.models import (
     District,
@@ -100,6 +108,7 @@ class Registration:
     full_name: str | None = None
     invite_code: str | None = None
     age_band: str | None = None
+    username: str | None = None  # Telegram's @username as it is at consent
 
     @classmethod
     def from_fsm(cls, data: dict[str, Any]) -> Registration:
@@ -133,6 +142,8 @@ async def complete_registration(
     session.add(user)
     await session.flush()
     await _file_organisation(session, user, reg)
+    if user.username:  # a stale holder of this @username loses it (bot.services.users)
+        await claim_username(session, tg_id, user.username)
     await log_activity(session, "register", user, extra={"role": role, "invite": bool(invite)})
     if user.status == "pending":
         await log_activity(session, "coordinator_request", user)
@@ -151,6 +162,7 @@ def _fill(user: User, reg: Registration, role: str, chat_id: int, pending: bool)
     user.region_id, user.district_id = reg.region_id, reg.district_id
     user.faction, user.position, user.grade = reg.faction, reg.position, reg.grade
     user.coordinator_level = reg.level if role == COORDINATOR else None
+    user.username = username_of(reg.username)
 
 
 def _apply_invite(user: User, invite: Invite) -> None:
@@ -386,6 +398,8 @@ async def promotable(session: AsyncSession, tg_id: int) -> User:
         raise DomainError("user_unknown", tg_id=tg_id)
     if user.role == STAFF:
         raise DomainError("already_staff")
+    if user.limited:  # staff see everyone's data: not before a guardian's confirmation
+        raise DomainError("person_guardian", name=people.name_of(user))
     return user
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User
@@ -34,6 +34,7 @@ class UserInfo:
     faction: str | None
     position: str | None
     limited: bool = False
+    username: str | None = None  # Telegram's, lower-case (compared on every update)
 
     @classmethod
     def of(cls, user: User) -> UserInfo:
@@ -42,7 +43,7 @@ class UserInfo:
             role=user.role, status=user.status, region_id=user.region_id,
             district_id=user.district_id, org_type=user.org_type,
             coordinator_level=user.coordinator_level, faction=user.faction,
-            position=user.position, limited=bool(user.limited),
+            position=user.position, limited=bool(user.limited), username=user.username,
         )
 
     @property
@@ -158,7 +159,39 @@ async def set_reachable(session: AsyncSession, tg_id: int, reachable: bool) -> N
     """The user blocked (or unblocked) the bot: the delivery queue stops (or resumes) trying.
     Only where their news goes: someone linked to WhatsApp (/link) who gets news there and
     blocks the Telegram bot is still reached on WhatsApp."""
-    from sqlalchemy import update
-
     await session.execute(update(User).where(User.tg_id == tg_id, User.chat_id == tg_id)
                           .values(blocked_bot=not reachable))
+
+
+USERNAME_MAX = 32  # Telegram allows 5–32 characters
+
+
+def username_of(raw: str | None) -> str | None:
+    """A Telegram @username as stored: lower-case (Telegram ignores case), no "@"."""
+    name = (raw or "").strip().lstrip("@").lower()
+    return name[:USERNAME_MAX] or None
+
+
+async def claim_username(session: AsyncSession, tg_id: int, name: str | None) -> None:
+    """This person has `name` now: stored on their row and taken from any row that still
+    held it (a username moves between accounts; the old holder has not written since)."""
+    if name:
+        await session.execute(update(User).where(User.username == name, User.tg_id != tg_id)
+                              .values(username=None).execution_options(
+                                  synchronize_session=False))
+    await session.execute(update(User).where(User.tg_id == tg_id).values(username=name)
+                          .execution_options(synchronize_session=False))
+
+
+async def keep_username(session: AsyncSession, cache: UserCache, info: UserInfo,
+                        raw: str | None) -> UserInfo:
+    """Called on every update of a registered person: writes only when the username changed
+    (the cached copy holds the last one), so the usual update costs a comparison. The cached
+    copy is dropped, not replaced: should this update fail and roll back, the next one reads
+    the old name from the database and writes again."""
+    name = username_of(raw)
+    if name == info.username or info.tg_id is None:
+        return info
+    await claim_username(session, info.tg_id, name)
+    cache.forget(info.tg_id)
+    return replace(info, username=name)

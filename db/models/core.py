@@ -82,6 +82,7 @@ class User(Base):
     __table_args__ = (
         Index("ix_users_scope", "region_id", "district_id", "role"),
         Index("ix_users_role_status", "role", "status"),
+        Index("ix_users_username", "username"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,6 +94,9 @@ class User(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     # status: active | pending (coordinator awaiting approval) | rejected | erased
     full_name: Mapped[str | None] = mapped_column(String(200))
+    # Telegram @username, lower-case, no "@" (None: none, WhatsApp, erased); kept current by
+    # bot.middlewares.UserContextMiddleware, so staff can name a person by it (people picker)
+    username: Mapped[str | None] = mapped_column(String(32))
     org_type: Mapped[str | None] = mapped_column(String(16))  # school | college | university
     region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))

@@ -1,4 +1,5 @@
-"""Centre staff made (/promote) and unmade (/demote), each confirmed by a button."""
+"""Centre staff made (/promote) and unmade (/demote), each confirmed by a button; the
+person is named through the people picker (handlers/shared/picker.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.callbacks import DemoteCD, PromoteCD, PromotePickCD
+from bot.callbacks import DemoteCD, PickCD, PromoteCD
 from bot.config import Settings
 from bot.i18n import PoI18n
 from bot.notices.approvals import notify_demoted, notify_promoted
@@ -25,11 +26,11 @@ from bot.routing import Routes
 from bot.services import people
 from bot.services import registration as reg
 from bot.services import staff as staff_svc
-from bot.services.numbers import typed_int
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserCache, UserInfo
 from db.models import User
 from handlers.admin.common import active_me
+from handlers.shared import picker
 
 routes = Routes(__name__)
 
@@ -48,75 +49,36 @@ class PromoteSG(StatesGroup):
 @routes.message(Command("promote"))
 async def cmd_promote(message: Message, command: CommandObject, state: FSMContext,
                       session: AsyncSession, places: PlaceDirectory, locale: str) -> None:
-    """By name (or a part of it), by Telegram id, or by a contact shared after /promote."""
+    """By a part of the name, @username, Telegram's picker, a shared contact or an id."""
     await state.clear()
     if not command.args:
         await state.set_state(PromoteSG.person)
-        await message.answer(_("Usage: /promote &lt;name or a part of it&gt; or /promote "
-                               "&lt;Telegram id&gt;. Or share their contact here now "
-                               "(📎 → Contact). /cancel stops."))
+        await state.set_data({"picker": True})
+        await message.answer(_("Whom should I make centre staff?") + " " + picker.how_to_name()
+                             + " " + _("/cancel stops."),
+                             reply_markup=picker.picker_keyboard("promote"))
         return
-    await pick_person(message, session, places, locale, command.args)
+    await promote_named(message, state, session, places, locale, command.args)
 
 
-@routes.message(PromoteSG.person, F.contact)
-async def on_promote_contact(message: Message, state: FSMContext, session: AsyncSession,
-                             places: PlaceDirectory, locale: str) -> None:
-    if message.contact.user_id is None:  # a phone-book entry, not a Telegram account
-        await message.answer(_("This contact has no Telegram account. Share a contact from "
-                               "Telegram, or type their name."))
-        return
-    await state.clear()
-    await ask_promote(message, session, places, locale, message.contact.user_id)
+@routes.message(PromoteSG.person, picker.ANSWER)
+async def on_promote_answer(message: Message, state: FSMContext, session: AsyncSession,
+                            places: PlaceDirectory, locale: str) -> None:
+    await promote_named(message, state, session, places, locale)
 
 
-@routes.message(PromoteSG.person, F.text, ~F.text.startswith("/"))
-async def on_promote_text(message: Message, state: FSMContext, session: AsyncSession,
-                          places: PlaceDirectory, locale: str) -> None:
-    if await pick_person(message, session, places, locale, message.text or ""):
-        await state.clear()
-
-
-async def pick_person(message: Message, session: AsyncSession, places: PlaceDirectory,
-                      locale: str, text: str) -> bool:
-    """A number is a Telegram id; anything else a part of a name: one match is asked about,
-    several are offered as buttons. False when nobody was found (they may type again)."""
-    tg_id = typed_int(text, max_digits=15)
-    if tg_id is not None:
+async def promote_named(message: Message, state: FSMContext, session: AsyncSession,
+                        places: PlaceDirectory, locale: str, text: str | None = None) -> None:
+    """Asked about the one person named; several: buttons (the prompt ends with either)."""
+    tg_id = await picker.named(message, session, places, locale, people.EVERYONE, "promote",
+                               text=text)
+    if tg_id is not None:  # a refusal (already staff, ...) leaves the prompt open
         await ask_promote(message, session, places, locale, tg_id)
-        return True
-    query = text.strip()[:60]
-    found = await people.find_by_name(session, query)
-    if not found:
-        await message.answer(_("Nobody registered has “{query}” in their name. Type another "
-                               "part of it, their Telegram id, or share their contact.").format(
-            query=html.escape(query)))
-        return False
-    if len(found) == 1:
-        await ask_promote(message, session, places, locale, found[0].tg_id)
-        return True
-    if len(found) > people.FOUND_MAX:
-        await message.answer(_("More than {n} people have “{query}” in their name: type more "
-                               "of it.").format(n=people.FOUND_MAX, query=html.escape(query)))
-        return False
-    kb = InlineKeyboardBuilder()
-    for person in found:
-        kb.button(text=who_line(places, person, locale), callback_data=PromotePickCD(
-            tg_id=person.tg_id))
-    kb.adjust(1)
-    await message.answer(_("Several people match. Whom do you mean?"), reply_markup=kb.as_markup())
-    return True
+    await state.clear()
 
 
-def who_line(places: PlaceDirectory, user: User, locale: str) -> str:
-    """One button's worth: name · organisation · place (plain text, cut to fit)."""
-    parts = [user.full_name or "—", user.org_name or "",
-             ", ".join(places.names(user.region_id, user.district_id, locale))]
-    return " · ".join(p for p in parts if p)[:60]
-
-
-@routes.callback_query(PromotePickCD.filter())
-async def on_promote_pick(cb: CallbackQuery, callback_data: PromotePickCD,
+@routes.callback_query(PickCD.filter(F.purpose == "promote"))
+async def on_promote_pick(cb: CallbackQuery, callback_data: PickCD,
                           session: AsyncSession, places: PlaceDirectory, locale: str) -> None:
     await cb.message.edit_reply_markup(reply_markup=None)
     await ask_promote(cb.message, session, places, locale, callback_data.tg_id)
@@ -140,28 +102,46 @@ async def ask_promote(message: Message, session: AsyncSession, places: PlaceDire
 async def on_promote_confirm(cb: CallbackQuery, callback_data: PromoteCD, session: AsyncSession,
                              users: UserCache, i18n: PoI18n, user: UserInfo | None) -> None:
     await cb.message.edit_reply_markup(reply_markup=None)
-    if not callback_data.yes:
-        await cb.message.answer(_("Cancelled. Nothing was saved."))
+    if not callback_data.yes:  # either way the picker's 👤 keyboard, if still shown, goes
+        await cb.message.answer(_("Cancelled. Nothing was saved."),
+                                reply_markup=picker.NO_KEYBOARD)
         return
     staff = await active_me(session, user)
     promoted = await reg.promote_to_staff(session, users, staff, callback_data.tg_id)
     await notify_promoted(session, i18n.translator, promoted)
     await cb.message.answer(_("{name} is now centre staff.").format(
-        name=html.escape(promoted.full_name or str(callback_data.tg_id))))
+        name=html.escape(promoted.full_name or str(callback_data.tg_id))),
+        reply_markup=picker.NO_KEYBOARD)
 
 
 @routes.message(Command("demote"))
 async def cmd_demote(message: Message, command: CommandObject, session: AsyncSession,
                      places: PlaceDirectory, settings: Settings, locale: str) -> None:
     """Asks first, showing whom: staff rights go at once and a mistyped id must not slip."""
-    tg_id = typed_int(command.args, max_digits=15)
-    if tg_id is None:
-        await message.answer(_("Usage: /demote &lt;Telegram id&gt; (a centre staff member)."))
+    if not (command.args or "").strip():
+        await message.answer(_("Usage: /demote &lt;a part of the name, @username or Telegram "
+                               "id&gt; (a centre staff member)."))
         return
+    tg_id = await picker.named(message, session, places, locale, people.EVERYONE, "demote",
+                               text=command.args)
+    if tg_id is not None:
+        await ask_demote(message, session, places, settings, locale, tg_id)
+
+
+@routes.callback_query(PickCD.filter(F.purpose == "demote"))
+async def on_demote_pick(cb: CallbackQuery, callback_data: PickCD, session: AsyncSession,
+                         places: PlaceDirectory, settings: Settings, locale: str) -> None:
+    await cb.message.edit_reply_markup(reply_markup=None)
+    await ask_demote(cb.message, session, places, settings, locale, callback_data.tg_id,
+                     me=cb.from_user.id)
+
+
+async def ask_demote(message: Message, session: AsyncSession, places: PlaceDirectory,
+                     settings: Settings, locale: str, tg_id: int, me: int | None = None) -> None:
     user = await staff_svc.demotable(session, tg_id)
     lines = [_("Take away this person's staff rights? They become a parliament member and "
                "lose every staff command at once.")]
-    if tg_id == message.from_user.id:
+    if tg_id == (me if me is not None else message.from_user.id):
         lines.append(_("⚠️ This is you: you will lose your own staff rights."))
     if tg_id in settings.staff_ids:
         lines.append(_("Their id is in STAFF_IDS: it will no longer make them staff at start. "

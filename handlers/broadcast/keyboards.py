@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BroadcastCD
@@ -123,6 +124,7 @@ def acks_kb(bc_id: int, waiting: int | None) -> InlineKeyboardMarkup:
     """Under the confirmations report: remind the `waiting` ones, if any are named."""
     kb = InlineKeyboardBuilder()
     if waiting is not None:
-        kb.button(text=_("🔔 Remind the {n} who have not").format(n=waiting),
+        kb.button(text=ngettext("🔔 Remind the {n} who has not", "🔔 Remind the {n} who have not",
+                                waiting).format(n=waiting),
                   callback_data=cd("nudge", str(bc_id)))
     return kb.as_markup()

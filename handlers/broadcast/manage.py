@@ -10,6 +10,7 @@ from aiogram import F
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
@@ -85,4 +86,5 @@ async def on_nudge(cb: CallbackQuery, callback_data: BroadcastCD, session: Async
     added = await svc.nudge(session, user, bc, notices.nudge_payloads(voice_of(settings, i18n),
                                                                       bc))
     await cb.message.edit_reply_markup(reply_markup=None)
-    await cb.message.answer(_("Reminder queued for {n} people.").format(n=added))
+    await cb.message.answer(ngettext("Reminder queued for {n} person.",
+                                     "Reminder queued for {n} people.", added).format(n=added))

@@ -3,6 +3,7 @@ and the places it gives: handlers/challenges/ranking.py)."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from datetime import datetime
 
@@ -15,13 +16,15 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import ChallengeAdminCD, ChallengeCD
+from bot.callbacks import ChallengeAdminCD, ChallengeCD, PickCD
 from bot.notices.challenges import ChallengeNotices
 from bot.routing import Routes
 from bot.services import challenges as svc
-from bot.services import jury
+from bot.services import jury, people
 from bot.services.errors import DomainError
+from bot.services.jury_seats import recused_from_all
 from bot.services.numbers import as_int, typed_int
+from bot.services.places import PlaceDirectory
 from bot.services.users import UserInfo
 from db.models.challenges import Challenge, Submission
 from handlers.challenges.jury_texts import (
@@ -32,6 +35,7 @@ from handlers.challenges.jury_texts import (
 )
 from handlers.challenges.keyboards import admin_kb, rows_kb, score_kb
 from handlers.challenges.media import media_note, resend_media
+from handlers.shared import picker
 from handlers.shared.errors import StaleButton, error_flags
 from handlers.shared.texts import error_text
 
@@ -39,7 +43,8 @@ routes = Routes(__name__)
 
 
 class JurySG(StatesGroup):
-    value = State()  # data: cid, field (criteria | quorum | juror)
+    value = State()  # data: cid, field (jcrit: criteria | jq: quorum)
+    juror = State()  # data: cid; a person named through the people picker
 
 
 # a prompt answered after one of these can never succeed: the flow ends
@@ -82,7 +87,7 @@ ASK = {
     "jcrit": __("Type the criteria, one per line as “Kazakh | Russian | English”, e.g.\n"
                 "Идея | Идея | Idea\nОрындалуы | Исполнение | Execution"),
     "jq": __("How many jurors must score each entry? Type a number:"),
-    "jadd": __("Type the juror's Telegram id (they must have started the bot):"),
+    "jadd": __("Whom should I add to the jury?"),
 }
 
 
@@ -90,39 +95,68 @@ ASK = {
 async def on_jury_ask(cb: CallbackQuery, callback_data: ChallengeAdminCD,
                       state: FSMContext, session: AsyncSession) -> None:
     await jury.jury_editable(session, callback_data.id)  # an old button: refused before asking
-    await state.set_state(JurySG.value)
     await state.set_data({"cid": callback_data.id, "field": callback_data.action})
+    if callback_data.action == "jadd":  # a person: by name, @username, Telegram's picker
+        await state.set_state(JurySG.juror)
+        await state.update_data(picker=True)
+        await cb.message.answer(str(ASK["jadd"]) + " " + picker.how_to_name(),
+                                reply_markup=picker.picker_keyboard("jury"))
+        return
+    await state.set_state(JurySG.value)
     await cb.message.answer(str(ASK[callback_data.action]))
 
 
 @routes.message(JurySG.value, F.text, flags=error_flags(clear_state=FINAL))
 async def on_jury_value(message: Message, state: FSMContext, session: AsyncSession,
-                        challenge_notices: ChallengeNotices, clock: Callable[[], datetime],
                         user: UserInfo, locale: str) -> None:
     data = await state.get_data()
     text = message.text.strip()
     if data["field"] == "jcrit":
         await jury.set_criteria(session, data["cid"], text, user)
-    elif data["field"] == "jq":
-        await jury.set_quorum(session, data["cid"], text, user)
     else:
-        await jury.add_juror(session, challenge_notices, data["cid"], juror_tg_id(text), user,
-                             clock())
+        await jury.set_quorum(session, data["cid"], text, user)
     await state.clear()
     await message.answer(_("Saved."))
     await send_jury(message, session, locale, data["cid"])
 
 
-def juror_tg_id(text: str) -> int:
-    """A Telegram id as typed: ASCII digits ("abc", "²" or "٣" are no id; the reply says
-    what an id looks like)."""
-    digits = text.strip()
-    tg_id = as_int(digits, max_digits=64)
-    if tg_id is None:
-        raise DomainError("juror_id_not_number")
-    if len(digits) > 15:  # longer than any Telegram id: nobody has it
-        raise DomainError("juror_unknown")
-    return tg_id
+@routes.message(JurySG.juror, picker.ANSWER, flags=error_flags(clear_state=FINAL))
+async def on_juror_named(message: Message, state: FSMContext, session: AsyncSession,
+                         challenge_notices: ChallengeNotices, clock: Callable[[], datetime],
+                         places: PlaceDirectory, user: UserInfo, locale: str) -> None:
+    """A name (several matches: buttons), @username, a shared user or contact, or an id."""
+    cid = (await state.get_data())["cid"]
+    tg_id = await picker.named(message, session, places, locale, people.scope_of(user),
+                               "jury", arg=cid)
+    if tg_id is not None:
+        await add_juror(message, state, session, challenge_notices, clock, user, locale, cid,
+                        tg_id)
+
+
+@routes.callback_query(PickCD.filter(F.purpose == "jury"))
+async def on_juror_picked(cb: CallbackQuery, callback_data: PickCD, state: FSMContext,
+                          session: AsyncSession, challenge_notices: ChallengeNotices,
+                          clock: Callable[[], datetime], user: UserInfo, locale: str) -> None:
+    await cb.message.edit_reply_markup(reply_markup=None)
+    await add_juror(cb.message, state, session, challenge_notices, clock, user, locale,
+                    callback_data.arg, callback_data.tg_id)
+
+
+async def add_juror(message: Message, state: FSMContext, session: AsyncSession,
+                    notices: ChallengeNotices, clock: Callable[[], datetime], user: UserInfo,
+                    locale: str, cid: int, tg_id: int) -> None:
+    juror = await jury.add_juror(session, notices, cid, tg_id, user, clock())
+    if await state.get_state() == JurySG.juror.state:  # an old list's button ends no other flow
+        await state.clear()
+    await message.answer(_("{name} is on the jury now; they get an invitation.").format(
+        name=html.escape(juror.full_name or str(tg_id))), reply_markup=picker.NO_KEYBOARD)
+    await send_jury(message, session, locale, cid)
+
+
+@routes.message(JurySG.juror)
+async def on_juror_need_answer(message: Message) -> None:
+    await message.answer(_("Type a name, an @username or a Telegram id, or choose the person "
+                           "with the button. /cancel to stop."))
 
 
 @routes.message(JurySG.value)
@@ -192,6 +226,11 @@ async def show_entry(message: Message, session: AsyncSession, user: UserInfo, lo
                   "reviewed: press the button again later."),
                 reply_markup=rows_kb([(_("Start judging"),
                                        ChallengeCD(action="jury", id=cid).pack())]))
+            return
+        if await recused_from_all(session, cid, user.id):
+            await message.answer(_("You cannot score any entry of this contest: each one is "
+                                   "your own or comes from your region or organisation, and a "
+                                   "juror never judges those. Nothing is needed from you."))
             return
         await message.answer(_("You have scored every entry that needs your score. Thank you!"))
         return

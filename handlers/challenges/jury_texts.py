@@ -30,9 +30,15 @@ def jury_text(challenge: Challenge, progress: list, locale: str) -> str:
     if judged:  # nothing about the jury changes any more: only the ranking is offered
         lines.append(_("The results are already published."))
     lines.append(_("Jurors (entries scored / entries to score):"))
-    lines += [f"• {short_html(p.name, NAME_SHOWN)}: {p.done} / {p.eligible}"
-              for p in progress] or ["—"]
+    lines += [f"• {short_html(p.name, NAME_SHOWN)}: {juror_count(p)}" for p in progress] or ["—"]
     return "\n".join(lines)
+
+
+def juror_count(p: jury.JurorProgress) -> str:
+    """"scored / to score"; a juror recused from every entry is said to be, not "0 / 0"."""
+    if p.recused_from_all:
+        return _("recused from every entry (own region or organisation)")
+    return f"{p.done} / {p.eligible}"
 
 
 def jury_rows(challenge: Challenge, progress: list) -> list[AdminRow]:

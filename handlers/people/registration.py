@@ -332,6 +332,7 @@ async def on_consent(cb: CallbackQuery, callback_data: ConfirmCD, state: FSMCont
     data = await state.get_data()
     registration = reg.Registration.from_fsm(data)
     registration.full_name = reg.certificate_name(cb.from_user.full_name if cb.from_user else "")
+    registration.username = cb.from_user.username if cb.from_user else None
     # The limits of a minor are stored here too, before any reply (review M3).
     user = await reg.complete_registration(
         session, users, cb.from_user.id, cb.message.chat.id, registration,

@@ -56,6 +56,30 @@ ERRORS: dict[str, LazyProxy] = {
     "invite_days": __("The number of days must be from 1 to {max}."),
     "invite_uses": __("The number of uses must be from 1 to {max}."),
     "user_unknown": __("No registered user has the Telegram id {tg_id}."),
+    # the people picker (bot.services.people): each refusal says exactly why
+    "username_unknown": __("Nobody registered has the username @{username} (the bot learns "
+                           "it when they write to the bot). Type a part of their name, or "
+                           "choose them with the button."),
+    "username_bad": __("This is not a Telegram username: it has 5 to 32 Latin letters, digits "
+                       "or _, like @aigerim_k."),
+    "name_unknown": __("Nobody registered has “{query}” in their name. Type another part of "
+                       "it or their @username, or choose them with the button."),
+    "name_too_many": __("More than {n} people have “{query}” in their name: type more of it."),
+    "name_outside_scope": __("Nobody in your area has “{query}” in their name: you can name "
+                             "only the people of your region or district."),
+    "person_outside_scope": __("{name} is not in your area: you can name only the people of "
+                               "your region or district."),
+    "contact_no_account": __("This contact has no Telegram account. Share a contact from "
+                             "Telegram, or type their name."),
+    "shared_unregistered": __("This person has not registered in the bot. Ask them to send "
+                              "/start to the bot and register first."),
+    "person_pending": __("{name} is a coordinator whose request is still waiting for "
+                         "approval: decide it in /pending first."),
+    "person_rejected": __("{name}'s coordinator request was rejected, so their account is "
+                          "not active."),
+    "person_guardian": __("{name} is waiting for a parent's or guardian's confirmation: "
+                          "nothing can be given to them until it comes."),
+    "person_unregistered": __("{name} has no active account in the bot."),
     "already_staff": __("This user is already centre staff."),
     "not_staff": __("This user is not centre staff."),
     "last_staff": __("This is the only staff member left: promote someone else with /promote "
@@ -118,8 +142,7 @@ ERRORS: dict[str, LazyProxy] = {
     "already_reviewed": __("This entry has already been reviewed."),  # maybe by themselves
     "juror_unknown": __("No registered user has this Telegram id. They must /start the bot "
                         "first."),
-    "juror_id_not_number": __("A Telegram id is a number, e.g. 123456789. Type the juror's "
-                              "Telegram id:"),
+    "juror_already": __("{name} is already on this jury."),
     "jury_contest_only": __("Only a contest has a jury."),
     "jury_started": __("Scoring has started: the criteria can no longer change."),
     "jury_closed": __("The jury round is closed."),
