@@ -371,3 +371,18 @@ async def test_blocking_the_telegram_bot_does_not_stop_news_on_whatsapp(wh):
     await wh.h.feed(member_update(101, "kicked"))
     assert (await row(wh, User, User.id == student.id)).blocked_bot  # …so now it counts
     assert answer.body.startswith("Telegram и WhatsApp снова разделены.")
+
+
+async def test_mydata_from_telegram_lists_what_the_linked_whatsapp_holds(wh):
+    """/mydata is everything stored about the person: the files sent from the linked
+    WhatsApp chat (kept under that chat's id) and the WhatsApp address itself."""
+    from bot.services.personal_data import export_user_data
+    from tests import fake_whatsapp as fw
+
+    student, _u, w = await linked_from_telegram(wh, 101, "ru")
+    media_id = wh.api.add_media(b"\x89PNG\r\n\x1a\n linked", "image/png")
+    await w.post(fw.media("image", media_id, "image/png"))
+    async with wh.h.app.sessionmaker() as s:
+        data = await export_user_data(s, await s.get(User, student.id))
+    assert [f["mime"] for f in data["files_sent"]] == ["image/png"]
+    assert [c["address"] for c in data["whatsapp"]] == [BSUID]
