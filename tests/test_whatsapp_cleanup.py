@@ -146,3 +146,29 @@ async def test_a_linked_whatsapp_contact_is_no_stranger_however_silent(wh):
     kept, _ = await stored(wh, w.address)
     assert kept is not None and kept.id == contact.id and kept.user_id == student.id
     assert await media_owners(wh) == [contact.ext_id] and on_disk(PNG)
+
+
+async def test_after_unlink_the_files_sent_from_whatsapp_stay_with_the_registration(wh):
+    """A person registered on WhatsApp links Telegram and later unlinks: the registration
+    (and their entries) stay with Telegram, the WhatsApp chat becomes a guest's. The files
+    they sent from WhatsApp are the registration's: the stranger tick must not erase them
+    with the abandoned chat."""
+    from tests.test_link import BSUID, whatsapp_code
+    from tests.test_whatsapp_delivery import wa_student
+
+    student = await wa_student(wh, BSUID, "kk", hours_silent=1)
+    w = wh.user(BSUID)
+    await send_photo(wh, w, PNG)
+    code = await whatsapp_code(w)
+    u = wh.h.user(555, language_code="kk")
+    await u.send(f"/link {code}")
+    await u.send("/unlink")
+    await silent_for(wh, BSUID, 400)
+
+    await whatsapp_strangers_tick(wh.h.app)
+
+    assert (await stored(wh, BSUID))[0] is None  # the abandoned chat is forgotten
+    assert await media_owners(wh) == [555] and on_disk(PNG)  # its files are not
+    async with wh.h.app.sessionmaker() as s:
+        from db.models import User
+        assert (await s.get(User, student.id)).tg_id == 555
