@@ -386,3 +386,18 @@ async def test_mydata_from_telegram_lists_what_the_linked_whatsapp_holds(wh):
         data = await export_user_data(s, await s.get(User, student.id))
     assert [f["mime"] for f in data["files_sent"]] == ["image/png"]
     assert [c["address"] for c in data["whatsapp"]] == [BSUID]
+
+
+async def test_a_message_on_the_linked_whatsapp_keeps_the_telegram_username(wh):
+    """WhatsApp knows no @username: the person's messages there must not wipe the one their
+    Telegram gave, or staff could no longer name them by it (/promote @name, the jury)."""
+    await make_staff(wh.h, STAFF_ID)
+    student, _u, w = await linked_from_telegram(wh, 101, "ru")
+    u = wh.h.user(101, username="Aida_K")
+    await u.send("/help")
+    assert (await row(wh, User, User.id == student.id)).username == "aida_k"
+    await w.send("/help")
+    assert (await row(wh, User, User.id == student.id)).username == "aida_k"
+    staff = wh.h.user(STAFF_ID)
+    await staff.send("/promote @aida_k")
+    assert staff.last_text().startswith("Make this person centre staff?")  # found by it
