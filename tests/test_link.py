@@ -401,3 +401,23 @@ async def test_a_message_on_the_linked_whatsapp_keeps_the_telegram_username(wh):
     staff = wh.h.user(STAFF_ID)
     await staff.send("/promote @aida_k")
     assert staff.last_text().startswith("Make this person centre staff?")  # found by it
+
+
+BUTTON_WORDS = {"kk": "Telegram-нан таңдау", "ru": "Выбрать в Telegram"}
+NAME_HINT = {"kk": "Аты-жөнінің бір бөлігін не @username атын жазыңыз",
+             "ru": "Напишите часть имени или @username"}
+
+
+@LANGS
+async def test_staff_on_whatsapp_are_not_sent_to_a_telegram_only_button(wh, lang):
+    """The people picker's "Choose in Telegram" button exists only in Telegram: on WhatsApp
+    the prompt asks for a name or @username and mentions no button."""
+    await make_staff(wh.h, STAFF_ID, locale=lang)
+    w = wh.user(BSUID)
+    await w.send(f"/link {await telegram_code(wh.h.user(STAFF_ID))}")
+    await w.send("/promote")
+    assert NAME_HINT[lang] in w.last().body
+    assert BUTTON_WORDS[lang] not in w.last().body
+    u = wh.h.user(STAFF_ID)
+    await u.send("/promote")
+    assert BUTTON_WORDS[lang] in u.last_text()
