@@ -158,7 +158,10 @@ class UserContextMiddleware(BaseMiddleware):
         info = None
         if tg_user is not None:
             info = await load_user_info(data["session"], self.cache, tg_user.id)
-            if info is not None:  # writes only when their @username changed
+            chat = data.get("event_chat")
+            # writes only when their Telegram @username changed; WhatsApp has none (a person
+            # linked by /link talks there under their Telegram id): nothing to compare
+            if info is not None and (chat is None or chat.id > 0):
                 info = await keep_username(data["session"], self.cache, info, tg_user.username)
         data["user"] = info
         data["role"] = access_role(info) if tg_user else "guest"

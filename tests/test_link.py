@@ -371,3 +371,53 @@ async def test_blocking_the_telegram_bot_does_not_stop_news_on_whatsapp(wh):
     await wh.h.feed(member_update(101, "kicked"))
     assert (await row(wh, User, User.id == student.id)).blocked_bot  # …so now it counts
     assert answer.body.startswith("Telegram и WhatsApp снова разделены.")
+
+
+async def test_mydata_from_telegram_lists_what_the_linked_whatsapp_holds(wh):
+    """/mydata is everything stored about the person: the files sent from the linked
+    WhatsApp chat (kept under that chat's id) and the WhatsApp address itself."""
+    from bot.services.personal_data import export_user_data
+    from tests import fake_whatsapp as fw
+
+    student, _u, w = await linked_from_telegram(wh, 101, "ru")
+    media_id = wh.api.add_media(b"\x89PNG\r\n\x1a\n linked", "image/png")
+    await w.post(fw.media("image", media_id, "image/png"))
+    async with wh.h.app.sessionmaker() as s:
+        data = await export_user_data(s, await s.get(User, student.id))
+    assert [f["mime"] for f in data["files_sent"]] == ["image/png"]
+    assert [c["address"] for c in data["whatsapp"]] == [BSUID]
+
+
+async def test_a_message_on_the_linked_whatsapp_keeps_the_telegram_username(wh):
+    """WhatsApp knows no @username: the person's messages there must not wipe the one their
+    Telegram gave, or staff could no longer name them by it (/promote @name, the jury)."""
+    await make_staff(wh.h, STAFF_ID)
+    student, _u, w = await linked_from_telegram(wh, 101, "ru")
+    u = wh.h.user(101, username="Aida_K")
+    await u.send("/help")
+    assert (await row(wh, User, User.id == student.id)).username == "aida_k"
+    await w.send("/help")
+    assert (await row(wh, User, User.id == student.id)).username == "aida_k"
+    staff = wh.h.user(STAFF_ID)
+    await staff.send("/promote @aida_k")
+    assert staff.last_text().startswith("Make this person centre staff?")  # found by it
+
+
+BUTTON_WORDS = {"kk": "Telegram-нан таңдау", "ru": "Выбрать в Telegram"}
+NAME_HINT = {"kk": "Аты-жөнінің бір бөлігін не @username атын жазыңыз",
+             "ru": "Напишите часть имени или @username"}
+
+
+@LANGS
+async def test_staff_on_whatsapp_are_not_sent_to_a_telegram_only_button(wh, lang):
+    """The people picker's "Choose in Telegram" button exists only in Telegram: on WhatsApp
+    the prompt asks for a name or @username and mentions no button."""
+    await make_staff(wh.h, STAFF_ID, locale=lang)
+    w = wh.user(BSUID)
+    await w.send(f"/link {await telegram_code(wh.h.user(STAFF_ID))}")
+    await w.send("/promote")
+    assert NAME_HINT[lang] in w.last().body
+    assert BUTTON_WORDS[lang] not in w.last().body
+    u = wh.h.user(STAFF_ID)
+    await u.send("/promote")
+    assert BUTTON_WORDS[lang] in u.last_text()

@@ -363,3 +363,26 @@ def test_backfill_makes_one_record_per_spelling_of_a_district(tmp_path):
     assert users[4] == by[(d2, "school")][0] and users[5] == by[(d1, "college")][0]
     assert entry == school[0]
     assert names[2] == "«Ақсу жалпы орта мектебі» № 45"  # org_name kept as it was
+
+
+async def test_opposite_merges_at_once_never_make_a_loop(h):
+    """Two staff merge A into B and B into A at the same moment: the second sees rows read
+    before the first committed. It must re-read them (locked on PostgreSQL) and refuse, not
+    point B back at A: a loop would hide the school from every list."""
+    from bot.services.errors import DomainError
+
+    a, b = await make_org(h, "№7 мектеп"), await make_org(h, "№8 мектеп")
+    staff = await make_staff(h)
+    async with h.app.sessionmaker() as late:
+        seen = [await late.get(Organisation, a), await late.get(Organisation, b)]  # read...
+        await late.commit()
+        async with h.app.sessionmaker() as first:  # ...the other merge lands
+            await orgs.merge(first, staff, a, b)
+            await first.commit()
+        with pytest.raises(DomainError) as refused:
+            await orgs.merge(late, staff, b, a)
+        await late.rollback()
+        assert len(seen) == 2
+    assert refused.value.code == "org_gone"
+    found = {o.id: o.merged_into_id for o in await records(h)}
+    assert (found[a], found[b]) == (b, None)

@@ -127,3 +127,48 @@ async def test_strangers_are_forgotten_in_batches(wh, monkeypatch):
     await whatsapp_strangers_tick(wh.h.app)
     async with wh.h.app.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(WaContact)) == 0
+
+
+async def test_a_linked_whatsapp_contact_is_no_stranger_however_silent(wh):
+    """/link: a contact that belongs to a Telegram person (wa_contacts.user_id) has no users
+    row of its own; the retention tick must keep it, with the files they sent from it, and
+    their news must keep reaching WhatsApp when they chose it (review, 2026-12)."""
+    from tests.test_link import linked_from_telegram
+
+    student, _u, w = await linked_from_telegram(wh, 101, "kk")
+    await send_photo(wh, w, PNG)
+    await w.choose("📩")  # "Send news here": WhatsApp, and they never write again
+    contact, _ = await stored(wh, w.address)
+    await silent_for(wh, w.address, 400)
+
+    await whatsapp_strangers_tick(wh.h.app)
+
+    kept, _ = await stored(wh, w.address)
+    assert kept is not None and kept.id == contact.id and kept.user_id == student.id
+    assert await media_owners(wh) == [contact.ext_id] and on_disk(PNG)
+
+
+async def test_after_unlink_the_files_sent_from_whatsapp_stay_with_the_registration(wh):
+    """A person registered on WhatsApp links Telegram and later unlinks: the registration
+    (and their entries) stay with Telegram, the WhatsApp chat becomes a guest's. The files
+    they sent from WhatsApp are the registration's: the stranger tick must not erase them
+    with the abandoned chat."""
+    from tests.test_link import BSUID, whatsapp_code
+    from tests.test_whatsapp_delivery import wa_student
+
+    student = await wa_student(wh, BSUID, "kk", hours_silent=1)
+    w = wh.user(BSUID)
+    await send_photo(wh, w, PNG)
+    code = await whatsapp_code(w)
+    u = wh.h.user(555, language_code="kk")
+    await u.send(f"/link {code}")
+    await u.send("/unlink")
+    await silent_for(wh, BSUID, 400)
+
+    await whatsapp_strangers_tick(wh.h.app)
+
+    assert (await stored(wh, BSUID))[0] is None  # the abandoned chat is forgotten
+    assert await media_owners(wh) == [555] and on_disk(PNG)  # its files are not
+    async with wh.h.app.sessionmaker() as s:
+        from db.models import User
+        assert (await s.get(User, student.id)).tg_id == 555

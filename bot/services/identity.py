@@ -3,9 +3,10 @@
 Telegram people are known by their Telegram id; WhatsApp people by the negative id of their
 `wa_contacts` row (db.models.whatsapp). Erasure removes that row: the WhatsApp address is
 personal data, and a later message from the same person starts afresh. So does the
-retention rule: a contact who never registered (no `users` row) is forgotten, with the
-files they sent and their unfinished conversation, WHATSAPP_CONTACT_RETENTION_DAYS after
-their last message (`forget_strangers`, run by a scheduled tick).
+retention rule: a contact who never registered (no `users` row, not linked by /link) is
+forgotten, with the files they sent and their unfinished conversation,
+WHATSAPP_CONTACT_RETENTION_DAYS after their last message (`forget_strangers`, run by a
+scheduled tick).
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ async def forget_strangers(session: AsyncSession, silent_since: datetime,
     """Forget up to `limit` WhatsApp contacts who never registered and have not written
     since `silent_since`: the row, the files they sent (deleted from disk once committed)
     and any conversation state. Their ids as the bot knew them (negative)."""
-    registered = exists().where(User.tg_id == -WaContact.id)
+    # registered: a WhatsApp-only person (users.tg_id = -id), or linked to a person (/link)
+    # whose row carries their Telegram id; such a contact may only receive, never write
+    registered = or_(exists().where(User.tg_id == -WaContact.id), WaContact.user_id.is_not(None))
     silent = or_(WaContact.last_inbound_at < silent_since,
                  and_(WaContact.last_inbound_at.is_(None), WaContact.created_at < silent_since))
     ids = list((await session.scalars(

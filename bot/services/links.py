@@ -38,7 +38,7 @@ from bot.services.activity import log_activity
 from bot.services.coordinator_requests import person_key
 from bot.services.errors import DomainError
 from bot.services.users import UserCache
-from db.models import LinkAttempt, LinkCode, User, WaContact
+from db.models import LinkAttempt, LinkCode, StoredMedia, User, WaContact
 from db.models.whatsapp import WHATSAPP, channel_of
 
 CODE_DIGITS = 6
@@ -189,11 +189,24 @@ async def unlink(session: AsyncSession, cache: UserCache, user: User) -> str:
     if contact is None or user.tg_id is None or user.tg_id < 0:
         raise DomainError("link_none")
     contact.user_id = None
+    await _keep_files(session, -contact.id, user.tg_id)
     if channel_of(user.chat_id) == WHATSAPP:
         user.chat_id, user.channel = user.tg_id, TELEGRAM
     await log_activity(session, "unlink", user)
     cache.forget(user.tg_id)
     return TELEGRAM
+
+
+async def _keep_files(session: AsyncSession, chat_id: int, tg_id: int) -> None:
+    """The files sent from the WhatsApp chat (kept under its id, bot.services.media_store)
+    are the registration's, in its entries: they move to it, or the stranger cleanup would
+    erase them with the chat that now belongs to nobody."""
+    theirs = select(StoredMedia.sha256).where(StoredMedia.owner_id == tg_id)
+    await session.execute(delete(StoredMedia).where(
+        StoredMedia.owner_id == chat_id, StoredMedia.sha256.in_(theirs))
+        .execution_options(synchronize_session=False))
+    await session.execute(update(StoredMedia).where(StoredMedia.owner_id == chat_id)
+                          .values(owner_id=tg_id).execution_options(synchronize_session=False))
 
 
 async def deliver_here(session: AsyncSession, cache: UserCache, user: User,

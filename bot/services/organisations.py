@@ -182,9 +182,14 @@ class Merged:
 
 async def mergeable(session: AsyncSession, source_id: int,
                     target_id: int) -> tuple[Organisation, Organisation]:
-    """Both records live, different, of the same place and type."""
-    source = await session.get(Organisation, source_id)
-    target = await session.get(Organisation, target_id)
+    """Both records live, different, of the same place and type. Read afresh and locked
+    (FOR UPDATE on PostgreSQL, in id order; SQLite has one writer): two staff merging A into
+    B and B into A at once would otherwise make a loop that hides both from every list."""
+    rows = {org.id: org for org in (await session.scalars(
+        select(Organisation).where(Organisation.id.in_([source_id, target_id]))
+        .order_by(Organisation.id).with_for_update()
+        .execution_options(populate_existing=True))).all()}
+    source, target = rows.get(source_id), rows.get(target_id)
     if source is None or target is None or source.merged_into_id or target.merged_into_id:
         raise DomainError("org_gone")
     # Of one type too: a person's type decides their grade range and audiences, and a merge

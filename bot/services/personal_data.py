@@ -21,7 +21,7 @@ from bot.services import organisations as orgs
 from bot.services.activity import activity_row, log_activity
 from bot.services.delivery import forget_messages
 from bot.services.identity import forget_contact
-from bot.services.links import forget_links
+from bot.services.links import contact_of, forget_links
 from bot.services.media_store import erase_media
 from bot.services.users import UserCache
 from db.base import utcnow
@@ -42,6 +42,7 @@ from db.models import (
     StoredMedia,
     Submission,
     User,
+    WaContact,
     Webinar,
     WebinarRegistration,
     WeeklyReport,
@@ -96,9 +97,16 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
         rows = (await session.execute(select(table).where(owner == user.id)
                                       .order_by(table.c.id))).mappings()
         data[key] = [{k: _plain(v) for k, v in row.items()} for row in rows]
-    # the files they sent over WhatsApp, described (bot.services.media_store)
+    # their WhatsApp address: their own chat, or the one linked by /link (bot.services.links)
+    contact = await contact_of(session, user)
+    data["whatsapp"] = [] if contact is None else [
+        {c.key: _plain(getattr(contact, c.key)) for c in WaContact.__table__.columns}]
+    # the files they sent over WhatsApp, described (bot.services.media_store); a linked
+    # chat's are kept under its own id
+    owners = {user.tg_id} | ({-contact.id} if contact is not None else set())
     files = (await session.execute(select(StoredMedia.__table__).where(
-        StoredMedia.owner_id == user.tg_id).order_by(StoredMedia.id))).mappings()
+        StoredMedia.owner_id.in_([o for o in owners if o is not None]))
+        .order_by(StoredMedia.id))).mappings()
     data["files_sent"] = [{k: _plain(v) for k, v in row.items()} for row in files]
     return data
 

@@ -54,8 +54,8 @@ async def cmd_promote(message: Message, command: CommandObject, state: FSMContex
     if not command.args:
         await state.set_state(PromoteSG.person)
         await state.set_data({"picker": True})
-        await message.answer(_("Whom should I make centre staff?") + " " + picker.how_to_name()
-                             + " " + _("/cancel stops."),
+        await message.answer(_("Whom should I make centre staff?") + " "
+                             + picker.how_to_name(message) + " " + _("/cancel stops."),
                              reply_markup=picker.picker_keyboard("promote"))
         return
     await promote_named(message, state, session, places, locale, command.args)

@@ -99,7 +99,7 @@ async def on_jury_ask(cb: CallbackQuery, callback_data: ChallengeAdminCD,
     if callback_data.action == "jadd":  # a person: by name, @username, Telegram's picker
         await state.set_state(JurySG.juror)
         await state.update_data(picker=True)
-        await cb.message.answer(str(ASK["jadd"]) + " " + picker.how_to_name(),
+        await cb.message.answer(str(ASK["jadd"]) + " " + picker.how_to_name(cb.message),
                                 reply_markup=picker.picker_keyboard("jury"))
         return
     await state.set_state(JurySG.value)

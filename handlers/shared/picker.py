@@ -42,7 +42,10 @@ def picker_keyboard(purpose: str) -> ReplyKeyboardMarkup:
         input_field_placeholder=_("Name, @username or Telegram id"))
 
 
-def how_to_name() -> str:
+def how_to_name(message: Message) -> str:
+    """The prompt's hint; Telegram's own picker button exists only in Telegram chats."""
+    if message.chat.id < 0:  # WhatsApp (bot.channels.whatsapp): no such button there
+        return _("Type a part of their name or their @username (a Telegram id works too).")
     return _("Type a part of their name or their @username, or choose them with the "
              "“👤 Choose in Telegram” button below (a Telegram id works too).")
 
