@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, UtcDateTime, utcnow
@@ -60,7 +60,14 @@ class Organisation(Base):
     `merged_into_id` points at the record that replaced a duplicate (staff /orgs)."""
 
     __tablename__ = "organisations"
-    __table_args__ = (Index("ix_organisations_place", "region_id", "district_id", "org_type"),)
+    __table_args__ = (
+        Index("ix_organisations_place", "region_id", "district_id", "org_type"),
+        # One live record per place and key (migration 0021): two people typing a new school
+        # at once get one record. COALESCE: NULL districts (regional records) never collide.
+        Index("uq_organisations_live", "region_id", func.coalesce(text("district_id"), 0),
+              "org_type", "key", unique=True, sqlite_where=text("merged_into_id IS NULL"),
+              postgresql_where=text("merged_into_id IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"))

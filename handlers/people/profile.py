@@ -22,7 +22,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.callbacks import ConfirmCD, OrgCD, PageCD, ProfileCD, RegCD
+from bot.callbacks import ConfirmCD, OrgCD, ProfileCD, RegCD
 from bot.config import Settings
 from bot.i18n import LANGUAGE_NAMES, fmt_dt
 from bot.routing import Routes
@@ -36,6 +36,7 @@ from bot.services.users import UserCache, UserInfo
 from db.models import User
 from handlers.people import org_picker
 from handlers.people.guardian import guardian_link
+from handlers.people import district_step
 from handlers.people.registration import show_districts
 from handlers.shared.errors import StaleButton, error_flags
 from handlers.shared.keyboards import confirm_kb, region_kb
@@ -389,23 +390,7 @@ async def on_district_back(cb: CallbackQuery, state: FSMContext, places: PlaceDi
                             reply_markup=region_kb(places.regions, locale))
 
 
-@routes.callback_query(ProfileSG.district, PageCD.filter())
-async def on_district_page(cb: CallbackQuery, callback_data: PageCD, state: FSMContext,
-                           places: PlaceDirectory, locale: str) -> None:
-    data = await state.get_data()
-    if callback_data.region != data.get("region_id"):
-        raise StaleButton()
-    await show_districts(cb.message, places, callback_data.region, callback_data.page,
-                         data.get("district_query", ""), locale, edit=True)
-
-
-@routes.message(ProfileSG.district, F.text, NOT_A_COMMAND)
-async def on_district_search(message: Message, state: FSMContext, places: PlaceDirectory,
-                             locale: str) -> None:
-    query = (message.text or "")[:60]
-    await state.update_data(district_query=query)
-    data = await state.get_data()
-    await show_districts(message, places, data["region_id"], 0, query, locale)
+district_step.declare(routes, ProfileSG.district)
 
 
 @routes.message(ProfileSG.region, ~F.text)

@@ -159,14 +159,14 @@ def consent_text(version: str) -> str:
 
 async def show_districts(message: Message, places: PlaceDirectory, region_id: int, page: int,
                          query: str, locale: str, edit: bool = False,
-                         prompt: str | None = None) -> None:
+                         prompt: str | None = None, whole_region: bool = False) -> None:
     items, pages = places.district_page(region_id, page, query)
     if query and not items:
         await message.answer(_("Nothing found for “{query}”. Try another spelling or choose "
                                "from the list:").format(query=html.escape(query)))
         items, pages = places.district_page(region_id, 0)
     text = prompt or _("Choose your district or city. You can also type a part of its name:")
-    markup = district_kb(items, locale, region_id, min(page, pages - 1), pages)
+    markup = district_kb(items, locale, region_id, min(page, pages - 1), pages, whole_region)
     if edit:
         await message.edit_text(text, reply_markup=markup)
     else:
