@@ -34,9 +34,8 @@ from bot.services.errors import DomainError
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserCache, UserInfo
 from db.models import User
-from handlers.people import org_picker
+from handlers.people import district_step, org_picker
 from handlers.people.guardian import guardian_link
-from handlers.people import district_step
 from handlers.people.registration import show_districts
 from handlers.shared.errors import StaleButton, error_flags
 from handlers.shared.keyboards import confirm_kb, region_kb
