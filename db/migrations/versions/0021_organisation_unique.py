@@ -4,11 +4,12 @@ Revision ID: 0021
 Revises: 0020
 
 Two people typing a new school at the same moment both found no record and both created
-one. `uq_organisations_live` makes the second insert fail (the service then re-reads the
-first, bot.services.organisations.resolve). Partial (`WHERE merged_into_id IS NULL`): merged
-duplicates keep their key. District is NULL for a regional coordinator's organisation, and
-NULLs never collide in a unique index, so the index is on COALESCE(district_id, 0) (ids
-start at 1). Both SQLite and PostgreSQL index expressions and partial indexes.
+one. Two unique partial indexes make the second insert fail (the service then re-reads the
+first, bot.services.organisations.resolve); partial (`merged_into_id IS NULL`) because
+merged duplicates keep their key. District is NULL for a regional coordinator's
+organisation and NULLs never collide in a unique index, so those records have an index of
+their own without the district (`uq_organisations_live_regional`). Plain columns, not an
+expression: both SQLite and PostgreSQL build them, and alembic can compare them.
 
 Before the index: live duplicates made by that race since 0017 are merged into the oldest
 (its people, entries and jurors follow, as a staff merge does). The 0017 backfill makes one
@@ -23,15 +24,20 @@ down_revision = "0020"
 branch_labels = None
 depends_on = None
 
-INDEX = "uq_organisations_live"
-LIVE = sa.text("merged_into_id IS NULL")
+# name -> (columns, condition); the same as db.models.core.Organisation's
+INDEXES = {
+    "uq_organisations_live": (["region_id", "district_id", "org_type", "key"],
+                              "merged_into_id IS NULL AND district_id IS NOT NULL"),
+    "uq_organisations_live_regional": (["region_id", "org_type", "key"],
+                                       "merged_into_id IS NULL AND district_id IS NULL"),
+}
 
 
 def upgrade() -> None:
     merge_live_duplicates(op.get_bind())
-    op.create_index(INDEX, "organisations",
-                    ["region_id", sa.text("coalesce(district_id, 0)"), "org_type", "key"],
-                    unique=True, sqlite_where=LIVE, postgresql_where=LIVE)
+    for name, (columns, where) in INDEXES.items():
+        op.create_index(name, "organisations", columns, unique=True,
+                        sqlite_where=sa.text(where), postgresql_where=sa.text(where))
 
 
 def merge_live_duplicates(conn: sa.engine.Connection) -> None:
@@ -54,4 +60,5 @@ def merge_live_duplicates(conn: sa.engine.Connection) -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(INDEX, table_name="organisations")
+    for name in reversed(INDEXES):
+        op.drop_index(name, table_name="organisations")
