@@ -206,3 +206,30 @@ async def test_invite_asks_which_district_and_searches(h, lang):
     assert len(staff.buttons()) == 3  # the two matches and "« Another region"
     await staff.click({"kk": "Семей қаласы", "ru": "город Семей"}[lang])
     assert {"kk": "Сілтеме", "ru": "ссылка"}[lang].casefold() in staff.last_text().casefold()
+
+
+@pytest.mark.sqlite_only("the SQLite walk (test_postgres walks PostgreSQL)")
+def test_the_0017_backfill_fits_the_index(tmp_path):
+    """People of one place typing one school in two spellings, regional ones too (no
+    district): the backfill makes one record per key, which the index then accepts."""
+    url = f"sqlite+inline:///{tmp_path}/m.db"
+    upgrade(url, "0016")
+    with sqlite3.connect(tmp_path / "m.db") as conn:
+        d1 = conn.execute("select id from districts where region_id = 1 order by id").fetchone()[0]
+        people = [(d1, "school", "№45 Ақсу ЖОМ"), (d1, "school", "Ақсу ЖОМ №45"),
+                  (None, "school", PALACE), (None, "school", PALACE.upper()),
+                  (None, None, PALACE), (None, "college", PALACE)]
+        for n, (district, org_type, name) in enumerate(people, start=1):
+            conn.execute("insert into users (id, tg_id, channel, locale, role, status, "
+                         "region_id, district_id, org_type, org_name, limited, blocked_bot, "
+                         "settings, created_at, updated_at) values (?, ?, 'telegram', 'kk', "
+                         "'coordinator', 'active', 1, ?, ?, ?, 0, 0, '{}', '2026-01-01', "
+                         "'2026-01-01')", (n, 1000 + n, district, org_type, name))
+    upgrade(url, "0021")
+    with sqlite3.connect(tmp_path / "m.db") as conn:
+        recs = conn.execute("select district_id, org_type, merged_into_id from organisations "
+                            "order by id").fetchall()
+        users = [r[0] for r in conn.execute("select organisation_id from users order by id")]
+    assert sorted(recs, key=str) == sorted([(d1, "school", None), (None, "school", None),
+                                            (None, "college", None)], key=str)
+    assert users[0] == users[1] and users[2] == users[3] == users[4] != users[5]
