@@ -32,7 +32,6 @@ from db.models import User
 from handlers.admin.common import active_me, deep_link
 from handlers.admin.invite_texts import invite_text, parse_invite_args
 from handlers.people import district_step
-from handlers.people.registration import show_districts
 from handlers.shared.errors import StaleButton, error_flags
 from handlers.shared.keyboards import region_kb
 
@@ -111,16 +110,14 @@ async def on_invite_level(cb: CallbackQuery, callback_data: InviteCD, state: FSM
                        flags=error_flags(alert=True))
 async def on_invite_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
                            places: PlaceDirectory, locale: str) -> None:
-    region = places.region_from(callback_data.value)
-    if region is None:
-        raise DomainError("unknown_region")
+    region = district_step.region_of(places, callback_data.value)
     await cb.message.edit_reply_markup(reply_markup=None)
-    await state.update_data(region_id=region.id, district_query="")
     if (await state.get_data()).get("level") == "district":
-        await state.set_state(InviteSG.district)
-        await show_districts(cb.message, places, region.id, 0, "", locale,
-                             prompt=district_step.staff_prompt())
+        await district_step.ask_district(cb.message, state, places, region.id, locale,
+                                         InviteSG.district, district_step.staff_prompt,
+                                         keep=True)
         return
+    await state.update_data(region_id=region.id)
     await ask_limits(cb.message, state)
 
 

@@ -28,7 +28,6 @@ from bot.services.users import UserInfo
 from handlers.admin.common import active_me
 from handlers.people import district_step
 from handlers.people.org_picker import short
-from handlers.people.registration import show_districts
 from handlers.shared.errors import StaleButton, error_flags
 from handlers.shared.keyboards import region_kb
 
@@ -57,14 +56,11 @@ async def cmd_orgs(message: Message, state: FSMContext, places: PlaceDirectory,
                        flags=error_flags(alert=True))
 async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
                     places: PlaceDirectory, locale: str) -> None:
-    region = places.region_from(callback_data.value)
-    if region is None:
-        raise DomainError("unknown_region")
+    region = district_step.region_of(places, callback_data.value)
     await cb.message.edit_reply_markup(reply_markup=None)
-    await state.set_state(OrgsSG.district)
-    await state.set_data({"region_id": region.id, "district_query": ""})
-    await show_districts(cb.message, places, region.id, 0, "", locale,
-                         prompt=district_step.staff_prompt(), whole_region=True)
+    await district_step.ask_district(cb.message, state, places, region.id, locale,
+                                     OrgsSG.district, district_step.staff_prompt,
+                                     whole_region=True)
 
 
 @routes.callback_query(OrgsSG.district, RegCD.filter(F.field == "district"),
