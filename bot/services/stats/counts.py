@@ -282,11 +282,16 @@ async def _organisations(session: AsyncSession, period: Period,
     another counts as that one, so a merged duplicate is never counted twice."""
     a, o = ActivityLog, Organisation
     live = func.coalesce(o.merged_into_id, o.id)
+    # The active people first, from the covering index (as _count_active), then their
+    # records: joining every activity row to users cost three times as much over a year.
+    people = covered(
+        select(a.user_id).where(*_period_filters(period, scope), a.kind.not_in(PASSIVE_KINDS),
+                                a.user_id.is_not(None))
+        .group_by(a.user_id)).subquery()
     rows = await session.execute(
         select(o.org_type, func.count(distinct(live)))
-        .select_from(a).join(User, User.id == a.user_id)
+        .select_from(people).join(User, User.id == people.c.user_id)
         .join(o, o.id == User.organisation_id)
-        .where(*_period_filters(period, scope), a.kind.not_in(PASSIVE_KINDS))
         .group_by(o.org_type))
     found = dict(rows.all())
     out = {f"orgs_{t}": found.get(t, 0) for t in ORG_TYPES}
