@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import log_activity
@@ -111,8 +112,17 @@ async def resolve(session: AsyncSession, place: Place, name: str,
     org = Organisation(region_id=place.region_id, district_id=place.district_id,
                        org_type=place.org_type, name=name, key=org_key(name),
                        created_by=created_by, created_at=utcnow())
-    session.add(org)
-    await session.flush()
+    try:
+        # A savepoint: someone typing the same new school at this moment wins the unique
+        # index (uq_organisations_live), and only this insert is undone, not the caller's work.
+        async with session.begin_nested():
+            session.add(org)
+            await session.flush()
+    except IntegrityError:
+        found = await same_as(session, place, name)
+        if found is None:  # not the race: some other constraint
+            raise
+        return found
     return org
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, UtcDateTime, utcnow
@@ -53,6 +53,10 @@ class District(Base):
         return getattr(self, f"name_{locale}", None) or self.name_kk
 
 
+LIVE_IN_DISTRICT = "merged_into_id IS NULL AND district_id IS NOT NULL"
+LIVE_IN_REGION = "merged_into_id IS NULL AND district_id IS NULL"
+
+
 class Organisation(Base):
     """A school, college or university of one district (of a region, for regional
     coordinators, whose district is not set). Typed once by the first person from it, picked
@@ -60,7 +64,17 @@ class Organisation(Base):
     `merged_into_id` points at the record that replaced a duplicate (staff /orgs)."""
 
     __tablename__ = "organisations"
-    __table_args__ = (Index("ix_organisations_place", "region_id", "district_id", "org_type"),)
+    __table_args__ = (
+        Index("ix_organisations_place", "region_id", "district_id", "org_type"),
+        # One live record per place and key (migration 0021): two people typing a new school
+        # at once get one record. NULLs never collide in a unique index, so the regional
+        # records (no district) have an index of their own.
+        Index("uq_organisations_live", "region_id", "district_id", "org_type", "key",
+              unique=True, sqlite_where=text(LIVE_IN_DISTRICT),
+              postgresql_where=text(LIVE_IN_DISTRICT)),
+        Index("uq_organisations_live_regional", "region_id", "org_type", "key", unique=True,
+              sqlite_where=text(LIVE_IN_REGION), postgresql_where=text(LIVE_IN_REGION)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"))

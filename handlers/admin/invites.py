@@ -20,7 +20,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.callbacks import InviteCD, PageCD, RegCD
+from bot.callbacks import InviteCD, RegCD
 from bot.config import Settings
 from bot.routing import Routes
 from bot.services import registration as reg
@@ -31,7 +31,7 @@ from bot.services.users import UserInfo
 from db.models import User
 from handlers.admin.common import active_me, deep_link
 from handlers.admin.invite_texts import invite_text, parse_invite_args
-from handlers.people.registration import show_districts
+from handlers.people import district_step
 from handlers.shared.errors import StaleButton, error_flags
 from handlers.shared.keyboards import region_kb
 
@@ -110,15 +110,14 @@ async def on_invite_level(cb: CallbackQuery, callback_data: InviteCD, state: FSM
                        flags=error_flags(alert=True))
 async def on_invite_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
                            places: PlaceDirectory, locale: str) -> None:
-    region = places.region_from(callback_data.value)
-    if region is None:
-        raise DomainError("unknown_region")
+    region = district_step.region_of(places, callback_data.value)
     await cb.message.edit_reply_markup(reply_markup=None)
-    await state.update_data(region_id=region.id, district_query="")
     if (await state.get_data()).get("level") == "district":
-        await state.set_state(InviteSG.district)
-        await show_districts(cb.message, places, region.id, 0, "", locale)
+        await district_step.ask_district(cb.message, state, places, region.id, locale,
+                                         InviteSG.district, district_step.staff_prompt,
+                                         keep=True)
         return
+    await state.update_data(region_id=region.id)
     await ask_limits(cb.message, state)
 
 
@@ -155,23 +154,7 @@ async def on_invite_back(cb: CallbackQuery, state: FSMContext, places: PlaceDire
     await cb.message.answer(_("Which region?"), reply_markup=region_kb(places.regions, locale))
 
 
-@routes.callback_query(InviteSG.district, PageCD.filter())
-async def on_invite_page(cb: CallbackQuery, callback_data: PageCD, state: FSMContext,
-                         places: PlaceDirectory, locale: str) -> None:
-    data = await state.get_data()
-    if callback_data.region != data.get("region_id"):
-        raise StaleButton()
-    await show_districts(cb.message, places, callback_data.region, callback_data.page,
-                         data.get("district_query", ""), locale, edit=True)
-
-
-@routes.message(InviteSG.district, F.text, ~F.text.startswith("/"))
-async def on_invite_district_search(message: Message, state: FSMContext, places: PlaceDirectory,
-                                    locale: str) -> None:
-    query = (message.text or "")[:60]
-    await state.update_data(district_query=query)
-    data = await state.get_data()
-    await show_districts(message, places, data["region_id"], 0, query, locale)
+district_step.declare(routes, InviteSG.district, district_step.staff_prompt)
 
 
 async def finish_invite(message: Message, state: FSMContext, session: AsyncSession,

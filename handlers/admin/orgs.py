@@ -18,7 +18,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.callbacks import OrgAdminCD, PageCD, RegCD
+from bot.callbacks import OrgAdminCD, RegCD
 from bot.routing import Routes
 from bot.services import organisations as orgs
 from bot.services.errors import DomainError
@@ -26,8 +26,8 @@ from bot.services.places import PlaceDirectory
 from bot.services.stats import BoardCache
 from bot.services.users import UserInfo
 from handlers.admin.common import active_me
+from handlers.people import district_step
 from handlers.people.org_picker import short
-from handlers.people.registration import show_districts
 from handlers.shared.errors import StaleButton, error_flags
 from handlers.shared.keyboards import region_kb
 
@@ -43,11 +43,6 @@ class OrgsSG(StatesGroup):
     confirm = State()
 
 
-def district_prompt() -> str:
-    """Staff choose a district, not their own ("your district" is registration's)."""
-    return _("Which district or city? You can also type a part of its name:")
-
-
 @routes.message(Command("orgs"))
 async def cmd_orgs(message: Message, state: FSMContext, places: PlaceDirectory,
                    locale: str) -> None:
@@ -61,13 +56,11 @@ async def cmd_orgs(message: Message, state: FSMContext, places: PlaceDirectory,
                        flags=error_flags(alert=True))
 async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
                     places: PlaceDirectory, locale: str) -> None:
-    region = places.region_from(callback_data.value)
-    if region is None:
-        raise DomainError("unknown_region")
+    region = district_step.region_of(places, callback_data.value)
     await cb.message.edit_reply_markup(reply_markup=None)
-    await state.set_state(OrgsSG.district)
-    await state.set_data({"region_id": region.id, "district_query": ""})
-    await show_districts(cb.message, places, region.id, 0, "", locale, prompt=district_prompt())
+    await district_step.ask_district(cb.message, state, places, region.id, locale,
+                                     OrgsSG.district, district_step.staff_prompt,
+                                     whole_region=True)
 
 
 @routes.callback_query(OrgsSG.district, RegCD.filter(F.field == "district"),
@@ -93,24 +86,21 @@ async def on_back(cb: CallbackQuery, state: FSMContext, places: PlaceDirectory,
                             reply_markup=region_kb(places.regions, locale))
 
 
-@routes.callback_query(OrgsSG.district, PageCD.filter())
-async def on_district_page(cb: CallbackQuery, callback_data: PageCD, state: FSMContext,
-                           places: PlaceDirectory, locale: str) -> None:
+@routes.callback_query(OrgsSG.district, RegCD.filter(F.field == "whole"),
+                       flags=error_flags(alert=True))
+async def on_whole_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
+                          session: AsyncSession, places: PlaceDirectory, locale: str) -> None:
+    """The region's own records: regional coordinators' organisations have no district."""
     data = await state.get_data()
-    if callback_data.region != data.get("region_id"):
+    if callback_data.value != str(data.get("region_id")):
         raise StaleButton()
-    await show_districts(cb.message, places, callback_data.region, callback_data.page,
-                         data.get("district_query", ""), locale, edit=True,
-                         prompt=district_prompt())
+    await cb.message.edit_reply_markup(reply_markup=None)
+    await state.set_state(OrgsSG.source)
+    await state.update_data(district_id=None, query="")
+    await show_list(cb.message, state, session, places, locale)
 
 
-@routes.message(OrgsSG.district, F.text, ~F.text.startswith("/"))
-async def on_district_search(message: Message, state: FSMContext, places: PlaceDirectory,
-                             locale: str) -> None:
-    query = (message.text or "")[:60]
-    await state.update_data(district_query=query)
-    await show_districts(message, places, (await state.get_data())["region_id"], 0, query,
-                         locale, prompt=district_prompt())
+district_step.declare(routes, OrgsSG.district, district_step.staff_prompt, whole_region=True)
 
 
 # --- the list, the choice of the two records, the confirmation -----------------------------
@@ -151,10 +141,8 @@ async def show_list(message: Message, state: FSMContext, session: AsyncSession,
     pages = max(1, -(-len(rows) // PAGE))
     page = min(max(page, 0), pages - 1)
     shown = rows[page * PAGE:(page + 1) * PAGE]
-    district = places.district(data["district_id"])
     target_step = await state.get_state() == OrgsSG.target.state
-    lines = [_list_title(data, district.name(locale) if district else "—", target_step,
-                         len(rows))]
+    lines = [_list_title(data, area_name(places, data, locale), target_step, len(rows))]
     lines += [org_line(page * PAGE + i, row) for i, row in enumerate(shown, start=1)]
     if not rows:
         lines.append(_("Nothing found. Type another part of the name, or send /cancel."))
@@ -164,6 +152,15 @@ async def show_list(message: Message, state: FSMContext, session: AsyncSession,
         await message.edit_text(text, reply_markup=markup)
     else:
         await message.answer(text, reply_markup=markup)
+
+
+def area_name(places: PlaceDirectory, data: dict[str, Any], locale: str) -> str:
+    district = places.district(data["district_id"])
+    if district is not None:
+        return district.name(locale)
+    region = places.region(data["region_id"])
+    return " — ".join((region.name(locale) if region else "—",
+                       _("🏛 Regional level, no district")))
 
 
 def _list_title(data: dict[str, Any], district: str, target_step: bool, count: int) -> str:

@@ -22,7 +22,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.callbacks import ConfirmCD, OrgCD, PageCD, ProfileCD, RegCD
+from bot.callbacks import ConfirmCD, OrgCD, ProfileCD, RegCD
 from bot.config import Settings
 from bot.i18n import LANGUAGE_NAMES, fmt_dt
 from bot.routing import Routes
@@ -34,9 +34,8 @@ from bot.services.errors import DomainError
 from bot.services.places import PlaceDirectory
 from bot.services.users import UserCache, UserInfo
 from db.models import User
-from handlers.people import org_picker
+from handlers.people import district_step, org_picker
 from handlers.people.guardian import guardian_link
-from handlers.people.registration import show_districts
 from handlers.shared.errors import StaleButton, error_flags
 from handlers.shared.keyboards import confirm_kb, region_kb
 
@@ -338,13 +337,10 @@ async def org_saved(message: Message, state: FSMContext, session: AsyncSession,
                        flags=error_flags(alert=True))
 async def on_region(cb: CallbackQuery, callback_data: RegCD, state: FSMContext,
                     places: PlaceDirectory, locale: str) -> None:
-    region = places.region_from(callback_data.value)
-    if region is None:
-        raise DomainError("unknown_region")
+    region = district_step.region_of(places, callback_data.value)
     await cb.message.edit_reply_markup(reply_markup=None)
-    await state.set_state(ProfileSG.district)
-    await state.set_data({"region_id": region.id, "district_query": ""})
-    await show_districts(cb.message, places, region.id, 0, "", locale)
+    await district_step.ask_district(cb.message, state, places, region.id, locale,
+                                     ProfileSG.district)
 
 
 @routes.message(ProfileSG.region, F.text, NOT_A_COMMAND)
@@ -356,9 +352,8 @@ async def on_region_text(message: Message, state: FSMContext, places: PlaceDirec
         await message.answer(_("Choose your region (oblast or city):"),
                              reply_markup=region_kb(places.regions, locale))
         return
-    await state.set_state(ProfileSG.district)
-    await state.set_data({"region_id": region.id, "district_query": ""})
-    await show_districts(message, places, region.id, 0, "", locale)
+    await district_step.ask_district(message, state, places, region.id, locale,
+                                     ProfileSG.district)
 
 
 @routes.callback_query(ProfileSG.district, RegCD.filter(F.field == "district"),
@@ -389,23 +384,7 @@ async def on_district_back(cb: CallbackQuery, state: FSMContext, places: PlaceDi
                             reply_markup=region_kb(places.regions, locale))
 
 
-@routes.callback_query(ProfileSG.district, PageCD.filter())
-async def on_district_page(cb: CallbackQuery, callback_data: PageCD, state: FSMContext,
-                           places: PlaceDirectory, locale: str) -> None:
-    data = await state.get_data()
-    if callback_data.region != data.get("region_id"):
-        raise StaleButton()
-    await show_districts(cb.message, places, callback_data.region, callback_data.page,
-                         data.get("district_query", ""), locale, edit=True)
-
-
-@routes.message(ProfileSG.district, F.text, NOT_A_COMMAND)
-async def on_district_search(message: Message, state: FSMContext, places: PlaceDirectory,
-                             locale: str) -> None:
-    query = (message.text or "")[:60]
-    await state.update_data(district_query=query)
-    data = await state.get_data()
-    await show_districts(message, places, data["region_id"], 0, query, locale)
+district_step.declare(routes, ProfileSG.district)
 
 
 @routes.message(ProfileSG.region, ~F.text)

@@ -16,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.callbacks import ConfirmCD, LangCD, OrgCD, PageCD, RegCD
+from bot.callbacks import ConfirmCD, LangCD, OrgCD, RegCD
 from bot.config import Settings
 from bot.i18n import LANGUAGES, PoI18n
 from bot.notices.approvals import notify_staff_of_request
@@ -30,10 +30,11 @@ from bot.services.places import PlaceDirectory
 from bot.services.staff import listed_staff
 from bot.services.users import UserCache, UserInfo
 from db.models import User
-from handlers.people import org_picker
+from handlers.people import district_step, org_picker
+from handlers.people.district_step import show_districts
 from handlers.people.guardian import limited_text, show_guardian_consent
 from handlers.shared.errors import StaleButton, error_flags
-from handlers.shared.keyboards import choice_kb, confirm_kb, district_kb, language_kb, region_kb
+from handlers.shared.keyboards import choice_kb, confirm_kb, language_kb, region_kb
 from handlers.shared.menu import send_main_menu
 
 routes = Routes(__name__)
@@ -155,22 +156,6 @@ def consent_text(version: str) -> str:
         "/profile and erase it at any time with /deleteme.\n\n"
         "Do you agree?"
     ).format(version=version)
-
-
-async def show_districts(message: Message, places: PlaceDirectory, region_id: int, page: int,
-                         query: str, locale: str, edit: bool = False,
-                         prompt: str | None = None) -> None:
-    items, pages = places.district_page(region_id, page, query)
-    if query and not items:
-        await message.answer(_("Nothing found for “{query}”. Try another spelling or choose "
-                               "from the list:").format(query=html.escape(query)))
-        items, pages = places.district_page(region_id, 0)
-    text = prompt or _("Choose your district or city. You can also type a part of its name:")
-    markup = district_kb(items, locale, region_id, min(page, pages - 1), pages)
-    if edit:
-        await message.edit_text(text, reply_markup=markup)
-    else:
-        await message.answer(text, reply_markup=markup)
 
 
 # --- /start ------------------------------------------------------------------------------
@@ -307,14 +292,7 @@ async def on_district_back(cb: CallbackQuery, state: FSMContext,
     await advance(cb.message, state, places, settings, session)
 
 
-@routes.callback_query(RegistrationSG.district, PageCD.filter())
-async def on_district_page(cb: CallbackQuery, callback_data: PageCD, state: FSMContext,
-                           places: PlaceDirectory, locale: str) -> None:
-    data = await state.get_data()
-    if callback_data.region != data.get("region_id"):
-        raise StaleButton()
-    await show_districts(cb.message, places, callback_data.region, callback_data.page,
-                         data.get("district_query", ""), locale, edit=True)
+district_step.declare(routes, RegistrationSG.district, search=False)
 
 
 @routes.callback_query(RegistrationSG.consent, ConfirmCD.filter(F.action == "consent"),

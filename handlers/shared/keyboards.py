@@ -37,13 +37,18 @@ def region_kb(regions: list[Place], locale: str) -> InlineKeyboardMarkup:
 
 
 def district_kb(items: list[Place], locale: str, region_id: int, page: int,
-                pages: int) -> InlineKeyboardMarkup:
+                pages: int, whole_region: bool = False) -> InlineKeyboardMarkup:
+    """`whole_region`: a last button for the region's own records (staff /orgs: regional
+    coordinators' organisations have no district)."""
     kb = InlineKeyboardBuilder()
     for place in items:
         kb.button(text=place.name(locale),
                   callback_data=RegCD(field="district", value=str(place.id)))
     kb.adjust(2)
     nav = InlineKeyboardBuilder()
+    if whole_region:
+        nav.button(text=_("🏛 Regional level, no district"),
+                   callback_data=RegCD(field="whole", value=str(region_id)))
     if page > 0:
         nav.button(text="◀️", callback_data=PageCD(region=region_id, page=page - 1))
     if pages > 1:
@@ -51,7 +56,7 @@ def district_kb(items: list[Place], locale: str, region_id: int, page: int,
     if page < pages - 1:
         nav.button(text="▶️", callback_data=PageCD(region=region_id, page=page + 1))
     nav.button(text=_("« Another region"), callback_data=RegCD(field="back", value="region"))
-    nav.adjust(3, 1)
+    nav.adjust(*((1,) if whole_region else ()), 3, 1)
     kb.attach(nav)
     return kb.as_markup()
 

@@ -10,13 +10,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import distinct, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import weekly
 from bot.services.stats.periods import Period, Scope, _, week_of
 from db.base import utcnow
-from db.models import ActivityLog, Delivery, User
+from db.models import ActivityLog, Delivery, Organisation, User
 
 TREND_WEEKS = 12
 
@@ -49,6 +49,14 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
         ("attendance", _("Attendance")),
         ("speakers", _("Speakers")),
     ]),
+    # One record per school after staff merge duplicates (bot.services.organisations): the
+    # annual report counts schools, colleges and universities taking part, not spellings.
+    (_("Participating organisations"), [
+        ("orgs_school", _("Schools")),
+        ("orgs_college", _("Colleges")),
+        ("orgs_university", _("Universities")),
+        ("orgs_total", _("Total")),
+    ]),
     (_("Broadcasts"), [
         ("broadcasts", _("Broadcasts sent")),
         ("delivered", _("Messages delivered")),
@@ -70,6 +78,7 @@ KIND_METRIC = {
     "broadcast_sent": "broadcasts",
 }
 REG_ROLES = ("student", "coordinator", "staff")
+ORG_TYPES = ("school", "college", "university")
 PARTICIPATION_KINDS = ("challenge_join", "submission", "webinar_attend")
 # Logged on the participant's row but done by someone else: not "activity" of that user.
 PASSIVE_KINDS = ("submission_approved", "submission_rejected", "winner")
@@ -266,6 +275,30 @@ async def _coordinators(session: AsyncSession, period: Period, scope: Scope) -> 
             "coord_district": found.get("district", 0)}
 
 
+async def _organisations(session: AsyncSession, period: Period,
+                         scope: Scope) -> dict[str, int]:
+    """Organisations taking part: those with a person active in the period (the same rows as
+    "Active users"). People point at the live record after a merge, and a record merged into
+    another counts as that one, so a merged duplicate is never counted twice."""
+    a, o = ActivityLog, Organisation
+    live = func.coalesce(o.merged_into_id, o.id)
+    # The active people first, from the covering index (as _count_active), then their
+    # records: joining every activity row to users cost three times as much over a year.
+    people = covered(
+        select(a.user_id).where(*_period_filters(period, scope), a.kind.not_in(PASSIVE_KINDS),
+                                a.user_id.is_not(None))
+        .group_by(a.user_id)).subquery()
+    rows = await session.execute(
+        select(o.org_type, func.count(distinct(live)))
+        .select_from(people).join(User, User.id == people.c.user_id)
+        .join(o, o.id == User.organisation_id)
+        .group_by(o.org_type))
+    found = dict(rows.all())
+    out = {f"orgs_{t}": found.get(t, 0) for t in ORG_TYPES}
+    out["orgs_total"] = sum(found.values())
+    return out
+
+
 def speaker_names(speakers: Iterable[Any] | None) -> list[str]:
     names = []
     for s in speakers or []:
@@ -307,6 +340,7 @@ async def summary(session: AsyncSession, period: Period, scope: Scope, by_area: 
     """Every metric of one period, and the per-area rows."""
     totals, areas = await _activity_counts(session, period, scope, by_area, districts)
     totals.update(await _coordinators(session, period, scope))
+    totals.update(await _organisations(session, period, scope))
     totals.update(await _webinars_held(session, period))
     totals.update(await _deliveries(session, period, scope))
     return totals, areas
