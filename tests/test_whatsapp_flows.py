@@ -5,12 +5,17 @@ the fake Cloud API recorded, and what is stored is read back."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
+from db.models import Submission, WebinarRegistration
 from tests.conftest import STAFF_ID
-from tests.factories import make_coordinator, make_staff, make_student
+from tests.factories import make_student
 from tests.harness import make_harness
+from tests.test_challenges import new_challenge
+from tests.test_webinars import START, new_webinar, tick_and_drain
 from tests.wa_harness import WA_SETTINGS, WaHarness, attach_whatsapp
 
 LANGS = pytest.mark.parametrize("lang", ["kk", "ru"])
@@ -45,19 +50,55 @@ def show(u) -> None:
         print("---", s.type, s.titles, s.ids, (s.body or s.caption or "")[:400], s.raw.get("document", {}).get("filename"))
 
 
-async def test_probe(wh):
-    _, u = await wa_person(wh, "KZ.s1", "ru")
+
+
+JOIN = {"kk": "Қосылу", "ru": "Присоединиться"}
+SUBMIT = {"kk": "Жұмысты жіберу", "ru": "Отправить работу"}
+
+
+@LANGS
+async def test_help_profile_and_a_text_entry_seen_in_my(wh, lang):
+    cid = await new_challenge(wh.h, "challenge", content=("text", "link"))
+    student, u = await wa_person(wh, "KZ.s1", lang)
     await u.send("/help")
-    await u.send("hello")
+    assert "/profile" in u.last().body and "/my" in u.last().body
     await u.send("/profile")
-    await u.send("/my")
+    assert u.last().type == "list" and "School No. 1" in u.last().body
     await u.send("/challenges")
+    await u.choose({"kk": "Менің сыныбым", "ru": "Мой класс"}[lang])
+    await u.choose(SUBMIT[lang])
+    await u.send("https://example.org/our-class")
+    await u.choose("✅")  # sent as it is, no comment
+    stored = await rows(wh, Submission)
+    assert [(s.user_id, s.challenge_id) for s in stored] == [(student.id, cid)]
+    await u.send("/my")
+    assert {"kk": "Менің сыныбым", "ru": "Мой класс"}[lang] in u.last().body
+    assert not wh.api.refused
+
+
+@LANGS
+async def test_a_webinar_registration_its_ics_and_a_reminder(wh, lang, clock):
+    wid = await new_webinar(wh.h)
+    student, u = await wa_person(wh, "KZ.s1", lang)
     await u.send("/webinars")
-    _, c = await wa_person(wh, "KZ.c1", "kk", maker=make_coordinator)
-    await c.send("/help")
-    await c.send("/review")
-    await c.send("/stats")
-    show(u)
-    print("=======")
-    show(c)
-    assert 0
+    assert {"kk": "Көшбасшылық", "ru": "Школа лидерства"}[lang] in u.last().body
+    await u.choose("12.03 15:00")
+
+    await u.choose({"kk": "Тіркелу", "ru": "Зарегистрироваться"}[lang])
+    reg = await rows(wh, WebinarRegistration)
+    assert [(r.webinar_id, r.user_id) for r in reg] == [(wid, student.id)]
+    await u.choose("📅")
+    doc = u.last()
+    assert doc.type == "document"
+    assert doc.raw["document"]["filename"].endswith(".ics")
+    data, mime = wh.api.media[doc.media_id]
+    assert data.startswith(b"BEGIN:VCALENDAR") and mime.startswith("text/calendar")
+    clock.value = START - timedelta(hours=1)
+    await tick_and_drain(wh.h)
+    assert any({"kk": "Көшбасшылық", "ru": "Школа лидерства"}[lang] in t
+               for t in u.texts()[-2:])
+
+
+async def rows(wh: WaHarness, model) -> list:
+    async with wh.h.app.sessionmaker() as s:
+        return list((await s.scalars(select(model))).all())
