@@ -4,15 +4,16 @@ the fake Cloud API recorded, and what is stored is read back."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from db.models import Submission, WebinarRegistration
+from db.models import Submission, User, WebinarRegistration
 from tests.conftest import STAFF_ID
-from tests.factories import make_student
+from tests.factories import make_coordinator, make_student
 from tests.harness import make_harness
 from tests.test_challenges import new_challenge
 from tests.test_webinars import START, new_webinar, tick_and_drain
@@ -43,11 +44,6 @@ async def wa_person(wh: WaHarness, address: str, lang: str, maker=make_student, 
         await s.commit()
     wh.h.app.users.forget(contact.ext_id)
     return user, wh.user(address)
-
-
-def show(u) -> None:
-    for s in u.sent():
-        print("---", s.type, s.titles, s.ids, (s.body or s.caption or "")[:400], s.raw.get("document", {}).get("filename"))
 
 
 
@@ -102,3 +98,97 @@ async def test_a_webinar_registration_its_ics_and_a_reminder(wh, lang, clock):
 async def rows(wh: WaHarness, model) -> list:
     async with wh.h.app.sessionmaker() as s:
         return list((await s.scalars(select(model))).all())
+
+
+@LANGS
+async def test_a_whatsapp_coordinator_reviews_an_entry(wh, lang):
+    cid = await new_challenge(wh.h, "challenge", content=("text", "link"))
+    _, u = await wa_person(wh, "KZ.s1", lang)
+    await u.send("/challenges")
+    await u.choose({"kk": "Менің сыныбым", "ru": "Мой класс"}[lang])
+    await u.choose(SUBMIT[lang])
+    await u.send("https://example.org/our-class")
+    await u.choose("✅")
+    _, c = await wa_person(wh, "KZ.c1", lang, maker=make_coordinator, level="regional")
+    await c.send("/review")
+    assert "https://example.org/our-class" in " ".join(c.texts())
+    await c.choose({"kk": "Мақұлдау", "ru": "Одобрить"}[lang])
+    [entry] = await rows(wh, Submission)
+    assert (entry.challenge_id, entry.status) == (cid, "approved")
+
+
+@LANGS
+async def test_stats_with_a_chart_and_the_xlsx_for_a_whatsapp_coordinator(wh, lang):
+    _, c = await wa_person(wh, "KZ.c1", lang, maker=make_coordinator)
+    await c.send("/stats")
+    text, chart = c.sent()[-2:]
+    assert {"kk": "Статистика", "ru": "Статистика"}[lang] in text.body
+    assert chart.type == "image" and wh.api.media[chart.media_id][1] == "image/png"
+    await c.send("/export_stats")
+    doc = c.last()
+    assert doc.type == "document" and doc.raw["document"]["filename"].endswith(".xlsx")
+    data, mime = wh.api.media[doc.media_id]
+    assert data.startswith(b"PK") and "spreadsheetml" in mime
+
+
+@LANGS
+async def test_a_certificate_pdf_arrives_as_a_document_and_verify_answers(wh, lang):
+    from bot.scheduler import certificates_tick
+    from bot.services import certificates as certs
+    from db.models import Certificate
+    from tests.test_certificates import attend, webinar
+    student, u = await wa_person(wh, "KZ.s1", lang)
+    async with wh.h.app.sessionmaker() as s:
+        await s.execute(update(User).where(User.id == student.id).values(
+            full_name="Әлия Құрманова"))
+        await s.commit()
+    wid = await webinar(wh.h)
+    await attend(wh.h, wid, student)
+    async with wh.h.app.sessionmaker() as s:
+        await certs.issue(s, certs.Source("webinar", wid), None, wh.h.app.now(),
+                          wh.h.app.settings.tz)
+        await s.commit()
+    await certificates_tick(wh.h.app)
+    await wh.h.drain()
+    [cert] = await rows(wh, Certificate)
+    doc = u.last()
+    assert doc.type == "document", [x.type for x in u.sent()]
+    assert doc.raw["document"]["filename"] == f"{cert.number}.pdf"
+    assert wh.api.media[doc.media_id][0].startswith(b"%PDF")
+    guest = wh.user("KZ.guest")
+    await guest.send(f"/verify {cert.number}")
+    assert "Әлия Қ." in guest.last().body and cert.number in guest.last().body
+
+
+@LANGS
+async def test_an_unfinished_whatsapp_flow_survives_linking_telegram(wh, lang):
+    student, u = await wa_person(wh, "KZ.s1", lang)
+    await u.send("/profile")
+    await u.choose("✏️")  # the name, first row
+    await u.send("/link")
+    code = re.search(r"\b(\d{6})\b", u.last().body).group(1)
+    tg = wh.h.user(555, language_code=lang)
+    await tg.send(f"/link {code}")
+    await u.send("Асанова Айгерім")
+    async with wh.h.app.sessionmaker() as s:
+        me = await s.get(User, student.id)
+    assert (me.tg_id, me.full_name) == (555, "Асанова Айгерім")
+
+
+@LANGS
+async def test_staff_by_staff_whatsapp_list_the_templates(db_url, clock, lang):
+    h = await make_harness(db_url, clock, flood_limit=1000, **WA_SETTINGS,
+                           staff_whatsapp=frozenset({"77011234567"}))
+    wh = await attach_whatsapp(h)
+    try:
+        w = wh.user("KZ.staff", wa_id="77011234567")
+        await w.send("/start")
+        await w.choose({"kk": "Қазақша", "ru": "Русский"}[lang])
+        await w.choose({"kk": "Келісемін", "ru": "Даю согласие"}[lang])
+        await w.send("/help")
+        assert "/broadcast" in w.last().body
+        listing, *_ = await w.send("/wa_templates")
+        assert "mektep_announcement" in listing.body
+    finally:
+        await wh.close()
+        await h.close()
