@@ -57,8 +57,9 @@ async def test_help_profile_and_a_text_entry_seen_in_my(wh, lang):
     cid = await new_challenge(wh.h, "challenge", content=("text", "link"))
     student, u = await wa_person(wh, "KZ.s1", lang)
     await u.send("/help")
-    assert "/profile" in u.last().body and "/my" in u.last().body
-    await u.send("/profile")
+    menu = u.last()  # commands to tap for people who do not type them
+    assert menu.type == "text" and "\n1. /challenges — " in menu.body  # a numbered menu
+    await u.choose("/profile")
     assert u.last().type == "list" and "School No. 1" in u.last().body
     await u.send("/challenges")
     await u.choose({"kk": "Менің сыныбым", "ru": "Мой класс"}[lang])
@@ -192,3 +193,17 @@ async def test_staff_by_staff_whatsapp_list_the_templates(db_url, clock, lang):
     finally:
         await wh.close()
         await h.close()
+
+
+@LANGS
+async def test_a_word_instead_of_a_command_gets_the_menu_and_a_number_runs_one(wh, lang):
+    _, c = await wa_person(wh, "KZ.c1", lang, maker=make_coordinator)
+    answer = await c.send({"kk": "сәлем", "ru": "привет"}[lang])
+    assert answer[0].body == wh.h.app.i18n.gettext(
+        "I did not understand. Send /help to see what I can do.", locale=lang)
+    menu = answer[-1]
+    assert menu.type == "text" and "/stats" in menu.body  # more than 10: numbered
+    await c.choose("/stats")
+    assert c.last().type == "image"  # the chart after the numbers
+    await c.choose("Fill in" if lang == "en" else "📝")
+    assert c.last().body != answer[0].body  # the weekly report's form, not a refusal

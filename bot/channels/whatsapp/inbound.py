@@ -4,7 +4,8 @@
 - a number answering the last message's numbered menu → a callback_query with that
   option's callback data;
 - a reply button or list row chosen → a callback_query whose data is the button's id,
-  which is the original callback data;
+  which is the original callback data; an option whose data is a command ("/profile", the
+  /help menu's) → a message with that command, as if typed;
 - image, document, video, audio, voice, sticker → a message with a photo/document/… whose
   file id names the copy the transport has just stored (bot.services.media_store), else
   the WhatsApp media id;
@@ -39,6 +40,7 @@ MEDIA_EXTRA: dict[str, dict[str, Any]] = {
                 "is_video": False},
 }
 FALLBACK_NAME = "WhatsApp"
+COMMAND = "/"  # an option whose data is a command is that command typed (handlers.shared.menu)
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,8 @@ def to_update(incoming: Incoming, contact: Contact, bot_id: int) -> dict[str, An
     chat = {"id": contact.ext_id, "type": "private", "first_name": incoming.name}
     data = _chosen(message, contact.menu)
     update_id = update_id_of(incoming.wamid)
+    if data is not None and data.startswith(COMMAND):  # a command from the menu (/help)
+        message, data = {"type": "text", "text": {"body": data}}, None
     if data is not None:
         context = (message.get("context") or {}).get("id") or incoming.wamid
         return {"update_id": update_id, "callback_query": {
