@@ -207,3 +207,26 @@ async def test_a_word_instead_of_a_command_gets_the_menu_and_a_number_runs_one(w
     assert c.last().type == "image"  # the chart after the numbers
     await c.choose("Fill in" if lang == "en" else "📝")
     assert c.last().body != answer[0].body  # the weekly report's form, not a refusal
+
+
+BC = {"kk": ("Оқушылар", "✅ Таныстым", "Қазір жіберу"),
+      "ru": ("Учащиеся", "✅ Получено", "Отправить сейчас")}
+
+
+@LANGS
+async def test_a_whatsapp_coordinator_broadcasts_and_a_whatsapp_student_acknowledges(wh, lang):
+    from db.models import BroadcastAck
+    _, c = await wa_person(wh, "KZ.c1", lang, maker=make_coordinator)
+    student, u = await wa_person(wh, "KZ.s1", lang)
+    audience, ack, send = BC[lang]
+    await c.send("/broadcast")
+    await c.send("Жұма 15:00 жиналыс")
+    await c.choose(audience)
+    await c.choose(ack)
+    await c.choose(send)
+    await wh.h.drain()
+    news = u.last()
+    assert news.body == "Жұма 15:00 жиналыс" and news.type == "buttons"
+    assert news.titles == [ack]
+    await u.choose(ack)
+    assert [a.user_id for a in await rows(wh, BroadcastAck)] == [student.id]
