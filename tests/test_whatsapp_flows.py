@@ -230,3 +230,30 @@ async def test_a_whatsapp_coordinator_broadcasts_and_a_whatsapp_student_acknowle
     assert news.titles == [ack]
     await u.choose(ack)
     assert [a.user_id for a in await rows(wh, BroadcastAck)] == [student.id]
+
+
+@LANGS
+async def test_a_whatsapp_juror_scores_by_typing_the_score(wh, lang):
+    from bot.services import jury
+    from db.models.challenges import JuryScore
+    cid = await new_challenge(wh.h, "contest", content=("text",))
+    await make_student(wh.h, 101, region_code="almaty_city")
+    tg = wh.h.user(101)
+    await tg.press(f"ch:submit:{cid}:")
+    await tg.send("entry of 101")
+    await tg.click("Send without a comment")
+    await wh.h.user(900).press("rv:ok:1:")
+    juror, u = await wa_person(wh, "KZ.j1", lang)
+    async with wh.h.app.sessionmaker() as s:
+        await jury.set_criteria(s, cid, "Идея | Идея | Idea", None)
+        await jury.add_juror(s, wh.h.app.challenge_notices, cid, juror.tg_id, None,
+                             wh.h.app.now())
+        await s.commit()
+    await wh.h.drain()
+    await u.choose({"kk": "Бағалауды бастау", "ru": "Начать оценку"}[lang])
+    assert "entry of 101" in " ".join(u.texts()[-3:])
+    scores = u.last()  # a score is typed as itself
+    assert scores.body.count(" · ") == 10 and "1. 0" not in scores.body  # 0 · 1 · … · 10
+    await u.send("8")
+    [score] = await rows(wh, JuryScore)
+    assert (score.juror_id, score.score) == (juror.id, 8)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.channels.whatsapp.contacts import Contact
+from bot.channels.whatsapp.render import COUNTING
 from bot.channels.whatsapp.session import callback_id
 
 MEDIA_KINDS = {"image": "photo", "document": "document", "video": "video",
@@ -134,8 +135,13 @@ def _chosen(message: dict[str, Any], menu: list[str] | None) -> str | None:
 
 def _numbered(typed: str, menu: list[str]) -> str | None:
     typed = typed.strip().lstrip("#")
-    if typed.isascii() and typed.isdigit() and 1 <= int(typed) <= len(menu):
-        return menu[int(typed) - 1]
+    if not (typed.isascii() and typed.isdigit()):
+        return None
+    first, options = 1, menu
+    if menu[0].startswith(COUNTING):  # options that are numbers: typed is the option itself
+        first, options = int(menu[0].removeprefix(COUNTING)), menu[1:]
+    if first <= int(typed) < first + len(options):
+        return options[int(typed) - first]
     return None
 
 
