@@ -88,13 +88,17 @@ def _menu(body: str, choices: list[Option], numbered_hint: str, list_button: str
     rows = [_row(o) for o in choices]
     if len(choices) <= ROWS_MAX and _distinct(rows):
         return Plan("list", body, rows, lead, link=Option(cut(list_button, BUTTON_TITLE)))
+    return _numbered(lead or body, choices, numbered_hint)
+
+
+def _numbered(body: str, choices: list[Option], numbered_hint: str) -> Plan:
     first = _counting(choices)
     if first is not None:  # scores 0–10: "8" must mean 8, not the 8th option (7)
         listed = " · ".join(o.text.strip() for o in choices)
-        return Plan("numbered", f"{lead or body}\n\n{listed}\n\n{numbered_hint}",
+        return Plan("numbered", f"{body}\n\n{listed}\n\n{numbered_hint}",
                     menu=[f"{COUNTING}{first}", *(o.data or "" for o in choices)])
     menu = "\n".join(f"{n}. {o.text}" for n, o in enumerate(choices, 1))
-    return Plan("numbered", f"{lead or body}\n\n{menu}\n\n{numbered_hint}",
+    return Plan("numbered", f"{body}\n\n{menu}\n\n{numbered_hint}",
                 menu=[o.data or "" for o in choices])
 
 
