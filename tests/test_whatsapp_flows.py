@@ -257,3 +257,40 @@ async def test_a_whatsapp_juror_scores_by_typing_the_score(wh, lang):
     await u.send("8")
     [score] = await rows(wh, JuryScore)
     assert (score.juror_id, score.score) == (juror.id, 8)
+
+
+GUARDIAN = {"kk": ("Қазақша", "Парламент мүшесі", "Мектеп", "Абай облысы", "Семей", "№3 мектеп",
+                    "Қамқорлық", "Фракция мүшесі", "14 жасқа дейін", "Келісемін"),
+            "ru": ("Русский", "Член парламента", "Школа", "Абай", "Семей", "Школа № 3",
+                   "Забота", "Член (депутат)", "До 14 лет", "Даю согласие")}
+
+
+@LANGS
+async def test_a_minor_registers_and_a_guardian_confirms_over_whatsapp(wh, lang):
+    language, role, org, region, district, school, faction, position, age, agree = \
+        GUARDIAN[lang]
+    u = wh.user("KZ.minor", "Dana")
+    await u.send("/start")
+    await u.choose(language)
+    for option in (role, org, region, district):
+        await u.choose(option)
+    await u.send(school)
+    await u.choose(faction)
+    await u.choose(position)
+    await u.send("7")
+    await u.choose(age)
+    await u.choose(agree)
+    limited = next(t for t in u.texts() if "start%20g_" in t)
+    # a WhatsApp link to this bot, the command typed in (not t.me, which names no bot here)
+    link = re.search(r"https://wa\.me/77000000000\?text=%2Fstart%20(g_[\w-]+)", limited)
+    assert link is not None, limited
+    [minor] = [x for x in await rows(wh, User) if x.full_name == "Dana"]
+    assert (minor.limited, minor.age_band) == (True, "u14")
+    parent = wh.user("KZ.parent", "Parent")
+    await parent.send(f"/start {link.group(1)}")
+    assert f"Dana ({school})" in " ".join(parent.texts()[-2:])  # long: its text comes first
+    await parent.choose({"kk": "Растаймын", "ru": "Подтверждаю"}[lang])
+    await wh.h.drain()
+    async with wh.h.app.sessionmaker() as s:
+        minor = await s.get(User, minor.id)
+    assert minor.limited is False and minor.guardian_consent_at is not None
