@@ -294,3 +294,26 @@ async def test_a_minor_registers_and_a_guardian_confirms_over_whatsapp(wh, lang)
     async with wh.h.app.sessionmaker() as s:
         minor = await s.get(User, minor.id)
     assert minor.limited is False and minor.guardian_consent_at is not None
+
+
+@LANGS
+async def test_video_and_document_entries_are_stored_and_shown_to_a_reviewer(wh, lang):
+    from tests import fake_whatsapp as fw
+    await new_challenge(wh.h, "challenge", content=("video", "document"), max_submissions=2)
+    _, u = await wa_person(wh, "KZ.s1", lang)
+    video = wh.api.add_media(b"\x00\x00\x00\x18ftypmp4 our video", "video/mp4")
+    essay = wh.api.add_media(b"%PDF-1.7 our essay", "application/pdf")
+    for message in (fw.media("video", video, "video/mp4", caption="Видео"),
+                    fw.media("document", essay, "application/pdf", filename="essay.pdf")):
+        await u.send("/challenges")
+        await u.choose({"kk": "Менің сыныбым", "ru": "Мой класс"}[lang])
+        await u.choose(SUBMIT[lang])
+        await u.post(message)
+        await u.choose("✅")
+    entries = sorted(await rows(wh, Submission), key=lambda e: e.id)
+    assert [e.content_kind for e in entries] == ["video", "document"]
+    assert all(e.media[0]["file_id"].startswith("store:") for e in entries)
+    _, c = await wa_person(wh, "KZ.c1", lang, maker=make_coordinator, level="regional")
+    await c.send("/review")
+    shown = [s for s in c.sent() if s.type in ("video", "document")]
+    assert shown[0].type == "video" and wh.api.media[shown[0].media_id][1] == "video/mp4"
