@@ -17,14 +17,14 @@ from bot.services.registration import set_locale
 from bot.services.users import UserCache, UserInfo
 from handlers.people.registration import RegistrationSG, advance, clear_keeping_language
 from handlers.shared.keyboards import language_kb
-from handlers.shared.menu import menu_markup, menu_text
+from handlers.shared.menu import send_main_menu
 
 routes = Routes(__name__)
 
 
 @routes.message(Command("help"))
 async def cmd_help(message: Message, role: str) -> None:
-    await message.answer(menu_text(role), reply_markup=menu_markup(role))
+    await send_main_menu(message, role)
 
 
 @routes.message(Command("cancel"))

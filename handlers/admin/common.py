@@ -16,5 +16,9 @@ async def active_me(session: AsyncSession, info: UserInfo | None) -> User | None
 
 
 async def deep_link(bot: Bot, payload: str) -> str:
+    """A link opening the bot with /start payload: t.me on Telegram, wa.me on WhatsApp."""
+    start_link = getattr(bot.session, "start_link", None)  # WhatsApp's session has it
+    if start_link is not None:
+        return await start_link(payload)
     me = await bot.me()
     return f"https://t.me/{me.username}?start={payload}"

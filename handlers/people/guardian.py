@@ -23,6 +23,7 @@ from bot.routing import Routes
 from bot.services.guardian import confirm_guardian, decline_guardian, guardian_student
 from bot.services.users import UserCache, UserInfo
 from db.models import User
+from handlers.admin.common import deep_link
 from handlers.shared.errors import error_flags
 
 routes = Routes(__name__)
@@ -31,7 +32,7 @@ SEPARATOR = "\n\n— — —\n\n"
 
 async def guardian_link(bot: Bot, token: str) -> str:
     """The one-time link a minor forwards to a parent (shown at registration and in /profile)."""
-    return f"https://t.me/{(await bot.me()).username}?start=g_{token}"
+    return await deep_link(bot, f"g_{token}")
 
 
 async def limited_text(bot: Bot, settings: Settings, token: str) -> str:

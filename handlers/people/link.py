@@ -12,6 +12,7 @@ from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -94,11 +95,31 @@ async def _redeem(message: Message, typed: str, state: FSMContext, session: Asyn
     owner = await links.redeem(session, users, typed, message.chat.id, message.from_user.id,
                                clock())
     await state.clear()
+    if message.chat.id > 0:  # typed on Telegram: the WhatsApp chat now talks as another id
+        await _move_whatsapp_state(message, state, session, owner)
     found = await links.links_of(session, owner)
     with i18n.use_locale(owner.locale):  # the person's language, not this chat's guess
         status, kb = _status(found, message.chat.id)
         await message.answer(_("Done: your Telegram and WhatsApp are one account now.") + " "
                              + status, reply_markup=kb)
+
+
+async def _move_whatsapp_state(message: Message, state: FSMContext, session: AsyncSession,
+                               owner: User) -> None:
+    """A WhatsApp-first person's WhatsApp chat was keyed by the contact's id as the person
+    (users.tg_id before the link); its messages now come from the Telegram id: an unfinished
+    flow there (an entry, a profile edit) goes on under the new key instead of being lost."""
+    contact = await links.contact_of(session, owner)
+    if contact is None:
+        return
+    chat = -contact.id
+    old = FSMContext(state.storage, StorageKey(bot_id=message.bot.id, chat_id=chat,
+                                               user_id=chat))
+    new = FSMContext(state.storage, StorageKey(bot_id=message.bot.id, chat_id=chat,
+                                               user_id=owner.tg_id))
+    await new.set_state(await old.get_state())
+    await new.set_data(await old.get_data())
+    await old.clear()
 
 
 @routes.message(Command("unlink"))

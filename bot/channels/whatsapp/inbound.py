@@ -4,7 +4,8 @@
 - a number answering the last message's numbered menu → a callback_query with that
   option's callback data;
 - a reply button or list row chosen → a callback_query whose data is the button's id,
-  which is the original callback data;
+  which is the original callback data; an option whose data is a command ("/profile", the
+  /help menu's) → a message with that command, as if typed;
 - image, document, video, audio, voice, sticker → a message with a photo/document/… whose
   file id names the copy the transport has just stored (bot.services.media_store), else
   the WhatsApp media id;
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.channels.whatsapp.contacts import Contact
+from bot.channels.whatsapp.render import COUNTING
 from bot.channels.whatsapp.session import callback_id
 
 MEDIA_KINDS = {"image": "photo", "document": "document", "video": "video",
@@ -39,6 +41,7 @@ MEDIA_EXTRA: dict[str, dict[str, Any]] = {
                 "is_video": False},
 }
 FALLBACK_NAME = "WhatsApp"
+COMMAND = "/"  # an option whose data is a command is that command typed (handlers.shared.menu)
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,8 @@ def to_update(incoming: Incoming, contact: Contact, bot_id: int) -> dict[str, An
     chat = {"id": contact.ext_id, "type": "private", "first_name": incoming.name}
     data = _chosen(message, contact.menu)
     update_id = update_id_of(incoming.wamid)
+    if data is not None and data.startswith(COMMAND):  # a command from the menu (/help)
+        message, data = {"type": "text", "text": {"body": data}}, None
     if data is not None:
         context = (message.get("context") or {}).get("id") or incoming.wamid
         return {"update_id": update_id, "callback_query": {
@@ -130,8 +135,13 @@ def _chosen(message: dict[str, Any], menu: list[str] | None) -> str | None:
 
 def _numbered(typed: str, menu: list[str]) -> str | None:
     typed = typed.strip().lstrip("#")
-    if typed.isascii() and typed.isdigit() and 1 <= int(typed) <= len(menu):
-        return menu[int(typed) - 1]
+    if not (typed.isascii() and typed.isdigit()):
+        return None
+    first, options = 1, menu
+    if menu[0].startswith(COUNTING):  # options that are numbers: typed is the option itself
+        first, options = int(menu[0].removeprefix(COUNTING)), menu[1:]
+    if first <= int(typed) < first + len(options):
+        return options[int(typed) - first]
     return None
 
 

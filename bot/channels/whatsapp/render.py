@@ -35,6 +35,11 @@ class Option:
     url: str | None = None
 
 
+# A numbered menu whose options are numbers themselves starts with this and the first of
+# them: the number typed is the option's own (bot.channels.whatsapp.inbound)
+COUNTING = "\x00counting:"
+
+
 @dataclass
 class Plan:
     """What to send: `kind` is text | buttons | list | link | numbered; `lead` a text sent
@@ -83,9 +88,27 @@ def _menu(body: str, choices: list[Option], numbered_hint: str, list_button: str
     rows = [_row(o) for o in choices]
     if len(choices) <= ROWS_MAX and _distinct(rows):
         return Plan("list", body, rows, lead, link=Option(cut(list_button, BUTTON_TITLE)))
+    return _numbered(lead or body, choices, numbered_hint)
+
+
+def _numbered(body: str, choices: list[Option], numbered_hint: str) -> Plan:
+    first = _counting(choices)
+    if first is not None:  # scores 0–10: "8" must mean 8, not the 8th option (7)
+        listed = " · ".join(o.text.strip() for o in choices)
+        return Plan("numbered", f"{body}\n\n{listed}\n\n{numbered_hint}",
+                    menu=[f"{COUNTING}{first}", *(o.data or "" for o in choices)])
     menu = "\n".join(f"{n}. {o.text}" for n, o in enumerate(choices, 1))
-    return Plan("numbered", f"{lead or body}\n\n{menu}\n\n{numbered_hint}",
+    return Plan("numbered", f"{body}\n\n{menu}\n\n{numbered_hint}",
                 menu=[o.data or "" for o in choices])
+
+
+def _counting(choices: list[Option]) -> int | None:
+    """The first number if the options are consecutive numbers (a score), else None."""
+    texts = [o.text.strip() for o in choices]
+    if not all(t.isascii() and t.isdigit() for t in texts):
+        return None
+    first = int(texts[0])
+    return first if [int(t) for t in texts] == list(range(first, first + len(texts))) else None
 
 
 def _row(option: Option) -> Choice:

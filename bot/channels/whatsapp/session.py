@@ -93,6 +93,7 @@ class WhatsAppSession(BaseSession):
                  telegram: Bot | None = None, media: MediaStore | None = None) -> None:
         super().__init__()
         self.client, self.contacts, self.i18n, self.telegram = client, contacts, i18n, telegram
+        self.display_number: str | None = None  # the business number, from the webhooks
         self.media = media
         self._ids = itertools.count(1)
         self.unsupported: list[str] = []  # methods refused, for tests and the log
@@ -110,6 +111,15 @@ class WhatsAppSession(BaseSession):
         except WaApiError as exc:
             raise _as_telegram_error(method, exc) from exc
         return _validated(method, result, bot)
+
+    async def start_link(self, payload: str) -> str:
+        """A link that opens this bot's chat with `/start payload` typed (a guardian's or an
+        invitation link forwarded on WhatsApp); t.me/<bot> would name no bot here."""
+        if self.display_number:
+            return f"https://wa.me/{self.display_number}?text=%2Fstart%20{payload}"
+        if self.telegram is not None:
+            return f"https://t.me/{(await self.telegram.me()).username}?start={payload}"
+        return f"/start {payload}"
 
     async def _call(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
         name = method.__api_method__

@@ -164,10 +164,23 @@ async def receive(request: web.Request) -> web.Response:
         payload = json.loads(body)
     except ValueError:
         return web.Response(status=400, text="not JSON")
+    payload = payload if isinstance(payload, dict) else {}
+    _note_number(whatsapp, payload)
     busy = False
-    for incoming in messages_of(payload if isinstance(payload, dict) else {}):
+    for incoming in messages_of(payload):
         busy |= not await handle_message(whatsapp, incoming)
     return web.Response(status=503, text="being handled") if busy else web.Response()
+
+
+def _note_number(whatsapp: WhatsApp, payload: dict) -> None:
+    """The business number as people see it (for wa.me links), from the webhook's metadata."""
+    for entry in payload.get("entry") or []:
+        for change in entry.get("changes") or []:
+            number = ((change.get("value") or {}).get("metadata") or {}).get(
+                "display_phone_number")
+            if number:
+                whatsapp.bot.session.display_number = "".join(filter(str.isdigit, number))
+                return
 
 
 async def _body(request: web.Request) -> bytes | None:
