@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 
 from bot.scheduler import whatsapp_strangers_tick
 from bot.services import owed
+from bot.services.delivery import OutgoingMessage, Recipient, enqueue
 from db.models import Delivery, OwedMessage, WaContact
 from tests import fake_whatsapp as fw
 from tests.factories import make_coordinator
@@ -203,3 +204,31 @@ async def test_deleteme_drops_what_was_owed(wh, locale):
     assert "Point 20:" not in full_text(wh, "KZ.far")
     assert await owed_notes(wh) == 0
     assert set(await full_rows(wh)) <= {"cancelled"}
+
+
+async def test_several_owed_come_in_the_order_they_were_sent(wh):
+    """A webinar reminder whose template came after 131047 (the window closed although the
+    bot thought it open), then a long broadcast: both come whole, in that order."""
+    student = await wa_student(wh, "KZ.far", "ru", hours_silent=1)
+    wh.api.window_closed.add("KZ.far")
+    reminder = "Webinar in one hour.\n" + "Agenda item, speakers and questions. " * 30
+    async with wh.h.app.sessionmaker() as s:
+        await enqueue(s, "webinar_reminder", 7, [Recipient(student.id, student.chat_id)],
+                      {"default": OutgoingMessage(text=reminder)})
+        await s.commit()
+    assert await wh.h.drain() == 1
+    assert [code for _, code in wh.api.refused] == [131047]
+    assert wh.user("KZ.far").last().template == "mektep_reminder"
+    await make_coordinator(wh.h, COORDINATOR)
+    u = wh.h.user(COORDINATOR)
+    await compose(u, LONG, ack="No confirmation")
+    await u.click("Send now")
+    assert await wh.h.drain() == 1
+    assert await owed_notes(wh) == 2
+    wh.api.window_closed.discard("KZ.far")  # they write: Meta opens the window
+    await wh.user("KZ.far").send("Привет")
+    await wh.h.drain()
+    whole = full_text(wh, "KZ.far")
+    assert whole.index("Webinar in one hour.") < whole.index("Point 20:")
+    assert whole.count("Webinar in one hour.") == 1 and whole.count("Point 20:") == 1
+    assert await full_rows(wh) == ["sent", "sent"]
