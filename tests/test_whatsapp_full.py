@@ -20,6 +20,7 @@ from db.models import Delivery, OwedMessage, WaContact
 from tests import fake_whatsapp as fw
 from tests.factories import make_coordinator
 from tests.test_broadcast import compose
+from tests.test_link import BSUID, linked_from_telegram
 from tests.test_whatsapp import stored
 from tests.test_whatsapp_delivery import COORDINATOR, harness, wa_student
 from tests.wa_harness import WaHarness
@@ -232,3 +233,28 @@ async def test_several_owed_come_in_the_order_they_were_sent(wh):
     assert whole.index("Webinar in one hour.") < whole.index("Point 20:")
     assert whole.count("Webinar in one hour.") == 1 and whole.count("Point 20:") == 1
     assert await full_rows(wh) == ["sent", "sent"]
+
+
+
+@pytest.mark.parametrize(("lang", "parted"), [("kk", False), ("ru", True), ("kk", True)])
+async def test_a_linked_person_gets_it_and_a_chat_parted_by_unlink_does_not(wh, lang, parted):
+    """A Telegram student who linked WhatsApp and takes news there (/link): owed to their
+    WhatsApp chat, brought when they write there; after /unlink that chat is a stranger's."""
+    _, u, w = await linked_from_telegram(wh, 101, lang)
+    await w.choose("📩")  # news to WhatsApp
+    async with wh.h.app.sessionmaker() as s:
+        await s.execute(update(WaContact).values(
+            last_inbound_at=wh.h.app.now() - timedelta(hours=30)))
+        await s.commit()
+    await make_coordinator(wh.h, COORDINATOR)
+    c = wh.h.user(COORDINATOR)
+    await compose(c, LONG, ack="No confirmation")
+    await c.click("Send now")
+    await wh.h.drain()
+    assert w.last().template == "mektep_announcement" and await owed_notes(wh) == 1
+    if parted:
+        await u.send("/unlink")
+    await w.send("/help")
+    await wh.h.drain()
+    assert ("Point 20:" in full_text(wh, BSUID)) is not parted
+    assert await owed_notes(wh) == 0
