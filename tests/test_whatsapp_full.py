@@ -15,8 +15,8 @@ from sqlalchemy import func, select, update
 
 from bot.scheduler import whatsapp_strangers_tick
 from bot.services import owed
-from bot.services.delivery import OutgoingMessage, Recipient, enqueue
-from db.models import Delivery, OwedMessage, WaContact
+from bot.services.delivery import Button, OutgoingMessage, Recipient, enqueue
+from db.models import Delivery, OwedMessage, WaContact, Webinar
 from tests import fake_whatsapp as fw
 from tests.factories import make_coordinator
 from tests.test_broadcast import compose
@@ -257,4 +257,32 @@ async def test_a_linked_person_gets_it_and_a_chat_parted_by_unlink_does_not(wh, 
     await w.send("/help")
     await wh.h.drain()
     assert ("Point 20:" in full_text(wh, BSUID)) is not parted
+    assert await owed_notes(wh) == 0
+
+
+@pytest.mark.parametrize(("lang", "hours_later", "brought"), [("ru", 1, True), ("kk", 5, False)])
+async def test_a_webinar_reminder_comes_whole_only_while_the_webinar_is_on(
+        wh, clock, lang, hours_later, brought):
+    """Its "🔗 Join" and "✋ I'm here" buttons do not travel in a template; brought an hour
+    later the webinar (2 hours from the reminder, 90 minutes long) is still to come, five
+    hours later it is over and the reminder is news no more."""
+    student = await wa_student(wh, "KZ.far", lang, hours_silent=30)
+    async with wh.h.app.sessionmaker() as s:
+        webinar = Webinar(title_kk="Форум", title_ru="Форум", description_kk="—",
+                          description_ru="—", starts_at=wh.h.app.now() + timedelta(hours=2),
+                          duration_min=90, join_url="https://meet.example.kz/forum")
+        s.add(webinar)
+        await s.flush()
+        await enqueue(s, "webinar_reminder", webinar.id, [Recipient(student.id, student.chat_id)],
+                      {"default": OutgoingMessage(
+                          text="⏰ Forum starts in 2 h", buttons=[[Button(
+                              "🔗 Join", url="https://meet.example.kz/forum")]])})
+        await s.commit()
+    await wh.h.drain()
+    assert wh.user("KZ.far").last().template == "mektep_reminder"
+    assert await owed_notes(wh) == 1
+    clock.advance(hours=hours_later)
+    await wh.user("KZ.far").send("/help")
+    await wh.h.drain()
+    assert (await full_rows(wh) == ["sent"]) is brought
     assert await owed_notes(wh) == 0
