@@ -208,13 +208,13 @@ async def test_deleteme_drops_what_was_owed(wh, locale):
 
 
 async def test_several_owed_come_in_the_order_they_were_sent(wh):
-    """A webinar reminder whose template came after 131047 (the window closed although the
+    """A weekly digest whose template came after 131047 (the window closed although the
     bot thought it open), then a long broadcast: both come whole, in that order."""
     student = await wa_student(wh, "KZ.far", "ru", hours_silent=1)
     wh.api.window_closed.add("KZ.far")
-    reminder = "Webinar in one hour.\n" + "Agenda item, speakers and questions. " * 30
+    reminder = "Digest of the week.\n" + "Agenda item, speakers and questions. " * 30
     async with wh.h.app.sessionmaker() as s:
-        await enqueue(s, "webinar_reminder", 7, [Recipient(student.id, student.chat_id)],
+        await enqueue(s, "digest", 7, [Recipient(student.id, student.chat_id)],
                       {"default": OutgoingMessage(text=reminder)})
         await s.commit()
     assert await wh.h.drain() == 1
@@ -230,8 +230,8 @@ async def test_several_owed_come_in_the_order_they_were_sent(wh):
     await wh.user("KZ.far").send("Привет")
     await wh.h.drain()
     whole = full_text(wh, "KZ.far")
-    assert whole.index("Webinar in one hour.") < whole.index("Point 20:")
-    assert whole.count("Webinar in one hour.") == 1 and whole.count("Point 20:") == 1
+    assert whole.index("Digest of the week.") < whole.index("Point 20:")
+    assert whole.count("Digest of the week.") == 1 and whole.count("Point 20:") == 1
     assert await full_rows(wh) == ["sent", "sent"]
 
 
