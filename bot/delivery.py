@@ -33,6 +33,9 @@ How it keeps its promises:
   rendered as they are sent, so neither the queue nor the worker's payload cache ever holds
   thousands of PDFs. A maker that finds its document must no longer go out (a revoked
   certificate) raises `DocumentWithdrawn`: the row is `cancelled`, nothing is sent.
+- Sent in part: a channel may send only part of a message (WhatsApp's template outside the
+  24-hour window) and say so (`InPart`): the row is `sent` and, in the same commit, noted as
+  owed (`owed_messages`), for the channel to bring whole later (bot.services.owed).
 - Memory: the payload cache (one entry per payload, shared by all its rows) is bounded by
   PAYLOAD_CACHE_ENTRIES and by PAYLOAD_CACHE_BYTES (the size of the stored bodies).
 """
@@ -54,12 +57,13 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.channels.base import Blocked, Channel, Refused, RetryAfter, Transient
+from bot.channels.base import Blocked, Channel, InPart, Refused, RetryAfter, Transient
 from bot.logs import exception_text
 from bot.pacing import LocalRateLimiter, RateLimiter, RealTimer, Timer, VirtualTimer
 from bot.services.delivery import DocumentWithdrawn, OutgoingMessage
 from db.base import utcnow
-from db.models import Delivery, OutboxPayload, User
+from db.models import Delivery, OutboxPayload, OwedMessage, User
+from db.upserts import insert_or_skip
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +110,7 @@ class Outcome:
     message_id: int | None = None
     error: str | None = None
     retry_in: float = 0.0
+    owed: bool = False  # sent only in part (InPart): the whole is owed
 
 
 class DeliveryObserver(Protocol):
@@ -318,6 +323,8 @@ class DeliveryWorker:
         now = self.now()
         params = []
         blocked = []
+        owed = [{"delivery_id": o.job.id, "chat_id": o.job.chat_id, "created_at": now}
+                for o in outcomes if o.owed]
         for o in outcomes:
             final = o.status != "queued"
             params.append({
@@ -331,6 +338,9 @@ class DeliveryWorker:
                 blocked.append(o.job.user_id)
         async with self.engine.begin() as conn:
             await conn.execute(WRITE_OUTCOME, params)
+            if owed:  # a row sent twice (a lease that ran out) is owed once
+                await conn.execute(insert_or_skip(OwedMessage.__table__, conn.dialect.name,
+                                                  "delivery_id"), owed)
             if blocked:
                 await conn.execute(update(User).where(User.id.in_(blocked))
                                    .values(blocked_bot=True))
@@ -399,6 +409,8 @@ class DeliveryWorker:
                 logger.warning("delivery %s (user %s) failed: %s", job.id, job.user_id,
                                exception_text(exc))
                 return Outcome(job, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
+            if isinstance(message_id, InPart):
+                return Outcome(job, "sent", message_id=message_id.message_id, owed=True)
             return Outcome(job, "sent", message_id=message_id)
         return Outcome(job, "queued", error="flood control", retry_in=BACKOFF_BASE)
 

@@ -63,9 +63,13 @@ async def expire_tick(app: App) -> None:
 
 async def whatsapp_strangers_tick(app: App) -> None:
     """WhatsApp contacts who never registered are forgotten, with the files they sent,
-    WHATSAPP_CONTACT_RETENTION_DAYS after their last message (bot.services.identity)."""
-    from bot.services import identity
+    WHATSAPP_CONTACT_RETENTION_DAYS after their last message (bot.services.identity); and
+    messages owed in full longer than a week are owed no more (bot.services.owed)."""
+    from bot.services import identity, owed
 
+    async with app.sessionmaker() as session:
+        await owed.purge(session, app.now())
+        await session.commit()
     silent_since = app.now() - timedelta(days=app.settings.whatsapp_contact_retention_days)
     batch = identity.STRANGERS_BATCH
     while True:  # batches, each its own transaction (their files go as it commits)

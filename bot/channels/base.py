@@ -17,6 +17,7 @@ stops the queue.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.services.delivery import OutgoingMessage
@@ -51,6 +52,17 @@ class RetryAfter(SendError):
 class Transient(SendError):
     """The messenger or the network failed this time (5xx, time-out): try again later.
     Raised `from` the transport's exception (the log names that one)."""
+
+
+@dataclass(frozen=True)
+class InPart:
+    """What a channel's `send_queued` returns for a message it could send only in part
+    (WhatsApp outside its 24-hour window: a template with at most 850 characters of the text,
+    an album's first photo, no buttons but the acknowledgement). The row is `sent`, and the
+    queue notes the message as owed (db.models.OwedMessage): the channel brings it whole
+    once it can (bot.services.owed)."""
+
+    message_id: int | None = None
 
 
 class Channel(Protocol):

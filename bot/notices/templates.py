@@ -33,6 +33,7 @@ LANGUAGES = ("kk", "ru", "en")
 PREFIX = "mektep_"
 PARAM_LIMIT = 850  # the template's own words and {{1}} stay within Meta's 1,024
 BODY_LIMIT = 1024
+UNCUT = 1 << 30  # one_line's limit when the whole length is wanted
 CATEGORY = "UTILITY"
 IMAGE, DOCUMENT = "IMAGE", "DOCUMENT"  # header formats
 PHOTO = "photo"  # the name part of a template with an image header
@@ -204,6 +205,33 @@ def image_of(message: OutgoingMessage) -> str | None:
         return message.file_id
     first = (message.media or [{}])[0] if message.kind == "album" else {}
     return first.get("file_id") if first.get("kind") == "photo" else None
+
+
+def left_out(message: OutgoingMessage, text: str | None, header: str | None,
+             ack: bool) -> bool:
+    """Whether the template leaves part of `message` out, so that it is owed in full once the
+    person writes (bot.services.owed): text beyond PARAM_LIMIT, a link behind words, a
+    button besides the acknowledgement it carries (`ack`), a file its header (`header`:
+    "image" | "document" | None) does not carry — an album's other photos, a video, a
+    document other than a certificate's PDF, a photo that could not be fetched."""
+    flat = one_line(text, html_text=message.html, limit=UNCUT)
+    if len(flat) > PARAM_LIMIT or _hidden_links(message):
+        return True
+    if sum(len(row) for row in message.buttons) > (1 if ack else 0):
+        return True
+    if message.kind == "album":
+        return len(message.media or []) > 1 or header != "image"
+    carried = {"text": None, "photo": "image", "document": "document"}
+    return message.kind not in carried or header != carried[message.kind]
+
+
+def _hidden_links(message: OutgoingMessage) -> bool:
+    """A link whose address a one-line parameter drops (its words stay, the URL goes)."""
+    if message.html:
+        return "<a " in (message.text or "")
+    parts = [message.entities or []] + [item.get("entities") or []
+                                         for item in message.media or []]
+    return any(e.get("type") == "text_link" for entities in parts for e in entities)
 
 
 # --- the account's templates ------------------------------------------------------------------

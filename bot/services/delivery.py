@@ -23,6 +23,7 @@ from sqlalchemy import (
     Select,
     case,
     cast,
+    delete,
     exists,
     false,
     func,
@@ -37,7 +38,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.models import Delivery, OutboxPayload
+from db.models import Delivery, OutboxPayload, OwedMessage
 from db.models.whatsapp import WHATSAPP, WaContact, channel_of
 from db.upserts import insert_for
 
@@ -300,8 +301,11 @@ async def forget_messages(session: AsyncSession, user_id: int,
     type and id, e.g. their coordinator request sent to staff) that still wait are cancelled.
     The bodies of those, and of every message *to* them that nobody else was sent (their
     notices, a rejection reason typed about them), are blanked; a broadcast's body, shared
-    with everybody else, stays. The rows stay for the counts."""
+    with everybody else, stays. The rows stay for the counts; nothing stays owed to them
+    (bot.services.owed)."""
     t = Delivery.__table__
+    await session.execute(delete(OwedMessage).where(OwedMessage.delivery_id.in_(
+        select(t.c.id).where(t.c.user_id == user_id))))
     about_them = or_(false(), *[(t.c.source_type == kind) & (t.c.source_id == ref)
                                 for kind, ref in about])
     await session.execute(update(t).where(about_them, t.c.status == "queued")

@@ -18,7 +18,7 @@ from db.models.core import (
     Region,
     User,
 )
-from db.models.delivery import Delivery, OutboxPayload
+from db.models.delivery import Delivery, OutboxPayload, OwedMessage
 from db.models.media import StoredMedia
 from db.models.webinars import Webinar, WebinarRegistration, WebinarReminder
 from db.models.weekly import WeeklyReport
@@ -44,6 +44,7 @@ __all__ = [
     "LinkCode",
     "Organisation",
     "OutboxPayload",
+    "OwedMessage",
     "ParkedUpdate",
     "ProcessedUpdate",
     "Region",

@@ -52,3 +52,22 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class OwedMessage(Base):
+    """A message that went out only in part and is owed in full (bot.services.owed).
+
+    WhatsApp outside its 24-hour window carries an approved template: at most 850 characters
+    of the text, an album's first photo only, no buttons but the acknowledgement. The worker
+    notes such a row here when it records it sent; once the person writes again (the window
+    opens) the row's own payload is queued to them once more, whole. A note is the row's id
+    and where it went: the payload stays where it is, shared with everyone else's rows.
+    """
+
+    __tablename__ = "owed_messages"
+    __table_args__ = (Index("ix_owed_messages_chat", "chat_id"),)
+
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger)  # the delivery's address, as it went
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)  # when sent

@@ -6,7 +6,10 @@ The 24-hour window: a free-form message reaches only a person who wrote within 2
 (bot.notices.templates: the row's source_type → announcement, reminder, result or
 certificate-ready) in the person's language, the message itself as the template's parameter;
 a certificate's PDF rides as the template's header document. If the Cloud API still answers
-131047 (the window closed since we looked), the template is sent then.
+131047 (the window closed since we looked), the template is sent then. A template that left
+part of the message out (the text beyond 850 characters, an album's other photos, a file,
+buttons) is returned as `InPart`: the queue notes it owed, and once the person writes, the
+whole message comes as a row of its own (bot.services.owed), whose window is read afresh.
 
 The Cloud API's errors, as the queue must treat them:
 - 131026 (undeliverable: not on WhatsApp, or blocked the business) → `Blocked`;
@@ -28,7 +31,7 @@ from aiogram import Bot
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.channels.base import Blocked, Refused, RetryAfter, SendError, Transient
+from bot.channels.base import Blocked, InPart, Refused, RetryAfter, SendError, Transient
 from bot.channels.telegram import TRANSLATED, channel_error, send_outgoing
 from bot.channels.whatsapp.client import WaApiError, WaClient
 from bot.channels.whatsapp.contacts import ContactBook
@@ -40,6 +43,7 @@ from bot.channels.whatsapp.session import (
     WhatsAppSession,
 )
 from bot.notices import templates
+from bot.services import owed
 from bot.services.delivery import OutgoingMessage
 from db.base import utcnow
 from db.models import Delivery, User
@@ -72,12 +76,16 @@ class WhatsAppChannel:
 
     async def send(self, address: int, message: OutgoingMessage,
                    document: bytes | None = None) -> int | None:
-        return await self.send_queued(address, message, document)
+        sent = await self.send_queued(address, message, document)
+        return sent.message_id if isinstance(sent, InPart) else sent
 
     async def send_queued(self, address: int, message: OutgoingMessage,
-                          document: bytes | None = None, kind: str | None = None) -> int | None:
+                          document: bytes | None = None, kind: str | None = None,
+                          ) -> int | InPart | None:
         """A queued row: free-form inside the 24-hour window, else the template of `kind`
-        (the row's source_type)."""
+        (the row's source_type); `InPart` if that template left part of it out."""
+        if kind == owed.FULL:  # queued because they just wrote: not the window cached before
+            self._windows.pop(address, None)
         inside, locale = await self._window(address)
         if not inside:
             return await self._template(address, message, document, kind, locale)
@@ -135,7 +143,7 @@ class WhatsAppChannel:
                 self.contacts.remember(-contact_id, to, menu)
 
     async def _template(self, address: int, message: OutgoingMessage, document: bytes | None,
-                        kind: str | None, locale: str | None) -> int | None:
+                        kind: str | None, locale: str | None) -> InPart | None:
         client, contacts = self.client, self.contacts
         if client is None or contacts is None:
             raise Refused("outside WhatsApp's 24-hour window (no template sender)")
@@ -147,7 +155,8 @@ class WhatsAppChannel:
         if which == templates.CERTIFICATE_READY and data is None:
             which = templates.ANNOUNCEMENT  # the certificate template needs its PDF
         ack = templates.ack_of(message) if which in ACKNOWLEDGEABLE else None
-        param = templates.one_line(_text_of(message), html_text=message.html)
+        text = _text_of(message)
+        param = templates.one_line(text, html_text=message.html)
         try:
             header = await self._header(which, message, data)
             photo = header is not None and header["type"] == "image"
@@ -159,7 +168,10 @@ class WhatsAppChannel:
         except WaApiError as exc:
             raise api_error(exc) from exc
         self.templates_sent += 1
-        return None  # a wamid is no integer message id
+        # a wamid is no integer message id: None either way
+        if templates.left_out(message, text, header["type"] if header else None, bool(ack)):
+            return InPart()
+        return None
 
     async def _header(self, which: str, message: OutgoingMessage,
                       data: bytes | None) -> dict[str, Any] | None:

@@ -13,19 +13,23 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db_context import current_session
+from bot.services import owed
 from db.base import utcnow
 from db.models.core import User
+from db.models.delivery import OwedMessage
 from db.models.whatsapp import WaContact
 
 CACHE_LIMIT = 50_000  # addresses kept in memory; forgotten all at once beyond (re-read)
 # last_inbound_at is rewritten at most this often: one write per message would double the
 # writes of a conversation, and the 24-hour window only gets this much shorter (the safe side)
 INBOUND_PRECISION = timedelta(minutes=5)
+# whether messages are owed to them in full (bot.services.owed): read with the contact
+OWED = exists().where(OwedMessage.chat_id == -WaContact.id).label("owes")
 
 
 @dataclass
@@ -48,12 +52,13 @@ class ContactBook:
 
     async def arrive(self, address: str, wa_id: str | None) -> Contact:
         """The contact who just wrote (created at their first message); notes the time, from
-        which WhatsApp's 24-hour window for free-form messages runs."""
+        which WhatsApp's 24-hour window for free-form messages runs, and queues what is owed
+        to them in full now that the window is open (bot.services.owed)."""
         async with self._session(write=True) as session:
             found = (await session.execute(
-                select(WaContact, User.tg_id).outerjoin(User, User.id == WaContact.user_id)
+                select(WaContact, User.tg_id, OWED).outerjoin(User, User.id == WaContact.user_id)
                 .where(WaContact.address == address))).first()
-            row, person_id = found if found is not None else (None, None)
+            row, person_id, owes = found if found is not None else (None, None, False)
             if row is None:
                 row = await self._create(session, address, wa_id)
             now = self.clock()
@@ -61,6 +66,8 @@ class ContactBook:
                 row.last_inbound_at = now
             if wa_id and row.wa_id != wa_id:
                 row.wa_id = wa_id
+            if owes:  # the window is open again: what their templates left out comes whole
+                await owed.bring(session, row.ext_id, row.user_id, now)
             contact = Contact(row.ext_id, row.address, row.menu, person_id or 0)
         self._remember(contact.ext_id, address)
         self._menus[contact.ext_id] = contact.menu

@@ -246,7 +246,7 @@ async def _feed(whatsapp: WhatsApp, incoming: Incoming, contact: Contact) -> Non
         await app.dp.feed_update(whatsapp.bot, update, guard_update=True)
         whatsapp.handled += 1
         if app.metrics is not None:
-            app.metrics.updates_handled += 1
+            app.metrics.updates_handled.inc()
     except ValidationError:
         logger.warning("WhatsApp message %s: not understood", incoming.message.get("type"))
     except Exception:  # 200 anyway: Meta's retries would not help
