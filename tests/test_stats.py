@@ -569,3 +569,24 @@ async def test_annual_report_has_what_the_centres_report_states(h, data, lang):
     assert webinars[-1][0] == T("Webinars in total: {count}").format(count=1)
     roles = {r[0]: r[1] for r in tables[T("Webinar attendance by role")]}
     assert roles[T("Students")] == "2" and roles[T("Total")] == "2"  # as the log has them
+    no_word_is_broken(doc)
+
+
+def no_word_is_broken(doc) -> None:
+    """Seen rendered (docs/stop-evidence): the faction and organisation tables broke their
+    headers mid-word ("Тіркелген|дер", "Регистрац|ии"). Every column of every table is as
+    wide as its longest word needs (bold Times: about 0.2 mm per letter and point, 4 mm of
+    cell margins), and the table fits between the margins."""
+    from docx.table import Table
+
+    for block in doc.element.body.iterchildren():
+        if not block.tag.endswith("}tbl"):
+            continue
+        table = Table(block, doc)
+        widths = [c.width.mm for c in table.rows[0].cells]
+        assert sum(widths) <= 170.5, widths
+        for row in table.rows:
+            for i, cell in enumerate(row.cells[1:], start=1):
+                size = cell.paragraphs[0].runs[0].font.size.pt if cell.text else 9.5
+                longest = max((len(w) for w in cell.text.split()), default=0)
+                assert widths[i] >= longest * size * 0.2 + 4 - 0.1, (cell.text, widths[i], size)

@@ -339,9 +339,12 @@ def pictures(work: Path, out: Path, files: dict[str, Path]) -> list[str]:
             and not f.startswith("certificate")]
     to_pdf(docs, work, sheets=False)
     to_pdf([files[f] for f in files if f.endswith(".xlsx")], work, sheets=True)
-    made = []
+    made, seen = [], set()
 
     def shot(pdf: str, page: int, name: str, **kw) -> None:
+        if (pdf, page) in seen:  # the offline table on the nominations' page: one picture
+            return
+        seen.add((pdf, page))
         png(work / pdf, page, out / name, **kw)
         made.append(name)
 
