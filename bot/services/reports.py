@@ -266,11 +266,18 @@ def _summary_sheet(wb: Workbook, period: st.Period, data: st.Stats, tr: st.Trans
     _sheet(wb, tr(_("Summary")), [tr(_("Indicator")), tr(_("This period")),
                                   tr(_("Previous period")), tr(_("Change")),
                                   tr(_("Change, %"))], summary,
-           [46, 14, 16, 10, 11], {5: "0%"})
+           [label_width([row[0] for row in summary]), 14, 16, 10, 11], {5: "0%"})
     ws = wb[tr(_("Summary"))[:31]]
     for r in (2, 3):
         for c in (2, 3):
             ws.cell(r, c).number_format = DATE_FMT
+
+
+def label_width(labels: list[str], least: int = 46, most: int = 100) -> int:
+    """The indicator column as wide as its longest label: "Offline work (…): Events held"
+    and "Offline work (…): People reached" differ only at their ends, cut off they read the
+    same (seen rendered, docs/stop-evidence)."""
+    return max(least, min(most, max((len(str(x)) for x in labels), default=0) + 2))
 
 
 def _offline_summary(data: st.Stats, tr: st.Translate) -> list[list[Any]]:
