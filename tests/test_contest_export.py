@@ -99,7 +99,7 @@ def test_the_workbook_header_is_not_drawn_over_the_first_entry_nor_cut():
     """Seen rendered (docs/stop-evidence/contest-kk-sheet1.png): Kazakh headers wrapped onto a
     second line that the row's height did not hold, so they were drawn over the first entry,
     and a long word ("идентификаторлары") was cut; the jury's mean showed 23.333333."""
-    from bot.services import contest_xlsx, jury
+    from bot.services import contest_xlsx, jury, xlsx
 
     header = ["Жұмыс", "Telegram файл идентификаторлары", "Түсініктеме",
               "Қазылар алқасы: жалпы балдардың орташасы"]
@@ -108,7 +108,7 @@ def test_the_workbook_header_is_not_drawn_over_the_first_entry_nor_cut():
     widths = [ws.column_dimensions[c].width for c in "ABCD"]
     for head, width in zip(header, widths, strict=True):
         assert max(len(w) for w in head.split()) + 2 <= width, (head, width)
-    lines = max(len(contest_xlsx.wrapped(h_, w)) for h_, w in zip(header, widths, strict=True))
+    lines = max(len(xlsx.wrapped(h_, w)) for h_, w in zip(header, widths, strict=True))
     assert lines >= 2 and ws.row_dimensions[1].height >= 15 * lines
     mean = contest_xlsx._jury_columns(jury.Ranked(1, False, 7, 70 / 3, 3, True), str)[0]
     assert mean == 23.33

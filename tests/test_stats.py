@@ -244,6 +244,12 @@ def labels_fit(summary) -> None:
     reached" to the same words. Column A is as wide as its longest label."""
     longest = max(len(str(c.value or "")) for (c,) in summary.iter_rows(max_col=1))
     assert summary.column_dimensions["A"].width >= min(100, longest + 2)
+    # and a header that wraps ("Предыдущий период" in 16) has the row height of its lines
+    from bot.services.xlsx import wrapped
+
+    lines = max(len(wrapped(c.value, summary.column_dimensions[c.column_letter].width))
+                for c in summary[1])
+    assert (summary.row_dimensions[1].height or 15) >= 15 * lines
 
 
 async def test_coordinator_export_is_scoped(h, data):

@@ -116,26 +116,12 @@ async def _score_rows(session: AsyncSession, challenge_id: int, n: int,
     return rows
 
 
-LINE_PT = 15
-
-
 def column_width(header: str, values: list[Any]) -> int:
     """Fitted to the longest value (within MIN_WIDTH..MAX_WIDTH); a header may wrap to two
     lines, but no word of it is cut."""
     longest = max((len(str(v)) for v in values if v is not None), default=0)
     word = max((len(w) for w in str(header).split()), default=0)
     return max(MIN_WIDTH, min(MAX_WIDTH, max(longest, word, len(str(header)) // 2) + 2))
-
-
-def wrapped(text: str, width: int) -> list[str]:
-    """The lines a cell `width` characters wide shows `text` in (word by word)."""
-    lines: list[str] = []
-    for word in str(text).split():
-        if lines and len(lines[-1]) + 1 + len(word) <= width - 1:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return lines or [""]
 
 
 def build(sheets: list[tuple[str, list[str], list[list[Any]]]]) -> bytes:
@@ -165,8 +151,7 @@ def build(sheets: list[tuple[str, list[str], list[list[Any]]]]) -> bytes:
             ws.column_dimensions[get_column_letter(i)].width = width
         # Nothing sizes a wrapped row when the file is opened: the header's lines are counted
         # here, or a two-line heading is drawn over the first entry.
-        ws.row_dimensions[1].height = LINE_PT * max(
-            (len(wrapped(head, w)) for head, w in zip(header, widths, strict=True)), default=1)
+        xlsx.fit_header_height(ws, header, widths)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -226,6 +226,7 @@ def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]],
         xlsx.append(ws, row)
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
+    xlsx.fit_header_height(ws, header, widths)
     for col, fmt in (formats or {}).items():
         for (cell,) in ws.iter_rows(min_row=2, min_col=col, max_col=col):
             cell.number_format = fmt

@@ -74,3 +74,24 @@ def build_xlsx(headers: list[str], rows: Iterable[list[Any]], title: str = "Entr
     for row in rows:
         append(sheet, row)
     return to_bytes(book)
+
+
+LINE_PT = 15  # a row of one line, in points
+
+
+def wrapped(text: str, width: int) -> list[str]:
+    """The lines a cell `width` characters wide shows `text` in (word by word)."""
+    lines: list[str] = []
+    for word in str(text).split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width - 1:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def fit_header_height(ws: Any, header: list[Any], widths: list[float]) -> None:
+    """Nothing sizes a wrapped row when the file is opened: row 1 gets the height of its
+    header's lines, or a two-line heading is drawn over the first row (seen rendered)."""
+    ws.row_dimensions[1].height = LINE_PT * max(
+        (len(wrapped(h, w)) for h, w in zip(header, widths, strict=False)), default=1)

@@ -236,11 +236,13 @@ async def build_year(h) -> tuple[int, int]:
         for template in certs.TEMPLATES:
             await certs.set_signatories(s, template, "Директор | Р. Шер\n"
                                         "Әдістемелік бөлім басшысы | Г. Әлімова", staff)
+        holder = await s.scalar(select(User).join(Submission, Submission.user_id == User.id)
+                                .where(Submission.challenge_id == cid, Submission.place == "1",
+                                       Submission.nomination_id.is_not(None))
+                                .order_by(Submission.id).limit(1))
+        holder.locale = "kk"  # the diploma is printed in the holder's language
         await certs.issue(s, certs.Source("challenge", cid), staff, NOW, h.app.settings.tz)
         await s.commit()
-        holder = await s.scalar(select(User).join(Submission, Submission.user_id == User.id)
-                                .where(Submission.challenge_id == cid, Submission.place == "1")
-                                .order_by(Submission.id).limit(1))
         return cid, holder.tg_id
 
 
@@ -328,10 +330,18 @@ def page_with(pdf: Path, *needles: str) -> int:
     raise LookupError(f"{pdf.name}: no page with {needles}")
 
 
-def png(pdf: Path, page: int, target: Path, dpi: int = 70, longest: int | None = None) -> None:
+def png(pdf: Path, page: int, target: Path, dpi: int = 70, longest: int | None = None,
+        top: int | None = None) -> None:
+    """One page; `top`: only its first `top` pixels (a sheet of hundreds of rows)."""
     args = ["pdftoppm", "-png", "-f", str(page), "-l", str(page), "-singlefile"]
     args += ["-scale-to", str(longest)] if longest else ["-r", str(dpi)]
     subprocess.run([*args, str(pdf), str(target.with_suffix(""))], check=True)
+    if top:
+        from PIL import Image
+
+        with Image.open(target) as im:
+            cropped = im.crop((0, 0, im.width, min(top, im.height)))
+        cropped.save(target, optimize=True)
 
 
 def pictures(work: Path, out: Path, files: dict[str, Path]) -> list[str]:
@@ -354,12 +364,12 @@ def pictures(work: Path, out: Path, files: dict[str, Path]) -> list[str]:
         shot(pdf.name, 1, f"report-{lang}-p1.png")
         shot(pdf.name, page_with(pdf, nominations), f"report-{lang}-nominations.png")
         shot(pdf.name, page_with(pdf, offline), f"report-{lang}-offline.png")
+    sheets = {1: "summary", 2: "regions", 4: "challenges", 5: "webinars", 7: "weekly"}
     for lang in ("kk", "ru"):
-        for n in range(1, len(page_texts(work / f"stats-{lang}.pdf"))):
-            if n in (1, 2, 4, 5, 7):  # summary, regions, challenges, webinars, weekly reports
-                shot(f"stats-{lang}.pdf", n, f"stats-{lang}-sheet{n}.png", longest=1100)
-    for n in (1, 2):
-        shot("contest-kk.pdf", n, f"contest-kk-sheet{n}.png", longest=1400)
+        for n, sheet in sheets.items():  # the page of a sheet is its number
+            shot(f"stats-{lang}.pdf", n, f"stats-{lang}-{sheet}.png", dpi=60, top=560)
+    shot("contest-kk.pdf", 1, "contest-kk-entries.png", dpi=60, top=420)
+    shot("contest-kk.pdf", 2, "contest-kk-jury-scores.png", dpi=60, top=420)
     shutil.copy(files["certificate-corrected.pdf"], work / "cert.pdf")
     shot("cert.pdf", 1, "certificate-corrected.png", dpi=80)
     return made
