@@ -224,6 +224,9 @@ def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]],
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in rows:
         xlsx.append(ws, row)
+    # no header word cut ("Присоединил|ись" in 13): a column is at least its longest word
+    widths = [max(w, 2 + max((len(x) for x in str(h).split()), default=0))
+              for w, h in zip(widths, header, strict=False)]
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     xlsx.fit_header_height(ws, header, widths)
