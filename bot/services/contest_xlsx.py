@@ -120,8 +120,10 @@ def column_width(header: str, values: list[Any]) -> int:
     """Fitted to the longest value (within MIN_WIDTH..MAX_WIDTH); a header may wrap to two
     lines, but no word of it is cut."""
     longest = max((len(str(v)) for v in values if v is not None), default=0)
-    word = max((len(w) for w in str(header).split()), default=0)
-    return max(MIN_WIDTH, min(MAX_WIDTH, max(longest, word, len(str(header)) // 2) + 2))
+    from bot.services.xlsx import header_word_width
+
+    fitted = max(MIN_WIDTH, min(MAX_WIDTH, max(longest, len(str(header)) // 2) + 2))
+    return max(fitted, header_word_width(header))
 
 
 def build(sheets: list[tuple[str, list[str], list[list[Any]]]]) -> bytes:

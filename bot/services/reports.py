@@ -225,8 +225,7 @@ def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]],
     for row in rows:
         xlsx.append(ws, row)
     # no header word cut ("Присоединил|ись" in 13): a column is at least its longest word
-    widths = [max(w, 2 + max((len(x) for x in str(h).split()), default=0))
-              for w, h in zip(widths, header, strict=False)]
+    widths = [max(w, xlsx.header_word_width(h)) for w, h in zip(widths, header, strict=False)]
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     xlsx.fit_header_height(ws, header, widths)
@@ -352,7 +351,7 @@ def _webinar_sheet(wb: Workbook, period: st.Period, webinars: list[WebinarRow],
            [[w.id, w.title, _local(w.starts, period),
              tr(webinar_status(w.status, w.starts)),
              ", ".join(w.speakers), w.registered, w.attended] for w in webinars],
-           [7, 48, 17, 12, 40, 12, 12], {3: DATETIME_FMT})
+           [7, 48, 17, 15, 40, 12, 12], {3: DATETIME_FMT})  # "Болдырылмады" whole
 
 
 def _broadcast_sheet(wb: Workbook, period: st.Period, broadcasts: list[BroadcastRow],
