@@ -336,12 +336,13 @@ def png(pdf: Path, page: int, target: Path, dpi: int = 70, longest: int | None =
     args = ["pdftoppm", "-png", "-f", str(page), "-l", str(page), "-singlefile"]
     args += ["-scale-to", str(longest)] if longest else ["-r", str(dpi)]
     subprocess.run([*args, str(pdf), str(target.with_suffix(""))], check=True)
-    if top:
-        from PIL import Image
+    from PIL import Image
 
-        with Image.open(target) as im:
-            cropped = im.crop((0, 0, im.width, min(top, im.height)))
-        cropped.save(target, optimize=True)
+    with Image.open(target) as im:
+        picture = im.convert("RGB")
+    if top:
+        picture = picture.crop((0, 0, picture.width, min(top, picture.height)))
+    picture.quantize(colors=64).save(target, optimize=True)  # a third of the bytes, as legible
 
 
 def pictures(work: Path, out: Path, files: dict[str, Path]) -> list[str]:
