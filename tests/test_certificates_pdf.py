@@ -114,3 +114,37 @@ def test_a_long_name_still_fits():
         centre="C", title="T", lead="L", name=name.strip(), org=None, body=["B"],
         number_label="N", date_label="D", verify_hint="V", qr_url="https://t.me/x"))
     assert "Әлия-Ғабитқызы" in text_of(pdf)
+
+
+def test_certificates_rendered_at_once_in_threads_are_each_whole(monkeypatch):
+    """The delivery queue renders certificates in worker threads (asyncio.to_thread, up to 8
+    senders). reportlab cuts each PDF's font subset from one shared font object that keeps a
+    read position: two at once read each other's glyphs (KeyError 539 seen in a bulk issue
+    of 70 diplomas). A slowed subset step shows whether two ever overlap."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reportlab.pdfbase.ttfonts import TTFontFile
+
+    inside, most, guard = [0], [0], threading.Lock()
+    original = TTFontFile.makeSubset
+
+    def slow_subset(self, subset):
+        with guard:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        try:
+            time.sleep(0.02)  # lets another thread run here, as a busy worker would
+            return original(self, subset)
+        finally:
+            with guard:
+                inside[0] -= 1
+
+    monkeypatch.setattr(TTFontFile, "makeSubset", slow_subset)
+    names = [f"Әлия Құрманова {n}" for n in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        pdfs = list(pool.map(lambda n: render(cert("winner", "kk", WINNER, name=n)), names))
+    assert most[0] == 1
+    for name, pdf in zip(names, pdfs, strict=True):
+        assert name in text_of(pdf)

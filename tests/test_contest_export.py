@@ -93,3 +93,22 @@ async def test_the_contest_workbook_has_the_jury_and_the_review(h, lang):
     table = [r for r in scores.iter_rows(min_row=2, values_only=True)]
     assert (ids["a"], "Aida Serik", "Juror Two", 10, 9, 19) in table
     assert len(table) == 5
+
+
+def test_the_workbook_header_is_not_drawn_over_the_first_entry_nor_cut():
+    """Seen rendered (docs/stop-evidence/contest-kk-sheet1.png): Kazakh headers wrapped onto a
+    second line that the row's height did not hold, so they were drawn over the first entry,
+    and a long word ("идентификаторлары") was cut; the jury's mean showed 23.333333."""
+    from bot.services import contest_xlsx, jury, xlsx
+
+    header = ["Жұмыс", "Telegram файл идентификаторлары", "Шығармашылық",
+              "Қазылар алқасы: жалпы балдардың орташасы"]
+    ws = load_workbook(io.BytesIO(contest_xlsx.build(
+        [("Жұмыстар", header, [[1, "", None, 23.33]])]))).active
+    widths = [ws.column_dimensions[c].width for c in "ABCD"]
+    for head, width in zip(header, widths, strict=True):
+        assert max(len(w) for w in head.split()) * 1.2 + 2 <= width, (head, width)
+    lines = max(len(xlsx.wrapped(h_, w)) for h_, w in zip(header, widths, strict=True))
+    assert lines >= 2 and ws.row_dimensions[1].height >= 15 * lines
+    mean = contest_xlsx._jury_columns(jury.Ranked(1, False, 7, 70 / 3, 3, True), str)[0]
+    assert mean == 23.33

@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from tests.conftest import STAFF_ID
 from tests.factories import make_coordinator, make_staff, make_student
 from tests.test_issue17_walks import set_locale
+from tests.test_stats import labels_fit
 
 # --- the statistics and contest workbooks, in the staff member's language ---------------------
 
@@ -40,6 +41,12 @@ async def test_the_stats_workbook_regions_add_up_with_a_row_for_no_region(h, lan
     call = h.api.of("sendDocument", STAFF_ID)[-1]
     wb = load_workbook(io.BytesIO(call.files["document"]))
     t = h.app.i18n.t
+    labels_fit(wb[t(lang, "Summary")[:31]])
+    for ws in wb.worksheets:  # seen rendered: "Присоединил|ись", "Посещаемост|ь" cut
+        for c in ws[1]:
+            longest = max(len(w) for w in str(c.value).split())  # bold: 1.2 digits a letter
+            assert ws.column_dimensions[c.column_letter].width >= longest * 1.2 + 2, (
+                ws.title, c.value)
     rows = list(wb[t(lang, "By region")[:31]].iter_rows(min_row=2, values_only=True))
     *areas, total = rows
     assert total[0] == t(lang, "Total")

@@ -222,7 +222,7 @@ async def test_export_xlsx_reads_back(h, data):
     assert summary["B1"].value == "This period"
     assert summary["B2"].value == datetime(2026, 3, 2)
     assert summary["B2"].number_format == "DD.MM.YYYY"
-    assert summary.column_dimensions["A"].width == 46
+    labels_fit(summary)
     values = {r[0]: r[1:4] for r in summary.iter_rows(min_row=4, values_only=True)}
     assert values["Registrations: Parliament members"] == (2, 2, 0)
     assert values["Registrations: Active users"] == (5, 2, 3)
@@ -237,6 +237,19 @@ async def test_export_xlsx_reads_back(h, data):
     assert "Айгүл Сәрсенова" in webinars[0][4]
     broadcasts = list(wb["Broadcasts"].iter_rows(min_row=2, values_only=True))
     assert broadcasts == [(1, datetime(2026, 3, 4, 12), 3, 2, 0, 1, None)]
+
+
+def labels_fit(summary) -> None:
+    """Seen rendered: the indicator column cut "Offline work (…): Events held" and "…: People
+    reached" to the same words. Column A is as wide as its longest label."""
+    longest = max(len(str(c.value or "")) for (c,) in summary.iter_rows(max_col=1))
+    assert summary.column_dimensions["A"].width >= min(100, longest + 2)
+    # and a header that wraps ("Предыдущий период" in 16) has the row height of its lines
+    from bot.services.xlsx import wrapped
+
+    lines = max(len(wrapped(c.value, summary.column_dimensions[c.column_letter].width))
+                for c in summary[1])
+    assert (summary.row_dimensions[1].height or 15) >= 15 * lines
 
 
 async def test_coordinator_export_is_scoped(h, data):
@@ -569,3 +582,24 @@ async def test_annual_report_has_what_the_centres_report_states(h, data, lang):
     assert webinars[-1][0] == T("Webinars in total: {count}").format(count=1)
     roles = {r[0]: r[1] for r in tables[T("Webinar attendance by role")]}
     assert roles[T("Students")] == "2" and roles[T("Total")] == "2"  # as the log has them
+    no_word_is_broken(doc)
+
+
+def no_word_is_broken(doc) -> None:
+    """Seen rendered (docs/stop-evidence): the faction and organisation tables broke their
+    headers mid-word ("Тіркелген|дер", "Регистрац|ии"). Every column of every table is as
+    wide as its longest word needs (bold Times: about 0.2 mm per letter and point, 4 mm of
+    cell margins), and the table fits between the margins."""
+    from docx.table import Table
+
+    for block in doc.element.body.iterchildren():
+        if not block.tag.endswith("}tbl"):
+            continue
+        table = Table(block, doc)
+        widths = [c.width.mm for c in table.rows[0].cells]
+        assert sum(widths) <= 170.5, widths
+        for row in table.rows:
+            for i, cell in enumerate(row.cells[1:], start=1):
+                size = cell.paragraphs[0].runs[0].font.size.pt if cell.text else 9.5
+                longest = max((len(w) for w in cell.text.split()), default=0)
+                assert widths[i] >= longest * size * 0.2 + 4 - 0.1, (cell.text, widths[i], size)

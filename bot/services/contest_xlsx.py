@@ -74,7 +74,7 @@ def _jury_columns(r: jury.Ranked | None, tr: Callable[[str], str]) -> list[Any]:
     if r is None:
         return [None, 0, "", ""]
     rank = (f"{r.rank}=" if r.tied else r.rank) if r.quorum else ""
-    return [r.mean, r.scores, tr(_("yes")) if r.quorum else tr(_("no")), rank]
+    return [round(r.mean, 2), r.scores, tr(_("yes")) if r.quorum else tr(_("no")), rank]
 
 
 async def _names(session: AsyncSession, challenge_id: int) -> dict[int, Any]:
@@ -116,6 +116,16 @@ async def _score_rows(session: AsyncSession, challenge_id: int, n: int,
     return rows
 
 
+def column_width(header: str, values: list[Any]) -> int:
+    """Fitted to the longest value (within MIN_WIDTH..MAX_WIDTH); a header may wrap to two
+    lines, but no word of it is cut."""
+    longest = max((len(str(v)) for v in values if v is not None), default=0)
+    from bot.services.xlsx import header_word_width
+
+    fitted = max(MIN_WIDTH, min(MAX_WIDTH, max(longest, len(str(header)) // 2) + 2))
+    return max(fitted, header_word_width(header))
+
+
 def build(sheets: list[tuple[str, list[str], list[list[Any]]]]) -> bytes:
     """Each (title, header, rows) a sheet: bold header row frozen, a filter on every column,
     widths fitted to the longest value (within MIN_WIDTH..MAX_WIDTH)."""
@@ -138,11 +148,12 @@ def build(sheets: list[tuple[str, list[str], list[list[Any]]]]) -> bytes:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
-        for i, _head in enumerate(header, start=1):
-            longest = max((len(str(r[i - 1])) for r in rows if r[i - 1] is not None),
-                          default=0)
-            width = max(MIN_WIDTH, min(MAX_WIDTH, max(longest, len(str(header[i - 1])) // 2) + 2))
+        widths = [column_width(head, [r[i] for r in rows]) for i, head in enumerate(header)]
+        for i, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = width
+        # Nothing sizes a wrapped row when the file is opened: the header's lines are counted
+        # here, or a two-line heading is drawn over the first entry.
+        xlsx.fit_header_height(ws, header, widths)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,10 @@ MARGIN = 70.0
 NAVY = Color(0.09, 0.22, 0.45)
 GOLD = Color(0.78, 0.62, 0.22)
 INK = Color(0.12, 0.12, 0.16)
+# reportlab's registered fonts keep a read position in the font file while a PDF's subset is
+# cut from it: two certificates saved at once in the delivery queue's threads read each
+# other's glyphs (KeyError, a failed delivery). One PDF at a time; the GIL allowed no more.
+_RENDERING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,11 @@ def background_file(jpeg: bytes) -> str:
 
 
 def render_certificate(content: PdfContent) -> bytes:
+    with _RENDERING:
+        return _render(content)
+
+
+def _render(content: PdfContent) -> bytes:
     register_fonts()
     buf = io.BytesIO()
     c = Canvas(buf, pagesize=(PAGE_W, PAGE_H), pageCompression=1, invariant=1)

@@ -224,8 +224,11 @@ def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]],
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in rows:
         xlsx.append(ws, row)
+    # no header word cut ("Присоединил|ись" in 13): a column is at least its longest word
+    widths = [max(w, xlsx.header_word_width(h)) for w, h in zip(widths, header, strict=False)]
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
+    xlsx.fit_header_height(ws, header, widths)
     for col, fmt in (formats or {}).items():
         for (cell,) in ws.iter_rows(min_row=2, min_col=col, max_col=col):
             cell.number_format = fmt
@@ -266,11 +269,18 @@ def _summary_sheet(wb: Workbook, period: st.Period, data: st.Stats, tr: st.Trans
     _sheet(wb, tr(_("Summary")), [tr(_("Indicator")), tr(_("This period")),
                                   tr(_("Previous period")), tr(_("Change")),
                                   tr(_("Change, %"))], summary,
-           [46, 14, 16, 10, 11], {5: "0%"})
+           [label_width([row[0] for row in summary]), 14, 16, 10, 11], {5: "0%"})
     ws = wb[tr(_("Summary"))[:31]]
     for r in (2, 3):
         for c in (2, 3):
             ws.cell(r, c).number_format = DATE_FMT
+
+
+def label_width(labels: list[str], least: int = 46, most: int = 100) -> int:
+    """The indicator column as wide as its longest label: "Offline work (…): Events held"
+    and "Offline work (…): People reached" differ only at their ends, cut off they read the
+    same (seen rendered, docs/stop-evidence)."""
+    return max(least, min(most, max((len(str(x)) for x in labels), default=0) + 2))
 
 
 def _offline_summary(data: st.Stats, tr: st.Translate) -> list[list[Any]]:
@@ -341,7 +351,7 @@ def _webinar_sheet(wb: Workbook, period: st.Period, webinars: list[WebinarRow],
            [[w.id, w.title, _local(w.starts, period),
              tr(webinar_status(w.status, w.starts)),
              ", ".join(w.speakers), w.registered, w.attended] for w in webinars],
-           [7, 48, 17, 12, 40, 12, 12], {3: DATETIME_FMT})
+           [7, 48, 17, 15, 40, 12, 12], {3: DATETIME_FMT})  # "Болдырылмады" whole
 
 
 def _broadcast_sheet(wb: Workbook, period: st.Period, broadcasts: list[BroadcastRow],

@@ -74,3 +74,33 @@ def build_xlsx(headers: list[str], rows: Iterable[list[Any]], title: str = "Entr
     for row in rows:
         append(sheet, row)
     return to_bytes(book)
+
+
+LINE_PT = 15  # a row of one line, in points
+# A column's width counts digits of the regular font; a bold Cyrillic letter of the header is
+# about 1.2 of them (seen rendered: "Шығармашылық" cut in a width of 14).
+BOLD_LETTER = 1.2
+
+
+def header_word_width(text: Any) -> int:
+    """The width that shows the header's longest word whole, its filter button beside it."""
+    longest = max((len(w) for w in str(text).split()), default=0)
+    return int(longest * BOLD_LETTER + 0.999) + 2
+
+
+def wrapped(text: str, width: int) -> list[str]:
+    """The lines a header cell `width` wide shows `text` in (word by word, bold)."""
+    lines: list[str] = []
+    for word in str(text).split():
+        if lines and (len(lines[-1]) + 1 + len(word)) * BOLD_LETTER <= width - 2:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def fit_header_height(ws: Any, header: list[Any], widths: list[float]) -> None:
+    """Nothing sizes a wrapped row when the file is opened: row 1 gets the height of its
+    header's lines, or a two-line heading is drawn over the first row (seen rendered)."""
+    ws.row_dimensions[1].height = LINE_PT * max(
+        (len(wrapped(h, w)) for h, w in zip(header, widths, strict=False)), default=1)

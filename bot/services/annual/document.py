@@ -113,8 +113,7 @@ def _table(doc: Any, header: list[str], rows: list[list[Any]], bold_last: bool =
         cells = table.add_row().cells
         for cell, text in zip(cells, row, strict=True):
             cell.text = str(text)
-    first = {2: TEXT_WIDTH_MM / 2, 3: 90}.get(len(header), FIRST_COLUMN_MM)
-    widths = [first, *[(TEXT_WIDTH_MM - first) / (len(header) - 1)] * (len(header) - 1)]
+    size, widths = column_widths(header, rows)
     table.autofit = False
     for column, width in zip(table.columns, widths, strict=True):
         column.width = Mm(width)  # the grid LibreOffice reads; Word reads the cells
@@ -122,11 +121,38 @@ def _table(doc: Any, header: list[str], rows: list[list[Any]], bold_last: bool =
         for cell, width in zip(row.cells, widths, strict=True):
             cell.width = Mm(width)  # the name column wide, the numbers narrow
             for run in cell.paragraphs[0].runs:
-                run.font.size = Pt(9.5)
+                run.font.size = Pt(size)
     if bold_last and rows:
         for cell in table.rows[-1].cells:
             for run in cell.paragraphs[0].runs:
                 run.bold = True
+
+
+# A word of n letters in bold Times at s pt is about n * s * CHAR_MM mm wide, and a cell's
+# margins take CELL_PAD_MM: what a column needs so that no word is broken ("Тіркелген|дер").
+CHAR_MM = 0.2
+CELL_PAD_MM = 4.0
+MIN_FIRST_MM = 32
+FONT_SIZES = (9.5, 9.0, 8.5, 8.0)
+
+
+def column_widths(header: list[str], rows: list[list[Any]]) -> tuple[float, list[float]]:
+    """(font size, widths in mm): every column of numbers as wide as its longest word (the
+    header's included) at the largest size that leaves the first column MIN_FIRST_MM; the
+    first column gets the rest, up to its usual width, and any room left is shared."""
+    n = len(header)
+    usual = {2: TEXT_WIDTH_MM / 2, 3: 90}.get(n, FIRST_COLUMN_MM)
+    longest = [max((len(word) for text in (header[i], *(r[i] for r in rows))
+                    for word in str(text).split()), default=1) for i in range(n)]
+    for size in FONT_SIZES:
+        need = [k * size * CHAR_MM + CELL_PAD_MM for k in longest[1:]]
+        first = TEXT_WIDTH_MM - sum(need)
+        if first >= MIN_FIRST_MM or size == FONT_SIZES[-1]:
+            break
+    if first >= usual:
+        spare = (first - usual) / (n - 1)
+        return size, [usual, *[w + spare for w in need]]
+    return size, [first, *need]
 
 
 def _totals_section(doc: Any, data: st.Stats, year: int, tr: st.Translate, fmt: Fmt) -> None:
