@@ -44,6 +44,8 @@ async def request_coordinator(u, org: str = "Hello staff, visit evil.example") -
     for button in ("District (city) level", "School", "Abai Region", "Kurchatov"):
         await u.click(button)
     await u.send(org)
+    if any(b.startswith("➕ Add") for b in u.buttons()):  # the district has organisations: new
+        await u.click("➕ Add")
     await u.click("I agree")
     return "request to become a coordinator was sent" in u.last_text()
 

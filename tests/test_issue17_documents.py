@@ -205,7 +205,8 @@ async def test_a_second_reminder_too_soon_is_еске_салу(h, lang, told):
     await c.click(t(lang, "🚀 Send now"))
     await h.drain()
     await broadcasts_tick(h.app)
-    remind = t(lang, "🔔 Remind the {n} who have not").format(n=2)
+    remind = h.app.translator.tn(lang, "🔔 Remind the {n} who has not",
+                                 "🔔 Remind the {n} who have not", 2).format(n=2)
     for _ in range(2):
         await c.click(t(lang, "📊 Confirmations"))
         await c.click(remind)
