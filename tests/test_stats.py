@@ -222,6 +222,10 @@ async def test_export_xlsx_reads_back(h, data):
     assert summary["B1"].value == "This period"
     assert summary["B2"].value == datetime(2026, 3, 2)
     assert summary["B2"].number_format == "DD.MM.YYYY"
+    # each period's dates under its own column (seen rendered: they were side by side)
+    dates = [r[:3] for r in summary.iter_rows(min_row=2, max_row=3, values_only=True)]
+    assert dates == [("First day", datetime(2026, 3, 2), datetime(2026, 2, 23)),
+                     ("Last day", datetime(2026, 3, 8), datetime(2026, 3, 1))]
     labels_fit(summary)
     values = {r[0]: r[1:4] for r in summary.iter_rows(min_row=4, values_only=True)}
     assert values["Registrations: Parliament members"] == (2, 2, 0)

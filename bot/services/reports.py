@@ -258,8 +258,9 @@ async def export_xlsx(session: AsyncSession, period: st.Period, scope: st.Scope,
 
 def _summary_sheet(wb: Workbook, period: st.Period, data: st.Stats, tr: st.Translate) -> None:
     prev = period.previous()
-    summary = [[tr(_("Period")), period.first_day, period.last_day, None, None],
-               [tr(_("Previous period")), prev.first_day, prev.last_day, None, None]]
+    # the dates under the columns' own headers: this period's beside the previous one's
+    summary = [[tr(_("First day")), period.first_day, prev.first_day, None, None],
+               [tr(_("Last day")), period.last_day, prev.last_day, None, None]]
     for title, rows in st.SECTIONS:
         for key, label in rows:
             cur, before = data.current[key], data.previous[key]
