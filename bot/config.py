@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     redis_prefix: str = "bot"  # this bot's keys and channels in Redis: "<prefix>:..."
     delivery_rate: float = Field(default=25.0, gt=0, le=1000)
     broadcasts_per_day: int = Field(default=5, ge=0)
-    consent_version: str = "2026-11"
+    consent_version: str = "2026-12"
     guardian_age: int = Field(default=16, ge=0, le=18)
     # How people reach the centre (a phone, an e-mail, a @username): shown wherever the bot
     # sends someone to the centre; without it no text tells them to contact the centre.

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from db.base import utcnow
-from db.models import Delivery, User, WaContact
+from db.models import Delivery, LinkCode, User, WaContact
 from tests.conftest import STAFF_ID
 from tests.factories import make_coordinator, make_staff, make_student
 from tests.harness import make_harness
@@ -421,3 +421,29 @@ async def test_staff_on_whatsapp_are_not_sent_to_a_telegram_only_button(wh, lang
     u = wh.h.user(STAFF_ID)
     await u.send("/promote")
     assert BUTTON_WORDS[lang] in u.last_text()
+
+
+
+async def test_two_codes_typed_in_one_chat_at_once_link_it_once(wh, clock, monkeypatch):
+    """Two redeems in one chat both read it as free (the review's N1): the second must not
+    take it over, and its code stays unused for a second try elsewhere."""
+    from bot.services import links
+    from bot.services.errors import DomainError
+
+    first, second = await make_student(wh.h, 101), await make_student(wh.h, 102)
+    code_a, code_b = await telegram_code(wh.h.user(101)), await telegram_code(wh.h.user(102))
+    await wh.user(BSUID).send(f"/link {code_a}")
+    contact = await row(wh, WaContact, WaContact.address == BSUID)
+    assert contact.user_id == first.id
+
+    async def read_before_the_first_wrote(session, owner, chat_id):
+        return await session.get(WaContact, -chat_id)
+
+    monkeypatch.setattr(links, "_contact_to_link", read_before_the_first_wrote)
+    async with wh.h.app.sessionmaker() as s:
+        with pytest.raises(DomainError) as refused:
+            await links.redeem(s, wh.h.app.users, code_b, -contact.id, -contact.id, clock())
+        await s.commit()  # a refusal's reply commits the update's work (CommitBeforeRequest)
+    assert refused.value.code == "link_both_registered"
+    assert (await row(wh, WaContact, WaContact.id == contact.id)).user_id == first.id
+    assert (await row(wh, LinkCode, LinkCode.user_id == second.id)).used_at is None

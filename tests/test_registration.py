@@ -179,6 +179,11 @@ async def test_consent_text_is_valid_html_with_the_version(h):
     assert f"(version {h.app.settings.consent_version})" in call.text
     assert call.text.count("<b>") == call.text.count("</b>") == 1
     assert "<" not in call.text.replace("<b>", "").replace("</b>", "")
+    # it names everything a registration stores: the @username (people picker), the WhatsApp
+    # number (a second channel) and the age category (minors), so its version moved on
+    assert "@username" in call.text and "WhatsApp" in call.text
+    assert "age category" in call.text
+    assert h.app.settings.consent_version >= "2026-12"
 
 
 async def test_registered_user_start_shows_the_menu(h):
@@ -554,3 +559,16 @@ async def test_language_switch_after_registration(h):
     assert "Язык изменён: русский." in u.texts()
     await u.send("/nosuchcommand")
     assert u.last_text() == "Я не знаю такой команды. Отправьте /help, чтобы увидеть свои команды."
+
+
+@pytest.mark.parametrize("lang, age", [("kk", "жас санаты"), ("ru", "возрастную категорию")])
+def test_the_consent_text_names_what_is_stored_in_kazakh_and_russian(lang, age):
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    with (Path(__file__).parents[1] / f"locales/{lang}/LC_MESSAGES/core.po").open("rb") as f:
+        catalog = read_po(f)
+    [consent] = [m for m in catalog if m.id and "Consent to the processing" in m.id]
+    for stored in ("Telegram id", "@username", "WhatsApp", age):
+        assert stored in consent.string

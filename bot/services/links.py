@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.services.activity import log_activity
 from bot.services.coordinator_requests import person_key
@@ -145,22 +146,38 @@ async def redeem(session: AsyncSession, cache: UserCache, typed: str, chat_id: i
     if await session.scalar(select(User.id).where(User.tg_id == person_id)) is not None:
         raise DomainError("link_both_registered")
     contact = await _contact_to_link(session, owner, chat_id)
-    # used once, also when the same code is typed in two chats at the same moment
-    used = await session.execute(update(LinkCode).where(
-        LinkCode.id == row.id, LinkCode.used_at.is_(None)).values(used_at=now)
-        .execution_options(synchronize_session=False))
-    if not used.rowcount:
-        raise DomainError("link_code_used")
+    async with session.begin_nested():  # the code's use and the chat's claim: both or neither
+        await _use_once(session, row.id, now)
+        if contact is not None:
+            await _claim(session, contact, owner.id)
     if chat_id > 0:  # Telegram's updates carry this id; WhatsApp's are presented so
         cache.forget(owner.tg_id)
         owner.tg_id = chat_id
-    if contact is not None:
-        contact.user_id = owner.id
     await session.flush()
     await log_activity(session, "link", owner, extra={"channel": channel_of(chat_id)})
     cache.forget(owner.tg_id)
     cache.forget(person_id)
     return owner
+
+
+async def _use_once(session: AsyncSession, code_id: int, now: datetime) -> None:
+    """Used once, also when the same code is typed in two chats at the same moment."""
+    used = await session.execute(update(LinkCode).where(
+        LinkCode.id == code_id, LinkCode.used_at.is_(None)).values(used_at=now)
+        .execution_options(synchronize_session=False))
+    if not used.rowcount:
+        raise DomainError("link_code_used")
+
+
+async def _claim(session: AsyncSession, contact: WaContact, user_id: int) -> None:
+    """The chat joins this person only if it still belongs to nobody: two codes of two
+    people typed in one chat at the same moment link it once, not to the last one."""
+    claimed = await session.execute(update(WaContact).where(
+        WaContact.id == contact.id, WaContact.user_id.is_(None)).values(user_id=user_id)
+        .execution_options(synchronize_session=False))
+    if not claimed.rowcount:
+        raise DomainError("link_both_registered")
+    set_committed_value(contact, "user_id", user_id)
 
 
 async def _contact_to_link(session: AsyncSession, owner: User, chat_id: int,

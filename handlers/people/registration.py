@@ -149,8 +149,9 @@ async def clear_keeping_language(state: FSMContext) -> None:
 def consent_text(version: str) -> str:
     return _(
         "<b>Consent to the processing of personal data</b> (version {version})\n\n"
-        "To take part we store: your Telegram id and name, your role, organisation, region "
-        "and district, and for students the faction, position and grade. We use them only "
+        "To take part we store: your messenger account (Telegram id and @username, or "
+        "WhatsApp number) and name, your role, organisation, region and district, and for "
+        "students the faction, position, grade and age category. We use them only "
         "to run the parliament's challenges, contests and webinars and to count "
         "participation. Nothing is shared outside the centre. You can see your data with "
         "/profile and erase it at any time with /deleteme.\n\n"
