@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.services.delivery import OutgoingMessage
 from bot.services.places import PlaceDirectory
 from bot.translator import LANGUAGES, Translator
+from db.models import BotState
 
 
 @dataclass(frozen=True)
@@ -73,3 +74,18 @@ class NoticeContext(Protocol):
     def now(self) -> datetime: ...
 
     def read_session(self) -> AsyncSession: ...
+
+
+async def reached(session: AsyncSession, state_key: str, mark: str) -> bool:
+    """A periodic notice's bookmark (bot_state): has a tick already sent it for `mark` (a
+    week, a date) or a later one? Marks compare as strings, so they are written sortably."""
+    state = await session.get(BotState, state_key)
+    return state is not None and state.value >= mark
+
+
+async def mark_reached(session: AsyncSession, state_key: str, mark: str) -> None:
+    state = await session.get(BotState, state_key)
+    if state is None:
+        session.add(BotState(key=state_key, value=mark))
+    else:
+        state.value = mark

@@ -16,14 +16,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.notices import NoticeContext, Voice
+from bot.notices import NoticeContext, Voice, mark_reached, reached
 from bot.services import stats as st
 from bot.services.delivery import PRIORITY_BULK, OutgoingMessage, Recipient, enqueue
 from bot.services.places import PlaceDirectory
 from bot.services.registration import list_staff
 from bot.services.stats import _
 from bot.translator import fmt_int
-from db.models import BotState
 
 logger = logging.getLogger(__name__)
 STATE_KEY = "stats.digest_week"
@@ -52,7 +51,7 @@ async def digest_tick(app: NoticeContext) -> int:
         return 0
     week_key = due.date().isoformat()
     async with app.sessionmaker() as session:
-        if await _done(session, week_key):
+        if await reached(session, STATE_KEY, week_key):
             return 0
     async with app.read_session() as reader:
         staff = [s for s in await list_staff(reader)
@@ -62,22 +61,14 @@ async def digest_tick(app: NoticeContext) -> int:
     messages = await _messages(app.voice, app.places, due, staff, data) \
         if data is not None else None
     async with app.sessionmaker() as session:
-        if await _done(session, week_key):  # another tick got here first
+        if await reached(session, STATE_KEY, week_key):  # another tick got here first
             return 0
         queued = await _enqueue(session, due, staff, messages) if messages else 0
-        state = await session.get(BotState, STATE_KEY)
-        if state is None:
-            session.add(BotState(key=STATE_KEY, value=week_key))
-        else:
-            state.value = week_key
+        await mark_reached(session, STATE_KEY, week_key)
         await session.commit()
     logger.info("weekly digest %s: %d messages queued", week_key, queued)
     return queued
 
-
-async def _done(session: AsyncSession, week_key: str) -> bool:
-    state = await session.get(BotState, STATE_KEY)
-    return state is not None and state.value >= week_key
 
 
 def _week_before(due: datetime, tz: Any) -> st.Period:

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.callbacks import WeekCD
-from bot.notices import NoticeContext, Voice
+from bot.notices import NoticeContext, Voice, mark_reached, reached
 from bot.services import weekly as svc
 from bot.services.delivery import PRIORITY_BULK, Button, OutgoingMessage, enqueue_select
-from db.models import BotState
 
 logger = logging.getLogger(__name__)
 STATE_KEY = "weekly.reminder_week"
@@ -46,22 +43,14 @@ async def weekly_reminder_tick(app: NoticeContext) -> int:
         return 0
     key = week.isoformat()
     async with app.sessionmaker() as session:
-        if await _done(session, key):
+        if await reached(session, STATE_KEY, key):
             return 0
         queued = await enqueue_select(
             session, SOURCE, int(week.strftime("%Y%m%d")), svc.not_filed(week),
             app.voice.by_locale(lambda loc: reminder_message(app.voice, loc)),
             priority=PRIORITY_BULK, dedup_suffix=key)
-        state = await session.get(BotState, STATE_KEY)
-        if state is None:
-            session.add(BotState(key=STATE_KEY, value=key))
-        else:
-            state.value = key
+        await mark_reached(session, STATE_KEY, key)
         await session.commit()
     logger.info("weekly report reminder %s: %d coordinators reminded", key, queued)
     return queued
 
-
-async def _done(session: AsyncSession, key: str) -> bool:
-    state = await session.get(BotState, STATE_KEY)
-    return state is not None and state.value >= key
