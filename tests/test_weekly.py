@@ -198,6 +198,7 @@ async def test_reminder_queued_once_and_only_to_those_who_did_not_file(h, clock,
     assert reminded == [202]
     regional = h.user(202)
     assert t["reminder"] in regional.last_text()
+    assert "/week" in regional.last_text()  # what a template without the button still says
     await regional.click(t["button"])  # the reminder's button opens the form
     assert t["ask_events"] in regional.last_text()
     assert not [c for c in h.api.calls if c.chat_id in (201, 203, 204, 101)

@@ -27,6 +27,8 @@ def reminder_message(voice: Voice, locale: str) -> OutgoingMessage:
         voice.t(locale, "📝 Weekly report: how did the week go in your area?"),
         voice.t(locale, "Tell the centre how many events you held offline this week and how "
                         "many people took part. It takes a minute."),
+        # a WhatsApp template outside the 24 hours carries the text, not the button
+        voice.t(locale, "The button below or /week opens the form."),
     ])
     return OutgoingMessage(text=text, buttons=[[
         Button(voice.t(locale, "📝 Fill in the weekly report"),
