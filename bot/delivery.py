@@ -121,6 +121,28 @@ class DeliveryObserver(Protocol):
     def throttled(self, channel: str, per_recipient: bool) -> None: ...
 
 
+class ChatTurns:
+    """Messages to one chat go out one at a time, in the order the senders took them (by
+    id): a slow first send (a fresh lookup, an upload) is never overtaken by the next one
+    to the same person. asyncio's Lock wakes its waiters first come, first served."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._holders: dict[int, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat_id: int) -> Any:
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        self._holders[chat_id] = self._holders.get(chat_id, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._holders[chat_id] -= 1
+            if not self._holders[chat_id]:  # nobody else waits: forget the chat
+                del self._holders[chat_id], self._locks[chat_id]
+
+
 class DeliveryWorker:
     """Drains the queue with `concurrency` concurrent senders behind one rate limiter.
 
@@ -157,7 +179,7 @@ class DeliveryWorker:
     async def drain(self) -> int:
         """Send everything due now; returns how many rows were processed."""
         buffer: deque[Job] = deque()
-        claim_lock = asyncio.Lock()
+        claim_lock, turns = asyncio.Lock(), ChatTurns()
         exhausted = False
         done = 0
         if self.timer.monotonic() - self._recovered_at > RECOVER_EVERY:
@@ -180,7 +202,8 @@ class DeliveryWorker:
                 self._active += 1
                 started = time.perf_counter()
                 try:
-                    outcome = await self._deliver(job)
+                    async with turns.turn(job.chat_id):
+                        outcome = await self._deliver(job)
                 finally:
                     self._active -= 1
                 if self.observer is not None:

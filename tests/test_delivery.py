@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import sqlite3
 from collections import Counter
@@ -447,3 +448,25 @@ async def test_messages_queued_before_the_upgrade_still_go_out_through_telegram(
         assert h.api.texts(777) == ["Before"]
     finally:
         await h.close()
+
+
+class SlowFirst(Recorder):
+    """The first message takes longer to send than the next (a fresh lookup, a slow
+    upload): without turns per chat the second would overtake it."""
+
+    async def send(self, address, message, document=None):
+        if message.text == "first":
+            await asyncio.sleep(0.05)
+        return await super().send(address, message, document)
+
+
+async def test_messages_to_one_chat_go_out_in_the_order_they_were_queued(h):
+    [uid] = await add_users(h, 1, start=30_000)
+    async with h.app.sessionmaker() as s, s.begin():
+        for n, text in enumerate(["first", "second", "third"]):
+            await enqueue(s, "notice", n, [Recipient(uid, 30_000, channel="other")],
+                          {"default": OutgoingMessage(text=text)})
+    other = SlowFirst()
+    w, _ = worker(h, channels={**h.app.channels, "other": other}, rate=None)
+    assert await w.drain() == 3
+    assert [text for _, text in other.sent] == ["first", "second", "third"]
