@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,6 +15,9 @@ from tests.harness import (
     make_harness,
     on_postgres,
 )
+
+if TYPE_CHECKING:
+    from tests.wa_harness import WaHarness
 
 os.environ.pop("BOT_TOKEN", None)
 STAFF_ID = 900
@@ -107,4 +111,18 @@ async def quick_h(db_url, clock) -> AsyncIterator[BotHarness]:
     harness = await make_harness(db_url, clock,
                                  staff_ids=frozenset({STAFF_ID}), flood_limit=100_000)
     yield harness
+    await harness.close()
+
+
+@pytest.fixture
+async def wh(db_url, clock) -> AsyncIterator[WaHarness]:
+    """The harness with WhatsApp attached (staff 900, no flood limit in the way). Modules
+    that need the delivery queue's clock and approved templates define their own."""
+    from tests.wa_harness import WA_SETTINGS, attach_whatsapp
+
+    harness = await make_harness(db_url, clock, staff_ids=frozenset({STAFF_ID}),
+                                 flood_limit=1000, **WA_SETTINGS)
+    wa = await attach_whatsapp(harness)
+    yield wa
+    await wa.close()
     await harness.close()

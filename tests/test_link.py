@@ -6,7 +6,6 @@ WhatsApp people through signed webhooks to the fake Cloud API."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select
@@ -29,15 +28,6 @@ DONE = {"kk": "Дайын: Telegram және WhatsApp енді бір аккау
         "ru": "Готово: ваши Telegram и WhatsApp теперь один аккаунт."}
 LANGS = pytest.mark.parametrize("lang", ["kk", "ru"])
 
-
-@pytest.fixture
-async def wh(db_url, clock) -> AsyncIterator[WaHarness]:
-    h = await make_harness(db_url, clock, staff_ids=frozenset({STAFF_ID}), flood_limit=1000,
-                           **WA_SETTINGS)
-    wa = await attach_whatsapp(h)
-    yield wa
-    await wa.close()
-    await h.close()
 
 
 def tr(wh: WaHarness, msgid: str, lang: str) -> str:

@@ -6,29 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy import select
 
 from bot.channels.whatsapp.transport import BODY_LIMIT
 from db.models import User, WaContact
 from tests import fake_whatsapp as fw
-from tests.conftest import STAFF_ID
 from tests.harness import make_harness
 from tests.wa_harness import WA_SETTINGS, WaHarness, attach_whatsapp
 
 BSUID = "KZ.11111111111111111111"
 
-
-@pytest.fixture
-async def wh(db_url, clock) -> AsyncIterator[WaHarness]:
-    h = await make_harness(db_url, clock, staff_ids=frozenset({STAFF_ID}), flood_limit=1000,
-                           **WA_SETTINGS)
-    wa = await attach_whatsapp(h)
-    yield wa
-    await wa.close()
-    await h.close()
 
 
 async def register_in_kazakh(u) -> None:

@@ -5,14 +5,12 @@ the fake Cloud API recorded, and what is stored is read back."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
 
 from db.models import Submission, User, WebinarRegistration
-from tests.conftest import STAFF_ID
 from tests.factories import make_coordinator, make_student
 from tests.harness import make_harness
 from tests.test_challenges import new_challenge
@@ -21,15 +19,6 @@ from tests.wa_harness import WA_SETTINGS, WaHarness, attach_whatsapp
 
 LANGS = pytest.mark.parametrize("lang", ["kk", "ru"])
 
-
-@pytest.fixture
-async def wh(db_url, clock) -> AsyncIterator[WaHarness]:
-    h = await make_harness(db_url, clock, staff_ids=frozenset({STAFF_ID}), flood_limit=1000,
-                           **WA_SETTINGS)
-    wa = await attach_whatsapp(h)
-    yield wa
-    await wa.close()
-    await h.close()
 
 
 async def wa_person(wh: WaHarness, address: str, lang: str, maker=make_student, **kw):

@@ -6,33 +6,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy import select
 
 from bot.datadir import private_folder
 from bot.services.personal_data import export_user_data
 from db.models import StoredMedia, Submission, User
 from tests import fake_whatsapp as fw
-from tests.conftest import STAFF_ID
 from tests.factories import make_coordinator
-from tests.harness import make_harness
 from tests.test_challenges import new_challenge
 from tests.test_whatsapp import BSUID, register_in_kazakh, stored
-from tests.wa_harness import WA_SETTINGS, WaHarness, attach_whatsapp
+from tests.wa_harness import WaHarness
 
 PNG = b"\x89PNG\r\n\x1a\n our class at the parliament session"
 
-
-@pytest.fixture
-async def wh(db_url, clock) -> AsyncIterator[WaHarness]:
-    h = await make_harness(db_url, clock, staff_ids=frozenset({STAFF_ID}), flood_limit=1000,
-                           **WA_SETTINGS)
-    wa = await attach_whatsapp(h)
-    yield wa
-    await wa.close()
-    await h.close()
 
 
 async def submit_photo_entry(wh: WaHarness) -> tuple[str, int]:
