@@ -22,6 +22,7 @@ from bot.services.delivery import PRIORITY_BULK, OutgoingMessage, Recipient, enq
 from bot.services.places import PlaceDirectory
 from bot.services.registration import list_staff
 from bot.services.stats import _
+from bot.services.weekly import week_monday
 from bot.translator import fmt_int
 
 logger = logging.getLogger(__name__)
@@ -36,8 +37,7 @@ def due_week(now: datetime, tz: Any) -> datetime | None:
     A bot that was down on Monday still sends the digest within the window; a bot first
     started mid-week (or down for days) does not send a stale one."""
     local = now.astimezone(tz)
-    monday = local.date() - timedelta(days=local.weekday())
-    due = datetime.combine(monday, SEND_AT, tz)
+    due = datetime.combine(week_monday(now, tz), SEND_AT, tz)
     return due if due <= local < due + CATCH_UP else None
 
 
